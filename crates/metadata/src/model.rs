@@ -1,0 +1,369 @@
+//! The metadata model. The same structs describe built-in and custom
+//! entities; the built-in ones are read from `schema/*.toml`, custom ones from
+//! the database, and both go through [`crate::Schema::build`].
+
+use serde::{Deserialize, Serialize};
+
+/// A display label with its translations (English is required; Russian is
+/// the second interface language).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "LabelRepr", into = "LabelRepr")]
+pub struct Label {
+    pub en: String,
+    pub ru: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum LabelRepr {
+    Plain(String),
+    Full { en: String, ru: Option<String> },
+}
+
+impl From<LabelRepr> for Label {
+    fn from(r: LabelRepr) -> Self {
+        match r {
+            LabelRepr::Plain(en) => Label { en, ru: None },
+            LabelRepr::Full { en, ru } => Label { en, ru },
+        }
+    }
+}
+impl From<Label> for LabelRepr {
+    fn from(l: Label) -> Self {
+        match l.ru {
+            None => LabelRepr::Plain(l.en),
+            Some(ru) => LabelRepr::Full { en: l.en, ru: Some(ru) },
+        }
+    }
+}
+impl Label {
+    pub fn new(en: impl Into<String>) -> Self {
+        Label { en: en.into(), ru: None }
+    }
+    /// The label in a language (LCID 1049 = Russian), falling back to English.
+    pub fn text(&self, lcid: u32) -> &str {
+        match (lcid, &self.ru) {
+            (1049, Some(ru)) => ru,
+            _ => &self.en,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Ownership {
+    /// Owned by a user or team; carries ownerid and owningbusinessunit.
+    #[default]
+    User,
+    /// Belongs to the organization; no owner.
+    Organization,
+    /// Not owned at all (intersect tables, activity parties).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttrKind {
+    String,
+    Memo,
+    Integer,
+    BigInt,
+    Decimal,
+    Money,
+    Double,
+    Boolean,
+    DateTime,
+    Picklist,
+    MultiSelectPicklist,
+    State,
+    Status,
+    Lookup,
+    Customer,
+    Owner,
+    Uniqueidentifier,
+    /// Binary content (note attachments, images), exchanged as base64.
+    File,
+    /// The logical name of an entity (e.g. `objecttypecode`).
+    EntityName,
+}
+
+impl AttrKind {
+    pub fn is_lookup(self) -> bool {
+        matches!(self, AttrKind::Lookup | AttrKind::Customer | AttrKind::Owner)
+    }
+    pub fn is_option(self) -> bool {
+        matches!(self, AttrKind::Picklist | AttrKind::State | AttrKind::Status)
+    }
+    /// Dataverse's AttributeType name.
+    pub fn dataverse_name(self) -> &'static str {
+        match self {
+            AttrKind::String => "String",
+            AttrKind::Memo => "Memo",
+            AttrKind::Integer => "Integer",
+            AttrKind::BigInt => "BigInt",
+            AttrKind::Decimal => "Decimal",
+            AttrKind::Money => "Money",
+            AttrKind::Double => "Double",
+            AttrKind::Boolean => "Boolean",
+            AttrKind::DateTime => "DateTime",
+            AttrKind::Picklist => "Picklist",
+            AttrKind::MultiSelectPicklist => "Virtual",
+            AttrKind::State => "State",
+            AttrKind::Status => "Status",
+            AttrKind::Lookup => "Lookup",
+            AttrKind::Customer => "Customer",
+            AttrKind::Owner => "Owner",
+            AttrKind::Uniqueidentifier => "Uniqueidentifier",
+            AttrKind::File => "String",
+            AttrKind::EntityName => "EntityName",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RequiredLevel {
+    #[default]
+    None,
+    Recommended,
+    /// Business required: must have a value on create and cannot be cleared.
+    Application,
+    /// Required by the system (set by the engine when absent).
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CascadeDelete {
+    /// Deleting the referenced record deletes the referencing ones.
+    Cascade,
+    /// Deleting the referenced record clears the lookup.
+    #[default]
+    RemoveLink,
+    /// Deleting the referenced record fails while references exist.
+    Restrict,
+}
+
+/// One target of a lookup attribute = one one-to-many relationship.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LookupTarget {
+    pub entity: String,
+    /// Relationship schema name; also the collection-valued navigation
+    /// property on the target (`contact_customer_accounts`).
+    pub relationship: String,
+    /// Single-valued navigation property on the referencing entity
+    /// (`parentcustomerid_account`).
+    pub nav: String,
+    #[serde(default)]
+    pub delete: CascadeDelete,
+    /// Assigning the referenced record reassigns the referencing ones.
+    #[serde(default)]
+    pub cascade_assign: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionDef {
+    pub value: i32,
+    pub label: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptionSetDef {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Label,
+    #[serde(default)]
+    pub is_global: bool,
+    #[serde(default)]
+    pub is_custom: bool,
+    pub options: Vec<OptionDef>,
+}
+
+impl OptionSetDef {
+    pub fn label(&self, value: i32) -> Option<&Label> {
+        self.options.iter().find(|o| o.value == value).map(|o| &o.label)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusDef {
+    pub value: i32,
+    pub label: Label,
+}
+
+/// A lifecycle state (`statecode`) and the status reasons valid in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateDef {
+    pub value: i32,
+    /// Invariant name (`Active`, `Inactive`, `Open`, `Won`…).
+    pub name: String,
+    pub label: Label,
+    pub default_status: i32,
+    pub statuses: Vec<StatusDef>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeDef {
+    pub name: String,
+    #[serde(default)]
+    pub schema_name: String,
+    #[serde(rename = "type")]
+    pub kind: AttrKind,
+    #[serde(default)]
+    pub label: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub required: RequiredLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<rust_decimal::Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<rust_decimal::Decimal>,
+    /// Digits after the decimal point (decimal, money, double).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    /// String format (`Email`, `Url`, `Phone`, `TextArea`) or datetime
+    /// format (`DateOnly`, `DateAndTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Picklist / multi-select / state / status options: a global option set
+    /// name, or the entity-local set `<entity>_<attribute>` built from `options`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option_set: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<OptionDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<LookupTarget>,
+    #[serde(default)]
+    pub is_custom: bool,
+    /// Computed by the engine (e.g. `fullname`); clients cannot set it.
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default = "default_true")]
+    pub valid_for_create: bool,
+    #[serde(default = "default_true")]
+    pub valid_for_update: bool,
+    /// Gets a database index.
+    #[serde(default)]
+    pub indexed: bool,
+    /// Field-level security applies to this column.
+    #[serde(default)]
+    pub secured: bool,
+    /// For money columns: the `_base` twin this value converts into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_of: Option<String>,
+}
+
+impl AttributeDef {
+    pub fn new(name: &str, kind: AttrKind, label: &str) -> Self {
+        AttributeDef {
+            name: name.to_string(),
+            schema_name: String::new(),
+            kind,
+            label: Label::new(label),
+            description: None,
+            required: RequiredLevel::None,
+            max_length: None,
+            min: None,
+            max: None,
+            precision: None,
+            format: None,
+            option_set: None,
+            options: vec![],
+            default: None,
+            targets: vec![],
+            is_custom: false,
+            read_only: false,
+            valid_for_create: true,
+            valid_for_update: true,
+            indexed: false,
+            secured: false,
+            base_of: None,
+        }
+    }
+    pub fn is_polymorphic(&self) -> bool {
+        self.kind.is_lookup() && self.targets.len() > 1
+    }
+    /// `_parentcustomerid_value`: how Web API exposes a lookup's key.
+    pub fn lookup_value_name(&self) -> String {
+        format!("_{}_value", self.name)
+    }
+    /// Name of the companion column that stores the target entity of a
+    /// lookup whose targets are more than one.
+    pub fn type_column(&self) -> String {
+        format!("{}type", self.name)
+    }
+    pub fn target(&self, entity: &str) -> Option<&LookupTarget> {
+        self.targets.iter().find(|t| t.entity == entity)
+    }
+    pub fn is_date_only(&self) -> bool {
+        self.kind == AttrKind::DateTime && self.format.as_deref() == Some("DateOnly")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityDef {
+    pub name: String,
+    #[serde(default)]
+    pub schema_name: String,
+    pub entity_set: String,
+    pub label: Label,
+    pub plural_label: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub primary_id: String,
+    pub primary_name: String,
+    #[serde(default)]
+    pub ownership: Ownership,
+    #[serde(default)]
+    pub is_custom: bool,
+    #[serde(default)]
+    pub is_activity: bool,
+    /// Many-to-many intersect entity (no API surface of its own).
+    #[serde(default)]
+    pub is_intersect: bool,
+    /// Notes (annotations) can be attached to its records.
+    #[serde(default)]
+    pub has_notes: bool,
+    /// Activities can be regarding its records.
+    #[serde(default)]
+    pub has_activities: bool,
+    #[serde(default)]
+    pub object_type_code: i32,
+    /// Storage table; activities share `activitypointer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub states: Vec<StateDef>,
+    #[serde(default)]
+    pub attributes: Vec<AttributeDef>,
+    /// Many-to-many relationships this entity takes part in as entity 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub many_to_many: Vec<ManyToManyDef>,
+}
+
+/// A many-to-many relationship stored in an intersect table with two id
+/// columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManyToManyDef {
+    /// Schema name (`systemuserroles_association`); also the navigation
+    /// property name on both sides.
+    pub name: String,
+    pub intersect_table: String,
+    pub entity1: String,
+    pub entity1_column: String,
+    pub entity2: String,
+    pub entity2_column: String,
+    #[serde(default)]
+    pub is_custom: bool,
+}

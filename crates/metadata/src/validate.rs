@@ -1,0 +1,157 @@
+//! Does a value fit an attribute? Type, length, range, precision and option
+//! checks; values are normalized on the way (money rounded to storage scale,
+//! date-only values truncated to midnight, multi-select values sorted).
+
+use chrono::{TimeZone, Utc};
+use rust_decimal::Decimal;
+
+use crate::model::{AttrKind, AttributeDef};
+use crate::value::Value;
+use crate::{decimal_scale, money_limit, Schema};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{attribute}: {message}")]
+pub struct ValidationError {
+    pub attribute: String,
+    pub message: String,
+}
+
+fn err(attr: &AttributeDef, message: impl Into<String>) -> ValidationError {
+    ValidationError { attribute: attr.name.clone(), message: message.into() }
+}
+
+fn expected(attr: &AttributeDef, what: &str) -> ValidationError {
+    err(attr, format!("expected {what} for a {} attribute", attr.kind.dataverse_name()))
+}
+
+/// Default text limits when the metadata gives none.
+pub fn max_length(attr: &AttributeDef) -> u32 {
+    attr.max_length.unwrap_or(match attr.kind {
+        AttrKind::Memo => 1_048_576,
+        _ => 100,
+    })
+}
+
+/// Checks `value` against `attr` and returns the normalized value.
+pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result<Value, ValidationError> {
+    if value.is_null() {
+        return Ok(value);
+    }
+    match attr.kind {
+        AttrKind::String | AttrKind::Memo | AttrKind::EntityName => {
+            let Value::String(s) = value else { return Err(expected(attr, "a string")) };
+            let max = max_length(attr);
+            let len = s.chars().count();
+            if len as u64 > max as u64 {
+                return Err(err(attr, format!("text is {len} characters long; the maximum is {max}")));
+            }
+            if attr.kind == AttrKind::EntityName && schema.entity(&s).is_none() {
+                return Err(err(attr, format!("'{s}' is not an entity")));
+            }
+            Ok(Value::String(s))
+        }
+        AttrKind::Integer | AttrKind::BigInt => {
+            let Value::Int(i) = value else { return Err(expected(attr, "a whole number")) };
+            let (dmin, dmax) = if attr.kind == AttrKind::Integer {
+                (i32::MIN as i64, i32::MAX as i64)
+            } else {
+                (i64::MIN, i64::MAX)
+            };
+            let min = attr.min.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmin);
+            let max = attr.max.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmax);
+            if i < min || i > max {
+                return Err(err(attr, format!("{i} is out of range [{min}, {max}]")));
+            }
+            Ok(Value::Int(i))
+        }
+        AttrKind::Decimal | AttrKind::Money => {
+            let d = match value {
+                Value::Decimal(d) => d,
+                Value::Int(i) => Decimal::from(i),
+                _ => return Err(expected(attr, "a number")),
+            };
+            let scale = decimal_scale(attr);
+            let d = d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize();
+            let limit = if attr.kind == AttrKind::Money { money_limit() } else { Decimal::from(100_000_000_000i64) };
+            let min = attr.min.unwrap_or(-limit);
+            let max = attr.max.unwrap_or(limit);
+            if d < min || d > max {
+                return Err(err(attr, format!("{d} is out of range [{min}, {max}]")));
+            }
+            Ok(Value::Decimal(d))
+        }
+        AttrKind::Double => {
+            let f = match value {
+                Value::Double(f) => f,
+                Value::Int(i) => i as f64,
+                Value::Decimal(d) => d.to_string().parse::<f64>().map_err(|_| expected(attr, "a number"))?,
+                _ => return Err(expected(attr, "a number")),
+            };
+            if !f.is_finite() {
+                return Err(err(attr, "the number must be finite"));
+            }
+            let min = attr.min.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MIN)).unwrap_or(-1e11);
+            let max = attr.max.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MAX)).unwrap_or(1e11);
+            if f < min || f > max {
+                return Err(err(attr, format!("{f} is out of range [{min}, {max}]")));
+            }
+            Ok(Value::Double(f))
+        }
+        AttrKind::Boolean => match value {
+            Value::Bool(b) => Ok(Value::Bool(b)),
+            _ => Err(expected(attr, "true or false")),
+        },
+        AttrKind::DateTime => {
+            let Value::DateTime(dt) = value else { return Err(expected(attr, "a date and time")) };
+            if attr.is_date_only() {
+                let day = dt.date_naive().and_hms_opt(0, 0, 0).expect("midnight exists");
+                return Ok(Value::DateTime(Utc.from_utc_datetime(&day)));
+            }
+            Ok(Value::DateTime(dt))
+        }
+        AttrKind::Picklist | AttrKind::State | AttrKind::Status => {
+            let Value::Int(i) = value else { return Err(expected(attr, "an option value (integer)")) };
+            let set = attr.option_set.as_deref().and_then(|n| schema.option_set(n));
+            match set {
+                Some(set) if set.options.iter().any(|o| o.value as i64 == i) => Ok(Value::Int(i)),
+                _ => Err(err(attr, format!("{i} is not a valid option value"))),
+            }
+        }
+        AttrKind::MultiSelectPicklist => {
+            let mut values = match value {
+                Value::Options(v) => v,
+                Value::Int(i) => vec![i32::try_from(i).map_err(|_| err(attr, format!("{i} is not a valid option value")))?],
+                _ => return Err(expected(attr, "a list of option values")),
+            };
+            let set = attr.option_set.as_deref().and_then(|n| schema.option_set(n));
+            for v in &values {
+                if !set.is_some_and(|s| s.options.iter().any(|o| o.value == *v)) {
+                    return Err(err(attr, format!("{v} is not a valid option value")));
+                }
+            }
+            values.sort_unstable();
+            values.dedup();
+            Ok(Value::Options(values))
+        }
+        AttrKind::Lookup | AttrKind::Customer | AttrKind::Owner => {
+            let Value::Ref(r) = value else { return Err(expected(attr, "a reference to a record")) };
+            if attr.target(&r.entity).is_none() {
+                let allowed: Vec<&str> = attr.targets.iter().map(|t| t.entity.as_str()).collect();
+                return Err(err(attr, format!("cannot point at a '{}' record (allowed: {})", r.entity, allowed.join(", "))));
+            }
+            Ok(Value::Ref(r))
+        }
+        AttrKind::Uniqueidentifier => match value {
+            Value::Uuid(u) => Ok(Value::Uuid(u)),
+            _ => Err(expected(attr, "a GUID")),
+        },
+        AttrKind::File => {
+            let Value::Bytes(b) = value else { return Err(expected(attr, "base64 content")) };
+            let max = attr.max_length.unwrap_or(32 * 1024 * 1024) as usize;
+            if b.len() > max {
+                return Err(err(attr, format!("the file is {} bytes; the maximum is {max}", b.len())));
+            }
+            Ok(Value::Bytes(b))
+        }
+    }
+}

@@ -1,0 +1,899 @@
+//! Planning and running reads: `$select/$filter/$orderby/$top/$count`,
+//! keyset paging, `$expand` and `$apply`, always with the caller's scope.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use relata_metadata::{AttrKind, AttributeDef, Entity, EntityRef, Nav, Schema, Value};
+use relata_security::Scope;
+use relata_store::{Backend, Param, SqlBuilder, Storage, Tx};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::ast::{AggregateMethod, ExpandItem, QueryOptions, Transformation};
+use crate::filter::{uuid_literal, Frame};
+use crate::QueryError;
+
+/// Largest page a caller can ask for, and the default (as in Dataverse).
+pub const MAX_PAGE_SIZE: usize = 5000;
+/// Rows returned per parent in a collection-valued `$expand`.
+pub const MAX_EXPAND_ROWS: usize = 5000;
+
+/// Everything a read needs to know about its caller.
+pub struct Ctx<'s> {
+    pub schema: &'s Schema,
+    pub backend: Backend,
+    pub user_id: Uuid,
+    pub business_unit_id: Uuid,
+    pub teams: &'s [Uuid],
+    pub now: DateTime<Utc>,
+    /// The caller's read scope per entity.
+    pub scope: &'s dyn Fn(&Entity) -> Scope,
+    pub(crate) alias_seq: Cell<u32>,
+}
+
+impl<'s> Ctx<'s> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        schema: &'s Schema,
+        backend: Backend,
+        user_id: Uuid,
+        business_unit_id: Uuid,
+        teams: &'s [Uuid],
+        now: DateTime<Utc>,
+        scope: &'s dyn Fn(&Entity) -> Scope,
+    ) -> Self {
+        Ctx { schema, backend, user_id, business_unit_id, teams, now, scope, alias_seq: Cell::new(0) }
+    }
+}
+
+/// A record as read: attribute values (lookups as [`Value::Ref`]) plus any
+/// expanded navigation properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub entity: String,
+    pub id: Uuid,
+    pub values: Vec<(String, Value)>,
+    pub expanded: Vec<(String, Expanded)>,
+}
+
+impl Record {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+    pub fn version(&self) -> i64 {
+        self.get("versionnumber").and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expanded {
+    Single(Option<Box<Record>>),
+    Collection(Vec<Record>),
+}
+
+/// Rows limited to those related to one record (`/accounts(id)/nav`).
+#[derive(Debug, Clone)]
+pub enum Restriction {
+    /// The primary key equals this id.
+    Id(Uuid),
+    /// A lookup column points at this id.
+    Lookup { attribute: String, id: Uuid },
+    /// Linked to this id through an intersect table.
+    Linked { table: String, self_column: String, other_column: String, id: Uuid },
+}
+
+pub struct Page {
+    pub records: Vec<Record>,
+    pub count: Option<i64>,
+    /// Cookie for the next page, when there is one.
+    pub skiptoken: Option<String>,
+}
+
+/// Renders the row-level restrictions for `entity` under `alias`: the
+/// activity type discriminator and the caller's read scope. Always renders
+/// a predicate (`1=1` at least).
+pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlBuilder) {
+    b.push("(");
+    let mut wrote = false;
+    if let Some(d) = &entity.discriminator {
+        b.column(alias, "activitytypecode").push(" = ");
+        b.param(Param::text(d.clone()));
+        wrote = true;
+    }
+    match (ctx.scope)(entity) {
+        Scope::All => {}
+        Scope::Nothing => {
+            if wrote {
+                b.push(" AND ");
+            }
+            b.push("1=0");
+            wrote = true;
+        }
+        Scope::Owned { owners, business_units } => {
+            if wrote {
+                b.push(" AND ");
+            }
+            b.push("(");
+            in_list(b, alias, "ownerid", &owners);
+            if !business_units.is_empty() {
+                b.push(" OR ");
+                in_list(b, alias, "owningbusinessunit", &business_units);
+            }
+            b.push(")");
+            wrote = true;
+        }
+    }
+    if !wrote {
+        b.push("1=1");
+    }
+    b.push(")");
+}
+
+fn in_list(b: &mut SqlBuilder, alias: &str, column: &str, ids: &[Uuid]) {
+    if ids.is_empty() {
+        b.push("1=0");
+        return;
+    }
+    b.column(alias, column).push(" IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(Param::uuid(*id));
+    }
+    b.push(")");
+}
+
+/// One attribute read from a row: its columns and how to decode them.
+#[derive(Clone)]
+struct Fetch<'s> {
+    attr: &'s AttributeDef,
+    /// Returned to the caller (not only needed for paging or expansion).
+    visible: bool,
+}
+
+fn fetch_list<'s>(entity: &'s Entity, select: Option<&[String]>, extra: &[&str]) -> Result<Vec<Fetch<'s>>, QueryError> {
+    let mut out: Vec<Fetch<'s>> = Vec::new();
+    let push = |attr: &'s AttributeDef, visible: bool, out: &mut Vec<Fetch<'s>>| {
+        if let Some(f) = out.iter_mut().find(|f| f.attr.name == attr.name) {
+            f.visible |= visible;
+        } else {
+            out.push(Fetch { attr, visible });
+        }
+    };
+    match select {
+        None => {
+            for a in entity.attributes() {
+                push(a, true, &mut out);
+            }
+        }
+        Some(names) => {
+            for n in names {
+                if n == "*" {
+                    for a in entity.attributes() {
+                        push(a, true, &mut out);
+                    }
+                    continue;
+                }
+                let attr = entity
+                    .attribute_for_property(n)
+                    .or_else(|| entity.attribute(n))
+                    .ok_or_else(|| {
+                        QueryError::Invalid(format!(
+                            "Could not find a property named '{n}' on type 'Microsoft.Dynamics.CRM.{}'",
+                            entity.name()
+                        ))
+                    })?;
+                push(attr, true, &mut out);
+            }
+        }
+    }
+    for n in [entity.primary_id(), "versionnumber"].into_iter().chain(extra.iter().copied()) {
+        if let Some(a) = entity.attribute(n) {
+            push(a, select.is_none() || n == entity.primary_id() || n == "versionnumber", &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn push_columns(b: &mut SqlBuilder, alias: &str, fetch: &[Fetch<'_>], storages: &mut Vec<Storage>) {
+    for (i, f) in fetch.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.column(alias, &f.attr.name);
+        storages.push(Storage::of(f.attr));
+        if f.attr.is_polymorphic() {
+            b.push(", ").column(alias, &f.attr.type_column());
+            storages.push(Storage::Text);
+        }
+    }
+}
+
+/// Decodes one row into a record; returns the record and all fetched values
+/// by attribute name (visible or not).
+fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record, HashMap<String, Value>) {
+    let mut it = row.into_iter();
+    let mut values = Vec::with_capacity(fetch.len());
+    let mut all = HashMap::with_capacity(fetch.len());
+    let mut id = Uuid::nil();
+    for f in fetch {
+        let raw = it.next().unwrap_or(Value::Null);
+        let v = if f.attr.kind.is_lookup() {
+            let ty = if f.attr.is_polymorphic() { it.next().unwrap_or(Value::Null) } else { Value::Null };
+            match raw {
+                Value::Uuid(u) => {
+                    let target = match ty {
+                        Value::String(t) => t,
+                        _ => f.attr.targets.first().map(|t| t.entity.clone()).unwrap_or_default(),
+                    };
+                    Value::Ref(EntityRef { entity: target, id: u })
+                }
+                _ => Value::Null,
+            }
+        } else {
+            raw
+        };
+        if f.attr.name == entity.primary_id() {
+            id = v.as_uuid().unwrap_or_default();
+        }
+        all.insert(f.attr.name.clone(), v.clone());
+        if f.visible {
+            values.push((f.attr.name.clone(), v));
+        }
+    }
+    (Record { entity: entity.name().to_string(), id, values, expanded: vec![] }, all)
+}
+
+struct SortKey<'s> {
+    attr: &'s AttributeDef,
+    descending: bool,
+}
+
+fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Result<Vec<SortKey<'s>>, QueryError> {
+    let mut keys = Vec::new();
+    for o in &opts.orderby {
+        if o.path.len() != 1 {
+            return Err(QueryError::Invalid(format!(
+                "$orderby on a related record's property ('{}') is not supported",
+                o.path.join("/")
+            )));
+        }
+        let attr = ctx.property(entity, &o.path[0])?;
+        if matches!(attr.kind, AttrKind::File | AttrKind::MultiSelectPicklist | AttrKind::Memo) {
+            return Err(QueryError::Invalid(format!("cannot sort on '{}'", attr.name)));
+        }
+        keys.push(SortKey { attr, descending: o.descending });
+    }
+    let pk = entity.attribute(entity.primary_id()).expect("primary id attribute");
+    if !keys.iter().any(|k| k.attr.name == pk.name) {
+        keys.push(SortKey { attr: pk, descending: false });
+    }
+    Ok(keys)
+}
+
+fn push_order(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>]) {
+    b.push(" ORDER BY ");
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.column(alias, &k.attr.name);
+        b.push(if k.descending { " DESC NULLS LAST" } else { " ASC NULLS FIRST" });
+    }
+}
+
+fn encode_token(values: &[Value]) -> String {
+    let json: Vec<serde_json::Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Decimal(d) => serde_json::Value::String(d.to_string()),
+            Value::Double(f) => serde_json::Value::String(f.to_string()),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Uuid(u) => serde_json::Value::String(u.to_string()),
+            Value::Ref(r) => serde_json::Value::String(r.id.to_string()),
+            Value::DateTime(d) => serde_json::Value::from(d.timestamp_micros()),
+            Value::Options(_) | Value::Bytes(_) => serde_json::Value::Null,
+        })
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&json).unwrap_or_default())
+}
+
+fn decode_token(token: &str, keys: &[SortKey<'_>]) -> Result<Vec<Value>, QueryError> {
+    let bad = || QueryError::Invalid("the $skiptoken is not valid for this query".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| bad())?;
+    let json: Vec<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if json.len() != keys.len() {
+        return Err(bad());
+    }
+    json.into_iter()
+        .zip(keys)
+        .map(|(j, k)| {
+            if j.is_null() {
+                return Ok(Value::Null);
+            }
+            Ok(match Storage::of(k.attr) {
+                Storage::Bool => Value::Bool(j.as_bool().ok_or_else(bad)?),
+                Storage::Int | Storage::BigInt => Value::Int(j.as_i64().ok_or_else(bad)?),
+                Storage::Decimal(_) => Value::Decimal(j.as_str().and_then(|s| s.parse::<Decimal>().ok()).ok_or_else(bad)?),
+                Storage::Double => Value::Double(j.as_str().and_then(|s| s.parse::<f64>().ok()).ok_or_else(bad)?),
+                Storage::Text | Storage::Options => Value::String(j.as_str().ok_or_else(bad)?.to_string()),
+                Storage::Uuid => Value::Uuid(j.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad)?),
+                Storage::Timestamp => {
+                    Value::DateTime(j.as_i64().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(bad)?)
+                }
+                Storage::Blob => return Err(bad()),
+            })
+        })
+        .collect()
+}
+
+/// `(k1, k2, …) > (v1, v2, …)` in the sort's directions, NULLs first when
+/// ascending and last when descending.
+fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[Value]) {
+    b.push("(");
+    for i in 0..keys.len() {
+        if i > 0 {
+            b.push(" OR ");
+        }
+        b.push("(");
+        for j in 0..i {
+            let (k, v) = (&keys[j], &values[j]);
+            b.column(alias, &k.attr.name);
+            if v.is_null() {
+                b.push(" IS NULL");
+            } else {
+                b.push(" = ");
+                b.param(Param::new(v.clone(), Storage::of(k.attr)));
+            }
+            b.push(" AND ");
+        }
+        let (k, v) = (&keys[i], &values[i]);
+        match (k.descending, v.is_null()) {
+            (false, true) => {
+                b.column(alias, &k.attr.name).push(" IS NOT NULL");
+            }
+            (false, false) => {
+                b.column(alias, &k.attr.name).push(" > ");
+                b.param(Param::new(v.clone(), Storage::of(k.attr)));
+            }
+            (true, true) => {
+                b.push("1=0");
+            }
+            (true, false) => {
+                b.push("(").column(alias, &k.attr.name).push(" < ");
+                b.param(Param::new(v.clone(), Storage::of(k.attr)));
+                b.push(" OR ").column(alias, &k.attr.name).push(" IS NULL)");
+            }
+        }
+        b.push(")");
+    }
+    b.push(")");
+}
+
+impl<'s> Ctx<'s> {
+    fn where_clause(
+        &self,
+        b: &mut SqlBuilder,
+        entity: &'s Entity,
+        alias: &str,
+        opts: &QueryOptions,
+        restriction: Option<&Restriction>,
+    ) -> Result<(), QueryError> {
+        b.push(" WHERE ");
+        scope_predicate(self, entity, alias, b);
+        match restriction {
+            None => {}
+            Some(Restriction::Id(id)) => {
+                b.push(" AND ").column(alias, entity.primary_id()).push(" = ");
+                b.param(Param::uuid(*id));
+            }
+            Some(Restriction::Lookup { attribute, id }) => {
+                b.push(" AND ").column(alias, attribute).push(" = ");
+                b.param(Param::uuid(*id));
+            }
+            Some(Restriction::Linked { table, self_column, other_column, id }) => {
+                let link = self.alias();
+                b.push(" AND EXISTS (SELECT 1 FROM ").ident(table).push(" ").ident(&link).push(" WHERE ");
+                b.column(&link, self_column).push(" = ");
+                b.param(Param::uuid(*id));
+                b.push(" AND ").column(&link, other_column).push(" = ").column(alias, entity.primary_id()).push(")");
+            }
+        }
+        if let Some(f) = &opts.filter {
+            b.push(" AND (");
+            let frame = Frame { entity, alias: alias.to_string(), vars: vec![] };
+            self.predicate(&frame, f, b, 0)?;
+            b.push(")");
+        }
+        Ok(())
+    }
+
+    /// Reads one page of `entity`.
+    pub fn query(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        opts: &QueryOptions,
+        page_size: Option<usize>,
+        restriction: Option<&Restriction>,
+    ) -> Result<Page, QueryError> {
+        if opts.skip.is_some() {
+            return Err(QueryError::Invalid("The query parameter $skip is not supported".into()));
+        }
+        if !opts.apply.is_empty() {
+            return Err(QueryError::Invalid("use apply() for $apply queries".into()));
+        }
+        let keys = sort_keys(self, entity, opts)?;
+        let key_names: Vec<&str> = keys.iter().map(|k| k.attr.name.as_str()).collect();
+        let expand_cols = expand_columns(entity, &opts.expand)?;
+        let mut extra: Vec<&str> = key_names.clone();
+        extra.extend(expand_cols.iter().map(String::as_str));
+        let fetch = fetch_list(entity, opts.select.as_deref(), &extra)?;
+        let alias = "t0";
+        let mut b = SqlBuilder::new(self.backend);
+        let mut storages = Vec::new();
+        b.push("SELECT ");
+        push_columns(&mut b, alias, &fetch, &mut storages);
+        b.push(" FROM ").ident(entity.table()).push(" ").ident(alias);
+        self.where_clause(&mut b, entity, alias, opts, restriction)?;
+        let count_sql = if opts.count {
+            let mut c = SqlBuilder::new(self.backend);
+            c.push("SELECT COUNT(*) FROM ").ident(entity.table()).push(" ").ident(alias);
+            self.where_clause(&mut c, entity, alias, opts, restriction)?;
+            Some(c)
+        } else {
+            None
+        };
+        if let Some(token) = &opts.skiptoken {
+            let values = decode_token(token, &keys)?;
+            b.push(" AND ");
+            push_keyset(&mut b, alias, &keys, &values);
+        }
+        push_order(&mut b, alias, &keys);
+        let page = page_size.unwrap_or(MAX_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        let limit = match opts.top {
+            Some(top) => (top as usize).min(page),
+            None => page + 1,
+        };
+        b.push(&format!(" LIMIT {limit}"));
+        let rows = tx.query(&b.sql, &b.params, &storages)?;
+        let mut records = Vec::with_capacity(rows.len());
+        let mut hidden = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (r, all) = decode_row(entity, &fetch, row);
+            records.push(r);
+            hidden.push(all);
+        }
+        let mut skiptoken = None;
+        if opts.top.is_none() && records.len() > page {
+            records.truncate(page);
+            let last = &hidden[page - 1];
+            let values: Vec<Value> = keys.iter().map(|k| last.get(&k.attr.name).cloned().unwrap_or(Value::Null)).collect();
+            skiptoken = Some(encode_token(&values));
+        }
+        hidden.truncate(records.len());
+        self.expand(tx, entity, &opts.expand, &mut records, &hidden)?;
+        let count = match count_sql {
+            Some(c) => Some(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0)),
+            None => None,
+        };
+        Ok(Page { records, count, skiptoken })
+    }
+
+    /// Counts the records a query would return.
+    pub fn count(&self, tx: &mut Tx<'_>, entity: &'s Entity, opts: &QueryOptions, restriction: Option<&Restriction>) -> Result<i64, QueryError> {
+        let alias = "t0";
+        let mut c = SqlBuilder::new(self.backend);
+        c.push("SELECT COUNT(*) FROM ").ident(entity.table()).push(" ").ident(alias);
+        self.where_clause(&mut c, entity, alias, opts, restriction)?;
+        Ok(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
+    }
+
+    fn expand(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        items: &[ExpandItem],
+        records: &mut [Record],
+        hidden: &[HashMap<String, Value>],
+    ) -> Result<(), QueryError> {
+        for item in items {
+            let nav = entity.nav(&item.nav).ok_or_else(|| {
+                QueryError::Invalid(format!("'{}' is not a navigation property of '{}'", item.nav, entity.name()))
+            })?;
+            match nav {
+                Nav::Single { attribute, target, .. } => {
+                    let target_entity = self.entity(target)?;
+                    let ids: Vec<Uuid> = hidden
+                        .iter()
+                        .filter_map(|h| h.get(attribute).and_then(Value::as_ref_value))
+                        .filter(|r| &r.entity == target)
+                        .map(|r| r.id)
+                        .collect();
+                    let related = self.fetch_by_ids(tx, target_entity, &item.options, &ids)?;
+                    for (rec, h) in records.iter_mut().zip(hidden) {
+                        let found = h
+                            .get(attribute)
+                            .and_then(Value::as_ref_value)
+                            .filter(|r| &r.entity == target)
+                            .and_then(|r| related.get(&r.id))
+                            .cloned()
+                            .map(Box::new);
+                        rec.expanded.push((item.nav.clone(), Expanded::Single(found)));
+                    }
+                }
+                Nav::Collection { entity: child, attribute, .. } => {
+                    let child_entity = self.entity(child)?;
+                    let parent_ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+                    let mut grouped = self.fetch_children(tx, child_entity, &item.options, &parent_ids, ChildLink::Lookup(attribute))?;
+                    for rec in records.iter_mut() {
+                        let rows = grouped.remove(&rec.id).unwrap_or_default();
+                        rec.expanded.push((item.nav.clone(), Expanded::Collection(rows)));
+                    }
+                }
+                Nav::ManyToMany { entity: other, table, self_column, other_column, .. } => {
+                    let other_entity = self.entity(other)?;
+                    let parent_ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
+                    let mut grouped = self.fetch_children(
+                        tx,
+                        other_entity,
+                        &item.options,
+                        &parent_ids,
+                        ChildLink::Intersect { table, self_column, other_column },
+                    )?;
+                    for rec in records.iter_mut() {
+                        let rows = grouped.remove(&rec.id).unwrap_or_default();
+                        rec.expanded.push((item.nav.clone(), Expanded::Collection(rows)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fetch_by_ids(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        opts: &QueryOptions,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Record>, QueryError> {
+        let mut out = HashMap::new();
+        let mut ids: Vec<Uuid> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let expand_cols = expand_columns(entity, &opts.expand)?;
+        let extra: Vec<&str> = expand_cols.iter().map(String::as_str).collect();
+        let fetch = fetch_list(entity, opts.select.as_deref(), &extra)?;
+        for chunk in ids.chunks(1000) {
+            let alias = self.alias();
+            let mut b = SqlBuilder::new(self.backend);
+            let mut storages = Vec::new();
+            b.push("SELECT ");
+            push_columns(&mut b, &alias, &fetch, &mut storages);
+            b.push(" FROM ").ident(entity.table()).push(" ").ident(&alias).push(" WHERE ");
+            scope_predicate(self, entity, &alias, &mut b);
+            b.push(" AND ");
+            in_list(&mut b, &alias, entity.primary_id(), chunk);
+            let rows = tx.query(&b.sql, &b.params, &storages)?;
+            let mut records = Vec::new();
+            let mut hidden = Vec::new();
+            for row in rows {
+                let (r, h) = decode_row(entity, &fetch, row);
+                records.push(r);
+                hidden.push(h);
+            }
+            self.expand(tx, entity, &opts.expand, &mut records, &hidden)?;
+            for r in records {
+                out.insert(r.id, r);
+            }
+        }
+        Ok(out)
+    }
+
+    fn fetch_children(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        opts: &QueryOptions,
+        parent_ids: &[Uuid],
+        link: ChildLink<'_>,
+    ) -> Result<HashMap<Uuid, Vec<Record>>, QueryError> {
+        let mut out: HashMap<Uuid, Vec<Record>> = HashMap::new();
+        if parent_ids.is_empty() {
+            return Ok(out);
+        }
+        let keys = sort_keys(self, entity, opts)?;
+        let expand_cols = expand_columns(entity, &opts.expand)?;
+        let extra: Vec<&str> = expand_cols.iter().map(String::as_str).collect();
+        let fetch = fetch_list(entity, opts.select.as_deref(), &extra)?;
+        let limit = opts.top.map(|t| (t as usize).min(MAX_EXPAND_ROWS)).unwrap_or(MAX_EXPAND_ROWS);
+        for chunk in parent_ids.chunks(1000) {
+            let alias = self.alias();
+            let mut b = SqlBuilder::new(self.backend);
+            let mut storages = vec![Storage::Uuid];
+            b.push("SELECT * FROM (SELECT ");
+            let parent_col = match &link {
+                ChildLink::Lookup(attr) => format!("\"{alias}\".\"{attr}\""),
+                ChildLink::Intersect { self_column, .. } => format!("\"lnk\".\"{self_column}\""),
+            };
+            b.push(&parent_col).push(" AS parent_id, ");
+            push_columns(&mut b, &alias, &fetch, &mut storages);
+            b.push(", ROW_NUMBER() OVER (PARTITION BY ").push(&parent_col);
+            let mut order = SqlBuilder::new(self.backend);
+            push_order(&mut order, &alias, &keys);
+            b.push(&order.sql).push(") AS rn FROM ").ident(entity.table()).push(" ").ident(&alias);
+            if let ChildLink::Intersect { table, other_column, .. } = &link {
+                b.push(" JOIN ").ident(table).push(" \"lnk\" ON ").column("lnk", other_column).push(" = ");
+                b.column(&alias, entity.primary_id());
+            }
+            let mut nested = opts.clone();
+            nested.expand.clear();
+            self.where_clause(&mut b, entity, &alias, &nested, None)?;
+            b.push(" AND ").push(&parent_col).push(" IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    b.push(", ");
+                }
+                b.param(Param::uuid(*id));
+            }
+            b.push(&format!(")) ranked WHERE rn <= {limit} ORDER BY parent_id, rn"));
+            storages.push(Storage::BigInt);
+            let rows = tx.query(&b.sql, &b.params, &storages)?;
+            let mut records = Vec::new();
+            let mut hidden = Vec::new();
+            let mut parents = Vec::new();
+            for mut row in rows {
+                row.pop();
+                let parent = row.remove(0).as_uuid().unwrap_or_default();
+                let (r, h) = decode_row(entity, &fetch, row);
+                records.push(r);
+                hidden.push(h);
+                parents.push(parent);
+            }
+            self.expand(tx, entity, &opts.expand, &mut records, &hidden)?;
+            for (p, r) in parents.into_iter().zip(records) {
+                out.entry(p).or_default().push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs an `$apply` aggregation and returns one map per result row,
+    /// keyed by property name or alias.
+    pub fn apply(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Vec<(String, Value)>>, QueryError> {
+        let mut filtered = opts.clone();
+        let mut group: Option<(&Vec<Vec<String>>, &Vec<crate::ast::Aggregate>)> = None;
+        let empty: Vec<Vec<String>> = Vec::new();
+        for t in &opts.apply {
+            if group.is_some() {
+                return Err(QueryError::Invalid("$apply: nothing may follow groupby() or aggregate()".into()));
+            }
+            match t {
+                Transformation::Filter(e) => {
+                    filtered.filter = Some(match filtered.filter.take() {
+                        None => e.clone(),
+                        Some(prev) => crate::ast::Expr::Binary {
+                            op: crate::ast::BinOp::And,
+                            left: Box::new(prev),
+                            right: Box::new(e.clone()),
+                        },
+                    });
+                }
+                Transformation::GroupBy { paths, aggregates } => group = Some((paths, aggregates)),
+                Transformation::Aggregate(a) => group = Some((&empty, a)),
+            }
+        }
+        let Some((paths, aggregates)) = group else {
+            return Err(QueryError::Invalid("$apply needs groupby() or aggregate()".into()));
+        };
+        let alias = "t0";
+        let mut b = SqlBuilder::new(self.backend);
+        let mut storages = Vec::new();
+        let mut outputs: Vec<(String, OutKind)> = Vec::new();
+        b.push("SELECT ");
+        let mut group_cols = Vec::new();
+        let mut first = true;
+        let mut sep = |b: &mut SqlBuilder| {
+            if !first {
+                b.push(", ");
+            }
+            first = false;
+        };
+        for p in paths {
+            if p.len() != 1 {
+                return Err(QueryError::Invalid("$apply: groupby on related records is not supported".into()));
+            }
+            let attr = self.property(entity, &p[0])?;
+            sep(&mut b);
+            b.column(alias, &attr.name);
+            storages.push(Storage::of(attr));
+            group_cols.push(format!("\"{alias}\".\"{}\"", attr.name));
+            outputs.push((p[0].clone(), OutKind::Group(attr)));
+        }
+        for a in aggregates {
+            sep(&mut b);
+            if a.method == AggregateMethod::Count {
+                b.push("COUNT(*)");
+                storages.push(Storage::BigInt);
+                outputs.push((a.alias.clone(), OutKind::Plain));
+                continue;
+            }
+            if a.path.len() != 1 {
+                return Err(QueryError::Invalid("$apply: aggregates on related records are not supported".into()));
+            }
+            let attr = self.property(entity, &a.path[0])?;
+            let col = format!("\"{alias}\".\"{}\"", attr.name);
+            let numeric = matches!(
+                Storage::of(attr),
+                Storage::Int | Storage::BigInt | Storage::Decimal(_) | Storage::Double
+            );
+            match a.method {
+                AggregateMethod::Sum | AggregateMethod::Average if !numeric => {
+                    return Err(QueryError::Invalid(format!("cannot sum or average '{}'", attr.name)));
+                }
+                AggregateMethod::Sum => {
+                    b.push(&format!("SUM({col})"));
+                    storages.push(Storage::of(attr));
+                    outputs.push((a.alias.clone(), OutKind::Plain));
+                }
+                AggregateMethod::Average => {
+                    b.push(&format!("SUM({col}), COUNT({col})"));
+                    storages.push(Storage::of(attr));
+                    storages.push(Storage::BigInt);
+                    outputs.push((a.alias.clone(), OutKind::Average(attr)));
+                }
+                AggregateMethod::Min | AggregateMethod::Max => {
+                    let f = if a.method == AggregateMethod::Min { "MIN" } else { "MAX" };
+                    b.push(&format!("{f}({col})"));
+                    storages.push(Storage::of(attr));
+                    outputs.push((a.alias.clone(), OutKind::Group(attr)));
+                }
+                AggregateMethod::CountDistinct => {
+                    b.push(&format!("COUNT(DISTINCT {col})"));
+                    storages.push(Storage::BigInt);
+                    outputs.push((a.alias.clone(), OutKind::Plain));
+                }
+                AggregateMethod::Count => unreachable!("handled above"),
+            }
+        }
+        if outputs.is_empty() {
+            return Err(QueryError::Invalid("$apply: nothing to group or aggregate".into()));
+        }
+        b.push(" FROM ").ident(entity.table()).push(" ").ident(alias);
+        filtered.apply.clear();
+        self.where_clause(&mut b, entity, alias, &filtered, None)?;
+        if !group_cols.is_empty() {
+            b.push(" GROUP BY ").push(&group_cols.join(", "));
+            b.push(" ORDER BY ").push(&group_cols.join(", "));
+        }
+        b.push(" LIMIT 50001");
+        let rows = tx.query(&b.sql, &b.params, &storages)?;
+        if rows.len() > 50000 {
+            return Err(QueryError::Invalid("AggregateQueryRecordLimit exceeded: more than 50000 groups".into()));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut it = row.into_iter();
+            let mut values = Vec::new();
+            for (name, kind) in &outputs {
+                let v = it.next().unwrap_or(Value::Null);
+                let v = match kind {
+                    OutKind::Plain => v,
+                    OutKind::Group(attr) if attr.kind.is_lookup() => match v {
+                        Value::Uuid(u) => Value::Uuid(u),
+                        other => other,
+                    },
+                    OutKind::Group(_) => v,
+                    OutKind::Average(attr) => {
+                        let n = it.next().and_then(|c| c.as_i64()).unwrap_or(0);
+                        average(attr, v, n)
+                    }
+                };
+                values.push((name.clone(), v));
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Primary names of referenced records, for lookup display values.
+    /// Names are not secured, as in Dataverse: a lookup shows the name of
+    /// the record it points at.
+    pub fn lookup_names(&self, tx: &mut Tx<'_>, refs: &[&EntityRef]) -> Result<HashMap<Uuid, String>, QueryError> {
+        let mut by_entity: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+        for r in refs {
+            by_entity.entry(r.entity.as_str()).or_default().push(r.id);
+        }
+        let mut out = HashMap::new();
+        for (name, mut ids) in by_entity {
+            let Some(entity) = self.schema.entity(name) else { continue };
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(1000) {
+                let mut b = SqlBuilder::new(self.backend);
+                b.push("SELECT ").ident(entity.primary_id()).push(", ").ident(&entity.def.primary_name);
+                b.push(" FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" IN (");
+                for (i, id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(", ");
+                    }
+                    b.param(Param::uuid(*id));
+                }
+                b.push(")");
+                for row in tx.query(&b.sql, &b.params, &[Storage::Uuid, Storage::Text])? {
+                    if let (Some(id), Value::String(n)) = (row[0].as_uuid(), &row[1]) {
+                        out.insert(id, n.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A GUID as an SQL literal (for internal predicates only).
+    pub fn uuid_literal(&self, u: Uuid) -> String {
+        uuid_literal(self.backend, u)
+    }
+}
+
+enum OutKind<'a> {
+    Plain,
+    Group(&'a AttributeDef),
+    Average(&'a AttributeDef),
+}
+
+fn average(attr: &AttributeDef, sum: Value, n: i64) -> Value {
+    if n == 0 {
+        return Value::Null;
+    }
+    match (attr.kind, sum) {
+        (_, Value::Null) => Value::Null,
+        (AttrKind::Double, Value::Double(s)) => Value::Double(s / n as f64),
+        (_, Value::Int(s)) if matches!(attr.kind, AttrKind::Integer | AttrKind::BigInt) => Value::Int(s / n),
+        (_, v) => match v.as_decimal() {
+            Some(d) => Value::Decimal((d / Decimal::from(n)).round_dp(relata_metadata::decimal_scale(attr).max(2)).normalize()),
+            None => Value::Null,
+        },
+    }
+}
+
+enum ChildLink<'a> {
+    Lookup(&'a str),
+    Intersect { table: &'a str, self_column: &'a str, other_column: &'a str },
+}
+
+/// Lookup columns a parent must fetch so single-valued expansions can find
+/// their targets.
+fn expand_columns(entity: &Entity, items: &[ExpandItem]) -> Result<Vec<String>, QueryError> {
+    let mut out = Vec::new();
+    for item in items {
+        match entity.nav(&item.nav) {
+            Some(Nav::Single { attribute, .. }) => out.push(attribute.clone()),
+            Some(_) => {}
+            None => {
+                return Err(QueryError::Invalid(format!(
+                    "'{}' is not a navigation property of '{}'",
+                    item.nav,
+                    entity.name()
+                )))
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,251 @@
+//! Connection pools and transactions over SQLite or PostgreSQL.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use relata_metadata::Value;
+
+use crate::sql::{Param, Storage};
+use crate::{pg, sqlite, Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions { max_connections: 16, connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+enum Pool {
+    Sqlite(r2d2::Pool<sqlite::Manager>),
+    Postgres(r2d2::Pool<pg::Manager>),
+}
+
+/// A database: a pool of connections and the backend they speak.
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite has one writer; queueing writers here is fairer and faster
+    /// than letting them spin on the busy handler.
+    write_lock: Mutex<()>,
+    sqlite_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Db {
+    /// Opens (creating if needed) an SQLite database file.
+    pub fn open_sqlite(path: &Path, opts: &DbOptions) -> Result<Db> {
+        // Opening once outside the pool turns "cannot open" into one clear error.
+        sqlite::open(path)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(opts.max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(opts.connect_timeout)
+            .build(sqlite::Manager { path: path.to_path_buf() })?;
+        Ok(Db { pool: Pool::Sqlite(pool), backend: Backend::Sqlite, write_lock: Mutex::new(()), sqlite_path: Some(path.into()) })
+    }
+
+    /// Connects to PostgreSQL (`postgres://user@host:port/db`).
+    pub fn open_postgres(url: &str, opts: &DbOptions) -> Result<Db> {
+        let config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| StoreError::Other(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut config = config;
+        config.connect_timeout(opts.connect_timeout);
+        if config.get_application_name().is_none() {
+            config.application_name("relata");
+        }
+        // Fail fast with the driver's reason instead of a pool timeout.
+        pg::Manager::connect(&config)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(opts.max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(opts.connect_timeout)
+            .build(pg::Manager { config })?;
+        Ok(Db { pool: Pool::Postgres(pool), backend: Backend::Postgres, write_lock: Mutex::new(()), sqlite_path: None })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite_path.as_deref()
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        let (state, max) = match &self.pool {
+            Pool::Sqlite(p) => (p.state(), p.max_size()),
+            Pool::Postgres(p) => (p.state(), p.max_size()),
+        };
+        PoolStatus { connections: state.connections, idle: state.idle_connections, max }
+    }
+
+    /// Runs `f` in a read-write transaction; commits if it returns Ok.
+    pub fn write<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>) -> Result<R, E> {
+        self.run(true, f)
+    }
+
+    /// Runs `f` in a transaction that sees one consistent snapshot.
+    pub fn read<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>) -> Result<R, E> {
+        self.run(false, f)
+    }
+
+    fn run<R, E: From<StoreError>>(&self, write: bool, f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>) -> Result<R, E> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                let _guard = write.then(|| self.write_lock.lock());
+                let behavior = if write {
+                    rusqlite::TransactionBehavior::Immediate
+                } else {
+                    rusqlite::TransactionBehavior::Deferred
+                };
+                let tx = conn.transaction_with_behavior(behavior).map_err(StoreError::from)?;
+                let mut t = Tx { inner: TxInner::Sqlite(tx) };
+                let out = f(&mut t)?;
+                let TxInner::Sqlite(tx) = t.inner else { unreachable!() };
+                tx.commit().map_err(StoreError::from)?;
+                Ok(out)
+            }
+            Pool::Postgres(pool) => {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                let pg::Conn { client, statements } = &mut *conn;
+                let tx = client.build_transaction().read_only(!write).start().map_err(StoreError::from)?;
+                let mut t = Tx { inner: TxInner::Postgres { tx, statements } };
+                let out = f(&mut t)?;
+                let TxInner::Postgres { tx, .. } = t.inner else { unreachable!() };
+                tx.commit().map_err(StoreError::from)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Copies the SQLite database to `dest` while it is in use (online backup).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let conn = pool.get()?;
+                let mut out = rusqlite::Connection::open(dest)?;
+                let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+                backup.run_to_completion(256, Duration::from_millis(5), None)?;
+                Ok(())
+            }
+            Pool::Postgres(_) => {
+                Err(StoreError::Other("online backup of PostgreSQL is done with pg_dump; see the README".into()))
+            }
+        }
+    }
+}
+
+enum TxInner<'c> {
+    Sqlite(rusqlite::Transaction<'c>),
+    Postgres { tx: postgres::Transaction<'c>, statements: &'c mut HashMap<String, postgres::Statement> },
+}
+
+/// One open transaction.
+pub struct Tx<'c> {
+    inner: TxInner<'c>,
+}
+
+impl Tx<'_> {
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// Executes a statement; returns the number of rows changed.
+    pub fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => sqlite::execute(tx, sql, params),
+            TxInner::Postgres { tx, statements } => pg::execute(tx, statements, sql, params),
+        }
+    }
+
+    /// Runs a query and decodes each column with its storage.
+    pub fn query(&mut self, sql: &str, params: &[Param], columns: &[Storage]) -> Result<Vec<Vec<Value>>> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => sqlite::query(tx, sql, params, columns),
+            TxInner::Postgres { tx, statements } => pg::query(tx, statements, sql, params, columns),
+        }
+    }
+
+    /// Runs DDL or several statements without parameters.
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
+            TxInner::Postgres { tx, statements } => {
+                // Cached plans may not survive DDL.
+                statements.clear();
+                Ok(tx.batch_execute(sql)?)
+            }
+        }
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &[Param], columns: &[Storage]) -> Result<Option<Vec<Value>>> {
+        Ok(self.query(sql, params, columns)?.into_iter().next())
+    }
+
+    /// Advances a named counter and returns its new value.
+    pub fn next_counter(&mut self, name: &str) -> Result<i64> {
+        let row = self.query_one(
+            "UPDATE relata_counter SET value = value + 1 WHERE name = $1 RETURNING value",
+            &[Param::text(name)],
+            &[Storage::BigInt],
+        )?;
+        match row.and_then(|r| r.into_iter().next()) {
+            Some(Value::Int(v)) => Ok(v),
+            _ => Err(StoreError::Other(format!("counter '{name}' is missing"))),
+        }
+    }
+
+    pub fn counter(&mut self, name: &str) -> Result<i64> {
+        let row = self.query_one("SELECT value FROM relata_counter WHERE name = $1", &[Param::text(name)], &[Storage::BigInt])?;
+        Ok(row.and_then(|r| r.into_iter().next()).and_then(|v| v.as_i64()).unwrap_or(0))
+    }
+
+    /// Existing column names of a table (empty if the table does not exist).
+    pub fn table_columns(&mut self, table: &str) -> Result<Vec<String>> {
+        let rows = match self.backend() {
+            Backend::Sqlite => self.query(
+                "SELECT name FROM pragma_table_info($1)",
+                &[Param::text(table)],
+                &[Storage::Text],
+            )?,
+            Backend::Postgres => self.query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+                &[Param::text(table)],
+                &[Storage::Text],
+            )?,
+        };
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_string))).collect())
+    }
+}

@@ -1,0 +1,129 @@
+//! Entity tables created and altered from metadata.
+//!
+//! One table per entity, except that entities sharing a storage table (the
+//! activity types in `activitypointer`) share one table holding the union of
+//! their columns. Changes are additive: missing tables, columns and indexes
+//! are created; nothing is dropped implicitly.
+
+use std::collections::BTreeMap;
+
+use relata_metadata::{AttrKind, Entity, Schema};
+
+use crate::sql::{quote_ident, Storage};
+use crate::{Backend, Result, StoreError, Tx};
+
+/// The physical columns of an entity, in attribute order: each attribute's
+/// main column, plus the `<lookup>type` column of polymorphic lookups.
+pub fn column_storages(entity: &Entity) -> Vec<(String, Storage)> {
+    let mut cols = Vec::with_capacity(entity.attributes().len() + 4);
+    for a in entity.attributes() {
+        cols.push((a.name.clone(), Storage::of(a)));
+        if a.is_polymorphic() {
+            cols.push((a.type_column(), Storage::Text));
+        }
+    }
+    cols
+}
+
+fn index_name(table: &str, cols: &str) -> String {
+    let mut n = format!("ix_{table}_{cols}");
+    n.truncate(63);
+    n
+}
+
+struct TablePlan {
+    primary_key: String,
+    columns: BTreeMap<String, Storage>,
+    order: Vec<String>,
+    indexes: Vec<(String, Vec<String>, bool, bool)>, // name, columns, unique, lower()
+}
+
+/// Creates or extends the tables of every entity in the schema.
+pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
+    let backend = tx.backend();
+    let mut tables: BTreeMap<String, TablePlan> = BTreeMap::new();
+    for e in schema.entities() {
+        let table = e.table().to_string();
+        let plan = tables.entry(table.clone()).or_insert_with(|| TablePlan {
+            primary_key: e.primary_id().to_string(),
+            columns: BTreeMap::new(),
+            order: Vec::new(),
+            indexes: Vec::new(),
+        });
+        for (col, st) in column_storages(e) {
+            match plan.columns.get(&col) {
+                Some(existing) if *existing != st => {
+                    return Err(StoreError::Other(format!(
+                        "column '{table}.{col}' is declared with two different types"
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    plan.columns.insert(col.clone(), st);
+                    plan.order.push(col);
+                }
+            }
+        }
+        for a in e.attributes() {
+            if a.name == e.primary_id() {
+                continue;
+            }
+            let wanted = a.indexed || a.kind.is_lookup() || a.kind == AttrKind::State || a.name == "activitytypecode";
+            if wanted && !plan.indexes.iter().any(|i| i.1 == [a.name.clone()]) {
+                let text = Storage::of(a) == Storage::Text;
+                plan.indexes.push((index_name(&table, &a.name), vec![a.name.clone()], false, false));
+                if text && backend == Backend::Postgres {
+                    plan.indexes.push((index_name(&table, &format!("{}_ci", a.name)), vec![a.name.clone()], false, true));
+                }
+            }
+        }
+        if e.def.is_intersect {
+            let cols: Vec<String> =
+                e.attributes().iter().filter(|a| a.name != e.primary_id()).map(|a| a.name.clone()).take(2).collect();
+            plan.indexes.push((index_name(&table, "pair"), cols, true, false));
+        }
+    }
+
+    for (table, plan) in tables {
+        let existing = tx.table_columns(&table)?;
+        if existing.is_empty() {
+            let mut sql = format!("CREATE TABLE {} (", quote_ident(&table));
+            for (i, col) in plan.order.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&quote_ident(col));
+                sql.push(' ');
+                sql.push_str(&plan.columns[col].sql_type(backend));
+                if *col == plan.primary_key {
+                    sql.push_str(" PRIMARY KEY NOT NULL");
+                }
+            }
+            sql.push(')');
+            tx.batch(&sql)?;
+        } else {
+            for col in plan.order.iter().filter(|c| !existing.contains(c)) {
+                tx.batch(&format!(
+                    "ALTER TABLE {} ADD COLUMN {} {}",
+                    quote_ident(&table),
+                    quote_ident(col),
+                    plan.columns[col].sql_type(backend)
+                ))?;
+            }
+        }
+        for (name, cols, unique, lower) in &plan.indexes {
+            let cols_sql: Vec<String> = cols
+                .iter()
+                .map(|c| if *lower { format!("lower({})", quote_ident(c)) } else { quote_ident(c) })
+                .collect();
+            tx.batch(&format!(
+                "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
+                if *unique { "UNIQUE " } else { "" },
+                quote_ident(name),
+                quote_ident(&table),
+                cols_sql.join(", ")
+            ))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! SQLite: connection setup, value encoding and decoding.
+//!
+//! Storage: decimals as integers scaled by 10^scale (exact, sortable,
+//! summable), timestamps as microseconds since the epoch, GUIDs as 16-byte
+//! blobs, booleans as 0/1, multi-select values as `,1,3,` text.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use relata_metadata::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use rust_decimal::Decimal;
+
+use crate::sql::{Param, Storage};
+use crate::{Result, StoreError};
+
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(512);
+    Ok(conn)
+}
+
+pub(crate) struct Manager {
+    pub path: PathBuf,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> Result<Connection, rusqlite::Error> {
+        open(&self.path).map_err(|e| match e {
+            StoreError::Sqlite(e) => e,
+            other => rusqlite::Error::InvalidParameterName(other.to_string()),
+        })
+    }
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
+        conn.execute_batch("")
+    }
+    fn has_broken(&self, _: &mut Connection) -> bool {
+        false
+    }
+}
+
+/// Hand-written SQL uses `$1`-style placeholders on both backends.
+fn placeholders(sql: &str) -> Cow<'_, str> {
+    if sql.contains('$') {
+        Cow::Owned(sql.replace('$', "?"))
+    } else {
+        Cow::Borrowed(sql)
+    }
+}
+
+struct Enc<'a>(&'a Param);
+
+pub(crate) fn scale_decimal(d: Decimal, scale: u32) -> Result<i64> {
+    let mut r = d.round_dp(scale);
+    r.rescale(scale);
+    i64::try_from(r.mantissa()).map_err(|_| StoreError::Encode(format!("{d} is too large")))
+}
+
+impl ToSql for Enc<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::Value as V;
+        let p = self.0;
+        Ok(match (&p.value, p.storage) {
+            (Value::Null, _) => ToSqlOutput::Owned(V::Null),
+            (Value::Bool(b), _) => ToSqlOutput::Owned(V::Integer(*b as i64)),
+            (Value::Int(i), Storage::Decimal(s)) => ToSqlOutput::Owned(V::Integer(
+                scale_decimal(Decimal::from(*i), s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )),
+            (Value::Int(i), Storage::Double) => ToSqlOutput::Owned(V::Real(*i as f64)),
+            (Value::Int(i), _) => ToSqlOutput::Owned(V::Integer(*i)),
+            (Value::Decimal(d), Storage::Decimal(s)) => ToSqlOutput::Owned(V::Integer(
+                scale_decimal(*d, s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+            )),
+            (Value::Decimal(d), Storage::Double) => ToSqlOutput::Owned(V::Real(d.to_string().parse().unwrap_or(0.0))),
+            (Value::Decimal(d), Storage::Int | Storage::BigInt) => ToSqlOutput::Owned(match i64::try_from(*d) {
+                Ok(i) if Decimal::from(i) == *d => V::Integer(i),
+                _ => V::Real(d.to_string().parse().unwrap_or(0.0)),
+            }),
+            (Value::Decimal(d), _) => ToSqlOutput::Owned(V::Text(d.to_string())),
+            (Value::Double(f), _) => ToSqlOutput::Owned(V::Real(*f)),
+            (Value::String(s), _) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            (Value::Uuid(u), _) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
+            (Value::Ref(r), _) => ToSqlOutput::Borrowed(ValueRef::Blob(r.id.as_bytes())),
+            (Value::DateTime(dt), _) => ToSqlOutput::Owned(V::Integer(dt.timestamp_micros())),
+            (Value::Options(v), _) => ToSqlOutput::Owned(V::Text(encode_options(v))),
+            (Value::Bytes(b), _) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+pub(crate) fn encode_options(v: &[i32]) -> String {
+    let mut s = String::from(",");
+    for i in v {
+        s.push_str(&i.to_string());
+        s.push(',');
+    }
+    s
+}
+
+pub(crate) fn decode_options(s: &str) -> Value {
+    Value::Options(s.split(',').filter(|x| !x.is_empty()).filter_map(|x| x.parse().ok()).collect())
+}
+
+pub(crate) fn execute(tx: &rusqlite::Transaction<'_>, sql: &str, params: &[Param]) -> Result<u64> {
+    let sql = placeholders(sql);
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let enc: Vec<Enc<'_>> = params.iter().map(Enc).collect();
+    let n = stmt.execute(rusqlite::params_from_iter(enc.iter())).map_err(map_err)?;
+    Ok(n as u64)
+}
+
+fn map_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
+            let cols = msg.split(": ").nth(1).unwrap_or(msg).to_string();
+            return StoreError::Duplicate(cols);
+        }
+    }
+    StoreError::Sqlite(e)
+}
+
+pub(crate) fn query(tx: &rusqlite::Transaction<'_>, sql: &str, params: &[Param], columns: &[Storage]) -> Result<Vec<Vec<Value>>> {
+    let sql = placeholders(sql);
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let enc: Vec<Enc<'_>> = params.iter().map(Enc).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(enc.iter())).map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(map_err)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, st) in columns.iter().enumerate() {
+            values.push(decode(row.get_ref(i)?, *st)?);
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn decode(v: ValueRef<'_>, st: Storage) -> Result<Value> {
+    Ok(match (v, st) {
+        (ValueRef::Null, _) => Value::Null,
+        (ValueRef::Integer(i), Storage::Bool) => Value::Bool(i != 0),
+        (ValueRef::Integer(i), Storage::Decimal(s)) => Value::Decimal(Decimal::new(i, s).normalize()),
+        (ValueRef::Real(f), Storage::Decimal(s)) => {
+            // AVG and similar produce reals; bring them back to the column's scale.
+            Value::Decimal(
+                Decimal::try_from(f / 10f64.powi(s as i32)).unwrap_or_default().round_dp(s.max(2) + 4).normalize(),
+            )
+        }
+        (ValueRef::Integer(i), Storage::Timestamp) => {
+            Value::DateTime(DateTime::<Utc>::from_timestamp_micros(i).ok_or_else(|| StoreError::Other("bad timestamp".into()))?)
+        }
+        (ValueRef::Integer(i), Storage::Double) => Value::Double(i as f64),
+        (ValueRef::Integer(i), _) => Value::Int(i),
+        (ValueRef::Real(f), Storage::Int | Storage::BigInt) => Value::Double(f),
+        (ValueRef::Real(f), _) => Value::Double(f),
+        (ValueRef::Text(t), Storage::Options) => decode_options(&String::from_utf8_lossy(t)),
+        (ValueRef::Text(t), Storage::Uuid) => Value::Uuid(
+            uuid::Uuid::parse_str(&String::from_utf8_lossy(t)).map_err(|e| StoreError::Other(e.to_string()))?,
+        ),
+        (ValueRef::Text(t), _) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        (ValueRef::Blob(b), Storage::Uuid) => {
+            Value::Uuid(uuid::Uuid::from_slice(b).map_err(|e| StoreError::Other(format!("bad GUID in database: {e}")))?)
+        }
+        (ValueRef::Blob(b), _) => Value::Bytes(b.to_vec()),
+    })
+}
