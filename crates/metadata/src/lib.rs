@@ -35,6 +35,6 @@ pub fn money_limit() -> rust_decimal::Decimal {
 pub fn decimal_scale(attr: &AttributeDef) -> u32 {
     match attr.kind {
         AttrKind::Money => MONEY_SCALE,
-        _ => attr.precision.unwrap_or(2).min(10),
+        _ => attr.precision.unwrap_or(2).min(12),
     }
 }

@@ -291,14 +291,12 @@ impl Schema {
                     r.referencing_entity, r.referencing_attribute, r.referenced_entity
                 )));
             }
-            navs.entry(r.referencing_entity.clone()).or_default().insert(
-                r.referencing_nav.clone(),
-                Nav::Single { attribute: r.referencing_attribute.clone(), target: r.referenced_entity.clone(), relationship: r.name.clone() },
-            );
-            navs.entry(r.referenced_entity.clone()).or_default().insert(
-                r.referenced_nav.clone(),
-                Nav::Collection { entity: r.referencing_entity.clone(), attribute: r.referencing_attribute.clone(), relationship: r.name.clone() },
-            );
+            let single =
+                Nav::Single { attribute: r.referencing_attribute.clone(), target: r.referenced_entity.clone(), relationship: r.name.clone() };
+            insert_nav(&mut navs, &r.referencing_entity, &r.referencing_nav, single)?;
+            let collection =
+                Nav::Collection { entity: r.referencing_entity.clone(), attribute: r.referencing_attribute.clone(), relationship: r.name.clone() };
+            insert_nav(&mut navs, &r.referenced_entity, &r.referenced_nav, collection)?;
         }
         for m in &schema.many_to_many {
             for (me, mc, oe, oc) in [
@@ -308,16 +306,18 @@ impl Schema {
                 if !schema.by_name.contains_key(me.as_str()) || !schema.by_name.contains_key(oe.as_str()) {
                     return Err(MetadataError::Invalid(format!("relationship '{}' names an unknown entity", m.name)));
                 }
-                navs.entry(me.clone()).or_default().insert(
-                    m.name.clone(),
-                    Nav::ManyToMany {
-                        relationship: m.name.clone(),
-                        entity: oe.clone(),
-                        table: m.intersect_table.clone(),
-                        self_column: mc.clone(),
-                        other_column: oc.clone(),
-                    },
-                );
+                let nav = Nav::ManyToMany {
+                    relationship: m.name.clone(),
+                    entity: oe.clone(),
+                    table: m.intersect_table.clone(),
+                    self_column: mc.clone(),
+                    other_column: oc.clone(),
+                };
+                if me == oe {
+                    navs.entry(me.clone()).or_default().insert(m.name.clone(), nav);
+                } else {
+                    insert_nav(&mut navs, me, &m.name, nav)?;
+                }
             }
         }
         for e in &mut schema.entities {
@@ -375,6 +375,15 @@ impl Schema {
     pub fn option_label(&self, attr: &AttributeDef, value: i32) -> Option<&Label> {
         self.option_sets.get(attr.option_set.as_deref()?)?.label(value)
     }
+}
+
+fn insert_nav(navs: &mut HashMap<String, HashMap<String, Nav>>, entity: &str, name: &str, nav: Nav) -> Result<(), MetadataError> {
+    let slot = navs.entry(entity.to_string()).or_default();
+    if slot.contains_key(name) {
+        return Err(MetadataError::Invalid(format!("entity '{entity}' has two navigation properties named '{name}'")));
+    }
+    slot.insert(name.to_string(), nav);
+    Ok(())
 }
 
 /// Adds the columns every entity of its kind has: primary key, owner,

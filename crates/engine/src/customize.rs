@@ -1,0 +1,170 @@
+//! Custom entities and attributes, added at run time. They are stored as
+//! metadata, their tables and columns are created in the same transaction,
+//! and every process picks up the new schema through the schema version.
+
+use relata_metadata::{AttrKind, AttributeDef, EntityDef};
+use relata_security::Principal;
+use relata_store::{sync_schema, Param};
+
+use crate::error::{EngineError, Result};
+use crate::org::{build_schema, load_custom, Org};
+
+pub type NewEntity = EntityDef;
+pub type NewAttribute = AttributeDef;
+
+fn check_name(kind: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 50
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    if !ok {
+        return Err(EngineError::Invalid(format!(
+            "the {kind} name '{name}' is not valid: use lowercase letters, digits and '_' (at most 50), starting with a letter"
+        )));
+    }
+    match name.split_once('_') {
+        Some((prefix, rest)) if !prefix.is_empty() && !rest.is_empty() => Ok(()),
+        _ => Err(EngineError::Invalid(format!(
+            "the custom {kind} name '{name}' needs a customization prefix, e.g. 'new_{name}'"
+        ))),
+    }
+}
+
+fn check_attribute(a: &mut AttributeDef) -> Result<()> {
+    check_name("attribute", &a.name)?;
+    a.is_custom = true;
+    if a.schema_name.is_empty() {
+        a.schema_name = a.name.clone();
+    }
+    match a.kind {
+        AttrKind::String => {
+            let n = a.max_length.unwrap_or(100);
+            if !(1..=4000).contains(&n) {
+                return Err(EngineError::Invalid("MaxLength of a text column must be between 1 and 4000".into()));
+            }
+            a.max_length = Some(n);
+        }
+        AttrKind::Memo => {
+            let n = a.max_length.unwrap_or(2000);
+            if !(1..=1_048_576).contains(&n) {
+                return Err(EngineError::Invalid("MaxLength of a multiline text column must be between 1 and 1048576".into()));
+            }
+            a.max_length = Some(n);
+        }
+        AttrKind::Decimal | AttrKind::Money | AttrKind::Double => {
+            let p = a.precision.unwrap_or(2);
+            if p > 10 {
+                return Err(EngineError::Invalid("Precision must be between 0 and 10".into()));
+            }
+            a.precision = Some(p);
+            // Exact storage in SQLite is a 64-bit integer scaled by 10^precision.
+            if a.kind == AttrKind::Decimal {
+                let limit = rust_decimal::Decimal::from(9_000_000_000_000_000_000u64 / 10u64.pow(p) as u64);
+                let max = a.max.unwrap_or(rust_decimal::Decimal::from(100_000_000_000i64)).min(limit);
+                let min = a.min.unwrap_or(-rust_decimal::Decimal::from(100_000_000_000i64)).max(-limit);
+                a.max = Some(max);
+                a.min = Some(min);
+            }
+        }
+        AttrKind::Picklist | AttrKind::MultiSelectPicklist => {
+            if a.options.is_empty() && a.option_set.is_none() {
+                return Err(EngineError::Invalid(format!("the choice column '{}' needs options", a.name)));
+            }
+        }
+        AttrKind::Lookup | AttrKind::Customer => {
+            if a.targets.is_empty() {
+                return Err(EngineError::Invalid(format!("the lookup '{}' needs a target entity", a.name)));
+            }
+        }
+        AttrKind::State | AttrKind::Status | AttrKind::Owner | AttrKind::Uniqueidentifier | AttrKind::EntityName => {
+            return Err(EngineError::Invalid(format!("columns of type {} cannot be added", a.kind.dataverse_name())));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn require_customizer(p: &Principal) -> Result<()> {
+    if p.all_privileges || p.privileges.contains_key("prvCustomizeSystem") {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(format!("Principal user (Id={}) is missing prvCustomizeSystem privilege", p.user_id)))
+    }
+}
+
+impl Org {
+    /// Adds a custom entity (with its primary name attribute among its attributes).
+    pub fn create_entity(&self, principal: &Principal, mut def: EntityDef) -> Result<()> {
+        require_customizer(principal)?;
+        check_name("entity", &def.name)?;
+        def.is_custom = true;
+        if def.schema_name.is_empty() {
+            def.schema_name = def.name.clone();
+        }
+        if def.entity_set.is_empty() {
+            def.entity_set = format!("{}s", def.name);
+        }
+        def.primary_id = format!("{}id", def.name);
+        def.table = None;
+        def.is_intersect = false;
+        if !def.attributes.iter().any(|a| a.name == def.primary_name && a.kind == AttrKind::String) {
+            return Err(EngineError::Invalid(format!("the primary name column '{}' must be one of the entity's text columns", def.primary_name)));
+        }
+        for a in &mut def.attributes {
+            check_attribute(a)?;
+        }
+        let name = def.name.clone();
+        self.change_metadata(|custom| {
+            custom.entities.push(def.clone());
+            Ok(("entity".into(), name.clone(), serde_json::to_string(&def).expect("serializable")))
+        })
+    }
+
+    /// Adds a custom attribute to an entity, system or custom.
+    pub fn create_attribute(&self, principal: &Principal, entity: &str, mut attr: AttributeDef) -> Result<()> {
+        require_customizer(principal)?;
+        check_attribute(&mut attr)?;
+        let schema = self.schema();
+        let e = schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+        if e.def.is_intersect {
+            return Err(EngineError::Invalid("columns cannot be added to a relationship's link table".into()));
+        }
+        if e.attribute(&attr.name).is_some() {
+            return Err(EngineError::Conflict(format!("'{entity}' already has a column named '{}'", attr.name)));
+        }
+        let key = format!("{entity}.{}", attr.name);
+        let entity = entity.to_string();
+        self.change_metadata(|custom| {
+            if let Some(def) = custom.entities.iter_mut().find(|d| d.name == entity) {
+                // Attributes of custom entities live in the entity's own definition.
+                def.attributes.push(attr.clone());
+                return Ok(("entity".into(), entity.clone(), serde_json::to_string(def).expect("serializable")));
+            }
+            custom.attributes.push((entity.clone(), attr.clone()));
+            Ok(("attribute".into(), key.clone(), serde_json::to_string(&attr).expect("serializable")))
+        })
+    }
+
+    /// Applies a metadata change: rebuild and validate the schema, store the
+    /// definition, alter the tables, bump the schema version — one transaction.
+    fn change_metadata(
+        &self,
+        change: impl FnOnce(&mut crate::org::CustomMetadata) -> Result<(String, String, String)>,
+    ) -> Result<()> {
+        let (schema, version) = self.db.write(|tx| -> Result<_> {
+            let mut custom = load_custom(tx)?;
+            let (kind, name, definition) = change(&mut custom)?;
+            let schema = build_schema(custom)?;
+            tx.execute("DELETE FROM relata_metadata WHERE kind = $1 AND name = $2", &[Param::text(kind.clone()), Param::text(name.clone())])?;
+            tx.execute(
+                "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
+                &[Param::text(kind), Param::text(name), Param::text(definition)],
+            )?;
+            sync_schema(tx, &schema)?;
+            let version = tx.next_counter("schema")?;
+            Ok((schema, version))
+        })?;
+        self.install_schema(schema, version);
+        Ok(())
+    }
+}

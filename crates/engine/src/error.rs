@@ -1,0 +1,57 @@
+use relata_metadata::ValidationError;
+use relata_query::QueryError;
+use relata_store::StoreError;
+
+/// What went wrong, in terms a caller can act on. The server maps each kind
+/// to an HTTP status and a Dataverse error code.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Unknown entity, or a record that does not exist or that the caller
+    /// may not read (the two are indistinguishable on purpose).
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad input: unknown attribute, wrong type, invalid state, bad query.
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller lacks a privilege.
+    #[error("{0}")]
+    Forbidden(String),
+    /// `If-Match` named an older version, or a concurrent write won.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A duplicate key or a record that already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// Authentication failed.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(what) => EngineError::Conflict(format!("A record with the same {what} already exists.")),
+            StoreError::Encode(m) => EngineError::Invalid(m),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl From<QueryError> for EngineError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Invalid(m) => EngineError::Invalid(m),
+            QueryError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ValidationError> for EngineError {
+    fn from(e: ValidationError) -> Self {
+        EngineError::Invalid(e.to_string())
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

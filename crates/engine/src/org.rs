@@ -1,0 +1,341 @@
+//! The organization: one database, its schema and the callers' principals.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::Utc;
+use parking_lot::Mutex;
+use relata_metadata::{builtin_definitions, AttributeDef, EntityDef, OptionSetDef, Schema, Value};
+use relata_security::{hash_token, Principal};
+use relata_store::{migrate, sync_schema, Db, Param, Storage, Tx};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::principal::load_principal;
+use crate::seed;
+use crate::session::Session;
+
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    /// Name of the organization and its root business unit, used when a
+    /// database is created.
+    pub organization_name: String,
+    /// ISO code of the base currency, used when a database is created.
+    pub base_currency: String,
+}
+
+impl Default for OrgConfig {
+    fn default() -> Self {
+        OrgConfig { organization_name: "Relata".into(), base_currency: "USD".into() }
+    }
+}
+
+/// Ids fixed when the database was first set up.
+#[derive(Debug, Clone, Copy)]
+pub struct OrgIds {
+    pub organization: Uuid,
+    pub root_business_unit: Uuid,
+    pub base_currency: Uuid,
+    /// The SYSTEM user: owner and author of what the server does itself.
+    pub system_user: Uuid,
+    pub system_administrator_role: Uuid,
+}
+
+pub struct Org {
+    pub(crate) db: Db,
+    schema: ArcSwap<Schema>,
+    schema_version: AtomicI64,
+    /// Principals by user, valid while the security version is unchanged.
+    /// Only a cache: the version is read from the database on every request.
+    principals: Mutex<HashMap<Uuid, (i64, Arc<Principal>)>>,
+    pub ids: OrgIds,
+}
+
+/// Custom definitions stored in `relata_metadata`.
+#[derive(Default)]
+pub(crate) struct CustomMetadata {
+    pub entities: Vec<EntityDef>,
+    pub attributes: Vec<(String, AttributeDef)>,
+    pub option_sets: Vec<OptionSetDef>,
+}
+
+pub(crate) fn load_custom(tx: &mut Tx<'_>) -> Result<CustomMetadata> {
+    let rows = tx.query(
+        "SELECT kind, name, definition FROM relata_metadata ORDER BY kind, name",
+        &[],
+        &[Storage::Text, Storage::Text, Storage::Text],
+    )?;
+    let mut out = CustomMetadata::default();
+    for row in rows {
+        let (Some(kind), Some(name), Some(def)) = (row[0].as_str(), row[1].as_str(), row[2].as_str()) else { continue };
+        let bad = |e: serde_json::Error| EngineError::Invalid(format!("stored metadata '{kind} {name}' is unreadable: {e}"));
+        match kind {
+            "entity" => out.entities.push(serde_json::from_str(def).map_err(bad)?),
+            "attribute" => {
+                let entity = name.split('.').next().unwrap_or_default().to_string();
+                out.attributes.push((entity, serde_json::from_str(def).map_err(bad)?));
+            }
+            "optionset" => out.option_sets.push(serde_json::from_str(def).map_err(bad)?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Built-in definitions plus the custom ones, as one schema.
+pub(crate) fn build_schema(custom: CustomMetadata) -> Result<Schema> {
+    let (mut entities, mut sets) = builtin_definitions().map_err(|e| EngineError::Invalid(e.to_string()))?;
+    entities.extend(custom.entities);
+    sets.extend(custom.option_sets);
+    for (entity, attr) in custom.attributes {
+        match entities.iter_mut().find(|e| e.name == entity) {
+            Some(e) => e.attributes.push(attr),
+            None => return Err(EngineError::Invalid(format!("custom attribute '{}' belongs to unknown entity '{entity}'", attr.name))),
+        }
+    }
+    Schema::build(entities, sets).map_err(|e| EngineError::Invalid(e.to_string()))
+}
+
+impl Org {
+    /// Opens an organization: migrates the system tables, brings entity
+    /// tables in line with metadata and seeds a new database.
+    pub fn open(db: Db, config: &OrgConfig) -> Result<Org> {
+        let (schema, version, ids) = db.write(|tx| -> Result<_> {
+            migrate(tx)?;
+            let schema = build_schema(load_custom(tx)?)?;
+            sync_schema(tx, &schema)?;
+            let ids = seed::ensure(tx, &schema, config)?;
+            let version = tx.counter("schema")?;
+            Ok((schema, version, ids))
+        })?;
+        Ok(Org {
+            db,
+            schema: ArcSwap::from_pointee(schema),
+            schema_version: AtomicI64::new(version),
+            principals: Mutex::new(HashMap::new()),
+            ids,
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn schema(&self) -> Arc<Schema> {
+        self.schema.load_full()
+    }
+
+    /// Reloads the schema if another process (or request) changed it.
+    pub(crate) fn refresh_schema(&self, tx: &mut Tx<'_>, version: i64) -> Result<()> {
+        if version != self.schema_version.load(Ordering::Acquire) {
+            let schema = build_schema(load_custom(tx)?)?;
+            self.schema.store(Arc::new(schema));
+            self.schema_version.store(version, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn install_schema(&self, schema: Schema, version: i64) {
+        self.schema.store(Arc::new(schema));
+        self.schema_version.store(version, Ordering::Release);
+    }
+
+    /// The built-in principal the server acts as (CLI, seeding, cascades).
+    pub fn system_principal(&self) -> Principal {
+        Principal {
+            user_id: self.ids.system_user,
+            full_name: "SYSTEM".into(),
+            business_unit_id: self.ids.root_business_unit,
+            business_unit_subtree: vec![self.ids.root_business_unit],
+            teams: vec![],
+            privileges: HashMap::new(),
+            all_privileges: true,
+            language: 1033,
+        }
+    }
+
+    /// Resolves a bearer token to its principal.
+    pub fn authenticate(&self, token: &str) -> Result<Arc<Principal>> {
+        let hash = hash_token(token);
+        self.db.read(|tx| -> Result<_> {
+            let row = tx.query_one(
+                "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled,
+                        (SELECT value FROM relata_counter WHERE name = 'security'),
+                        (SELECT value FROM relata_counter WHERE name = 'schema')
+                 FROM relata_token t JOIN systemuser u ON u.systemuserid = t.systemuserid
+                 WHERE t.token_hash = $1",
+                &[Param::text(hash)],
+                &[Storage::Uuid, Storage::Timestamp, Storage::Timestamp, Storage::Bool, Storage::BigInt, Storage::BigInt],
+            )?;
+            let Some(row) = row else { return Err(EngineError::Unauthorized("The access token is not valid.".into())) };
+            let user = row[0].as_uuid().unwrap_or_default();
+            if !row[2].is_null() {
+                return Err(EngineError::Unauthorized("The access token has been revoked.".into()));
+            }
+            if row[1].as_datetime().is_some_and(|e| e <= Utc::now()) {
+                return Err(EngineError::Unauthorized("The access token has expired.".into()));
+            }
+            if row[3].as_bool() == Some(true) {
+                return Err(EngineError::Unauthorized("The user is disabled.".into()));
+            }
+            let security_version = row[4].as_i64().unwrap_or(0);
+            self.refresh_schema(tx, row[5].as_i64().unwrap_or(0))?;
+            self.principal_for(tx, user, security_version)
+        })
+    }
+
+    /// Loads (or reuses) the principal of a user at a security version.
+    pub(crate) fn principal_for(&self, tx: &mut Tx<'_>, user: Uuid, security_version: i64) -> Result<Arc<Principal>> {
+        if let Some((v, p)) = self.principals.lock().get(&user) {
+            if *v == security_version {
+                return Ok(p.clone());
+            }
+        }
+        let schema = self.schema();
+        let p = Arc::new(load_principal(tx, &schema, user)?);
+        self.principals.lock().insert(user, (security_version, p.clone()));
+        Ok(p)
+    }
+
+    /// Runs `f` as `principal` in one read-write transaction.
+    pub fn write<R>(&self, principal: &Principal, f: impl FnOnce(&mut Session<'_, '_, '_>) -> Result<R>) -> Result<R> {
+        let schema = self.schema();
+        self.db.write(|tx| {
+            let mut s = Session::new(self, tx, principal, schema);
+            f(&mut s)
+        })
+    }
+
+    /// Runs `f` as `principal` in one read-only transaction.
+    pub fn read<R>(&self, principal: &Principal, f: impl FnOnce(&mut Session<'_, '_, '_>) -> Result<R>) -> Result<R> {
+        let schema = self.schema();
+        self.db.read(|tx| {
+            let mut s = Session::new(self, tx, principal, schema);
+            f(&mut s)
+        })
+    }
+
+    /// Finds a user by sign-in email (case-insensitive).
+    pub fn find_user_by_email(&self, email: &str) -> Result<Option<Uuid>> {
+        self.db.read(|tx| -> Result<_> {
+            let rows = tx.query(
+                "SELECT systemuserid FROM systemuser WHERE lower(internalemailaddress) = lower($1)",
+                &[Param::text(email)],
+                &[Storage::Uuid],
+            )?;
+            Ok(rows.first().and_then(|r| r[0].as_uuid()))
+        })
+    }
+
+    /// Creates a bearer token for a user; returns the token text, shown once.
+    pub fn create_token(&self, user: Uuid, name: &str, expires_on: Option<chrono::DateTime<Utc>>) -> Result<(Uuid, String)> {
+        let token = relata_security::new_token();
+        let id = Uuid::now_v7();
+        self.db.write(|tx| -> Result<_> {
+            tx.execute(
+                "INSERT INTO relata_token (tokenid, systemuserid, name, token_hash, created_on, expires_on) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    Param::uuid(id),
+                    Param::uuid(user),
+                    Param::text(name),
+                    Param::text(hash_token(&token)),
+                    Param::new(Value::DateTime(Utc::now()), Storage::Timestamp),
+                    Param::new(expires_on.map(Value::DateTime).unwrap_or(Value::Null), Storage::Timestamp),
+                ],
+            )?;
+            Ok(())
+        })?;
+        Ok((id, token))
+    }
+
+    /// Tokens of a user (or of everyone): id, user email, name, created, expires, revoked.
+    pub fn list_tokens(&self, user: Option<Uuid>) -> Result<Vec<TokenInfo>> {
+        self.db.read(|tx| -> Result<_> {
+            let mut sql = String::from(
+                "SELECT t.tokenid, u.internalemailaddress, t.name, t.created_on, t.expires_on, t.revoked_on
+                 FROM relata_token t JOIN systemuser u ON u.systemuserid = t.systemuserid",
+            );
+            let mut params = vec![];
+            if let Some(u) = user {
+                sql.push_str(" WHERE t.systemuserid = $1");
+                params.push(Param::uuid(u));
+            }
+            sql.push_str(" ORDER BY t.created_on");
+            let rows = tx.query(
+                &sql,
+                &params,
+                &[Storage::Uuid, Storage::Text, Storage::Text, Storage::Timestamp, Storage::Timestamp, Storage::Timestamp],
+            )?;
+            Ok(rows
+                .into_iter()
+                .map(|r| TokenInfo {
+                    id: r[0].as_uuid().unwrap_or_default(),
+                    email: r[1].as_str().unwrap_or_default().to_string(),
+                    name: r[2].as_str().unwrap_or_default().to_string(),
+                    created_on: r[3].as_datetime(),
+                    expires_on: r[4].as_datetime(),
+                    revoked_on: r[5].as_datetime(),
+                })
+                .collect())
+        })
+    }
+
+    /// Revokes a token by id; false if there is no such active token.
+    pub fn revoke_token(&self, id: Uuid) -> Result<bool> {
+        self.db.write(|tx| -> Result<_> {
+            let n = tx.execute(
+                "UPDATE relata_token SET revoked_on = $1 WHERE tokenid = $2 AND revoked_on IS NULL",
+                &[Param::new(Value::DateTime(Utc::now()), Storage::Timestamp), Param::uuid(id)],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Sets a user's password (argon2id).
+    pub fn set_password(&self, user: Uuid, password: &str) -> Result<()> {
+        if password.chars().count() < 8 {
+            return Err(EngineError::Invalid("the password must be at least 8 characters long".into()));
+        }
+        let hash = relata_security::hash_password(password).map_err(EngineError::Invalid)?;
+        self.db.write(|tx| -> Result<_> {
+            tx.execute("DELETE FROM relata_credential WHERE systemuserid = $1", &[Param::uuid(user)])?;
+            tx.execute(
+                "INSERT INTO relata_credential (systemuserid, password_hash, changed_on) VALUES ($1, $2, $3)",
+                &[Param::uuid(user), Param::text(hash), Param::new(Value::DateTime(Utc::now()), Storage::Timestamp)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Checks an email and password; returns the user id.
+    pub fn verify_password(&self, email: &str, password: &str) -> Result<Uuid> {
+        let denied = || EngineError::Unauthorized("The email or password is not correct.".into());
+        let row = self.db.read(|tx| -> Result<_> {
+            tx.query_one(
+                "SELECT u.systemuserid, c.password_hash, u.isdisabled FROM systemuser u
+                 JOIN relata_credential c ON c.systemuserid = u.systemuserid
+                 WHERE lower(u.internalemailaddress) = lower($1)",
+                &[Param::text(email)],
+                &[Storage::Uuid, Storage::Text, Storage::Bool],
+            )
+            .map_err(EngineError::from)
+        })?;
+        let Some(row) = row else { return Err(denied()) };
+        if !relata_security::verify_password(password, row[1].as_str().unwrap_or_default()) || row[2].as_bool() == Some(true) {
+            return Err(denied());
+        }
+        Ok(row[0].as_uuid().unwrap_or_default())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub created_on: Option<chrono::DateTime<Utc>>,
+    pub expires_on: Option<chrono::DateTime<Utc>>,
+    pub revoked_on: Option<chrono::DateTime<Utc>>,
+}

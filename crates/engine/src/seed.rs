@@ -1,0 +1,234 @@
+//! First-run setup: the organization, its base currency, the root business
+//! unit, the SYSTEM user and the standard security roles.
+
+use chrono::Utc;
+use relata_metadata::{EntityRef, Schema, Value};
+use relata_security::Depth;
+use relata_store::{Param, SqlBuilder, Storage, Tx};
+use rust_decimal::Decimal;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::org::{OrgConfig, OrgIds};
+use crate::roles::STANDARD_ROLES;
+
+/// ISO code → (name, symbol, precision) for the currencies a new
+/// organization can start with.
+const CURRENCIES: &[(&str, &str, &str, i64)] = &[
+    ("USD", "US Dollar", "$", 2),
+    ("EUR", "Euro", "€", 2),
+    ("RUB", "Российский рубль", "₽", 2),
+    ("GBP", "Pound Sterling", "£", 2),
+    ("KZT", "Қазақстан теңгесі", "₸", 2),
+    ("BYN", "Белорусский рубль", "Br", 2),
+    ("UAH", "Українська гривня", "₴", 2),
+    ("CNY", "Chinese Yuan", "¥", 2),
+    ("JPY", "Japanese Yen", "¥", 0),
+    ("CHF", "Swiss Franc", "CHF", 2),
+    ("INR", "Indian Rupee", "₹", 2),
+];
+
+pub(crate) fn currency_info(code: &str) -> Option<(&'static str, &'static str, &'static str, i64)> {
+    CURRENCIES.iter().find(|c| c.0.eq_ignore_ascii_case(code)).copied()
+}
+
+/// Inserts a row with the system columns filled, bypassing the pipeline
+/// (there is no principal yet when a database is born).
+pub(crate) fn insert(tx: &mut Tx<'_>, schema: &Schema, entity: &str, id: Uuid, system_user: Uuid, fields: Vec<(&str, Value)>) -> Result<()> {
+    let e = schema.entity(entity).ok_or_else(|| EngineError::Invalid(format!("unknown entity {entity}")))?;
+    let mut all: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    all.push((e.primary_id().to_string(), Value::Uuid(id)));
+    let now = Value::DateTime(Utc::now());
+    let user = Value::Ref(EntityRef { entity: "systemuser".into(), id: system_user });
+    for (k, v) in [("createdon", now.clone()), ("modifiedon", now), ("createdby", user.clone()), ("modifiedby", user)] {
+        if e.attribute(k).is_some() {
+            all.push((k.into(), v));
+        }
+    }
+    if e.has_state() && !all.iter().any(|(k, _)| k == "statecode") {
+        all.push(("statecode".into(), Value::Int(e.def.states[0].value as i64)));
+        all.push(("statuscode".into(), Value::Int(e.def.states[0].default_status as i64)));
+    }
+    if e.attribute("versionnumber").is_some() {
+        all.push(("versionnumber".into(), Value::Int(tx.next_counter("rowversion")?)));
+    }
+    let mut b = SqlBuilder::new(tx.backend());
+    b.push("INSERT INTO ").ident(e.table()).push(" (");
+    let mut params = Vec::new();
+    for (i, (k, v)) in all.iter().enumerate() {
+        let attr = e.attribute(k).ok_or_else(|| EngineError::Invalid(format!("unknown attribute {entity}.{k}")))?;
+        if i > 0 {
+            b.push(", ");
+        }
+        b.ident(k);
+        params.push(Param::new(v.clone(), Storage::of(attr)));
+        if attr.is_polymorphic() {
+            b.push(", ").ident(&attr.type_column());
+            params.push(Param::new(
+                v.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null),
+                Storage::Text,
+            ));
+        }
+    }
+    b.push(") VALUES (");
+    for (i, p) in params.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(p);
+    }
+    b.push(")");
+    tx.execute(&b.sql, &b.params)?;
+    Ok(())
+}
+
+fn r(entity: &str, id: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: entity.into(), id })
+}
+
+/// Returns the organization's ids, creating everything on first run.
+pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Result<OrgIds> {
+    if let Some(row) = tx.query_one(
+        "SELECT definition FROM relata_metadata WHERE kind = 'org' AND name = 'ids'",
+        &[],
+        &[Storage::Text],
+    )? {
+        let v: serde_json::Value = serde_json::from_str(row[0].as_str().unwrap_or("{}"))
+            .map_err(|e| EngineError::Invalid(format!("stored organization ids are unreadable: {e}")))?;
+        let id = |k: &str| v.get(k).and_then(|x| x.as_str()).and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default();
+        let ids = OrgIds {
+            organization: id("organization"),
+            root_business_unit: id("root_business_unit"),
+            base_currency: id("base_currency"),
+            system_user: id("system_user"),
+            system_administrator_role: id("system_administrator_role"),
+        };
+        seed_roles(tx, schema, &ids)?;
+        return Ok(ids);
+    }
+    let (code, name, symbol, precision) = currency_info(&config.base_currency).ok_or_else(|| {
+        EngineError::Invalid(format!(
+            "unknown base currency '{}'; choose one of {}",
+            config.base_currency,
+            CURRENCIES.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let ids = OrgIds {
+        organization: Uuid::now_v7(),
+        root_business_unit: Uuid::now_v7(),
+        base_currency: Uuid::now_v7(),
+        system_user: Uuid::now_v7(),
+        system_administrator_role: Uuid::now_v7(),
+    };
+    insert(
+        tx,
+        schema,
+        "transactioncurrency",
+        ids.base_currency,
+        ids.system_user,
+        vec![
+            ("currencyname", Value::String(name.into())),
+            ("isocurrencycode", Value::String(code.into())),
+            ("currencysymbol", Value::String(symbol.into())),
+            ("currencyprecision", Value::Int(precision)),
+            ("exchangerate", Value::Decimal(Decimal::ONE)),
+        ],
+    )?;
+    insert(
+        tx,
+        schema,
+        "organization",
+        ids.organization,
+        ids.system_user,
+        vec![
+            ("name", Value::String(config.organization_name.clone())),
+            ("basecurrencyid", r("transactioncurrency", ids.base_currency)),
+        ],
+    )?;
+    insert(
+        tx,
+        schema,
+        "businessunit",
+        ids.root_business_unit,
+        ids.system_user,
+        vec![("name", Value::String(config.organization_name.clone()))],
+    )?;
+    insert(
+        tx,
+        schema,
+        "systemuser",
+        ids.system_user,
+        ids.system_user,
+        vec![
+            ("fullname", Value::String("SYSTEM".into())),
+            ("lastname", Value::String("SYSTEM".into())),
+            ("businessunitid", r("businessunit", ids.root_business_unit)),
+            ("isdisabled", Value::Bool(false)),
+        ],
+    )?;
+    insert(
+        tx,
+        schema,
+        "role",
+        ids.system_administrator_role,
+        ids.system_user,
+        vec![
+            ("name", Value::String("System Administrator".into())),
+            ("businessunitid", r("businessunit", ids.root_business_unit)),
+        ],
+    )?;
+    set_privileges(tx, ids.system_administrator_role, &[("*".to_string(), Depth::Organization)])?;
+    let doc = json!({
+        "organization": ids.organization.to_string(),
+        "root_business_unit": ids.root_business_unit.to_string(),
+        "base_currency": ids.base_currency.to_string(),
+        "system_user": ids.system_user.to_string(),
+        "system_administrator_role": ids.system_administrator_role.to_string(),
+    });
+    tx.execute(
+        "INSERT INTO relata_metadata (kind, name, definition) VALUES ('org', 'ids', $1)",
+        &[Param::text(doc.to_string())],
+    )?;
+    seed_roles(tx, schema, &ids)?;
+    Ok(ids)
+}
+
+/// Replaces a role's privileges.
+pub(crate) fn set_privileges(tx: &mut Tx<'_>, role: Uuid, privileges: &[(String, Depth)]) -> Result<()> {
+    tx.execute("DELETE FROM relata_roleprivilege WHERE roleid = $1", &[Param::uuid(role)])?;
+    for (name, depth) in privileges {
+        tx.execute(
+            "INSERT INTO relata_roleprivilege (roleid, privilege, depth) VALUES ($1, $2, $3)",
+            &[Param::uuid(role), Param::text(name.clone()), Param::int(*depth as i64)],
+        )?;
+    }
+    tx.next_counter("security")?;
+    Ok(())
+}
+
+/// Creates the standard roles that do not exist yet (by name, in the root
+/// business unit); existing ones are left as administrators edited them.
+fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+    for role in STANDARD_ROLES {
+        let exists = tx.query_one(
+            "SELECT roleid FROM role WHERE name = $1 AND businessunitid = $2",
+            &[Param::text(role.name), Param::uuid(ids.root_business_unit)],
+            &[Storage::Uuid],
+        )?;
+        if exists.is_some() {
+            continue;
+        }
+        let id = Uuid::now_v7();
+        insert(
+            tx,
+            schema,
+            "role",
+            id,
+            ids.system_user,
+            vec![("name", Value::String(role.name.into())), ("businessunitid", r("businessunit", ids.root_business_unit))],
+        )?;
+        set_privileges(tx, id, &role.privileges(schema))?;
+    }
+    Ok(())
+}

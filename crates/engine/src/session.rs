@@ -1,0 +1,795 @@
+//! A caller's unit of work: the create / update / delete pipeline and reads,
+//! all inside one transaction.
+//!
+//! Every write takes the same path whatever the entity:
+//! validate → pre-operation rules → privilege check → write → nested
+//! writes → post-operation rules. Entity-specific behaviour lives in
+//! [`crate::rules`], chosen by metadata.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use relata_metadata::{check_value, AttrKind, Entity, EntityRef, Nav, Ownership, RequiredLevel, Schema, Value};
+use relata_query::ast::QueryOptions;
+use relata_query::{Ctx, Page, Record, Restriction};
+use relata_security::{Principal, Right, Scope};
+use relata_store::{Param, SqlBuilder, Storage, Tx};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::org::Org;
+use crate::rules;
+
+/// Attribute values by logical name.
+pub type Fields = BTreeMap<String, Value>;
+
+/// What a caller sends to create or update a record.
+#[derive(Debug, Clone, Default)]
+pub struct RecordInput {
+    pub fields: Vec<(String, Value)>,
+    /// Deep insert: related records created with this one, by navigation property.
+    pub nested: Vec<(String, Nested)>,
+}
+
+impl RecordInput {
+    pub fn new(fields: Vec<(String, Value)>) -> Self {
+        RecordInput { fields, nested: vec![] }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Nested {
+    Single(RecordInput),
+    Collection(Vec<RecordInput>),
+}
+
+/// `If-Match` / `If-None-Match` on a write.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Condition {
+    /// `If-Match: *` (Some(None)) or `If-Match: W/"v"` (Some(Some(v))).
+    pub if_match: Option<Option<i64>>,
+    /// `If-None-Match: *`: create only.
+    pub if_none_match_any: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created(Uuid),
+    Updated(Uuid),
+}
+
+/// The entities whose changes alter someone's privileges.
+const SECURITY_ENTITIES: &[&str] =
+    &["systemuser", "team", "role", "businessunit", "teammembership", "systemuserroles", "teamroles"];
+
+pub struct Session<'o, 't, 'c> {
+    pub org: &'o Org,
+    pub tx: &'t mut Tx<'c>,
+    pub principal: &'o Principal,
+    pub schema: Arc<Schema>,
+    pub now: DateTime<Utc>,
+}
+
+pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
+    EngineError::NotFound(format!("Entity '{entity}' With Id = {id} Does Not Exist"))
+}
+
+fn missing_privilege(p: &Principal, entity: &Entity, right: Right) -> EngineError {
+    EngineError::Forbidden(format!(
+        "Principal user (Id={}) is missing {} privilege on entity '{}'",
+        p.user_id,
+        relata_security::privilege_name(right, entity),
+        entity.name()
+    ))
+}
+
+impl<'o, 't, 'c> Session<'o, 't, 'c> {
+    pub fn new(org: &'o Org, tx: &'t mut Tx<'c>, principal: &'o Principal, schema: Arc<Schema>) -> Self {
+        Session { org, tx, principal, schema, now: Utc::now() }
+    }
+
+    pub fn entity(&self, name: &str) -> Result<Arc<Entity>> {
+        self.schema.entity(name).cloned().ok_or_else(|| EngineError::NotFound(format!("Entity '{name}' does not exist")))
+    }
+
+    pub fn entity_by_set(&self, set: &str) -> Result<Arc<Entity>> {
+        self.schema
+            .entity_by_set(set)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("Resource not found for the segment '{set}'.")))
+    }
+
+    /// Runs `f` with a query context for this caller.
+    fn with_ctx<R>(&mut self, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
+        let schema = self.schema.clone();
+        let principal = self.principal;
+        let scope = move |e: &Entity| {
+            if e.def.ownership == Ownership::None {
+                return Scope::All;
+            }
+            principal.read_scope(e)
+        };
+        let ctx = Ctx::new(
+            &schema,
+            self.tx.backend(),
+            principal.user_id,
+            principal.business_unit_id,
+            &principal.teams,
+            self.now,
+            &scope,
+        );
+        f(&ctx, self.tx)
+    }
+
+    // ----- reads -----------------------------------------------------------
+
+    pub fn query(&mut self, entity: &str, opts: &QueryOptions, page_size: Option<usize>, restriction: Option<&Restriction>) -> Result<Page> {
+        let e = self.entity(entity)?;
+        self.check_readable(&e)?;
+        self.with_ctx(|ctx, tx| Ok(ctx.query(tx, &e, opts, page_size, restriction)?))
+    }
+
+    pub fn count(&mut self, entity: &str, opts: &QueryOptions, restriction: Option<&Restriction>) -> Result<i64> {
+        let e = self.entity(entity)?;
+        self.check_readable(&e)?;
+        self.with_ctx(|ctx, tx| Ok(ctx.count(tx, &e, opts, restriction)?))
+    }
+
+    pub fn apply(&mut self, entity: &str, opts: &QueryOptions) -> Result<Vec<Vec<(String, Value)>>> {
+        let e = self.entity(entity)?;
+        self.check_readable(&e)?;
+        self.with_ctx(|ctx, tx| Ok(ctx.apply(tx, &e, opts)?))
+    }
+
+    /// One record, or NotFound if it does not exist or is out of the caller's reach.
+    pub fn retrieve(&mut self, entity: &str, id: Uuid, opts: &QueryOptions) -> Result<Record> {
+        let mut page = self.query(entity, opts, Some(1), Some(&Restriction::Id(id)))?;
+        page.records.pop().ok_or_else(|| not_found(entity, id))
+    }
+
+    pub fn lookup_names(&mut self, refs: &[&EntityRef]) -> Result<std::collections::HashMap<Uuid, String>> {
+        self.with_ctx(|ctx, tx| Ok(ctx.lookup_names(tx, refs)?))
+    }
+
+    fn check_readable(&self, e: &Entity) -> Result<()> {
+        if e.def.is_intersect {
+            return Err(EngineError::NotFound(format!("Resource not found for the segment '{}'.", e.def.entity_set)));
+        }
+        if e.def.ownership != Ownership::None && self.principal.read_scope(e) == Scope::Nothing {
+            return Err(missing_privilege(self.principal, e, Right::Read));
+        }
+        Ok(())
+    }
+
+    /// All stored values of a record the caller can see with `right`.
+    pub(crate) fn load(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
+        let e = entity.name().to_string();
+        let mut page = self.with_ctx(|ctx, tx| {
+            let ent = ctx.schema.entity(&e).expect("entity exists");
+            Ok(ctx.query(tx, ent, &QueryOptions::default(), Some(1), Some(&Restriction::Id(id)))?)
+        })?;
+        Ok(page.records.pop().map(|r| r.values.into_iter().collect()))
+    }
+
+    // ----- writes ----------------------------------------------------------
+
+    /// Checks and normalizes client-supplied values.
+    fn validate_input(&self, entity: &Entity, input: Vec<(String, Value)>, creating: bool) -> Result<Fields> {
+        let mut out = Fields::new();
+        for (name, value) in input {
+            let attr = entity.attribute(&name).ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "Invalid property '{name}' was found in entity 'Microsoft.Dynamics.CRM.{}'.",
+                    entity.name()
+                ))
+            })?;
+            let allowed = if creating { attr.valid_for_create } else { attr.valid_for_update };
+            if attr.read_only || (!allowed && !(creating && name == entity.primary_id())) {
+                return Err(EngineError::Invalid(format!(
+                    "The '{name}' attribute of '{}' cannot be {}.",
+                    entity.name(),
+                    if creating { "set on create" } else { "changed" }
+                )));
+            }
+            let value = check_value(&self.schema, attr, value)?;
+            if attr.required == RequiredLevel::Application && value.is_null() {
+                return Err(EngineError::Invalid(format!("'{}' is required and cannot be cleared.", name)));
+            }
+            if out.insert(name.clone(), value).is_some() {
+                return Err(EngineError::Invalid(format!("'{name}' is given twice.")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lookups must point at records that exist (in the right entity).
+    fn check_references(&mut self, fields: &Fields) -> Result<()> {
+        for (name, value) in fields {
+            let Value::Ref(r) = value else { continue };
+            let target = self.entity(&r.entity)?;
+            if !self.exists(&target, r.id)? {
+                return Err(EngineError::Invalid(format!(
+                    "The record referenced by '{name}' ({} {}) does not exist.",
+                    r.entity, r.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn exists(&mut self, entity: &Entity, id: Uuid) -> Result<bool> {
+        let mut b = SqlBuilder::new(self.tx.backend());
+        b.push("SELECT 1 FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" = ");
+        b.param(Param::uuid(id));
+        if let Some(d) = &entity.discriminator {
+            b.push(" AND activitytypecode = ");
+            b.param(Param::text(d.clone()));
+        }
+        Ok(!self.tx.query(&b.sql, &b.params, &[Storage::Int])?.is_empty())
+    }
+
+    /// The business unit a principal (user or team) belongs to.
+    fn business_unit_of(&mut self, owner: &EntityRef) -> Result<Uuid> {
+        let (table, pk) = match owner.entity.as_str() {
+            "systemuser" => ("systemuser", "systemuserid"),
+            "team" => ("team", "teamid"),
+            other => return Err(EngineError::Invalid(format!("a record cannot be owned by a '{other}'"))),
+        };
+        let row = self.tx.query_one(
+            &format!("SELECT businessunitid FROM {table} WHERE {pk} = $1"),
+            &[Param::uuid(owner.id)],
+            &[Storage::Uuid],
+        )?;
+        row.and_then(|r| r[0].as_uuid())
+            .ok_or_else(|| EngineError::Invalid(format!("the owner {} {} does not exist", owner.entity, owner.id)))
+    }
+
+    /// Fills statecode/statuscode and checks they form a valid pair.
+    fn resolve_state(&self, entity: &Entity, current: Option<(i64, i64)>, fields: &mut Fields) -> Result<()> {
+        if !entity.has_state() {
+            return Ok(());
+        }
+        let state = fields.get("statecode").and_then(Value::as_i64);
+        let status = fields.get("statuscode").and_then(Value::as_i64);
+        let (state, status) = match (state, status, current) {
+            (None, None, Some(_)) => return Ok(()),
+            (None, None, None) => {
+                let s = &entity.def.states[0];
+                (s.value as i64, s.default_status as i64)
+            }
+            (Some(st), None, _) => {
+                let s = entity.state(st as i32).ok_or_else(|| EngineError::Invalid(format!("{st} is not a valid statecode")))?;
+                (st, s.default_status as i64)
+            }
+            (None, Some(sc), _) => {
+                let s = entity
+                    .state_of_status(sc as i32)
+                    .ok_or_else(|| EngineError::Invalid(format!("{sc} is not a valid statuscode")))?;
+                (s.value as i64, sc)
+            }
+            (Some(st), Some(sc), _) => (st, sc),
+        };
+        let s = entity.state(state as i32).ok_or_else(|| EngineError::Invalid(format!("{state} is not a valid statecode")))?;
+        if !s.statuses.iter().any(|x| x.value as i64 == status) {
+            return Err(EngineError::Invalid(format!(
+                "{status} is not a valid status code for state code {}.{}={state}",
+                entity.name(),
+                "statecode"
+            )));
+        }
+        fields.insert("statecode".into(), Value::Int(state));
+        fields.insert("statuscode".into(), Value::Int(status));
+        Ok(())
+    }
+
+    /// Creates a record (and any nested ones); returns its id.
+    pub fn create(&mut self, entity_name: &str, input: RecordInput) -> Result<Uuid> {
+        let entity = self.entity(entity_name)?;
+        if entity.def.is_intersect || entity.name() == "activitypointer" {
+            return Err(EngineError::Invalid(format!("records of '{}' cannot be created directly", entity.name())));
+        }
+        let mut fields = self.validate_input(&entity, input.fields, true)?;
+        let id = match fields.remove(entity.primary_id()) {
+            Some(Value::Uuid(u)) => u,
+            Some(Value::Null) | None => Uuid::now_v7(),
+            Some(_) => return Err(EngineError::Invalid("the primary key must be a GUID".into())),
+        };
+        if self.exists(&entity, id)? {
+            return Err(EngineError::Conflict(format!("A record with id {id} already exists in '{}'.", entity.name())));
+        }
+
+        // Single-valued deep insert: create the target first, then point at it.
+        let mut nested_collections = Vec::new();
+        for (nav, nested) in input.nested {
+            match (entity.nav(&nav).cloned(), nested) {
+                (Some(Nav::Single { attribute, target, .. }), Nested::Single(child)) => {
+                    let child_id = self.create(&target, child)?;
+                    fields.insert(attribute, Value::Ref(EntityRef { entity: target, id: child_id }));
+                }
+                (Some(Nav::Collection { .. } | Nav::ManyToMany { .. }), Nested::Collection(children)) => {
+                    nested_collections.push((nav, children));
+                }
+                (Some(_), _) => return Err(EngineError::Invalid(format!("'{nav}' does not take that kind of value"))),
+                (None, _) => {
+                    return Err(EngineError::Invalid(format!(
+                        "'{nav}' is not a navigation property of '{}'",
+                        entity.name()
+                    )))
+                }
+            }
+        }
+
+        if entity.is_owned() {
+            let owner = match fields.get("ownerid") {
+                Some(Value::Ref(r)) => r.clone(),
+                _ => EntityRef { entity: "systemuser".into(), id: self.principal.user_id },
+            };
+            let bu = self.business_unit_of(&owner)?;
+            if owner.id != self.principal.user_id && !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu)) {
+                return Err(missing_privilege(self.principal, &entity, Right::Assign));
+            }
+            if !self.principal.can(&entity, Right::Create, Some(owner.id), Some(bu)) {
+                return Err(missing_privilege(self.principal, &entity, Right::Create));
+            }
+            fields.insert("ownerid".into(), Value::Ref(owner));
+            fields.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu }));
+        } else if entity.def.ownership == Ownership::Organization && !self.principal.can(&entity, Right::Create, None, None) {
+            return Err(missing_privilege(self.principal, &entity, Right::Create));
+        }
+
+        self.resolve_state(&entity, None, &mut fields)?;
+        for a in entity.attributes() {
+            if !fields.contains_key(&a.name) {
+                if let Some(d) = &a.default {
+                    if let Some(v) = default_value(a.kind, d) {
+                        fields.insert(a.name.clone(), v);
+                    }
+                }
+            }
+        }
+        rules::pre_create(self, &entity, &mut fields)?;
+        for a in entity.attributes() {
+            if a.required == RequiredLevel::Application && fields.get(&a.name).is_none_or(Value::is_null) {
+                return Err(EngineError::Invalid(format!(
+                    "'{}' is required to create a record of '{}'.",
+                    a.name,
+                    entity.name()
+                )));
+            }
+        }
+        self.check_references(&fields)?;
+
+        let me = Value::Ref(EntityRef { entity: "systemuser".into(), id: self.principal.user_id });
+        fields.insert(entity.primary_id().to_string(), Value::Uuid(id));
+        for (k, v) in [("createdon", Value::DateTime(self.now)), ("modifiedon", Value::DateTime(self.now))] {
+            if entity.attribute(k).is_some() {
+                fields.insert(k.into(), v);
+            }
+        }
+        for k in ["createdby", "modifiedby"] {
+            if entity.attribute(k).is_some() {
+                fields.insert(k.into(), me.clone());
+            }
+        }
+        fields.insert("versionnumber".into(), Value::Int(self.tx.next_counter("rowversion")?));
+        self.insert_row(&entity, &fields)?;
+
+        for (nav, children) in nested_collections {
+            for child in children {
+                self.create_related(&entity, id, &nav, child)?;
+            }
+        }
+        rules::post_create(self, &entity, id, &fields)?;
+        if SECURITY_ENTITIES.contains(&entity.name()) {
+            self.tx.next_counter("security")?;
+        }
+        Ok(id)
+    }
+
+    /// Creates a record related to `parent` through `nav` and links it.
+    pub fn create_related(&mut self, parent: &Entity, parent_id: Uuid, nav: &str, mut child: RecordInput) -> Result<Uuid> {
+        match parent.nav(nav).cloned() {
+            Some(Nav::Collection { entity, attribute, .. }) => {
+                child.fields.retain(|(n, _)| *n != attribute);
+                child.fields.push((attribute, Value::Ref(EntityRef { entity: parent.name().into(), id: parent_id })));
+                self.create(&entity, child)
+            }
+            Some(Nav::ManyToMany { entity, .. }) => {
+                let id = self.create(&entity, child)?;
+                self.associate(parent.name(), parent_id, nav, &entity, id)?;
+                Ok(id)
+            }
+            _ => Err(EngineError::Invalid(format!("'{nav}' is not a collection-valued navigation property of '{}'", parent.name()))),
+        }
+    }
+
+    fn insert_row(&mut self, entity: &Entity, fields: &Fields) -> Result<()> {
+        let mut b = SqlBuilder::new(self.tx.backend());
+        b.push("INSERT INTO ").ident(entity.table()).push(" (");
+        let mut params: Vec<Param> = Vec::with_capacity(fields.len() + 2);
+        let mut first = true;
+        let mut col = |b: &mut SqlBuilder, name: &str| {
+            if !first {
+                b.push(", ");
+            }
+            first = false;
+            b.ident(name);
+        };
+        for (name, value) in fields {
+            let attr = entity.attribute(name).expect("validated attribute");
+            col(&mut b, name);
+            params.push(Param::new(value.clone(), Storage::of(attr)));
+            if attr.is_polymorphic() {
+                col(&mut b, &attr.type_column());
+                let t = value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
+                params.push(Param::new(t, Storage::Text));
+            }
+        }
+        if let Some(d) = &entity.discriminator {
+            if !fields.contains_key("activitytypecode") {
+                col(&mut b, "activitytypecode");
+                params.push(Param::text(d.clone()));
+            }
+        }
+        b.push(") VALUES (");
+        for (i, p) in params.into_iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.param(p);
+        }
+        b.push(")");
+        self.tx.execute(&b.sql, &b.params)?;
+        Ok(())
+    }
+
+    /// Updates a record. With `upsert`, a missing record is created with
+    /// the given id instead.
+    pub fn update(&mut self, entity_name: &str, id: Uuid, input: RecordInput, cond: Condition, upsert: bool) -> Result<UpsertOutcome> {
+        let entity = self.entity(entity_name)?;
+        if entity.def.is_intersect || entity.name() == "activitypointer" {
+            return Err(EngineError::Invalid(format!("records of '{}' cannot be updated directly", entity.name())));
+        }
+        let existing = self.load(&entity, id)?;
+        let Some(existing) = existing else {
+            if !upsert || cond.if_match.is_some() {
+                return Err(not_found(entity.name(), id));
+            }
+            // A record the caller cannot see but that exists must not be
+            // overwritten or revealed: creating it fails as a duplicate.
+            let mut input = input;
+            input.fields.retain(|(n, _)| n != entity.primary_id());
+            input.fields.push((entity.primary_id().to_string(), Value::Uuid(id)));
+            let id = self.create(entity.name(), input)?;
+            return Ok(UpsertOutcome::Created(id));
+        };
+        if cond.if_none_match_any {
+            return Err(EngineError::PreconditionFailed("A record with matching key values already exists.".into()));
+        }
+        let version = existing.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(Some(expected)) = cond.if_match {
+            if expected != version {
+                return Err(EngineError::PreconditionFailed(
+                    "The version of the existing record doesn't match the RowVersion property provided.".into(),
+                ));
+            }
+        }
+        if !input.nested.is_empty() {
+            return Err(EngineError::Invalid("deep update is not supported; update related records separately".into()));
+        }
+        let mut input_fields = input.fields;
+        input_fields.retain(|(n, v)| !(n == entity.primary_id() && v.as_uuid() == Some(id)));
+        let mut changes = self.validate_input(&entity, input_fields, false)?;
+        self.update_fields(&entity, id, &existing, &mut changes)?;
+        Ok(UpsertOutcome::Updated(id))
+    }
+
+    /// Applies validated changes to a loaded record: privileges, rules,
+    /// state, the write itself.
+    pub(crate) fn update_fields(&mut self, entity: &Entity, id: Uuid, existing: &Fields, changes: &mut Fields) -> Result<()> {
+        let owner = existing.get("ownerid").and_then(Value::as_uuid);
+        let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
+        if !self.principal.can(entity, Right::Write, owner, bu) {
+            return Err(missing_privilege(self.principal, entity, Right::Write));
+        }
+        if entity.is_owned() {
+            if let Some(new_owner) = changes.get("ownerid").cloned() {
+                let Value::Ref(new_owner) = new_owner else {
+                    return Err(EngineError::Invalid("a record must have an owner".into()));
+                };
+                if Some(new_owner.id) != owner {
+                    if !self.principal.can(entity, Right::Assign, owner, bu) {
+                        return Err(missing_privilege(self.principal, entity, Right::Assign));
+                    }
+                    let new_bu = self.business_unit_of(&new_owner)?;
+                    changes.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: new_bu }));
+                }
+            }
+        }
+        let current_state = existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
+        self.resolve_state(entity, current_state.or(Some((0, 0))), changes)?;
+        rules::pre_update(self, entity, id, existing, changes)?;
+        self.check_references(changes)?;
+        changes.retain(|k, v| existing.get(k) != Some(v) || k == "statecode");
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write_changes(entity, id, existing, changes)?;
+        rules::post_update(self, entity, id, existing, changes)?;
+        if SECURITY_ENTITIES.contains(&entity.name()) {
+            self.tx.next_counter("security")?;
+        }
+        Ok(())
+    }
+
+    /// The UPDATE statement, guarded by the version read earlier.
+    pub(crate) fn write_changes(&mut self, entity: &Entity, id: Uuid, existing: &Fields, changes: &Fields) -> Result<()> {
+        let version = existing.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
+        let mut b = SqlBuilder::new(self.tx.backend());
+        b.push("UPDATE ").ident(entity.table()).push(" SET ");
+        for (name, value) in changes {
+            if name == "modifiedon" || name == "modifiedby" || name == "versionnumber" {
+                continue;
+            }
+            let attr = entity.attribute(name).expect("validated attribute");
+            b.ident(name).push(" = ");
+            b.param(Param::new(value.clone(), Storage::of(attr)));
+            b.push(", ");
+            if attr.is_polymorphic() {
+                b.ident(&attr.type_column()).push(" = ");
+                let t = value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
+                b.param(Param::new(t, Storage::Text));
+                b.push(", ");
+            }
+        }
+        if entity.attribute("modifiedon").is_some() {
+            b.push("modifiedon = ");
+            b.param(Param::new(Value::DateTime(self.now), Storage::Timestamp));
+            b.push(", modifiedby = ");
+            b.param(Param::uuid(self.principal.user_id));
+            b.push(", ");
+        }
+        let next = self.tx.next_counter("rowversion")?;
+        b.push("versionnumber = ");
+        b.param(Param::bigint(next));
+        b.push(" WHERE ").ident(entity.primary_id()).push(" = ");
+        b.param(Param::uuid(id));
+        b.push(" AND versionnumber = ");
+        b.param(Param::bigint(version));
+        if self.tx.execute(&b.sql, &b.params)? == 0 {
+            return Err(EngineError::PreconditionFailed("The record was changed by someone else; read it again.".into()));
+        }
+        Ok(())
+    }
+
+    /// Deletes a record after the cascades its relationships define.
+    pub fn delete(&mut self, entity_name: &str, id: Uuid, if_match: Option<i64>) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        if entity.def.is_intersect || entity.name() == "activitypointer" {
+            return Err(EngineError::Invalid(format!("records of '{}' cannot be deleted directly", entity.name())));
+        }
+        let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
+        if let Some(v) = if_match {
+            if existing.get("versionnumber").and_then(Value::as_i64) != Some(v) {
+                return Err(EngineError::PreconditionFailed(
+                    "The version of the existing record doesn't match the RowVersion property provided.".into(),
+                ));
+            }
+        }
+        let owner = existing.get("ownerid").and_then(Value::as_uuid);
+        let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
+        if !self.principal.can(&entity, Right::Delete, owner, bu) {
+            return Err(missing_privilege(self.principal, &entity, Right::Delete));
+        }
+        rules::pre_delete(self, &entity, id, &existing)?;
+        let mut visited = HashSet::new();
+        self.delete_cascade(&entity, id, &mut visited)?;
+        if SECURITY_ENTITIES.contains(&entity.name()) {
+            self.tx.next_counter("security")?;
+        }
+        Ok(())
+    }
+
+    fn delete_cascade(&mut self, entity: &Entity, id: Uuid, visited: &mut HashSet<Uuid>) -> Result<()> {
+        if !visited.insert(id) {
+            return Ok(());
+        }
+        let schema = self.schema.clone();
+        for rel in schema.referencing(entity.name()) {
+            let child = schema.entity(&rel.referencing_entity).expect("relationship entity").clone();
+            let attr = child.attribute(&rel.referencing_attribute).expect("relationship attribute").clone();
+            let mut b = SqlBuilder::new(self.tx.backend());
+            b.push("SELECT ").ident(child.primary_id()).push(" FROM ").ident(child.table()).push(" WHERE ");
+            b.ident(&attr.name).push(" = ");
+            b.param(Param::uuid(id));
+            if attr.is_polymorphic() {
+                b.push(" AND ").ident(&attr.type_column()).push(" = ");
+                b.param(Param::text(entity.name()));
+            }
+            if let Some(d) = &child.discriminator {
+                b.push(" AND activitytypecode = ");
+                b.param(Param::text(d.clone()));
+            }
+            let children: Vec<Uuid> =
+                self.tx.query(&b.sql, &b.params, &[Storage::Uuid])?.into_iter().filter_map(|r| r[0].as_uuid()).collect();
+            if children.is_empty() || (children.len() == 1 && children[0] == id) {
+                continue;
+            }
+            match rel.delete {
+                relata_metadata::CascadeDelete::Restrict => {
+                    return Err(EngineError::Invalid(format!(
+                        "The record cannot be deleted because {} '{}' record(s) are associated with it through '{}'.",
+                        children.len(),
+                        child.name(),
+                        rel.name
+                    )));
+                }
+                relata_metadata::CascadeDelete::Cascade => {
+                    for c in children {
+                        if c != id {
+                            self.delete_cascade(&child, c, visited)?;
+                        }
+                    }
+                }
+                relata_metadata::CascadeDelete::RemoveLink => {
+                    for c in children {
+                        if c == id {
+                            continue;
+                        }
+                        let next = self.tx.next_counter("rowversion")?;
+                        let mut u = SqlBuilder::new(self.tx.backend());
+                        u.push("UPDATE ").ident(child.table()).push(" SET ").ident(&attr.name).push(" = NULL");
+                        if attr.is_polymorphic() {
+                            u.push(", ").ident(&attr.type_column()).push(" = NULL");
+                        }
+                        u.push(", versionnumber = ");
+                        u.param(Param::bigint(next));
+                        u.push(" WHERE ").ident(child.primary_id()).push(" = ");
+                        u.param(Param::uuid(c));
+                        self.tx.execute(&u.sql, &u.params)?;
+                    }
+                }
+            }
+        }
+        for m in schema.many_to_many() {
+            for (e, col) in [(&m.entity1, &m.entity1_column), (&m.entity2, &m.entity2_column)] {
+                if e == entity.name() {
+                    self.tx.execute(
+                        &format!("DELETE FROM \"{}\" WHERE \"{}\" = $1", m.intersect_table, col),
+                        &[Param::uuid(id)],
+                    )?;
+                }
+            }
+        }
+        let mut b = SqlBuilder::new(self.tx.backend());
+        b.push("DELETE FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" = ");
+        b.param(Param::uuid(id));
+        self.tx.execute(&b.sql, &b.params)?;
+        Ok(())
+    }
+
+    /// Links two records through a navigation property (`$ref`).
+    pub fn associate(&mut self, entity_name: &str, id: Uuid, nav: &str, target_entity: &str, target_id: Uuid) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        match entity.nav(nav).cloned() {
+            Some(Nav::Collection { entity: child, attribute, .. }) => {
+                if child != target_entity {
+                    return Err(EngineError::Invalid(format!("'{nav}' links '{child}' records, not '{target_entity}'")));
+                }
+                if self.load(&entity, id)?.is_none() {
+                    return Err(not_found(entity.name(), id));
+                }
+                let input = RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: entity.name().into(), id }))]);
+                self.update(&child, target_id, input, Condition { if_match: Some(None), ..Default::default() }, false)?;
+                Ok(())
+            }
+            Some(Nav::Single { attribute, target, .. }) => {
+                if target != target_entity {
+                    return Err(EngineError::Invalid(format!("'{nav}' points at '{target}' records, not '{target_entity}'")));
+                }
+                let input = RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: target, id: target_id }))]);
+                self.update(entity.name(), id, input, Condition { if_match: Some(None), ..Default::default() }, false)?;
+                Ok(())
+            }
+            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
+                if other != target_entity {
+                    return Err(EngineError::Invalid(format!("'{nav}' links '{other}' records, not '{target_entity}'")));
+                }
+                let other_entity = self.entity(&other)?;
+                let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
+                let other_existing = self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
+                self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
+                let present = self.tx.query(
+                    &format!("SELECT 1 FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
+                    &[Param::uuid(id), Param::uuid(target_id)],
+                    &[Storage::Int],
+                )?;
+                if present.is_empty() {
+                    let intersect = self.schema.entity(&table).cloned();
+                    let pk = intersect.as_ref().map(|e| e.primary_id().to_string()).unwrap_or_else(|| format!("{table}id"));
+                    self.tx.execute(
+                        &format!("INSERT INTO \"{table}\" (\"{pk}\", \"{self_column}\", \"{other_column}\") VALUES ($1, $2, $3)"),
+                        &[
+                            Param::uuid(Uuid::now_v7()),
+                            Param::uuid(id),
+                            Param::uuid(target_id),
+                        ],
+                    )?;
+                }
+                if SECURITY_ENTITIES.contains(&table.as_str()) {
+                    self.tx.next_counter("security")?;
+                }
+                Ok(())
+            }
+            None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
+        }
+    }
+
+    fn check_link_rights(&self, a: &Entity, a_rec: &Fields, b: &Entity, b_rec: &Fields) -> Result<()> {
+        for (e, rec, right) in [(a, a_rec, Right::AppendTo), (b, b_rec, Right::Append)] {
+            let owner = rec.get("ownerid").and_then(Value::as_uuid);
+            let bu = rec.get("owningbusinessunit").and_then(Value::as_uuid);
+            let allowed = if e.is_owned() { self.principal.can(e, right, owner, bu) } else { self.principal.can(e, right, None, None) };
+            if !allowed {
+                return Err(missing_privilege(self.principal, e, right));
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a link made by [`Session::associate`]. For a collection,
+    /// `target_id` names the related record; for a single-valued
+    /// navigation property it is ignored.
+    pub fn disassociate(&mut self, entity_name: &str, id: Uuid, nav: &str, target_id: Option<Uuid>) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        match entity.nav(nav).cloned() {
+            Some(Nav::Collection { entity: child, attribute, .. }) => {
+                let target_id = target_id.ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
+                let child_entity = self.entity(&child)?;
+                let existing = self.load(&child_entity, target_id)?.ok_or_else(|| not_found(&child, target_id))?;
+                if existing.get(&attribute).and_then(Value::as_uuid) != Some(id) {
+                    return Err(EngineError::NotFound(format!("the '{child}' record {target_id} is not related through '{nav}'")));
+                }
+                let mut changes = Fields::new();
+                changes.insert(attribute, Value::Null);
+                self.update_fields(&child_entity, target_id, &existing, &mut changes)
+            }
+            Some(Nav::Single { attribute, .. }) => {
+                let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
+                let mut changes = Fields::new();
+                changes.insert(attribute, Value::Null);
+                self.update_fields(&entity, id, &existing, &mut changes)
+            }
+            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
+                let target_id = target_id.ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
+                let other_entity = self.entity(&other)?;
+                let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
+                let other_existing = self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
+                self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
+                let n = self.tx.execute(
+                    &format!("DELETE FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
+                    &[Param::uuid(id), Param::uuid(target_id)],
+                )?;
+                if n == 0 {
+                    return Err(EngineError::NotFound(format!("the records are not associated through '{nav}'")));
+                }
+                if SECURITY_ENTITIES.contains(&table.as_str()) {
+                    self.tx.next_counter("security")?;
+                }
+                Ok(())
+            }
+            None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
+        }
+    }
+}
+
+fn default_value(kind: AttrKind, d: &serde_json::Value) -> Option<Value> {
+    match kind {
+        AttrKind::Boolean => d.as_bool().map(Value::Bool),
+        AttrKind::Integer | AttrKind::BigInt | AttrKind::Picklist => d.as_i64().map(Value::Int),
+        AttrKind::String | AttrKind::Memo => d.as_str().map(|s| Value::String(s.into())),
+        AttrKind::Decimal | AttrKind::Money => d.to_string().trim_matches('"').parse().ok().map(Value::Decimal),
+        _ => None,
+    }
+}
