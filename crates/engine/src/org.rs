@@ -200,7 +200,11 @@ impl Org {
     }
 
     /// Runs `f` as `principal` in one read-write transaction.
-    pub fn write<R>(&self, principal: &Principal, f: impl FnOnce(&mut Session<'_, '_, '_>) -> Result<R>) -> Result<R> {
+    pub fn write<R, E: From<relata_store::StoreError>>(
+        &self,
+        principal: &Principal,
+        f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
         let schema = self.schema();
         self.db.write(|tx| {
             let mut s = Session::new(self, tx, principal, schema);
@@ -209,7 +213,11 @@ impl Org {
     }
 
     /// Runs `f` as `principal` in one read-only transaction.
-    pub fn read<R>(&self, principal: &Principal, f: impl FnOnce(&mut Session<'_, '_, '_>) -> Result<R>) -> Result<R> {
+    pub fn read<R, E: From<relata_store::StoreError>>(
+        &self,
+        principal: &Principal,
+        f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
         let schema = self.schema();
         self.db.read(|tx| {
             let mut s = Session::new(self, tx, principal, schema);

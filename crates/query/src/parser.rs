@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::mem::discriminant;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, TimeZone, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -18,9 +18,14 @@ use crate::ast::{
     Transformation,
 };
 
-/// Deepest syntactic nesting (parentheses, `not`, `-`, calls, lambdas,
-/// nested `$expand`) accepted; keeps recursion far from the stack limit.
+/// Deepest syntactic nesting in an expression (parentheses, `not`, `-`,
+/// call arguments, lambdas, `in` lists) accepted; keeps recursion far from
+/// the stack limit.
 pub const MAX_NESTING: usize = 100;
+
+/// Deepest `$expand` nesting accepted. Real clients stay within a few
+/// levels; each level may hold a `$filter` nested up to [`MAX_NESTING`].
+pub const MAX_EXPAND_DEPTH: usize = 20;
 
 /// Deepest expression tree accepted. Long `a or b or c…` chains are parsed
 /// without recursion but yield deep trees, and whoever walks or drops the
@@ -602,8 +607,14 @@ impl<'a> Lexer<'a> {
         let dt = FixedOffset::east_opt(offset_secs)
             .and_then(|o| o.from_local_datetime(&naive).single())
             .ok_or_else(|| bad(self, k))?;
+        let utc = dt.with_timezone(&Utc);
+        // An offset can push the instant outside the four-digit years that
+        // OData text (and `to_odata`) can express.
+        if !(0..=9999).contains(&utc.year()) {
+            return Err(bad(self, k));
+        }
         self.i = k;
-        Ok(Tok::DateTime(dt.with_timezone(&Utc)))
+        Ok(Tok::DateTime(utc))
     }
 }
 
@@ -793,7 +804,7 @@ impl<'a> Parser<'a> {
             Tok::Ident(s) => {
                 let lower = s.to_ascii_lowercase();
                 if *s != lower && KEYWORDS.contains(&lower.as_str()) {
-                    format!(" (operators are lower-case: use '{lower}')")
+                    format!(" (keywords are lower-case: use '{lower}')")
                 } else {
                     String::new()
                 }
@@ -830,16 +841,13 @@ impl<'a> Parser<'a> {
 
     // -- expressions ------------------------------------------------------
 
+    /// Operator-precedence parsing with explicit stacks: binary and prefix
+    /// operators never recurse, so only real nesting (parentheses, calls,
+    /// lambdas, lists) costs stack, one nesting level per call.
     fn expr(&mut self) -> PResult<N> {
         self.enter(self.peek().start)?;
-        let r = self.binary(1)?;
-        self.leave();
-        Ok(r)
-    }
-
-    /// Precedence climbing; a chain of one level is a loop, not recursion.
-    fn binary(&mut self, min_prec: u8) -> PResult<N> {
-        let mut left = self.unary()?;
+        let mut operands = vec![self.unary()?];
+        let mut ops: Vec<(BinOp, u8, usize)> = Vec::new();
         loop {
             if self.peek_word("divby") {
                 return Err(self
@@ -849,45 +857,68 @@ impl<'a> Parser<'a> {
             let Some((op, prec)) = binop(&self.peek().tok) else {
                 break;
             };
-            if prec < min_prec {
-                break;
-            }
             let at = self.bump().start;
-            let right = self.binary(prec + 1)?;
-            let d = left.d.max(right.d) + 1;
-            left = self.node(
-                Expr::Binary {
-                    op,
-                    left: Box::new(left.e),
-                    right: Box::new(right.e),
-                },
-                d,
-                at,
-            )?;
+            // Left-associative: reduce everything that binds at least as tightly.
+            while let Some(&(top, top_prec, top_at)) = ops.last() {
+                if top_prec < prec {
+                    break;
+                }
+                ops.pop();
+                self.reduce(&mut operands, top, top_at)?;
+            }
+            ops.push((op, prec, at));
+            operands.push(self.unary()?);
         }
-        Ok(left)
+        while let Some((op, _, at)) = ops.pop() {
+            self.reduce(&mut operands, op, at)?;
+        }
+        self.leave();
+        operands.pop().ok_or_else(|| {
+            self.span
+                .error(self.peek().start, "internal error: empty expression")
+        })
     }
 
+    fn reduce(&self, operands: &mut Vec<N>, op: BinOp, at: usize) -> PResult<()> {
+        let (Some(right), Some(left)) = (operands.pop(), operands.pop()) else {
+            return Err(self.span.error(at, "internal error: missing operand"));
+        };
+        let d = left.d.max(right.d) + 1;
+        let e = Expr::Binary {
+            op,
+            left: Box::new(left.e),
+            right: Box::new(right.e),
+        };
+        operands.push(self.node(e, d, at)?);
+        Ok(())
+    }
+
+    /// Prefix `not` and `-` are collected in a loop and applied innermost
+    /// first; each still counts as a nesting level.
     fn unary(&mut self) -> PResult<N> {
-        let t = self.peek().clone();
-        let neg = match &t.tok {
-            Tok::Minus => true,
-            Tok::Ident(s) if s == "not" => false,
-            _ => {
-                let p = self.primary()?;
-                return self.postfix(p);
-            }
-        };
-        self.bump();
-        self.enter(t.start)?;
-        let inner = self.unary()?;
-        self.leave();
-        let e = if neg {
-            Expr::Neg(Box::new(inner.e))
-        } else {
-            Expr::Not(Box::new(inner.e))
-        };
-        self.node(e, inner.d + 1, t.start)
+        let mut prefixes: Vec<(bool, usize)> = Vec::new();
+        loop {
+            let neg = match &self.peek().tok {
+                Tok::Minus => true,
+                Tok::Ident(s) if s == "not" => false,
+                _ => break,
+            };
+            let at = self.bump().start;
+            self.enter(at)?;
+            prefixes.push((neg, at));
+        }
+        let p = self.primary()?;
+        let mut n = self.postfix(p)?;
+        while let Some((neg, at)) = prefixes.pop() {
+            self.leave();
+            let e = if neg {
+                Expr::Neg(Box::new(n.e))
+            } else {
+                Expr::Not(Box::new(n.e))
+            };
+            n = self.node(e, n.d + 1, at)?;
+        }
+        Ok(n)
     }
 
     /// `in` binds tighter than the unary operators (OData's "primary"
@@ -903,8 +934,8 @@ impl<'a> Parser<'a> {
                 return Ok(p);
             }
             let at = self.bump().start;
-            let open = self.expect(&Tok::LParen, "'(' after 'in'")?;
-            self.enter(open.start)?;
+            // Items go through `expr`, which counts the nesting.
+            self.expect(&Tok::LParen, "'(' after 'in'")?;
             if self.peek_is(&Tok::RParen) {
                 return Err(self.unexpected(self.peek(), "a value in the list after 'in'"));
             }
@@ -919,7 +950,6 @@ impl<'a> Parser<'a> {
                 }
             }
             self.expect(&Tok::RParen, "',' or ')'")?;
-            self.leave();
             p = self.node(
                 Expr::In {
                     expr: Box::new(p.e),
@@ -980,6 +1010,12 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
+        if name != "not" && name.eq_ignore_ascii_case("not") {
+            return Err(self.span.error(
+                at,
+                format!("expected an expression but found '{name}' (keywords are lower-case: use 'not')"),
+            ));
+        }
         if name == "INF" || name == "NaN" {
             return Err(self.span.error(at, format!("'{name}' is not supported")));
         }
@@ -1037,8 +1073,7 @@ impl<'a> Parser<'a> {
         let Some((min, max)) = function_arity(&lname) else {
             return Err(self.span.error(at, format!("unknown function '{name}'")));
         };
-        let open = self.bump();
-        self.enter(open.start)?;
+        self.bump();
         let mut args = Vec::new();
         let mut d = 0;
         if !self.peek_is(&Tok::RParen) {
@@ -1052,7 +1087,6 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(&Tok::RParen, "',' or ')'")?;
-        self.leave();
         if args.len() < min || args.len() > max {
             let wanted = if min == max {
                 min.to_string()
@@ -1072,10 +1106,8 @@ impl<'a> Parser<'a> {
     }
 
     fn lambda(&mut self, path: Vec<String>, kind: LambdaKind, at: usize) -> PResult<N> {
-        let open = self.bump();
-        self.enter(open.start)?;
+        self.bump();
         if self.eat(&Tok::RParen) {
-            self.leave();
             if kind == LambdaKind::All {
                 return Err(self.span.error(
                     at,
@@ -1100,7 +1132,6 @@ impl<'a> Parser<'a> {
         self.expect(&Tok::Colon, "':' after the lambda variable")?;
         let body = self.expr()?;
         self.expect(&Tok::RParen, "')'")?;
-        self.leave();
         let e = Expr::Lambda {
             path,
             kind,
@@ -1482,7 +1513,7 @@ pub(crate) fn expand_in(
     aliases: Option<&AliasCtx<'_>>,
     depth: usize,
 ) -> PResult<Vec<ExpandItem>> {
-    if depth >= MAX_NESTING {
+    if depth >= MAX_EXPAND_DEPTH {
         return Err(span.error(span.start, "$expand nested too deeply"));
     }
     let found = |k: usize| match span.root.get(k..span.end).and_then(|s| s.chars().next()) {

@@ -242,6 +242,8 @@ fn dates_and_datetimes() {
     assert!(ferr("x eq 2024-01-31T25:00:00Z").contains("invalid date/time literal"));
     assert!(ferr("x eq 2024-01-31Txx").contains("invalid date/time literal"));
     assert!(ferr("x eq 2024-01-31T10:00:00 03:00").contains("%2B"));
+    assert!(ferr("x eq 9999-12-31T23:00:00-02:00").contains("invalid date/time literal"));
+    assert!(f("x eq 9999-12-31T23:00:00+02:00") != f("x eq 0000-01-01T00:00:00Z"));
 }
 
 #[test]
@@ -443,9 +445,13 @@ fn has_and_divby_rejected() {
 #[test]
 fn keywords_are_case_sensitive() {
     let e = ferr("a EQ 1");
-    assert_eq!(e, "syntax error at position 2 in $filter: expected an operator or end of input but found 'EQ' (operators are lower-case: use 'eq')");
+    assert_eq!(e, "syntax error at position 2 in $filter: expected an operator or end of input but found 'EQ' (keywords are lower-case: use 'eq')");
     assert!(ferr("a eq 1 AND b eq 2").contains("use 'and'"));
     assert!(ferr("a = 1").contains("use 'eq' to compare values"));
+    assert_eq!(
+        ferr("NOT a"),
+        "syntax error at position 0 in $filter: expected an expression but found 'NOT' (keywords are lower-case: use 'not')"
+    );
 }
 
 // ---------------------------------------------------------------- paths and functions
@@ -882,7 +888,7 @@ fn orderby() {
     );
     assert_eq!(
         parse_orderby("name DESC").unwrap_err().to_string(),
-        "syntax error at position 5 in $orderby: expected ',', 'asc', 'desc' or end of input but found 'DESC' (operators are lower-case: use 'desc')"
+        "syntax error at position 5 in $orderby: expected ',', 'asc', 'desc' or end of input but found 'DESC' (keywords are lower-case: use 'desc')"
     );
     assert!(parse_orderby("")
         .unwrap_err()
@@ -1154,4 +1160,46 @@ fn to_odata_prints_parseable_text() {
         to_odata(&f("x gt 2024-01-31T13:00:00+03:00")),
         "x gt 2024-01-31T10:00:00Z"
     );
+}
+
+#[test]
+fn expand_depth_is_limited() {
+    let nest = |k: usize| format!("{}b{}", "a($expand=".repeat(k), ")".repeat(k));
+    assert!(parse_expand(&nest(MAX_EXPAND_DEPTH - 1)).is_ok());
+    let e = parse_expand(&nest(MAX_EXPAND_DEPTH)).unwrap_err();
+    assert!(e.message.contains("$expand nested too deeply"), "{e}");
+}
+
+#[test]
+fn deepest_accepted_inputs_fit_a_small_stack() {
+    // Frames are several times larger without optimizations.
+    let stack = if cfg!(debug_assertions) {
+        4 << 20
+    } else {
+        1 << 20
+    };
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(|| {
+            let n = MAX_NESTING - 1;
+            let calls = format!("{}a{}", "tolower(".repeat(n), ")".repeat(n));
+            assert!(parse_filter(&calls).is_ok());
+            let lambdas = format!("{}a{}", "x/any(y:".repeat(n), ")".repeat(n));
+            assert!(parse_filter(&lambdas).is_ok());
+            let chain = vec!["a eq 1"; MAX_TREE_DEPTH / 2].join(" or ");
+            assert!(parse_filter(&chain).is_ok());
+            let both = format!(
+                "{}b($filter={}true{})",
+                "a($expand=".repeat(MAX_EXPAND_DEPTH - 2),
+                "x/any(y:".repeat(n),
+                ")".repeat(n + MAX_EXPAND_DEPTH - 2)
+            );
+            assert!(parse_expand(&both).is_ok());
+            // And the first level past each limit is an error, not a crash.
+            let calls = format!("{}a{}", "tolower(".repeat(n + 1), ")".repeat(n + 1));
+            assert!(parse_filter(&calls).is_err());
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

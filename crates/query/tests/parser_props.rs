@@ -325,6 +325,32 @@ proptest! {
     }
 }
 
+/// Cuts `s` at the character boundary nearest below `i`.
+fn boundary(s: &str, i: usize) -> usize {
+    (0..=i.min(s.len()))
+        .rev()
+        .find(|&k| s.is_char_boundary(k))
+        .unwrap_or(0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Almost-valid input reaches the error paths deep inside the grammar.
+    #[test]
+    fn damaged_filters_never_panic(e in expr(), at in any::<prop::sample::Index>(), tok in select(VOCAB), cut in any::<bool>()) {
+        let printed = to_odata(&e);
+        let k = boundary(&printed, at.index(printed.len() + 1));
+        let damaged = if cut {
+            printed[..k].to_string()
+        } else {
+            format!("{}{tok}{}", &printed[..k], &printed[k..])
+        };
+        run_everything(&damaged, &printed);
+        run_everything(&format!("a($filter={damaged};$top=1)"), "");
+    }
+}
+
 // ---------------------------------------------------------------- (c) user text stays a literal
 
 fn quote(s: &str) -> String {

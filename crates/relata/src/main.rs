@@ -1,3 +1,99 @@
-fn main() {
-    println!("Hello, world!");
+//! `relata`: the Relata CRM server and its administration commands.
+
+mod cli;
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Flags;
+
+const ENV_HELP: &str = "\
+Settings are taken from, in order: command-line flags, environment variables
+(RELATA_DATA_DIR, RELATA_LISTEN, RELATA_DATABASE_URL, RELATA_MAX_BODY_BYTES,
+RELATA_REQUESTS_PER_MINUTE, RELATA_ORGANIZATION_NAME, RELATA_BASE_CURRENCY),
+the TOML file given by --config (default: <data-dir>/relata.toml if present),
+then built-in defaults. RELATA_LOG sets the log filter (default: info).";
+
+#[derive(Parser)]
+#[command(name = "relata", version, about = "Relata: a self-hosted CRM server with a Dataverse-compatible Web API", after_help = ENV_HELP)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Directory holding the SQLite database and relata.toml [default: ./relata-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user:password@host:port/db); SQLite in the data directory when absent
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// TOML configuration file [default: <data-dir>/relata.toml if it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server
+    Serve(cli::serve::ServeArgs),
+    /// Manage users
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
+    /// Manage API bearer tokens
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
+    /// Fill the database with generated demo data
+    Demo(cli::demo::DemoArgs),
+    /// Copy the SQLite database to a file while the server runs
+    Backup(cli::backup::BackupArgs),
+    /// Measure the HTTP API on a fresh database
+    Bench(cli::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one readable line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error{place}: {}", one_line(&msg));
+    }));
+
+    let cli = Cli::parse();
+    let mut flags =
+        Flags { data_dir: cli.global.data_dir, database_url: cli.global.database_url, config: cli.global.config, listen: None };
+    let result = match cli.command {
+        Command::Serve(args) => {
+            flags.listen = args.listen.clone();
+            cli::serve::run(&flags)
+        }
+        Command::User(cmd) => cli::user::run(&flags, cmd),
+        Command::Token(cmd) => cli::token::run(&flags, cmd),
+        Command::Demo(args) => cli::demo::run(&flags, args),
+        Command::Backup(args) => cli::backup::run(&flags, args),
+        Command::Bench(args) => cli::bench::run(&flags, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors from drivers can span lines; the CLI reports exactly one.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -3,12 +3,28 @@
 //!
 //! Invariant: this is the only crate that knows HTTP and the Web API's JSON
 //! shapes; it turns requests into engine calls and engine results into
-//! responses, and holds no business rules.
+//! responses, and holds no business rules. Engine work runs on blocking
+//! threads, one transaction per request (or per `$batch` change set).
+
+mod error;
+mod limits;
+mod metrics_layer;
+pub mod webapi;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
 use relata_engine::Org;
+
+pub use error::ApiError;
+use webapi::{ApiRequest, ApiResponse, API_PREFIX};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -25,10 +41,27 @@ impl Default for ServerConfig {
     }
 }
 
+#[derive(Clone)]
+struct AppState {
+    org: Arc<Org>,
+    config: Arc<ServerConfig>,
+    limiter: Arc<limits::RateLimiter>,
+}
+
 /// The application's routes.
-pub fn router(org: Arc<Org>, config: ServerConfig) -> axum::Router {
-    let _ = (org, config);
-    axum::Router::new()
+pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
+    metrics_layer::install();
+    let limiter = Arc::new(limits::RateLimiter::new(config.requests_per_minute));
+    let state = AppState { org, config: Arc::new(config), limiter };
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route(API_PREFIX, any(web_api))
+        .route(&format!("{API_PREFIX}/"), any(web_api))
+        .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(metrics_layer::track))
+        .with_state(state)
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -40,4 +73,129 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(org, config);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+fn to_response(r: ApiResponse) -> Response {
+    let mut resp = Response::new(Body::from(r.body));
+    *resp.status_mut() = r.status;
+    let h = resp.headers_mut();
+    h.insert("odata-version", HeaderValue::from_static("4.0"));
+    for (k, v) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(k, v);
+        }
+    }
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = ApiResponse {
+            status: self.status,
+            headers: vec![(http::header::CONTENT_TYPE, "application/json; odata.metadata=minimal".into())],
+            body: self.body(),
+        };
+        if let Some(s) = self.retry_after {
+            r.headers.push((http::header::RETRY_AFTER, s.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers.push((http::header::WWW_AUTHENTICATE, "Bearer".into()));
+        }
+        to_response(r)
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("No resource at this address. The Web API lives under /api/data/v9.2/.")
+}
+
+async fn health(State(st): State<AppState>) -> Response {
+    let org = st.org.clone();
+    let started = Instant::now();
+    let ok = tokio::task::spawn_blocking(move || {
+        org.db().read(|tx| tx.query("SELECT 1", &[], &[relata_store::Storage::BigInt]).map(|_| ()))
+    })
+    .await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let backend = st.org.db().backend().name();
+    match ok {
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"status": "ok", "database": backend, "database_ms": ms}).to_string(),
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(http::header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({"status": "unavailable", "database": backend, "error": e.to_string()}).to_string(),
+        )
+            .into_response(),
+        Err(_) => ApiError::internal("health check failed").into_response(),
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let pool = st.org.db().pool_status();
+    metrics::gauge!("relata_db_pool_connections").set(pool.connections as f64);
+    metrics::gauge!("relata_db_pool_idle").set(pool.idle as f64);
+    metrics::gauge!("relata_db_pool_max").set(pool.max as f64);
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_layer::render()).into_response()
+}
+
+fn bearer(headers: &http::HeaderMap) -> Result<String, ApiError> {
+    let v = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("Authentication is required: send 'Authorization: Bearer <token>'."))?;
+    let v = v.to_str().map_err(|_| ApiError::unauthorized("The Authorization header is not readable."))?;
+    let token = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Only Bearer authentication is supported."))?;
+    Ok(token.trim().to_string())
+}
+
+async fn web_api(State(st): State<AppState>, req: Request) -> Response {
+    match web_api_inner(st, req).await {
+        Ok(r) => to_response(r),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiError> {
+    let (parts, body) = req.into_parts();
+    let token = bearer(&parts.headers)?;
+    let limit = st.config.max_body_bytes;
+    if let Some(len) = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+        if len > limit {
+            return Err(ApiError::too_large(limit));
+        }
+    }
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::too_large(limit))?;
+    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let scheme = parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).unwrap_or("http");
+    let raw_path = parts.uri.path();
+    let rest = raw_path.strip_prefix(API_PREFIX).unwrap_or("").trim_start_matches('/');
+    let path = percent_encoding::percent_decode_str(rest).decode_utf8_lossy().into_owned();
+    let api = ApiRequest {
+        method: parts.method.clone(),
+        path,
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers.clone(),
+        body,
+        base: format!("{scheme}://{host}{API_PREFIX}"),
+    };
+    let org = st.org.clone();
+    let limiter = st.limiter.clone();
+    tokio::task::spawn_blocking(move || {
+        let principal = org.authenticate(&token)?;
+        limiter.check(principal.user_id)?;
+        if api.path == "$batch" {
+            webapi::batch::handle(&org, &principal, &api)
+        } else {
+            webapi::execute(&org, &principal, &api)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the request could not be completed: {e}")))?
 }

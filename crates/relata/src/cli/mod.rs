@@ -1,0 +1,92 @@
+//! The subcommands and what they share: opening the database and logging.
+
+pub mod backup;
+pub mod bench;
+pub mod demo;
+pub mod serve;
+pub mod token;
+pub mod user;
+
+use anyhow::{Context, Result};
+use relata_engine::{EngineError, Org, OrgConfig, Session};
+use relata_metadata::Value;
+use relata_query::options::parse_query_options;
+use relata_query::Record;
+use relata_store::{Db, DbOptions, Storage};
+use uuid::Uuid;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Database, Settings};
+
+/// Logs go to stderr so that stdout carries only results (ids, tokens).
+pub fn init_logging(default_filter: &str) {
+    let filter = EnvFilter::try_from_env("RELATA_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Connects to the configured database without touching its contents.
+pub fn open_db(settings: &Settings, opts: &DbOptions) -> Result<Db> {
+    match &settings.database {
+        Database::Sqlite(path) => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+            Db::open_sqlite(path, opts).with_context(|| format!("cannot open the database at {}", path.display()))
+        }
+        Database::Postgres(url) => {
+            Db::open_postgres(url, opts).with_context(|| format!("cannot connect to the database at {}", settings.database))
+        }
+    }
+}
+
+/// Opens the organization, migrating and seeding a new database.
+pub fn open_org_with(settings: &Settings, opts: &DbOptions) -> Result<Org> {
+    let db = open_db(settings, opts)?;
+    let config = OrgConfig {
+        organization_name: settings.organization_name.clone(),
+        base_currency: settings.base_currency.clone(),
+    };
+    Org::open(db, &config).with_context(|| format!("cannot set up the database at {}", settings.database))
+}
+
+pub fn open_org(settings: &Settings) -> Result<Org> {
+    open_org_with(settings, &DbOptions::default())
+}
+
+/// Every record of a query (`$select=…&$filter=…` syntax), page by page.
+pub fn query_all(s: &mut Session<'_, '_, '_>, entity: &str, query: &str) -> relata_engine::Result<Vec<Record>> {
+    let mut opts = parse_query_options(query).map_err(|e| EngineError::Invalid(format!("{query}: {}", e.message)))?;
+    let mut out = Vec::new();
+    loop {
+        let page = s.query(entity, &opts, None, None)?;
+        out.extend(page.records);
+        match page.skiptoken {
+            Some(t) => opts.skiptoken = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Enabled users who can sign in, oldest first.
+pub fn users_with_password(org: &Org) -> Result<Vec<Uuid>> {
+    let rows = org
+        .db()
+        .read(|tx| {
+            tx.query(
+                "SELECT u.systemuserid, u.isdisabled FROM relata_credential c
+                 JOIN systemuser u ON u.systemuserid = c.systemuserid ORDER BY u.createdon, u.systemuserid",
+                &[],
+                &[Storage::Uuid, Storage::Bool],
+            )
+        })
+        .context("cannot read the users")?;
+    Ok(rows.into_iter().filter(|r| r[1].as_bool() != Some(true)).filter_map(|r| r[0].as_uuid()).collect())
+}
+
+pub fn text(r: &Record, name: &str) -> String {
+    r.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// Quotes a string for an OData `$filter`.
+pub fn odata_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

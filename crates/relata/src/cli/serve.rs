@@ -1,0 +1,89 @@
+//! `relata serve`: the HTTP server until SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use relata_server::ServerConfig;
+use tracing::info;
+
+use crate::config::{Flags, Settings};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+pub fn run(flags: &Flags) -> Result<()> {
+    super::init_logging("info");
+    let settings = Settings::load(flags)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("relata")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        data_dir = %settings.data_dir.display(),
+        listen = %settings.listen,
+        database = %settings.database,
+        max_body_bytes = settings.max_body_bytes,
+        requests_per_minute = settings.requests_per_minute,
+        organization_name = %settings.organization_name,
+        base_currency = %settings.base_currency,
+        config_file = %settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()),
+        "starting relata"
+    );
+    // Migration can take a while on a large database; keep it off the reactor.
+    let org_settings = settings.clone();
+    let org = tokio::task::spawn_blocking(move || super::open_org(&org_settings))
+        .await
+        .context("database setup was interrupted")??;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.clone());
+    info!(address = %local, backend = org.db().backend().name(), "listening");
+
+    let config = ServerConfig { max_body_bytes: settings.max_body_bytes, requests_per_minute: settings.requests_per_minute };
+    relata_server::serve(Arc::new(org), config, listener, shutdown_signal()).await.context("the server failed")?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Completes on the first Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => info!("received Ctrl-C; shutting down"),
+        _ = terminate => info!("received SIGTERM; shutting down"),
+    }
+    // Draining waits for in-flight requests; a second Ctrl-C stops at once.
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("received Ctrl-C again; exiting without waiting for requests");
+            std::process::exit(130);
+        }
+    });
+}
