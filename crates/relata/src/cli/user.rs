@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use relata_engine::{Org, RecordInput};
+use relata_engine::{EngineError, Org, RecordInput};
 use relata_metadata::Value;
 use relata_query::Expanded;
 use uuid::Uuid;
@@ -86,7 +86,7 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
             for (_, role_id) in &roles {
                 s.associate("systemuser", id, "systemuserroles_association", "role", *role_id)?;
             }
-            Ok(id)
+            Ok::<_, EngineError>(id)
         })
         .with_context(|| format!("cannot create the user {email}"))?;
     org.set_password(user_id, &password).with_context(|| format!("cannot set the password of {email}"))?;

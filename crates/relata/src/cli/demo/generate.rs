@@ -151,7 +151,7 @@ pub fn company(rng: &mut StdRng, lang: Lang) -> Company {
                 }
                 _ => {
                     let adj = pick(rng, EN_COMPANY_ADJ);
-                    let noun = capitalize(pick(rng, EN_COMPANY_NOUN));
+                    let noun = capitalize(*pick(rng, EN_COMPANY_NOUN));
                     let short = format!("{adj} {noun}");
                     (format!("{short} {}", pick(rng, EN_SECTORS)), short)
                 }
@@ -228,8 +228,8 @@ pub fn email(first: &str, last: &str, domain: &str) -> String {
 
 pub fn free_mail_domain(rng: &mut StdRng, lang: Lang) -> &'static str {
     match lang {
-        Lang::En => pick(rng, &["gmail.com", "outlook.com", "yahoo.com", "icloud.com"]),
-        Lang::Ru => pick(rng, &["yandex.ru", "mail.ru", "gmail.com", "bk.ru"]),
+        Lang::En => *pick(rng, &["gmail.com", "outlook.com", "yahoo.com", "icloud.com"]),
+        Lang::Ru => *pick(rng, &["yandex.ru", "mail.ru", "gmail.com", "bk.ru"]),
     }
 }
 
@@ -248,7 +248,7 @@ pub fn tld(rng: &mut StdRng, city: &City) -> &'static str {
         "Canada" => "ca",
         "Ireland" => "ie",
         "Australia" => "com.au",
-        _ => pick(rng, &["com", "com", "com", "com", "io", "net", "co"]),
+        _ => *pick(rng, &["com", "com", "com", "com", "io", "net", "co"]),
     }
 }
 

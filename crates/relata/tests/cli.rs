@@ -1,0 +1,198 @@
+//! The command line: tokens, start-up failures, online backup.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{enc, relata_bin, servers, uid};
+use reqwest::Method;
+use serde_json::json;
+
+/// Runs `relata ARGS` with a time limit; returns (exit success, stdout, stderr).
+fn run_limited(args: &[&str], limit: Duration) -> (bool, String, String) {
+    let mut child = Command::new(relata_bin())
+        .args(args)
+        .env("RELATA_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run relata");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(_status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            return (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "relata {} still running after {limit:?}; stderr so far: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[track_caller]
+fn assert_one_clear_line(stderr: &str, mentions: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stderr, got:\n{stderr}");
+    let line = lines[0];
+    assert!(!line.contains("panicked") && !line.contains("backtrace") && !line.contains("RUST_BACKTRACE"), "{line}");
+    assert!(line.to_lowercase().contains("error"), "the line says it is an error: {line}");
+    assert!(line.contains(mentions), "the line mentions {mentions:?}: {line}");
+}
+
+#[test]
+fn revoked_token_is_refused() {
+    for srv in servers() {
+        let email = format!("revoke-{}@relata.test", uid());
+        srv.cli(&["user", "create", "--email", &email, "--password", "Revoke-Passw0rd!", "--role", "Salesperson"]);
+        let out = srv.cli(&["token", "create", "--email", &email]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let token = common::last_line(&out.stdout);
+        let id = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("token id:"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| panic!("no token id in {stdout}"));
+        srv.send(srv.req_as(&token, Method::GET, "/WhoAmI()")).expect(200);
+
+        // The token list shows it as active.
+        let list = String::from_utf8_lossy(&srv.cli(&["token", "list", "--email", &email]).stdout).into_owned();
+        assert!(list.contains(&id) && list.contains("active"), "{list}");
+
+        srv.cli(&["token", "revoke", &id]);
+        let r = srv.send(srv.req_as(&token, Method::GET, "/WhoAmI()"));
+        assert_eq!(r.status, 401, "a revoked token is refused at once: {}", r.text());
+        let list = String::from_utf8_lossy(&srv.cli(&["token", "list", "--email", &email]).stdout).into_owned();
+        assert!(list.contains("revoked"), "{list}");
+        // Revoking twice fails with a message.
+        let mut args: Vec<String> = vec!["token".into(), "revoke".into(), id.clone()];
+        args.extend(srv.store_args());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+        assert!(!ok, "revoking twice fails");
+        assert_one_clear_line(&stderr, &id);
+        // The admin's token still works.
+        srv.get("/WhoAmI()").expect(200);
+    }
+}
+
+#[test]
+fn serve_with_a_bad_listen_address_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, stderr) = run_limited(&["serve", "--listen", "not-an-address", "--data-dir", d], Duration::from_secs(30));
+    assert!(!ok, "serve with a bad address must fail");
+    assert_one_clear_line(&stderr, "not-an-address");
+}
+
+#[test]
+fn serve_with_an_unreachable_database_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let (ok, _, stderr) = run_limited(
+        &["serve", "--listen", &listen, "--data-dir", d, "--database-url", "postgres://nobody@127.0.0.1:1/x"],
+        Duration::from_secs(60),
+    );
+    assert!(!ok, "serve with an unreachable database must fail");
+    assert_one_clear_line(&stderr, "127.0.0.1");
+    assert!(!stderr.contains("postgres://nobody:"), "no password is printed");
+}
+
+#[test]
+fn user_create_rejects_bad_input() {
+    for srv in servers() {
+        let mut base = srv.store_args();
+        let email = format!("dup-{}@relata.test", uid());
+        srv.cli(&["user", "create", "--email", &email, "--password", "Dup-Passw0rd!", "--role", "Salesperson"]);
+        // The same email twice.
+        let mut args: Vec<String> =
+            ["user", "create", "--email", &email, "--password", "Dup-Passw0rd!"].iter().map(|s| s.to_string()).collect();
+        args.append(&mut base);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+        assert!(!ok, "a duplicate email is refused");
+        assert_one_clear_line(&stderr, &email);
+        // An unknown role.
+        let mut args: Vec<String> = ["user", "create", "--email", &format!("r-{}@relata.test", uid()), "--password", "Role-Passw0rd!", "--role", "No Such Role"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(srv.store_args());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+        assert!(!ok, "an unknown role is refused");
+        assert_one_clear_line(&stderr, "No Such Role");
+    }
+}
+
+#[test]
+fn online_backup_of_sqlite() {
+    let Some(srv) = servers().iter().find(|s| s.backend == "sqlite") else { return };
+    let tag = uid();
+    let names: Vec<String> = (0..3).map(|i| format!("Backup {tag} {i}")).collect();
+    for n in &names {
+        srv.create("accounts", &json!({ "name": n }));
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("copy.db");
+    let file_s = file.to_str().unwrap().to_string();
+    // Writes go on while the backup runs.
+    let writer = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            for i in 0..20 {
+                srv.create("accounts", &json!({ "name": format!("During {tag} {i}") }));
+            }
+        });
+        srv.cli(&["backup", "--to", &file_s]);
+        h.join()
+    });
+    writer.expect("writer thread");
+    assert!(file.is_file(), "backup file written");
+
+    let conn = rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("backup opens");
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
+    assert_eq!(check, "ok");
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM account WHERE name LIKE ?1", [format!("Backup {tag} %")], |r| r.get(0))
+        .expect("account table in the backup");
+    assert_eq!(n, 3, "the accounts are in the backup");
+
+    // The server keeps working, and a second backup to the same file needs --force.
+    srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("startswith(name,'Backup {tag}')")))).expect(200);
+    let mut args: Vec<String> = vec!["backup".into(), "--to".into(), file_s.clone()];
+    args.extend(srv.store_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+    assert!(!ok, "an existing file is not overwritten");
+    assert_one_clear_line(&stderr, "copy.db");
+    srv.cli(&["backup", "--to", &file_s, "--force"]);
+}
+
+#[test]
+fn backup_refuses_postgres() {
+    let Some(srv) = servers().iter().find(|s| s.backend == "postgres") else { return };
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("pg.db");
+    let mut args: Vec<String> = vec!["backup".into(), "--to".into(), file.to_str().unwrap().into()];
+    args.extend(srv.store_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+    assert!(!ok);
+    assert_one_clear_line(&stderr, "pg_dump");
+    assert!(!file.exists());
+}

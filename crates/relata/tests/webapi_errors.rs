@@ -1,0 +1,199 @@
+//! Error responses in the Dataverse shape, authentication, record-level
+//! security, request limits, health and metrics.
+
+mod common;
+
+use common::{enc, servers, uid};
+use reqwest::Method;
+use serde_json::json;
+use uuid::Uuid;
+
+#[test]
+fn bad_request_bodies() {
+    for srv in servers() {
+        let r = srv.send(srv.req(Method::POST, "/accounts").header("Content-Type", "application/json").body("{\"name\": "));
+        r.expect_error(400);
+        let r = srv.send(srv.req(Method::POST, "/accounts").header("Content-Type", "application/json").body("[1,2]"));
+        r.expect_error(400);
+        let msg = srv.post("/accounts", &json!({ "name": "x", "nosuchattribute": 1 })).expect_error(400);
+        assert!(msg.contains("nosuchattribute"), "the message names the attribute: {msg}");
+        srv.post("/accounts", &json!({ "name": "x", "revenue": "a lot" })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": "x", "numberofemployees": "ten" })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": "x", "numberofemployees": 1.5 })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": 5 })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": "x", "creditonhold": "yes" })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": "x", "industrycode": "Accounting" })).expect_error(400);
+        srv.post("/accounts", &json!({ "name": "x", "primarycontactid@odata.bind": "not a url" })).expect_error(400);
+        srv.post("/contacts", &json!({ "lastname": "x", "birthdate": "not a date" })).expect_error(400);
+        // The primary key must be a GUID.
+        srv.post("/accounts", &json!({ "accountid": "123", "name": "x" })).expect_error(400);
+        // Nothing was created by any of these.
+        let rows = srv.get(&format!("/accounts?$select=name&$filter={}", enc("name eq 'x'"))).rows();
+        assert!(rows.is_empty(), "{rows:?}");
+    }
+}
+
+#[test]
+fn bad_query_options() {
+    for srv in servers() {
+        for q in [
+            "$filter=name eq",
+            "$filter=name eqq 'x'",
+            "$filter=(name eq 'x'",
+            "$filter=name eq 'unterminated",
+            "$filter=nosuchcolumn eq 1",
+            "$filter=contains(nosuchcolumn,'x')",
+            "$filter=numberofemployees eq 'abc'",
+            "$select=nosuchcolumn",
+            "$orderby=nosuchcolumn",
+            "$orderby=name sideways",
+            "$top=abc",
+            "$skip=10",
+            "$expand=nosuchnav",
+            "$count=maybe",
+            "$bogus=1",
+        ] {
+            let (k, v) = q.split_once('=').unwrap();
+            let r = srv.get(&format!("/accounts?{k}={}", enc(v)));
+            assert_eq!(r.status, 400, "[{}] ?{q} answered {}: {}", srv.backend, r.status, r.text());
+            r.expect_error(400);
+        }
+        let msg = srv.get(&format!("/accounts?$filter={}", enc("nosuchcolumn eq 1"))).expect_error(400);
+        assert!(msg.contains("nosuchcolumn"), "the message names the property: {msg}");
+    }
+}
+
+#[test]
+fn authentication_is_required() {
+    for srv in servers() {
+        let url = srv.url("/accounts?$top=1");
+        let r = srv.send(srv.raw(Method::GET, &url));
+        assert_eq!(r.status, 401, "no token: {}", r.text());
+        if !r.body.is_empty() {
+            r.expect_error(401);
+        }
+        assert!(r.header("WWW-Authenticate").is_some_and(|h| h.starts_with("Bearer")), "WWW-Authenticate on 401");
+        for bad in ["not-a-token", "", &format!("{}x", srv.token)] {
+            let r = srv.send(srv.raw(Method::GET, &url).header("Authorization", format!("Bearer {bad}")));
+            assert_eq!(r.status, 401, "bad token {bad:?}: {}", r.text());
+        }
+        let r = srv.send(srv.raw(Method::GET, &url).header("Authorization", format!("Basic {}", srv.token)));
+        assert_eq!(r.status, 401, "wrong scheme: {}", r.text());
+        // Writes too.
+        let r = srv.send(srv.raw(Method::POST, &srv.url("/accounts")).json(&json!({ "name": "anon" })));
+        assert_eq!(r.status, 401);
+        let r = srv.send(srv.raw(Method::GET, &srv.url("/$metadata")));
+        assert_eq!(r.status, 401, "$metadata needs a token too");
+    }
+}
+
+#[test]
+fn not_found() {
+    for srv in servers() {
+        let msg = srv.get("/nosuchthings").expect_error(404);
+        assert!(msg.contains("nosuchthings"), "{msg}");
+        srv.get(&format!("/nosuchthings({})", Uuid::new_v4())).expect_error(404);
+        srv.post("/nosuchthings", &json!({})).expect_error(404);
+        let r = srv.get(&format!("/accounts({})", Uuid::new_v4()));
+        r.expect_error(404);
+        assert_eq!(r.json()["error"]["code"], "0x80040217", "Dataverse's code for a missing record");
+        srv.patch(&format!("/contacts({})", Uuid::new_v4()), &json!({ "lastname": "x" })).expect(204);
+        srv.send(srv.raw(Method::GET, &format!("{}/api/data/v9.2/accounts/nosuchsegment", srv.base_url)).bearer_auth(&srv.token))
+            .expect_error(404);
+        let r = srv.send(srv.raw(Method::GET, &format!("{}/no/such/path", srv.base_url)).bearer_auth(&srv.token));
+        assert_eq!(r.status, 404);
+    }
+}
+
+#[test]
+fn oversized_body_is_rejected() {
+    for srv in servers() {
+        let big = format!("{{\"name\":\"big\",\"description\":\"{}\"}}", "a".repeat(40 * 1024 * 1024));
+        let r = srv.send(srv.req(Method::POST, "/accounts").header("Content-Type", "application/json").body(big));
+        r.expect(413);
+        // The server still works afterwards.
+        srv.create("accounts", &json!({ "name": format!("After 413 {}", uid()) }));
+    }
+}
+
+#[test]
+fn salesperson_sees_only_own_records() {
+    for srv in servers() {
+        let tag = uid();
+        let admins = srv.create("accounts", &json!({ "name": format!("Admin's {tag}") }));
+        let sp = srv.new_user(&["Salesperson"]);
+        let get_as = |path: &str| srv.send(srv.req_as(&sp.token, Method::GET, path));
+
+        // Another user's record looks missing.
+        get_as(&format!("/accounts({admins})")).expect_error(404);
+        let own = {
+            let r = srv.send(
+                srv.req_as(&sp.token, Method::POST, "/accounts").json(&json!({ "name": format!("Salesperson's {tag}") })),
+            );
+            r.expect(204);
+            r.entity_id()
+        };
+        let v = get_as(&format!("/accounts({own})?$select=name,_ownerid_value")).json();
+        assert_eq!(v["_ownerid_value"], sp.id.to_string());
+        let rows = get_as(&format!("/accounts?$select=name&$filter={}", enc(&format!("contains(name,'{tag}')")))).rows();
+        let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec![format!("Salesperson's {tag}")], "lists show only own records");
+        let r = get_as(&format!("/accounts?$filter={}&$count=true", enc(&format!("contains(name,'{tag}')"))));
+        assert_eq!(r.json()["@odata.count"], 1, "counts too");
+        let r = get_as(&format!("/accounts?$apply=filter({})/aggregate($count as n)", enc(&format!("contains(name,'{tag}')"))));
+        assert_eq!(r.rows()[0]["n"], 1, "aggregates too");
+        // Writes to another user's record fail and change nothing.
+        let r = srv.send(srv.req_as(&sp.token, Method::PATCH, &format!("/accounts({admins})")).json(&json!({ "name": "hijacked" })).header("If-Match", "*"));
+        assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
+        r.expect_error(r.status);
+        let r = srv.send(srv.req_as(&sp.token, Method::DELETE, &format!("/accounts({admins})")));
+        assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
+        assert_eq!(srv.retrieve("accounts", admins, "$select=name")["name"], format!("Admin's {tag}"));
+        // The admin sees both.
+        let rows = srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("contains(name,'{tag}')")))).rows();
+        assert_eq!(rows.len(), 2);
+
+        // Creating a role needs a privilege a Salesperson does not have.
+        let r = srv.send(srv.req_as(&sp.token, Method::POST, "/roles").json(&json!({ "name": format!("Sneaky {tag}") })));
+        r.expect_error(403);
+        // Reading roles is allowed (organization-wide read).
+        get_as("/roles?$select=name&$top=1").rows();
+    }
+}
+
+#[test]
+fn health_and_metrics() {
+    for srv in servers() {
+        let r = srv.send(srv.client.get(format!("{}/health", srv.base_url)));
+        r.expect(200);
+        let ct = r.header("Content-Type").unwrap_or_default();
+        assert!(ct.starts_with("application/json"), "health Content-Type {ct}");
+        let v = r.json();
+        assert!(v.is_object(), "{v}");
+
+        // Make some traffic, then read the counters.
+        srv.get("/accounts?$top=1").expect(200);
+        srv.get("/nosuchthings").expect(404);
+        let r = srv.send(srv.client.get(format!("{}/metrics", srv.base_url)));
+        r.expect(200);
+        let text = r.text();
+        let ct = r.header("Content-Type").unwrap_or_default();
+        assert!(ct.starts_with("text/plain"), "metrics Content-Type {ct}");
+        let counters: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter(|l| l.ends_with(" counter"))
+            .map(|l| l.trim_end_matches(" counter"))
+            .collect();
+        let req_counter = counters
+            .iter()
+            .find(|n| n.contains("request"))
+            .unwrap_or_else(|| panic!("no request counter in /metrics:\n{text}"));
+        let total: f64 = text
+            .lines()
+            .filter(|l| l.starts_with(req_counter) && !l.starts_with('#'))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert!(total >= 2.0, "{req_counter} counts requests ({total}):\n{text}");
+    }
+}
