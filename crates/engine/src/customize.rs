@@ -47,7 +47,9 @@ fn check_attribute(a: &mut AttributeDef) -> Result<()> {
         AttrKind::Memo => {
             let n = a.max_length.unwrap_or(2000);
             if !(1..=1_048_576).contains(&n) {
-                return Err(EngineError::Invalid("MaxLength of a multiline text column must be between 1 and 1048576".into()));
+                return Err(EngineError::Invalid(
+                    "MaxLength of a multiline text column must be between 1 and 1048576".into(),
+                ));
             }
             a.max_length = Some(n);
         }
@@ -59,22 +61,18 @@ fn check_attribute(a: &mut AttributeDef) -> Result<()> {
             a.precision = Some(p);
             // Exact storage in SQLite is a 64-bit integer scaled by 10^precision.
             if a.kind == AttrKind::Decimal {
-                let limit = rust_decimal::Decimal::from(9_000_000_000_000_000_000u64 / 10u64.pow(p) as u64);
+                let limit = rust_decimal::Decimal::from(9_000_000_000_000_000_000u64 / 10u64.pow(p));
                 let max = a.max.unwrap_or(rust_decimal::Decimal::from(100_000_000_000i64)).min(limit);
                 let min = a.min.unwrap_or(-rust_decimal::Decimal::from(100_000_000_000i64)).max(-limit);
                 a.max = Some(max);
                 a.min = Some(min);
             }
         }
-        AttrKind::Picklist | AttrKind::MultiSelectPicklist => {
-            if a.options.is_empty() && a.option_set.is_none() {
-                return Err(EngineError::Invalid(format!("the choice column '{}' needs options", a.name)));
-            }
+        AttrKind::Picklist | AttrKind::MultiSelectPicklist if a.options.is_empty() && a.option_set.is_none() => {
+            return Err(EngineError::Invalid(format!("the choice column '{}' needs options", a.name)));
         }
-        AttrKind::Lookup | AttrKind::Customer => {
-            if a.targets.is_empty() {
-                return Err(EngineError::Invalid(format!("the lookup '{}' needs a target entity", a.name)));
-            }
+        AttrKind::Lookup | AttrKind::Customer if a.targets.is_empty() => {
+            return Err(EngineError::Invalid(format!("the lookup '{}' needs a target entity", a.name)));
         }
         AttrKind::State | AttrKind::Status | AttrKind::Owner | AttrKind::Uniqueidentifier | AttrKind::EntityName => {
             return Err(EngineError::Invalid(format!("columns of type {} cannot be added", a.kind.dataverse_name())));
@@ -88,7 +86,10 @@ fn require_customizer(p: &Principal) -> Result<()> {
     if p.all_privileges || p.privileges.contains_key("prvCustomizeSystem") {
         Ok(())
     } else {
-        Err(EngineError::Forbidden(format!("Principal user (Id={}) is missing prvCustomizeSystem privilege", p.user_id)))
+        Err(EngineError::Forbidden(format!(
+            "Principal user (Id={}) is missing prvCustomizeSystem privilege",
+            p.user_id
+        )))
     }
 }
 
@@ -108,7 +109,10 @@ impl Org {
         def.table = None;
         def.is_intersect = false;
         if !def.attributes.iter().any(|a| a.name == def.primary_name && a.kind == AttrKind::String) {
-            return Err(EngineError::Invalid(format!("the primary name column '{}' must be one of the entity's text columns", def.primary_name)));
+            return Err(EngineError::Invalid(format!(
+                "the primary name column '{}' must be one of the entity's text columns",
+                def.primary_name
+            )));
         }
         for a in &mut def.attributes {
             check_attribute(a)?;
@@ -125,7 +129,8 @@ impl Org {
         require_customizer(principal)?;
         check_attribute(&mut attr)?;
         let schema = self.schema();
-        let e = schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+        let e =
+            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
         if e.def.is_intersect {
             return Err(EngineError::Invalid("columns cannot be added to a relationship's link table".into()));
         }
@@ -155,7 +160,10 @@ impl Org {
             let mut custom = load_custom(tx)?;
             let (kind, name, definition) = change(&mut custom)?;
             let schema = build_schema(custom)?;
-            tx.execute("DELETE FROM relata_metadata WHERE kind = $1 AND name = $2", &[Param::text(kind.clone()), Param::text(name.clone())])?;
+            tx.execute(
+                "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
+                &[Param::text(kind.clone()), Param::text(name.clone())],
+            )?;
             tx.execute(
                 "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
                 &[Param::text(kind), Param::text(name), Param::text(definition)],

@@ -32,7 +32,9 @@ pub enum EngineError {
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Duplicate(what) => EngineError::Conflict(format!("A record with the same {what} already exists.")),
+            StoreError::Duplicate(what) => {
+                EngineError::Conflict(format!("A record with the same {what} already exists."))
+            }
             StoreError::Encode(m) => EngineError::Invalid(m),
             other => EngineError::Store(other),
         }

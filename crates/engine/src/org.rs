@@ -70,7 +70,8 @@ pub(crate) fn load_custom(tx: &mut Tx<'_>) -> Result<CustomMetadata> {
     let mut out = CustomMetadata::default();
     for row in rows {
         let (Some(kind), Some(name), Some(def)) = (row[0].as_str(), row[1].as_str(), row[2].as_str()) else { continue };
-        let bad = |e: serde_json::Error| EngineError::Invalid(format!("stored metadata '{kind} {name}' is unreadable: {e}"));
+        let bad =
+            |e: serde_json::Error| EngineError::Invalid(format!("stored metadata '{kind} {name}' is unreadable: {e}"));
         match kind {
             "entity" => out.entities.push(serde_json::from_str(def).map_err(bad)?),
             "attribute" => {
@@ -92,7 +93,12 @@ pub(crate) fn build_schema(custom: CustomMetadata) -> Result<Schema> {
     for (entity, attr) in custom.attributes {
         match entities.iter_mut().find(|e| e.name == entity) {
             Some(e) => e.attributes.push(attr),
-            None => return Err(EngineError::Invalid(format!("custom attribute '{}' belongs to unknown entity '{entity}'", attr.name))),
+            None => {
+                return Err(EngineError::Invalid(format!(
+                    "custom attribute '{}' belongs to unknown entity '{entity}'",
+                    attr.name
+                )))
+            }
         }
     }
     Schema::build(entities, sets).map_err(|e| EngineError::Invalid(e.to_string()))
@@ -167,7 +173,14 @@ impl Org {
                  FROM relata_token t JOIN systemuser u ON u.systemuserid = t.systemuserid
                  WHERE t.token_hash = $1",
                 &[Param::text(hash)],
-                &[Storage::Uuid, Storage::Timestamp, Storage::Timestamp, Storage::Bool, Storage::BigInt, Storage::BigInt],
+                &[
+                    Storage::Uuid,
+                    Storage::Timestamp,
+                    Storage::Timestamp,
+                    Storage::Bool,
+                    Storage::BigInt,
+                    Storage::BigInt,
+                ],
             )?;
             let Some(row) = row else { return Err(EngineError::Unauthorized("The access token is not valid.".into())) };
             let user = row[0].as_uuid().unwrap_or_default();
@@ -238,7 +251,12 @@ impl Org {
     }
 
     /// Creates a bearer token for a user; returns the token text, shown once.
-    pub fn create_token(&self, user: Uuid, name: &str, expires_on: Option<chrono::DateTime<Utc>>) -> Result<(Uuid, String)> {
+    pub fn create_token(
+        &self,
+        user: Uuid,
+        name: &str,
+        expires_on: Option<chrono::DateTime<Utc>>,
+    ) -> Result<(Uuid, String)> {
         let token = relata_security::new_token();
         let id = Uuid::now_v7();
         self.db.write(|tx| -> Result<_> {
@@ -274,7 +292,14 @@ impl Org {
             let rows = tx.query(
                 &sql,
                 &params,
-                &[Storage::Uuid, Storage::Text, Storage::Text, Storage::Timestamp, Storage::Timestamp, Storage::Timestamp],
+                &[
+                    Storage::Uuid,
+                    Storage::Text,
+                    Storage::Text,
+                    Storage::Timestamp,
+                    Storage::Timestamp,
+                    Storage::Timestamp,
+                ],
             )?;
             Ok(rows
                 .into_iter()
@@ -331,7 +356,9 @@ impl Org {
             .map_err(EngineError::from)
         })?;
         let Some(row) = row else { return Err(denied()) };
-        if !relata_security::verify_password(password, row[1].as_str().unwrap_or_default()) || row[2].as_bool() == Some(true) {
+        if !relata_security::verify_password(password, row[1].as_str().unwrap_or_default())
+            || row[2].as_bool() == Some(true)
+        {
             return Err(denied());
         }
         Ok(row[0].as_uuid().unwrap_or_default())

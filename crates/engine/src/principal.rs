@@ -75,5 +75,14 @@ pub(crate) fn load_principal(tx: &mut Tx<'_>, _schema: &Schema, user: Uuid) -> R
         &[Storage::Uuid],
     )?);
 
-    Ok(Principal { user_id: user, full_name, business_unit_id, business_unit_subtree, teams, privileges, all_privileges, language })
+    Ok(Principal {
+        user_id: user,
+        full_name,
+        business_unit_id,
+        business_unit_subtree,
+        teams,
+        privileges,
+        all_privileges,
+        language,
+    })
 }

@@ -47,28 +47,44 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
         name: "Customer Service Manager",
         grants: &[
-            Grant { entities: &["account", "contact", "activitypointer", "annotation", "activityparty"], rights: ALL, depth: Depth::ParentChild },
+            Grant {
+                entities: &["account", "contact", "activitypointer", "annotation", "activityparty"],
+                rights: ALL,
+                depth: Depth::ParentChild,
+            },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
     },
     StandardRole {
         name: "Customer Service Representative",
         grants: &[
-            Grant { entities: &["account", "contact", "activitypointer", "annotation", "activityparty"], rights: ALL, depth: Depth::User },
+            Grant {
+                entities: &["account", "contact", "activitypointer", "annotation", "activityparty"],
+                rights: ALL,
+                depth: Depth::User,
+            },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
     },
     StandardRole {
         name: "Marketing Manager",
         grants: &[
-            Grant { entities: &["lead", "account", "contact", "activitypointer", "annotation", "activityparty"], rights: ALL, depth: Depth::ParentChild },
+            Grant {
+                entities: &["lead", "account", "contact", "activitypointer", "annotation", "activityparty"],
+                rights: ALL,
+                depth: Depth::ParentChild,
+            },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
     },
     StandardRole {
         name: "Marketing Professional",
         grants: &[
-            Grant { entities: &["lead", "activitypointer", "annotation", "activityparty"], rights: ALL, depth: Depth::User },
+            Grant {
+                entities: &["lead", "activitypointer", "annotation", "activityparty"],
+                rights: ALL,
+                depth: Depth::User,
+            },
             Grant { entities: &["account", "contact"], rights: READ_APPEND, depth: Depth::BusinessUnit },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],

@@ -28,22 +28,24 @@ pub(crate) fn pre_create(s: &mut Session<'_, '_, '_>, entity: &Entity, fields: &
             }
             unique_email(s, None, fields)?;
         }
-        "team" | "role" => {
-            if fields.get("businessunitid").is_none_or(Value::is_null) {
-                fields.insert("businessunitid".into(), bu_ref(s.org.ids.root_business_unit));
-            }
+        "team" | "role" if fields.get("businessunitid").is_none_or(Value::is_null) => {
+            fields.insert("businessunitid".into(), bu_ref(s.org.ids.root_business_unit));
         }
-        "businessunit" => {
-            if fields.get("parentbusinessunitid").is_none_or(Value::is_null) {
-                fields.insert("parentbusinessunitid".into(), bu_ref(s.org.ids.root_business_unit));
-            }
+        "businessunit" if fields.get("parentbusinessunitid").is_none_or(Value::is_null) => {
+            fields.insert("parentbusinessunitid".into(), bu_ref(s.org.ids.root_business_unit));
         }
         _ => {}
     }
     Ok(())
 }
 
-pub(crate) fn pre_update(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields, changes: &mut Fields) -> Result<()> {
+pub(crate) fn pre_update(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    existing: &Fields,
+    changes: &mut Fields,
+) -> Result<()> {
     closed_activity(entity, existing, changes)?;
     full_name(entity, Some(existing), changes);
     currency(s, entity, Some(existing), changes)?;
@@ -72,13 +74,21 @@ pub(crate) fn post_create(_s: &mut Session<'_, '_, '_>, _entity: &Entity, _id: U
     Ok(())
 }
 
-pub(crate) fn post_update(_s: &mut Session<'_, '_, '_>, _entity: &Entity, _id: Uuid, _existing: &Fields, _changes: &Fields) -> Result<()> {
+pub(crate) fn post_update(
+    _s: &mut Session<'_, '_, '_>,
+    _entity: &Entity,
+    _id: Uuid,
+    _existing: &Fields,
+    _changes: &Fields,
+) -> Result<()> {
     Ok(())
 }
 
 pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, _existing: &Fields) -> Result<()> {
     match entity.name() {
-        "systemuser" => Err(EngineError::Invalid("Users cannot be deleted; disable them instead (isdisabled = true).".into())),
+        "systemuser" => {
+            Err(EngineError::Invalid("Users cannot be deleted; disable them instead (isdisabled = true).".into()))
+        }
         "businessunit" if id == s.org.ids.root_business_unit => {
             Err(EngineError::Invalid("The root business unit cannot be deleted.".into()))
         }
@@ -96,7 +106,8 @@ fn bu_ref(id: Uuid) -> Value {
 
 /// `fullname` = first name + last name, for every entity that has the three.
 fn full_name(entity: &Entity, existing: Option<&Fields>, changes: &mut Fields) {
-    let (Some(_), Some(_), Some(_)) = (entity.attribute("firstname"), entity.attribute("lastname"), entity.attribute("fullname"))
+    let (Some(_), Some(_), Some(_)) =
+        (entity.attribute("firstname"), entity.attribute("lastname"), entity.attribute("fullname"))
     else {
         return;
     };
@@ -104,13 +115,19 @@ fn full_name(entity: &Entity, existing: Option<&Fields>, changes: &mut Fields) {
         return;
     }
     let part = |n: &str| current(existing, changes, n).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
-    let full = [part("firstname"), part("lastname")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
+    let full =
+        [part("firstname"), part("lastname")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
     changes.insert("fullname".into(), if full.is_empty() { Value::Null } else { Value::String(full) });
 }
 
 /// Transaction currency, exchange rate and the `_base` twin of every money
 /// column, recomputed whenever an amount or the currency changes.
-fn currency(s: &mut Session<'_, '_, '_>, entity: &Entity, existing: Option<&Fields>, changes: &mut Fields) -> Result<()> {
+fn currency(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    existing: Option<&Fields>,
+    changes: &mut Fields,
+) -> Result<()> {
     if entity.attribute("transactioncurrencyid").is_none() {
         return Ok(());
     }
@@ -140,7 +157,10 @@ fn currency(s: &mut Session<'_, '_, '_>, entity: &Entity, existing: Option<&Fiel
         }
         rate
     } else {
-        current(existing, changes, "exchangerate").and_then(Value::as_decimal).filter(|r| !r.is_zero()).unwrap_or(Decimal::ONE)
+        current(existing, changes, "exchangerate")
+            .and_then(Value::as_decimal)
+            .filter(|r| !r.is_zero())
+            .unwrap_or(Decimal::ONE)
     };
     for a in entity.attributes() {
         let (AttrKind::Money, Some(base)) = (a.kind, &a.base_of) else { continue };
@@ -226,15 +246,16 @@ fn no_cycle(s: &mut Session<'_, '_, '_>, id: Uuid, parent: Uuid) -> Result<()> {
     let mut steps = 0;
     while let Some(c) = cursor {
         if c == id {
-            return Err(EngineError::Invalid("a business unit cannot be placed under itself or its own children".into()));
+            return Err(EngineError::Invalid(
+                "a business unit cannot be placed under itself or its own children".into(),
+            ));
         }
         steps += 1;
         if steps > 1000 {
             break;
         }
-        cursor = s
-            .tx
-            .query_one(
+        cursor =
+            s.tx.query_one(
                 "SELECT parentbusinessunitid FROM businessunit WHERE businessunitid = $1",
                 &[Param::uuid(c)],
                 &[Storage::Uuid],

@@ -35,7 +35,14 @@ pub(crate) fn currency_info(code: &str) -> Option<(&'static str, &'static str, &
 
 /// Inserts a row with the system columns filled, bypassing the pipeline
 /// (there is no principal yet when a database is born).
-pub(crate) fn insert(tx: &mut Tx<'_>, schema: &Schema, entity: &str, id: Uuid, system_user: Uuid, fields: Vec<(&str, Value)>) -> Result<()> {
+pub(crate) fn insert(
+    tx: &mut Tx<'_>,
+    schema: &Schema,
+    entity: &str,
+    id: Uuid,
+    system_user: Uuid,
+    fields: Vec<(&str, Value)>,
+) -> Result<()> {
     let e = schema.entity(entity).ok_or_else(|| EngineError::Invalid(format!("unknown entity {entity}")))?;
     let mut all: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     all.push((e.primary_id().to_string(), Value::Uuid(id)));
@@ -226,7 +233,10 @@ fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
             "role",
             id,
             ids.system_user,
-            vec![("name", Value::String(role.name.into())), ("businessunitid", r("businessunit", ids.root_business_unit))],
+            vec![
+                ("name", Value::String(role.name.into())),
+                ("businessunitid", r("businessunit", ids.root_business_unit)),
+            ],
         )?;
         set_privileges(tx, id, &role.privileges(schema))?;
     }

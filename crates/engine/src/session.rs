@@ -90,7 +90,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     pub fn entity(&self, name: &str) -> Result<Arc<Entity>> {
-        self.schema.entity(name).cloned().ok_or_else(|| EngineError::NotFound(format!("Entity '{name}' does not exist")))
+        self.schema
+            .entity(name)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("Entity '{name}' does not exist")))
     }
 
     pub fn entity_by_set(&self, set: &str) -> Result<Arc<Entity>> {
@@ -124,7 +127,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     // ----- reads -----------------------------------------------------------
 
-    pub fn query(&mut self, entity: &str, opts: &QueryOptions, page_size: Option<usize>, restriction: Option<&Restriction>) -> Result<Page> {
+    pub fn query(
+        &mut self,
+        entity: &str,
+        opts: &QueryOptions,
+        page_size: Option<usize>,
+        restriction: Option<&Restriction>,
+    ) -> Result<Page> {
         let e = self.entity(entity)?;
         self.check_readable(&e)?;
         self.with_ctx(|ctx, tx| Ok(ctx.query(tx, &e, opts, page_size, restriction)?))
@@ -185,7 +194,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 ))
             })?;
             let allowed = if creating { attr.valid_for_create } else { attr.valid_for_update };
-            if attr.read_only || (!allowed && !(creating && name == entity.primary_id())) {
+            if attr.read_only || !(allowed || creating && name == entity.primary_id()) {
                 return Err(EngineError::Invalid(format!(
                     "The '{name}' attribute of '{}' cannot be {}.",
                     entity.name(),
@@ -207,6 +216,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     fn check_references(&mut self, fields: &Fields) -> Result<()> {
         for (name, value) in fields {
             let Value::Ref(r) = value else { continue };
+            // Set by the engine itself, or the caller's own user record.
+            if name == "owningbusinessunit" || (r.entity == "systemuser" && r.id == self.principal.user_id) {
+                continue;
+            }
             let target = self.entity(&r.entity)?;
             if !self.exists(&target, r.id)? {
                 return Err(EngineError::Invalid(format!(
@@ -259,7 +272,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 (s.value as i64, s.default_status as i64)
             }
             (Some(st), None, _) => {
-                let s = entity.state(st as i32).ok_or_else(|| EngineError::Invalid(format!("{st} is not a valid statecode")))?;
+                let s = entity
+                    .state(st as i32)
+                    .ok_or_else(|| EngineError::Invalid(format!("{st} is not a valid statecode")))?;
                 (st, s.default_status as i64)
             }
             (None, Some(sc), _) => {
@@ -270,7 +285,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
             (Some(st), Some(sc), _) => (st, sc),
         };
-        let s = entity.state(state as i32).ok_or_else(|| EngineError::Invalid(format!("{state} is not a valid statecode")))?;
+        let s = entity
+            .state(state as i32)
+            .ok_or_else(|| EngineError::Invalid(format!("{state} is not a valid statecode")))?;
         if !s.statuses.iter().any(|x| x.value as i64 == status) {
             return Err(EngineError::Invalid(format!(
                 "{status} is not a valid status code for state code {}.{}={state}",
@@ -295,9 +312,6 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             Some(Value::Null) | None => Uuid::now_v7(),
             Some(_) => return Err(EngineError::Invalid("the primary key must be a GUID".into())),
         };
-        if self.exists(&entity, id)? {
-            return Err(EngineError::Conflict(format!("A record with id {id} already exists in '{}'.", entity.name())));
-        }
 
         // Single-valued deep insert: create the target first, then point at it.
         let mut nested_collections = Vec::new();
@@ -325,8 +339,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 Some(Value::Ref(r)) => r.clone(),
                 _ => EntityRef { entity: "systemuser".into(), id: self.principal.user_id },
             };
-            let bu = self.business_unit_of(&owner)?;
-            if owner.id != self.principal.user_id && !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu)) {
+            let bu = if owner.entity == "systemuser" && owner.id == self.principal.user_id {
+                self.principal.business_unit_id
+            } else {
+                self.business_unit_of(&owner)?
+            };
+            if owner.id != self.principal.user_id
+                && !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu))
+            {
                 return Err(missing_privilege(self.principal, &entity, Right::Assign));
             }
             if !self.principal.can(&entity, Right::Create, Some(owner.id), Some(bu)) {
@@ -334,7 +354,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
             fields.insert("ownerid".into(), Value::Ref(owner));
             fields.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu }));
-        } else if entity.def.ownership == Ownership::Organization && !self.principal.can(&entity, Right::Create, None, None) {
+        } else if entity.def.ownership == Ownership::Organization
+            && !self.principal.can(&entity, Right::Create, None, None)
+        {
             return Err(missing_privilege(self.principal, &entity, Right::Create));
         }
 
@@ -388,7 +410,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// Creates a record related to `parent` through `nav` and links it.
-    pub fn create_related(&mut self, parent: &Entity, parent_id: Uuid, nav: &str, mut child: RecordInput) -> Result<Uuid> {
+    pub fn create_related(
+        &mut self,
+        parent: &Entity,
+        parent_id: Uuid,
+        nav: &str,
+        mut child: RecordInput,
+    ) -> Result<Uuid> {
         match parent.nav(nav).cloned() {
             Some(Nav::Collection { entity, attribute, .. }) => {
                 child.fields.retain(|(n, _)| *n != attribute);
@@ -400,7 +428,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.associate(parent.name(), parent_id, nav, &entity, id)?;
                 Ok(id)
             }
-            _ => Err(EngineError::Invalid(format!("'{nav}' is not a collection-valued navigation property of '{}'", parent.name()))),
+            _ => Err(EngineError::Invalid(format!(
+                "'{nav}' is not a collection-valued navigation property of '{}'",
+                parent.name()
+            ))),
         }
     }
 
@@ -446,7 +477,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     /// Updates a record. With `upsert`, a missing record is created with
     /// the given id instead.
-    pub fn update(&mut self, entity_name: &str, id: Uuid, input: RecordInput, cond: Condition, upsert: bool) -> Result<UpsertOutcome> {
+    pub fn update(
+        &mut self,
+        entity_name: &str,
+        id: Uuid,
+        input: RecordInput,
+        cond: Condition,
+        upsert: bool,
+    ) -> Result<UpsertOutcome> {
         let entity = self.entity(entity_name)?;
         if entity.def.is_intersect || entity.name() == "activitypointer" {
             return Err(EngineError::Invalid(format!("records of '{}' cannot be updated directly", entity.name())));
@@ -487,7 +525,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     /// Applies validated changes to a loaded record: privileges, rules,
     /// state, the write itself.
-    pub(crate) fn update_fields(&mut self, entity: &Entity, id: Uuid, existing: &Fields, changes: &mut Fields) -> Result<()> {
+    pub(crate) fn update_fields(
+        &mut self,
+        entity: &Entity,
+        id: Uuid,
+        existing: &Fields,
+        changes: &mut Fields,
+    ) -> Result<()> {
         let owner = existing.get("ownerid").and_then(Value::as_uuid);
         let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
         if !self.principal.can(entity, Right::Write, owner, bu) {
@@ -503,11 +547,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                         return Err(missing_privilege(self.principal, entity, Right::Assign));
                     }
                     let new_bu = self.business_unit_of(&new_owner)?;
-                    changes.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: new_bu }));
+                    changes.insert(
+                        "owningbusinessunit".into(),
+                        Value::Ref(EntityRef { entity: "businessunit".into(), id: new_bu }),
+                    );
                 }
             }
         }
-        let current_state = existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
+        let current_state =
+            existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
         self.resolve_state(entity, current_state.or(Some((0, 0))), changes)?;
         rules::pre_update(self, entity, id, existing, changes)?;
         self.check_references(changes)?;
@@ -524,7 +572,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// The UPDATE statement, guarded by the version read earlier.
-    pub(crate) fn write_changes(&mut self, entity: &Entity, id: Uuid, existing: &Fields, changes: &Fields) -> Result<()> {
+    pub(crate) fn write_changes(
+        &mut self,
+        entity: &Entity,
+        id: Uuid,
+        existing: &Fields,
+        changes: &Fields,
+    ) -> Result<()> {
         let version = existing.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
         let mut b = SqlBuilder::new(self.tx.backend());
         b.push("UPDATE ").ident(entity.table()).push(" SET ");
@@ -558,7 +612,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         b.push(" AND versionnumber = ");
         b.param(Param::bigint(version));
         if self.tx.execute(&b.sql, &b.params)? == 0 {
-            return Err(EngineError::PreconditionFailed("The record was changed by someone else; read it again.".into()));
+            return Err(EngineError::PreconditionFailed(
+                "The record was changed by someone else; read it again.".into(),
+            ));
         }
         Ok(())
     }
@@ -611,8 +667,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 b.push(" AND activitytypecode = ");
                 b.param(Param::text(d.clone()));
             }
-            let children: Vec<Uuid> =
-                self.tx.query(&b.sql, &b.params, &[Storage::Uuid])?.into_iter().filter_map(|r| r[0].as_uuid()).collect();
+            let children: Vec<Uuid> = self
+                .tx
+                .query(&b.sql, &b.params, &[Storage::Uuid])?
+                .into_iter()
+                .filter_map(|r| r[0].as_uuid())
+                .collect();
             if children.is_empty() || (children.len() == 1 && children[0] == id) {
                 continue;
             }
@@ -670,35 +730,51 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// Links two records through a navigation property (`$ref`).
-    pub fn associate(&mut self, entity_name: &str, id: Uuid, nav: &str, target_entity: &str, target_id: Uuid) -> Result<()> {
+    pub fn associate(
+        &mut self,
+        entity_name: &str,
+        id: Uuid,
+        nav: &str,
+        target_entity: &str,
+        target_id: Uuid,
+    ) -> Result<()> {
         let entity = self.entity(entity_name)?;
         match entity.nav(nav).cloned() {
             Some(Nav::Collection { entity: child, attribute, .. }) => {
                 if child != target_entity {
-                    return Err(EngineError::Invalid(format!("'{nav}' links '{child}' records, not '{target_entity}'")));
+                    return Err(EngineError::Invalid(format!(
+                        "'{nav}' links '{child}' records, not '{target_entity}'"
+                    )));
                 }
                 if self.load(&entity, id)?.is_none() {
                     return Err(not_found(entity.name(), id));
                 }
-                let input = RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: entity.name().into(), id }))]);
+                let input =
+                    RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: entity.name().into(), id }))]);
                 self.update(&child, target_id, input, Condition { if_match: Some(None), ..Default::default() }, false)?;
                 Ok(())
             }
             Some(Nav::Single { attribute, target, .. }) => {
                 if target != target_entity {
-                    return Err(EngineError::Invalid(format!("'{nav}' points at '{target}' records, not '{target_entity}'")));
+                    return Err(EngineError::Invalid(format!(
+                        "'{nav}' points at '{target}' records, not '{target_entity}'"
+                    )));
                 }
-                let input = RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: target, id: target_id }))]);
+                let input =
+                    RecordInput::new(vec![(attribute, Value::Ref(EntityRef { entity: target, id: target_id }))]);
                 self.update(entity.name(), id, input, Condition { if_match: Some(None), ..Default::default() }, false)?;
                 Ok(())
             }
             Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
                 if other != target_entity {
-                    return Err(EngineError::Invalid(format!("'{nav}' links '{other}' records, not '{target_entity}'")));
+                    return Err(EngineError::Invalid(format!(
+                        "'{nav}' links '{other}' records, not '{target_entity}'"
+                    )));
                 }
                 let other_entity = self.entity(&other)?;
                 let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
-                let other_existing = self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
+                let other_existing =
+                    self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
                 self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
                 let present = self.tx.query(
                     &format!("SELECT 1 FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
@@ -707,7 +783,8 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 )?;
                 if present.is_empty() {
                     let intersect = self.schema.entity(&table).cloned();
-                    let pk = intersect.as_ref().map(|e| e.primary_id().to_string()).unwrap_or_else(|| format!("{table}id"));
+                    let pk =
+                        intersect.as_ref().map(|e| e.primary_id().to_string()).unwrap_or_else(|| format!("{table}id"));
                     self.tx.execute(
                         &format!("INSERT INTO \"{table}\" (\"{pk}\", \"{self_column}\", \"{other_column}\") VALUES ($1, $2, $3)"),
                         &[
@@ -730,7 +807,11 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         for (e, rec, right) in [(a, a_rec, Right::AppendTo), (b, b_rec, Right::Append)] {
             let owner = rec.get("ownerid").and_then(Value::as_uuid);
             let bu = rec.get("owningbusinessunit").and_then(Value::as_uuid);
-            let allowed = if e.is_owned() { self.principal.can(e, right, owner, bu) } else { self.principal.can(e, right, None, None) };
+            let allowed = if e.is_owned() {
+                self.principal.can(e, right, owner, bu)
+            } else {
+                self.principal.can(e, right, None, None)
+            };
             if !allowed {
                 return Err(missing_privilege(self.principal, e, right));
             }
@@ -745,11 +826,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         let entity = self.entity(entity_name)?;
         match entity.nav(nav).cloned() {
             Some(Nav::Collection { entity: child, attribute, .. }) => {
-                let target_id = target_id.ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
+                let target_id = target_id
+                    .ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
                 let child_entity = self.entity(&child)?;
                 let existing = self.load(&child_entity, target_id)?.ok_or_else(|| not_found(&child, target_id))?;
                 if existing.get(&attribute).and_then(Value::as_uuid) != Some(id) {
-                    return Err(EngineError::NotFound(format!("the '{child}' record {target_id} is not related through '{nav}'")));
+                    return Err(EngineError::NotFound(format!(
+                        "the '{child}' record {target_id} is not related through '{nav}'"
+                    )));
                 }
                 let mut changes = Fields::new();
                 changes.insert(attribute, Value::Null);
@@ -762,10 +846,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.update_fields(&entity, id, &existing, &mut changes)
             }
             Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
-                let target_id = target_id.ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
+                let target_id = target_id
+                    .ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
                 let other_entity = self.entity(&other)?;
                 let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
-                let other_existing = self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
+                let other_existing =
+                    self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
                 self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
                 let n = self.tx.execute(
                     &format!("DELETE FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),

@@ -174,7 +174,12 @@ impl Schema {
                     reg.targets = regarding_targets
                         .iter()
                         .map(|(t, ts)| {
-                            target(t, format!("{ts}_{plural}"), format!("regardingobjectid_{t}_{name}"), CascadeDelete::Cascade)
+                            target(
+                                t,
+                                format!("{ts}_{plural}"),
+                                format!("regardingobjectid_{t}_{name}"),
+                                CascadeDelete::Cascade,
+                            )
                         })
                         .collect();
                     for t in &mut reg.targets {
@@ -201,7 +206,14 @@ impl Schema {
                 if let Some(act) = d.attributes.iter_mut().find(|a| a.name == "activityid") {
                     act.targets = activity_entities
                         .iter()
-                        .map(|t| target(t, format!("{t}_activity_parties"), format!("activityid_{t}"), CascadeDelete::Cascade))
+                        .map(|t| {
+                            target(
+                                t,
+                                format!("{t}_activity_parties"),
+                                format!("activityid_{t}"),
+                                CascadeDelete::Cascade,
+                            )
+                        })
                         .collect();
                 }
             }
@@ -240,7 +252,13 @@ impl Schema {
                 };
                 schema.option_sets.insert(
                     set_name.clone(),
-                    Arc::new(OptionSetDef { name: set_name, display_name: a.label.clone(), is_global: false, is_custom: a.is_custom, options }),
+                    Arc::new(OptionSetDef {
+                        name: set_name,
+                        display_name: a.label.clone(),
+                        is_global: false,
+                        is_custom: a.is_custom,
+                        options,
+                    }),
                 );
             }
         }
@@ -268,7 +286,10 @@ impl Schema {
             let mut attr_index = HashMap::new();
             for (i, a) in d.attributes.iter().enumerate() {
                 if attr_index.insert(a.name.clone(), i).is_some() {
-                    return Err(MetadataError::Invalid(format!("entity '{}' declares attribute '{}' twice", d.name, a.name)));
+                    return Err(MetadataError::Invalid(format!(
+                        "entity '{}' declares attribute '{}' twice",
+                        d.name, a.name
+                    )));
                 }
             }
             let discriminator = (d.is_activity && d.name != "activitypointer").then(|| d.name.clone());
@@ -291,11 +312,17 @@ impl Schema {
                     r.referencing_entity, r.referencing_attribute, r.referenced_entity
                 )));
             }
-            let single =
-                Nav::Single { attribute: r.referencing_attribute.clone(), target: r.referenced_entity.clone(), relationship: r.name.clone() };
+            let single = Nav::Single {
+                attribute: r.referencing_attribute.clone(),
+                target: r.referenced_entity.clone(),
+                relationship: r.name.clone(),
+            };
             insert_nav(&mut navs, &r.referencing_entity, &r.referencing_nav, single)?;
-            let collection =
-                Nav::Collection { entity: r.referencing_entity.clone(), attribute: r.referencing_attribute.clone(), relationship: r.name.clone() };
+            let collection = Nav::Collection {
+                entity: r.referencing_entity.clone(),
+                attribute: r.referencing_attribute.clone(),
+                relationship: r.name.clone(),
+            };
             insert_nav(&mut navs, &r.referenced_entity, &r.referenced_nav, collection)?;
         }
         for m in &schema.many_to_many {
@@ -377,7 +404,12 @@ impl Schema {
     }
 }
 
-fn insert_nav(navs: &mut HashMap<String, HashMap<String, Nav>>, entity: &str, name: &str, nav: Nav) -> Result<(), MetadataError> {
+fn insert_nav(
+    navs: &mut HashMap<String, HashMap<String, Nav>>,
+    entity: &str,
+    name: &str,
+    nav: Nav,
+) -> Result<(), MetadataError> {
     let slot = navs.entry(entity.to_string()).or_default();
     if slot.contains_key(name) {
         return Err(MetadataError::Invalid(format!("entity '{entity}' has two navigation properties named '{name}'")));
@@ -419,11 +451,18 @@ fn add_system_attributes(d: &mut EntityDef) {
             "owningbusinessunit",
             AttrKind::Lookup,
             ("Owning Business Unit", "Подразделение-владелец"),
-            vec![target("businessunit", format!("business_unit_{set}"), "owningbusinessunit".into(), CascadeDelete::Restrict)],
+            vec![target(
+                "businessunit",
+                format!("business_unit_{set}"),
+                "owningbusinessunit".into(),
+                CascadeDelete::Restrict,
+            )],
         )));
     }
     if d.ownership != Ownership::None || d.is_custom {
-        for (col, text) in [("createdon", ("Created On", "Дата создания")), ("modifiedon", ("Modified On", "Дата изменения"))] {
+        for (col, text) in
+            [("createdon", ("Created On", "Дата создания")), ("modifiedon", ("Modified On", "Дата изменения"))]
+        {
             if !has(d, col) {
                 let mut a = AttributeDef::new(col, AttrKind::DateTime, text.0);
                 a.label = label(text.0, text.1);
@@ -431,7 +470,9 @@ fn add_system_attributes(d: &mut EntityDef) {
                 extra.push(read_only(a));
             }
         }
-        for (col, text) in [("createdby", ("Created By", "Кем создано")), ("modifiedby", ("Modified By", "Кем изменено"))] {
+        for (col, text) in
+            [("createdby", ("Created By", "Кем создано")), ("modifiedby", ("Modified By", "Кем изменено"))]
+        {
             if !has(d, col) {
                 extra.push(read_only(lookup(
                     col,

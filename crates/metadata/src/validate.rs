@@ -52,11 +52,8 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
         }
         AttrKind::Integer | AttrKind::BigInt => {
             let Value::Int(i) = value else { return Err(expected(attr, "a whole number")) };
-            let (dmin, dmax) = if attr.kind == AttrKind::Integer {
-                (i32::MIN as i64, i32::MAX as i64)
-            } else {
-                (i64::MIN, i64::MAX)
-            };
+            let (dmin, dmax) =
+                if attr.kind == AttrKind::Integer { (i32::MIN as i64, i32::MAX as i64) } else { (i64::MIN, i64::MAX) };
             let min = attr.min.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmin);
             let max = attr.max.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmax);
             if i < min || i > max {
@@ -120,7 +117,9 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
         AttrKind::MultiSelectPicklist => {
             let mut values = match value {
                 Value::Options(v) => v,
-                Value::Int(i) => vec![i32::try_from(i).map_err(|_| err(attr, format!("{i} is not a valid option value")))?],
+                Value::Int(i) => {
+                    vec![i32::try_from(i).map_err(|_| err(attr, format!("{i} is not a valid option value")))?]
+                }
                 _ => return Err(expected(attr, "a list of option values")),
             };
             let set = attr.option_set.as_deref().and_then(|n| schema.option_set(n));
@@ -137,7 +136,10 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             let Value::Ref(r) = value else { return Err(expected(attr, "a reference to a record")) };
             if attr.target(&r.entity).is_none() {
                 let allowed: Vec<&str> = attr.targets.iter().map(|t| t.entity.as_str()).collect();
-                return Err(err(attr, format!("cannot point at a '{}' record (allowed: {})", r.entity, allowed.join(", "))));
+                return Err(err(
+                    attr,
+                    format!("cannot point at a '{}' record (allowed: {})", r.entity, allowed.join(", ")),
+                ));
             }
             Ok(Value::Ref(r))
         }

@@ -99,7 +99,15 @@ fn assert_collection(s: &Schema, on: &str, nav: &str, entity_name: &str, attribu
     }
 }
 
-fn assert_many_to_many(s: &Schema, on: &str, nav: &str, other: &str, table: &str, self_column: &str, other_column: &str) {
+fn assert_many_to_many(
+    s: &Schema,
+    on: &str,
+    nav: &str,
+    other: &str,
+    table: &str,
+    self_column: &str,
+    other_column: &str,
+) {
     match entity(s, on).nav(nav) {
         Some(Nav::ManyToMany { relationship, entity: e, table: t, self_column: sc, other_column: oc }) => {
             assert_eq!(relationship, nav);
@@ -118,8 +126,22 @@ fn navigation_properties_resolve() {
     let s = schema();
 
     // Customer lookups.
-    assert_single(&s, "contact", "parentcustomerid_account", "parentcustomerid", "account", "contact_customer_accounts");
-    assert_single(&s, "contact", "parentcustomerid_contact", "parentcustomerid", "contact", "contact_customer_contacts");
+    assert_single(
+        &s,
+        "contact",
+        "parentcustomerid_account",
+        "parentcustomerid",
+        "account",
+        "contact_customer_accounts",
+    );
+    assert_single(
+        &s,
+        "contact",
+        "parentcustomerid_contact",
+        "parentcustomerid",
+        "contact",
+        "contact_customer_contacts",
+    );
     assert_collection(&s, "account", "contact_customer_accounts", "contact", "parentcustomerid");
     assert_collection(&s, "contact", "contact_customer_contacts", "contact", "parentcustomerid");
     assert_single(&s, "opportunity", "customerid_account", "customerid", "account", "opportunity_customer_accounts");
@@ -132,18 +154,46 @@ fn navigation_properties_resolve() {
     assert_collection(&s, "account", "account_parent_account", "account", "parentaccountid");
     assert_single(&s, "account", "primarycontactid", "primarycontactid", "contact", "account_primary_contact");
     assert_collection(&s, "contact", "account_primary_contact", "account", "primarycontactid");
-    assert_single(&s, "account", "transactioncurrencyid", "transactioncurrencyid", "transactioncurrency", "transactioncurrency_account");
+    assert_single(
+        &s,
+        "account",
+        "transactioncurrencyid",
+        "transactioncurrencyid",
+        "transactioncurrency",
+        "transactioncurrency_account",
+    );
     assert_single(&s, "account", "originatingleadid", "originatingleadid", "lead", "account_originating_lead");
     assert_collection(&s, "lead", "account_originating_lead", "account", "originatingleadid");
     assert_single(&s, "lead", "parentaccountid", "parentaccountid", "account", "lead_parent_account");
-    assert_single(&s, "lead", "qualifyingopportunityid", "qualifyingopportunityid", "opportunity", "lead_qualifying_opportunity");
+    assert_single(
+        &s,
+        "lead",
+        "qualifyingopportunityid",
+        "qualifyingopportunityid",
+        "opportunity",
+        "lead_qualifying_opportunity",
+    );
     assert_single(&s, "opportunity", "parentaccountid", "parentaccountid", "account", "opportunity_parent_account");
     assert_collection(&s, "lead", "opportunity_originating_lead", "opportunity", "originatingleadid");
     assert_single(&s, "systemuser", "businessunitid", "businessunitid", "businessunit", "business_unit_system_users");
     assert_collection(&s, "businessunit", "business_unit_system_users", "systemuser", "businessunitid");
     assert_single(&s, "systemuser", "parentsystemuserid", "parentsystemuserid", "systemuser", "user_parent_user");
-    assert_single(&s, "businessunit", "parentbusinessunitid", "parentbusinessunitid", "businessunit", "business_unit_parent_business_unit");
-    assert_single(&s, "organization", "basecurrencyid", "basecurrencyid", "transactioncurrency", "basecurrency_organization");
+    assert_single(
+        &s,
+        "businessunit",
+        "parentbusinessunitid",
+        "parentbusinessunitid",
+        "businessunit",
+        "business_unit_parent_business_unit",
+    );
+    assert_single(
+        &s,
+        "organization",
+        "basecurrencyid",
+        "basecurrencyid",
+        "transactioncurrency",
+        "basecurrency_organization",
+    );
 
     // Generated: activities regarding a record.
     assert_collection(&s, "account", "Account_Tasks", "task", "regardingobjectid");
@@ -154,7 +204,14 @@ fn navigation_properties_resolve() {
     assert_collection(&s, "opportunity", "Opportunity_Letters", "letter", "regardingobjectid");
     assert_collection(&s, "account", "Account_ActivityPointers", "activitypointer", "regardingobjectid");
     assert_single(&s, "task", "regardingobjectid_account_task", "regardingobjectid", "account", "Account_Tasks");
-    assert_single(&s, "email", "regardingobjectid_opportunity_email", "regardingobjectid", "opportunity", "Opportunity_Emails");
+    assert_single(
+        &s,
+        "email",
+        "regardingobjectid_opportunity_email",
+        "regardingobjectid",
+        "opportunity",
+        "Opportunity_Emails",
+    );
 
     // Generated: notes.
     assert_collection(&s, "account", "Account_Annotation", "annotation", "objectid");
@@ -175,10 +232,42 @@ fn navigation_properties_resolve() {
     assert_collection(&s, "lead", "lead_activity_parties", "activityparty", "partyid");
 
     // Many-to-many, from both sides.
-    assert_many_to_many(&s, "systemuser", "systemuserroles_association", "role", "systemuserroles", "systemuserid", "roleid");
-    assert_many_to_many(&s, "role", "systemuserroles_association", "systemuser", "systemuserroles", "roleid", "systemuserid");
-    assert_many_to_many(&s, "team", "teammembership_association", "systemuser", "teammembership", "teamid", "systemuserid");
-    assert_many_to_many(&s, "systemuser", "teammembership_association", "team", "teammembership", "systemuserid", "teamid");
+    assert_many_to_many(
+        &s,
+        "systemuser",
+        "systemuserroles_association",
+        "role",
+        "systemuserroles",
+        "systemuserid",
+        "roleid",
+    );
+    assert_many_to_many(
+        &s,
+        "role",
+        "systemuserroles_association",
+        "systemuser",
+        "systemuserroles",
+        "roleid",
+        "systemuserid",
+    );
+    assert_many_to_many(
+        &s,
+        "team",
+        "teammembership_association",
+        "systemuser",
+        "teammembership",
+        "teamid",
+        "systemuserid",
+    );
+    assert_many_to_many(
+        &s,
+        "systemuser",
+        "teammembership_association",
+        "team",
+        "teammembership",
+        "systemuserid",
+        "teamid",
+    );
     assert_many_to_many(&s, "team", "teamroles_association", "role", "teamroles", "teamid", "roleid");
     assert_many_to_many(&s, "account", "accountleads_association", "lead", "accountleads", "accountid", "leadid");
     assert_many_to_many(&s, "lead", "contactleads_association", "contact", "contactleads", "leadid", "contactid");
@@ -238,7 +327,12 @@ fn state_models_match_dataverse() {
     );
     assert_eq!(
         state_model(&s, "appointment"),
-        model(&[(0, "Open", 1, &[1, 2]), (1, "Completed", 3, &[3]), (2, "Canceled", 4, &[4]), (3, "Scheduled", 5, &[5, 6])])
+        model(&[
+            (0, "Open", 1, &[1, 2]),
+            (1, "Completed", 3, &[3]),
+            (2, "Canceled", 4, &[4]),
+            (3, "Scheduled", 5, &[5, 6])
+        ])
     );
     assert_eq!(
         state_model(&s, "letter"),
@@ -301,14 +395,16 @@ fn every_referenced_option_set_exists() {
         for a in e.attributes() {
             if a.kind.is_option() || a.kind == AttrKind::MultiSelectPicklist {
                 let name = a.option_set.as_deref().unwrap_or_else(|| panic!("{}.{}: no option set", e.name(), a.name));
-                let set = s.option_set(name).unwrap_or_else(|| panic!("{}.{}: unknown option set {name}", e.name(), a.name));
+                let set =
+                    s.option_set(name).unwrap_or_else(|| panic!("{}.{}: unknown option set {name}", e.name(), a.name));
                 assert!(!set.options.is_empty(), "{}.{}: option set {name} is empty", e.name(), a.name);
                 let mut values = HashSet::new();
                 for o in &set.options {
                     assert!(values.insert(o.value), "option set {name}: value {} twice", o.value);
                 }
                 if let Some(default) = &a.default {
-                    let v = default.as_i64().unwrap_or_else(|| panic!("{}.{}: default is not a number", e.name(), a.name));
+                    let v =
+                        default.as_i64().unwrap_or_else(|| panic!("{}.{}: default is not a number", e.name(), a.name));
                     assert!(values.contains(&(v as i32)), "{}.{}: default {v} is not an option", e.name(), a.name);
                 }
             }
@@ -320,7 +416,12 @@ fn every_referenced_option_set_exists() {
     assert_eq!(entity(&s, "task").attribute("prioritycode").unwrap().option_set.as_deref(), Some("task_prioritycode"));
     for name in ["lead", "opportunity"] {
         let e = entity(&s, name);
-        for (attr, set) in [("budgetstatus", "budgetstatus"), ("purchasetimeframe", "purchasetimeframe"), ("purchaseprocess", "purchaseprocess"), ("need", "need")] {
+        for (attr, set) in [
+            ("budgetstatus", "budgetstatus"),
+            ("purchasetimeframe", "purchasetimeframe"),
+            ("purchaseprocess", "purchaseprocess"),
+            ("need", "need"),
+        ] {
             assert_eq!(e.attribute(attr).unwrap().option_set.as_deref(), Some(set), "{name}.{attr}");
             assert!(s.option_set(set).unwrap().is_global);
         }

@@ -51,22 +51,40 @@ pub enum Expr {
     /// `primarycontactid/fullname`, or inside a lambda `o/fullname`
     /// (the first segment is then the lambda variable).
     Property(Vec<String>),
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     Not(Box<Expr>),
     /// Unary minus applied to a non-literal.
     Neg(Box<Expr>),
     /// `expr in (a, b, c)` (OData 4.01).
-    In { expr: Box<Expr>, list: Vec<Expr> },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+    },
     /// A canonical function: `contains(name,'x')`, `year(createdon)`,
     /// `tolower(name)`, `now()`… Name as written, lower-cased.
-    Call { name: String, args: Vec<Expr> },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
     /// A Dataverse query function:
     /// `Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['a','b'])`.
     /// `name` is the part after the namespace (`In`, `LastXDays`…), as written;
     /// parameters keep their order.
-    CrmFunction { name: String, params: Vec<(String, FunctionArg)> },
+    CrmFunction {
+        name: String,
+        params: Vec<(String, FunctionArg)>,
+    },
     /// `nav/any(o:o/name eq 'x')`, `nav/any()`, `nav/all(o:…)`.
-    Lambda { path: Vec<String>, kind: LambdaKind, var: Option<String>, body: Option<Box<Expr>> },
+    Lambda {
+        path: Vec<String>,
+        kind: LambdaKind,
+        var: Option<String>,
+        body: Option<Box<Expr>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +129,10 @@ pub struct Aggregate {
 pub enum Transformation {
     Filter(Expr),
     /// `groupby((a,b))` or `groupby((a,b),aggregate(…))`.
-    GroupBy { paths: Vec<Vec<String>>, aggregates: Vec<Aggregate> },
+    GroupBy {
+        paths: Vec<Vec<String>>,
+        aggregates: Vec<Aggregate>,
+    },
     Aggregate(Vec<Aggregate>),
 }
 

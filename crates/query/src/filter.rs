@@ -110,7 +110,13 @@ impl<'s> Ctx<'s> {
     }
 
     /// Renders a boolean expression.
-    pub(crate) fn predicate(&self, frame: &Frame<'s>, e: &Expr, b: &mut SqlBuilder, depth: usize) -> Result<(), QueryError> {
+    pub(crate) fn predicate(
+        &self,
+        frame: &Frame<'s>,
+        e: &Expr,
+        b: &mut SqlBuilder,
+        depth: usize,
+    ) -> Result<(), QueryError> {
         if depth > 64 {
             return Err(bad("$filter is nested too deeply"));
         }
@@ -152,7 +158,9 @@ impl<'s> Ctx<'s> {
             }
             Expr::Call { name, args } => self.bool_call(frame, name, args, b),
             Expr::CrmFunction { name, params } => self.crm_function(frame, name, params, b),
-            Expr::Lambda { path, kind, var, body } => self.lambda(frame, path, *kind, var.as_deref(), body.as_deref(), b, depth),
+            Expr::Lambda { path, kind, var, body } => {
+                self.lambda(frame, path, *kind, var.as_deref(), body.as_deref(), b, depth)
+            }
             Expr::Property(path) => {
                 let c = self.column(frame, path)?;
                 if c.attr.kind != AttrKind::Boolean {
@@ -170,7 +178,14 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    fn comparison(&self, frame: &Frame<'s>, op: BinOp, left: &Expr, right: &Expr, b: &mut SqlBuilder) -> Result<(), QueryError> {
+    fn comparison(
+        &self,
+        frame: &Frame<'s>,
+        op: BinOp,
+        left: &Expr,
+        right: &Expr,
+        b: &mut SqlBuilder,
+    ) -> Result<(), QueryError> {
         // Put the property (or function) on the left.
         let (op, left, right) = match (left, right) {
             (Expr::Literal(_), r) if !matches!(r, Expr::Literal(_)) => (flip(op), right, left),
@@ -260,7 +275,11 @@ impl<'s> Ctx<'s> {
                             };
                             format!("CAST(strftime('{f}', {} / 1000000, 'unixepoch') AS INTEGER)", c.sql)
                         } else {
-                            format!("CAST(EXTRACT({} FROM {} AT TIME ZONE 'UTC') AS INTEGER)", name.to_uppercase(), c.sql)
+                            format!(
+                                "CAST(EXTRACT({} FROM {} AT TIME ZONE 'UTC') AS INTEGER)",
+                                name.to_uppercase(),
+                                c.sql
+                            )
                         };
                         (sql, Storage::BigInt)
                     }
@@ -370,7 +389,13 @@ impl<'s> Ctx<'s> {
         Ok(())
     }
 
-    fn crm_function(&self, frame: &Frame<'s>, name: &str, params: &[(String, FunctionArg)], b: &mut SqlBuilder) -> Result<(), QueryError> {
+    fn crm_function(
+        &self,
+        frame: &Frame<'s>,
+        name: &str,
+        params: &[(String, FunctionArg)],
+        b: &mut SqlBuilder,
+    ) -> Result<(), QueryError> {
         let get = |key: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v);
         let prop = match get("PropertyName") {
             Some(FunctionArg::Literal(Literal::String(s))) => s.clone(),
@@ -397,34 +422,37 @@ impl<'s> Ctx<'s> {
         let int_param = |b: &mut SqlBuilder| -> Result<i64, QueryError> {
             match single(b, "PropertyValue")? {
                 Literal::Int(i) if (0..=100_000).contains(&i) => Ok(i),
-                Literal::String(s) => s.parse::<i64>().map_err(|_| bad(format!("{name}: PropertyValue must be a whole number"))),
+                Literal::String(s) => {
+                    s.parse::<i64>().map_err(|_| bad(format!("{name}: PropertyValue must be a whole number")))
+                }
                 _ => Err(bad(format!("{name}: PropertyValue must be a whole number between 0 and 100000"))),
             }
         };
         let now = self.now;
         let today = now.date_naive();
         let day = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"));
-        let range = |b: &mut SqlBuilder, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| -> Result<(), QueryError> {
-            if attr.kind != AttrKind::DateTime {
-                return Err(bad(format!("Microsoft.Dynamics.CRM.{name} needs a date and time property")));
-            }
-            b.push("(");
-            let mut first = true;
-            if let Some(f) = from {
-                b.push(&col.sql).push(" >= ");
-                b.param(Param::new(Value::DateTime(f), Storage::Timestamp));
-                first = false;
-            }
-            if let Some(t) = to {
-                if !first {
-                    b.push(" AND ");
+        let range =
+            |b: &mut SqlBuilder, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| -> Result<(), QueryError> {
+                if attr.kind != AttrKind::DateTime {
+                    return Err(bad(format!("Microsoft.Dynamics.CRM.{name} needs a date and time property")));
                 }
-                b.push(&col.sql).push(" < ");
-                b.param(Param::new(Value::DateTime(t), Storage::Timestamp));
-            }
-            b.push(")");
-            Ok(())
-        };
+                b.push("(");
+                let mut first = true;
+                if let Some(f) = from {
+                    b.push(&col.sql).push(" >= ");
+                    b.param(Param::new(Value::DateTime(f), Storage::Timestamp));
+                    first = false;
+                }
+                if let Some(t) = to {
+                    if !first {
+                        b.push(" AND ");
+                    }
+                    b.push(&col.sql).push(" < ");
+                    b.param(Param::new(Value::DateTime(t), Storage::Timestamp));
+                }
+                b.push(")");
+                Ok(())
+            };
         let week_start = |d: NaiveDate| d - Duration::days(d.weekday().num_days_from_sunday() as i64);
         let month_start = |d: NaiveDate| NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("first of month");
         let add_months = |d: NaiveDate, m: i32| {
@@ -509,7 +537,9 @@ impl<'s> Ctx<'s> {
                     }
                     let n = match v {
                         Literal::Int(i) => *i,
-                        Literal::String(s) => s.parse::<i64>().map_err(|_| bad(format!("'{s}' is not an option value")))?,
+                        Literal::String(s) => {
+                            s.parse::<i64>().map_err(|_| bad(format!("'{s}' is not an option value")))?
+                        }
                         _ => return Err(bad("option values must be numbers")),
                     };
                     b.push(&col.sql).push(" LIKE ");
@@ -528,7 +558,11 @@ impl<'s> Ctx<'s> {
             "Next7Days" => range(b, Some(now), Some(day(today + Duration::days(8)))),
             "ThisWeek" => range(b, Some(day(week_start(today))), Some(day(week_start(today) + Duration::days(7)))),
             "LastWeek" => range(b, Some(day(week_start(today) - Duration::days(7))), Some(day(week_start(today)))),
-            "NextWeek" => range(b, Some(day(week_start(today) + Duration::days(7))), Some(day(week_start(today) + Duration::days(14)))),
+            "NextWeek" => range(
+                b,
+                Some(day(week_start(today) + Duration::days(7))),
+                Some(day(week_start(today) + Duration::days(14))),
+            ),
             "ThisMonth" => range(b, Some(day(month_start(today))), Some(day(add_months(today, 1)))),
             "LastMonth" => range(b, Some(day(add_months(today, -1))), Some(day(month_start(today)))),
             "NextMonth" => range(b, Some(day(add_months(today, 1))), Some(day(add_months(today, 2)))),
@@ -561,33 +595,44 @@ impl<'s> Ctx<'s> {
             }
             "LastXMonths" => {
                 let x = int_param(b)?;
-                let from = today.checked_sub_months(chrono::Months::new(x as u32)).ok_or_else(|| bad("date out of range"))?;
+                let from =
+                    today.checked_sub_months(chrono::Months::new(x as u32)).ok_or_else(|| bad("date out of range"))?;
                 range(b, Some(day(from)), Some(now))
             }
             "NextXMonths" => {
                 let x = int_param(b)?;
-                let to = today.checked_add_months(chrono::Months::new(x as u32)).ok_or_else(|| bad("date out of range"))?;
+                let to =
+                    today.checked_add_months(chrono::Months::new(x as u32)).ok_or_else(|| bad("date out of range"))?;
                 range(b, Some(now), Some(day(to + Duration::days(1))))
             }
             "LastXYears" => {
                 let x = int_param(b)?;
-                let from = today.checked_sub_months(chrono::Months::new(12 * x as u32)).ok_or_else(|| bad("date out of range"))?;
+                let from = today
+                    .checked_sub_months(chrono::Months::new(12 * x as u32))
+                    .ok_or_else(|| bad("date out of range"))?;
                 range(b, Some(day(from)), Some(now))
             }
             "NextXYears" => {
                 let x = int_param(b)?;
-                let to = today.checked_add_months(chrono::Months::new(12 * x as u32)).ok_or_else(|| bad("date out of range"))?;
+                let to = today
+                    .checked_add_months(chrono::Months::new(12 * x as u32))
+                    .ok_or_else(|| bad("date out of range"))?;
                 range(b, Some(now), Some(day(to + Duration::days(1))))
             }
-            "OlderThanXMinutes" | "OlderThanXHours" | "OlderThanXDays" | "OlderThanXWeeks" | "OlderThanXMonths" | "OlderThanXYears" => {
+            "OlderThanXMinutes" | "OlderThanXHours" | "OlderThanXDays" | "OlderThanXWeeks" | "OlderThanXMonths"
+            | "OlderThanXYears" => {
                 let x = int_param(b)?;
                 let cutoff = match name {
                     "OlderThanXMinutes" => now - Duration::minutes(x),
                     "OlderThanXHours" => now - Duration::hours(x),
                     "OlderThanXDays" => day(today - Duration::days(x)),
                     "OlderThanXWeeks" => day(today - Duration::weeks(x)),
-                    "OlderThanXMonths" => day(today.checked_sub_months(chrono::Months::new(x as u32)).ok_or_else(|| bad("date out of range"))?),
-                    _ => day(today.checked_sub_months(chrono::Months::new(12 * x as u32)).ok_or_else(|| bad("date out of range"))?),
+                    "OlderThanXMonths" => day(today
+                        .checked_sub_months(chrono::Months::new(x as u32))
+                        .ok_or_else(|| bad("date out of range"))?),
+                    _ => day(today
+                        .checked_sub_months(chrono::Months::new(12 * x as u32))
+                        .ok_or_else(|| bad("date out of range"))?),
                 };
                 range(b, None, Some(cutoff))
             }
@@ -694,14 +739,17 @@ pub(crate) fn coerce(attr: &AttributeDef, l: &Literal) -> Result<Value, QueryErr
             Literal::String(s) => Value::String(s.clone()),
             _ => return Err(mismatch()),
         },
-        AttrKind::Integer | AttrKind::BigInt | AttrKind::Picklist | AttrKind::State | AttrKind::Status | AttrKind::MultiSelectPicklist => {
-            match l {
-                Literal::Int(i) => Value::Int(*i),
-                Literal::String(s) => Value::Int(s.trim().parse().map_err(|_| mismatch())?),
-                Literal::Decimal(d) if d.fract().is_zero() => Value::Int(i64::try_from(*d).map_err(|_| mismatch())?),
-                _ => return Err(mismatch()),
-            }
-        }
+        AttrKind::Integer
+        | AttrKind::BigInt
+        | AttrKind::Picklist
+        | AttrKind::State
+        | AttrKind::Status
+        | AttrKind::MultiSelectPicklist => match l {
+            Literal::Int(i) => Value::Int(*i),
+            Literal::String(s) => Value::Int(s.trim().parse().map_err(|_| mismatch())?),
+            Literal::Decimal(d) if d.fract().is_zero() => Value::Int(i64::try_from(*d).map_err(|_| mismatch())?),
+            _ => return Err(mismatch()),
+        },
         AttrKind::Decimal | AttrKind::Money => match l {
             Literal::Int(i) => Value::Decimal(Decimal::from(*i)),
             Literal::Decimal(d) => Value::Decimal(*d),
@@ -728,7 +776,8 @@ pub(crate) fn coerce(attr: &AttributeDef, l: &Literal) -> Result<Value, QueryErr
                 DateTime::parse_from_rfc3339(s)
                     .map(|d| d.with_timezone(&Utc))
                     .or_else(|_| {
-                        NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")))
+                        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                            .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")))
                     })
                     .map_err(|_| mismatch())?,
             ),

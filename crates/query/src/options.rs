@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use crate::ast::QueryOptions;
-use crate::parser::{
-    apply_in, expand_in, filter_in, orderby_in, scan_to, select_in, AliasCtx, ParseError, Span,
-};
+use crate::parser::{apply_in, expand_in, filter_in, orderby_in, scan_to, select_in, AliasCtx, ParseError, Span};
 
 /// Parses the raw query string of a URL (the part after `?`; a leading `?`
 /// is tolerated).
@@ -32,9 +30,7 @@ pub fn parse_query_options(query: &str) -> Result<QueryOptions, ParseError> {
     let mut aliases: HashMap<&str, &str> = HashMap::new();
     for (k, v) in &pairs {
         if k.starts_with('@') && aliases.insert(k.as_str(), v.as_str()).is_some() {
-            return Err(ParseError::general(format!(
-                "parameter alias '{k}' is given more than once"
-            )));
+            return Err(ParseError::general(format!("parameter alias '{k}' is given more than once")));
         }
     }
     let resolve = |name: &str| aliases.get(name).map(|v| v.to_string());
@@ -75,19 +71,13 @@ pub(crate) fn options_in(
             continue;
         }
         let Some(eq) = text.find('=') else {
-            return Err(part.error(
-                part.start,
-                format!("expected '=' after '{}'", shorten(text)),
-            ));
+            return Err(part.error(part.start, format!("expected '=' after '{}'", shorten(text))));
         };
         let name = text.get(..eq).unwrap_or("").trim_end();
         if !name.starts_with('$') {
             return Err(part.error(
                 part.start,
-                format!(
-                    "expected a query option such as '$select' but found '{}'",
-                    shorten(name)
-                ),
+                format!("expected a query option such as '$select' but found '{}'", shorten(name)),
             ));
         }
         let value = part.sub(part.start + eq + 1, part.end).trimmed();
@@ -110,9 +100,7 @@ fn apply_option(
 ) -> Result<(), ParseError> {
     let key = name.to_ascii_lowercase();
     if seen.contains(&key) {
-        return Err(ParseError::general(format!(
-            "query option '{name}' is given more than once"
-        )));
+        return Err(ParseError::general(format!("query option '{name}' is given more than once")));
     }
     match key.as_str() {
         "$select" => opts.select = Some(select_in(value)?),
@@ -127,21 +115,13 @@ fn apply_option(
             } else if t.eq_ignore_ascii_case("false") {
                 false
             } else {
-                return Err(value.error(
-                    value.start,
-                    format!("expected 'true' or 'false' but found '{}'", shorten(t)),
-                ));
+                return Err(value.error(value.start, format!("expected 'true' or 'false' but found '{}'", shorten(t))));
             };
         }
         "$expand" => opts.expand = expand_in(value, aliases, depth)?,
         "$apply" => opts.apply = apply_in(value, aliases)?,
         "$skiptoken" => opts.skiptoken = Some(value.text().to_string()),
-        _ => {
-            return Err(ParseError::general(format!(
-                "unknown query option '{}'",
-                shorten(name)
-            )))
-        }
+        _ => return Err(ParseError::general(format!("unknown query option '{}'", shorten(name)))),
     }
     seen.push(key);
     Ok(())
@@ -156,15 +136,8 @@ fn non_negative(value: Span<'_>) -> Result<u64, ParseError> {
         }
         return Err(value.error(value.start, format!("'{}' is too large", shorten(t))));
     }
-    let shown = if t.is_empty() {
-        "nothing".to_string()
-    } else {
-        format!("'{}'", shorten(t))
-    };
-    Err(value.error(
-        value.start,
-        format!("expected a non-negative integer but found {shown}"),
-    ))
+    let shown = if t.is_empty() { "nothing".to_string() } else { format!("'{}'", shorten(t)) };
+    Err(value.error(value.start, format!("expected a non-negative integer but found {shown}")))
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -185,10 +158,7 @@ fn decode(s: &str) -> Result<String, ParseError> {
     while let Some(&c) = b.get(i) {
         match c {
             b'+' => out.push(b' '),
-            b'%' => match (
-                b.get(i + 1).copied().and_then(hex),
-                b.get(i + 2).copied().and_then(hex),
-            ) {
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
                 (Some(h), Some(l)) => {
                     out.push(h * 16 + l);
                     i += 2;
@@ -199,9 +169,8 @@ fn decode(s: &str) -> Result<String, ParseError> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| {
-        ParseError::general("the query string is not valid UTF-8 after percent-decoding")
-    })
+    String::from_utf8(out)
+        .map_err(|_| ParseError::general("the query string is not valid UTF-8 after percent-decoding"))
 }
 
 #[cfg(test)]

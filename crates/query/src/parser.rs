@@ -14,8 +14,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::ast::{
-    Aggregate, AggregateMethod, BinOp, ExpandItem, Expr, FunctionArg, LambdaKind, Literal, OrderBy,
-    Transformation,
+    Aggregate, AggregateMethod, BinOp, ExpandItem, Expr, FunctionArg, LambdaKind, Literal, OrderBy, Transformation,
 };
 
 /// Deepest syntactic nesting in an expression (parentheses, `not`, `-`,
@@ -40,16 +39,14 @@ const MAX_ALIAS_EXPANSION: usize = 1 << 20;
 const CRM_NAMESPACE: &str = "Microsoft.Dynamics.CRM.";
 
 /// Operator words of `$filter`; they cannot start a property path.
-const OPERATORS: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod",
-    "in", "has",
-];
+const OPERATORS: &[&str] =
+    &["and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod", "in", "has"];
 
 /// Words that are keywords somewhere in the grammar; used for hints when a
 /// client writes them in the wrong case (OData keywords are lower-case).
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod",
-    "in", "has", "asc", "desc", "with", "as",
+    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod", "in", "has", "asc",
+    "desc", "with", "as",
 ];
 
 /// A query option that could not be parsed.
@@ -65,11 +62,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn general(message: impl Into<String>) -> Self {
-        ParseError {
-            option: String::new(),
-            position: None,
-            message: message.into(),
-        }
+        ParseError { option: String::new(), position: None, message: message.into() }
     }
 }
 
@@ -77,11 +70,7 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.position, self.option.is_empty()) {
             (Some(p), false) => {
-                write!(
-                    f,
-                    "syntax error at position {p} in {}: {}",
-                    self.option, self.message
-                )
+                write!(f, "syntax error at position {p} in {}: {}", self.option, self.message)
             }
             (Some(p), true) => write!(f, "syntax error at position {p}: {}", self.message),
             (None, false) => write!(f, "invalid {}: {}", self.option, self.message),
@@ -110,21 +99,12 @@ pub(crate) struct Span<'a> {
 
 impl<'a> Span<'a> {
     pub(crate) fn whole(root: &'a str, label: &'a str) -> Self {
-        Span {
-            root,
-            start: 0,
-            end: root.len(),
-            label,
-        }
+        Span { root, start: 0, end: root.len(), label }
     }
 
     pub(crate) fn sub(&self, start: usize, end: usize) -> Self {
         let end = end.min(self.end);
-        Span {
-            start: start.min(end),
-            end,
-            ..*self
-        }
+        Span { start: start.min(end), end, ..*self }
     }
 
     pub(crate) fn text(&self) -> &'a str {
@@ -141,11 +121,7 @@ impl<'a> Span<'a> {
         while e > s && b.get(e - 1).is_some_and(u8::is_ascii_whitespace) {
             e -= 1;
         }
-        Span {
-            start: s,
-            end: e,
-            ..*self
-        }
+        Span { start: s, end: e, ..*self }
     }
 
     fn byte(&self, k: usize) -> Option<u8> {
@@ -158,11 +134,7 @@ impl<'a> Span<'a> {
 
     pub(crate) fn error(&self, at: usize, message: impl Into<String>) -> ParseError {
         let position = self.root.get(..at).map_or(at, |p| p.chars().count());
-        ParseError {
-            option: self.label.to_string(),
-            position: Some(position),
-            message: message.into(),
-        }
+        ParseError { option: self.label.to_string(), position: Some(position), message: message.into() }
     }
 }
 
@@ -220,11 +192,7 @@ struct Token {
     end: usize,
 }
 
-static END: Token = Token {
-    tok: Tok::End,
-    start: 0,
-    end: 0,
-};
+static END: Token = Token { tok: Tok::End, start: 0, end: 0 };
 
 fn is_ident_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
@@ -255,10 +223,7 @@ impl<'a> Lexer<'a> {
     /// Value of `n` ASCII digits at `k`; callers check them with `digits`.
     fn num(&self, k: usize, n: usize) -> u32 {
         (0..n).fold(0u32, |acc, d| {
-            acc.saturating_mul(10).saturating_add(
-                self.at(k + d)
-                    .map_or(0, |c| u32::from(c.wrapping_sub(b'0'))),
-            )
+            acc.saturating_mul(10).saturating_add(self.at(k + d).map_or(0, |c| u32::from(c.wrapping_sub(b'0'))))
         })
     }
 
@@ -299,9 +264,7 @@ impl<'a> Lexer<'a> {
                 b'"' => Tok::DqStr(self.double_quoted()?),
                 b'@' | b'$' => {
                     if !self.at(start + 1).is_some_and(is_ident_start) {
-                        return Err(
-                            self.err(start, format!("expected a name after '{}'", c as char))
-                        );
+                        return Err(self.err(start, format!("expected a name after '{}'", c as char)));
                     }
                     self.i = self.ident_end(start + 1);
                     let name = self.slice(start, self.i).to_string();
@@ -315,9 +278,8 @@ impl<'a> Lexer<'a> {
                 b'-' => self.punct(Tok::Minus),
                 _ if c.is_ascii_hexdigit() && self.guid_at(start) => {
                     let text = self.slice(start, start + 36);
-                    let g = Uuid::parse_str(text).map_err(|_| {
-                        self.err(start, format!("invalid GUID {}", quote_text(text)))
-                    })?;
+                    let g = Uuid::parse_str(text)
+                        .map_err(|_| self.err(start, format!("invalid GUID {}", quote_text(text))))?;
                     self.i = start + 36;
                     Tok::Guid(g)
                 }
@@ -325,26 +287,13 @@ impl<'a> Lexer<'a> {
                 b'0'..=b'9' => self.number()?,
                 _ if is_ident_start(c) => self.ident(),
                 _ => {
-                    let ch = self
-                        .span
-                        .root
-                        .get(start..)
-                        .and_then(|s| s.chars().next())
-                        .unwrap_or('?');
+                    let ch = self.span.root.get(start..).and_then(|s| s.chars().next()).unwrap_or('?');
                     return Err(self.err(start, format!("unexpected character '{ch}'")));
                 }
             };
-            out.push(Token {
-                tok,
-                start,
-                end: self.i,
-            });
+            out.push(Token { tok, start, end: self.i });
         }
-        out.push(Token {
-            tok: Tok::End,
-            start: self.span.end,
-            end: self.span.end,
-        });
+        out.push(Token { tok: Tok::End, start: self.span.end, end: self.span.end });
         Ok(out)
     }
 
@@ -476,58 +425,34 @@ impl<'a> Lexer<'a> {
             return Err(self.err(start, format!("invalid number literal {shown}")));
         }
         self.i = k;
-        let out_of_range = |what: &str| {
-            self.err(
-                start,
-                format!("{what} literal {} is out of range", quote_text(text)),
-            )
-        };
+        let out_of_range = |what: &str| self.err(start, format!("{what} literal {} is out of range", quote_text(text)));
         if decimal_suffix || (frac && !exp) {
             // Exact: digits go straight into the decimal, never through a float.
-            let d = if exp {
-                Decimal::from_scientific(text)
-            } else {
-                Decimal::from_str_exact(text)
-            };
+            let d = if exp { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) };
             return d.map(Tok::Decimal).map_err(|_| out_of_range("decimal"));
         }
         if exp {
             let f: f64 = text.parse().map_err(|_| out_of_range("number"))?;
-            return if f.is_finite() {
-                Ok(Tok::Double(f))
-            } else {
-                Err(out_of_range("number"))
-            };
+            return if f.is_finite() { Ok(Tok::Double(f)) } else { Err(out_of_range("number")) };
         }
-        text.parse::<i64>()
-            .map(Tok::Int)
-            .map_err(|_| out_of_range("integer"))
+        text.parse::<i64>().map(Tok::Int).map_err(|_| out_of_range("integer"))
     }
 
     fn date_or_datetime(&mut self) -> PResult<Tok> {
         let s = self.i;
         let bad = |lx: &Self, at: usize| {
             let mut e = at;
-            while lx
-                .at(e)
-                .is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':' | b'-' | b'+'))
-            {
+            while lx.at(e).is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':' | b'-' | b'+')) {
                 e += 1;
             }
-            lx.err(
-                s,
-                format!("invalid date/time literal {}", quote_text(lx.slice(s, e))),
-            )
+            lx.err(s, format!("invalid date/time literal {}", quote_text(lx.slice(s, e))))
         };
         let year = self.num(s, 4) as i32;
-        let date = NaiveDate::from_ymd_opt(year, self.num(s + 5, 2), self.num(s + 8, 2))
-            .ok_or_else(|| bad(self, s + 10))?;
+        let date =
+            NaiveDate::from_ymd_opt(year, self.num(s + 5, 2), self.num(s + 8, 2)).ok_or_else(|| bad(self, s + 10))?;
         let mut k = s + 10;
         if !matches!(self.at(k), Some(b'T' | b't')) {
-            if self
-                .at(k)
-                .is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':'))
-            {
+            if self.at(k).is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':')) {
                 return Err(bad(self, k));
             }
             self.i = k;
@@ -567,8 +492,7 @@ impl<'a> Lexer<'a> {
                 0
             }
             Some(sign @ (b'+' | b'-')) => {
-                if !(self.digits(k + 1, 2) && self.at(k + 3) == Some(b':') && self.digits(k + 4, 2))
-                {
+                if !(self.digits(k + 1, 2) && self.at(k + 3) == Some(b':') && self.digits(k + 4, 2)) {
                     return Err(bad(self, k));
                 }
                 let (oh, om) = (self.num(k + 1, 2), self.num(k + 4, 2));
@@ -584,23 +508,13 @@ impl<'a> Lexer<'a> {
                 }
             }
             // A `+03:00` offset whose `+` was decoded as a space by the URL layer.
-            Some(b' ')
-                if self.digits(k + 1, 2)
-                    && self.at(k + 3) == Some(b':')
-                    && self.digits(k + 4, 2) =>
-            {
-                return Err(self.err(
-                    k,
-                    "a date/time offset needs '+' or '-'; in a URL a '+' must be sent as %2B",
-                ));
+            Some(b' ') if self.digits(k + 1, 2) && self.at(k + 3) == Some(b':') && self.digits(k + 4, 2) => {
+                return Err(self.err(k, "a date/time offset needs '+' or '-'; in a URL a '+' must be sent as %2B"));
             }
             // No offset: taken as UTC, which is how Dataverse stores date/times.
             _ => 0,
         };
-        if self
-            .at(k)
-            .is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':'))
-        {
+        if self.at(k).is_some_and(|c| is_ident_char(c) || matches!(c, b'.' | b':')) {
             return Err(bad(self, k));
         }
         let naive = date.and_time(time);
@@ -619,11 +533,7 @@ impl<'a> Lexer<'a> {
 }
 
 fn lex(span: Span<'_>) -> PResult<Vec<Token>> {
-    Lexer {
-        span,
-        i: span.start,
-    }
-    .run()
+    Lexer { span, i: span.start }.run()
 }
 
 // ---------------------------------------------------------------------------
@@ -638,10 +548,7 @@ pub(crate) struct AliasCtx<'a> {
 
 impl<'a> AliasCtx<'a> {
     pub(crate) fn new(resolve: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        AliasCtx {
-            resolve,
-            used: Cell::new(0),
-        }
+        AliasCtx { resolve, used: Cell::new(0) }
     }
 }
 
@@ -694,8 +601,8 @@ fn function_arity(name: &str) -> Option<(usize, usize)> {
     Some(match name {
         "contains" | "startswith" | "endswith" | "indexof" | "concat" => (2, 2),
         "substring" => (2, 3),
-        "tolower" | "toupper" | "trim" | "length" | "year" | "month" | "day" | "hour"
-        | "minute" | "second" | "date" | "time" | "round" | "floor" | "ceiling" => (1, 1),
+        "tolower" | "toupper" | "trim" | "length" | "year" | "month" | "day" | "hour" | "minute" | "second"
+        | "date" | "time" | "round" | "floor" | "ceiling" => (1, 1),
         "now" => (0, 0),
         _ => return None,
     })
@@ -729,13 +636,7 @@ fn literal_tok(t: &Tok) -> Option<Literal> {
 
 impl<'a> Parser<'a> {
     fn new(span: Span<'a>, aliases: AliasMode<'a>, nesting: usize) -> PResult<Self> {
-        Ok(Parser {
-            span,
-            toks: lex(span)?,
-            pos: 0,
-            nesting,
-            aliases,
-        })
+        Ok(Parser { span, toks: lex(span)?, pos: 0, nesting, aliases })
     }
 
     fn peek(&self) -> &Token {
@@ -812,10 +713,7 @@ impl<'a> Parser<'a> {
             Tok::Equals => " (use 'eq' to compare values)".to_string(),
             _ => String::new(),
         };
-        self.span.error(
-            t.start,
-            format!("expected {expected} but found {}{hint}", self.describe(t)),
-        )
+        self.span.error(t.start, format!("expected {expected} but found {}{hint}", self.describe(t)))
     }
 
     fn enter(&mut self, at: usize) -> PResult<()> {
@@ -850,9 +748,7 @@ impl<'a> Parser<'a> {
         let mut ops: Vec<(BinOp, u8, usize)> = Vec::new();
         loop {
             if self.peek_word("divby") {
-                return Err(self
-                    .span
-                    .error(self.peek().start, "the 'divby' operator is not supported"));
+                return Err(self.span.error(self.peek().start, "the 'divby' operator is not supported"));
             }
             let Some((op, prec)) = binop(&self.peek().tok) else {
                 break;
@@ -873,10 +769,7 @@ impl<'a> Parser<'a> {
             self.reduce(&mut operands, op, at)?;
         }
         self.leave();
-        operands.pop().ok_or_else(|| {
-            self.span
-                .error(self.peek().start, "internal error: empty expression")
-        })
+        operands.pop().ok_or_else(|| self.span.error(self.peek().start, "internal error: empty expression"))
     }
 
     fn reduce(&self, operands: &mut Vec<N>, op: BinOp, at: usize) -> PResult<()> {
@@ -884,11 +777,7 @@ impl<'a> Parser<'a> {
             return Err(self.span.error(at, "internal error: missing operand"));
         };
         let d = left.d.max(right.d) + 1;
-        let e = Expr::Binary {
-            op,
-            left: Box::new(left.e),
-            right: Box::new(right.e),
-        };
+        let e = Expr::Binary { op, left: Box::new(left.e), right: Box::new(right.e) };
         operands.push(self.node(e, d, at)?);
         Ok(())
     }
@@ -911,11 +800,7 @@ impl<'a> Parser<'a> {
         let mut n = self.postfix(p)?;
         while let Some((neg, at)) = prefixes.pop() {
             self.leave();
-            let e = if neg {
-                Expr::Neg(Box::new(n.e))
-            } else {
-                Expr::Not(Box::new(n.e))
-            };
+            let e = if neg { Expr::Neg(Box::new(n.e)) } else { Expr::Not(Box::new(n.e)) };
             n = self.node(e, n.d + 1, at)?;
         }
         Ok(n)
@@ -926,9 +811,7 @@ impl<'a> Parser<'a> {
     fn postfix(&mut self, mut p: N) -> PResult<N> {
         loop {
             if self.peek_word("has") {
-                return Err(self
-                    .span
-                    .error(self.peek().start, "the 'has' operator is not supported"));
+                return Err(self.span.error(self.peek().start, "the 'has' operator is not supported"));
             }
             if !self.peek_word("in") {
                 return Ok(p);
@@ -950,14 +833,7 @@ impl<'a> Parser<'a> {
                 }
             }
             self.expect(&Tok::RParen, "',' or ')'")?;
-            p = self.node(
-                Expr::In {
-                    expr: Box::new(p.e),
-                    list,
-                },
-                d + 1,
-                at,
-            )?;
+            p = self.node(Expr::In { expr: Box::new(p.e), list }, d + 1, at)?;
         }
     }
 
@@ -970,10 +846,7 @@ impl<'a> Parser<'a> {
                     return Err(self.unexpected(self.peek(), &format!("an operator after '{s}'")));
                 }
             }
-            return Ok(N {
-                e: Expr::Literal(lit),
-                d: 1,
-            });
+            return Ok(N { e: Expr::Literal(lit), d: 1 });
         }
         match t.tok {
             Tok::LParen => {
@@ -1011,10 +884,9 @@ impl<'a> Parser<'a> {
             ));
         }
         if name != "not" && name.eq_ignore_ascii_case("not") {
-            return Err(self.span.error(
-                at,
-                format!("expected an expression but found '{name}' (keywords are lower-case: use 'not')"),
-            ));
+            return Err(self
+                .span
+                .error(at, format!("expected an expression but found '{name}' (keywords are lower-case: use 'not')")));
         }
         if name == "INF" || name == "NaN" {
             return Err(self.span.error(at, format!("'{name}' is not supported")));
@@ -1023,52 +895,37 @@ impl<'a> Parser<'a> {
             return self.call(name, at);
         }
         if OPERATORS.contains(&name.as_str()) {
-            return Err(self
-                .span
-                .error(at, format!("expected an expression but found '{name}'")));
+            return Err(self.span.error(at, format!("expected an expression but found '{name}'")));
         }
         let mut path = vec![name];
         while self.eat(&Tok::Slash) {
             let seg = self.bump();
             match seg.tok {
                 Tok::Ident(s) if s.contains('.') => {
-                    return Err(self.span.error(
-                        seg.start,
-                        format!("type-cast segment {} is not supported", quote_text(&s)),
-                    ));
+                    return Err(self
+                        .span
+                        .error(seg.start, format!("type-cast segment {} is not supported", quote_text(&s))));
                 }
                 Tok::Ident(s) if (s == "any" || s == "all") && self.peek_is(&Tok::LParen) => {
-                    let kind = if s == "any" {
-                        LambdaKind::Any
-                    } else {
-                        LambdaKind::All
-                    };
+                    let kind = if s == "any" { LambdaKind::Any } else { LambdaKind::All };
                     return self.lambda(path, kind, seg.start);
                 }
                 Tok::Ident(s) if !OPERATORS.contains(&s.as_str()) => path.push(s),
                 Tok::Dollar(s) => {
-                    return Err(self
-                        .span
-                        .error(seg.start, format!("path segment '{s}' is not supported")));
+                    return Err(self.span.error(seg.start, format!("path segment '{s}' is not supported")));
                 }
                 _ => return Err(self.unexpected(&seg, "a property name after '/'")),
             }
         }
-        Ok(N {
-            e: Expr::Property(path),
-            d: 1,
-        })
+        Ok(N { e: Expr::Property(path), d: 1 })
     }
 
     fn call(&mut self, name: String, at: usize) -> PResult<N> {
         let lname = name.to_ascii_lowercase();
         if lname == "any" || lname == "all" {
-            return Err(self.span.error(
-                at,
-                format!(
-                    "'{name}' must follow a collection path, as in 'nav/{lname}(x:x/name eq 1)'"
-                ),
-            ));
+            return Err(self
+                .span
+                .error(at, format!("'{name}' must follow a collection path, as in 'nav/{lname}(x:x/name eq 1)'")));
         }
         let Some((min, max)) = function_arity(&lname) else {
             return Err(self.span.error(at, format!("unknown function '{name}'")));
@@ -1088,19 +945,11 @@ impl<'a> Parser<'a> {
         }
         self.expect(&Tok::RParen, "',' or ')'")?;
         if args.len() < min || args.len() > max {
-            let wanted = if min == max {
-                min.to_string()
-            } else {
-                format!("{min} or {max}")
-            };
+            let wanted = if min == max { min.to_string() } else { format!("{min} or {max}") };
             let plural = if wanted == "1" { "" } else { "s" };
-            return Err(self.span.error(
-                at,
-                format!(
-                    "function '{lname}' takes {wanted} argument{plural} but {} given",
-                    args.len()
-                ),
-            ));
+            return Err(self
+                .span
+                .error(at, format!("function '{lname}' takes {wanted} argument{plural} but {} given", args.len())));
         }
         self.node(Expr::Call { name: lname, args }, d + 1, at)
     }
@@ -1109,20 +958,9 @@ impl<'a> Parser<'a> {
         self.bump();
         if self.eat(&Tok::RParen) {
             if kind == LambdaKind::All {
-                return Err(self.span.error(
-                    at,
-                    "all() needs a condition, as in 'nav/all(x:x/name eq 1)'",
-                ));
+                return Err(self.span.error(at, "all() needs a condition, as in 'nav/all(x:x/name eq 1)'"));
             }
-            return Ok(N {
-                e: Expr::Lambda {
-                    path,
-                    kind,
-                    var: None,
-                    body: None,
-                },
-                d: 1,
-            });
+            return Ok(N { e: Expr::Lambda { path, kind, var: None, body: None }, d: 1 });
         }
         let var = match &self.peek().tok {
             Tok::Ident(s) if !s.contains('.') && !OPERATORS.contains(&s.as_str()) => s.clone(),
@@ -1132,12 +970,7 @@ impl<'a> Parser<'a> {
         self.expect(&Tok::Colon, "':' after the lambda variable")?;
         let body = self.expr()?;
         self.expect(&Tok::RParen, "')'")?;
-        let e = Expr::Lambda {
-            path,
-            kind,
-            var: Some(var),
-            body: Some(Box::new(body.e)),
-        };
+        let e = Expr::Lambda { path, kind, var: Some(var), body: Some(Box::new(body.e)) };
         self.node(e, body.d + 1, at)
     }
 
@@ -1152,9 +985,7 @@ impl<'a> Parser<'a> {
                     _ => return Err(self.unexpected(&pt, "a parameter name")),
                 };
                 if params.iter().any(|(n, _)| *n == pname) {
-                    return Err(self
-                        .span
-                        .error(pt.start, format!("duplicate parameter '{pname}'")));
+                    return Err(self.span.error(pt.start, format!("duplicate parameter '{pname}'")));
                 }
                 self.expect(&Tok::Equals, &format!("'=' after '{pname}'"))?;
                 let value = self.crm_arg()?;
@@ -1166,10 +997,7 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        Ok(N {
-            e: Expr::CrmFunction { name, params },
-            d: 1,
-        })
+        Ok(N { e: Expr::CrmFunction { name, params }, d: 1 })
     }
 
     fn crm_arg(&mut self) -> PResult<FunctionArg> {
@@ -1182,8 +1010,7 @@ impl<'a> Parser<'a> {
                         let it = self.bump();
                         let lit = match &it.tok {
                             Tok::DqStr(s) => Literal::String(s.clone()),
-                            other => literal_tok(other)
-                                .ok_or_else(|| self.unexpected(&it, "a literal value"))?,
+                            other => literal_tok(other).ok_or_else(|| self.unexpected(&it, "a literal value"))?,
                         };
                         items.push(lit);
                         if self.eat(&Tok::Comma) {
@@ -1213,25 +1040,17 @@ impl<'a> Parser<'a> {
         let ctx = match self.aliases {
             AliasMode::Resolve(ctx) => ctx,
             AliasMode::InsideAlias => {
-                return Err(self
-                    .span
-                    .error(at, "a parameter alias value cannot refer to another alias"));
+                return Err(self.span.error(at, "a parameter alias value cannot refer to another alias"));
             }
             AliasMode::Unavailable => {
-                return Err(self
-                    .span
-                    .error(at, format!("unknown parameter alias '{name}'")));
+                return Err(self.span.error(at, format!("unknown parameter alias '{name}'")));
             }
         };
-        let text = (ctx.resolve)(name).ok_or_else(|| {
-            self.span
-                .error(at, format!("unknown parameter alias '{name}'"))
-        })?;
+        let text =
+            (ctx.resolve)(name).ok_or_else(|| self.span.error(at, format!("unknown parameter alias '{name}'")))?;
         let used = ctx.used.get().saturating_add(text.len());
         if used > MAX_ALIAS_EXPANSION {
-            return Err(self
-                .span
-                .error(at, "parameter aliases expand to too much text"));
+            return Err(self.span.error(at, "parameter aliases expand to too much text"));
         }
         ctx.used.set(used);
         Ok(text)
@@ -1255,10 +1074,9 @@ impl<'a> Parser<'a> {
                 self.bump();
                 Ok(s)
             }
-            Tok::Ident(s) => Err(self.span.error(
-                t.start,
-                format!("qualified name {} is not supported", quote_text(&s)),
-            )),
+            Tok::Ident(s) => {
+                Err(self.span.error(t.start, format!("qualified name {} is not supported", quote_text(&s))))
+            }
             _ => Err(self.unexpected(&t, what)),
         }
     }
@@ -1282,9 +1100,7 @@ impl<'a> Parser<'a> {
                     (Vec::new(), AggregateMethod::Count)
                 }
                 Tok::Dollar(d) => {
-                    return Err(self
-                        .span
-                        .error(t.start, format!("'{d}' is not supported in aggregate")));
+                    return Err(self.span.error(t.start, format!("'{d}' is not supported in aggregate")));
                 }
                 _ => {
                     let path = self.plain_path("a property path or '$count'")?;
@@ -1298,17 +1114,15 @@ impl<'a> Parser<'a> {
                             "average" => AggregateMethod::Average,
                             "countdistinct" => AggregateMethod::CountDistinct,
                             _ => {
-                                return Err(self.span.error(
-                                    mt.start,
-                                    format!("unknown aggregation method {}", quote_text(m)),
-                                ));
+                                return Err(self
+                                    .span
+                                    .error(mt.start, format!("unknown aggregation method {}", quote_text(m))));
                             }
                         },
                         _ => {
-                            return Err(self.unexpected(
-                                &mt,
-                                "an aggregation method (sum, min, max, average, countdistinct)",
-                            ))
+                            return Err(
+                                self.unexpected(&mt, "an aggregation method (sum, min, max, average, countdistinct)")
+                            )
                         }
                     };
                     (path, method)
@@ -1316,11 +1130,7 @@ impl<'a> Parser<'a> {
             };
             self.expect_word("as")?;
             let alias = self.plain_ident("an alias name after 'as'")?;
-            out.push(Aggregate {
-                path,
-                method,
-                alias,
-            });
+            out.push(Aggregate { path, method, alias });
             if self.eat(&Tok::Comma) {
                 continue;
             }
@@ -1347,9 +1157,7 @@ pub(crate) fn orderby_in(span: Span<'_>) -> PResult<Vec<OrderBy>> {
     loop {
         let path = p.plain_path("a property path")?;
         if p.peek_is(&Tok::LParen) {
-            return Err(p
-                .span
-                .error(p.peek().start, "only property paths can be ordered by"));
+            return Err(p.span.error(p.peek().start, "only property paths can be ordered by"));
         }
         let descending = if p.peek_word("desc") {
             p.bump();
@@ -1382,16 +1190,9 @@ pub(crate) fn select_in(span: Span<'_>) -> PResult<Vec<String>> {
             Tok::Comma => {
                 p.bump();
             }
-            Tok::Slash => {
-                return Err(p
-                    .span
-                    .error(p.peek().start, "paths are not supported in $select"))
-            }
+            Tok::Slash => return Err(p.span.error(p.peek().start, "paths are not supported in $select")),
             Tok::LParen => {
-                return Err(p.span.error(
-                    p.peek().start,
-                    "options in parentheses are not supported in $select",
-                ));
+                return Err(p.span.error(p.peek().start, "options in parentheses are not supported in $select"));
             }
             _ => {
                 p.expect_end("',' or end of input")?;
@@ -1401,20 +1202,14 @@ pub(crate) fn select_in(span: Span<'_>) -> PResult<Vec<String>> {
     }
 }
 
-pub(crate) fn apply_in(
-    span: Span<'_>,
-    aliases: Option<&AliasCtx<'_>>,
-) -> PResult<Vec<Transformation>> {
+pub(crate) fn apply_in(span: Span<'_>, aliases: Option<&AliasCtx<'_>>) -> PResult<Vec<Transformation>> {
     let mode = aliases.map_or(AliasMode::Unavailable, AliasMode::Resolve);
     let mut p = Parser::new(span, mode, 0)?;
     let mut out = Vec::new();
     loop {
         let t = p.bump();
         let Tok::Ident(name) = &t.tok else {
-            return Err(p.unexpected(
-                &t,
-                "a transformation such as filter(…), groupby(…) or aggregate(…)",
-            ));
+            return Err(p.unexpected(&t, "a transformation such as filter(…), groupby(…) or aggregate(…)"));
         };
         match name.as_str() {
             "filter" => {
@@ -1446,12 +1241,7 @@ pub(crate) fn apply_in(
                 out.push(Transformation::GroupBy { paths, aggregates });
             }
             "aggregate" => out.push(Transformation::Aggregate(p.aggregate_list()?)),
-            _ => {
-                return Err(p.span.error(
-                    t.start,
-                    format!("unsupported transformation {}", quote_text(name)),
-                ))
-            }
+            _ => return Err(p.span.error(t.start, format!("unsupported transformation {}", quote_text(name)))),
         }
         if p.eat(&Tok::Slash) {
             continue;
@@ -1508,11 +1298,7 @@ pub(crate) fn scan_to(span: Span<'_>, from: usize, stop: u8) -> PResult<usize> {
     Ok(span.end)
 }
 
-pub(crate) fn expand_in(
-    span: Span<'_>,
-    aliases: Option<&AliasCtx<'_>>,
-    depth: usize,
-) -> PResult<Vec<ExpandItem>> {
+pub(crate) fn expand_in(span: Span<'_>, aliases: Option<&AliasCtx<'_>>, depth: usize) -> PResult<Vec<ExpandItem>> {
     if depth >= MAX_EXPAND_DEPTH {
         return Err(span.error(span.start, "$expand nested too deeply"));
     }
@@ -1533,18 +1319,8 @@ pub(crate) fn expand_in(
         let start = i;
         match span.byte(i) {
             Some(c) if is_ident_start(c) => {}
-            Some(b'*') => {
-                return Err(span.error(
-                    i,
-                    "'*' is not supported in $expand; name the navigation properties",
-                ))
-            }
-            _ => {
-                return Err(span.error(
-                    i,
-                    format!("expected a navigation property name but found {}", found(i)),
-                ))
-            }
+            Some(b'*') => return Err(span.error(i, "'*' is not supported in $expand; name the navigation properties")),
+            _ => return Err(span.error(i, format!("expected a navigation property name but found {}", found(i)))),
         }
         while span.byte(i).is_some_and(is_ident_char) {
             i += 1;
@@ -1561,24 +1337,15 @@ pub(crate) fn expand_in(
                 options = crate::options::options_in(span.sub(i + 1, close), aliases, depth + 1)?;
                 i = skip_ws(close + 1);
             }
-            Some(b'/') => {
-                return Err(span.error(i, "paths such as 'nav/$ref' are not supported in $expand"))
-            }
-            Some(b'.') => {
-                return Err(span.error(start, "qualified names are not supported in $expand"))
-            }
+            Some(b'/') => return Err(span.error(i, "paths such as 'nav/$ref' are not supported in $expand")),
+            Some(b'.') => return Err(span.error(start, "qualified names are not supported in $expand")),
             _ => {}
         }
         items.push(ExpandItem { nav, options });
         match span.byte(i) {
             None => return Ok(items),
             Some(b',') => i += 1,
-            Some(_) => {
-                return Err(span.error(
-                    i,
-                    format!("expected ',', '(' or end of input but found {}", found(i)),
-                ))
-            }
+            Some(_) => return Err(span.error(i, format!("expected ',', '(' or end of input but found {}", found(i)))),
         }
     }
 }
@@ -1592,10 +1359,7 @@ pub fn parse_filter(s: &str) -> Result<Expr, ParseError> {
 /// `aliases`, which is called with the alias as written (`"@p1"`) and returns
 /// its raw (already percent-decoded) text. That text is parsed as an
 /// expression; it may not refer to other aliases.
-pub fn parse_filter_with_aliases(
-    s: &str,
-    aliases: &dyn Fn(&str) -> Option<String>,
-) -> Result<Expr, ParseError> {
+pub fn parse_filter_with_aliases(s: &str, aliases: &dyn Fn(&str) -> Option<String>) -> Result<Expr, ParseError> {
     let ctx = AliasCtx::new(aliases);
     filter_in(Span::whole(s, "$filter"), Some(&ctx))
 }
@@ -1728,13 +1492,8 @@ fn write_expr(out: &mut String, e: &Expr) {
         Expr::Neg(x) => {
             out.push('-');
             // `-5` would read back as a negative literal, not `Neg`.
-            let bare = matches!(
-                **x,
-                Expr::Property(_)
-                    | Expr::Call { .. }
-                    | Expr::CrmFunction { .. }
-                    | Expr::Lambda { .. }
-            );
+            let bare =
+                matches!(**x, Expr::Property(_) | Expr::Call { .. } | Expr::CrmFunction { .. } | Expr::Lambda { .. });
             write_sub(out, x, !bare);
         }
         Expr::In { expr, list } => {
@@ -1767,12 +1526,7 @@ fn write_expr(out: &mut String, e: &Expr) {
             });
             out.push(')');
         }
-        Expr::Lambda {
-            path,
-            kind,
-            var,
-            body,
-        } => {
+        Expr::Lambda { path, kind, var, body } => {
             out.push_str(&path.join("/"));
             out.push_str(match kind {
                 LambdaKind::Any => "/any(",

@@ -55,6 +55,8 @@ impl<'s> Ctx<'s> {
 pub struct Record {
     pub entity: String,
     pub id: Uuid,
+    /// Row version (the ETag), whether or not `versionnumber` was selected.
+    pub version: i64,
     pub values: Vec<(String, Value)>,
     pub expanded: Vec<(String, Expanded)>,
 }
@@ -64,7 +66,7 @@ impl Record {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
     pub fn version(&self) -> i64 {
-        self.get("versionnumber").and_then(Value::as_i64).unwrap_or(0)
+        self.version
     }
 }
 
@@ -178,22 +180,19 @@ fn fetch_list<'s>(entity: &'s Entity, select: Option<&[String]>, extra: &[&str])
                     }
                     continue;
                 }
-                let attr = entity
-                    .attribute_for_property(n)
-                    .or_else(|| entity.attribute(n))
-                    .ok_or_else(|| {
-                        QueryError::Invalid(format!(
-                            "Could not find a property named '{n}' on type 'Microsoft.Dynamics.CRM.{}'",
-                            entity.name()
-                        ))
-                    })?;
+                let attr = entity.attribute_for_property(n).or_else(|| entity.attribute(n)).ok_or_else(|| {
+                    QueryError::Invalid(format!(
+                        "Could not find a property named '{n}' on type 'Microsoft.Dynamics.CRM.{}'",
+                        entity.name()
+                    ))
+                })?;
                 push(attr, true, &mut out);
             }
         }
     }
     for n in [entity.primary_id(), "versionnumber"].into_iter().chain(extra.iter().copied()) {
         if let Some(a) = entity.attribute(n) {
-            push(a, select.is_none() || n == entity.primary_id() || n == "versionnumber", &mut out);
+            push(a, select.is_none() || n == entity.primary_id(), &mut out);
         }
     }
     Ok(out)
@@ -245,7 +244,8 @@ fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record,
             values.push((f.attr.name.clone(), v));
         }
     }
-    (Record { entity: entity.name().to_string(), id, values, expanded: vec![] }, all)
+    let version = all.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
+    (Record { entity: entity.name().to_string(), id, version, values, expanded: vec![] }, all)
 }
 
 struct SortKey<'s> {
@@ -321,7 +321,9 @@ fn decode_token(token: &str, keys: &[SortKey<'_>]) -> Result<Vec<Value>, QueryEr
             Ok(match Storage::of(k.attr) {
                 Storage::Bool => Value::Bool(j.as_bool().ok_or_else(bad)?),
                 Storage::Int | Storage::BigInt => Value::Int(j.as_i64().ok_or_else(bad)?),
-                Storage::Decimal(_) => Value::Decimal(j.as_str().and_then(|s| s.parse::<Decimal>().ok()).ok_or_else(bad)?),
+                Storage::Decimal(_) => {
+                    Value::Decimal(j.as_str().and_then(|s| s.parse::<Decimal>().ok()).ok_or_else(bad)?)
+                }
                 Storage::Double => Value::Double(j.as_str().and_then(|s| s.parse::<f64>().ok()).ok_or_else(bad)?),
                 Storage::Text | Storage::Options => Value::String(j.as_str().ok_or_else(bad)?.to_string()),
                 Storage::Uuid => Value::Uuid(j.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(bad)?),
@@ -475,20 +477,29 @@ impl<'s> Ctx<'s> {
         if opts.top.is_none() && records.len() > page {
             records.truncate(page);
             let last = &hidden[page - 1];
-            let values: Vec<Value> = keys.iter().map(|k| last.get(&k.attr.name).cloned().unwrap_or(Value::Null)).collect();
+            let values: Vec<Value> =
+                keys.iter().map(|k| last.get(&k.attr.name).cloned().unwrap_or(Value::Null)).collect();
             skiptoken = Some(encode_token(&values));
         }
         hidden.truncate(records.len());
         self.expand(tx, entity, &opts.expand, &mut records, &hidden)?;
         let count = match count_sql {
-            Some(c) => Some(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0)),
+            Some(c) => {
+                Some(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
+            }
             None => None,
         };
         Ok(Page { records, count, skiptoken })
     }
 
     /// Counts the records a query would return.
-    pub fn count(&self, tx: &mut Tx<'_>, entity: &'s Entity, opts: &QueryOptions, restriction: Option<&Restriction>) -> Result<i64, QueryError> {
+    pub fn count(
+        &self,
+        tx: &mut Tx<'_>,
+        entity: &'s Entity,
+        opts: &QueryOptions,
+        restriction: Option<&Restriction>,
+    ) -> Result<i64, QueryError> {
         let alias = "t0";
         let mut c = SqlBuilder::new(self.backend);
         c.push("SELECT COUNT(*) FROM ").ident(entity.table()).push(" ").ident(alias);
@@ -532,7 +543,13 @@ impl<'s> Ctx<'s> {
                 Nav::Collection { entity: child, attribute, .. } => {
                     let child_entity = self.entity(child)?;
                     let parent_ids: Vec<Uuid> = records.iter().map(|r| r.id).collect();
-                    let mut grouped = self.fetch_children(tx, child_entity, &item.options, &parent_ids, ChildLink::Lookup(attribute))?;
+                    let mut grouped = self.fetch_children(
+                        tx,
+                        child_entity,
+                        &item.options,
+                        &parent_ids,
+                        ChildLink::Lookup(attribute),
+                    )?;
                     for rec in records.iter_mut() {
                         let rows = grouped.remove(&rec.id).unwrap_or_default();
                         rec.expanded.push((item.nav.clone(), Expanded::Collection(rows)));
@@ -739,10 +756,8 @@ impl<'s> Ctx<'s> {
             }
             let attr = self.property(entity, &a.path[0])?;
             let col = format!("\"{alias}\".\"{}\"", attr.name);
-            let numeric = matches!(
-                Storage::of(attr),
-                Storage::Int | Storage::BigInt | Storage::Decimal(_) | Storage::Double
-            );
+            let numeric =
+                matches!(Storage::of(attr), Storage::Int | Storage::BigInt | Storage::Decimal(_) | Storage::Double);
             match a.method {
                 AggregateMethod::Sum | AggregateMethod::Average if !numeric => {
                     return Err(QueryError::Invalid(format!("cannot sum or average '{}'", attr.name)));
@@ -867,7 +882,9 @@ fn average(attr: &AttributeDef, sum: Value, n: i64) -> Value {
         (AttrKind::Double, Value::Double(s)) => Value::Double(s / n as f64),
         (_, Value::Int(s)) if matches!(attr.kind, AttrKind::Integer | AttrKind::BigInt) => Value::Int(s / n),
         (_, v) => match v.as_decimal() {
-            Some(d) => Value::Decimal((d / Decimal::from(n)).round_dp(relata_metadata::decimal_scale(attr).max(2)).normalize()),
+            Some(d) => {
+                Value::Decimal((d / Decimal::from(n)).round_dp(relata_metadata::decimal_scale(attr).max(2)).normalize())
+            }
             None => Value::Null,
         },
     }

@@ -111,10 +111,8 @@ fn soup() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "\\PC{0,40}",
-        prop::collection::vec((select(VOCAB), select(&["", " ", ""][..])), 0..40).prop_map(|v| v
-            .into_iter()
-            .map(|(a, b)| format!("{a}{b}"))
-            .collect::<String>()),
+        prop::collection::vec((select(VOCAB), select(&["", " ", ""][..])), 0..40)
+            .prop_map(|v| v.into_iter().map(|(a, b)| format!("{a}{b}")).collect::<String>()),
     ]
 }
 
@@ -151,14 +149,12 @@ proptest! {
 // ---------------------------------------------------------------- (b) round trip
 
 const RESERVED: &[&str] = &[
-    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod",
-    "in", "has", "divby", "any", "all", "null", "true", "false", "inf", "nan",
+    "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "add", "sub", "mul", "div", "mod", "in", "has", "divby",
+    "any", "all", "null", "true", "false", "inf", "nan",
 ];
 
 fn ident() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_]{0,8}".prop_filter("reserved word", |s| {
-        !RESERVED.contains(&s.to_ascii_lowercase().as_str())
-    })
+    "[a-zA-Z_][a-zA-Z0-9_]{0,8}".prop_filter("reserved word", |s| !RESERVED.contains(&s.to_ascii_lowercase().as_str()))
 }
 
 fn path() -> impl Strategy<Value = Vec<String>> {
@@ -205,18 +201,12 @@ fn literal() -> impl Strategy<Value = Literal> {
         ((-(1i128 << 95))..(1i128 << 95), 0u32..=28)
             .prop_map(|(m, s)| Literal::Decimal(Decimal::from_i128_with_scale(m, s))),
         (any::<i32>(), 0u32..=6).prop_map(|(m, s)| Literal::Decimal(Decimal::new(i64::from(m), s))),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Literal::Double),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Literal::Double),
         tricky_string().prop_map(Literal::String),
         any::<u128>().prop_map(|u| Literal::Guid(Uuid::from_u128(u))),
-        (
-            -62_135_596_800i64..253_402_300_799,
-            prop_oneof![Just(0u32), 0u32..1_000_000_000]
-        )
+        (-62_135_596_800i64..253_402_300_799, prop_oneof![Just(0u32), 0u32..1_000_000_000])
             .prop_map(|(s, n)| Literal::DateTime(DateTime::from_timestamp(s, n).unwrap())),
-        (1i32..=3_652_059)
-            .prop_map(|d| Literal::Date(NaiveDate::from_num_days_from_ce_opt(d).unwrap())),
+        (1i32..=3_652_059).prop_map(|d| Literal::Date(NaiveDate::from_num_days_from_ce_opt(d).unwrap())),
     ]
 }
 
@@ -262,19 +252,15 @@ fn crm_function() -> impl Strategy<Value = Expr> {
         literal().prop_map(FunctionArg::Literal),
         prop::collection::vec(literal(), 0..4).prop_map(FunctionArg::List),
     ];
-    (
-        "[A-Z][A-Za-z]{0,8}",
-        prop::collection::vec((ident(), arg), 0..4),
-    )
-        .prop_map(|(name, raw)| {
-            let mut params: Vec<(String, FunctionArg)> = Vec::new();
-            for (n, a) in raw {
-                if !params.iter().any(|(m, _)| *m == n) {
-                    params.push((n, a));
-                }
+    ("[A-Z][A-Za-z]{0,8}", prop::collection::vec((ident(), arg), 0..4)).prop_map(|(name, raw)| {
+        let mut params: Vec<(String, FunctionArg)> = Vec::new();
+        for (n, a) in raw {
+            if !params.iter().any(|(m, _)| *m == n) {
+                params.push((n, a));
             }
-            Expr::CrmFunction { name, params }
-        })
+        }
+        Expr::CrmFunction { name, params }
+    })
 }
 
 fn expr() -> impl Strategy<Value = Expr> {
@@ -327,10 +313,7 @@ proptest! {
 
 /// Cuts `s` at the character boundary nearest below `i`.
 fn boundary(s: &str, i: usize) -> usize {
-    (0..=i.min(s.len()))
-        .rev()
-        .find(|&k| s.is_char_boundary(k))
-        .unwrap_or(0)
+    (0..=i.min(s.len())).rev().find(|&k| s.is_char_boundary(k)).unwrap_or(0)
 }
 
 proptest! {

@@ -68,13 +68,6 @@ impl Settings {
     pub fn load(flags: &Flags) -> Result<Settings> {
         resolve(flags, &|k| std::env::var(k).ok())
     }
-
-    pub fn database_url(&self) -> Option<&str> {
-        match &self.database {
-            Database::Postgres(url) => Some(url),
-            Database::Sqlite(_) => None,
-        }
-    }
 }
 
 /// `env` looks up an environment variable; empty values count as unset.

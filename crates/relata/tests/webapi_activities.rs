@@ -44,7 +44,7 @@ fn task_regarding_account_and_navigation() {
         let r = srv.post(&format!("/accounts({acc})/Account_Tasks"), &json!({ "subject": format!("{subject} 2") }));
         r.expect(204);
         let second = r.entity_id();
-        assert_eq!(srv.retrieve("tasks", second, "$select=subject")["_regardingobjectid_value"], acc.to_string());
+        assert_eq!(srv.retrieve("tasks", second, "$select=subject,_regardingobjectid_value")["_regardingobjectid_value"], acc.to_string());
         assert_eq!(srv.get(&format!("/accounts({acc})/Account_Tasks?$select=subject")).rows().len(), 2);
 
         // An out-of-range percentcomplete (0..100) is rejected.

@@ -48,6 +48,9 @@ fn change_set_commits_all_creates() {
             assert_eq!(srv.retrieve("accounts", id, "$select=name")["name"], format!("Batch {tag} {}", i + 1));
         }
         assert_eq!(parts[0].content_id.as_deref(), Some("1"), "Content-ID echoed: {text}");
+        // Client libraries find the parts by Dataverse's boundary names.
+        assert!(text.trim_start().starts_with("--batchresponse_"), "batch boundary: {text}");
+        assert!(text.contains("--changesetresponse_"), "change set boundary: {text}");
     }
 }
 

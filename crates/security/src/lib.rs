@@ -40,7 +40,10 @@ pub enum Scope {
     All,
     Nothing,
     /// Records owned by these users/teams or in these business units.
-    Owned { owners: Vec<Uuid>, business_units: Vec<Uuid> },
+    Owned {
+        owners: Vec<Uuid>,
+        business_units: Vec<Uuid>,
+    },
 }
 
 impl Principal {
@@ -64,7 +67,9 @@ impl Principal {
             Depth::None => Scope::Nothing,
             Depth::User => Scope::Owned { owners: self.owners(), business_units: vec![] },
             Depth::BusinessUnit => Scope::Owned { owners: self.owners(), business_units: vec![self.business_unit_id] },
-            Depth::ParentChild => Scope::Owned { owners: self.owners(), business_units: self.business_unit_subtree.clone() },
+            Depth::ParentChild => {
+                Scope::Owned { owners: self.owners(), business_units: self.business_unit_subtree.clone() }
+            }
             Depth::Organization => Scope::All,
         }
     }

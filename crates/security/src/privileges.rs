@@ -14,8 +14,16 @@ pub enum Right {
     Share,
 }
 
-pub const RIGHTS: [Right; 8] =
-    [Right::Create, Right::Read, Right::Write, Right::Delete, Right::Append, Right::AppendTo, Right::Assign, Right::Share];
+pub const RIGHTS: [Right; 8] = [
+    Right::Create,
+    Right::Read,
+    Right::Write,
+    Right::Delete,
+    Right::Append,
+    Right::AppendTo,
+    Right::Assign,
+    Right::Share,
+];
 
 impl Right {
     pub fn name(self) -> &'static str {

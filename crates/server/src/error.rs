@@ -48,7 +48,8 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(&serde_json::json!({"error": {"code": self.code, "message": self.message}})).unwrap_or_default()
+        serde_json::to_vec(&serde_json::json!({"error": {"code": self.code, "message": self.message}}))
+            .unwrap_or_default()
     }
 }
 
@@ -64,7 +65,11 @@ impl From<EngineError> for ApiError {
             EngineError::Store(s) => {
                 tracing::error!(error = %s, "database error");
                 if s.is_busy() {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "0x80040216", "The database is busy; retry the request.")
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "0x80040216",
+                        "The database is busy; retry the request.",
+                    )
                 } else {
                     ApiError::internal("An unexpected database error occurred.")
                 }

@@ -140,7 +140,8 @@ async fn metrics(State(st): State<AppState>) -> Response {
     metrics::gauge!("relata_db_pool_connections").set(pool.connections as f64);
     metrics::gauge!("relata_db_pool_idle").set(pool.idle as f64);
     metrics::gauge!("relata_db_pool_max").set(pool.max as f64);
-    (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_layer::render()).into_response()
+    (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_layer::render())
+        .into_response()
 }
 
 fn bearer(headers: &http::HeaderMap) -> Result<String, ApiError> {
@@ -166,7 +167,12 @@ async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiErr
     let (parts, body) = req.into_parts();
     let token = bearer(&parts.headers)?;
     let limit = st.config.max_body_bytes;
-    if let Some(len) = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(len) = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         if len > limit {
             return Err(ApiError::too_large(limit));
         }

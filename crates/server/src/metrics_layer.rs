@@ -58,7 +58,8 @@ pub async fn track(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16().to_string();
     let secs = started.elapsed().as_secs_f64();
     metrics::counter!("relata_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status.clone()).increment(1);
-    metrics::histogram!("relata_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone()).record(secs);
+    metrics::histogram!("relata_http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(secs);
     tracing::info!(target: "relata::http", %method, %route, status = %status, ms = secs * 1000.0, "request");
     resp
 }

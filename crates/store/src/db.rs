@@ -69,7 +69,12 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(opts.connect_timeout)
             .build(sqlite::Manager { path: path.to_path_buf() })?;
-        Ok(Db { pool: Pool::Sqlite(pool), backend: Backend::Sqlite, write_lock: Mutex::new(()), sqlite_path: Some(path.into()) })
+        Ok(Db {
+            pool: Pool::Sqlite(pool),
+            backend: Backend::Sqlite,
+            write_lock: Mutex::new(()),
+            sqlite_path: Some(path.into()),
+        })
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/db`).
@@ -228,7 +233,11 @@ impl Tx<'_> {
     }
 
     pub fn counter(&mut self, name: &str) -> Result<i64> {
-        let row = self.query_one("SELECT value FROM relata_counter WHERE name = $1", &[Param::text(name)], &[Storage::BigInt])?;
+        let row = self.query_one(
+            "SELECT value FROM relata_counter WHERE name = $1",
+            &[Param::text(name)],
+            &[Storage::BigInt],
+        )?;
         Ok(row.and_then(|r| r.into_iter().next()).and_then(|v| v.as_i64()).unwrap_or(0))
     }
 

@@ -73,7 +73,12 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
                 let text = Storage::of(a) == Storage::Text;
                 plan.indexes.push((index_name(&table, &a.name), vec![a.name.clone()], false, false));
                 if text && backend == Backend::Postgres {
-                    plan.indexes.push((index_name(&table, &format!("{}_ci", a.name)), vec![a.name.clone()], false, true));
+                    plan.indexes.push((
+                        index_name(&table, &format!("{}_ci", a.name)),
+                        vec![a.name.clone()],
+                        false,
+                        true,
+                    ));
                 }
             }
         }

@@ -43,9 +43,10 @@ impl Storage {
     pub fn sql_type(self, backend: Backend) -> String {
         match (backend, self) {
             (Backend::Sqlite, Storage::Text | Storage::Options) => "TEXT COLLATE NOCASE".into(),
-            (Backend::Sqlite, Storage::Int | Storage::BigInt | Storage::Bool | Storage::Timestamp | Storage::Decimal(_)) => {
-                "INTEGER".into()
-            }
+            (
+                Backend::Sqlite,
+                Storage::Int | Storage::BigInt | Storage::Bool | Storage::Timestamp | Storage::Decimal(_),
+            ) => "INTEGER".into(),
             (Backend::Sqlite, Storage::Double) => "REAL".into(),
             (Backend::Sqlite, Storage::Uuid | Storage::Blob) => "BLOB".into(),
             (Backend::Postgres, Storage::Text | Storage::Options) => "TEXT".into(),

@@ -80,7 +80,8 @@ impl ToSql for Enc<'_> {
             (Value::Null, _) => ToSqlOutput::Owned(V::Null),
             (Value::Bool(b), _) => ToSqlOutput::Owned(V::Integer(*b as i64)),
             (Value::Int(i), Storage::Decimal(s)) => ToSqlOutput::Owned(V::Integer(
-                scale_decimal(Decimal::from(*i), s).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                scale_decimal(Decimal::from(*i), s)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
             )),
             (Value::Int(i), Storage::Double) => ToSqlOutput::Owned(V::Real(*i as f64)),
             (Value::Int(i), _) => ToSqlOutput::Owned(V::Integer(*i)),
@@ -127,7 +128,9 @@ pub(crate) fn execute(tx: &rusqlite::Transaction<'_>, sql: &str, params: &[Param
 
 fn map_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
             let cols = msg.split(": ").nth(1).unwrap_or(msg).to_string();
             return StoreError::Duplicate(cols);
         }
@@ -135,7 +138,12 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     StoreError::Sqlite(e)
 }
 
-pub(crate) fn query(tx: &rusqlite::Transaction<'_>, sql: &str, params: &[Param], columns: &[Storage]) -> Result<Vec<Vec<Value>>> {
+pub(crate) fn query(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: &[Param],
+    columns: &[Storage],
+) -> Result<Vec<Vec<Value>>> {
     let sql = placeholders(sql);
     let mut stmt = tx.prepare_cached(&sql)?;
     let enc: Vec<Enc<'_>> = params.iter().map(Enc).collect();
@@ -162,9 +170,9 @@ fn decode(v: ValueRef<'_>, st: Storage) -> Result<Value> {
                 Decimal::try_from(f / 10f64.powi(s as i32)).unwrap_or_default().round_dp(s.max(2) + 4).normalize(),
             )
         }
-        (ValueRef::Integer(i), Storage::Timestamp) => {
-            Value::DateTime(DateTime::<Utc>::from_timestamp_micros(i).ok_or_else(|| StoreError::Other("bad timestamp".into()))?)
-        }
+        (ValueRef::Integer(i), Storage::Timestamp) => Value::DateTime(
+            DateTime::<Utc>::from_timestamp_micros(i).ok_or_else(|| StoreError::Other("bad timestamp".into()))?,
+        ),
         (ValueRef::Integer(i), Storage::Double) => Value::Double(i as f64),
         (ValueRef::Integer(i), _) => Value::Int(i),
         (ValueRef::Real(f), Storage::Int | Storage::BigInt) => Value::Double(f),

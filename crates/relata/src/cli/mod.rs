@@ -85,8 +85,3 @@ pub fn users_with_password(org: &Org) -> Result<Vec<Uuid>> {
 pub fn text(r: &Record, name: &str) -> String {
     r.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
 }
-
-/// Quotes a string for an OData `$filter`.
-pub fn odata_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}

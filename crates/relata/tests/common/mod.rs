@@ -675,3 +675,9 @@ pub fn parse_batch(content_type: &str, body: &str) -> Vec<BatchPart> {
     }
     out
 }
+
+/// True when `v` has `key` and its value is null (an absent key is not a
+/// null: selected columns are always present in Dataverse responses).
+pub fn null_at(v: &Value, key: &str) -> bool {
+    v.get(key).is_some_and(Value::is_null)
+}

@@ -17,7 +17,7 @@ pub const MAX_BATCH_REQUESTS: usize = 1000;
 
 #[derive(Debug)]
 enum Item {
-    Request { content_id: Option<String>, req: ApiRequest },
+    Request { content_id: Option<String>, req: Box<ApiRequest> },
     ChangeSet(Vec<(Option<String>, ApiRequest)>),
 }
 
@@ -104,7 +104,11 @@ fn split_headers(p: &[u8]) -> (HeaderMap, &[u8]) {
     (headers, rest)
 }
 
-fn parse_inner_request(part_headers: &HeaderMap, body: &[u8], outer: &ApiRequest) -> Result<(Option<String>, ApiRequest), ApiError> {
+fn parse_inner_request(
+    part_headers: &HeaderMap,
+    body: &[u8],
+    outer: &ApiRequest,
+) -> Result<(Option<String>, ApiRequest), ApiError> {
     let content_id = part_headers.get("content-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let (request_line_end, _) = body
         .iter()
@@ -114,8 +118,10 @@ fn parse_inner_request(part_headers: &HeaderMap, body: &[u8], outer: &ApiRequest
     let line = String::from_utf8_lossy(&body[..request_line_end]).trim().to_string();
     let mut words = line.split_whitespace();
     let method = words.next().ok_or_else(|| ApiError::bad_request("A batch part has an empty request line."))?;
-    let url = words.next().ok_or_else(|| ApiError::bad_request(format!("The batch request line '{line}' has no URL.")))?;
-    let method = Method::from_bytes(method.as_bytes()).map_err(|_| ApiError::bad_request(format!("'{method}' is not an HTTP method.")))?;
+    let url =
+        words.next().ok_or_else(|| ApiError::bad_request(format!("The batch request line '{line}' has no URL.")))?;
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| ApiError::bad_request(format!("'{method}' is not an HTTP method.")))?;
     let (mut headers, content) = split_headers(&body[request_line_end + 1..]);
     // The outer request's authentication applies to every inner request.
     if let Some(auth) = outer.headers.get(http::header::AUTHORIZATION) {
@@ -125,7 +131,10 @@ fn parse_inner_request(part_headers: &HeaderMap, body: &[u8], outer: &ApiRequest
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (url.to_string(), String::new()),
     };
-    Ok((content_id, ApiRequest { method, path, query, headers, body: Bytes::copy_from_slice(content), base: outer.base.clone() }))
+    Ok((
+        content_id,
+        ApiRequest { method, path, query, headers, body: Bytes::copy_from_slice(content), base: outer.base.clone() },
+    ))
 }
 
 /// Turns an inner URL (absolute, `/api/data/v9.2/…`, relative or `$1/…`)
@@ -133,7 +142,11 @@ fn parse_inner_request(part_headers: &HeaderMap, body: &[u8], outer: &ApiRequest
 fn resolve_path(path: &str, ids: &HashMap<String, String>, base: &str) -> Result<String, ApiError> {
     let p = if let Some(rest) = path.strip_prefix('$') {
         let (id, tail) = rest.split_once('/').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
-        let target = ids.get(id).ok_or_else(|| ApiError::bad_request(format!("The Content-ID reference '${id}' is not defined earlier in this change set.")))?;
+        let target = ids.get(id).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "The Content-ID reference '${id}' is not defined earlier in this change set."
+            ))
+        })?;
         match tail {
             Some(t) => format!("{target}/{t}"),
             None => target.clone(),
@@ -162,7 +175,8 @@ fn parse_batch(req: &ApiRequest) -> Result<Vec<Item>, ApiError> {
         let (headers, body) = split_headers(part);
         let pct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         if pct.to_ascii_lowercase().starts_with("multipart/mixed") {
-            let cb = boundary(&pct).ok_or_else(|| ApiError::bad_request("A change set's Content-Type has no boundary."))?;
+            let cb =
+                boundary(&pct).ok_or_else(|| ApiError::bad_request("A change set's Content-Type has no boundary."))?;
             let mut reqs = Vec::new();
             for inner in split_parts(body, &cb)? {
                 let (ih, ib) = split_headers(inner);
@@ -176,7 +190,7 @@ fn parse_batch(req: &ApiRequest) -> Result<Vec<Item>, ApiError> {
             items.push(Item::ChangeSet(reqs));
         } else {
             let (content_id, r) = parse_inner_request(&headers, body, req)?;
-            items.push(Item::Request { content_id, req: r });
+            items.push(Item::Request { content_id, req: Box::new(r) });
             count += 1;
         }
         if count > MAX_BATCH_REQUESTS {
@@ -205,7 +219,11 @@ fn render_part(out: &mut Vec<u8>, content_id: Option<&str>, resp: &ApiResponse) 
 }
 
 fn error_response(e: &ApiError) -> ApiResponse {
-    ApiResponse { status: e.status, headers: vec![(http::header::CONTENT_TYPE, "application/json".into())], body: e.body() }
+    ApiResponse {
+        status: e.status,
+        headers: vec![(http::header::CONTENT_TYPE, "application/json".into())],
+        body: e.body(),
+    }
 }
 
 /// Substitutes `$n` Content-ID references in `@odata.bind` values.
@@ -265,7 +283,9 @@ pub fn handle(org: &Org, principal: &Principal, req: &ApiRequest) -> Result<ApiR
                 });
                 match result {
                     Ok(responses) => {
-                        out.extend_from_slice(format!("Content-Type: multipart/mixed; boundary={cs_boundary}\r\n\r\n").as_bytes());
+                        out.extend_from_slice(
+                            format!("Content-Type: multipart/mixed; boundary={cs_boundary}\r\n\r\n").as_bytes(),
+                        );
                         for (cid, resp) in &responses {
                             out.extend_from_slice(format!("--{cs_boundary}\r\n").as_bytes());
                             render_part(&mut out, cid.as_deref(), resp);

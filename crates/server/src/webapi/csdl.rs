@@ -7,7 +7,9 @@ use relata_metadata::{AttrKind, AttributeDef, Nav, Schema};
 
 fn edm_type(a: &AttributeDef) -> String {
     match a.kind {
-        AttrKind::String | AttrKind::Memo | AttrKind::EntityName | AttrKind::MultiSelectPicklist | AttrKind::File => "Edm.String".into(),
+        AttrKind::String | AttrKind::Memo | AttrKind::EntityName | AttrKind::MultiSelectPicklist | AttrKind::File => {
+            "Edm.String".into()
+        }
         AttrKind::Integer | AttrKind::Picklist | AttrKind::State | AttrKind::Status => "Edm.Int32".into(),
         AttrKind::BigInt => "Edm.Int64".into(),
         AttrKind::Decimal | AttrKind::Money => "Edm.Decimal".into(),
@@ -27,7 +29,9 @@ pub fn csdl(schema: &Schema) -> String {
     let mut x = String::with_capacity(512 * 1024);
     x.push_str(r#"<?xml version="1.0" encoding="utf-8"?>"#);
     x.push_str(r#"<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>"#);
-    x.push_str(r#"<Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">"#);
+    x.push_str(
+        r#"<Schema Namespace="Microsoft.Dynamics.CRM" Alias="mscrm" xmlns="http://docs.oasis-open.org/odata/ns/edm">"#,
+    );
     x.push_str(r#"<EntityType Name="crmbaseentity" Abstract="true"/>"#);
     let mut entities: Vec<_> = schema.entities().collect();
     entities.sort_by(|a, b| a.name().cmp(b.name()));
@@ -66,10 +70,22 @@ pub fn csdl(schema: &Schema) -> String {
                         .entity(entity)
                         .and_then(|c| c.navs().find(|(_, n)| matches!(n, Nav::Single { attribute: a, target, .. } if a == attribute && target == e.name())).map(|(n, _)| n.clone()))
                         .unwrap_or_default();
-                    let _ = write!(x, r#"<NavigationProperty Name="{}" Type="Collection(mscrm.{})" Partner="{}"/>"#, esc(name), esc(entity), esc(&partner));
+                    let _ = write!(
+                        x,
+                        r#"<NavigationProperty Name="{}" Type="Collection(mscrm.{})" Partner="{}"/>"#,
+                        esc(name),
+                        esc(entity),
+                        esc(&partner)
+                    );
                 }
                 Nav::ManyToMany { entity, .. } => {
-                    let _ = write!(x, r#"<NavigationProperty Name="{}" Type="Collection(mscrm.{})" Partner="{}"/>"#, esc(name), esc(entity), esc(name));
+                    let _ = write!(
+                        x,
+                        r#"<NavigationProperty Name="{}" Type="Collection(mscrm.{})" Partner="{}"/>"#,
+                        esc(name),
+                        esc(entity),
+                        esc(name)
+                    );
                 }
             }
         }
@@ -79,7 +95,12 @@ pub fn csdl(schema: &Schema) -> String {
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
     x.push_str(r#"<EntityContainer Name="System">"#);
     for e in entities.iter().filter(|e| !e.def.is_intersect) {
-        let _ = write!(x, r#"<EntitySet Name="{}" EntityType="Microsoft.Dynamics.CRM.{}">"#, esc(&e.def.entity_set), esc(e.name()));
+        let _ = write!(
+            x,
+            r#"<EntitySet Name="{}" EntityType="Microsoft.Dynamics.CRM.{}">"#,
+            esc(&e.def.entity_set),
+            esc(e.name())
+        );
         let mut navs: Vec<_> = e.navs().collect();
         navs.sort_by(|a, b| a.0.cmp(b.0));
         for (name, nav) in navs {
@@ -88,7 +109,12 @@ pub fn csdl(schema: &Schema) -> String {
                 Nav::Collection { entity, .. } | Nav::ManyToMany { entity, .. } => entity,
             };
             if let Some(t) = schema.entity(target).filter(|t| !t.def.is_intersect) {
-                let _ = write!(x, r#"<NavigationPropertyBinding Path="{}" Target="{}"/>"#, esc(name), esc(&t.def.entity_set));
+                let _ = write!(
+                    x,
+                    r#"<NavigationPropertyBinding Path="{}" Target="{}"/>"#,
+                    esc(name),
+                    esc(&t.def.entity_set)
+                );
             }
         }
         x.push_str("</EntitySet>");

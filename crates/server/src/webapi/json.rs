@@ -44,7 +44,9 @@ pub fn parse_record(schema: &Schema, entity: &Entity, body: &Json) -> Result<Rec
                 Nav::Single { target, .. } => target,
                 Nav::Collection { entity, .. } | Nav::ManyToMany { entity, .. } => entity,
             };
-            let target = schema.entity(target_name).ok_or_else(|| ApiError::bad_request(format!("unknown entity '{target_name}'")))?;
+            let target = schema
+                .entity(target_name)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown entity '{target_name}'")))?;
             let nested = match (nav, value) {
                 (Nav::Single { .. }, Json::Object(_)) => Nested::Single(parse_record(schema, target, value)?),
                 (Nav::Collection { .. } | Nav::ManyToMany { .. }, Json::Array(items)) => Nested::Collection(
@@ -101,10 +103,14 @@ fn bind(schema: &Schema, entity: &Entity, name: &str, value: &Json) -> Result<(S
     };
     let (set, id) = parse_entity_url(url)
         .ok_or_else(|| ApiError::bad_request(format!("'{url}' is not a record URL such as /contacts(<id>).")))?;
-    let target = schema.entity_by_set(&set).ok_or_else(|| ApiError::bad_request(format!("'{set}' is not an entity set.")))?;
+    let target =
+        schema.entity_by_set(&set).ok_or_else(|| ApiError::bad_request(format!("'{set}' is not an entity set.")))?;
     if let Some(t) = fixed_target {
         if t != target.name() {
-            return Err(ApiError::bad_request(format!("'{name}' points at '{t}' records, but '{url}' is a '{}' record.", target.name())));
+            return Err(ApiError::bad_request(format!(
+                "'{name}' points at '{t}' records, but '{url}' is a '{}' record.",
+                target.name()
+            )));
         }
     }
     Ok((attribute, Value::Ref(EntityRef { entity: target.name().to_string(), id })))
@@ -160,13 +166,18 @@ pub fn json_to_value(attr: &AttributeDef, v: &Json) -> Result<Value, ApiError> {
             _ => return Err(type_error(attr, "true or false")),
         },
         AttrKind::DateTime => match v {
-            Json::String(s) => Value::DateTime(parse_datetime(s).ok_or_else(|| type_error(attr, "an ISO 8601 date or date and time"))?),
+            Json::String(s) => {
+                Value::DateTime(parse_datetime(s).ok_or_else(|| type_error(attr, "an ISO 8601 date or date and time"))?)
+            }
             _ => return Err(type_error(attr, "an ISO 8601 date or date and time")),
         },
         AttrKind::MultiSelectPicklist => match v {
             Json::String(s) if s.trim().is_empty() => Value::Null,
             Json::String(s) => Value::Options(
-                s.split(',').map(|x| x.trim().parse::<i32>()).collect::<Result<_, _>>().map_err(|_| type_error(attr, "option values such as \"1,3\""))?,
+                s.split(',')
+                    .map(|x| x.trim().parse::<i32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| type_error(attr, "option values such as \"1,3\""))?,
             ),
             Json::Array(items) => Value::Options(
                 items
@@ -175,7 +186,10 @@ pub fn json_to_value(attr: &AttributeDef, v: &Json) -> Result<Value, ApiError> {
                     .collect::<Option<_>>()
                     .ok_or_else(|| type_error(attr, "option values"))?,
             ),
-            Json::Number(n) => Value::Options(vec![n.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or_else(|| type_error(attr, "option values"))?]),
+            Json::Number(n) => Value::Options(vec![n
+                .as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .ok_or_else(|| type_error(attr, "option values"))?]),
             _ => return Err(type_error(attr, "option values such as \"1,3\"")),
         },
         AttrKind::Uniqueidentifier => match v {
@@ -184,7 +198,9 @@ pub fn json_to_value(attr: &AttributeDef, v: &Json) -> Result<Value, ApiError> {
         },
         AttrKind::File => match v {
             Json::String(s) => Value::Bytes(
-                base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|_| type_error(attr, "base64 content"))?,
+                base64::engine::general_purpose::STANDARD
+                    .decode(s.trim())
+                    .map_err(|_| type_error(attr, "base64 content"))?,
             ),
             _ => return Err(type_error(attr, "base64 content")),
         },
@@ -259,7 +275,9 @@ impl Annotations {
                 Some(rest) => (true, rest),
                 None => (false, p.as_str()),
             };
-            let m = p == "*" || p == name || p.strip_suffix(".*").is_some_and(|ns| name.starts_with(ns) && name[ns.len()..].starts_with('.'));
+            let m = p == "*"
+                || p == name
+                || p.strip_suffix(".*").is_some_and(|ns| name.starts_with(ns) && name[ns.len()..].starts_with('.'));
             m && !neg
         })
     }
@@ -382,11 +400,9 @@ pub fn format_value(schema: &Schema, attr: &AttributeDef, value: &Value, currenc
         (AttrKind::Picklist | AttrKind::State | AttrKind::Status, Value::Int(i)) => {
             schema.option_label(attr, *i as i32)?.en.clone()
         }
-        (AttrKind::MultiSelectPicklist, Value::Options(o)) => o
-            .iter()
-            .filter_map(|i| schema.option_label(attr, *i).map(|l| l.en.clone()))
-            .collect::<Vec<_>>()
-            .join("; "),
+        (AttrKind::MultiSelectPicklist, Value::Options(o)) => {
+            o.iter().filter_map(|i| schema.option_label(attr, *i).map(|l| l.en.clone())).collect::<Vec<_>>().join("; ")
+        }
         (AttrKind::Boolean, Value::Bool(b)) => (if *b { "Yes" } else { "No" }).to_string(),
         (AttrKind::Money, Value::Decimal(d)) => {
             let places = attr.precision.unwrap_or(2).min(4);
@@ -398,8 +414,12 @@ pub fn format_value(schema: &Schema, attr: &AttributeDef, value: &Value, currenc
             }
         }
         (AttrKind::Decimal, Value::Decimal(d)) => format_decimal(*d, attr.precision.unwrap_or(2)),
-        (AttrKind::Integer | AttrKind::BigInt, Value::Int(i)) => group_thousands(&i.to_string()),
-        (AttrKind::Double, Value::Double(f)) => format_decimal(Decimal::try_from(*f).ok()?, attr.precision.unwrap_or(2)),
+        (AttrKind::Integer | AttrKind::BigInt, Value::Int(i)) if attr.name != "versionnumber" => {
+            group_thousands(&i.to_string())
+        }
+        (AttrKind::Double, Value::Double(f)) => {
+            format_decimal(Decimal::try_from(*f).ok()?, attr.precision.unwrap_or(2))
+        }
         (AttrKind::DateTime, Value::DateTime(d)) => {
             if attr.is_date_only() {
                 d.format("%-m/%-d/%Y").to_string()

@@ -183,7 +183,8 @@ fn find_entity<'s>(schema: &'s Schema, key: &str) -> Result<&'s Entity, ApiError
     let found = if let Some(v) = key.strip_prefix("LogicalName=") {
         schema.entity(v.trim_matches('\'')).map(|e| e.as_ref())
     } else {
-        let id = Uuid::parse_str(key.trim_matches('\'')).map_err(|_| ApiError::bad_request(format!("'{key}' is not a valid key.")))?;
+        let id = Uuid::parse_str(key.trim_matches('\''))
+            .map_err(|_| ApiError::bad_request(format!("'{key}' is not a valid key.")))?;
         schema.entities().find(|e| metadata_id("entity", e.name()) == id).map(|e| e.as_ref())
     };
     found.ok_or_else(|| ApiError::not_found(format!("Could not find an entity with key {key}.")))
@@ -193,7 +194,8 @@ fn find_attribute<'s>(e: &'s Entity, key: &str) -> Result<&'s AttributeDef, ApiE
     let found = if let Some(v) = key.strip_prefix("LogicalName=") {
         e.attribute(v.trim_matches('\''))
     } else {
-        let id = Uuid::parse_str(key.trim_matches('\'')).map_err(|_| ApiError::bad_request(format!("'{key}' is not a valid key.")))?;
+        let id = Uuid::parse_str(key.trim_matches('\''))
+            .map_err(|_| ApiError::bad_request(format!("'{key}' is not a valid key.")))?;
         e.attributes().iter().find(|a| metadata_id("attribute", &format!("{}.{}", e.name(), a.name)) == id)
     };
     found.ok_or_else(|| ApiError::not_found(format!("Could not find an attribute with key {key} on '{}'.", e.name())))
@@ -210,7 +212,8 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
     let schema = s.schema.clone();
     let base = &req.base;
     let select = select_param(req);
-    let expand_attrs = query_param(&req.query, "$expand").is_some_and(|e| e.split(',').any(|x| x.trim().starts_with("Attributes")));
+    let expand_attrs =
+        query_param(&req.query, "$expand").is_some_and(|e| e.split(',').any(|x| x.trim().starts_with("Attributes")));
     match (segs[0].name.as_str(), &segs[0].key, segs.len(), &req.method) {
         ("EntityDefinitions", None, 1, &Method::GET) => {
             let only = entity_filter(req);
@@ -220,12 +223,20 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                 .map(|e| {
                     let mut m = select_keys(entity_json(e), select.as_deref());
                     if expand_attrs {
-                        m.insert("Attributes".into(), Json::Array(e.attributes().iter().map(|a| Json::Object(attribute_json(&schema, e, a))).collect()));
+                        m.insert(
+                            "Attributes".into(),
+                            Json::Array(
+                                e.attributes().iter().map(|a| Json::Object(attribute_json(&schema, e, a))).collect(),
+                            ),
+                        );
                     }
                     Json::Object(m)
                 })
                 .collect();
-            Ok(ApiResponse::json(StatusCode::OK, &json!({"@odata.context": format!("{base}/$metadata#EntityDefinitions"), "value": value})))
+            Ok(ApiResponse::json(
+                StatusCode::OK,
+                &json!({"@odata.context": format!("{base}/$metadata#EntityDefinitions"), "value": value}),
+            ))
         }
         ("EntityDefinitions", None, 1, &Method::POST) => {
             let body = parse_body(req)?;
@@ -239,17 +250,25 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
             let e = find_entity(&schema, key)?;
             let mut m = select_keys(entity_json(e), select.as_deref());
             if expand_attrs {
-                m.insert("Attributes".into(), Json::Array(e.attributes().iter().map(|a| Json::Object(attribute_json(&schema, e, a))).collect()));
+                m.insert(
+                    "Attributes".into(),
+                    Json::Array(e.attributes().iter().map(|a| Json::Object(attribute_json(&schema, e, a))).collect()),
+                );
             }
             m.insert("@odata.context".into(), json!(format!("{base}/$metadata#EntityDefinitions/$entity")));
             Ok(ApiResponse::json(StatusCode::OK, &Json::Object(m)))
         }
-        ("EntityDefinitions", Some(key), 2, _) if segs[1].name == "Attributes" || segs[1].name.starts_with("Attributes") => {
+        ("EntityDefinitions", Some(key), 2, _)
+            if segs[1].name == "Attributes" || segs[1].name.starts_with("Attributes") =>
+        {
             let e = find_entity(&schema, key)?;
             match (&segs[1].key, &req.method) {
                 (None, &Method::GET) => {
-                    let value: Vec<Json> =
-                        e.attributes().iter().map(|a| Json::Object(select_keys(attribute_json(&schema, e, a), select.as_deref()))).collect();
+                    let value: Vec<Json> = e
+                        .attributes()
+                        .iter()
+                        .map(|a| Json::Object(select_keys(attribute_json(&schema, e, a), select.as_deref())))
+                        .collect();
                     Ok(ApiResponse::json(
                         StatusCode::OK,
                         &json!({"@odata.context": format!("{base}/$metadata#EntityDefinitions('{}')/Attributes", e.name()), "value": value}),
@@ -258,7 +277,10 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                 (Some(akey), &Method::GET) => {
                     let a = find_attribute(e, akey)?;
                     let mut m = select_keys(attribute_json(&schema, e, a), select.as_deref());
-                    m.insert("@odata.context".into(), json!(format!("{base}/$metadata#EntityDefinitions('{}')/Attributes/$entity", e.name())));
+                    m.insert(
+                        "@odata.context".into(),
+                        json!(format!("{base}/$metadata#EntityDefinitions('{}')/Attributes/$entity", e.name())),
+                    );
                     Ok(ApiResponse::json(StatusCode::OK, &Json::Object(m)))
                 }
                 (None, &Method::POST) => {
@@ -267,19 +289,28 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                     let name = attr.name.clone();
                     let entity = e.name().to_string();
                     s.org.create_attribute(s.principal, &entity, attr)?;
-                    let url = format!("{base}/EntityDefinitions({})/Attributes({})", metadata_id("entity", &entity), metadata_id("attribute", &format!("{entity}.{name}")));
-                    Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_header(HeaderName::from_static("odata-entityid"), url))
+                    let url = format!(
+                        "{base}/EntityDefinitions({})/Attributes({})",
+                        metadata_id("entity", &entity),
+                        metadata_id("attribute", &format!("{entity}.{name}"))
+                    );
+                    Ok(ApiResponse::empty(StatusCode::NO_CONTENT)
+                        .with_header(HeaderName::from_static("odata-entityid"), url))
                 }
                 _ => Err(ApiError::method_not_allowed("This metadata operation is not supported.")),
             }
         }
-        ("EntityDefinitions", Some(key), 2, &Method::GET) if segs[1].name == "OneToManyRelationships" || segs[1].name == "ManyToOneRelationships" => {
+        ("EntityDefinitions", Some(key), 2, &Method::GET)
+            if segs[1].name == "OneToManyRelationships" || segs[1].name == "ManyToOneRelationships" =>
+        {
             let e = find_entity(&schema, key)?;
             let many_to_one = segs[1].name == "ManyToOneRelationships";
             let value: Vec<Json> = schema
                 .one_to_many()
                 .iter()
-                .filter(|r| if many_to_one { r.referencing_entity == e.name() } else { r.referenced_entity == e.name() })
+                .filter(
+                    |r| if many_to_one { r.referencing_entity == e.name() } else { r.referenced_entity == e.name() },
+                )
                 .map(relationship_json)
                 .collect();
             Ok(ApiResponse::json(StatusCode::OK, &json!({"value": value})))
@@ -302,7 +333,10 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                     "RelationshipType": "ManyToManyRelationship",
                 })
             }));
-            Ok(ApiResponse::json(StatusCode::OK, &json!({"@odata.context": format!("{base}/$metadata#RelationshipDefinitions"), "value": value})))
+            Ok(ApiResponse::json(
+                StatusCode::OK,
+                &json!({"@odata.context": format!("{base}/$metadata#RelationshipDefinitions"), "value": value}),
+            ))
         }
         ("RelationshipDefinitions", None, 1, &Method::POST) => {
             let body = parse_body(req)?;
@@ -313,7 +347,10 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
         }
         ("GlobalOptionSetDefinitions", None, 1, &Method::GET) => {
             let value: Vec<Json> = schema.option_sets().filter(|o| o.is_global).map(|o| option_set_json(o)).collect();
-            Ok(ApiResponse::json(StatusCode::OK, &json!({"@odata.context": format!("{base}/$metadata#GlobalOptionSetDefinitions"), "value": value})))
+            Ok(ApiResponse::json(
+                StatusCode::OK,
+                &json!({"@odata.context": format!("{base}/$metadata#GlobalOptionSetDefinitions"), "value": value}),
+            ))
         }
         ("GlobalOptionSetDefinitions", Some(key), 1, &Method::GET) => {
             let name = key.strip_prefix("Name=").unwrap_or(key).trim_matches('\'');
@@ -354,10 +391,12 @@ fn str_field<'a>(v: &'a Json, k: &str) -> Option<&'a str> {
 
 /// A Dataverse `EntityMetadata` body → an entity definition.
 fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
-    let schema_name = str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("EntityMetadata needs a SchemaName."))?;
+    let schema_name =
+        str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("EntityMetadata needs a SchemaName."))?;
     let name = str_field(v, "LogicalName").map(str::to_string).unwrap_or_else(|| schema_name.to_lowercase());
     let label = label_from_json(v.get("DisplayName")).unwrap_or_else(|| Label::new(schema_name));
-    let plural = label_from_json(v.get("DisplayCollectionName")).unwrap_or_else(|| Label::new(format!("{}s", label.en)));
+    let plural =
+        label_from_json(v.get("DisplayCollectionName")).unwrap_or_else(|| Label::new(format!("{}s", label.en)));
     let ownership = match str_field(v, "OwnershipType").unwrap_or("UserOwned") {
         "UserOwned" | "TeamOwned" => Ownership::User,
         "OrganizationOwned" => Ownership::Organization,
@@ -373,7 +412,8 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         }
         attributes.push(attr);
     }
-    let primary_name = primary_name.ok_or_else(|| ApiError::bad_request("A new entity needs a primary name attribute (IsPrimaryName: true)."))?;
+    let primary_name = primary_name
+        .ok_or_else(|| ApiError::bad_request("A new entity needs a primary name attribute (IsPrimaryName: true)."))?;
     let entity_set = str_field(v, "EntitySetName").map(str::to_string).unwrap_or_else(|| format!("{name}s"));
     Ok(EntityDef {
         name: name.clone(),
@@ -404,8 +444,12 @@ fn decimal_field(v: &Json, k: &str) -> Option<Decimal> {
 
 /// A Dataverse `AttributeMetadata` body (by `@odata.type`) → an attribute.
 fn attribute_from_json(v: &Json, schema: &Schema) -> Result<AttributeDef, ApiError> {
-    let odata_type = str_field(v, "@odata.type").unwrap_or_default().trim_start_matches('#').trim_start_matches("Microsoft.Dynamics.CRM.");
-    let schema_name = str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("AttributeMetadata needs a SchemaName."))?;
+    let odata_type = str_field(v, "@odata.type")
+        .unwrap_or_default()
+        .trim_start_matches('#')
+        .trim_start_matches("Microsoft.Dynamics.CRM.");
+    let schema_name =
+        str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("AttributeMetadata needs a SchemaName."))?;
     let kind = match odata_type {
         "StringAttributeMetadata" => AttrKind::String,
         "MemoAttributeMetadata" => AttrKind::Memo,
@@ -419,7 +463,11 @@ fn attribute_from_json(v: &Json, schema: &Schema) -> Result<AttributeDef, ApiErr
         "PicklistAttributeMetadata" => AttrKind::Picklist,
         "MultiSelectPicklistAttributeMetadata" => AttrKind::MultiSelectPicklist,
         "LookupAttributeMetadata" => AttrKind::Lookup,
-        "" => return Err(ApiError::bad_request("AttributeMetadata needs an @odata.type such as Microsoft.Dynamics.CRM.StringAttributeMetadata.")),
+        "" => {
+            return Err(ApiError::bad_request(
+                "AttributeMetadata needs an @odata.type such as Microsoft.Dynamics.CRM.StringAttributeMetadata.",
+            ))
+        }
         other => return Err(ApiError::bad_request(format!("Attributes of type '{other}' cannot be created."))),
     };
     let name = str_field(v, "LogicalName").map(str::to_string).unwrap_or_else(|| schema_name.to_lowercase());
@@ -445,7 +493,11 @@ fn attribute_from_json(v: &Json, schema: &Schema) -> Result<AttributeDef, ApiErr
     }
     if matches!(kind, AttrKind::Picklist | AttrKind::MultiSelectPicklist) {
         let os = v.get("OptionSet");
-        if let Some(global) = os.and_then(|o| o.get("Name")).and_then(Json::as_str).filter(|_| os.and_then(|o| o.get("IsGlobal")).and_then(Json::as_bool) == Some(true)) {
+        if let Some(global) = os
+            .and_then(|o| o.get("Name"))
+            .and_then(Json::as_str)
+            .filter(|_| os.and_then(|o| o.get("IsGlobal")).and_then(Json::as_bool) == Some(true))
+        {
             if schema.option_set(global).is_none() {
                 return Err(ApiError::bad_request(format!("The global option set '{global}' does not exist.")));
             }
@@ -461,8 +513,11 @@ fn attribute_from_json(v: &Json, schema: &Schema) -> Result<AttributeDef, ApiErr
         }
     }
     if kind == AttrKind::Lookup {
-        let targets: Vec<String> =
-            v.get("Targets").and_then(Json::as_array).map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let targets: Vec<String> = v
+            .get("Targets")
+            .and_then(Json::as_array)
+            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
         a.targets = targets
             .into_iter()
             .map(|t| LookupTarget {
@@ -484,9 +539,12 @@ fn lookup_from_relationship(v: &Json) -> Result<(String, AttributeDef, String), 
     if !t.ends_with("OneToManyRelationshipMetadata") {
         return Err(ApiError::bad_request("Only OneToManyRelationshipMetadata can be created here."));
     }
-    let rel = str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("The relationship needs a SchemaName."))?;
-    let referenced = str_field(v, "ReferencedEntity").ok_or_else(|| ApiError::bad_request("The relationship needs ReferencedEntity."))?;
-    let referencing = str_field(v, "ReferencingEntity").ok_or_else(|| ApiError::bad_request("The relationship needs ReferencingEntity."))?;
+    let rel =
+        str_field(v, "SchemaName").ok_or_else(|| ApiError::bad_request("The relationship needs a SchemaName."))?;
+    let referenced = str_field(v, "ReferencedEntity")
+        .ok_or_else(|| ApiError::bad_request("The relationship needs ReferencedEntity."))?;
+    let referencing = str_field(v, "ReferencingEntity")
+        .ok_or_else(|| ApiError::bad_request("The relationship needs ReferencingEntity."))?;
     let lookup = v.get("Lookup").ok_or_else(|| ApiError::bad_request("The relationship needs a Lookup attribute."))?;
     let mut l = lookup.clone();
     if let Some(o) = l.as_object_mut() {
@@ -498,8 +556,16 @@ fn lookup_from_relationship(v: &Json) -> Result<(String, AttributeDef, String), 
         Some("Restrict") => CascadeDelete::Restrict,
         _ => CascadeDelete::RemoveLink,
     };
-    let nav = str_field(v, "ReferencingEntityNavigationPropertyName").map(str::to_string).unwrap_or_else(|| attr.name.clone());
-    attr.targets = vec![LookupTarget { entity: referenced.to_string(), relationship: rel.to_string(), nav, delete, cascade_assign: false }];
+    let nav = str_field(v, "ReferencingEntityNavigationPropertyName")
+        .map(str::to_string)
+        .unwrap_or_else(|| attr.name.clone());
+    attr.targets = vec![LookupTarget {
+        entity: referenced.to_string(),
+        relationship: rel.to_string(),
+        nav,
+        delete,
+        cascade_assign: false,
+    }];
     Ok((referencing.to_string(), attr, rel.to_string()))
 }
 

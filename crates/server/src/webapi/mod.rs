@@ -60,7 +60,11 @@ impl ApiResponse {
         ApiResponse { status, headers: vec![], body: vec![] }
     }
     pub fn text(status: StatusCode, content_type: &str, body: String) -> Self {
-        ApiResponse { status, headers: vec![(http::header::CONTENT_TYPE, content_type.into())], body: body.into_bytes() }
+        ApiResponse {
+            status,
+            headers: vec![(http::header::CONTENT_TYPE, content_type.into())],
+            body: body.into_bytes(),
+        }
     }
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
@@ -104,7 +108,9 @@ pub fn parse_path(path: &str) -> Result<Vec<Segment>, ApiError> {
     }
     segs.into_iter()
         .map(|s| match s.find('(') {
-            Some(i) if s.ends_with(')') => Ok(Segment { name: s[..i].to_string(), key: Some(s[i + 1..s.len() - 1].to_string()) }),
+            Some(i) if s.ends_with(')') => {
+                Ok(Segment { name: s[..i].to_string(), key: Some(s[i + 1..s.len() - 1].to_string()) })
+            }
             Some(_) => Err(ApiError::bad_request(format!("The URL segment '{s}' is malformed."))),
             None => Ok(Segment { name: s, key: None }),
         })
@@ -123,7 +129,8 @@ fn parse_id(entity: &Entity, key: &str) -> Result<Uuid, ApiError> {
         }
         None => key.trim(),
     };
-    Uuid::parse_str(raw.trim_matches('\'')).map_err(|_| ApiError::bad_request(format!("'{raw}' is not a valid record id (GUID).")))
+    Uuid::parse_str(raw.trim_matches('\''))
+        .map_err(|_| ApiError::bad_request(format!("'{raw}' is not a valid record id (GUID).")))
 }
 
 /// Parsed `Prefer` header.
@@ -208,9 +215,9 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
         }
         _ => {}
     }
-    let entity = s.entity_by_set(&first.name).map_err(|_| {
-        ApiError::not_found(format!("Resource not found for the segment '{}'.", first.name))
-    })?;
+    let entity = s
+        .entity_by_set(&first.name)
+        .map_err(|_| ApiError::not_found(format!("Resource not found for the segment '{}'.", first.name)))?;
     let prefer = Prefer::parse(&req.headers);
     match (&first.key, segs.len()) {
         (None, 1) => match req.method {
@@ -251,21 +258,30 @@ fn service_document(s: &Session<'_, '_, '_>, req: &ApiRequest) -> ApiResponse {
         .filter(|e| !e.def.is_intersect)
         .map(|e| serde_json::json!({"name": e.def.entity_set, "kind": "EntitySet", "url": e.def.entity_set}))
         .collect();
-    ApiResponse::json(StatusCode::OK, &serde_json::json!({"@odata.context": format!("{}/$metadata", req.base), "value": sets}))
+    ApiResponse::json(
+        StatusCode::OK,
+        &serde_json::json!({"@odata.context": format!("{}/$metadata", req.base), "value": sets}),
+    )
 }
 
 fn parse_body(req: &ApiRequest) -> Result<Json, ApiError> {
     if req.body.is_empty() {
         return Err(ApiError::bad_request("The request body is empty; a JSON object is expected."));
     }
-    serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))
 }
 
 fn entity_url(req: &ApiRequest, entity: &Entity, id: Uuid) -> String {
     format!("{}/{}({})", req.base, entity.def.entity_set, id)
 }
 
-fn create(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, prefer: &Prefer) -> Result<ApiResponse, ApiError> {
+fn create(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    prefer: &Prefer,
+) -> Result<ApiResponse, ApiError> {
     let body = parse_body(req)?;
     let input = parse_record(&s.schema, entity, &body)?;
     let id = s.create(entity.name(), input)?;
@@ -301,7 +317,13 @@ fn created_response(
         .with_header(http::header::LOCATION, url))
 }
 
-fn retrieve(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: Uuid, prefer: &Prefer) -> Result<ApiResponse, ApiError> {
+fn retrieve(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    id: Uuid,
+    prefer: &Prefer,
+) -> Result<ApiResponse, ApiError> {
     let opts = parse_query_options(&req.query)?;
     reject_collection_options(&opts)?;
     let rec = s.retrieve(entity.name(), id, &opts)?;
@@ -322,24 +344,34 @@ fn retrieve(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: 
 
 fn reject_collection_options(opts: &QueryOptions) -> Result<(), ApiError> {
     if opts.filter.is_some() || !opts.orderby.is_empty() || opts.top.is_some() || !opts.apply.is_empty() {
-        return Err(ApiError::bad_request("$filter, $orderby, $top and $apply apply to collections, not to a single record."));
+        return Err(ApiError::bad_request(
+            "$filter, $orderby, $top and $apply apply to collections, not to a single record.",
+        ));
     }
     Ok(())
 }
 
-fn update(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: Uuid, prefer: &Prefer) -> Result<ApiResponse, ApiError> {
+fn update(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    id: Uuid,
+    prefer: &Prefer,
+) -> Result<ApiResponse, ApiError> {
     let body = parse_body(req)?;
     let input = parse_record(&s.schema, entity, &body)?;
     let cond = condition(&req.headers)?;
     let outcome = s.update(entity.name(), id, input, cond, true)?;
     match outcome {
         UpsertOutcome::Created(id) => created_response(s, req, entity, id, prefer, StatusCode::NO_CONTENT),
-        UpsertOutcome::Updated(id) => created_response(s, req, entity, id, prefer, StatusCode::NO_CONTENT).map(|mut r| {
-            if r.status == StatusCode::CREATED {
-                r.status = StatusCode::OK;
-            }
-            r
-        }),
+        UpsertOutcome::Updated(id) => {
+            created_response(s, req, entity, id, prefer, StatusCode::NO_CONTENT).map(|mut r| {
+                if r.status == StatusCode::CREATED {
+                    r.status = StatusCode::OK;
+                }
+                r
+            })
+        }
     }
 }
 
@@ -362,12 +394,21 @@ fn condition(h: &HeaderMap) -> Result<Condition, ApiError> {
 }
 
 /// `/{set}({id})/…`: navigation properties, `$ref`, single properties.
-fn related(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: Uuid, rest: &[Segment], prefer: &Prefer) -> Result<ApiResponse, ApiError> {
+fn related(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    id: Uuid,
+    rest: &[Segment],
+    prefer: &Prefer,
+) -> Result<ApiResponse, ApiError> {
     let seg = &rest[0];
     let nav = entity.nav(&seg.name).cloned();
     let is_ref = rest.last().is_some_and(|l| l.name == "$ref" && l.key.is_none());
     if is_ref {
-        let nav = nav.ok_or_else(|| ApiError::bad_request(format!("'{}' is not a navigation property of '{}'.", seg.name, entity.name())))?;
+        let nav = nav.ok_or_else(|| {
+            ApiError::bad_request(format!("'{}' is not a navigation property of '{}'.", seg.name, entity.name()))
+        })?;
         if rest.len() > 3 || (rest.len() == 3 && seg.key.is_some()) {
             return Err(ApiError::bad_request("Malformed $ref URL."));
         }
@@ -378,18 +419,28 @@ fn related(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: U
                     .get("@odata.id")
                     .and_then(Json::as_str)
                     .ok_or_else(|| ApiError::bad_request("The body of a $ref request needs \"@odata.id\"."))?;
-                let (set, target_id) = parse_entity_url(url).ok_or_else(|| ApiError::bad_request(format!("'{url}' is not a record URL.")))?;
-                let target = s.entity_by_set(&set).map_err(|_| ApiError::bad_request(format!("'{set}' is not an entity set.")))?;
+                let (set, target_id) = parse_entity_url(url)
+                    .ok_or_else(|| ApiError::bad_request(format!("'{url}' is not a record URL.")))?;
+                let target = s
+                    .entity_by_set(&set)
+                    .map_err(|_| ApiError::bad_request(format!("'{set}' is not an entity set.")))?;
                 if req.method == Method::PUT && !matches!(nav, Nav::Single { .. }) {
-                    return Err(ApiError::bad_request("PUT …/$ref is for single-valued navigation properties; use POST for collections."));
+                    return Err(ApiError::bad_request(
+                        "PUT …/$ref is for single-valued navigation properties; use POST for collections.",
+                    ));
                 }
                 s.associate(entity.name(), id, &seg.name, target.name(), target_id)?;
                 Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
             }
             Method::DELETE => {
                 let target_id = match &seg.key {
-                    Some(k) => Some(Uuid::parse_str(k.trim_matches('\'')).map_err(|_| ApiError::bad_request(format!("'{k}' is not a GUID.")))?),
-                    None => query_param(&req.query, "$id").map(|u| parse_entity_url(&u).map(|(_, id)| id)).transpose_none()?,
+                    Some(k) => Some(
+                        Uuid::parse_str(k.trim_matches('\''))
+                            .map_err(|_| ApiError::bad_request(format!("'{k}' is not a GUID.")))?,
+                    ),
+                    None => query_param(&req.query, "$id")
+                        .map(|u| parse_entity_url(&u).map(|(_, id)| id))
+                        .transpose_none()?,
                 };
                 s.disassociate(entity.name(), id, &seg.name, target_id)?;
                 Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
@@ -406,7 +457,11 @@ fn related(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: U
             if req.method != Method::GET {
                 return Err(ApiError::method_not_allowed("Use …/$ref to change a single-valued navigation property."));
             }
-            let parent = s.retrieve(entity.name(), id, &QueryOptions { select: Some(vec![attribute.clone()]), ..Default::default() })?;
+            let parent = s.retrieve(
+                entity.name(),
+                id,
+                &QueryOptions { select: Some(vec![attribute.clone()]), ..Default::default() },
+            )?;
             let target_entity = s.entity(&target)?;
             match parent.get(&attribute).and_then(Value::as_ref_value).filter(|r| r.entity == target) {
                 Some(r) => retrieve(s, req, &target_entity, r.id, prefer),
@@ -414,7 +469,11 @@ fn related(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: U
             }
         }
         Some(Nav::Collection { entity: child, attribute, .. }) => {
-            s.retrieve(entity.name(), id, &QueryOptions { select: Some(vec![entity.primary_id().into()]), ..Default::default() })?;
+            s.retrieve(
+                entity.name(),
+                id,
+                &QueryOptions { select: Some(vec![entity.primary_id().into()]), ..Default::default() },
+            )?;
             let child = s.entity(&child)?;
             let r = Restriction::Lookup { attribute, id };
             if req.method == Method::POST && !counting {
@@ -426,7 +485,11 @@ fn related(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: U
             related_list(s, req, &child, r, prefer, counting)
         }
         Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
-            s.retrieve(entity.name(), id, &QueryOptions { select: Some(vec![entity.primary_id().into()]), ..Default::default() })?;
+            s.retrieve(
+                entity.name(),
+                id,
+                &QueryOptions { select: Some(vec![entity.primary_id().into()]), ..Default::default() },
+            )?;
             let other = s.entity(&other)?;
             let r = Restriction::Linked { table, self_column, other_column, id };
             related_list(s, req, &other, r, prefer, counting)
@@ -448,7 +511,14 @@ impl<T> TransposeNone<T> for Option<Option<T>> {
     }
 }
 
-fn related_list(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, r: Restriction, prefer: &Prefer, counting: bool) -> Result<ApiResponse, ApiError> {
+fn related_list(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    r: Restriction,
+    prefer: &Prefer,
+    counting: bool,
+) -> Result<ApiResponse, ApiError> {
     if req.method != Method::GET {
         return Err(ApiError::method_not_allowed(format!("{} is not supported here.", req.method)));
     }
@@ -461,14 +531,26 @@ fn related_list(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, 
 }
 
 /// `GET /accounts(id)/name`, `PUT /accounts(id)/name`, `DELETE /accounts(id)/name`.
-fn property(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: Uuid, name: &str) -> Result<ApiResponse, ApiError> {
+fn property(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    id: Uuid,
+    name: &str,
+) -> Result<ApiResponse, ApiError> {
     let attr = entity
         .attribute_for_property(name)
-        .ok_or_else(|| ApiError::bad_request(format!("'{name}' is not a property or navigation property of '{}'.", entity.name())))?
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("'{name}' is not a property or navigation property of '{}'.", entity.name()))
+        })?
         .clone();
     match req.method {
         Method::GET => {
-            let rec = s.retrieve(entity.name(), id, &QueryOptions { select: Some(vec![name.to_string()]), ..Default::default() })?;
+            let rec = s.retrieve(
+                entity.name(),
+                id,
+                &QueryOptions { select: Some(vec![name.to_string()]), ..Default::default() },
+            )?;
             let v = rec.get(&attr.name).cloned().unwrap_or(Value::Null);
             if v.is_null() {
                 return Ok(ApiResponse::empty(StatusCode::NO_CONTENT));
@@ -489,7 +571,13 @@ fn property(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, id: 
                 let v = body.get("value").ok_or_else(|| ApiError::bad_request("The body needs {\"value\": …}."))?;
                 json::json_to_value(&attr, v)?
             };
-            s.update(entity.name(), id, RecordInput::new(vec![(attr.name.clone(), value)]), Condition { if_match: Some(None), ..Default::default() }, false)?;
+            s.update(
+                entity.name(),
+                id,
+                RecordInput::new(vec![(attr.name.clone(), value)]),
+                Condition { if_match: Some(None), ..Default::default() },
+                false,
+            )?;
             Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
         }
         _ => Err(ApiError::method_not_allowed(format!("{} is not supported on a property.", req.method))),
@@ -500,7 +588,13 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-fn list(s: &mut Session<'_, '_, '_>, req: &ApiRequest, entity: &Entity, prefer: &Prefer, r: Option<&Restriction>) -> Result<ApiResponse, ApiError> {
+fn list(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+    prefer: &Prefer,
+    r: Option<&Restriction>,
+) -> Result<ApiResponse, ApiError> {
     let opts = parse_query_options(&req.query)?;
     if !opts.apply.is_empty() {
         if r.is_some() {
@@ -619,11 +713,13 @@ fn formatting<'a>(
             fmt.lookup_names = s.lookup_names(&refs)?;
         }
         let base = s.org.ids.base_currency;
-        let rows = s.tx.query(
-            "SELECT transactioncurrencyid, currencysymbol FROM transactioncurrency",
-            &[],
-            &[relata_store::Storage::Uuid, relata_store::Storage::Text],
-        ).map_err(relata_engine::EngineError::from)?;
+        let rows =
+            s.tx.query(
+                "SELECT transactioncurrencyid, currencysymbol FROM transactioncurrency",
+                &[],
+                &[relata_store::Storage::Uuid, relata_store::Storage::Text],
+            )
+            .map_err(relata_engine::EngineError::from)?;
         for r in rows {
             if let (Some(id), Some(sym)) = (r[0].as_uuid(), r[1].as_str()) {
                 if id == base {
@@ -635,4 +731,3 @@ fn formatting<'a>(
     }
     Ok(fmt)
 }
-

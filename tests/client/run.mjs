@@ -1,0 +1,302 @@
+// Drives a Relata server with the dynamics-web-api client library, the way a
+// Dataverse integration would, and checks every result.
+//
+//   RELATA_URL=http://127.0.0.1:8080 RELATA_TOKEN=... node run.mjs
+//
+// Exits 0 when every step passes; otherwise prints the failing step and
+// exits 1.
+
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { DynamicsWebApi } from "dynamics-web-api";
+
+const serverUrl = process.env.RELATA_URL;
+const token = process.env.RELATA_TOKEN;
+if (!serverUrl || !token) {
+  console.error("set RELATA_URL and RELATA_TOKEN");
+  process.exit(2);
+}
+
+const api = new DynamicsWebApi({
+  serverUrl,
+  dataApi: { version: "9.2" },
+  onTokenRefresh: async () => token,
+  propagateErrors: true,
+  timeout: 60000,
+});
+
+const tag = randomUUID().slice(0, 8);
+let passed = 0;
+
+async function step(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    console.error(`FAILED - ${name}`);
+    if (e && typeof e === "object") {
+      const details = { message: e.message, status: e.status, code: e.code };
+      console.error(JSON.stringify(details));
+      if (e.stack && !e.status) console.error(e.stack);
+    } else {
+      console.error(String(e));
+    }
+    process.exit(1);
+  }
+}
+
+const isGuid = (s) => typeof s === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+let accountId;
+let contactId;
+const names = [];
+
+await step("create an account", async () => {
+  accountId = await api.create({ collection: "accounts", data: { name: `Client ${tag} main`, revenue: 1234567.89 } });
+  assert.ok(isGuid(accountId), `create returns the id, got ${JSON.stringify(accountId)}`);
+});
+
+await step("create with returnRepresentation", async () => {
+  const rec = await api.create({
+    collection: "accounts",
+    data: { name: `Client ${tag} repr` },
+    returnRepresentation: true,
+    select: ["name", "accountid"],
+  });
+  assert.equal(rec.name, `Client ${tag} repr`);
+  assert.ok(isGuid(rec.accountid));
+  assert.ok(rec["@odata.etag"], "etag in the representation");
+});
+
+await step("retrieve with select", async () => {
+  const rec = await api.retrieve({ collection: "accounts", key: accountId, select: ["name", "revenue"] });
+  assert.equal(rec.name, `Client ${tag} main`);
+  assert.equal(Number(rec.revenue), 1234567.89);
+  assert.equal(rec.telephone1, undefined, "unselected column absent");
+});
+
+await step("update", async () => {
+  await api.update({ collection: "accounts", key: accountId, data: { telephone1: "555-0199" } });
+  const rec = await api.retrieve({ collection: "accounts", key: accountId, select: ["telephone1"] });
+  assert.equal(rec.telephone1, "555-0199");
+});
+
+await step("update with ifmatch (stale etag fails)", async () => {
+  const rec = await api.retrieve({ collection: "accounts", key: accountId, select: ["name"] });
+  const etag = rec["@odata.etag"];
+  await api.update({ collection: "accounts", key: accountId, data: { telephone2: "1" }, ifmatch: etag });
+  let status;
+  try {
+    await api.update({ collection: "accounts", key: accountId, data: { telephone2: "2" }, ifmatch: etag });
+  } catch (e) {
+    status = e.status;
+  }
+  assert.equal(status, 412, "a stale etag is a 412");
+});
+
+await step("upsert", async () => {
+  const id = randomUUID();
+  await api.upsert({ collection: "accounts", key: id, data: { name: `Client ${tag} upsert` } });
+  const rec = await api.retrieve({ collection: "accounts", key: id, select: ["name"] });
+  assert.equal(rec.name, `Client ${tag} upsert`);
+});
+
+await step("create more accounts", async () => {
+  for (let i = 0; i < 7; i++) {
+    const name = `Client ${tag} page ${i}`;
+    names.push(name);
+    await api.create({ collection: "accounts", data: { name, numberofemployees: i } });
+  }
+});
+
+await step("retrieveMultiple with filter, orderBy and maxPageSize", async () => {
+  const res = await api.retrieveMultiple({
+    collection: "accounts",
+    select: ["name", "numberofemployees"],
+    filter: `startswith(name,'Client ${tag} page')`,
+    orderBy: ["numberofemployees desc"],
+    maxPageSize: 3,
+  });
+  assert.equal(res.value.length, 3);
+  assert.deepEqual(
+    res.value.map((r) => r.name),
+    [names[6], names[5], names[4]],
+  );
+  assert.ok(res.oDataNextLink, "a next link for more pages");
+  const next = await api.retrieveMultiple(
+    { collection: "accounts", maxPageSize: 3 },
+    res.oDataNextLink,
+  );
+  assert.deepEqual(
+    next.value.map((r) => r.name),
+    [names[3], names[2], names[1]],
+  );
+});
+
+await step("retrieveAll follows next links", async () => {
+  const res = await api.retrieveAll({
+    collection: "accounts",
+    select: ["name"],
+    filter: `startswith(name,'Client ${tag} page')`,
+    orderBy: ["name"],
+    maxPageSize: 2,
+  });
+  assert.deepEqual(
+    res.value.map((r) => r.name),
+    [...names].sort(),
+  );
+});
+
+await step("count", async () => {
+  const n = await api.count({ collection: "accounts", filter: `startswith(name,'Client ${tag} page')` });
+  assert.equal(n, 7);
+  const all = await api.count({ collection: "accounts" });
+  assert.ok(Number(all) >= 10, `count of all accounts: ${all}`);
+});
+
+await step("create a contact with a lookup bind", async () => {
+  contactId = await api.create({
+    collection: "contacts",
+    data: {
+      firstname: "Client",
+      lastname: `Test${tag}`,
+      "parentcustomerid_account@odata.bind": `/accounts(${accountId})`,
+    },
+  });
+  const rec = await api.retrieve({
+    collection: "contacts",
+    key: contactId,
+    select: ["fullname", "_parentcustomerid_value"],
+    includeAnnotations: "*",
+  });
+  assert.equal(rec.fullname, `Client Test${tag}`);
+  assert.equal(rec._parentcustomerid_value, accountId);
+  assert.equal(rec["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"], "account");
+  assert.equal(rec["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"], `Client ${tag} main`);
+});
+
+await step("retrieve with expand", async () => {
+  const rec = await api.retrieve({
+    collection: "accounts",
+    key: accountId,
+    select: ["name"],
+    expand: [{ property: "contact_customer_accounts", select: ["fullname"] }],
+  });
+  assert.equal(rec.contact_customer_accounts.length, 1);
+  assert.equal(rec.contact_customer_accounts[0].fullname, `Client Test${tag}`);
+});
+
+await step("associate and disassociate", async () => {
+  const other = await api.create({ collection: "contacts", data: { lastname: `Assoc${tag}` } });
+  await api.associate({
+    collection: "accounts",
+    primaryKey: accountId,
+    relationshipName: "contact_customer_accounts",
+    relatedCollection: "contacts",
+    relatedKey: other,
+  });
+  let rec = await api.retrieve({ collection: "contacts", key: other, select: ["_parentcustomerid_value"] });
+  assert.equal(rec._parentcustomerid_value, accountId);
+  await api.disassociate({
+    collection: "accounts",
+    primaryKey: accountId,
+    relationshipName: "contact_customer_accounts",
+    relatedKey: other,
+  });
+  rec = await api.retrieve({ collection: "contacts", key: other, select: ["_parentcustomerid_value"] });
+  assert.equal(rec._parentcustomerid_value, null);
+  await api.associateSingleValued({
+    collection: "accounts",
+    primaryKey: accountId,
+    navigationProperty: "primarycontactid",
+    relatedCollection: "contacts",
+    relatedKey: other,
+  });
+  rec = await api.retrieve({ collection: "accounts", key: accountId, select: ["_primarycontactid_value"] });
+  assert.equal(rec._primarycontactid_value, other);
+});
+
+await step("batch with a change set and a content-id reference", async () => {
+  api.startBatch();
+  api.create({ collection: "contacts", data: { firstname: "Batch", lastname: `Client${tag}` }, contentId: "1" });
+  api.create({
+    collection: "accounts",
+    data: { name: `Client ${tag} batch`, "primarycontactid@odata.bind": "$1" },
+  });
+  api.retrieveMultiple({
+    collection: "accounts",
+    select: ["name"],
+    filter: `name eq 'Client ${tag} main'`,
+  });
+  const responses = await api.executeBatch();
+  assert.equal(responses.length, 3, JSON.stringify(responses));
+  const [contact, account, list] = responses;
+  assert.ok(isGuid(contact), `contact id: ${JSON.stringify(contact)}`);
+  assert.ok(isGuid(account), `account id: ${JSON.stringify(account)}`);
+  assert.equal(list.value.length, 1);
+  const rec = await api.retrieve({ collection: "accounts", key: account, select: ["_primarycontactid_value"] });
+  assert.equal(rec._primarycontactid_value, contact);
+});
+
+await step("failed batch change set rolls back", async () => {
+  api.startBatch();
+  api.create({ collection: "accounts", data: { name: `Client ${tag} rollback` } });
+  api.create({ collection: "accounts", data: { name: "bad", nosuchattribute: 1 } });
+  // The library returns Error objects for failed parts (or throws when the
+  // whole batch fails).
+  let failed = false;
+  try {
+    const responses = await api.executeBatch();
+    failed = responses.some((r) => r instanceof Error && r.status === 400);
+  } catch (e) {
+    failed = true;
+  }
+  assert.ok(failed, "the batch reports the failure");
+  const n = await api.count({ collection: "accounts", filter: `name eq 'Client ${tag} rollback'` });
+  assert.equal(n, 0, "the first create was rolled back");
+});
+
+await step("entity metadata", async () => {
+  const def = await api.retrieveEntity({ key: "LogicalName='account'", select: ["LogicalName", "EntitySetName", "PrimaryIdAttribute"] });
+  assert.equal(def.LogicalName, "account");
+  assert.equal(def.EntitySetName, "accounts");
+  assert.equal(def.PrimaryIdAttribute, "accountid");
+  const attrs = await api.retrieveAttributes({ entityKey: "LogicalName='account'", select: ["LogicalName"] });
+  assert.ok(attrs.value.some((a) => a.LogicalName === "revenue"));
+  const csdl = await api.retrieveCsdlMetadata();
+  assert.ok(String(csdl).includes('EntityType Name="account"'));
+});
+
+await step("WhoAmI", async () => {
+  const who = await api.callFunction("WhoAmI");
+  assert.ok(isGuid(who.UserId), JSON.stringify(who));
+  assert.ok(isGuid(who.BusinessUnitId));
+  assert.ok(isGuid(who.OrganizationId));
+});
+
+await step("errors surface with status and message", async () => {
+  let err;
+  try {
+    await api.retrieve({ collection: "accounts", key: randomUUID(), select: ["name"] });
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, "retrieving a missing record fails");
+  assert.equal(err.status, 404);
+  assert.ok(err.message && err.message.length > 0);
+});
+
+await step("delete", async () => {
+  await api.deleteRecord({ collection: "contacts", key: contactId });
+  await api.deleteRecord({ collection: "accounts", key: accountId });
+  let status;
+  try {
+    await api.retrieve({ collection: "accounts", key: accountId, select: ["name"] });
+  } catch (e) {
+    status = e.status;
+  }
+  assert.equal(status, 404);
+});
+
+console.log(`${passed} passed, 0 failed`);
