@@ -7,6 +7,8 @@ pub mod serve;
 pub mod token;
 pub mod user;
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, Result};
 use relata_engine::{EngineError, Org, OrgConfig, Session};
 use relata_metadata::Value;
@@ -19,9 +21,15 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{Database, Settings};
 
 /// Logs go to stderr so that stdout carries only results (ids, tokens).
+/// `RELATA_LOG_FORMAT=json` gives one JSON object per line.
 pub fn init_logging(default_filter: &str) {
     let filter = EnvFilter::try_from_env("RELATA_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if std::env::var("RELATA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().try_init()
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
 }
 
 /// Connects to the configured database without touching its contents.
