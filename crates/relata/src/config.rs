@@ -137,7 +137,8 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         // toml's messages span several lines with a source excerpt.
         let msg = e.message().to_string();
@@ -321,7 +322,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = write_config(dir.path(), "listen = \"0.0.0.0:9000\"\n");
         let env = env_of(&[("RELATA_LISTEN", ""), ("RELATA_DATABASE_URL", " ")]);
-        let s = resolve(&Flags { config: Some(file), data_dir: Some(dir.path().into()), ..Default::default() }, &env).unwrap();
+        let s = resolve(&Flags { config: Some(file), data_dir: Some(dir.path().into()), ..Default::default() }, &env)
+            .unwrap();
         assert_eq!(s.listen, "0.0.0.0:9000");
         assert!(matches!(s.database, Database::Sqlite(_)));
     }
@@ -342,7 +344,11 @@ mod tests {
         let e = resolve(&flags, &env_of(&[("RELATA_MAX_BODY_BYTES", "lots")])).unwrap_err();
         assert!(e.to_string().contains("RELATA_MAX_BODY_BYTES"), "{e}");
 
-        let flags = Flags { data_dir: Some(dir.path().into()), database_url: Some("mysql://a:b@c/d".into()), ..Default::default() };
+        let flags = Flags {
+            data_dir: Some(dir.path().into()),
+            database_url: Some("mysql://a:b@c/d".into()),
+            ..Default::default()
+        };
         let e = resolve(&flags, &env_of(&[])).unwrap_err();
         assert!(e.to_string().contains("mysql://a:***@c/d"), "{e}");
     }

@@ -15,7 +15,8 @@ Settings are taken from, in order: command-line flags, environment variables
 (RELATA_DATA_DIR, RELATA_LISTEN, RELATA_DATABASE_URL, RELATA_MAX_BODY_BYTES,
 RELATA_REQUESTS_PER_MINUTE, RELATA_ORGANIZATION_NAME, RELATA_BASE_CURRENCY),
 the TOML file given by --config (default: <data-dir>/relata.toml if present),
-then built-in defaults. RELATA_LOG sets the log filter (default: info).";
+then built-in defaults. RELATA_LOG sets the log filter (default: info for
+serve, warn otherwise); RELATA_LOG_FORMAT=json logs one JSON object per line.";
 
 #[derive(Parser)]
 #[command(name = "relata", version, about = "Relata: a self-hosted CRM server with a Dataverse-compatible Web API", after_help = ENV_HELP)]
@@ -29,13 +30,13 @@ struct Cli {
 #[derive(Args)]
 struct GlobalArgs {
     /// Directory holding the SQLite database and relata.toml [default: ./relata-data]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = "Global options")]
     data_dir: Option<PathBuf>,
     /// PostgreSQL URL (postgres://user:password@host:port/db); SQLite in the data directory when absent
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
     database_url: Option<String>,
     /// TOML configuration file [default: <data-dir>/relata.toml if it exists]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Global options")]
     config: Option<PathBuf>,
 }
 
@@ -71,8 +72,12 @@ fn main() -> ExitCode {
     }));
 
     let cli = Cli::parse();
-    let mut flags =
-        Flags { data_dir: cli.global.data_dir, database_url: cli.global.database_url, config: cli.global.config, listen: None };
+    let mut flags = Flags {
+        data_dir: cli.global.data_dir,
+        database_url: cli.global.database_url,
+        config: cli.global.config,
+        listen: None,
+    };
     let result = match cli.command {
         Command::Serve(args) => {
             flags.listen = args.listen.clone();

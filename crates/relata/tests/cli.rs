@@ -5,7 +5,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{enc, relata_bin, servers, uid};
+use common::{each_server, enc, relata_bin, servers, uid};
 use reqwest::Method;
 use serde_json::json;
 
@@ -55,7 +55,7 @@ fn assert_one_clear_line(stderr: &str, mentions: &str) {
 
 #[test]
 fn revoked_token_is_refused() {
-    for srv in servers() {
+    each_server(|srv| {
         let email = format!("revoke-{}@relata.test", uid());
         srv.cli(&["user", "create", "--email", &email, "--password", "Revoke-Passw0rd!", "--role", "Salesperson"]);
         let out = srv.cli(&["token", "create", "--email", &email]);
@@ -86,14 +86,15 @@ fn revoked_token_is_refused() {
         assert_one_clear_line(&stderr, &id);
         // The admin's token still works.
         srv.get("/WhoAmI()").expect(200);
-    }
+    });
 }
 
 #[test]
 fn serve_with_a_bad_listen_address_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let (ok, _, stderr) = run_limited(&["serve", "--listen", "not-an-address", "--data-dir", d], Duration::from_secs(30));
+    let (ok, _, stderr) =
+        run_limited(&["serve", "--listen", "not-an-address", "--data-dir", d], Duration::from_secs(30));
     assert!(!ok, "serve with a bad address must fail");
     assert_one_clear_line(&stderr, "not-an-address");
 }
@@ -115,29 +116,40 @@ fn serve_with_an_unreachable_database_fails_clearly() {
 
 #[test]
 fn user_create_rejects_bad_input() {
-    for srv in servers() {
+    each_server(|srv| {
         let mut base = srv.store_args();
         let email = format!("dup-{}@relata.test", uid());
         srv.cli(&["user", "create", "--email", &email, "--password", "Dup-Passw0rd!", "--role", "Salesperson"]);
         // The same email twice.
-        let mut args: Vec<String> =
-            ["user", "create", "--email", &email, "--password", "Dup-Passw0rd!"].iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = ["user", "create", "--email", &email, "--password", "Dup-Passw0rd!"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         args.append(&mut base);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
         assert!(!ok, "a duplicate email is refused");
         assert_one_clear_line(&stderr, &email);
         // An unknown role.
-        let mut args: Vec<String> = ["user", "create", "--email", &format!("r-{}@relata.test", uid()), "--password", "Role-Passw0rd!", "--role", "No Such Role"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut args: Vec<String> = [
+            "user",
+            "create",
+            "--email",
+            &format!("r-{}@relata.test", uid()),
+            "--password",
+            "Role-Passw0rd!",
+            "--role",
+            "No Such Role",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         args.extend(srv.store_args());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
         assert!(!ok, "an unknown role is refused");
         assert_one_clear_line(&stderr, "No Such Role");
-    }
+    });
 }
 
 #[test]
@@ -164,7 +176,8 @@ fn online_backup_of_sqlite() {
     writer.expect("writer thread");
     assert!(file.is_file(), "backup file written");
 
-    let conn = rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("backup opens");
+    let conn =
+        rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("backup opens");
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
     assert_eq!(check, "ok");
     let n: i64 = conn
@@ -173,7 +186,8 @@ fn online_backup_of_sqlite() {
     assert_eq!(n, 3, "the accounts are in the backup");
 
     // The server keeps working, and a second backup to the same file needs --force.
-    srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("startswith(name,'Backup {tag}')")))).expect(200);
+    srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("startswith(name,'Backup {tag}')"))))
+        .expect(200);
     let mut args: Vec<String> = vec!["backup".into(), "--to".into(), file_s.clone()];
     args.extend(srv.store_args());
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -26,11 +26,8 @@ fn dynamics_web_api_client() {
     }
     let dir = client_dir();
     if !dir.join("node_modules").join("dynamics-web-api").is_dir() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("run npm ci");
+        let out =
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output().expect("run npm ci");
         assert!(
             out.status.success(),
             "npm ci failed:\n{}\n{}",

@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{enc, servers, uid};
+use common::{each_server, enc, uid};
 use serde_json::{json, Value};
 
 #[test]
 fn task_regarding_account_and_navigation() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc = srv.create("accounts", &json!({ "name": format!("Act {}", uid()) }));
         let subject = format!("Call back {}", uid());
         let task = srv.create(
@@ -21,7 +21,9 @@ fn task_regarding_account_and_navigation() {
             }),
         );
         let r = srv.get_with(
-            &format!("/tasks({task})?$select=subject,scheduledend,prioritycode,_regardingobjectid_value,activitytypecode"),
+            &format!(
+                "/tasks({task})?$select=subject,scheduledend,prioritycode,_regardingobjectid_value,activitytypecode"
+            ),
             &[("Prefer", "odata.include-annotations=\"*\"")],
         );
         r.expect(200);
@@ -44,20 +46,26 @@ fn task_regarding_account_and_navigation() {
         let r = srv.post(&format!("/accounts({acc})/Account_Tasks"), &json!({ "subject": format!("{subject} 2") }));
         r.expect(204);
         let second = r.entity_id();
-        assert_eq!(srv.retrieve("tasks", second, "$select=subject,_regardingobjectid_value")["_regardingobjectid_value"], acc.to_string());
+        assert_eq!(
+            srv.retrieve("tasks", second, "$select=subject,_regardingobjectid_value")["_regardingobjectid_value"],
+            acc.to_string()
+        );
         assert_eq!(srv.get(&format!("/accounts({acc})/Account_Tasks?$select=subject")).rows().len(), 2);
 
         // An out-of-range percentcomplete (0..100) is rejected.
         srv.patch(&format!("/tasks({task})"), &json!({ "percentcomplete": 101 })).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn email_with_activity_parties() {
-    for srv in servers() {
+    each_server(|srv| {
         let admin = srv.admin_id();
         let acc = srv.create("accounts", &json!({ "name": format!("Mail {}", uid()) }));
-        let contact = srv.create("contacts", &json!({ "firstname": "Olga", "lastname": format!("Mail{}", uid()), "emailaddress1": "olga@example.test" }));
+        let contact = srv.create(
+            "contacts",
+            &json!({ "firstname": "Olga", "lastname": format!("Mail{}", uid()), "emailaddress1": "olga@example.test" }),
+        );
         let subject = format!("Proposal {}", uid());
         let email = srv.create(
             "emails",
@@ -80,7 +88,12 @@ fn email_with_activity_parties() {
         let parties = v["email_activity_parties"].as_array().unwrap_or_else(|| panic!("{v}"));
         let mut got: Vec<(i64, String)> = parties
             .iter()
-            .map(|p| (p["participationtypemask"].as_i64().unwrap(), p["_partyid_value"].as_str().unwrap_or_default().to_string()))
+            .map(|p| {
+                (
+                    p["participationtypemask"].as_i64().unwrap(),
+                    p["_partyid_value"].as_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect();
         got.sort();
         assert_eq!(got, vec![(1, admin.to_string()), (2, contact.to_string())], "{v}");
@@ -104,23 +117,28 @@ fn email_with_activity_parties() {
             }),
         );
         r.expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn activity_pointers_list_every_kind() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc = srv.create("accounts", &json!({ "name": format!("Ptr {}", uid()) }));
         let bind = format!("/accounts({acc})");
-        let t = srv.create("tasks", &json!({ "subject": "ptr task", "regardingobjectid_account_task@odata.bind": bind }));
+        let t =
+            srv.create("tasks", &json!({ "subject": "ptr task", "regardingobjectid_account_task@odata.bind": bind }));
         let p = srv.create(
             "phonecalls",
             &json!({ "subject": "ptr call", "phonenumber": "+1 555 0100", "regardingobjectid_account_phonecall@odata.bind": bind }),
         );
-        let e = srv.create("emails", &json!({ "subject": "ptr email", "regardingobjectid_account_email@odata.bind": bind }));
+        let e = srv
+            .create("emails", &json!({ "subject": "ptr email", "regardingobjectid_account_email@odata.bind": bind }));
         // An activity about something else is not listed.
         let other = srv.create("accounts", &json!({ "name": format!("Ptr other {}", uid()) }));
-        srv.create("tasks", &json!({ "subject": "other", "regardingobjectid_account_task@odata.bind": format!("/accounts({other})") }));
+        srv.create(
+            "tasks",
+            &json!({ "subject": "other", "regardingobjectid_account_task@odata.bind": format!("/accounts({other})") }),
+        );
 
         let rows = srv
             .get(&format!(
@@ -153,12 +171,12 @@ fn activity_pointers_list_every_kind() {
         assert_eq!(v["subject"], "ptr call");
         // Type-specific columns stay on the concrete set.
         assert_eq!(srv.retrieve("phonecalls", p, "$select=phonenumber")["phonenumber"], "+1 555 0100");
-    }
+    });
 }
 
 #[test]
 fn closed_task_is_read_only_until_reopened() {
-    for srv in servers() {
+    each_server(|srv| {
         let task = srv.create("tasks", &json!({ "subject": format!("Close {}", uid()) }));
         let v = srv.retrieve("tasks", task, "$select=statecode,statuscode");
         assert_eq!((v["statecode"].as_i64(), v["statuscode"].as_i64()), (Some(0), Some(2)), "{v}");
@@ -178,12 +196,12 @@ fn closed_task_is_read_only_until_reopened() {
         assert_eq!((v["statecode"].as_i64(), v["statuscode"].as_i64()), (Some(0), Some(3)), "{v}");
         // A status of another state is rejected for tasks too.
         srv.patch(&format!("/tasks({task})"), &json!({ "statecode": 1, "statuscode": 6 })).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn notes_with_attachments() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc = srv.create("accounts", &json!({ "name": format!("Note {}", uid()) }));
         // "Hello, world!" is 13 bytes.
         let note = srv.create(
@@ -229,5 +247,5 @@ fn notes_with_attachments() {
             &json!({ "subject": "bad", "filename": "x.bin", "documentbody": "***not base64***", "objectid_account@odata.bind": format!("/accounts({acc})") }),
         )
         .expect_error(400);
-    }
+    });
 }

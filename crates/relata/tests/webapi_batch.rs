@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{batch_body, enc, id_from_url, parse_batch, servers, uid, BatchPart, BatchReq, Part, Srv};
+use common::{batch_body, each_server, enc, id_from_url, parse_batch, uid, BatchPart, BatchReq, Part, Srv};
 use reqwest::Method;
 use serde_json::json;
 
@@ -30,12 +30,16 @@ fn count_named(srv: &Srv, name: &str) -> usize {
 
 #[test]
 fn change_set_commits_all_creates() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let reqs: Vec<BatchReq> = (1..=3)
             .map(|i| {
-                BatchReq::new("POST", format!("{}/accounts", srv.api), Some(json!({ "name": format!("Batch {tag} {i}") })))
-                    .id(&i.to_string())
+                BatchReq::new(
+                    "POST",
+                    format!("{}/accounts", srv.api),
+                    Some(json!({ "name": format!("Batch {tag} {i}") })),
+                )
+                .id(&i.to_string())
             })
             .collect();
         let (status, parts, text) = send_batch(srv, &[Part::ChangeSet(reqs)], None);
@@ -51,19 +55,23 @@ fn change_set_commits_all_creates() {
         // Client libraries find the parts by Dataverse's boundary names.
         assert!(text.trim_start().starts_with("--batchresponse_"), "batch boundary: {text}");
         assert!(text.contains("--changesetresponse_"), "change set boundary: {text}");
-    }
+    });
 }
 
 #[test]
 fn failing_change_set_rolls_back() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let first = format!("Rollback {tag} first");
         let third = format!("Rollback {tag} third");
         let reqs = vec![
             BatchReq::new("POST", format!("{}/accounts", srv.api), Some(json!({ "name": first }))).id("1"),
-            BatchReq::new("POST", format!("{}/accounts", srv.api), Some(json!({ "name": "bad", "nosuchattribute": 1 })))
-                .id("2"),
+            BatchReq::new(
+                "POST",
+                format!("{}/accounts", srv.api),
+                Some(json!({ "name": "bad", "nosuchattribute": 1 })),
+            )
+            .id("2"),
             BatchReq::new("POST", format!("{}/accounts", srv.api), Some(json!({ "name": third }))).id("3"),
         ];
         let (status, parts, text) = send_batch(srv, &[Part::ChangeSet(reqs)], None);
@@ -87,12 +95,12 @@ fn failing_change_set_rolls_back() {
         assert_eq!(status, 200, "{text}");
         assert_eq!(srv.retrieve("accounts", keep, "$select=telephone1")["telephone1"], "1", "update rolled back");
         srv.retrieve("accounts", victim, "$select=name");
-    }
+    });
 }
 
 #[test]
 fn gets_outside_change_sets() {
-    for srv in servers() {
+    each_server(|srv| {
         let name = format!("BatchGet {}", uid());
         let id = srv.create("accounts", &json!({ "name": name }));
         let parts = [
@@ -117,15 +125,20 @@ fn gets_outside_change_sets() {
         let cs = Part::ChangeSet(vec![BatchReq::new("GET", format!("{}/accounts({id})", srv.api), None).id("1")]);
         let (status, parts, text) = send_batch(srv, &[cs], None);
         assert!(status == 400 || parts.iter().any(|p| p.status == 400), "GET in a change set: {status} {text}");
-    }
+    });
 }
 
 #[test]
 fn content_id_references_inside_a_change_set() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let reqs = vec![
-            BatchReq::new("POST", format!("{}/contacts", srv.api), Some(json!({ "firstname": "Ref", "lastname": tag }))).id("1"),
+            BatchReq::new(
+                "POST",
+                format!("{}/contacts", srv.api),
+                Some(json!({ "firstname": "Ref", "lastname": tag })),
+            )
+            .id("1"),
             BatchReq::new(
                 "POST",
                 format!("{}/accounts", srv.api),
@@ -143,12 +156,12 @@ fn content_id_references_inside_a_change_set() {
         let v = srv.retrieve("accounts", account, "$select=name,_primarycontactid_value");
         assert_eq!(v["_primarycontactid_value"], contact.to_string(), "{v}");
         assert_eq!(srv.retrieve("contacts", contact, "$select=jobtitle")["jobtitle"], "Buyer");
-    }
+    });
 }
 
 #[test]
 fn batch_stops_at_first_error_unless_continue_on_error() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let missing = uuid::Uuid::new_v4();
         let mk = |name: &str| {
@@ -175,12 +188,12 @@ fn batch_stops_at_first_error_unless_continue_on_error() {
         assert_eq!(parts[0].status, 404, "{text}");
         assert_eq!(parts[1].status, 204, "{text}");
         assert_eq!(count_named(srv, &go), 1);
-    }
+    });
 }
 
 #[test]
 fn malformed_batches_are_rejected() {
-    for srv in servers() {
+    each_server(|srv| {
         // Not multipart.
         let r = srv.send(srv.req(Method::POST, "/$batch").header("Content-Type", "application/json").body("{}"));
         r.expect_error(400);
@@ -189,7 +202,8 @@ fn malformed_batches_are_rejected() {
         r.expect_error(400);
         // Garbage inside a part.
         let body = "--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nNOT A REQUEST LINE\r\n--b--\r\n";
-        let r = srv.send(srv.req(Method::POST, "/$batch").header("Content-Type", "multipart/mixed; boundary=b").body(body));
+        let r =
+            srv.send(srv.req(Method::POST, "/$batch").header("Content-Type", "multipart/mixed; boundary=b").body(body));
         assert!(r.status == 400 || (r.status == 200 && r.text().contains("400")), "{} {}", r.status, r.text());
-    }
+    });
 }

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{null_at, d, dec, servers, uid};
+use common::{d, dec, each_server, null_at, uid};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
 #[test]
 fn create_returns_204_with_entity_id() {
-    for srv in servers() {
+    each_server(|srv| {
         let name = format!("Create {}", uid());
         let r = srv.post("/accounts", &json!({ "name": name }));
         r.expect(204);
@@ -22,12 +22,12 @@ fn create_returns_204_with_entity_id() {
         let got = srv.retrieve("accounts", id, "$select=name");
         assert_eq!(got["name"], name);
         assert_eq!(got["accountid"], id.to_string());
-    }
+    });
 }
 
 #[test]
 fn create_with_return_representation() {
-    for srv in servers() {
+    each_server(|srv| {
         let name = format!("Repr {}", uid());
         let r = srv.send_json(
             Method::POST,
@@ -45,12 +45,12 @@ fn create_with_return_representation() {
         assert_eq!(srv.retrieve("accounts", id, "$select=name")["name"], name);
         let pref = r.header("Preference-Applied").unwrap_or_default();
         assert!(pref.contains("return=representation"), "Preference-Applied: {pref:?}");
-    }
+    });
 }
 
 #[test]
 fn retrieve_with_select_returns_only_selected_columns() {
-    for srv in servers() {
+    each_server(|srv| {
         let name = format!("Select {}", uid());
         let id = srv.create("accounts", &json!({ "name": name, "telephone1": "1", "websiteurl": "https://x.test" }));
         let r = srv.get(&format!("/accounts({id})?$select=name,telephone1"));
@@ -70,12 +70,12 @@ fn retrieve_with_select_returns_only_selected_columns() {
         srv.get(&format!("/accounts({})", Uuid::new_v4())).expect_error(404);
         let r = srv.get("/accounts(not-a-guid)");
         assert!(r.status == 400 || r.status == 404, "malformed key: {} {}", r.status, r.text());
-    }
+    });
 }
 
 #[test]
 fn patch_updates_and_returns_204() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("Upd {}", uid()), "telephone1": "1" }));
         let before = srv.retrieve("accounts", id, "$select=name");
         let r = srv.patch(&format!("/accounts({id})"), &json!({ "telephone1": "2", "numberofemployees": 42 }));
@@ -97,12 +97,12 @@ fn patch_updates_and_returns_204() {
         );
         r.expect(200);
         assert_eq!(r.json()["telephone1"], "3");
-    }
+    });
 }
 
 #[test]
 fn upsert_creates_a_missing_record() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = Uuid::new_v4();
         let name = format!("Upsert {}", uid());
         let r = srv.patch(&format!("/accounts({id})"), &json!({ "name": name }));
@@ -113,12 +113,12 @@ fn upsert_creates_a_missing_record() {
         // Second PATCH updates it.
         srv.patch(&format!("/accounts({id})"), &json!({ "name": format!("{name} 2") })).expect(204);
         assert_eq!(srv.retrieve("accounts", id, "$select=name")["name"], format!("{name} 2"));
-    }
+    });
 }
 
 #[test]
 fn if_none_match_star_prevents_update() {
-    for srv in servers() {
+    each_server(|srv| {
         let name = format!("INM {}", uid());
         let id = srv.create("accounts", &json!({ "name": name }));
         let r = srv.send_json(
@@ -139,12 +139,12 @@ fn if_none_match_star_prevents_update() {
         );
         r.expect(204);
         srv.retrieve("accounts", new, "$select=name");
-    }
+    });
 }
 
 #[test]
 fn if_match_star_prevents_create() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = Uuid::new_v4();
         let r = srv.send_json(
             Method::PATCH,
@@ -159,17 +159,22 @@ fn if_match_star_prevents_create() {
         srv.send_json(Method::PATCH, &format!("/accounts({id})"), &json!({ "telephone1": "9" }), &[("If-Match", "*")])
             .expect(204);
         assert_eq!(srv.retrieve("accounts", id, "$select=telephone1")["telephone1"], "9");
-    }
+    });
 }
 
 #[test]
 fn optimistic_concurrency_with_etags() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("Etag {}", uid()) }));
         let etag = srv.retrieve("accounts", id, "$select=name")["@odata.etag"].as_str().unwrap().to_string();
         // The current etag matches.
-        srv.send_json(Method::PATCH, &format!("/accounts({id})"), &json!({ "telephone1": "1" }), &[("If-Match", &etag)])
-            .expect(204);
+        srv.send_json(
+            Method::PATCH,
+            &format!("/accounts({id})"),
+            &json!({ "telephone1": "1" }),
+            &[("If-Match", &etag)],
+        )
+        .expect(204);
         // Now it is stale.
         let r = srv.send_json(
             Method::PATCH,
@@ -185,12 +190,12 @@ fn optimistic_concurrency_with_etags() {
         srv.retrieve("accounts", id, "$select=name");
         let current = srv.retrieve("accounts", id, "$select=name")["@odata.etag"].as_str().unwrap().to_string();
         srv.send(srv.req(Method::DELETE, &format!("/accounts({id})")).header("If-Match", &current)).expect(204);
-    }
+    });
 }
 
 #[test]
 fn get_with_current_etag_is_not_modified() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("304 {}", uid()) }));
         let etag = srv.retrieve("accounts", id, "$select=name")["@odata.etag"].as_str().unwrap().to_string();
         let r = srv.get_with(&format!("/accounts({id})?$select=name"), &[("If-None-Match", &etag)]);
@@ -202,23 +207,23 @@ fn get_with_current_etag_is_not_modified() {
         assert_ne!(r.json()["@odata.etag"].as_str().unwrap(), etag);
         // The Dataverse client habit "If-None-Match: null" is not a condition.
         srv.get_with(&format!("/accounts({id})?$select=name"), &[("If-None-Match", "null")]).expect(200);
-    }
+    });
 }
 
 #[test]
 fn delete_returns_204_then_404() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("Del {}", uid()) }));
         srv.delete(&format!("/accounts({id})")).expect(204);
         srv.get(&format!("/accounts({id})")).expect_error(404);
         srv.delete(&format!("/accounts({id})")).expect_error(404);
         srv.delete(&format!("/accounts({})", Uuid::new_v4())).expect_error(404);
-    }
+    });
 }
 
 #[test]
 fn lookups_bind_and_read_back_with_annotations() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc_name = format!("Parent {}", uid());
         let acc = srv.create("accounts", &json!({ "name": acc_name }));
         let contact = srv.create(
@@ -250,7 +255,8 @@ fn lookups_bind_and_read_back_with_annotations() {
         assert_eq!(c["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"], "account", "{c}");
         assert_eq!(c["_parentcustomerid_value@OData.Community.Display.V1.FormattedValue"], acc_name, "{c}");
         assert_eq!(
-            c["_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"], "parentcustomerid_account",
+            c["_parentcustomerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"],
+            "parentcustomerid_account",
             "{c}"
         );
         let applied = r.header("Preference-Applied").unwrap_or_default();
@@ -279,12 +285,12 @@ fn lookups_bind_and_read_back_with_annotations() {
             &json!({ "primarycontactid@odata.bind": format!("/accounts({other})") }),
         );
         r.expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn contact_fullname_is_computed() {
-    for srv in servers() {
+    each_server(|srv| {
         let last = format!("Computed{}", uid());
         let id = srv.create("contacts", &json!({ "firstname": "Ivan", "lastname": last }));
         let v = srv.retrieve("contacts", id, "$select=fullname,firstname,lastname");
@@ -293,12 +299,12 @@ fn contact_fullname_is_computed() {
         assert_eq!(srv.retrieve("contacts", id, "$select=fullname")["fullname"], format!("Pyotr {last}"));
         let only_last = srv.create("contacts", &json!({ "lastname": last }));
         assert_eq!(srv.retrieve("contacts", only_last, "$select=fullname")["fullname"], last);
-    }
+    });
 }
 
 #[test]
 fn money_is_exact() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("Money {}", uid()), "revenue": 1234567.89 }));
         let v = srv.retrieve("accounts", id, "$select=revenue,revenue_base");
         assert_eq!(dec(&v["revenue"]), d("1234567.89"), "{v}");
@@ -310,12 +316,12 @@ fn money_is_exact() {
         assert_eq!(dec(&srv.retrieve("accounts", id, "$select=revenue")["revenue"]), d("99999999999.99"));
         // Out of range (min 0).
         srv.patch(&format!("/accounts({id})"), &json!({ "revenue": -1 })).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn state_and_status() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("State {}", uid()) }));
         let v = srv.retrieve("accounts", id, "$select=statecode,statuscode");
         assert_eq!(v["statecode"], 0);
@@ -334,12 +340,12 @@ fn state_and_status() {
         srv.patch(&format!("/accounts({id})"), &json!({ "statuscode": 99 })).expect_error(400);
         let v = srv.retrieve("accounts", id, "$select=statecode,statuscode");
         assert_eq!((v["statecode"].as_i64(), v["statuscode"].as_i64()), (Some(0), Some(1)), "unchanged: {v}");
-    }
+    });
 }
 
 #[test]
 fn option_set_values_are_validated_and_formatted() {
-    for srv in servers() {
+    each_server(|srv| {
         let id = srv.create("accounts", &json!({ "name": format!("Opt {}", uid()), "industrycode": 1 }));
         let r = srv.get_with(
             &format!("/accounts({id})?$select=industrycode,statecode"),
@@ -351,12 +357,12 @@ fn option_set_values_are_validated_and_formatted() {
         assert_eq!(v["industrycode@OData.Community.Display.V1.FormattedValue"], "Accounting", "{v}");
         assert_eq!(v["statecode@OData.Community.Display.V1.FormattedValue"], "Active", "{v}");
         srv.patch(&format!("/accounts({id})"), &json!({ "industrycode": 987654 })).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn required_and_length_limits() {
-    for srv in servers() {
+    each_server(|srv| {
         // account.name is application-required: Dataverse's API accepts its
         // absence (only system-required columns are enforced by the API).
         srv.create("accounts", &json!({ "telephone1": format!("no name {}", uid()) }));
@@ -365,5 +371,5 @@ fn required_and_length_limits() {
         srv.post("/accounts", &json!({ "name": long })).expect_error(400);
         let ok = "y".repeat(160);
         srv.create("accounts", &json!({ "name": ok }));
-    }
+    });
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{null_at, d, dec, enc, servers, uid, Srv};
+use common::{d, dec, each_server, enc, null_at, uid, Srv};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -59,7 +59,7 @@ fn names(tag: &str, letters: &[&str]) -> Vec<String> {
 
 #[test]
 fn filter_comparison_operators() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let base = format!("startswith(name,'{tag}')");
         let cases: &[(&str, &[&str])] = &[
@@ -78,12 +78,12 @@ fn filter_comparison_operators() {
         }
         let rows = query(srv, "accounts", &format!("name eq '{tag} B'"), "$select=name");
         assert_eq!(col(&rows, "name"), names(&tag, &["B"]));
-    }
+    });
 }
 
 #[test]
 fn filter_logical_operators_and_grouping() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let base = format!("startswith(name,'{tag}')");
         let cases: &[(&str, &[&str])] = &[
@@ -101,12 +101,12 @@ fn filter_logical_operators_and_grouping() {
         let f = format!("name eq '{tag} A' or name eq '{tag} B' and numberofemployees eq 10");
         let rows = query(srv, "accounts", &f, "$select=name");
         assert_eq!(col(&rows, "name"), names(&tag, &["A"]), "and before or");
-    }
+    });
 }
 
 #[test]
 fn string_functions_are_case_insensitive() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let latin = format!("Sunflower Trading {tag}");
         let cyr = format!("ООО Ромашка {tag}");
@@ -138,12 +138,12 @@ fn string_functions_are_case_insensitive() {
         srv.create("accounts", &json!({ "name": quoted }));
         let rows = query(srv, "accounts", &format!("name eq 'O''Neil {tag}'"), "$select=name");
         assert_eq!(col(&rows, "name"), strs(&[&quoted]));
-    }
+    });
 }
 
 #[test]
 fn filter_null_lookup_date_and_option_set() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, ids) = fixture(srv);
         let base = format!("startswith(name,'{tag}')");
         let rows = query(srv, "accounts", &format!("{base} and telephone1 eq null"), "$select=name");
@@ -172,12 +172,12 @@ fn filter_null_lookup_date_and_option_set() {
         let admin = srv.admin_id();
         let rows = query(srv, "accounts", &format!("{base} and _ownerid_value eq {admin}"), "$select=name");
         assert_eq!(rows.len(), 5);
-    }
+    });
 }
 
 #[test]
 fn dataverse_query_functions() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let base = format!("startswith(name,'{tag}')");
         let cases: Vec<(String, Vec<String>)> = vec![
@@ -239,12 +239,12 @@ fn dataverse_query_functions() {
             ),
         ));
         assert!(r.rows().is_empty());
-    }
+    });
 }
 
 #[test]
 fn orderby_two_keys_and_top() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let base = enc(&format!("startswith(name,'{tag}')"));
         let rows = srv
@@ -253,9 +253,8 @@ fn orderby_two_keys_and_top() {
         let got: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
         let want: Vec<String> = ["E", "C", "A", "D", "B"].iter().map(|l| format!("{tag} {l}")).collect();
         assert_eq!(got, want);
-        let rows = srv
-            .get(&format!("/accounts?$select=name&$filter={base}&$orderby=numberofemployees desc&$top=2"))
-            .rows();
+        let rows =
+            srv.get(&format!("/accounts?$select=name&$filter={base}&$orderby=numberofemployees desc&$top=2")).rows();
         let got: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert_eq!(got, vec![format!("{tag} E"), format!("{tag} D")]);
         let rows = srv.get(&format!("/accounts?$select=name&$filter={base}&$orderby=revenue&$top=1")).rows();
@@ -266,12 +265,12 @@ fn orderby_two_keys_and_top() {
         let want: Vec<String> = ["C", "D", "E", "A", "B"].iter().map(|l| format!("{tag} {l}")).collect();
         assert_eq!(got, want, "nulls first");
         srv.get(&format!("/accounts?$filter={base}&$top=-1")).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn count_options() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let base = enc(&format!("startswith(name,'{tag}')"));
         let r = srv.get(&format!("/accounts?$select=name&$filter={base}&$count=true"));
@@ -289,16 +288,17 @@ fn count_options() {
         let r = srv.get("/accounts/$count");
         r.expect(200);
         let text = r.text();
-        let n: i64 = text.trim().trim_start_matches('\u{feff}').parse().unwrap_or_else(|_| panic!("not a number: {text:?}"));
+        let n: i64 =
+            text.trim().trim_start_matches('\u{feff}').parse().unwrap_or_else(|_| panic!("not a number: {text:?}"));
         assert!(n >= 5, "/accounts/$count = {n}");
         let ct = r.header("Content-Type").unwrap_or_default();
         assert!(ct.starts_with("text/plain"), "Content-Type {ct}");
-    }
+    });
 }
 
 #[test]
 fn expand_single_and_collection_navigation() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let acc = srv.create("accounts", &json!({ "name": format!("Exp {tag}") }));
         let mut contacts = Vec::new();
@@ -308,8 +308,11 @@ fn expand_single_and_collection_navigation() {
                 &json!({ "firstname": first, "lastname": tag, "parentcustomerid_account@odata.bind": format!("/accounts({acc})") }),
             ));
         }
-        srv.patch(&format!("/accounts({acc})"), &json!({ "primarycontactid@odata.bind": format!("/contacts({})", contacts[1]) }))
-            .expect(204);
+        srv.patch(
+            &format!("/accounts({acc})"),
+            &json!({ "primarycontactid@odata.bind": format!("/contacts({})", contacts[1]) }),
+        )
+        .expect(204);
 
         let v = srv.retrieve("accounts", acc, "$select=name&$expand=primarycontactid($select=fullname)");
         assert_eq!(v["primarycontactid"]["fullname"], format!("Boris {tag}"), "{v}");
@@ -317,11 +320,15 @@ fn expand_single_and_collection_navigation() {
 
         let exp = format!(
             "contact_customer_accounts($select=fullname;$filter={};$orderby=fullname desc;$top=2)",
-            enc(&format!("firstname ne 'Dmitri'"))
+            enc("firstname ne 'Dmitri'")
         );
         let v = srv.retrieve("accounts", acc, &format!("$select=name&$expand={exp}"));
-        let got: Vec<&str> =
-            v["contact_customer_accounts"].as_array().unwrap_or_else(|| panic!("{v}")).iter().map(|c| c["fullname"].as_str().unwrap()).collect();
+        let got: Vec<&str> = v["contact_customer_accounts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|c| c["fullname"].as_str().unwrap())
+            .collect();
         assert_eq!(got, vec![format!("Clara {tag}"), format!("Boris {tag}")]);
 
         // Expand on a collection query, and both kinds together.
@@ -340,12 +347,12 @@ fn expand_single_and_collection_navigation() {
         let v = srv.retrieve("accounts", lonely, "$select=name&$expand=primarycontactid($select=fullname)");
         assert!(null_at(&v, "primarycontactid"), "{v}");
         srv.get(&format!("/accounts({acc})?$expand=nosuchnav")).expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn lambda_any_over_collection_navigation() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let with = srv.create("accounts", &json!({ "name": format!("Lam {tag} with") }));
         let without = srv.create("accounts", &json!({ "name": format!("Lam {tag} without") }));
@@ -360,12 +367,12 @@ fn lambda_any_over_collection_navigation() {
         let f = format!("startswith(name,'Lam {tag}') and contact_customer_accounts/all(c:c/firstname eq 'Yuri')");
         let rows = query(srv, "accounts", &f, "$select=name");
         assert_eq!(col(&rows, "name"), strs(&[&format!("Lam {tag} without")]));
-    }
+    });
 }
 
 #[test]
 fn apply_groupby_and_aggregates() {
-    for srv in servers() {
+    each_server(|srv| {
         let (tag, _) = fixture(srv);
         let f = enc(&format!("startswith(name,'{tag}')"));
         let r = srv.get(&format!("/accounts?$apply=filter({f})/groupby((industrycode),aggregate($count as count))"));
@@ -410,12 +417,12 @@ fn apply_groupby_and_aggregates() {
 
         srv.get("/accounts?$apply=aggregate(name with sum as s)").expect_error(400);
         srv.get("/accounts?$apply=groupby((nosuchcolumn))").expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn server_driven_paging_is_stable() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = format!("P{}", uid());
         // Duplicate sort keys make ties that only the primary key breaks.
         let mut expected = Vec::new();
@@ -439,7 +446,10 @@ fn server_driven_paging_is_stable() {
             let rows = v["value"].as_array().unwrap();
             assert!(rows.len() <= 3, "page of {}", rows.len());
             for row in rows {
-                seen.push((row["name"].as_str().unwrap().to_string(), Uuid::parse_str(row["accountid"].as_str().unwrap()).unwrap()));
+                seen.push((
+                    row["name"].as_str().unwrap().to_string(),
+                    Uuid::parse_str(row["accountid"].as_str().unwrap()).unwrap(),
+                ));
             }
             pages += 1;
             if pages == 1 {
@@ -479,19 +489,32 @@ fn server_driven_paging_is_stable() {
         let v = r.json();
         assert_eq!(v["value"].as_array().unwrap().len(), 2);
         assert!(v.get("@odata.nextLink").is_none(), "{v}");
-    }
+    });
 }
 
 #[test]
 fn filter_on_related_entities_and_activity_pointer_sets() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let acc = srv.create("accounts", &json!({ "name": format!("Nav {tag}"), "industrycode": 3 }));
-        srv.create("contacts", &json!({ "lastname": tag, "parentcustomerid_account@odata.bind": format!("/accounts({acc})") }));
+        srv.create(
+            "contacts",
+            &json!({ "lastname": tag, "parentcustomerid_account@odata.bind": format!("/accounts({acc})") }),
+        );
         // Filter on a single-valued navigation's column.
-        let rows = query(srv, "contacts", &format!("lastname eq '{tag}' and parentcustomerid_account/industrycode eq 3"), "$select=fullname");
+        let rows = query(
+            srv,
+            "contacts",
+            &format!("lastname eq '{tag}' and parentcustomerid_account/industrycode eq 3"),
+            "$select=fullname",
+        );
         assert_eq!(rows.len(), 1);
-        let rows = query(srv, "contacts", &format!("lastname eq '{tag}' and parentcustomerid_account/industrycode eq 4"), "$select=fullname");
+        let rows = query(
+            srv,
+            "contacts",
+            &format!("lastname eq '{tag}' and parentcustomerid_account/industrycode eq 4"),
+            "$select=fullname",
+        );
         assert!(rows.is_empty());
-    }
+    });
 }

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{null_at, enc, servers, uid};
+use common::{each_server, enc, null_at, uid};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 
 #[test]
 fn associate_and_disassociate_one_to_many() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc = srv.create("accounts", &json!({ "name": format!("Assoc {}", uid()) }));
         let c1 = srv.create("contacts", &json!({ "lastname": format!("Assoc{}", uid()) }));
         let c2 = srv.create("contacts", &json!({ "lastname": format!("Assoc{}", uid()) }));
@@ -22,7 +22,10 @@ fn associate_and_disassociate_one_to_many() {
             .expect(204);
         }
         for c in [c1, c2] {
-            assert_eq!(srv.retrieve("contacts", c, "$select=_parentcustomerid_value")["_parentcustomerid_value"], acc.to_string());
+            assert_eq!(
+                srv.retrieve("contacts", c, "$select=_parentcustomerid_value")["_parentcustomerid_value"],
+                acc.to_string()
+            );
         }
         assert_eq!(srv.get(&format!("/accounts({acc})/contact_customer_accounts?$select=fullname")).rows().len(), 2);
 
@@ -61,16 +64,14 @@ fn associate_and_disassociate_one_to_many() {
         r.expect_error(r.status);
         let r = srv.post(&format!("/accounts({acc})/contact_customer_accounts/$ref"), &json!({}));
         r.expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn many_to_many_user_roles() {
-    for srv in servers() {
+    each_server(|srv| {
         let user = srv.new_user(&["Read Only"]);
-        let rows = srv
-            .get(&format!("/roles?$select=name,roleid&$filter={}", enc("name eq 'Salesperson'")))
-            .rows();
+        let rows = srv.get(&format!("/roles?$select=name,roleid&$filter={}", enc("name eq 'Salesperson'"))).rows();
         assert!(!rows.is_empty(), "the Salesperson role exists");
         let role = Uuid::parse_str(rows[0]["roleid"].as_str().unwrap()).unwrap();
 
@@ -101,7 +102,8 @@ fn many_to_many_user_roles() {
             .rows();
         assert_eq!(users.len(), 1, "{users:?}");
         // $expand over a many-to-many relationship.
-        let v = srv.retrieve("systemusers", user.id, "$select=fullname&$expand=systemuserroles_association($select=name)");
+        let v =
+            srv.retrieve("systemusers", user.id, "$select=fullname&$expand=systemuserroles_association($select=name)");
         assert_eq!(v["systemuserroles_association"].as_array().map(Vec::len), Some(2), "{v}");
 
         srv.delete(&format!("/systemusers({})/systemuserroles_association({role})/$ref", user.id)).expect(204);
@@ -109,46 +111,65 @@ fn many_to_many_user_roles() {
         // Removing a link that does not exist.
         let r = srv.delete(&format!("/systemusers({})/systemuserroles_association({role})/$ref", user.id));
         assert!(r.status == 204 || r.status == 404, "{} {}", r.status, r.text());
-    }
+    });
 }
 
 #[test]
 fn single_valued_reference() {
-    for srv in servers() {
+    each_server(|srv| {
         let acc = srv.create("accounts", &json!({ "name": format!("Ref {}", uid()) }));
         let contact = srv.create("contacts", &json!({ "lastname": format!("Ref{}", uid()) }));
-        srv.put(&format!("/accounts({acc})/primarycontactid/$ref"), &json!({ "@odata.id": format!("{}/contacts({contact})", srv.api) }))
-            .expect(204);
-        assert_eq!(srv.retrieve("accounts", acc, "$select=_primarycontactid_value")["_primarycontactid_value"], contact.to_string());
+        srv.put(
+            &format!("/accounts({acc})/primarycontactid/$ref"),
+            &json!({ "@odata.id": format!("{}/contacts({contact})", srv.api) }),
+        )
+        .expect(204);
+        assert_eq!(
+            srv.retrieve("accounts", acc, "$select=_primarycontactid_value")["_primarycontactid_value"],
+            contact.to_string()
+        );
         let r = srv.get(&format!("/accounts({acc})/primarycontactid?$select=fullname"));
         r.expect(200);
         assert_eq!(r.json()["contactid"], contact.to_string());
         srv.delete(&format!("/accounts({acc})/primarycontactid/$ref")).expect(204);
         assert!(null_at(&srv.retrieve("accounts", acc, "$select=_primarycontactid_value"), "_primarycontactid_value"));
         // Wrong type.
-        let r = srv.put(&format!("/accounts({acc})/primarycontactid/$ref"), &json!({ "@odata.id": format!("{}/accounts({acc})", srv.api) }));
+        let r = srv.put(
+            &format!("/accounts({acc})/primarycontactid/$ref"),
+            &json!({ "@odata.id": format!("{}/accounts({acc})", srv.api) }),
+        );
         r.expect_error(400);
-    }
+    });
 }
 
 #[test]
 fn deleting_an_account_cascades_and_removes_links() {
-    for srv in servers() {
+    each_server(|srv| {
         let tag = uid();
         let acc = srv.create("accounts", &json!({ "name": format!("Cascade {tag}") }));
         let bind = format!("/accounts({acc})");
-        let task = srv.create("tasks", &json!({ "subject": "cascade", "regardingobjectid_account_task@odata.bind": bind }));
-        let note = srv.create("annotations", &json!({ "subject": "cascade", "notetext": "x", "objectid_account@odata.bind": bind }));
-        let child_contact =
-            srv.create("contacts", &json!({ "lastname": format!("Child{tag}"), "parentcustomerid_account@odata.bind": bind }));
+        let task =
+            srv.create("tasks", &json!({ "subject": "cascade", "regardingobjectid_account_task@odata.bind": bind }));
+        let note = srv.create(
+            "annotations",
+            &json!({ "subject": "cascade", "notetext": "x", "objectid_account@odata.bind": bind }),
+        );
+        let child_contact = srv.create(
+            "contacts",
+            &json!({ "lastname": format!("Child{tag}"), "parentcustomerid_account@odata.bind": bind }),
+        );
         let grandchild_task = srv.create(
             "tasks",
             &json!({ "subject": "deep", "regardingobjectid_contact_task@odata.bind": format!("/contacts({child_contact})") }),
         );
-        let child_account = srv.create("accounts", &json!({ "name": format!("Sub {tag}"), "parentaccountid@odata.bind": bind }));
+        let child_account =
+            srv.create("accounts", &json!({ "name": format!("Sub {tag}"), "parentaccountid@odata.bind": bind }));
         let outsider = srv.create("contacts", &json!({ "lastname": format!("Out{tag}") }));
-        srv.patch(&format!("/accounts({acc})"), &json!({ "primarycontactid@odata.bind": format!("/contacts({outsider})") }))
-            .expect(204);
+        srv.patch(
+            &format!("/accounts({acc})"),
+            &json!({ "primarycontactid@odata.bind": format!("/contacts({outsider})") }),
+        )
+        .expect(204);
 
         srv.delete(&format!("/accounts({acc})")).expect(204);
         srv.get(&format!("/accounts({acc})")).expect_error(404);
@@ -161,12 +182,12 @@ fn deleting_an_account_cascades_and_removes_links() {
         assert!(null_at(&v, "_parentaccountid_value"), "{v}");
         // The contact that was only referenced stays.
         srv.retrieve("contacts", outsider, "$select=fullname");
-    }
+    });
 }
 
 #[test]
 fn deleting_a_contact_clears_primary_contact() {
-    for srv in servers() {
+    each_server(|srv| {
         let contact = srv.create("contacts", &json!({ "lastname": format!("Prim{}", uid()) }));
         let acc = srv.create(
             "accounts",
@@ -177,12 +198,12 @@ fn deleting_a_contact_clears_primary_contact() {
         let v = srv.retrieve("accounts", acc, "$select=name,_primarycontactid_value");
         assert!(null_at(&v, "_primarycontactid_value"), "{v}");
         assert_ne!(v["@odata.etag"], etag, "clearing the link is an update of the account");
-    }
+    });
 }
 
 #[test]
 fn restrict_blocks_delete_of_a_referenced_currency() {
-    for srv in servers() {
+    each_server(|srv| {
         // transactioncurrency_account is Restrict: a currency in use cannot
         // be deleted.
         let rows = srv.get("/transactioncurrencies?$select=isocurrencycode,transactioncurrencyid&$top=1").rows();
@@ -197,5 +218,5 @@ fn restrict_blocks_delete_of_a_referenced_currency() {
         r.expect_error(r.status);
         srv.retrieve("accounts", acc, "$select=name");
         srv.retrieve("transactioncurrencies", cur.parse().unwrap(), "$select=isocurrencycode");
-    }
+    });
 }

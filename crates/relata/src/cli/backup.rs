@@ -48,12 +48,14 @@ pub fn run(flags: &Flags, args: BackupArgs) -> Result<()> {
     let partial = args.to.with_file_name(format!(".{file_name}.partial"));
     let _ = std::fs::remove_file(&partial);
     let started = std::time::Instant::now();
-    let copied = db.backup_to(&partial).with_context(|| format!("cannot back up {} to {}", path.display(), args.to.display()));
+    let copied =
+        db.backup_to(&partial).with_context(|| format!("cannot back up {} to {}", path.display(), args.to.display()));
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&partial);
         return Err(e);
     }
-    std::fs::rename(&partial, &args.to).with_context(|| format!("cannot move the backup into place at {}", args.to.display()))?;
+    std::fs::rename(&partial, &args.to)
+        .with_context(|| format!("cannot move the backup into place at {}", args.to.display()))?;
     let size = std::fs::metadata(&args.to).map(|m| m.len()).unwrap_or(0);
     println!(
         "backed up {} to {} ({}, {:.1} s)",

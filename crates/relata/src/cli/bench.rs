@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::distributions::Alphanumeric;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -24,6 +24,9 @@ use crate::config::{mask_url, Database, Flags, Settings};
 
 const API: &str = "/api/data/v9.2";
 const BENCH_EMAIL: &str = "bench@relata.local";
+const COUNT_TEMPLATE: &str =
+    "{spinner:.green} create   [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({rate})";
+const TIMED_TEMPLATE: &str = "{spinner:.green} {msg:<8} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {pos}/{len} s";
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -44,7 +47,8 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     let exe = std::env::current_exe().context("cannot find the relata executable")?;
 
     // Declared before the server so that it is dropped (deleted) after it.
-    let tmp = tempfile::Builder::new().prefix("relata-bench-").tempdir().context("cannot create a temporary directory")?;
+    let tmp =
+        tempfile::Builder::new().prefix("relata-bench-").tempdir().context("cannot create a temporary directory")?;
     let data_dir = tmp.path().to_path_buf();
     let pg = match &settings.database {
         Database::Postgres(url) => Some(PgSchema::create(url)?),
@@ -65,16 +69,34 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
 
     let child = ChildCli { exe: exe.clone(), data_dir: data_dir.clone(), database_url: database_url.clone() };
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
-    child.run(&["user", "create", "--email", BENCH_EMAIL, "--password", &password, "--name", "Bench Runner", "--role", "System Administrator"])?;
+    child.run(&[
+        "user",
+        "create",
+        "--email",
+        BENCH_EMAIL,
+        "--password",
+        &password,
+        "--name",
+        "Bench Runner",
+        "--role",
+        "System Administrator",
+    ])?;
     let token_out = child.run(&["token", "create", "--email", BENCH_EMAIL, "--name", "bench"])?;
-    let token = token_out.lines().last().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| anyhow!("relata token create printed no token"))?.to_string();
+    let token = token_out
+        .lines()
+        .last()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| anyhow!("relata token create printed no token"))?
+        .to_string();
 
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let mut server = Server { child: child.spawn_server(&listen)? };
     let base = format!("http://{listen}");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     let results = runtime.block_on(measure(&mut server, base, token, &args))?;
 
     let peak_rss_kb = server.peak_rss_kb();
@@ -215,14 +237,16 @@ impl PgSchema {
         let name = format!("relata_bench_{:08x}", rand::random::<u32>());
         let db = relata_store::Db::open_postgres(base_url, &DbOptions { max_connections: 1, ..Default::default() })
             .with_context(|| format!("cannot connect to the database at {}", mask_url(base_url)))?;
-        db.write(|tx| tx.batch(&format!("CREATE SCHEMA {name}"))).with_context(|| format!("cannot create the schema {name}"))?;
+        db.write(|tx| tx.batch(&format!("CREATE SCHEMA {name}")))
+            .with_context(|| format!("cannot create the schema {name}"))?;
         let sep = if base_url.contains('?') { '&' } else { '?' };
         let url = format!("{base_url}{sep}options=-c%20search_path%3D{name}");
         Ok(PgSchema { base_url: base_url.to_string(), name, url })
     }
 
     fn size(&self) -> Result<u64> {
-        let db = relata_store::Db::open_postgres(&self.base_url, &DbOptions { max_connections: 1, ..Default::default() })?;
+        let db =
+            relata_store::Db::open_postgres(&self.base_url, &DbOptions { max_connections: 1, ..Default::default() })?;
         let row = db.read(|tx| {
             tx.query_one(
                 "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c
@@ -237,8 +261,9 @@ impl PgSchema {
 
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        let dropped = relata_store::Db::open_postgres(&self.base_url, &DbOptions { max_connections: 1, ..Default::default() })
-            .and_then(|db| db.write(|tx| tx.batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))));
+        let dropped =
+            relata_store::Db::open_postgres(&self.base_url, &DbOptions { max_connections: 1, ..Default::default() })
+                .and_then(|db| db.write(|tx| tx.batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))));
         if let Err(e) = dropped {
             eprintln!("warning: cannot drop the bench schema {}: {e}", self.name);
         }
@@ -316,15 +341,18 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// What the clients of one phase share.
 struct Shared {
     client: reqwest::Client,
-    base: String,
+    api: String,
     token: String,
-    /// Ids of the accounts created so far (filled after the create phase).
-    ids: Vec<Uuid>,
+    /// Ids of the accounts made by the create phase.
+    ids: Arc<Vec<Uuid>>,
+    /// Create phase: how many accounts to make, and the next to claim.
     total: u64,
     next: AtomicU64,
-    deadline: Mutex<Option<Instant>>,
+    /// Timed phases: when to stop.
+    deadline: Option<Instant>,
     first_error: Mutex<Option<String>>,
     done: AtomicUsize,
 }
@@ -339,35 +367,30 @@ async fn measure(server: &mut Server, base: String, token: String, args: &BenchA
         .context("cannot create the HTTP client")?;
     wait_healthy(server, &client, &base).await?;
 
-    let mut shared = Shared {
-        client,
-        base,
-        token,
-        ids: Vec::new(),
-        total: args.accounts,
-        next: AtomicU64::new(0),
-        deadline: Mutex::new(None),
-        first_error: Mutex::new(None),
-        done: AtomicUsize::new(0),
-    };
     println!(
         "{:<10} {:>10} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
     );
+    let mut ids = Arc::new(Vec::new());
     let mut phases = Vec::new();
     for op in [Op::Create, Op::Retrieve, Op::Update, Op::List] {
-        if op != Op::Create && shared.ids.is_empty() {
+        if op != Op::Create && ids.is_empty() {
             bail!("no account was created, so the other phases cannot run");
         }
-        *shared.deadline.lock().unwrap_or_else(|e| e.into_inner()) =
-            (op != Op::Create).then(|| Instant::now() + Duration::from_secs(args.seconds));
-        shared.next.store(0, Ordering::Relaxed);
-        shared.done.store(0, Ordering::Relaxed);
-        let arc = Arc::new(shared);
-        let (phase, created) = run_phase(op, arc.clone(), concurrency, args.seconds).await;
-        shared = Arc::try_unwrap(arc).map_err(|_| anyhow!("a bench client outlived its phase"))?;
+        let shared = Arc::new(Shared {
+            client: client.clone(),
+            api: format!("{base}{API}"),
+            token: token.clone(),
+            ids: ids.clone(),
+            total: args.accounts,
+            next: AtomicU64::new(0),
+            deadline: (op != Op::Create).then(|| Instant::now() + Duration::from_secs(args.seconds)),
+            first_error: Mutex::new(None),
+            done: AtomicUsize::new(0),
+        });
+        let (phase, created) = run_phase(op, shared.clone(), concurrency, args.seconds).await;
         if op == Op::Create {
-            shared.ids = created;
+            ids = Arc::new(created);
         }
         println!(
             "{:<10} {:>10} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
@@ -415,11 +438,8 @@ async fn run_phase(op: Op, shared: Arc<Shared>, concurrency: usize, seconds: u64
         Op::Create => ProgressBar::new(shared.total),
         _ => ProgressBar::new(seconds),
     };
-    let template = match op {
-        Op::Create => "{spinner:.green} create   [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({per_sec})",
-        _ => "{spinner:.green} {msg:<8} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {pos}/{len} s",
-    };
-    pb.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    let template = if op == Op::Create { COUNT_TEMPLATE } else { TIMED_TEMPLATE };
+    pb.set_style(super::progress_style(template));
     pb.set_message(op.name());
 
     let started = Instant::now();
@@ -467,9 +487,9 @@ struct WorkerOut {
 
 async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
     let mut rng = StdRng::seed_from_u64(0x5eed_0000 + task);
-    let deadline = *shared.deadline.lock().unwrap_or_else(|e| e.into_inner());
+    let deadline = shared.deadline;
     let mut out = WorkerOut::default();
-    let api = format!("{}{API}", shared.base);
+    let api = &shared.api;
     loop {
         let request = match op {
             Op::Create => {
@@ -520,9 +540,9 @@ async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
                 match body {
                     Ok(body) if status.is_success() => {
                         let id = entity_id.or_else(|| {
-                            serde_json::from_slice::<serde_json::Value>(&body)
-                                .ok()
-                                .and_then(|v| v.get("accountid").and_then(|i| i.as_str()).and_then(|s| Uuid::parse_str(s).ok()))
+                            serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| {
+                                v.get("accountid").and_then(|i| i.as_str()).and_then(|s| Uuid::parse_str(s).ok())
+                            })
                         });
                         (true, id, None)
                     }
@@ -586,6 +606,13 @@ mod tests {
         assert_eq!(percentile(&[7], 50.0), 7);
         assert_eq!(percentile(&[], 50.0), 0);
         assert_eq!(percentile(&[1, 2, 3], 0.0), 1);
+    }
+
+    #[test]
+    fn progress_templates_are_valid() {
+        // An unknown key would make the template fall back to the default bar.
+        assert!(indicatif::ProgressStyle::with_template(COUNT_TEMPLATE).is_ok());
+        assert!(indicatif::ProgressStyle::with_template(TIMED_TEMPLATE).is_ok());
     }
 
     #[test]

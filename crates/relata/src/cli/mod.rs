@@ -15,8 +15,8 @@ use relata_metadata::Value;
 use relata_query::options::parse_query_options;
 use relata_query::Record;
 use relata_store::{Db, DbOptions, Storage};
-use uuid::Uuid;
 use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
 
 use crate::config::{Database, Settings};
 
@@ -40,9 +40,8 @@ pub fn open_db(settings: &Settings, opts: &DbOptions) -> Result<Db> {
                 .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
             Db::open_sqlite(path, opts).with_context(|| format!("cannot open the database at {}", path.display()))
         }
-        Database::Postgres(url) => {
-            Db::open_postgres(url, opts).with_context(|| format!("cannot connect to the database at {}", settings.database))
-        }
+        Database::Postgres(url) => Db::open_postgres(url, opts)
+            .with_context(|| format!("cannot connect to the database at {}", settings.database)),
     }
 }
 
@@ -60,6 +59,16 @@ pub fn open_org(settings: &Settings) -> Result<Org> {
     open_org_with(settings, &DbOptions::default())
 }
 
+/// A bar style with `{rate}`: whole items per second.
+pub fn progress_style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        })
+        .progress_chars("=> ")
+}
+
 /// Every record of a query (`$select=…&$filter=…` syntax), page by page.
 pub fn query_all(s: &mut Session<'_, '_, '_>, entity: &str, query: &str) -> relata_engine::Result<Vec<Record>> {
     let mut opts = parse_query_options(query).map_err(|e| EngineError::Invalid(format!("{query}: {}", e.message)))?;
@@ -74,8 +83,9 @@ pub fn query_all(s: &mut Session<'_, '_, '_>, entity: &str, query: &str) -> rela
     }
 }
 
-/// Enabled users who can sign in, oldest first.
-pub fn users_with_password(org: &Org) -> Result<Vec<Uuid>> {
+/// Users who have a password (only the enabled ones unless
+/// `include_disabled`), oldest first.
+pub fn users_with_password(org: &Org, include_disabled: bool) -> Result<Vec<Uuid>> {
     let rows = org
         .db()
         .read(|tx| {
@@ -87,7 +97,11 @@ pub fn users_with_password(org: &Org) -> Result<Vec<Uuid>> {
             )
         })
         .context("cannot read the users")?;
-    Ok(rows.into_iter().filter(|r| r[1].as_bool() != Some(true)).filter_map(|r| r[0].as_uuid()).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| include_disabled || r[1].as_bool() != Some(true))
+        .filter_map(|r| r[0].as_uuid())
+        .collect())
 }
 
 pub fn text(r: &Record, name: &str) -> String {

@@ -1,6 +1,7 @@
 //! `relata serve`: the HTTP server until SIGTERM or Ctrl-C.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -17,17 +18,40 @@ pub struct ServeArgs {
 }
 
 pub fn run(flags: &Flags) -> Result<()> {
-    super::init_logging("info");
+    // The driver logs every PostgreSQL NOTICE (e.g. "already exists, skipping") at info.
+    super::init_logging("info,postgres=warn,tokio_postgres=warn");
     let settings = Settings::load(flags)?;
+    // A bad address fails before anything else is logged or touched.
+    let listener = std::net::TcpListener::bind(&settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    listener.set_nonblocking(true).context("cannot configure the listening socket")?;
+    log_settings(&settings);
+
+    // The organization is opened and finally dropped outside the async
+    // runtime: the PostgreSQL driver blocks on its own runtime in both.
+    let org = Arc::new(super::open_org(&settings)?);
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.clone());
+    info!(address = %local, backend = org.db().backend().name(), "listening");
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("relata")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(settings))
+    let config =
+        ServerConfig { max_body_bytes: settings.max_body_bytes, requests_per_minute: settings.requests_per_minute };
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener).context("cannot use the listening socket")?;
+        relata_server::serve(org.clone(), config, listener, shutdown_signal()).await.context("the server failed")
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    drop(org);
+    served?;
+    info!("stopped");
+    Ok(())
 }
 
-async fn serve(settings: Settings) -> Result<()> {
+fn log_settings(settings: &Settings) {
     info!(
         version = env!("CARGO_PKG_VERSION"),
         data_dir = %settings.data_dir.display(),
@@ -40,21 +64,6 @@ async fn serve(settings: Settings) -> Result<()> {
         config_file = %settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()),
         "starting relata"
     );
-    // Migration can take a while on a large database; keep it off the reactor.
-    let org_settings = settings.clone();
-    let org = tokio::task::spawn_blocking(move || super::open_org(&org_settings))
-        .await
-        .context("database setup was interrupted")??;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.clone());
-    info!(address = %local, backend = org.db().backend().name(), "listening");
-
-    let config = ServerConfig { max_body_bytes: settings.max_body_bytes, requests_per_minute: settings.requests_per_minute };
-    relata_server::serve(Arc::new(org), config, listener, shutdown_signal()).await.context("the server failed")?;
-    info!("stopped");
-    Ok(())
 }
 
 /// Completes on the first Ctrl-C or SIGTERM.

@@ -51,11 +51,16 @@ pub fn run(flags: &Flags, cmd: TokenCommand) -> Result<()> {
 
 fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
     let org = open_org(settings)?;
-    let user = org.find_user_by_email(args.email.trim())?.ok_or_else(|| anyhow!("there is no user with the email {}", args.email))?;
+    let user = org
+        .find_user_by_email(args.email.trim())?
+        .ok_or_else(|| anyhow!("there is no user with the email {}", args.email))?;
     let expires = args.expires_days.map(|d| Utc::now() + chrono::Duration::days(d as i64));
     let (id, token) = org.create_token(user, &args.name, expires).context("cannot create the token")?;
     println!("token id: {id}");
-    println!("expires: {}", expires.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_else(|| "never".into()));
+    println!(
+        "expires: {}",
+        expires.map(|e| e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_else(|| "never".into())
+    );
     // Scripts take the last line; keep the token there and nothing after it.
     println!("{token}");
     Ok(())
@@ -74,11 +79,14 @@ fn revoke(settings: &Settings, id: &str) -> Result<()> {
 fn list(settings: &Settings, email: Option<&str>) -> Result<()> {
     let org = open_org(settings)?;
     let user = match email {
-        Some(e) => Some(org.find_user_by_email(e.trim())?.ok_or_else(|| anyhow!("there is no user with the email {e}"))?),
+        Some(e) => {
+            Some(org.find_user_by_email(e.trim())?.ok_or_else(|| anyhow!("there is no user with the email {e}"))?)
+        }
         None => None,
     };
     let now = Utc::now();
-    let date = |d: Option<DateTime<Utc>>| d.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+    let date =
+        |d: Option<DateTime<Utc>>| d.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
     let rows: Vec<[String; 6]> = org
         .list_tokens(user)
         .context("cannot read the tokens")?

@@ -69,7 +69,7 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
         bail!("a user with the email {email} already exists");
     }
     let mut role_names = args.roles;
-    if role_names.is_empty() && users_with_password(&org)?.is_empty() {
+    if role_names.is_empty() && users_with_password(&org, true)?.is_empty() {
         role_names.push(SYSTEM_ADMINISTRATOR.to_string());
     }
     let roles = resolve_roles(&org, &role_names)?;
@@ -137,7 +137,8 @@ fn resolve_roles(org: &Org, names: &[String]) -> Result<Vec<(String, Uuid)>> {
         .context("cannot read the security roles")?;
     let mut out: Vec<(String, Uuid)> = Vec::new();
     for wanted in names {
-        let mut matches: Vec<_> = roles.iter().filter(|r| text(r, "name").eq_ignore_ascii_case(wanted.trim())).collect();
+        let mut matches: Vec<_> =
+            roles.iter().filter(|r| text(r, "name").eq_ignore_ascii_case(wanted.trim())).collect();
         matches.sort_by_key(|r| r.get("businessunitid").and_then(Value::as_uuid) != Some(root));
         let Some(role) = matches.first() else {
             let mut available: Vec<String> = roles.iter().map(|r| text(r, "name")).collect();
@@ -153,7 +154,7 @@ fn resolve_roles(org: &Org, names: &[String]) -> Result<Vec<(String, Uuid)>> {
 
 fn list(settings: &Settings) -> Result<()> {
     let org = open_org(settings)?;
-    let with_password = users_with_password(&org)?;
+    let with_password = users_with_password(&org, true)?;
     let users = org
         .read(&org.system_principal(), |s| {
             query_all(

@@ -93,8 +93,7 @@ impl Resp {
         let err = &v["error"];
         let code = err["code"].as_str().unwrap_or_else(|| panic!("{}: error without a code: {v}", self.what));
         assert!(code.starts_with("0x"), "{}: error code {code:?} is not of the form 0x…: {v}", self.what);
-        let message =
-            err["message"].as_str().unwrap_or_else(|| panic!("{}: error without a message: {v}", self.what));
+        let message = err["message"].as_str().unwrap_or_else(|| panic!("{}: error without a message: {v}", self.what));
         assert!(!message.is_empty(), "{}: empty error message", self.what);
         message.to_string()
     }
@@ -329,8 +328,7 @@ pub fn last_line(out: &[u8]) -> String {
     String::from_utf8_lossy(out)
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .next_back()
+        .rfind(|l| !l.is_empty())
         .unwrap_or_else(|| panic!("command printed nothing"))
         .to_string()
 }
@@ -363,7 +361,7 @@ pub fn free_port() -> u16 {
 
 fn http_client() -> Client {
     Client::builder()
-        .timeout(Duration::from_secs(120))
+        .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("HTTP client")
@@ -406,8 +404,9 @@ pub fn new_store(backend: &'static str) -> StoreSetup {
         "postgres" => {
             let base = std::env::var("RELATA_TEST_POSTGRES_URL").expect("RELATA_TEST_POSTGRES_URL");
             let schema = format!("relata_t_{}", uid());
-            let mut c = postgres::Client::connect(&base, postgres::NoTls)
-                .unwrap_or_else(|e| panic!("RELATA_TEST_POSTGRES_URL={base} is set but PostgreSQL is unreachable: {e}"));
+            let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+                panic!("RELATA_TEST_POSTGRES_URL={base} is set but PostgreSQL is unreachable: {e}")
+            });
             c.batch_execute(&format!("CREATE SCHEMA {schema}"))
                 .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
             let sep = if base.contains('?') { '&' } else { '?' };
@@ -608,7 +607,8 @@ impl BatchPart {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Value {
-        serde_json::from_str(self.body.trim()).unwrap_or_else(|e| panic!("batch part body is not JSON ({e}): {}", self.body))
+        serde_json::from_str(self.body.trim())
+            .unwrap_or_else(|e| panic!("batch part body is not JSON ({e}): {}", self.body))
     }
 }
 
@@ -630,9 +630,7 @@ fn split_head(s: &str) -> (&str, &str) {
 }
 
 fn parse_headers(head: &str) -> Vec<(String, String)> {
-    head.lines()
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-        .collect()
+    head.lines().filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect()
 }
 
 fn multipart_parts<'a>(body: &'a str, boundary: &str) -> Vec<&'a str> {
@@ -660,8 +658,7 @@ pub fn parse_batch(content_type: &str, body: &str) -> Vec<BatchPart> {
             out.extend(parse_batch(&ct, rest));
             continue;
         }
-        let content_id =
-            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-id")).map(|(_, v)| v.clone());
+        let content_id = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-id")).map(|(_, v)| v.clone());
         let (http_head, http_body) = split_head(rest);
         let mut lines = http_head.lines();
         let status_line = lines.next().unwrap_or_default();
@@ -680,4 +677,18 @@ pub fn parse_batch(content_type: &str, body: &str) -> Vec<BatchPart> {
 /// null: selected columns are always present in Dataverse responses).
 pub fn null_at(v: &Value, key: &str) -> bool {
     v.get(key).is_some_and(Value::is_null)
+}
+
+/// Runs `body` once per backend. A failure on one backend does not hide the
+/// result on the other: every backend runs, then the test fails naming the
+/// backends that failed (each failure's message is printed as it happens).
+pub fn each_server(body: impl Fn(&Srv)) {
+    let mut failed = Vec::new();
+    for srv in servers() {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(srv)));
+        if r.is_err() {
+            failed.push(srv.backend);
+        }
+    }
+    assert!(failed.is_empty(), "failed on: {}", failed.join(", "));
 }

@@ -20,6 +20,10 @@ pub fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     &items[rng.gen_range(0..items.len())]
 }
 
+pub fn word(rng: &mut StdRng, items: &[&'static str]) -> &'static str {
+    items[rng.gen_range(0..items.len())]
+}
+
 /// One of `items`, with probability proportional to its weight.
 pub fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
@@ -61,7 +65,9 @@ pub fn phone(rng: &mut StdRng, city: &City) -> String {
             let open = if country == "+7" { format!("({area})") } else { area.to_string() };
             format!("{country} {open} {a}-{}-{}", &rest[..2], &rest[2..])
         }
-        _ if area.len() <= 2 => format!("{country} {area} {}{} {}", rng.gen_range(2..10), digits(rng, 3), digits(rng, 4)),
+        _ if area.len() <= 2 => {
+            format!("{country} {area} {}{} {}", rng.gen_range(2..10), digits(rng, 3), digits(rng, 4))
+        }
         _ => format!("{country} {area} {}{} {}", rng.gen_range(2..10), digits(rng, 2), digits(rng, 4)),
     }
 }
@@ -147,11 +153,14 @@ pub fn company(rng: &mut StdRng, lang: Lang) -> Company {
                 }
                 7 => {
                     let a = pick(rng, EN_LAST);
-                    (format!("{a} {} {}", pick(rng, EN_SECTORS), pick(rng, EN_SUFFIXES)).trim().to_string(), a.to_string())
+                    (
+                        format!("{a} {} {}", pick(rng, EN_SECTORS), pick(rng, EN_SUFFIXES)).trim().to_string(),
+                        a.to_string(),
+                    )
                 }
                 _ => {
                     let adj = pick(rng, EN_COMPANY_ADJ);
-                    let noun = capitalize(*pick(rng, EN_COMPANY_NOUN));
+                    let noun = capitalize(word(rng, EN_COMPANY_NOUN));
                     let short = format!("{adj} {noun}");
                     (format!("{short} {}", pick(rng, EN_SECTORS)), short)
                 }
@@ -228,8 +237,8 @@ pub fn email(first: &str, last: &str, domain: &str) -> String {
 
 pub fn free_mail_domain(rng: &mut StdRng, lang: Lang) -> &'static str {
     match lang {
-        Lang::En => *pick(rng, &["gmail.com", "outlook.com", "yahoo.com", "icloud.com"]),
-        Lang::Ru => *pick(rng, &["yandex.ru", "mail.ru", "gmail.com", "bk.ru"]),
+        Lang::En => word(rng, &["gmail.com", "outlook.com", "yahoo.com", "icloud.com"]),
+        Lang::Ru => word(rng, &["yandex.ru", "mail.ru", "gmail.com", "bk.ru"]),
     }
 }
 
@@ -248,7 +257,7 @@ pub fn tld(rng: &mut StdRng, city: &City) -> &'static str {
         "Canada" => "ca",
         "Ireland" => "ie",
         "Australia" => "com.au",
-        _ => *pick(rng, &["com", "com", "com", "com", "io", "net", "co"]),
+        _ => word(rng, &["com", "com", "com", "com", "io", "net", "co"]),
     }
 }
 

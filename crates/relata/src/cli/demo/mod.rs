@@ -9,7 +9,7 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use relata_engine::{Condition, EngineError, Org, RecordInput};
@@ -26,6 +26,8 @@ use crate::config::{Flags, Settings};
 /// not to hold SQLite's write lock for long while a server runs.
 const BATCH: usize = 500;
 const DEFAULT_SEED: u64 = 20_240_601;
+const PROGRESS_TEMPLATE: &str =
+    "{spinner:.green} {msg:<16} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({rate}, {eta} left)";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Size {
@@ -57,7 +59,9 @@ struct Counts {
 impl Size {
     fn counts(self) -> Counts {
         match self {
-            Size::Small => Counts { accounts: 200, contacts: 400, leads: 100, opportunities: 150, activities: 500, notes: 200 },
+            Size::Small => {
+                Counts { accounts: 200, contacts: 400, leads: 100, opportunities: 150, activities: 500, notes: 200 }
+            }
             Size::Large => Counts {
                 accounts: 100_000,
                 contacts: 100_000,
@@ -117,9 +121,11 @@ pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
     let org = open_org(&settings)?;
     let counts = args.size.counts();
 
-    let mut owners = users_with_password(&org)?;
+    let mut owners = users_with_password(&org, false)?;
     if owners.is_empty() {
-        eprintln!("note: no user can sign in yet; the demo records are owned by SYSTEM (create users first to spread them)");
+        eprintln!(
+            "note: no user can sign in yet; the demo records are owned by SYSTEM (create users first to spread them)"
+        );
         owners.push(org.ids.system_user);
     }
     let today = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
@@ -134,15 +140,10 @@ pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
         opportunities: Vec::with_capacity(counts.opportunities),
     };
 
-    let total = counts.accounts + counts.contacts * 2 + counts.leads + counts.opportunities + counts.activities + counts.notes;
+    let total =
+        counts.accounts + counts.contacts * 2 + counts.leads + counts.opportunities + counts.activities + counts.notes;
     let pb = ProgressBar::new(total as u64);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner:.green} {msg:<16} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    pb.set_style(super::progress_style(PROGRESS_TEMPLATE));
     pb.enable_steady_tick(StdDuration::from_millis(200));
     let started = Instant::now();
 
@@ -245,7 +246,8 @@ impl Writer<'_> {
         self.pb.set_message("primary contacts");
         let started = Instant::now();
         let principal = self.org.system_principal();
-        let links: Vec<(Uuid, Uuid)> = ctx.accounts.iter().filter_map(|a| a.primary_contact.map(|c| (a.id, c))).collect();
+        let links: Vec<(Uuid, Uuid)> =
+            ctx.accounts.iter().filter_map(|a| a.primary_contact.map(|c| (a.id, c))).collect();
         for chunk in links.chunks(BATCH) {
             self.org
                 .write(&principal, |s| {
@@ -279,13 +281,24 @@ fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
     let domain = format!("{}.{}", company.slug, tld(rng, city));
     let owner = rng.gen_range(0..ctx.owners.len());
     let revenue = money(rng, 5.8, 9.7);
-    let employees = (revenue / Decimal::from(rng.gen_range(60_000..400_000))).round().to_string().parse::<i64>().unwrap_or(1).max(1);
+    let employees = (revenue / Decimal::from(rng.gen_range(60_000..400_000)))
+        .round()
+        .to_string()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .max(1);
     let ownership = weighted(rng, &[(1, 15), (2, 70), (3, 10), (4, 5)]);
     let mut f = Fields::default();
     f.set("name", company.name.as_str())
         .set("accountnumber", format!("{}-{:06}", if lang == Lang::Ru { "КЛ" } else { "AC" }, k + 1))
         .set("telephone1", phone(rng, city))
-        .set("emailaddress1", format!("{}@{domain}", pick(rng, by_lang(lang, &["info", "sales", "hello", "contact"], &["info", "office", "zakaz", "sales"]))))
+        .set(
+            "emailaddress1",
+            format!(
+                "{}@{domain}",
+                pick(rng, by_lang(lang, &["info", "sales", "hello", "contact"], &["info", "office", "zakaz", "sales"]))
+            ),
+        )
         .set("websiteurl", format!("https://www.{domain}"))
         .set("address1_line1", street(rng, lang))
         .set("address1_city", city.name)
@@ -301,7 +314,7 @@ fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
         .set("customertypecode", weighted(rng, &[(3i64, 50), (8, 25), (5, 8), (10, 5), (9, 5), (1, 3), (12, 4)]))
         .set("ownershipcode", ownership as i64)
         .set("preferredcontactmethodcode", weighted(rng, &[(1i64, 40), (2, 30), (3, 25), (5, 5)]))
-        .set("ownerid", ctx_owner(&ctx.owners, owner));
+        .set("ownerid", reference("systemuser", ctx.owners[owner]));
     if rng.gen_bool(0.3) {
         f.set("telephone2", phone(rng, city));
     }
@@ -309,13 +322,21 @@ fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
         f.set("fax", phone(rng, city));
     }
     if rng.gen_bool(0.2) {
-        f.set("address1_line2", if lang == Lang::Ru { format!("офис {}", rng.gen_range(1..600)) } else { format!("Suite {}", rng.gen_range(1..40) * 10) });
+        f.set(
+            "address1_line2",
+            if lang == Lang::Ru {
+                format!("офис {}", rng.gen_range(1..600))
+            } else {
+                format!("Suite {}", rng.gen_range(1..40) * 10)
+            },
+        );
     }
     if rng.gen_bool(0.4) {
         f.set("creditlimit", money(rng, 4.0, 7.0)).set("creditonhold", rng.gen_bool(0.05));
     }
     if ownership == 1 && lang == Lang::En {
-        let ticker: String = company.short.chars().filter(|c| c.is_ascii_alphabetic()).take(4).collect::<String>().to_uppercase();
+        let ticker: String =
+            company.short.chars().filter(|c| c.is_ascii_alphabetic()).take(4).collect::<String>().to_uppercase();
         f.set("tickersymbol", ticker);
     }
     if rng.gen_bool(0.25) {
@@ -331,10 +352,6 @@ fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
     }
     let facts = Account { id: Uuid::nil(), lang, city, owner, domain, short: company.short, primary_contact: None };
     ("account", f.into_input(), facts)
-}
-
-fn ctx_owner(owners: &[Uuid], owner: usize) -> Value {
-    reference("systemuser", owners[owner])
 }
 
 fn contact(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (Option<usize>, usize)) {
@@ -373,7 +390,16 @@ fn contact(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (Option<usiz
         .set("donotemail", rng.gen_bool(0.03))
         .set("ownerid", owner_ref);
     if lang == Lang::En && rng.gen_bool(0.6) {
-        f.set("salutation", if rng.gen_bool(0.1) { "Dr." } else if p.gender == 1 { "Mr." } else { "Ms." });
+        f.set(
+            "salutation",
+            if rng.gen_bool(0.1) {
+                "Dr."
+            } else if p.gender == 1 {
+                "Mr."
+            } else {
+                "Ms."
+            },
+        );
     }
     if rng.gen_bool(0.4) {
         let age_days = rng.gen_range(25 * 365..65 * 365);
@@ -402,36 +428,46 @@ fn lead(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, Option<
     let company = company(rng, lang);
     let domain = format!("{}.{}", company.slug, tld(rng, city));
     let product = *pick(rng, by_lang(lang, EN_PRODUCTS, RU_PRODUCTS));
-    let (state, status) = weighted(rng, &[((0i64, 1i64), 35), ((0, 2), 25), ((1, 3), 20), ((2, 4), 6), ((2, 5), 5), ((2, 6), 5), ((2, 7), 4)]);
+    let (state, status) = weighted(
+        rng,
+        &[((0i64, 1i64), 35), ((0, 2), 25), ((1, 3), 20), ((2, 4), 6), ((2, 5), 5), ((2, 6), 5), ((2, 7), 4)],
+    );
     let mut f = Fields::default();
-    f.set("subject", if lang == Lang::Ru { format!("Интерес: {product}") } else { format!("Interested in {}", product.to_lowercase()) })
-        .set("firstname", p.first.as_str())
-        .set("middlename", p.middle.clone())
-        .set("lastname", p.last.as_str())
-        .set("companyname", company.name.chars().take(100).collect::<String>())
-        .set("jobtitle", *pick(rng, by_lang(lang, EN_JOB_TITLES, RU_JOB_TITLES)))
-        .set("emailaddress1", email(&p.first, &p.last, &domain))
-        .set("telephone1", phone(rng, city))
-        .set("mobilephone", mobile(rng, lang, city))
-        .set("websiteurl", format!("https://{domain}"))
-        .set("address1_city", city.name)
-        .set("address1_stateorprovince", city.region)
-        .set("address1_country", city.country)
-        .set("leadsourcecode", rng.gen_range(1..=10i64))
-        .set("leadqualitycode", weighted(rng, &[(1i64, 20), (2, 45), (3, 35)]))
-        .set("industrycode", rng.gen_range(1..=33i64))
-        .set("estimatedamount", money(rng, 3.0, 6.5))
-        .set("estimatedclosedate", days(rng, now, 7, 200))
-        .set("numberofemployees", 10f64.powf(rng.gen_range(0.5..4.5)).round() as i64)
-        .set("budgetstatus", rng.gen_range(0..=3i64))
-        .set("purchasetimeframe", rng.gen_range(0..=4i64))
-        .set("purchaseprocess", rng.gen_range(0..=2i64))
-        .set("need", rng.gen_range(0..=3i64))
-        .set("initialcommunication", rng.gen_range(0..=1i64))
-        .set("decisionmaker", rng.gen_bool(0.35))
-        .set("statecode", state)
-        .set("statuscode", status)
-        .set("ownerid", owner_ref);
+    f.set(
+        "subject",
+        if lang == Lang::Ru {
+            format!("Интерес: {product}")
+        } else {
+            format!("Interested in {}", product.to_lowercase())
+        },
+    )
+    .set("firstname", p.first.as_str())
+    .set("middlename", p.middle.clone())
+    .set("lastname", p.last.as_str())
+    .set("companyname", company.name.chars().take(100).collect::<String>())
+    .set("jobtitle", *pick(rng, by_lang(lang, EN_JOB_TITLES, RU_JOB_TITLES)))
+    .set("emailaddress1", email(&p.first, &p.last, &domain))
+    .set("telephone1", phone(rng, city))
+    .set("mobilephone", mobile(rng, lang, city))
+    .set("websiteurl", format!("https://{domain}"))
+    .set("address1_city", city.name)
+    .set("address1_stateorprovince", city.region)
+    .set("address1_country", city.country)
+    .set("leadsourcecode", rng.gen_range(1..=10i64))
+    .set("leadqualitycode", weighted(rng, &[(1i64, 20), (2, 45), (3, 35)]))
+    .set("industrycode", rng.gen_range(1..=33i64))
+    .set("estimatedamount", money(rng, 3.0, 6.5))
+    .set("estimatedclosedate", days(rng, now, 7, 200))
+    .set("numberofemployees", 10f64.powf(rng.gen_range(0.5..4.5)).round() as i64)
+    .set("budgetstatus", rng.gen_range(0..=3i64))
+    .set("purchasetimeframe", rng.gen_range(0..=4i64))
+    .set("purchaseprocess", rng.gen_range(0..=2i64))
+    .set("need", rng.gen_range(0..=3i64))
+    .set("initialcommunication", rng.gen_range(0..=1i64))
+    .set("decisionmaker", rng.gen_bool(0.35))
+    .set("statecode", state)
+    .set("statuscode", status)
+    .set("ownerid", owner_ref);
     if rng.gen_bool(0.5) {
         f.set("budgetamount", money(rng, 3.0, 6.5));
     }
@@ -454,13 +490,15 @@ fn lead(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, Option<
 }
 
 fn opportunity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, usize)) {
-    let from_lead = (!ctx.qualified.is_empty() && ctx.rng.gen_bool(0.25)).then(|| ctx.qualified[ctx.rng.gen_range(0..ctx.qualified.len())]);
+    let from_lead = (!ctx.qualified.is_empty() && ctx.rng.gen_bool(0.25))
+        .then(|| ctx.qualified[ctx.rng.gen_range(0..ctx.qualified.len())]);
     let a = match from_lead {
         Some((_, a)) => a,
         None => ctx.rng.gen_range(0..ctx.accounts.len()),
     };
     let acc = &ctx.accounts[a];
-    let (account_id, lang, short, contact, acc_owner) = (acc.id, acc.lang, acc.short.clone(), acc.primary_contact, acc.owner);
+    let (account_id, lang, short, contact, acc_owner) =
+        (acc.id, acc.lang, acc.short.clone(), acc.primary_contact, acc.owner);
     let owner = ctx.owner_like(acc_owner);
     let owner_ref = ctx.owner_ref(owner);
     let now = ctx.now;
@@ -505,7 +543,11 @@ fn opportunity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, 
     match state {
         0 => {
             let stage = rng.gen_range(0..=3i64);
-            let steps = by_lang(lang, &["1-Qualify", "2-Develop", "3-Propose", "4-Close"], &["1-Квалификация", "2-Разработка", "3-Предложение", "4-Закрытие"]);
+            let steps = by_lang(
+                lang,
+                &["1-Qualify", "2-Develop", "3-Propose", "4-Close"],
+                &["1-Квалификация", "2-Разработка", "3-Предложение", "4-Закрытие"],
+            );
             f.set("salesstage", stage)
                 .set("stepname", steps[stage as usize])
                 .set("closeprobability", (stage * 20 + rng.gen_range(5..=25)).min(95))
@@ -549,7 +591,9 @@ fn activity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
     let outcome = if past { weighted(rng, &[(1, 78), (2, 6), (0, 16)]) } else { 0 };
     let kind = weighted(rng, &[("task", 35), ("phonecall", 30), ("appointment", 15), ("email", 20)]);
     let mut f = Fields::default();
-    f.set("regardingobjectid", regarding).set("ownerid", owner_ref).set("prioritycode", weighted(rng, &[(0i64, 15), (1, 70), (2, 15)]));
+    f.set("regardingobjectid", regarding)
+        .set("ownerid", owner_ref)
+        .set("prioritycode", weighted(rng, &[(0i64, 15), (1, 70), (2, 15)]));
     match kind {
         "task" => {
             f.set("subject", *pick(rng, by_lang(lang, EN_TASKS, RU_TASKS))).set("scheduledend", when);
@@ -593,7 +637,8 @@ fn activity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
         "appointment" => {
             let minutes = rng.gen_range(2..=8) * 15;
             let location = if rng.gen_bool(0.3) {
-                by_lang(lang, &["Video call", "Our office"], &["Видеозвонок", "Наш офис"])[rng.gen_range(0..2)].to_string()
+                by_lang(lang, &["Video call", "Our office"], &["Видеозвонок", "Наш офис"])[rng.gen_range(0..2)]
+                    .to_string()
             } else {
                 format!("{}, {}", city.name, street(rng, lang))
             };
@@ -670,3 +715,10 @@ fn note(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
     ("annotation", f.into_input(), ())
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn progress_template_is_valid() {
+        assert!(indicatif::ProgressStyle::with_template(super::PROGRESS_TEMPLATE).is_ok());
+    }
+}
