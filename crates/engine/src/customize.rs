@@ -4,10 +4,11 @@
 
 use relata_metadata::{AttrKind, AttributeDef, EntityDef};
 use relata_security::Principal;
-use relata_store::{sync_schema, Param};
+use relata_store::{sync_schema, Param, Tx};
 
 use crate::error::{EngineError, Result};
-use crate::org::{build_schema, load_custom, Org};
+use crate::org::{build_schema, load_custom, CustomMetadata, Org};
+use crate::session::Session;
 
 pub type NewEntity = EntityDef;
 pub type NewAttribute = AttributeDef;
@@ -94,10 +95,26 @@ fn require_customizer(p: &Principal) -> Result<()> {
 }
 
 impl Org {
+    /// Adds a custom entity in its own transaction (CLI).
+    pub fn create_entity(&self, principal: &Principal, def: EntityDef) -> Result<()> {
+        self.write(principal, |s| s.create_entity(def))
+    }
+
+    /// Adds a custom attribute in its own transaction (CLI).
+    pub fn create_attribute(&self, principal: &Principal, entity: &str, attr: AttributeDef) -> Result<()> {
+        self.write(principal, |s| s.create_attribute(entity, attr))
+    }
+}
+
+impl Session<'_, '_, '_> {
     /// Adds a custom entity (with its primary name attribute among its attributes).
-    pub fn create_entity(&self, principal: &Principal, mut def: EntityDef) -> Result<()> {
+    pub fn create_entity(&mut self, mut def: EntityDef) -> Result<()> {
+        let principal = self.principal;
         require_customizer(principal)?;
         check_name("entity", &def.name)?;
+        if self.schema.entity(&def.name).is_some() {
+            return Err(EngineError::Conflict(format!("An entity named '{}' already exists.", def.name)));
+        }
         def.is_custom = true;
         if def.schema_name.is_empty() {
             def.schema_name = def.name.clone();
@@ -125,10 +142,10 @@ impl Org {
     }
 
     /// Adds a custom attribute to an entity, system or custom.
-    pub fn create_attribute(&self, principal: &Principal, entity: &str, mut attr: AttributeDef) -> Result<()> {
-        require_customizer(principal)?;
+    pub fn create_attribute(&mut self, entity: &str, mut attr: AttributeDef) -> Result<()> {
+        require_customizer(self.principal)?;
         check_attribute(&mut attr)?;
-        let schema = self.schema();
+        let schema = self.schema.clone();
         let e =
             schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
         if e.def.is_intersect {
@@ -150,29 +167,37 @@ impl Org {
         })
     }
 
-    /// Applies a metadata change: rebuild and validate the schema, store the
-    /// definition, alter the tables, bump the schema version — one transaction.
+    /// Applies a metadata change in this transaction: rebuild and validate
+    /// the schema, store the definition, alter the tables, bump the schema
+    /// version. The new schema is installed at once; should the transaction
+    /// roll back, the version check on the next request reloads the old one.
     fn change_metadata(
-        &self,
-        change: impl FnOnce(&mut crate::org::CustomMetadata) -> Result<(String, String, String)>,
+        &mut self,
+        change: impl FnOnce(&mut CustomMetadata) -> Result<(String, String, String)>,
     ) -> Result<()> {
-        let (schema, version) = self.db.write(|tx| -> Result<_> {
-            let mut custom = load_custom(tx)?;
-            let (kind, name, definition) = change(&mut custom)?;
-            let schema = build_schema(custom)?;
-            tx.execute(
-                "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
-                &[Param::text(kind.clone()), Param::text(name.clone())],
-            )?;
-            tx.execute(
-                "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
-                &[Param::text(kind), Param::text(name), Param::text(definition)],
-            )?;
-            sync_schema(tx, &schema)?;
-            let version = tx.next_counter("schema")?;
-            Ok((schema, version))
-        })?;
-        self.install_schema(schema, version);
+        let (schema, version) = apply_change(self.tx, change)?;
+        self.org.install_schema(schema, version);
+        self.schema = self.org.schema();
         Ok(())
     }
+}
+
+fn apply_change(
+    tx: &mut Tx<'_>,
+    change: impl FnOnce(&mut CustomMetadata) -> Result<(String, String, String)>,
+) -> Result<(relata_metadata::Schema, i64)> {
+    let mut custom = load_custom(tx)?;
+    let (kind, name, definition) = change(&mut custom)?;
+    let schema = build_schema(custom)?;
+    tx.execute(
+        "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
+        &[Param::text(kind.clone()), Param::text(name.clone())],
+    )?;
+    tx.execute(
+        "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
+        &[Param::text(kind), Param::text(name), Param::text(definition)],
+    )?;
+    sync_schema(tx, &schema)?;
+    let version = tx.next_counter("schema")?;
+    Ok((schema, version))
 }

@@ -165,7 +165,33 @@ impl Org {
     /// Resolves a bearer token to its principal.
     pub fn authenticate(&self, token: &str) -> Result<Arc<Principal>> {
         let hash = hash_token(token);
-        self.db.read(|tx| -> Result<_> {
+        self.db.read(|tx| self.authenticate_in(tx, &hash))
+    }
+
+    /// Authenticates and runs `f` in one transaction (read-write when
+    /// `write`): one connection and one round of locking per request.
+    pub fn with_token<R, E: From<relata_store::StoreError> + From<EngineError>>(
+        &self,
+        token: &str,
+        write: bool,
+        f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let hash = hash_token(token);
+        let run = |tx: &mut Tx<'_>| -> std::result::Result<R, E> {
+            let principal = self.authenticate_in(tx, &hash)?;
+            let schema = self.schema();
+            let mut s = Session::new(self, tx, &principal, schema);
+            f(&mut s)
+        };
+        if write {
+            self.db.write(run)
+        } else {
+            self.db.read(run)
+        }
+    }
+
+    fn authenticate_in(&self, tx: &mut Tx<'_>, hash: &str) -> Result<Arc<Principal>> {
+        {
             let row = tx.query_one(
                 "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled,
                         (SELECT value FROM relata_counter WHERE name = 'security'),
@@ -196,7 +222,7 @@ impl Org {
             let security_version = row[4].as_i64().unwrap_or(0);
             self.refresh_schema(tx, row[5].as_i64().unwrap_or(0))?;
             self.principal_for(tx, user, security_version)
-        })
+        }
     }
 
     /// Loads (or reuses) the principal of a user at a security version.

@@ -27,8 +27,27 @@ pub(crate) fn pre_create(s: &mut Session<'_, '_, '_>, entity: &Entity, fields: &
                 fields.insert("businessunitid".into(), bu_ref(s.org.ids.root_business_unit));
             }
             unique_email(s, None, fields)?;
+            if fields.get("domainname").is_none_or(Value::is_null) {
+                if let Some(email) = fields.get("internalemailaddress").cloned() {
+                    fields.insert("domainname".into(), email);
+                }
+            }
+            fields.entry("accessmode".into()).or_insert(Value::Int(0));
+            fields.entry("caltype".into()).or_insert(Value::Int(0));
         }
-        "team" | "role" if fields.get("businessunitid").is_none_or(Value::is_null) => {
+        "team" => {
+            if fields.get("businessunitid").is_none_or(Value::is_null) {
+                fields.insert("businessunitid".into(), bu_ref(s.principal.business_unit_id));
+            }
+            fields.entry("teamtype".into()).or_insert(Value::Int(0));
+            if fields.get("administratorid").is_none_or(Value::is_null) {
+                fields.insert(
+                    "administratorid".into(),
+                    Value::Ref(EntityRef { entity: "systemuser".into(), id: s.principal.user_id }),
+                );
+            }
+        }
+        "role" if fields.get("businessunitid").is_none_or(Value::is_null) => {
             fields.insert("businessunitid".into(), bu_ref(s.org.ids.root_business_unit));
         }
         "businessunit" if fields.get("parentbusinessunitid").is_none_or(Value::is_null) => {
@@ -149,7 +168,11 @@ fn currency(
         let row = s.tx.query_one(
             "SELECT exchangerate FROM transactioncurrency WHERE transactioncurrencyid = $1",
             &[Param::uuid(currency)],
-            &[Storage::Decimal(10)],
+            &[s.schema
+                .entity("transactioncurrency")
+                .and_then(|c| c.attribute("exchangerate"))
+                .map(Storage::of)
+                .unwrap_or(Storage::Decimal(12))],
         )?;
         let rate = row.and_then(|r| r[0].as_decimal()).filter(|r| !r.is_zero()).unwrap_or(Decimal::ONE);
         if entity.attribute("exchangerate").is_some() {

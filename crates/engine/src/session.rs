@@ -105,6 +105,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     /// Runs `f` with a query context for this caller.
     fn with_ctx<R>(&mut self, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
+        self.with_ctx_locking(false, f)
+    }
+
+    fn with_ctx_locking<R>(&mut self, lock: bool, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
         let schema = self.schema.clone();
         let principal = self.principal;
         let scope = move |e: &Entity| {
@@ -113,7 +117,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
             principal.read_scope(e)
         };
-        let ctx = Ctx::new(
+        let mut ctx = Ctx::new(
             &schema,
             self.tx.backend(),
             principal.user_id,
@@ -122,6 +126,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             self.now,
             &scope,
         );
+        ctx.for_update = lock;
         f(&ctx, self.tx)
     }
 
@@ -162,19 +167,17 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     fn check_readable(&self, e: &Entity) -> Result<()> {
-        if e.def.is_intersect {
-            return Err(EngineError::NotFound(format!("Resource not found for the segment '{}'.", e.def.entity_set)));
-        }
         if e.def.ownership != Ownership::None && self.principal.read_scope(e) == Scope::Nothing {
             return Err(missing_privilege(self.principal, e, Right::Read));
         }
         Ok(())
     }
 
-    /// All stored values of a record the caller can see with `right`.
+    /// All stored values of a record the caller can see, locked for the
+    /// rest of the transaction so concurrent writers queue instead of failing.
     pub(crate) fn load(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
         let e = entity.name().to_string();
-        let mut page = self.with_ctx(|ctx, tx| {
+        let mut page = self.with_ctx_locking(true, |ctx, tx| {
             let ent = ctx.schema.entity(&e).expect("entity exists");
             Ok(ctx.query(tx, ent, &QueryOptions::default(), Some(1), Some(&Restriction::Id(id)))?)
         })?;
@@ -202,7 +205,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 )));
             }
             let value = check_value(&self.schema, attr, value)?;
-            if attr.required == RequiredLevel::Application && value.is_null() {
+            if attr.required == RequiredLevel::System && value.is_null() {
                 return Err(EngineError::Invalid(format!("'{}' is required and cannot be cleared.", name)));
             }
             if out.insert(name.clone(), value).is_some() {
@@ -371,8 +374,16 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
         }
         rules::pre_create(self, &entity, &mut fields)?;
+        // System-required columns must have a value; business-required
+        // ("application") ones are a form rule, not enforced by the API,
+        // as in Dataverse.
         for a in entity.attributes() {
-            if a.required == RequiredLevel::Application && fields.get(&a.name).is_none_or(Value::is_null) {
+            if a.required == RequiredLevel::System
+                && a.name != entity.primary_id()
+                && !a.read_only
+                && a.valid_for_create
+                && fields.get(&a.name).is_none_or(Value::is_null)
+            {
                 return Err(EngineError::Invalid(format!(
                     "'{}' is required to create a record of '{}'.",
                     a.name,

@@ -201,12 +201,14 @@ impl<'s> Ctx<'s> {
             };
             return Ok(());
         }
-        let ci = lhs.is_text() && self.backend == relata_store::Backend::Postgres;
+        let non_ascii = matches!(right, Expr::Literal(Literal::String(s)) if !s.is_ascii());
+        let ci = lhs.is_text() && (self.backend == relata_store::Backend::Postgres || non_ascii);
+        let fold = if self.backend == relata_store::Backend::Postgres { "lower(" } else { "relata_fold(" };
         if lhs.attr().is_some_and(|a| a.kind == AttrKind::MultiSelectPicklist) {
             return Err(bad("multi-select option sets are filtered with Microsoft.Dynamics.CRM.ContainValues"));
         }
         if ci {
-            b.push("lower(");
+            b.push(fold);
         }
         lhs.render(self, b);
         if ci {
@@ -216,7 +218,7 @@ impl<'s> Ctx<'s> {
         match right {
             Expr::Literal(l) => {
                 if ci {
-                    b.push("lower(");
+                    b.push(fold);
                 }
                 match &lhs {
                     Operand::Column(c) => self.literal_param(Some(c.attr), l, b)?,
@@ -232,7 +234,7 @@ impl<'s> Ctx<'s> {
             other => {
                 let rhs = self.value_operand(frame, other)?;
                 if ci {
-                    b.push("lower(");
+                    b.push(fold);
                 }
                 rhs.render(self, b);
                 if ci {
@@ -320,6 +322,13 @@ impl<'s> Ctx<'s> {
                     "startswith" => format!("{escaped}%"),
                     _ => format!("%{escaped}"),
                 };
+                if !b.is_pg() && !s.is_ascii() {
+                    // SQLite's LIKE folds ASCII only.
+                    b.push("relata_like(").push(&c.sql).push(", ");
+                    b.param(Param::text(pattern));
+                    b.push(")");
+                    return Ok(());
+                }
                 b.push(&c.sql);
                 b.push(if b.is_pg() { " ILIKE " } else { " LIKE " });
                 b.param(Param::text(pattern));
@@ -402,7 +411,13 @@ impl<'s> Ctx<'s> {
             _ => return Err(bad(format!("Microsoft.Dynamics.CRM.{name} needs PropertyName='…'"))),
         };
         let path: Vec<String> = prop.split('/').map(str::to_string).collect();
-        let col = self.column(frame, &path)?;
+        // Query functions name lookups by their logical name (`ownerid`).
+        let col = match (path.as_slice(), frame.entity.attribute(&prop)) {
+            ([_], Some(a)) if a.kind.is_lookup() => {
+                ColRef { sql: format!("\"{}\".\"{}\"", frame.alias, a.name), attr: a }
+            }
+            _ => self.column(frame, &path)?,
+        };
         let attr = col.attr;
         let storage = Storage::of(attr);
         let single = |b: &mut SqlBuilder, key: &str| -> Result<Literal, QueryError> {

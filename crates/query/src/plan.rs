@@ -31,6 +31,9 @@ pub struct Ctx<'s> {
     pub now: DateTime<Utc>,
     /// The caller's read scope per entity.
     pub scope: &'s dyn Fn(&Entity) -> Scope,
+    /// Lock the rows read by [`Ctx::query`] until the transaction ends
+    /// (PostgreSQL; SQLite writers are already serialized).
+    pub for_update: bool,
     pub(crate) alias_seq: Cell<u32>,
 }
 
@@ -45,7 +48,17 @@ impl<'s> Ctx<'s> {
         now: DateTime<Utc>,
         scope: &'s dyn Fn(&Entity) -> Scope,
     ) -> Self {
-        Ctx { schema, backend, user_id, business_unit_id, teams, now, scope, alias_seq: Cell::new(0) }
+        Ctx {
+            schema,
+            backend,
+            user_id,
+            business_unit_id,
+            teams,
+            now,
+            scope,
+            for_update: false,
+            alias_seq: Cell::new(0),
+        }
     }
 }
 
@@ -339,6 +352,25 @@ fn decode_token(token: &str, keys: &[SortKey<'_>]) -> Result<Vec<Value>, QueryEr
 /// `(k1, k2, …) > (v1, v2, …)` in the sort's directions, NULLs first when
 /// ascending and last when descending.
 fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[Value]) {
+    if keys.iter().all(|k| !k.descending) && values.iter().all(|v| !v.is_null()) {
+        // One row-value comparison: both databases can seek an index with it.
+        b.push("(");
+        for (i, k) in keys.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.column(alias, &k.attr.name);
+        }
+        b.push(") > (");
+        for (i, (k, v)) in keys.iter().zip(values).enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.param(Param::new(v.clone(), Storage::of(k.attr)));
+        }
+        b.push(")");
+        return;
+    }
     b.push("(");
     for i in 0..keys.len() {
         if i > 0 {
@@ -465,6 +497,9 @@ impl<'s> Ctx<'s> {
             None => page + 1,
         };
         b.push(&format!(" LIMIT {limit}"));
+        if self.for_update && self.backend == Backend::Postgres {
+            b.push(" FOR UPDATE");
+        }
         let rows = tx.query(&b.sql, &b.params, &storages)?;
         let mut records = Vec::with_capacity(rows.len());
         let mut hidden = Vec::with_capacity(rows.len());

@@ -361,12 +361,20 @@ fn option_set_values_are_validated_and_formatted() {
 }
 
 #[test]
-fn required_and_length_limits() {
+fn application_required_is_not_enforced_by_the_api() {
     each_server(|srv| {
-        // account.name is application-required: Dataverse's API accepts its
-        // absence (only system-required columns are enforced by the API).
-        srv.create("accounts", &json!({ "telephone1": format!("no name {}", uid()) }));
-        // Length limits are enforced.
+        // account.name is application-required ("business required"): that is
+        // enforced by the apps' forms, not by the Dataverse API, which accepts
+        // its absence (only system-required columns are enforced).
+        let id = srv.create("accounts", &json!({ "telephone1": format!("no name {}", uid()) }));
+        srv.patch(&format!("/accounts({id})"), &json!({ "name": "named" })).expect(204);
+        srv.patch(&format!("/accounts({id})"), &json!({ "name": null })).expect(204);
+    });
+}
+
+#[test]
+fn length_limits() {
+    each_server(|srv| {
         let long = "x".repeat(161);
         srv.post("/accounts", &json!({ "name": long })).expect_error(400);
         let ok = "y".repeat(160);

@@ -194,13 +194,15 @@ async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiErr
     let org = st.org.clone();
     let limiter = st.limiter.clone();
     tokio::task::spawn_blocking(move || {
-        let principal = org.authenticate(&token)?;
-        limiter.check(principal.user_id)?;
         if api.path == "$batch" {
-            webapi::batch::handle(&org, &principal, &api)
-        } else {
-            webapi::execute(&org, &principal, &api)
+            let principal = org.authenticate(&token)?;
+            limiter.check(principal.user_id)?;
+            return webapi::batch::handle(&org, &principal, &api);
         }
+        org.with_token(&token, !webapi::is_read(&api), |s| {
+            limiter.check(s.principal.user_id)?;
+            webapi::execute_in(s, &api)
+        })
     })
     .await
     .map_err(|e| ApiError::internal(format!("the request could not be completed: {e}")))?

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use relata_metadata::Value;
 
 use crate::sql::{Param, Storage};
@@ -46,11 +45,19 @@ enum Pool {
 pub struct Db {
     pool: Pool,
     backend: Backend,
-    /// SQLite has one writer; queueing writers here is fairer and faster
-    /// than letting them spin on the busy handler.
-    write_lock: Mutex<()>,
+    /// SQLite has one writer: all writes of this process go through one
+    /// connection, queued here. Queueing is fairer than the busy handler, and
+    /// the writer's page cache stays warm (a connection's cache is reset
+    /// whenever another connection has written).
+    writer: Option<crate::group::Writer>,
     sqlite_path: Option<PathBuf>,
+    /// Writes since SQLite's planner statistics were refreshed.
+    writes_since_analyze: std::sync::atomic::AtomicU64,
 }
+
+/// SQLite has no autovacuum-style statistics; refresh them (sampled, so
+/// cheap) this often so the planner keeps choosing the right index.
+const ANALYZE_EVERY_WRITES: u64 = 5000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -63,18 +70,20 @@ impl Db {
     /// Opens (creating if needed) an SQLite database file.
     pub fn open_sqlite(path: &Path, opts: &DbOptions) -> Result<Db> {
         // Opening once outside the pool turns "cannot open" into one clear error.
-        sqlite::open(path)?;
         let pool = r2d2::Pool::builder()
             .max_size(opts.max_connections)
             .min_idle(Some(1))
             .connection_timeout(opts.connect_timeout)
             .build(sqlite::Manager { path: path.to_path_buf() })?;
-        Ok(Db {
+        let db = Db {
             pool: Pool::Sqlite(pool),
             backend: Backend::Sqlite,
-            write_lock: Mutex::new(()),
+            writer: Some(crate::group::Writer::new(sqlite::open(path)?)),
             sqlite_path: Some(path.into()),
-        })
+            writes_since_analyze: Default::default(),
+        };
+        db.analyze()?;
+        Ok(db)
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/db`).
@@ -93,11 +102,26 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(opts.connect_timeout)
             .build(pg::Manager { config })?;
-        Ok(Db { pool: Pool::Postgres(pool), backend: Backend::Postgres, write_lock: Mutex::new(()), sqlite_path: None })
+        Ok(Db {
+            pool: Pool::Postgres(pool),
+            backend: Backend::Postgres,
+            writer: None,
+            sqlite_path: None,
+            writes_since_analyze: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Refreshes the query planner's statistics (SQLite; PostgreSQL's
+    /// autovacuum does this itself).
+    pub fn analyze(&self) -> Result<()> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            pool.get()?.execute_batch("ANALYZE")?;
+        }
+        Ok(())
     }
 
     pub fn sqlite_path(&self) -> Option<&Path> {
@@ -125,17 +149,18 @@ impl Db {
     fn run<R, E: From<StoreError>>(&self, write: bool, f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>) -> Result<R, E> {
         match &self.pool {
             Pool::Sqlite(pool) => {
+                if write {
+                    let writer = self.writer.as_ref().expect("SQLite databases have a writer");
+                    let (out, _analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
+                    return Ok(out);
+                }
                 let mut conn = pool.get().map_err(StoreError::from)?;
-                let _guard = write.then(|| self.write_lock.lock());
-                let behavior = if write {
-                    rusqlite::TransactionBehavior::Immediate
-                } else {
-                    rusqlite::TransactionBehavior::Deferred
-                };
-                let tx = conn.transaction_with_behavior(behavior).map_err(StoreError::from)?;
-                let mut t = Tx { inner: TxInner::Sqlite(tx) };
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+                    .map_err(StoreError::from)?;
+                let mut t = Tx { inner: TxInner::Sqlite(&tx) };
                 let out = f(&mut t)?;
-                let TxInner::Sqlite(tx) = t.inner else { unreachable!() };
+                drop(t);
                 tx.commit().map_err(StoreError::from)?;
                 Ok(out)
             }
@@ -169,14 +194,14 @@ impl Db {
     }
 }
 
-enum TxInner<'c> {
-    Sqlite(rusqlite::Transaction<'c>),
+pub(crate) enum TxInner<'c> {
+    Sqlite(&'c rusqlite::Connection),
     Postgres { tx: postgres::Transaction<'c>, statements: &'c mut HashMap<String, postgres::Statement> },
 }
 
 /// One open transaction.
 pub struct Tx<'c> {
-    inner: TxInner<'c>,
+    pub(crate) inner: TxInner<'c>,
 }
 
 impl Tx<'_> {

@@ -68,10 +68,23 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
             if a.name == e.primary_id() {
                 continue;
             }
-            let wanted = a.indexed || a.kind.is_lookup() || a.kind == AttrKind::State || a.name == "activitytypecode";
-            if wanted && !plan.indexes.iter().any(|i| i.1 == [a.name.clone()]) {
+            // Audit and currency lookups are rarely searched; an index per
+            // insert costs a page write each, so they get none.
+            let audit = matches!(a.name.as_str(), "createdby" | "modifiedby" | "transactioncurrencyid");
+            let wanted = a.indexed
+                || (a.kind.is_lookup() && !audit)
+                || a.kind == AttrKind::State
+                || a.name == "activitytypecode";
+            if wanted && !plan.indexes.iter().any(|i| i.1.first() == Some(&a.name)) {
                 let text = Storage::of(a) == Storage::Text;
-                plan.indexes.push((index_name(&table, &a.name), vec![a.name.clone()], false, false));
+                // (column, primary key): serves filters on the column and
+                // keyset-paged `ORDER BY column, id` without a sort.
+                plan.indexes.push((
+                    index_name(&table, &a.name),
+                    vec![a.name.clone(), plan.primary_key.clone()],
+                    false,
+                    false,
+                ));
                 if text && backend == Backend::Postgres {
                     plan.indexes.push((
                         index_name(&table, &format!("{}_ci", a.name)),
@@ -119,7 +132,12 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
         for (name, cols, unique, lower) in &plan.indexes {
             let cols_sql: Vec<String> = cols
                 .iter()
-                .map(|c| if *lower { format!("lower({})", quote_ident(c)) } else { quote_ident(c) })
+                .map(|c| match (lower, backend) {
+                    (true, _) => format!("lower({})", quote_ident(c)),
+                    // Dataverse sorts NULLs first when ascending; make the index agree.
+                    (false, Backend::Postgres) if !unique => format!("{} ASC NULLS FIRST", quote_ident(c)),
+                    _ => quote_ident(c),
+                })
                 .collect();
             tx.batch(&format!(
                 "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",

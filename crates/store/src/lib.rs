@@ -10,6 +10,7 @@
 
 mod db;
 mod ddl;
+mod group;
 mod migrations;
 mod pg;
 mod sql;

@@ -27,10 +27,100 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = OFF;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
+         PRAGMA cache_size = -8000;
+         PRAGMA mmap_size = 268435456;
+         PRAGMA analysis_limit = 1000;
+         PRAGMA wal_autocheckpoint = 4000;",
     )?;
     conn.set_prepared_statement_cache_capacity(512);
+    register_functions(&conn)?;
     Ok(conn)
+}
+
+/// Unicode case folding for text comparisons that SQLite's ASCII-only
+/// `NOCASE` cannot do (Cyrillic, Greek, accented Latin…). The query planner
+/// uses these only when a literal is not plain ASCII, so ASCII searches
+/// keep their index-friendly built-ins.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("relata_fold", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase()))
+    })?;
+    conn.create_scalar_function("relata_like", 2, flags, |ctx| {
+        let value: Option<String> = ctx.get(0)?;
+        let pattern: Option<String> = ctx.get(1)?;
+        Ok(match (value, pattern) {
+            (Some(v), Some(p)) => Some(like_match(&v.to_lowercase(), &p.to_lowercase())),
+            _ => None,
+        })
+    })?;
+    Ok(())
+}
+
+/// LIKE with `%`, `_` and `\` as the escape character.
+pub(crate) fn like_match(value: &str, pattern: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Any,
+        One,
+        Char(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '\\' => Tok::Char(it.next().unwrap_or('\\')),
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            c => Tok::Char(c),
+        });
+    }
+    let v: Vec<char> = value.chars().collect();
+    let (mut vi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        match toks.get(ti) {
+            Some(Tok::Char(c)) if *c == v[vi] => {
+                vi += 1;
+                ti += 1;
+            }
+            Some(Tok::One) => {
+                vi += 1;
+                ti += 1;
+            }
+            Some(Tok::Any) => {
+                star = Some((ti, vi));
+                ti += 1;
+            }
+            _ => match star {
+                Some((st, sv)) => {
+                    ti = st + 1;
+                    vi = sv + 1;
+                    star = Some((st, sv + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[ti..].iter().all(|t| *t == Tok::Any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_match;
+
+    #[test]
+    fn like_folds_nothing_itself_and_handles_wildcards() {
+        assert!(like_match("ромашка", "%маш%"));
+        assert!(like_match("ромашка", "ром%"));
+        assert!(!like_match("ромашка", "маш%"));
+        assert!(like_match("a%b", "a\\%b"));
+        assert!(!like_match("axb", "a\\%b"));
+        assert!(like_match("abc", "a_c"));
+        assert!(like_match("", "%"));
+        assert!(!like_match("", "_"));
+    }
 }
 
 pub(crate) struct Manager {
@@ -118,7 +208,7 @@ pub(crate) fn decode_options(s: &str) -> Value {
     Value::Options(s.split(',').filter(|x| !x.is_empty()).filter_map(|x| x.parse().ok()).collect())
 }
 
-pub(crate) fn execute(tx: &rusqlite::Transaction<'_>, sql: &str, params: &[Param]) -> Result<u64> {
+pub(crate) fn execute(tx: &Connection, sql: &str, params: &[Param]) -> Result<u64> {
     let sql = placeholders(sql);
     let mut stmt = tx.prepare_cached(&sql)?;
     let enc: Vec<Enc<'_>> = params.iter().map(Enc).collect();
@@ -138,12 +228,7 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     StoreError::Sqlite(e)
 }
 
-pub(crate) fn query(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    params: &[Param],
-    columns: &[Storage],
-) -> Result<Vec<Vec<Value>>> {
+pub(crate) fn query(tx: &Connection, sql: &str, params: &[Param], columns: &[Storage]) -> Result<Vec<Vec<Value>>> {
     let sql = placeholders(sql);
     let mut stmt = tx.prepare_cached(&sql)?;
     let enc: Vec<Enc<'_>> = params.iter().map(Enc).collect();

@@ -368,8 +368,8 @@ fn http_client() -> Client {
 }
 
 /// Kills the server when the wrapper's stdin reaches end of file (the test
-/// process exited), waits for it to go, and removes its data directory and
-/// its PostgreSQL schema. The wrapper itself exits when the server does, so
+/// process exited), waits for it to go (SIGKILL after 10 s of graceful
+/// shutdown), and removes its data directory and its PostgreSQL schema. The wrapper itself exits when the server does, so
 /// an early exit is visible to the harness.
 const WRAPPER: &str = r#"
 exec 3<&0
@@ -378,7 +378,12 @@ pid=$!
 (
   read _ <&3
   kill "$pid" 2>/dev/null
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  n=0
+  while kill -0 "$pid" 2>/dev/null; do
+    n=$((n + 1))
+    if [ "$n" -ge 100 ]; then kill -9 "$pid" 2>/dev/null; fi
+    sleep 0.1
+  done
   if [ -n "$RELATA_TEST_PG_DROP" ] && command -v psql >/dev/null 2>&1; then
     psql -q "$RELATA_TEST_PG_BASE" -c "DROP SCHEMA IF EXISTS $RELATA_TEST_PG_DROP CASCADE" >/dev/null 2>&1
   fi
@@ -398,9 +403,9 @@ pub struct StoreSetup {
 
 /// Makes a fresh store location for `backend`.
 pub fn new_store(backend: &'static str) -> StoreSetup {
-    let dir = tempfile::Builder::new().prefix("relata-test-").tempdir().expect("temp dir").keep();
+    let dir = || tempfile::Builder::new().prefix("relata-test-").tempdir().expect("temp dir").keep();
     match backend {
-        "sqlite" => StoreSetup { backend, data_dir: dir, database_url: None, pg_base: None, pg_schema: None },
+        "sqlite" => StoreSetup { backend, data_dir: dir(), database_url: None, pg_base: None, pg_schema: None },
         "postgres" => {
             let base = std::env::var("RELATA_TEST_POSTGRES_URL").expect("RELATA_TEST_POSTGRES_URL");
             let schema = format!("relata_t_{}", uid());
@@ -411,7 +416,13 @@ pub fn new_store(backend: &'static str) -> StoreSetup {
                 .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
             let sep = if base.contains('?') { '&' } else { '?' };
             let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-            StoreSetup { backend, data_dir: dir, database_url: Some(url), pg_base: Some(base), pg_schema: Some(schema) }
+            StoreSetup {
+                backend,
+                data_dir: dir(),
+                database_url: Some(url),
+                pg_base: Some(base),
+                pg_schema: Some(schema),
+            }
         }
         other => panic!("unknown backend {other}"),
     }

@@ -94,7 +94,7 @@ pub fn csdl(schema: &Schema) -> String {
     x.push_str(r#"<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>"#);
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
     x.push_str(r#"<EntityContainer Name="System">"#);
-    for e in entities.iter().filter(|e| !e.def.is_intersect) {
+    for e in entities.iter() {
         let _ = write!(
             x,
             r#"<EntitySet Name="{}" EntityType="Microsoft.Dynamics.CRM.{}">"#,
@@ -108,7 +108,7 @@ pub fn csdl(schema: &Schema) -> String {
                 Nav::Single { target, .. } => target,
                 Nav::Collection { entity, .. } | Nav::ManyToMany { entity, .. } => entity,
             };
-            if let Some(t) = schema.entity(target).filter(|t| !t.def.is_intersect) {
+            if let Some(t) = schema.entity(target) {
                 let _ = write!(
                     x,
                     r#"<NavigationPropertyBinding Path="{}" Target="{}"/>"#,

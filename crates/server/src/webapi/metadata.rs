@@ -242,7 +242,7 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
             let body = parse_body(req)?;
             let def = entity_from_json(&body)?;
             let name = def.name.clone();
-            s.org.create_entity(s.principal, def)?;
+            s.create_entity(def)?;
             let url = format!("{base}/EntityDefinitions({})", metadata_id("entity", &name));
             Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_header(HeaderName::from_static("odata-entityid"), url))
         }
@@ -258,15 +258,26 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
             m.insert("@odata.context".into(), json!(format!("{base}/$metadata#EntityDefinitions/$entity")));
             Ok(ApiResponse::json(StatusCode::OK, &Json::Object(m)))
         }
-        ("EntityDefinitions", Some(key), 2, _)
-            if segs[1].name == "Attributes" || segs[1].name.starts_with("Attributes") =>
-        {
+        ("EntityDefinitions", Some(key), 2 | 3, _) if segs[1].name == "Attributes" => {
             let e = find_entity(&schema, key)?;
+            // `…/Attributes(…)/Microsoft.Dynamics.CRM.PicklistAttributeMetadata`:
+            // a type cast; only attributes of that type match.
+            let cast = segs.get(2).map(|c| c.name.trim_start_matches("Microsoft.Dynamics.CRM.").to_string());
+            if let Some(c) = &cast {
+                if !c.ends_with("AttributeMetadata") || segs[2].key.is_some() {
+                    return Err(ApiError::bad_request(format!(
+                        "'{}' is not an attribute metadata type.",
+                        segs[2].name
+                    )));
+                }
+            }
+            let matches_cast = |a: &AttributeDef| cast.as_deref().is_none_or(|c| type_name(a.kind).0 == c);
             match (&segs[1].key, &req.method) {
                 (None, &Method::GET) => {
                     let value: Vec<Json> = e
                         .attributes()
                         .iter()
+                        .filter(|a| matches_cast(a))
                         .map(|a| Json::Object(select_keys(attribute_json(&schema, e, a), select.as_deref())))
                         .collect();
                     Ok(ApiResponse::json(
@@ -276,6 +287,13 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                 }
                 (Some(akey), &Method::GET) => {
                     let a = find_attribute(e, akey)?;
+                    if !matches_cast(a) {
+                        return Err(ApiError::not_found(format!(
+                            "'{}' is not a {}.",
+                            a.name,
+                            cast.unwrap_or_default()
+                        )));
+                    }
                     let mut m = select_keys(attribute_json(&schema, e, a), select.as_deref());
                     m.insert(
                         "@odata.context".into(),
@@ -283,12 +301,12 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                     );
                     Ok(ApiResponse::json(StatusCode::OK, &Json::Object(m)))
                 }
-                (None, &Method::POST) => {
+                (None, &Method::POST) if cast.is_none() => {
                     let body = parse_body(req)?;
                     let attr = attribute_from_json(&body, &schema)?;
                     let name = attr.name.clone();
                     let entity = e.name().to_string();
-                    s.org.create_attribute(s.principal, &entity, attr)?;
+                    s.create_attribute(&entity, attr)?;
                     let url = format!(
                         "{base}/EntityDefinitions({})/Attributes({})",
                         metadata_id("entity", &entity),
@@ -341,7 +359,7 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
         ("RelationshipDefinitions", None, 1, &Method::POST) => {
             let body = parse_body(req)?;
             let (entity, attr, rel) = lookup_from_relationship(&body)?;
-            s.org.create_attribute(s.principal, &entity, attr)?;
+            s.create_attribute(&entity, attr)?;
             let url = format!("{base}/RelationshipDefinitions({})", metadata_id("relationship", &rel));
             Ok(ApiResponse::empty(StatusCode::NO_CONTENT).with_header(HeaderName::from_static("odata-entityid"), url))
         }

@@ -413,6 +413,35 @@ fn related(
             return Err(ApiError::bad_request("Malformed $ref URL."));
         }
         return match req.method {
+            Method::GET => {
+                let (target, r) = match nav {
+                    Nav::Collection { entity: child, attribute, .. } => (child, Restriction::Lookup { attribute, id }),
+                    Nav::ManyToMany { entity: other, table, self_column, other_column, .. } => {
+                        (other, Restriction::Linked { table, self_column, other_column, id })
+                    }
+                    Nav::Single { .. } => {
+                        return Err(ApiError::bad_request("GET …/$ref is for collection-valued navigation properties."))
+                    }
+                };
+                s.retrieve(
+                    entity.name(),
+                    id,
+                    &QueryOptions { select: Some(vec![entity.primary_id().into()]), ..Default::default() },
+                )?;
+                let target = s.entity(&target)?;
+                let opts =
+                    QueryOptions { select: Some(vec![target.primary_id().into()]), ..parse_query_options(&req.query)? };
+                let page = s.query(target.name(), &opts, Prefer::parse(&req.headers).max_page_size, Some(&r))?;
+                let value: Vec<Json> = page
+                    .records
+                    .iter()
+                    .map(|rec| serde_json::json!({"@odata.id": entity_url(req, &target, rec.id)}))
+                    .collect();
+                Ok(ApiResponse::json(
+                    StatusCode::OK,
+                    &serde_json::json!({"@odata.context": format!("{}/$metadata#Collection($ref)", req.base), "value": value}),
+                ))
+            }
             Method::POST | Method::PUT => {
                 let body = parse_body(req)?;
                 let url = body

@@ -1,0 +1,161 @@
+//! Group commit for SQLite: writers queue for the one write connection; the
+//! writer that finds nobody queued behind it commits the whole group. Each
+//! unit of work runs inside its own savepoint, so a failing one rolls back
+//! alone, and nobody is answered before the group holding its work is
+//! committed. Many small transactions thus share one WAL write.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::Connection;
+
+use crate::db::{Tx, TxInner};
+use crate::{Result, StoreError};
+
+/// Most units of work committed together.
+const MAX_GROUP: usize = 128;
+
+pub(crate) struct Writer {
+    state: Mutex<State>,
+    committed: Condvar,
+    queued: AtomicUsize,
+}
+
+struct State {
+    conn: Connection,
+    /// The open group, if a transaction is open.
+    open: Option<u64>,
+    last_group: u64,
+    jobs_in_group: usize,
+    /// Groups up to this one are finished (committed or failed).
+    finished_upto: u64,
+    /// The most recent group whose commit failed, and why.
+    failed: Option<(u64, String)>,
+}
+
+impl State {
+    /// Ends the open group with COMMIT (or records why it failed).
+    fn finish(&mut self) -> Option<String> {
+        let group = self.open.take()?;
+        let err = match self.conn.execute_batch("COMMIT") {
+            Ok(()) => None,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Some(e.to_string())
+            }
+        };
+        if let Some(e) = &err {
+            self.failed = Some((group, e.clone()));
+        }
+        self.finished_upto = group;
+        err
+    }
+}
+
+/// Undoes a unit of work that did not finish normally (error or panic).
+struct Job<'a> {
+    conn: &'a Connection,
+    done: bool,
+}
+
+impl Drop for Job<'_> {
+    fn drop(&mut self) {
+        if !self.done && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK TO job; RELEASE job");
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection) -> Writer {
+        Writer {
+            state: Mutex::new(State {
+                conn,
+                open: None,
+                last_group: 0,
+                jobs_in_group: 0,
+                finished_upto: 0,
+                failed: None,
+            }),
+            committed: Condvar::new(),
+            queued: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn run<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>,
+        writes: &AtomicU64,
+        analyze_every: u64,
+    ) -> Result<(R, bool), E> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.state.lock();
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        if st.open.is_none() {
+            st.conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            st.last_group += 1;
+            st.open = Some(st.last_group);
+            st.jobs_in_group = 0;
+        }
+        let group = st.open.expect("open group");
+        st.conn.execute_batch("SAVEPOINT job").map_err(StoreError::from)?;
+        let result = {
+            let mut job = Job { conn: &st.conn, done: false };
+            let mut t = Tx { inner: TxInner::Sqlite(job.conn) };
+            let r = f(&mut t);
+            drop(t);
+            match r {
+                Ok(out) => match job.conn.execute_batch("RELEASE job") {
+                    Ok(()) => {
+                        job.done = true;
+                        Ok(out)
+                    }
+                    Err(e) => Err(StoreError::from(e).into()),
+                },
+                Err(e) => Err(e),
+            }
+        };
+        // SQLite may have rolled the whole transaction back (I/O errors,
+        // out of memory): then the group is lost for everyone in it.
+        if st.conn.is_autocommit() {
+            st.open = None;
+            st.failed = Some((group, "the transaction was rolled back by the database".into()));
+            st.finished_upto = group;
+            self.committed.notify_all();
+            return match result {
+                Ok(_) => Err(StoreError::Other("the write could not be committed; retry the request".into()).into()),
+                Err(e) => Err(e),
+            };
+        }
+        st.jobs_in_group += 1;
+        let commit_now = self.queued.load(Ordering::SeqCst) == 0 || st.jobs_in_group >= MAX_GROUP;
+        if commit_now {
+            let err = st.finish();
+            self.committed.notify_all();
+            let mut analyze = false;
+            if writes.fetch_add(st.jobs_in_group as u64, Ordering::Relaxed) + st.jobs_in_group as u64 >= analyze_every {
+                writes.store(0, Ordering::Relaxed);
+                if let Err(e) = st.conn.execute_batch("ANALYZE") {
+                    tracing::warn!(error = %e, "refreshing SQLite statistics failed");
+                }
+                analyze = true;
+            }
+            return match (result, err) {
+                (Ok(out), None) => Ok((out, analyze)),
+                (Ok(_), Some(e)) => Err(StoreError::Other(format!("commit failed: {e}")).into()),
+                (Err(e), _) => Err(e),
+            };
+        }
+        let out = result?;
+        // Someone queued behind us continues the group and commits it.
+        while st.finished_upto < group {
+            self.committed.wait(&mut st);
+        }
+        if let Some((g, e)) = &st.failed {
+            if *g == group {
+                return Err(StoreError::Other(format!("commit failed: {e}")).into());
+            }
+        }
+        Ok((out, false))
+    }
+}
