@@ -186,6 +186,9 @@ fn apply_change(
     tx: &mut Tx<'_>,
     change: impl FnOnce(&mut CustomMetadata) -> Result<(String, String, String)>,
 ) -> Result<(relata_metadata::Schema, i64)> {
+    // Taking the next schema version first locks the counter row, so
+    // concurrent changes queue here and each sees the ones before it.
+    let version = tx.next_counter("schema")?;
     let mut custom = load_custom(tx)?;
     let (kind, name, definition) = change(&mut custom)?;
     let schema = build_schema(custom)?;
@@ -198,6 +201,5 @@ fn apply_change(
         &[Param::text(kind), Param::text(name), Param::text(definition)],
     )?;
     sync_schema(tx, &schema)?;
-    let version = tx.next_counter("schema")?;
     Ok((schema, version))
 }

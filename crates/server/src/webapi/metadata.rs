@@ -167,9 +167,11 @@ pub fn attribute_json(schema: &Schema, e: &Entity, a: &AttributeDef) -> Map<Stri
     m
 }
 
+/// Keeps the selected properties, and always the expandable `OptionSet`
+/// (asked for with `$expand=OptionSet`).
 fn select_keys(mut m: Map<String, Json>, select: Option<&[String]>) -> Map<String, Json> {
     if let Some(keys) = select {
-        m.retain(|k, _| k.starts_with('@') || keys.iter().any(|s| s == k) || k == "MetadataId");
+        m.retain(|k, _| k.starts_with('@') || keys.iter().any(|s| s == k) || k == "MetadataId" || k == "OptionSet");
     }
     m
 }
