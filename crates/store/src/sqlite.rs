@@ -106,23 +106,6 @@ pub(crate) fn like_match(value: &str, pattern: &str) -> bool {
     toks[ti..].iter().all(|t| *t == Tok::Any)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::like_match;
-
-    #[test]
-    fn like_folds_nothing_itself_and_handles_wildcards() {
-        assert!(like_match("ромашка", "%маш%"));
-        assert!(like_match("ромашка", "ром%"));
-        assert!(!like_match("ромашка", "маш%"));
-        assert!(like_match("a%b", "a\\%b"));
-        assert!(!like_match("axb", "a\\%b"));
-        assert!(like_match("abc", "a_c"));
-        assert!(like_match("", "%"));
-        assert!(!like_match("", "_"));
-    }
-}
-
 pub(crate) struct Manager {
     pub path: PathBuf,
 }
@@ -272,4 +255,21 @@ fn decode(v: ValueRef<'_>, st: Storage) -> Result<Value> {
         }
         (ValueRef::Blob(b), _) => Value::Bytes(b.to_vec()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_match;
+
+    #[test]
+    fn like_folds_nothing_itself_and_handles_wildcards() {
+        assert!(like_match("ромашка", "%маш%"));
+        assert!(like_match("ромашка", "ром%"));
+        assert!(!like_match("ромашка", "маш%"));
+        assert!(like_match("a%b", "a\\%b"));
+        assert!(!like_match("axb", "a\\%b"));
+        assert!(like_match("abc", "a_c"));
+        assert!(like_match("", "%"));
+        assert!(!like_match("", "_"));
+    }
 }
