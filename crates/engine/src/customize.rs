@@ -134,10 +134,18 @@ impl Session<'_, '_, '_> {
         for a in &mut def.attributes {
             check_attribute(a)?;
         }
+        let mut extra = Vec::new();
+        let names: Vec<String> = def.attributes.iter().map(|a| a.name.clone()).collect();
+        for a in &mut def.attributes {
+            let has = |n: &str| names.iter().any(|x| x == n) || extra.iter().any(|x: &AttributeDef| x.name == n);
+            let more = money_companions(&def.name, has, a);
+            extra.extend(more);
+        }
+        def.attributes.extend(extra);
         let name = def.name.clone();
         self.change_metadata(|custom| {
             custom.entities.push(def.clone());
-            Ok(("entity".into(), name.clone(), serde_json::to_string(&def).expect("serializable")))
+            Ok(vec![("entity".into(), name.clone(), serde_json::to_string(&def).expect("serializable"))])
         })
     }
 
@@ -156,14 +164,26 @@ impl Session<'_, '_, '_> {
         }
         let key = format!("{entity}.{}", attr.name);
         let entity = entity.to_string();
+        let companions = money_companions(&entity, |n| e.attribute(n).is_some(), &mut attr);
+        let _ = key;
         self.change_metadata(|custom| {
+            let mut all = vec![attr.clone()];
+            all.extend(companions);
             if let Some(def) = custom.entities.iter_mut().find(|d| d.name == entity) {
                 // Attributes of custom entities live in the entity's own definition.
-                def.attributes.push(attr.clone());
-                return Ok(("entity".into(), entity.clone(), serde_json::to_string(def).expect("serializable")));
+                def.attributes.extend(all);
+                return Ok(vec![("entity".into(), entity.clone(), serde_json::to_string(def).expect("serializable"))]);
             }
-            custom.attributes.push((entity.clone(), attr.clone()));
-            Ok(("attribute".into(), key.clone(), serde_json::to_string(&attr).expect("serializable")))
+            let mut rows = Vec::new();
+            for a in all {
+                rows.push((
+                    "attribute".into(),
+                    format!("{entity}.{}", a.name),
+                    serde_json::to_string(&a).expect("serializable"),
+                ));
+                custom.attributes.push((entity.clone(), a));
+            }
+            Ok(rows)
         })
     }
 
@@ -173,7 +193,7 @@ impl Session<'_, '_, '_> {
     /// roll back, the version check on the next request reloads the old one.
     fn change_metadata(
         &mut self,
-        change: impl FnOnce(&mut CustomMetadata) -> Result<(String, String, String)>,
+        change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
     ) -> Result<()> {
         let (schema, version) = apply_change(self.tx, change)?;
         self.org.install_schema(schema, version);
@@ -184,22 +204,66 @@ impl Session<'_, '_, '_> {
 
 fn apply_change(
     tx: &mut Tx<'_>,
-    change: impl FnOnce(&mut CustomMetadata) -> Result<(String, String, String)>,
+    change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
 ) -> Result<(relata_metadata::Schema, i64)> {
     // Taking the next schema version first locks the counter row, so
     // concurrent changes queue here and each sees the ones before it.
     let version = tx.next_counter("schema")?;
     let mut custom = load_custom(tx)?;
-    let (kind, name, definition) = change(&mut custom)?;
+    let rows = change(&mut custom)?;
     let schema = build_schema(custom)?;
-    tx.execute(
-        "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
-        &[Param::text(kind.clone()), Param::text(name.clone())],
-    )?;
-    tx.execute(
-        "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
-        &[Param::text(kind), Param::text(name), Param::text(definition)],
-    )?;
+    for (kind, name, definition) in rows {
+        tx.execute(
+            "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
+            &[Param::text(kind.clone()), Param::text(name.clone())],
+        )?;
+        tx.execute(
+            "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
+            &[Param::text(kind), Param::text(name), Param::text(definition)],
+        )?;
+    }
     sync_schema(tx, &schema)?;
     Ok((schema, version))
+}
+
+/// A money column comes with its `_base` twin and, where the entity has
+/// none yet, the transaction currency and exchange rate it converts with.
+fn money_companions(entity: &str, has: impl Fn(&str) -> bool, attr: &mut AttributeDef) -> Vec<AttributeDef> {
+    if attr.kind != AttrKind::Money {
+        return vec![];
+    }
+    let base_name = format!("{}_base", attr.name);
+    attr.base_of = Some(base_name.clone());
+    let mut out = Vec::new();
+    let mut base = AttributeDef::new(&base_name, AttrKind::Money, &format!("{} (Base)", attr.label.en));
+    base.read_only = true;
+    base.valid_for_create = false;
+    base.valid_for_update = false;
+    base.is_custom = true;
+    base.precision = attr.precision;
+    out.push(base);
+    if !has("transactioncurrencyid") {
+        let mut c = AttributeDef::new("transactioncurrencyid", AttrKind::Lookup, "Currency");
+        c.is_custom = true;
+        c.targets = vec![relata_metadata::LookupTarget {
+            entity: "transactioncurrency".into(),
+            relationship: format!("transactioncurrency_{entity}"),
+            nav: "transactioncurrencyid".into(),
+            delete: relata_metadata::CascadeDelete::Restrict,
+            cascade_assign: false,
+        }];
+        out.push(c);
+    }
+    if !has("exchangerate") {
+        let mut r = AttributeDef::new("exchangerate", AttrKind::Decimal, "Exchange Rate");
+        r.is_custom = true;
+        r.precision = Some(12);
+        r.read_only = true;
+        r.valid_for_create = false;
+        r.valid_for_update = false;
+        r.min = Some(rust_decimal::Decimal::new(1, 12));
+        r.max = Some(rust_decimal::Decimal::from(1_000_000i64));
+        out.push(r);
+    }
+    out
 }

@@ -225,13 +225,21 @@ fn push_columns(b: &mut SqlBuilder, alias: &str, fetch: &[Fetch<'_>], storages: 
     }
 }
 
-/// Decodes one row into a record; returns the record and all fetched values
-/// by attribute name (visible or not).
-fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record, HashMap<String, Value>) {
+/// Values fetched for paging or expansion but not asked for by the caller.
+type Hidden = Vec<(String, Value)>;
+
+/// A fetched value, visible or hidden.
+fn fetched<'a>(rec: &'a Record, hidden: &'a Hidden, name: &str) -> Option<&'a Value> {
+    rec.get(name).or_else(|| hidden.iter().find(|(n, _)| n == name).map(|(_, v)| v))
+}
+
+/// Decodes one row into a record and the hidden values beside it.
+fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record, Hidden) {
     let mut it = row.into_iter();
     let mut values = Vec::with_capacity(fetch.len());
-    let mut all = HashMap::with_capacity(fetch.len());
+    let mut hidden = Vec::new();
     let mut id = Uuid::nil();
+    let mut version = 0;
     for f in fetch {
         let raw = it.next().unwrap_or(Value::Null);
         let v = if f.attr.kind.is_lookup() {
@@ -251,14 +259,16 @@ fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record,
         };
         if f.attr.name == entity.primary_id() {
             id = v.as_uuid().unwrap_or_default();
+        } else if f.attr.name == "versionnumber" {
+            version = v.as_i64().unwrap_or(0);
         }
-        all.insert(f.attr.name.clone(), v.clone());
         if f.visible {
             values.push((f.attr.name.clone(), v));
+        } else {
+            hidden.push((f.attr.name.clone(), v));
         }
     }
-    let version = all.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
-    (Record { entity: entity.name().to_string(), id, version, values, expanded: vec![] }, all)
+    (Record { entity: entity.name().to_string(), id, version, values, expanded: vec![] }, hidden)
 }
 
 struct SortKey<'s> {
@@ -504,16 +514,16 @@ impl<'s> Ctx<'s> {
         let mut records = Vec::with_capacity(rows.len());
         let mut hidden = Vec::with_capacity(rows.len());
         for row in rows {
-            let (r, all) = decode_row(entity, &fetch, row);
+            let (r, h) = decode_row(entity, &fetch, row);
             records.push(r);
-            hidden.push(all);
+            hidden.push(h);
         }
         let mut skiptoken = None;
         if opts.top.is_none() && records.len() > page {
             records.truncate(page);
-            let last = &hidden[page - 1];
+            let (last, last_hidden) = (&records[page - 1], &hidden[page - 1]);
             let values: Vec<Value> =
-                keys.iter().map(|k| last.get(&k.attr.name).cloned().unwrap_or(Value::Null)).collect();
+                keys.iter().map(|k| fetched(last, last_hidden, &k.attr.name).cloned().unwrap_or(Value::Null)).collect();
             skiptoken = Some(encode_token(&values));
         }
         hidden.truncate(records.len());
@@ -548,7 +558,7 @@ impl<'s> Ctx<'s> {
         entity: &'s Entity,
         items: &[ExpandItem],
         records: &mut [Record],
-        hidden: &[HashMap<String, Value>],
+        hidden: &[Hidden],
     ) -> Result<(), QueryError> {
         for item in items {
             let nav = entity.nav(&item.nav).ok_or_else(|| {
@@ -557,16 +567,16 @@ impl<'s> Ctx<'s> {
             match nav {
                 Nav::Single { attribute, target, .. } => {
                     let target_entity = self.entity(target)?;
-                    let ids: Vec<Uuid> = hidden
+                    let ids: Vec<Uuid> = records
                         .iter()
-                        .filter_map(|h| h.get(attribute).and_then(Value::as_ref_value))
+                        .zip(hidden)
+                        .filter_map(|(r, h)| fetched(r, h, attribute).and_then(Value::as_ref_value))
                         .filter(|r| &r.entity == target)
                         .map(|r| r.id)
                         .collect();
                     let related = self.fetch_by_ids(tx, target_entity, &item.options, &ids)?;
                     for (rec, h) in records.iter_mut().zip(hidden) {
-                        let found = h
-                            .get(attribute)
+                        let found = fetched(rec, h, attribute)
                             .and_then(Value::as_ref_value)
                             .filter(|r| &r.entity == target)
                             .and_then(|r| related.get(&r.id))

@@ -3,6 +3,11 @@
 mod cli;
 mod config;
 
+/// Many small allocations per request; mimalloc handles them with less
+/// contention and fragmentation than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,6 +61,12 @@ enum Command {
     Backup(cli::backup::BackupArgs),
     /// Measure the HTTP API on a fresh database
     Bench(cli::bench::BenchArgs),
+    /// Custom entities
+    #[command(subcommand)]
+    Entity(cli::customize::EntityCommand),
+    /// Custom columns on any entity
+    #[command(subcommand)]
+    Attribute(cli::customize::AttributeCommand),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +99,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),
         Command::Bench(args) => cli::bench::run(&flags, args),
+        Command::Entity(cmd) => cli::customize::run_entity(&flags, cmd),
+        Command::Attribute(cmd) => cli::customize::run_attribute(&flags, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

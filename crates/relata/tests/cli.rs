@@ -210,3 +210,58 @@ fn backup_refuses_postgres() {
     assert_one_clear_line(&stderr, "pg_dump");
     assert!(!file.exists());
 }
+
+#[test]
+fn custom_columns_and_entities_from_the_cli_reach_a_running_server() {
+    each_server(|srv| {
+        // A column added by another process: the server sees the new schema
+        // version on its next request and serves the column.
+        let col = format!("new_cli{}", common::uid_alpha().to_lowercase());
+        srv.cli(&["attribute", "add", "--entity", "account", "--name", &col, "--type", "string", "--max-length", "40"]);
+        let name = format!("Cli column {}", uid());
+        let id = srv.create("accounts", &json!({ "name": name, col.clone(): "from the CLI" }));
+        let v = srv.retrieve("accounts", id, &format!("$select={col}"));
+        assert_eq!(v[&col], "from the CLI");
+        let rows =
+            srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("{col} eq 'from the CLI'")))).rows();
+        assert!(rows.iter().any(|r| r["name"] == name.as_str()), "{rows:?}");
+        srv.post("/accounts", &json!({ "name": "too long", col.clone(): "x".repeat(41) })).expect_error(400);
+
+        // A custom entity with a money column gets its base twin and currency.
+        let entity = format!("new_clie{}", common::uid_alpha().to_lowercase());
+        srv.cli(&["entity", "create", "--name", &entity, "--label", "Cli Thing"]);
+        srv.cli(&["attribute", "add", "--entity", &entity, "--name", "new_amount", "--type", "money"]);
+        srv.cli(&[
+            "attribute",
+            "add",
+            "--entity",
+            &entity,
+            "--name",
+            "new_tier",
+            "--type",
+            "picklist",
+            "--options",
+            "1=Gold,2=Silver",
+        ]);
+        let set = format!("{entity}s");
+        let id = srv.create(&set, &json!({ "new_name": "thing", "new_amount": 10.25, "new_tier": 2 }));
+        let v = srv.retrieve(&set, id, "$select=new_amount,new_amount_base,new_tier");
+        assert_eq!(common::dec(&v["new_amount"]), common::d("10.25"));
+        assert_eq!(common::dec(&v["new_amount_base"]), common::d("10.25"));
+        srv.post(&format!("/{set}"), &json!({ "new_name": "bad tier", "new_tier": 3 })).expect_error(400);
+
+        // Bad input: no prefix, unknown type, unknown entity.
+        for args in [
+            vec!["attribute", "add", "--entity", "account", "--name", "noprefix", "--type", "string"],
+            vec!["attribute", "add", "--entity", "account", "--name", "new_x", "--type", "blob"],
+            vec!["attribute", "add", "--entity", "new_missing", "--name", "new_x", "--type", "string"],
+        ] {
+            let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            all.extend(srv.store_args());
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            let (ok, _, stderr) = run_limited(&refs, Duration::from_secs(30));
+            assert!(!ok, "{args:?} must fail");
+            assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+        }
+    });
+}

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod bench;
+pub mod customize;
 pub mod demo;
 pub mod serve;
 pub mod token;
