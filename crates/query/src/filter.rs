@@ -204,6 +204,8 @@ impl<'s> Ctx<'s> {
         let non_ascii = matches!(right, Expr::Literal(Literal::String(s)) if !s.is_ascii());
         let ci = lhs.is_text() && (self.backend == relata_store::Backend::Postgres || non_ascii);
         let fold = if self.backend == relata_store::Backend::Postgres { "lower(" } else { "relata_fold(" };
+        // PostgreSQL: compare in the byte order of the `lower(col) COLLATE "C"` index.
+        let fold_end = if self.backend == relata_store::Backend::Postgres { ") COLLATE \"C\"" } else { ")" };
         if lhs.attr().is_some_and(|a| a.kind == AttrKind::MultiSelectPicklist) {
             return Err(bad("multi-select option sets are filtered with Microsoft.Dynamics.CRM.ContainValues"));
         }
@@ -212,7 +214,7 @@ impl<'s> Ctx<'s> {
         }
         lhs.render(self, b);
         if ci {
-            b.push(")");
+            b.push(fold_end);
         }
         b.push(sql_op(op));
         match right {
@@ -328,6 +330,31 @@ impl<'s> Ctx<'s> {
                     b.param(Param::text(pattern));
                     b.push(")");
                     return Ok(());
+                }
+                if b.is_pg() && name == "startswith" && s.is_ascii() && !s.is_empty() {
+                    let lower = s.to_ascii_lowercase();
+                    if let Some(upper) = successor(&lower) {
+                        b.push("((lower(").push(&c.sql).push(") COLLATE \"C\") >= ");
+                        b.param(Param::text(lower));
+                        b.push(" AND (lower(").push(&c.sql).push(") COLLATE \"C\") < ");
+                        b.param(Param::text(upper));
+                        b.push(")");
+                        return Ok(());
+                    }
+                }
+                if !b.is_pg() && name == "startswith" && !s.is_empty() {
+                    // An index range instead of SQLite's LIKE optimization,
+                    // which re-prepares the statement for every new pattern.
+                    // Bounds are in NOCASE's folded (lower-case) space.
+                    let lower = s.to_ascii_lowercase();
+                    if let Some(upper) = successor(&lower) {
+                        b.push("(").push(&c.sql).push(" >= ");
+                        b.param(Param::text(lower));
+                        b.push(" AND ").push(&c.sql).push(" < ");
+                        b.param(Param::text(upper));
+                        b.push(")");
+                        return Ok(());
+                    }
                 }
                 b.push(&c.sql);
                 b.push(if b.is_pg() { " ILIKE " } else { " LIKE " });
@@ -671,6 +698,20 @@ impl<'s> Ctx<'s> {
             }
             other => Err(bad(format!("the query function Microsoft.Dynamics.CRM.{other} is not supported"))),
         }
+    }
+}
+
+/// For an ASCII prefix: the bound above every string that starts with it,
+/// when `[prefix, bound)` holds exactly those strings (byte or NOCASE
+/// order), so no LIKE recheck is needed.
+fn successor(s: &str) -> Option<String> {
+    let mut bytes = s.as_bytes().to_vec();
+    match bytes.pop() {
+        Some(last) if last < 0x7e => {
+            bytes.push(last + 1);
+            String::from_utf8(bytes).ok()
+        }
+        _ => None,
     }
 }
 

@@ -298,13 +298,35 @@ fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Resu
     Ok(keys)
 }
 
+/// A sort key as SQL: text sorts case-insensitively on PostgreSQL (as
+/// SQLite's NOCASE columns and Dataverse do), through the indexed
+/// `lower(column) COLLATE "C"`.
+fn push_key(b: &mut SqlBuilder, alias: &str, attr: &AttributeDef) {
+    if b.is_pg() && Storage::of(attr) == Storage::Text {
+        b.push("(lower(").column(alias, &attr.name).push(") COLLATE \"C\")");
+    } else {
+        b.column(alias, &attr.name);
+    }
+}
+
+/// A keyset value in the same form as [`push_key`].
+fn push_key_value(b: &mut SqlBuilder, attr: &AttributeDef, v: &Value) {
+    if b.is_pg() && Storage::of(attr) == Storage::Text {
+        b.push("(lower(");
+        b.param(Param::new(v.clone(), Storage::Text));
+        b.push(") COLLATE \"C\")");
+    } else {
+        b.param(Param::new(v.clone(), Storage::of(attr)));
+    }
+}
+
 fn push_order(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>]) {
     b.push(" ORDER BY ");
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             b.push(", ");
         }
-        b.column(alias, &k.attr.name);
+        push_key(b, alias, k.attr);
         b.push(if k.descending { " DESC NULLS LAST" } else { " ASC NULLS FIRST" });
     }
 }
@@ -369,14 +391,14 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
             if i > 0 {
                 b.push(", ");
             }
-            b.column(alias, &k.attr.name);
+            push_key(b, alias, k.attr);
         }
         b.push(") > (");
         for (i, (k, v)) in keys.iter().zip(values).enumerate() {
             if i > 0 {
                 b.push(", ");
             }
-            b.param(Param::new(v.clone(), Storage::of(k.attr)));
+            push_key_value(b, k.attr, v);
         }
         b.push(")");
         return;
@@ -389,31 +411,37 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
         b.push("(");
         for j in 0..i {
             let (k, v) = (&keys[j], &values[j]);
-            b.column(alias, &k.attr.name);
+            push_key(b, alias, k.attr);
             if v.is_null() {
                 b.push(" IS NULL");
             } else {
                 b.push(" = ");
-                b.param(Param::new(v.clone(), Storage::of(k.attr)));
+                push_key_value(b, k.attr, v);
             }
             b.push(" AND ");
         }
         let (k, v) = (&keys[i], &values[i]);
         match (k.descending, v.is_null()) {
             (false, true) => {
-                b.column(alias, &k.attr.name).push(" IS NOT NULL");
+                push_key(b, alias, k.attr);
+                b.push(" IS NOT NULL");
             }
             (false, false) => {
-                b.column(alias, &k.attr.name).push(" > ");
-                b.param(Param::new(v.clone(), Storage::of(k.attr)));
+                push_key(b, alias, k.attr);
+                b.push(" > ");
+                push_key_value(b, k.attr, v);
             }
             (true, true) => {
                 b.push("1=0");
             }
             (true, false) => {
-                b.push("(").column(alias, &k.attr.name).push(" < ");
-                b.param(Param::new(v.clone(), Storage::of(k.attr)));
-                b.push(" OR ").column(alias, &k.attr.name).push(" IS NULL)");
+                b.push("(");
+                push_key(b, alias, k.attr);
+                b.push(" < ");
+                push_key_value(b, k.attr, v);
+                b.push(" OR ");
+                push_key(b, alias, k.attr);
+                b.push(" IS NULL)");
             }
         }
         b.push(")");

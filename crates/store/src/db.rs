@@ -58,6 +58,7 @@ pub struct Db {
 /// SQLite has no autovacuum-style statistics; refresh them (sampled, so
 /// cheap) this often so the planner keeps choosing the right index.
 const ANALYZE_EVERY_WRITES: u64 = 5000;
+const PG_ANALYZE_EVERY_WRITES: u64 = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -167,11 +168,30 @@ impl Db {
             Pool::Postgres(pool) => {
                 let mut conn = pool.get().map_err(StoreError::from)?;
                 let pg::Conn { client, statements } = &mut *conn;
-                let tx = client.build_transaction().read_only(!write).start().map_err(StoreError::from)?;
-                let mut t = Tx { inner: TxInner::Postgres { tx, statements } };
-                let out = f(&mut t)?;
-                let TxInner::Postgres { tx, .. } = t.inner else { unreachable!() };
-                tx.commit().map_err(StoreError::from)?;
+                if !write {
+                    // READ COMMITTED gives each statement its own snapshot
+                    // anyway, so reads skip BEGIN/COMMIT and their round trips.
+                    let mut t = Tx { inner: TxInner::PostgresAuto { client, statements } };
+                    return f(&mut t);
+                }
+                let out = {
+                    let tx = client.build_transaction().start().map_err(StoreError::from)?;
+                    let mut t = Tx { inner: TxInner::Postgres { tx, statements } };
+                    let out = f(&mut t)?;
+                    let TxInner::Postgres { tx, .. } = t.inner else { unreachable!() };
+                    tx.commit().map_err(StoreError::from)?;
+                    out
+                };
+                // Autovacuum analyzes eventually; after bulk loads the
+                // planner needs statistics sooner than that.
+                if self.writes_since_analyze.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+                    >= PG_ANALYZE_EVERY_WRITES
+                {
+                    self.writes_since_analyze.store(0, std::sync::atomic::Ordering::Relaxed);
+                    if let Err(e) = client.batch_execute("ANALYZE") {
+                        tracing::warn!(error = %e, "refreshing PostgreSQL statistics failed");
+                    }
+                }
                 Ok(out)
             }
         }
@@ -197,6 +217,7 @@ impl Db {
 pub(crate) enum TxInner<'c> {
     Sqlite(&'c rusqlite::Connection),
     Postgres { tx: postgres::Transaction<'c>, statements: &'c mut HashMap<String, postgres::Statement> },
+    PostgresAuto { client: &'c mut postgres::Client, statements: &'c mut HashMap<String, postgres::Statement> },
 }
 
 /// One open transaction.
@@ -208,7 +229,7 @@ impl Tx<'_> {
     pub fn backend(&self) -> Backend {
         match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
-            TxInner::Postgres { .. } => Backend::Postgres,
+            TxInner::Postgres { .. } | TxInner::PostgresAuto { .. } => Backend::Postgres,
         }
     }
 
@@ -217,6 +238,7 @@ impl Tx<'_> {
         match &mut self.inner {
             TxInner::Sqlite(tx) => sqlite::execute(tx, sql, params),
             TxInner::Postgres { tx, statements } => pg::execute(tx, statements, sql, params),
+            TxInner::PostgresAuto { client, statements } => pg::execute(*client, statements, sql, params),
         }
     }
 
@@ -225,6 +247,7 @@ impl Tx<'_> {
         match &mut self.inner {
             TxInner::Sqlite(tx) => sqlite::query(tx, sql, params, columns),
             TxInner::Postgres { tx, statements } => pg::query(tx, statements, sql, params, columns),
+            TxInner::PostgresAuto { client, statements } => pg::query(*client, statements, sql, params, columns),
         }
     }
 
@@ -233,6 +256,11 @@ impl Tx<'_> {
         match &mut self.inner {
             TxInner::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
             TxInner::Postgres { tx, statements } => {
+                // Cached plans may not survive DDL.
+                statements.clear();
+                Ok(tx.batch_execute(sql)?)
+            }
+            TxInner::PostgresAuto { client: tx, statements } => {
                 // Cached plans may not survive DDL.
                 statements.clear();
                 Ok(tx.batch_execute(sql)?)
@@ -246,6 +274,15 @@ impl Tx<'_> {
 
     /// Advances a named counter and returns its new value.
     pub fn next_counter(&mut self, name: &str) -> Result<i64> {
+        if name == "rowversion" && self.backend() == Backend::Postgres {
+            // A sequence hands out row versions without holding a row lock
+            // until commit, so concurrent writers do not queue on it.
+            let row = self.query_one("SELECT nextval('relata_rowversion')", &[], &[Storage::BigInt])?;
+            return row
+                .and_then(|r| r.into_iter().next())
+                .and_then(|v| v.as_i64())
+                .ok_or_else(|| StoreError::Other("the row version sequence is missing".into()));
+        }
         let row = self.query_one(
             "UPDATE relata_counter SET value = value + 1 WHERE name = $1 RETURNING value",
             &[Param::text(name)],

@@ -76,23 +76,18 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
                 || a.kind == AttrKind::State
                 || a.name == "activitytypecode";
             if wanted && !plan.indexes.iter().any(|i| i.1.first() == Some(&a.name)) {
-                let text = Storage::of(a) == Storage::Text;
                 // (column, primary key): serves filters on the column and
-                // keyset-paged `ORDER BY column, id` without a sort.
+                // keyset-paged `ORDER BY column, id` without a sort. Text on
+                // PostgreSQL is compared and sorted case-insensitively through
+                // `lower(column) COLLATE "C"`, so that is what gets indexed.
+                let lowered = Storage::of(a) == Storage::Text && backend == Backend::Postgres;
+                let suffix = if lowered { format!("{}_lc", a.name) } else { a.name.clone() };
                 plan.indexes.push((
-                    index_name(&table, &a.name),
+                    index_name(&table, &suffix),
                     vec![a.name.clone(), plan.primary_key.clone()],
                     false,
-                    false,
+                    lowered,
                 ));
-                if text && backend == Backend::Postgres {
-                    plan.indexes.push((
-                        index_name(&table, &format!("{}_ci", a.name)),
-                        vec![a.name.clone()],
-                        false,
-                        true,
-                    ));
-                }
             }
         }
         if e.def.is_intersect {
@@ -132,8 +127,10 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
         for (name, cols, unique, lower) in &plan.indexes {
             let cols_sql: Vec<String> = cols
                 .iter()
-                .map(|c| match (lower, backend) {
-                    (true, _) => format!("lower({})", quote_ident(c)),
+                .enumerate()
+                .map(|(i, c)| match (*lower && i == 0, backend) {
+                    // Byte order ("C") makes prefix searches an index range.
+                    (true, _) => format!("(lower({}) COLLATE \"C\") ASC NULLS FIRST", quote_ident(c)),
                     // Dataverse sorts NULLs first when ascending; make the index agree.
                     (false, Backend::Postgres) if !unique => format!("{} ASC NULLS FIRST", quote_ident(c)),
                     _ => quote_ident(c),

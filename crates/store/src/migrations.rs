@@ -22,12 +22,13 @@ fn ts_type(b: Backend) -> &'static str {
     }
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "system tables",
-    sql: |b| {
-        let (u, t) = (uuid_type(b), ts_type(b));
-        format!(
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "system tables",
+        sql: |b| {
+            let (u, t) = (uuid_type(b), ts_type(b));
+            format!(
             "CREATE TABLE relata_counter (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
              INSERT INTO relata_counter (name, value) VALUES ('rowversion', 0), ('schema', 1), ('security', 1);
              CREATE TABLE relata_metadata (kind TEXT NOT NULL, name TEXT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (kind, name));
@@ -49,8 +50,21 @@ const MIGRATIONS: &[Migration] = &[Migration {
                  PRIMARY KEY (roleid, privilege)
              );"
         )
+        },
     },
-}];
+    Migration {
+        version: 2,
+        name: "row version sequence",
+        sql: |b| {
+            match b {
+            Backend::Postgres => "CREATE SEQUENCE IF NOT EXISTS relata_rowversion;
+                 SELECT setval('relata_rowversion', GREATEST((SELECT value FROM relata_counter WHERE name = 'rowversion'), 1));"
+                .to_string(),
+            Backend::Sqlite => String::new(),
+        }
+        },
+    },
+];
 
 /// Applies the migrations this database has not seen yet; returns how many ran.
 pub fn migrate(tx: &mut Tx<'_>) -> Result<usize> {

@@ -7,7 +7,7 @@ use std::error::Error as StdError;
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, GenericClient, NoTls, Statement};
 use relata_metadata::Value;
 use rust_decimal::Decimal;
 
@@ -111,11 +111,7 @@ impl ToSql for Enc<'_> {
     to_sql_checked!();
 }
 
-fn statement(
-    tx: &mut postgres::Transaction<'_>,
-    cache: &mut HashMap<String, Statement>,
-    sql: &str,
-) -> Result<Statement> {
+fn statement(tx: &mut impl GenericClient, cache: &mut HashMap<String, Statement>, sql: &str) -> Result<Statement> {
     if let Some(s) = cache.get(sql) {
         return Ok(s.clone());
     }
@@ -137,7 +133,7 @@ fn map_err(e: postgres::Error) -> StoreError {
 }
 
 pub(crate) fn execute(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl GenericClient,
     cache: &mut HashMap<String, Statement>,
     sql: &str,
     params: &[Param],
@@ -149,7 +145,7 @@ pub(crate) fn execute(
 }
 
 pub(crate) fn query(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl GenericClient,
     cache: &mut HashMap<String, Statement>,
     sql: &str,
     params: &[Param],

@@ -100,6 +100,7 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     let results = runtime.block_on(measure(&mut server, base, token, &args))?;
 
     let peak_rss_kb = server.peak_rss_kb();
+    let (anon_kb, pss_kb) = server.memory_kb();
     server.stop();
     let data_bytes = match &pg {
         Some(p) => p.size().unwrap_or(0),
@@ -110,6 +111,15 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         Some(kb) => println!("server peak RSS: {}", human_bytes(kb * 1024)),
         None => println!("server peak RSS: unknown"),
     }
+    // RSS counts the memory-mapped database once per connection; the
+    // process's own heap and its proportional share say what it really uses.
+    if let (Some(a), Some(p)) = (anon_kb, pss_kb) {
+        println!(
+            "server memory at end: {} heap (anonymous), {} proportional (PSS)",
+            human_bytes(a * 1024),
+            human_bytes(p * 1024)
+        );
+    }
     println!("data size: {}", human_bytes(data_bytes));
 
     let summary = json!({
@@ -119,6 +129,8 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         "seconds": args.seconds,
         "phases": results.iter().map(Phase::json).collect::<Vec<_>>(),
         "peak_rss_kb": peak_rss_kb,
+        "anon_kb": anon_kb,
+        "pss_kb": pss_kb,
         "data_bytes": data_bytes,
     });
     println!("{summary}");
@@ -190,6 +202,17 @@ impl Server {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Anonymous (heap) and proportional set size now (Linux).
+    fn memory_kb(&self) -> (Option<u64>, Option<u64>) {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.child.id())) else {
+            return (None, None);
+        };
+        let field = |name: &str| -> Option<u64> {
+            text.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
+        };
+        (field("Anonymous:"), field("Pss:"))
     }
 
     /// SIGTERM first so SQLite checkpoints its WAL, then SIGKILL.
