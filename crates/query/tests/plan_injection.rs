@@ -21,13 +21,23 @@ struct Fixture {
     db: Db,
     schema: Schema,
     _dir: Option<tempfile::TempDir>,
+    /// PostgreSQL schema to drop afterwards, with a connection to do it.
+    pg_cleanup: Option<(Db, String)>,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some((admin, ns)) = &self.pg_cleanup {
+            let _ = admin.write(|tx| tx.batch(&format!("DROP SCHEMA IF EXISTS {ns} CASCADE")));
+        }
+    }
 }
 
 fn fixtures() -> Vec<Fixture> {
     let schema = schema();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Db::open_sqlite(&dir.path().join("q.db"), &DbOptions::default()).unwrap();
-    let mut out = vec![Fixture { db: sqlite, schema: schema.clone(), _dir: Some(dir) }];
+    let mut out = vec![Fixture { db: sqlite, schema: schema.clone(), _dir: Some(dir), pg_cleanup: None }];
     if let Ok(url) = std::env::var("RELATA_TEST_POSTGRES_URL") {
         let ns = format!("relata_qi_{}", Uuid::new_v4().simple());
         let admin =
@@ -35,7 +45,12 @@ fn fixtures() -> Vec<Fixture> {
         admin.write(|tx| tx.batch(&format!("CREATE SCHEMA {ns}"))).unwrap();
         let sep = if url.contains('?') { '&' } else { '?' };
         let scoped = format!("{url}{sep}options=-c%20search_path%3D{ns}");
-        out.push(Fixture { db: Db::open_postgres(&scoped, &DbOptions::default()).unwrap(), schema, _dir: None });
+        out.push(Fixture {
+            db: Db::open_postgres(&scoped, &DbOptions::default()).unwrap(),
+            schema,
+            _dir: None,
+            pg_cleanup: Some((admin, ns)),
+        });
     }
     for f in &out {
         f.db.write(|tx| -> Result<(), relata_store::StoreError> {
