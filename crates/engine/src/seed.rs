@@ -4,7 +4,7 @@
 use chrono::Utc;
 use relata_metadata::{EntityRef, Schema, Value};
 use relata_security::Depth;
-use relata_store::{Param, SqlBuilder, Storage, Tx};
+use relata_store::{Param, Storage, Tx};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
@@ -60,34 +60,12 @@ pub(crate) fn insert(
     if e.attribute("versionnumber").is_some() {
         all.push(("versionnumber".into(), Value::Int(tx.next_counter("rowversion")?)));
     }
-    let mut b = SqlBuilder::new(tx.backend());
-    b.push("INSERT INTO ").ident(e.table()).push(" (");
-    let mut params = Vec::new();
-    for (i, (k, v)) in all.iter().enumerate() {
-        let attr = e.attribute(k).ok_or_else(|| EngineError::Invalid(format!("unknown attribute {entity}.{k}")))?;
-        if i > 0 {
-            b.push(", ");
-        }
-        b.ident(k);
-        params.push(Param::new(v.clone(), Storage::of(attr)));
-        if attr.is_polymorphic() {
-            b.push(", ").ident(&attr.type_column());
-            params.push(Param::new(
-                v.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null),
-                Storage::Text,
-            ));
+    for (k, _) in &all {
+        if e.attribute(k).is_none() {
+            return Err(EngineError::Invalid(format!("unknown attribute {entity}.{k}")));
         }
     }
-    b.push(") VALUES (");
-    for (i, p) in params.into_iter().enumerate() {
-        if i > 0 {
-            b.push(", ");
-        }
-        b.param(p);
-    }
-    b.push(")");
-    tx.execute(&b.sql, &b.params)?;
-    Ok(())
+    crate::session::insert_row(tx, e, &all.into_iter().collect())
 }
 
 fn r(entity: &str, id: Uuid) -> Value {

@@ -447,43 +447,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     fn insert_row(&mut self, entity: &Entity, fields: &Fields) -> Result<()> {
-        let mut b = SqlBuilder::new(self.tx.backend());
-        b.push("INSERT INTO ").ident(entity.table()).push(" (");
-        let mut params: Vec<Param> = Vec::with_capacity(fields.len() + 2);
-        let mut first = true;
-        let mut col = |b: &mut SqlBuilder, name: &str| {
-            if !first {
-                b.push(", ");
-            }
-            first = false;
-            b.ident(name);
-        };
-        for (name, value) in fields {
-            let attr = entity.attribute(name).expect("validated attribute");
-            col(&mut b, name);
-            params.push(Param::new(value.clone(), Storage::of(attr)));
-            if attr.is_polymorphic() {
-                col(&mut b, &attr.type_column());
-                let t = value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
-                params.push(Param::new(t, Storage::Text));
-            }
-        }
-        if let Some(d) = &entity.discriminator {
-            if !fields.contains_key("activitytypecode") {
-                col(&mut b, "activitytypecode");
-                params.push(Param::text(d.clone()));
-            }
-        }
-        b.push(") VALUES (");
-        for (i, p) in params.into_iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.param(p);
-        }
-        b.push(")");
-        self.tx.execute(&b.sql, &b.params)?;
-        Ok(())
+        insert_row(self.tx, entity, fields)
     }
 
     /// Updates a record. With `upsert`, a missing record is created with
@@ -881,6 +845,47 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 }
 
+/// The INSERT of one record's columns (and the companion columns of
+/// polymorphic lookups and activity types).
+pub(crate) fn insert_row(tx: &mut Tx<'_>, entity: &Entity, fields: &Fields) -> Result<()> {
+    let mut b = SqlBuilder::new(tx.backend());
+    b.push("INSERT INTO ").ident(entity.table()).push(" (");
+    let mut params: Vec<Param> = Vec::with_capacity(fields.len() + 2);
+    let mut first = true;
+    let mut col = |b: &mut SqlBuilder, name: &str| {
+        if !first {
+            b.push(", ");
+        }
+        first = false;
+        b.ident(name);
+    };
+    for (name, value) in fields {
+        let attr = entity.attribute(name).expect("validated attribute");
+        col(&mut b, name);
+        params.push(Param::new(value.clone(), Storage::of(attr)));
+        if attr.is_polymorphic() {
+            col(&mut b, &attr.type_column());
+            let t = value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
+            params.push(Param::new(t, Storage::Text));
+        }
+    }
+    if let Some(d) = &entity.discriminator {
+        if !fields.contains_key("activitytypecode") {
+            col(&mut b, "activitytypecode");
+            params.push(Param::text(d.clone()));
+        }
+    }
+    b.push(") VALUES (");
+    for (i, p) in params.into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(p);
+    }
+    b.push(")");
+    tx.execute(&b.sql, &b.params)?;
+    Ok(())
+}
 fn default_value(kind: AttrKind, d: &serde_json::Value) -> Option<Value> {
     match kind {
         AttrKind::Boolean => d.as_bool().map(Value::Bool),
