@@ -168,26 +168,26 @@ impl Org {
         self.db.read(|tx| self.authenticate_in(tx, &hash))
     }
 
-    /// Authenticates and runs `f` in one transaction (read-write when
-    /// `write`): one connection and one round of locking per request.
+    /// Authenticates and runs `f`. Reads do both in one transaction; writes
+    /// authenticate on a reader first, so the single writer's time goes to
+    /// the write itself.
     pub fn with_token<R, E: From<relata_store::StoreError> + From<EngineError>>(
         &self,
         token: &str,
         write: bool,
         f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
+        if write {
+            let principal = self.authenticate(token)?;
+            return self.write(&principal, f);
+        }
         let hash = hash_token(token);
-        let run = |tx: &mut Tx<'_>| -> std::result::Result<R, E> {
+        self.db.read(|tx: &mut Tx<'_>| -> std::result::Result<R, E> {
             let principal = self.authenticate_in(tx, &hash)?;
             let schema = self.schema();
             let mut s = Session::new(self, tx, &principal, schema);
             f(&mut s)
-        };
-        if write {
-            self.db.write(run)
-        } else {
-            self.db.read(run)
-        }
+        })
     }
 
     fn authenticate_in(&self, tx: &mut Tx<'_>, hash: &str) -> Result<Arc<Principal>> {

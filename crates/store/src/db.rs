@@ -53,6 +53,8 @@ pub struct Db {
     sqlite_path: Option<PathBuf>,
     /// Writes since SQLite's planner statistics were refreshed.
     writes_since_analyze: std::sync::atomic::AtomicU64,
+    /// Bumped after every SQLite ANALYZE; readers reload statistics when behind.
+    stats_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// SQLite has no autovacuum-style statistics; refresh them (sampled, so
@@ -82,6 +84,7 @@ impl Db {
             writer: Some(crate::group::Writer::new(sqlite::open(path)?)),
             sqlite_path: Some(path.into()),
             writes_since_analyze: Default::default(),
+            stats_generation: Default::default(),
         };
         db.analyze()?;
         Ok(db)
@@ -109,6 +112,7 @@ impl Db {
             writer: None,
             sqlite_path: None,
             writes_since_analyze: Default::default(),
+            stats_generation: Default::default(),
         })
     }
 
@@ -120,7 +124,8 @@ impl Db {
     /// autovacuum does this itself).
     pub fn analyze(&self) -> Result<()> {
         if let Pool::Sqlite(pool) = &self.pool {
-            pool.get()?.execute_batch("ANALYZE")?;
+            pool.get()?.conn.execute_batch("ANALYZE")?;
+            self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::Release);
         }
         Ok(())
     }
@@ -152,10 +157,21 @@ impl Db {
             Pool::Sqlite(pool) => {
                 if write {
                     let writer = self.writer.as_ref().expect("SQLite databases have a writer");
-                    let (out, _analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
+                    let (out, analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
+                    if analyzed {
+                        self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+                    }
                     return Ok(out);
                 }
-                let mut conn = pool.get().map_err(StoreError::from)?;
+                let mut reader = pool.get().map_err(StoreError::from)?;
+                // Statistics from an ANALYZE on the writer reach other
+                // connections only when they reload them.
+                let stats = self.stats_generation.load(std::sync::atomic::Ordering::Acquire);
+                if reader.stats != stats {
+                    reader.conn.execute_batch("ANALYZE sqlite_schema").map_err(StoreError::from)?;
+                    reader.stats = stats;
+                }
+                let conn = &mut reader.conn;
                 let tx = conn
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
                     .map_err(StoreError::from)?;
@@ -201,9 +217,9 @@ impl Db {
     pub fn backup_to(&self, dest: &Path) -> Result<()> {
         match &self.pool {
             Pool::Sqlite(pool) => {
-                let conn = pool.get()?;
+                let reader = pool.get()?;
                 let mut out = rusqlite::Connection::open(dest)?;
-                let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+                let backup = rusqlite::backup::Backup::new(&reader.conn, &mut out)?;
                 backup.run_to_completion(256, Duration::from_millis(5), None)?;
                 Ok(())
             }

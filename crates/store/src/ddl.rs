@@ -71,10 +71,8 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
             // Audit and currency lookups are rarely searched; an index per
             // insert costs a page write each, so they get none.
             let audit = matches!(a.name.as_str(), "createdby" | "modifiedby" | "transactioncurrencyid");
-            let wanted = a.indexed
-                || (a.kind.is_lookup() && !audit)
-                || a.kind == AttrKind::State
-                || a.name == "activitytypecode";
+            let wanted = !audit
+                && (a.indexed || a.kind.is_lookup() || a.kind == AttrKind::State || a.name == "activitytypecode");
             if wanted && !plan.indexes.iter().any(|i| i.1.first() == Some(&a.name)) {
                 // (column, primary key): serves filters on the column and
                 // keyset-paged `ORDER BY column, id` without a sort. Text on

@@ -110,20 +110,26 @@ pub(crate) struct Manager {
     pub path: PathBuf,
 }
 
+/// A pooled reader and the planner statistics generation it has loaded.
+pub(crate) struct Reader {
+    pub conn: Connection,
+    pub stats: u64,
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = Connection;
+    type Connection = Reader;
     type Error = rusqlite::Error;
 
-    fn connect(&self) -> Result<Connection, rusqlite::Error> {
-        open(&self.path).map_err(|e| match e {
+    fn connect(&self) -> Result<Reader, rusqlite::Error> {
+        open(&self.path).map(|conn| Reader { conn, stats: 0 }).map_err(|e| match e {
             StoreError::Sqlite(e) => e,
             other => rusqlite::Error::InvalidParameterName(other.to_string()),
         })
     }
-    fn is_valid(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
-        conn.execute_batch("")
+    fn is_valid(&self, conn: &mut Reader) -> Result<(), rusqlite::Error> {
+        conn.conn.execute_batch("")
     }
-    fn has_broken(&self, _: &mut Connection) -> bool {
+    fn has_broken(&self, _: &mut Reader) -> bool {
         false
     }
 }
