@@ -53,8 +53,30 @@ pub struct Db {
     sqlite_path: Option<PathBuf>,
     /// Writes since SQLite's planner statistics were refreshed.
     writes_since_analyze: std::sync::atomic::AtomicU64,
-    /// Bumped after every SQLite ANALYZE; readers reload statistics when behind.
-    stats_generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Tells the SQLite checkpointer thread to stop.
+    closing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.closing.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Copies the WAL back into the database file in the background
+/// (PASSIVE: never blocks readers or the writer), so commits never pay for
+/// a checkpoint and the WAL stays small.
+fn spawn_checkpointer(path: PathBuf, closing: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let _ = std::thread::Builder::new().name("relata-checkpoint".into()).spawn(move || {
+        let Ok(conn) = sqlite::open(&path) else { return };
+        while !closing.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(250));
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::debug!(error = %e, "WAL checkpoint skipped");
+            }
+        }
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    });
 }
 
 /// SQLite has no autovacuum-style statistics; refresh them (sampled, so
@@ -72,19 +94,25 @@ pub struct PoolStatus {
 impl Db {
     /// Opens (creating if needed) an SQLite database file.
     pub fn open_sqlite(path: &Path, opts: &DbOptions) -> Result<Db> {
-        // Opening once outside the pool turns "cannot open" into one clear error.
+        // The writer opens first: "cannot open" becomes one clear error
+        // instead of a pool time-out.
+        let writer = sqlite::open(path)?;
+        // Checkpoints run beside the writer, not inside its commits.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         let pool = r2d2::Pool::builder()
             .max_size(opts.max_connections)
             .min_idle(Some(1))
             .connection_timeout(opts.connect_timeout)
             .build(sqlite::Manager { path: path.to_path_buf() })?;
+        let closing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        spawn_checkpointer(path.to_path_buf(), closing.clone());
         let db = Db {
             pool: Pool::Sqlite(pool),
             backend: Backend::Sqlite,
-            writer: Some(crate::group::Writer::new(sqlite::open(path)?)),
+            writer: Some(crate::group::Writer::new(writer)),
             sqlite_path: Some(path.into()),
             writes_since_analyze: Default::default(),
-            stats_generation: Default::default(),
+            closing,
         };
         db.analyze()?;
         Ok(db)
@@ -112,7 +140,7 @@ impl Db {
             writer: None,
             sqlite_path: None,
             writes_since_analyze: Default::default(),
-            stats_generation: Default::default(),
+            closing: Default::default(),
         })
     }
 
@@ -124,8 +152,7 @@ impl Db {
     /// autovacuum does this itself).
     pub fn analyze(&self) -> Result<()> {
         if let Pool::Sqlite(pool) = &self.pool {
-            pool.get()?.conn.execute_batch("ANALYZE")?;
-            self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+            pool.get()?.conn.execute_batch(crate::sqlite::ANALYZE)?;
         }
         Ok(())
     }
@@ -157,20 +184,10 @@ impl Db {
             Pool::Sqlite(pool) => {
                 if write {
                     let writer = self.writer.as_ref().expect("SQLite databases have a writer");
-                    let (out, analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
-                    if analyzed {
-                        self.stats_generation.fetch_add(1, std::sync::atomic::Ordering::Release);
-                    }
+                    let (out, _analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
                     return Ok(out);
                 }
                 let mut reader = pool.get().map_err(StoreError::from)?;
-                // Statistics from an ANALYZE on the writer reach other
-                // connections only when they reload them.
-                let stats = self.stats_generation.load(std::sync::atomic::Ordering::Acquire);
-                if reader.stats != stats {
-                    reader.conn.execute_batch("ANALYZE sqlite_schema").map_err(StoreError::from)?;
-                    reader.stats = stats;
-                }
                 let conn = &mut reader.conn;
                 let tx = conn
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)

@@ -135,7 +135,7 @@ impl Writer {
             let mut analyze = false;
             if writes.fetch_add(st.jobs_in_group as u64, Ordering::Relaxed) + st.jobs_in_group as u64 >= analyze_every {
                 writes.store(0, Ordering::Relaxed);
-                if let Err(e) = st.conn.execute_batch("ANALYZE") {
+                if let Err(e) = st.conn.execute_batch(crate::sqlite::ANALYZE) {
                     tracing::warn!(error = %e, "refreshing SQLite statistics failed");
                 }
                 analyze = true;

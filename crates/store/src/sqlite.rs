@@ -110,10 +110,14 @@ pub(crate) struct Manager {
     pub path: PathBuf,
 }
 
-/// A pooled reader and the planner statistics generation it has loaded.
+/// Refreshes planner statistics. ANALYZE alone reloads them only on the
+/// connection that ran it; a schema change makes every connection reload.
+pub(crate) const ANALYZE: &str =
+    "ANALYZE; CREATE TABLE relata_stats_reload (x INTEGER); DROP TABLE relata_stats_reload;";
+
+/// A pooled reader connection.
 pub(crate) struct Reader {
     pub conn: Connection,
-    pub stats: u64,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -121,7 +125,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = rusqlite::Error;
 
     fn connect(&self) -> Result<Reader, rusqlite::Error> {
-        open(&self.path).map(|conn| Reader { conn, stats: 0 }).map_err(|e| match e {
+        open(&self.path).map(|conn| Reader { conn }).map_err(|e| match e {
             StoreError::Sqlite(e) => e,
             other => rusqlite::Error::InvalidParameterName(other.to_string()),
         })
