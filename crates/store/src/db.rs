@@ -97,8 +97,10 @@ impl Db {
         // The writer opens first: "cannot open" becomes one clear error
         // instead of a pool time-out.
         let writer = sqlite::open(path)?;
-        // Checkpoints run beside the writer, not inside its commits.
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        // A background thread keeps the WAL checkpointed; the writer's own,
+        // rarer checkpoint then has little left to copy, and lets the next
+        // write start the WAL over (only a writer can), so it stays small.
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 8000")?;
         let pool = r2d2::Pool::builder()
             .max_size(opts.max_connections)
             .min_idle(Some(1))
