@@ -223,9 +223,17 @@ impl Db {
                     >= PG_ANALYZE_EVERY_WRITES
                 {
                     self.writes_since_analyze.store(0, std::sync::atomic::Ordering::Relaxed);
-                    if let Err(e) = client.batch_execute("ANALYZE") {
-                        tracing::warn!(error = %e, "refreshing PostgreSQL statistics failed");
-                    }
+                    // In the background: ANALYZE of a large table takes seconds.
+                    let pool = pool.clone();
+                    let _ = std::thread::Builder::new().name("relata-analyze".into()).spawn(move || {
+                        let result = pool
+                            .get()
+                            .map_err(StoreError::from)
+                            .and_then(|mut c| c.client.batch_execute("ANALYZE").map_err(StoreError::from));
+                        if let Err(e) = result {
+                            tracing::warn!(error = %e, "refreshing PostgreSQL statistics failed");
+                        }
+                    });
                 }
                 Ok(out)
             }
