@@ -141,10 +141,42 @@ pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlB
             wrote = true;
         }
     }
+    // Unowned child records (activity parties) are visible with their parent.
+    if let Some((attr, parent)) = parent_of(ctx, entity) {
+        if (ctx.scope)(parent) != Scope::All {
+            if wrote {
+                b.push(" AND ");
+            }
+            let p = ctx.alias();
+            b.push("EXISTS (SELECT 1 FROM ").ident(parent.table()).push(" ").ident(&p).push(" WHERE ");
+            b.column(&p, parent.primary_id()).push(" = ").column(alias, &attr.name).push(" AND ");
+            scope_predicate(ctx, parent, &p, b);
+            b.push(")");
+            wrote = true;
+        }
+    }
     if !wrote {
         b.push("1=1");
     }
     b.push(")");
+}
+
+/// For an unowned, non-intersect entity: the lookup to the record it
+/// belongs to (every target deletes it in cascade), and that record's
+/// entity (the activity base for activity parties).
+fn parent_of<'s>(ctx: &Ctx<'s>, entity: &Entity) -> Option<(&'s AttributeDef, &'s Entity)> {
+    if entity.def.ownership != relata_metadata::Ownership::None || entity.def.is_intersect {
+        return None;
+    }
+    let schema_entity = ctx.schema.entity(entity.name())?;
+    let attr = schema_entity.attributes().iter().find(|a| {
+        a.kind.is_lookup()
+            && !a.targets.is_empty()
+            && a.targets.iter().all(|t| t.delete == relata_metadata::CascadeDelete::Cascade)
+    })?;
+    let first = ctx.schema.entity(&attr.targets[0].entity)?;
+    let parent = if first.def.is_activity { ctx.schema.entity("activitypointer")? } else { first };
+    Some((attr, parent))
 }
 
 fn in_list(b: &mut SqlBuilder, alias: &str, column: &str, ids: &[Uuid]) {

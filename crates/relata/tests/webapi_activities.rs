@@ -249,3 +249,33 @@ fn notes_with_attachments() {
         .expect_error(400);
     });
 }
+
+#[test]
+fn activity_parties_are_visible_only_with_their_activity() {
+    each_server(|srv| {
+        let owner = srv.new_user(&["Salesperson"]);
+        let other = srv.new_user(&["Salesperson"]);
+        let subject = format!("Private mail {}", uid());
+        let r = srv.send(srv.req_as(&owner.token, reqwest::Method::POST, "/emails").json(&json!({
+            "subject": subject,
+            "email_activity_parties": [
+                { "partyid_systemuser@odata.bind": format!("/systemusers({})", owner.id), "participationtypemask": 1 },
+                { "addressused": "someone@example.com", "participationtypemask": 2 }
+            ]
+        })));
+        r.expect(204);
+        let email = r.entity_id();
+        let path = format!(
+            "/activityparties?$select=participationtypemask&$filter={}",
+            enc(&format!("_activityid_value eq {email}"))
+        );
+        let mine = srv.send(srv.req_as(&owner.token, reqwest::Method::GET, &path));
+        mine.expect(200);
+        assert_eq!(mine.rows().len(), 2, "the owner sees the parties of their email");
+        let theirs = srv.send(srv.req_as(&other.token, reqwest::Method::GET, &path));
+        theirs.expect(200);
+        assert!(theirs.rows().is_empty(), "another salesperson sees none: {:?}", theirs.rows());
+        // The email itself is as invisible as a missing one.
+        srv.send(srv.req_as(&other.token, reqwest::Method::GET, &format!("/emails({email})"))).expect_error(404);
+    });
+}
