@@ -89,6 +89,8 @@ pub(crate) fn pre_update(
     Ok(())
 }
 
+// No built-in rule needs a post-operation step yet; the sales, service and
+// marketing modules add theirs here, after the write and in its transaction.
 pub(crate) fn post_create(_s: &mut Session<'_, '_, '_>, _entity: &Entity, _id: Uuid, _fields: &Fields) -> Result<()> {
     Ok(())
 }
