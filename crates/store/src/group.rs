@@ -37,7 +37,7 @@ impl State {
     /// Ends the open group with COMMIT (or records why it failed).
     fn finish(&mut self) -> Option<String> {
         let group = self.open.take()?;
-        let err = match self.conn.execute_batch("COMMIT") {
+        let err = match run(&self.conn, "COMMIT") {
             Ok(()) => None,
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -50,6 +50,12 @@ impl State {
         self.finished_upto = group;
         err
     }
+}
+
+/// Runs a transaction-control statement through the statement cache: these
+/// run several times per request, and parsing them each time shows.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Undoes a unit of work that did not finish normally (error or panic).
@@ -92,20 +98,20 @@ impl Writer {
         let mut st = self.state.lock();
         self.queued.fetch_sub(1, Ordering::SeqCst);
         if st.open.is_none() {
-            st.conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            run(&st.conn, "BEGIN IMMEDIATE").map_err(StoreError::from)?;
             st.last_group += 1;
             st.open = Some(st.last_group);
             st.jobs_in_group = 0;
         }
         let group = st.open.expect("open group");
-        st.conn.execute_batch("SAVEPOINT job").map_err(StoreError::from)?;
+        run(&st.conn, "SAVEPOINT job").map_err(StoreError::from)?;
         let result = {
             let mut job = Job { conn: &st.conn, done: false };
             let mut t = Tx { inner: TxInner::Sqlite(job.conn) };
             let r = f(&mut t);
             drop(t);
             match r {
-                Ok(out) => match job.conn.execute_batch("RELEASE job") {
+                Ok(out) => match run(job.conn, "RELEASE job") {
                     Ok(()) => {
                         job.done = true;
                         Ok(out)
