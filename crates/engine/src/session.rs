@@ -30,11 +30,14 @@ pub struct RecordInput {
     pub fields: Vec<(String, Value)>,
     /// Deep insert: related records created with this one, by navigation property.
     pub nested: Vec<(String, Nested)>,
+    /// Existing records to link through collection-valued navigation
+    /// properties (`nav@odata.bind: [urls]`).
+    pub links: Vec<(String, Vec<EntityRef>)>,
 }
 
 impl RecordInput {
     pub fn new(fields: Vec<(String, Value)>) -> Self {
-        RecordInput { fields, nested: vec![] }
+        RecordInput { fields, nested: vec![], links: vec![] }
     }
 }
 
@@ -413,6 +416,11 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.create_related(&entity, id, &nav, child)?;
             }
         }
+        for (nav, targets) in input.links {
+            for t in targets {
+                self.associate(entity.name(), id, &nav, &t.entity, t.id)?;
+            }
+        }
         rules::post_create(self, &entity, id, &fields)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
@@ -491,10 +499,16 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if !input.nested.is_empty() {
             return Err(EngineError::Invalid("deep update is not supported; update related records separately".into()));
         }
+        let links = input.links;
         let mut input_fields = input.fields;
         input_fields.retain(|(n, v)| !(n == entity.primary_id() && v.as_uuid() == Some(id)));
         let mut changes = self.validate_input(&entity, input_fields, false)?;
         self.update_fields(&entity, id, &existing, &mut changes)?;
+        for (nav, targets) in links {
+            for t in targets {
+                self.associate(entity.name(), id, &nav, &t.entity, t.id)?;
+            }
+        }
         Ok(UpsertOutcome::Updated(id))
     }
 

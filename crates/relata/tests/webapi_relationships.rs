@@ -233,3 +233,35 @@ fn restrict_blocks_delete_of_a_referenced_currency() {
         srv.retrieve("transactioncurrencies", cur.parse().unwrap(), "$select=isocurrencycode");
     });
 }
+
+#[test]
+fn binding_collections_on_create_links_existing_records() {
+    each_server(|srv| {
+        let c1 = srv.create("contacts", &json!({ "lastname": format!("Bound1 {}", uid()) }));
+        let c2 = srv.create("contacts", &json!({ "lastname": format!("Bound2 {}", uid()) }));
+        let lead = srv.create("leads", &json!({ "lastname": "Bound lead", "subject": format!("Bound {}", uid()) }));
+        let acc = srv.create(
+            "accounts",
+            &json!({
+                "name": format!("Binder {}", uid()),
+                "contact_customer_accounts@odata.bind": [format!("/contacts({c1})"), format!("/contacts({c2})")],
+                "accountleads_association@odata.bind": [format!("/leads({lead})")],
+            }),
+        );
+        let v = srv.retrieve("contacts", c1, "$select=_parentcustomerid_value");
+        assert_eq!(v["_parentcustomerid_value"], acc.to_string());
+        let rows = srv.get(&format!("/accounts({acc})/contact_customer_accounts?$select=contactid")).rows();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let leads = srv.get(&format!("/accounts({acc})/accountleads_association?$select=leadid")).rows();
+        assert_eq!(leads.len(), 1, "{leads:?}");
+        // A URL of the wrong entity is refused, and nothing is created.
+        let name = format!("Refused {}", uid());
+        srv.post(
+            "/accounts",
+            &json!({ "name": name, "contact_customer_accounts@odata.bind": [format!("/leads({lead})")] }),
+        )
+        .expect_error(400);
+        let left = srv.get(&format!("/accounts?$select=name&$filter={}", enc(&format!("name eq '{name}'")))).rows();
+        assert!(left.is_empty(), "{left:?}");
+    });
+}

@@ -25,6 +25,12 @@ pub fn parse_record(schema: &Schema, entity: &Entity, body: &Json) -> Result<Rec
             continue;
         }
         if let Some(name) = key.strip_suffix("@odata.bind") {
+            if let Some(Nav::Collection { entity: child, .. } | Nav::ManyToMany { entity: child, .. }) =
+                entity.nav(name)
+            {
+                input.links.push((name.to_string(), bind_many(schema, name, child, value)?));
+                continue;
+            }
             let (attr, target) = bind(schema, entity, name, value)?;
             input.fields.push((attr, target));
             continue;
@@ -72,6 +78,35 @@ pub fn parse_record(schema: &Schema, entity: &Entity, body: &Json) -> Result<Rec
         )));
     }
     Ok(input)
+}
+
+/// `nav@odata.bind: ["/contacts(<id>)", …]` on a collection: records to link.
+fn bind_many(schema: &Schema, name: &str, target: &str, value: &Json) -> Result<Vec<EntityRef>, ApiError> {
+    let Json::Array(urls) = value else {
+        return Err(ApiError::bad_request(format!(
+            "'{name}@odata.bind' on a collection needs an array of record URLs."
+        )));
+    };
+    urls.iter()
+        .map(|u| {
+            let url = u.as_str().ok_or_else(|| {
+                ApiError::bad_request(format!("'{name}@odata.bind' holds a value that is not a URL."))
+            })?;
+            let (set, id) = parse_entity_url(url).ok_or_else(|| {
+                ApiError::bad_request(format!("'{url}' is not a record URL such as /contacts(<id>)."))
+            })?;
+            let e = schema
+                .entity_by_set(&set)
+                .ok_or_else(|| ApiError::bad_request(format!("'{set}' is not an entity set.")))?;
+            if e.name() != target {
+                return Err(ApiError::bad_request(format!(
+                    "'{name}' links '{target}' records, but '{url}' is a '{}' record.",
+                    e.name()
+                )));
+            }
+            Ok(EntityRef { entity: target.to_string(), id })
+        })
+        .collect()
 }
 
 /// Resolves `name@odata.bind`: `name` is a single-valued navigation
