@@ -314,3 +314,39 @@ fn demo_data_is_varied_linked_and_goes_through_the_rules() {
         assert!(closed["@odata.count"].as_i64().unwrap_or(0) > 0, "[{backend}] {closed}");
     }
 }
+
+#[test]
+fn serve_shuts_down_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let mut child = Command::new(relata_bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.path().to_str().unwrap()])
+        .env("RELATA_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start relata serve");
+    let health = format!("http://127.0.0.1:{port}/health");
+    let started = Instant::now();
+    while reqwest::blocking::get(&health).map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(30), "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let stopped = Instant::now();
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(stopped.elapsed() < Duration::from_secs(15), "the server did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(exit.success(), "exit {exit:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The database is closed cleanly and opens again.
+    assert!(dir.path().join("relata.db").exists());
+}

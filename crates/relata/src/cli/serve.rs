@@ -42,7 +42,10 @@ pub fn run(flags: &Flags) -> Result<()> {
         ServerConfig { max_body_bytes: settings.max_body_bytes, requests_per_minute: settings.requests_per_minute };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener).context("cannot use the listening socket")?;
-        relata_server::serve(org.clone(), config, listener, shutdown_signal()).await.context("the server failed")
+        // Handlers are installed before the first request is served, so a
+        // SIGTERM that arrives at once still shuts down gracefully.
+        let signals = Signals::install().context("cannot install signal handlers")?;
+        relata_server::serve(org.clone(), config, listener, signals.wait()).await.context("the server failed")
     });
     runtime.shutdown_timeout(Duration::from_secs(5));
     drop(org);
@@ -66,33 +69,44 @@ fn log_settings(settings: &Settings) {
     );
 }
 
-/// Completes on the first Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM and Ctrl-C, listened for from the moment they are installed.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Signals { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => info!("received Ctrl-C; shutting down"),
-        _ = terminate => info!("received SIGTERM; shutting down"),
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    // Draining waits for in-flight requests; a second Ctrl-C stops at once.
-    tokio::spawn(async {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("received Ctrl-C again; exiting without waiting for requests");
-            std::process::exit(130);
+
+    /// Completes on the first Ctrl-C or SIGTERM.
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => info!("received Ctrl-C; shutting down"),
+            _ = self.terminate.recv() => info!("received SIGTERM; shutting down"),
         }
-    });
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+            info!("received Ctrl-C; shutting down");
+        }
+        // Draining waits for in-flight requests; a second Ctrl-C stops at once.
+        tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::warn!("received Ctrl-C again; exiting without waiting for requests");
+                std::process::exit(130);
+            }
+        });
+    }
 }
