@@ -20,6 +20,9 @@ use crate::QueryError;
 pub const MAX_PAGE_SIZE: usize = 5000;
 /// Rows returned per parent in a collection-valued `$expand`.
 pub const MAX_EXPAND_ROWS: usize = 5000;
+/// Rows one collection-valued `$expand` may return in all, so a response
+/// stays bounded in memory.
+pub const MAX_EXPANDED_TOTAL: usize = 100_000;
 
 /// Everything a read needs to know about its caller.
 pub struct Ctx<'s> {
@@ -740,6 +743,7 @@ impl<'s> Ctx<'s> {
         let extra: Vec<&str> = expand_cols.iter().map(String::as_str).collect();
         let fetch = fetch_list(entity, opts.select.as_deref(), &extra)?;
         let limit = opts.top.map(|t| (t as usize).min(MAX_EXPAND_ROWS)).unwrap_or(MAX_EXPAND_ROWS);
+        let mut fetched_total = 0usize;
         for chunk in parent_ids.chunks(1000) {
             let alias = self.alias();
             let mut b = SqlBuilder::new(self.backend);
@@ -772,6 +776,13 @@ impl<'s> Ctx<'s> {
             b.push(&format!(")) ranked WHERE rn <= {limit} ORDER BY parent_id, rn"));
             storages.push(Storage::BigInt);
             let rows = tx.query(&b.sql, &b.params, &storages)?;
+            fetched_total += rows.len();
+            if fetched_total > MAX_EXPANDED_TOTAL {
+                return Err(QueryError::Invalid(format!(
+                    "$expand of '{}' returns more than {MAX_EXPANDED_TOTAL} related records; narrow it with $top or $filter",
+                    entity.name()
+                )));
+            }
             let mut records = Vec::new();
             let mut hidden = Vec::new();
             let mut parents = Vec::new();
