@@ -4,7 +4,7 @@
 
 use relata_metadata::{AttrKind, AttributeDef, EntityDef};
 use relata_security::Principal;
-use relata_store::{sync_schema, Param, Tx};
+use relata_store::{drop_columns, sync_schema, Param, Tx};
 
 use crate::error::{EngineError, Result};
 use crate::org::{build_schema, load_custom, CustomMetadata, Org};
@@ -187,6 +187,47 @@ impl Session<'_, '_, '_> {
         })
     }
 
+    /// Removes a custom attribute (with its `_base` twin) and drops its
+    /// columns. System attributes and a custom entity's primary name stay.
+    pub fn delete_attribute(&mut self, entity: &str, name: &str) -> Result<()> {
+        require_customizer(self.principal)?;
+        let schema = self.schema.clone();
+        let e =
+            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+        let a = e
+            .attribute(name)
+            .ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+        if !a.is_custom || a.read_only {
+            return Err(EngineError::Invalid(format!(
+                "'{entity}.{name}' is not a custom column and cannot be deleted"
+            )));
+        }
+        if e.def.primary_name == name {
+            return Err(EngineError::Invalid(format!(
+                "'{name}' is the primary name of '{entity}' and cannot be deleted"
+            )));
+        }
+        let mut names = vec![a.name.clone()];
+        names.extend(a.base_of.clone());
+        let mut columns: Vec<String> = names.clone();
+        if a.is_polymorphic() {
+            columns.push(a.type_column());
+        }
+        let table = e.table().to_string();
+        let entity = entity.to_string();
+        self.change_metadata(|custom| {
+            if let Some(def) = custom.entities.iter_mut().find(|d| d.name == entity) {
+                def.attributes.retain(|x| !names.contains(&x.name));
+                return Ok(vec![("entity".into(), entity.clone(), serde_json::to_string(def).expect("serializable"))]);
+            }
+            custom.attributes.retain(|(en, x)| !(en == &entity && names.contains(&x.name)));
+            // An empty definition removes the stored row.
+            Ok(names.iter().map(|n| ("attribute".to_string(), format!("{entity}.{n}"), String::new())).collect())
+        })?;
+        drop_columns(self.tx, &table, &columns)?;
+        Ok(())
+    }
+
     /// Applies a metadata change in this transaction: rebuild and validate
     /// the schema, store the definition, alter the tables, bump the schema
     /// version. The new schema is installed at once; should the transaction
@@ -217,6 +258,9 @@ fn apply_change(
             "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",
             &[Param::text(kind.clone()), Param::text(name.clone())],
         )?;
+        if definition.is_empty() {
+            continue;
+        }
         tx.execute(
             "INSERT INTO relata_metadata (kind, name, definition) VALUES ($1, $2, $3)",
             &[Param::text(kind), Param::text(name), Param::text(definition)],

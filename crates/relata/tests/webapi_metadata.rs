@@ -285,3 +285,43 @@ fn who_am_i() {
         assert_eq!(srv.whoami_as(&other.token)["BusinessUnitId"], v["BusinessUnitId"]);
     });
 }
+
+#[test]
+fn custom_columns_can_be_deleted_with_their_data() {
+    each_server(|srv| {
+        let logical = format!("new_gone{}", common::uid_alpha().to_lowercase());
+        srv.post(
+            "/EntityDefinitions(LogicalName='account')/Attributes",
+            &json!({
+                "@odata.type": "Microsoft.Dynamics.CRM.MoneyAttributeMetadata",
+                "SchemaName": logical,
+                "DisplayName": { "LocalizedLabels": [{ "Label": "Gone", "LanguageCode": 1033 }] },
+                "Precision": 2
+            }),
+        )
+        .expect(204);
+        let id = srv.create("accounts", &json!({ "name": format!("Gone {}", uid()), logical.clone(): 12.5 }));
+        let v = srv.retrieve("accounts", id, &format!("$select={logical},{logical}_base"));
+        assert_eq!(common::dec(&v[format!("{logical}_base")]), common::d("12.5"));
+
+        srv.delete(&format!("/EntityDefinitions(LogicalName='account')/Attributes(LogicalName='{logical}')"))
+            .expect(204);
+        srv.get(&format!("/accounts({id})?$select={logical}")).expect_error(400);
+        srv.get(&format!("/EntityDefinitions(LogicalName='account')/Attributes(LogicalName='{logical}_base')"))
+            .expect_error(404);
+        // The record itself is untouched, and the name can be used again.
+        srv.retrieve("accounts", id, "$select=name");
+        srv.post(
+            "/EntityDefinitions(LogicalName='account')/Attributes",
+            &json!({ "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": logical, "MaxLength": 20 }),
+        )
+        .expect(204);
+        let v = srv.retrieve("accounts", id, &format!("$select={logical}"));
+        assert!(v[&logical].is_null(), "the old data is gone: {v}");
+
+        // System columns and unknown columns cannot be deleted.
+        srv.delete("/EntityDefinitions(LogicalName='account')/Attributes(LogicalName='name')").expect_error(400);
+        srv.delete("/EntityDefinitions(LogicalName='account')/Attributes(LogicalName='new_nosuchcolumn')")
+            .expect_error(404);
+    });
+}

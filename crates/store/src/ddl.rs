@@ -145,3 +145,17 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
     }
     Ok(())
 }
+
+/// Drops columns of a table with the indexes built on them (the reverse of
+/// what [`sync_schema`] adds for a removed custom attribute).
+pub fn drop_columns(tx: &mut Tx<'_>, table: &str, columns: &[String]) -> Result<()> {
+    for col in columns {
+        for suffix in [col.clone(), format!("{col}_lc")] {
+            tx.batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(&index_name(table, &suffix))))?;
+        }
+        if tx.table_columns(table)?.iter().any(|c| c == col) {
+            tx.batch(&format!("ALTER TABLE {} DROP COLUMN {}", quote_ident(table), quote_ident(col)))?;
+        }
+    }
+    Ok(())
+}

@@ -17,7 +17,7 @@ mod sql;
 mod sqlite;
 
 pub use db::{Backend, Db, DbOptions, PoolStatus, Tx};
-pub use ddl::{column_storages, sync_schema};
+pub use ddl::{column_storages, drop_columns, sync_schema};
 pub use migrations::migrate;
 pub use sql::{quote_ident, Param, SqlBuilder, Storage};
 

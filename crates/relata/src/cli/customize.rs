@@ -51,6 +51,15 @@ pub struct EntityArgs {
 pub enum AttributeCommand {
     /// Add a custom column to an entity (system or custom)
     Add(AttributeArgs),
+    /// Delete a custom column and its data
+    Delete {
+        /// Entity logical name
+        #[arg(long)]
+        entity: String,
+        /// Column logical name
+        #[arg(long)]
+        name: String,
+    },
     /// List an entity's columns
     List {
         /// Entity logical name
@@ -223,6 +232,10 @@ pub fn run_attribute(flags: &Flags, cmd: AttributeCommand) -> Result<()> {
             }
             org.create_attribute(&org.system_principal(), &a.entity, attr)?;
             println!("added column {}.{}", a.entity, a.name);
+        }
+        AttributeCommand::Delete { entity, name } => {
+            org.write(&org.system_principal(), |s| s.delete_attribute(&entity, &name))?;
+            println!("deleted column {entity}.{name}");
         }
         AttributeCommand::List { entity } => {
             let schema = org.schema();

@@ -287,6 +287,12 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                         &json!({"@odata.context": format!("{base}/$metadata#EntityDefinitions('{}')/Attributes", e.name()), "value": value}),
                     ))
                 }
+                (Some(akey), &Method::DELETE) if cast.is_none() => {
+                    let name = find_attribute(e, akey)?.name.clone();
+                    let entity = e.name().to_string();
+                    s.delete_attribute(&entity, &name)?;
+                    Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
+                }
                 (Some(akey), &Method::GET) => {
                     let a = find_attribute(e, akey)?;
                     if !matches_cast(a) {
