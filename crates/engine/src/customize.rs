@@ -230,15 +230,16 @@ impl Session<'_, '_, '_> {
 
     /// Applies a metadata change in this transaction: rebuild and validate
     /// the schema, store the definition, alter the tables, bump the schema
-    /// version. The new schema is installed at once; should the transaction
-    /// roll back, the version check on the next request reloads the old one.
+    /// version. This session works with the new schema at once; other
+    /// requests get it when the transaction commits.
     fn change_metadata(
         &mut self,
         change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
     ) -> Result<()> {
         let (schema, version) = apply_change(self.tx, change)?;
-        self.org.install_schema(schema, version);
-        self.schema = self.org.schema();
+        let schema = std::sync::Arc::new(schema);
+        self.schema = schema.clone();
+        self.changed_schema = Some((schema, version));
         Ok(())
     }
 }

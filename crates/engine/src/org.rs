@@ -50,6 +50,8 @@ pub struct Org {
     /// Principals by user, valid while the security version is unchanged.
     /// Only a cache: the version is read from the database on every request.
     principals: Mutex<HashMap<Uuid, (i64, Arc<Principal>)>>,
+    /// Serializes schema installs so the version check and the swap agree.
+    schema_install: Mutex<()>,
     pub ids: OrgIds,
 }
 
@@ -121,6 +123,7 @@ impl Org {
             schema: ArcSwap::from_pointee(schema),
             schema_version: AtomicI64::new(version),
             principals: Mutex::new(HashMap::new()),
+            schema_install: Mutex::new(()),
             ids,
         })
     }
@@ -135,17 +138,21 @@ impl Org {
 
     /// Reloads the schema if another process (or request) changed it.
     pub(crate) fn refresh_schema(&self, tx: &mut Tx<'_>, version: i64) -> Result<()> {
-        if version != self.schema_version.load(Ordering::Acquire) {
+        if version > self.schema_version.load(Ordering::Acquire) {
             let schema = build_schema(load_custom(tx)?)?;
-            self.schema.store(Arc::new(schema));
-            self.schema_version.store(version, Ordering::Release);
+            self.install_schema(Arc::new(schema), version);
         }
         Ok(())
     }
 
-    pub(crate) fn install_schema(&self, schema: Schema, version: i64) {
-        self.schema.store(Arc::new(schema));
-        self.schema_version.store(version, Ordering::Release);
+    /// Installs a committed schema unless a newer one is already in place
+    /// (requests racing a metadata change must not bring an older one back).
+    pub(crate) fn install_schema(&self, schema: Arc<Schema>, version: i64) {
+        let _guard = self.schema_install.lock();
+        if version > self.schema_version.load(Ordering::Acquire) {
+            self.schema.store(schema);
+            self.schema_version.store(version, Ordering::Release);
+        }
     }
 
     /// The built-in principal the server acts as (CLI, seeding, cascades).
@@ -245,10 +252,18 @@ impl Org {
         f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
         let schema = self.schema();
-        self.db.write(|tx| {
+        let mut changed = None;
+        let out = self.db.write(|tx| {
             let mut s = Session::new(self, tx, principal, schema);
-            f(&mut s)
-        })
+            let r = f(&mut s);
+            changed = s.changed_schema.take();
+            r
+        });
+        // A metadata change becomes visible to other requests once committed.
+        if let (Ok(_), Some((schema, version))) = (&out, changed) {
+            self.install_schema(schema, version);
+        }
+        out
     }
 
     /// Runs `f` as `principal` in one read-only transaction.

@@ -72,6 +72,8 @@ pub struct Session<'o, 't, 'c> {
     pub principal: &'o Principal,
     pub schema: Arc<Schema>,
     pub now: DateTime<Utc>,
+    /// A schema changed by this transaction, installed for everyone after commit.
+    pub(crate) changed_schema: Option<(Arc<Schema>, i64)>,
 }
 
 pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
@@ -89,7 +91,7 @@ fn missing_privilege(p: &Principal, entity: &Entity, right: Right) -> EngineErro
 
 impl<'o, 't, 'c> Session<'o, 't, 'c> {
     pub fn new(org: &'o Org, tx: &'t mut Tx<'c>, principal: &'o Principal, schema: Arc<Schema>) -> Self {
-        Session { org, tx, principal, schema, now: Utc::now() }
+        Session { org, tx, principal, schema, now: Utc::now(), changed_schema: None }
     }
 
     pub fn entity(&self, name: &str) -> Result<Arc<Entity>> {
