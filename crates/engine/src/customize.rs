@@ -83,16 +83,27 @@ fn check_attribute(a: &mut AttributeDef) -> Result<()> {
     Ok(())
 }
 
-fn require_customizer(p: &Principal) -> Result<()> {
-    if p.all_privileges || p.privileges.contains_key("prvCustomizeSystem") {
+fn require_customizer(p: &Principal, privilege: &str) -> Result<()> {
+    if p.has(privilege) {
         Ok(())
     } else {
-        Err(EngineError::Forbidden(format!(
-            "Principal user (Id={}) is missing prvCustomizeSystem privilege",
-            p.user_id
-        )))
+        Err(crate::session::missing_global(p, privilege))
     }
 }
+
+/// Columns field security cannot apply to: keys, names and what the
+/// platform itself maintains.
+const UNSECURABLE: &[&str] = &[
+    "ownerid",
+    "owningbusinessunit",
+    "createdon",
+    "createdby",
+    "modifiedon",
+    "modifiedby",
+    "versionnumber",
+    "statecode",
+    "statuscode",
+];
 
 impl Org {
     /// Adds a custom entity in its own transaction (CLI).
@@ -110,7 +121,7 @@ impl Session<'_, '_, '_> {
     /// Adds a custom entity (with its primary name attribute among its attributes).
     pub fn create_entity(&mut self, mut def: EntityDef) -> Result<()> {
         let principal = self.principal;
-        require_customizer(principal)?;
+        require_customizer(principal, "prvCreateEntity")?;
         check_name("entity", &def.name)?;
         if self.schema.entity(&def.name).is_some() {
             return Err(EngineError::Conflict(format!("An entity named '{}' already exists.", def.name)));
@@ -151,7 +162,7 @@ impl Session<'_, '_, '_> {
 
     /// Adds a custom attribute to an entity, system or custom.
     pub fn create_attribute(&mut self, entity: &str, mut attr: AttributeDef) -> Result<()> {
-        require_customizer(self.principal)?;
+        require_customizer(self.principal, "prvCreateAttribute")?;
         check_attribute(&mut attr)?;
         let schema = self.schema.clone();
         let e =
@@ -162,10 +173,11 @@ impl Session<'_, '_, '_> {
         if e.attribute(&attr.name).is_some() {
             return Err(EngineError::Conflict(format!("'{entity}' already has a column named '{}'", attr.name)));
         }
-        let key = format!("{entity}.{}", attr.name);
+        if attr.secured {
+            return Err(EngineError::Invalid("secure a column after adding it (set IsSecured on the column)".into()));
+        }
         let entity = entity.to_string();
         let companions = money_companions(&entity, |n| e.attribute(n).is_some(), &mut attr);
-        let _ = key;
         self.change_metadata(|custom| {
             let mut all = vec![attr.clone()];
             all.extend(companions);
@@ -190,7 +202,7 @@ impl Session<'_, '_, '_> {
     /// Removes a custom attribute (with its `_base` twin) and drops its
     /// columns. System attributes and a custom entity's primary name stay.
     pub fn delete_attribute(&mut self, entity: &str, name: &str) -> Result<()> {
-        require_customizer(self.principal)?;
+        require_customizer(self.principal, "prvDeleteAttribute")?;
         let schema = self.schema.clone();
         let e =
             schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
@@ -222,9 +234,43 @@ impl Session<'_, '_, '_> {
             }
             custom.attributes.retain(|(en, x)| !(en == &entity && names.contains(&x.name)));
             // An empty definition removes the stored row.
-            Ok(names.iter().map(|n| ("attribute".to_string(), format!("{entity}.{n}"), String::new())).collect())
+            let mut rows: Vec<(String, String, String)> =
+                names.iter().map(|n| ("attribute".to_string(), format!("{entity}.{n}"), String::new())).collect();
+            rows.extend(names.iter().map(|n| ("secured".to_string(), format!("{entity}.{n}"), String::new())));
+            Ok(rows)
         })?;
         drop_columns(self.tx, &table, &columns)?;
+        Ok(())
+    }
+
+    /// Turns field security on or off for a column (`IsSecured`). Secured
+    /// values are visible only to System Administrators and to principals
+    /// whose field security profiles allow it.
+    pub fn set_secured(&mut self, entity: &str, name: &str, secured: bool) -> Result<()> {
+        require_customizer(self.principal, "prvWriteAttribute")?;
+        let schema = self.schema.clone();
+        let e =
+            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+        let a = e
+            .attribute(name)
+            .ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+        if !can_be_secured(e, a) {
+            return Err(EngineError::Invalid(format!(
+                "'{entity}.{name}' cannot be secured: keys, primary names and system columns stay visible"
+            )));
+        }
+        if a.secured == secured {
+            return Ok(());
+        }
+        let key = format!("{entity}.{name}");
+        self.change_metadata(|custom| {
+            custom.secured.retain(|k| k != &key);
+            if secured {
+                custom.secured.push(key.clone());
+            }
+            Ok(vec![("secured".into(), key.clone(), if secured { "true".into() } else { String::new() })])
+        })?;
+        self.tx.next_counter("security")?;
         Ok(())
     }
 
@@ -237,6 +283,7 @@ impl Session<'_, '_, '_> {
         change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
     ) -> Result<()> {
         let (schema, version) = apply_change(self.tx, change)?;
+        crate::privileges::sync_privileges(self.tx, &schema, self.org.ids.system_administrator_role)?;
         let schema = std::sync::Arc::new(schema);
         self.schema = schema.clone();
         self.changed_schema = Some((schema, version));
@@ -295,7 +342,8 @@ fn money_companions(entity: &str, has: impl Fn(&str) -> bool, attr: &mut Attribu
             relationship: format!("transactioncurrency_{entity}"),
             nav: "transactioncurrencyid".into(),
             delete: relata_metadata::CascadeDelete::Restrict,
-            cascade_assign: false,
+            cascade_assign: relata_metadata::CascadeType::NoCascade,
+            cascade_share: relata_metadata::CascadeType::NoCascade,
         }];
         out.push(c);
     }
@@ -311,4 +359,15 @@ fn money_companions(entity: &str, has: impl Fn(&str) -> bool, attr: &mut Attribu
         out.push(r);
     }
     out
+}
+
+/// Can field security apply to this column?
+pub fn can_be_secured(entity: &relata_metadata::Entity, attr: &AttributeDef) -> bool {
+    !(attr.name == entity.primary_id()
+        || attr.name == entity.def.primary_name
+        || UNSECURABLE.contains(&attr.name.as_str())
+        || attr.read_only
+        || entity.def.is_intersect
+        || entity.def.system_managed
+        || attr.base_of.is_none() && attr.name.ends_with("_base"))
 }

@@ -25,6 +25,9 @@ pub enum EngineError {
     /// Authentication failed.
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many requests or failed sign-ins; try again after this many seconds.
+    #[error("{0}")]
+    Throttled(String, u64),
     #[error("{0}")]
     Store(StoreError),
 }

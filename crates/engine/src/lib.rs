@@ -5,17 +5,28 @@
 //! through [`Session`]'s pipeline (validate → rules → privileges → write),
 //! and every read through `relata-query` with the caller's scope.
 
+mod assign;
+mod audit;
 mod customize;
 mod error;
+mod limits;
+mod membership;
 mod org;
 mod principal;
+mod privileges;
 mod roles;
 mod rules;
 mod seed;
 mod session;
+mod sharing;
+mod signin;
 
-pub use customize::{NewAttribute, NewEntity};
+pub use audit::AuditAction;
+pub use customize::{can_be_secured, NewAttribute, NewEntity};
 pub use error::{EngineError, Result};
+pub use limits::Lease;
 pub use org::{Org, OrgConfig, OrgIds, TokenInfo};
-pub use roles::STANDARD_ROLES;
+pub use privileges::{PrivilegeGrant, RolePrivilege};
+pub use roles::{STANDARD_ROLES, SYSTEM_ADMINISTRATOR, SYSTEM_CUSTOMIZER};
 pub use session::{Condition, Fields, Nested, RecordInput, Session, UpsertOutcome};
+pub use signin::{SignIn, SignInPolicy};

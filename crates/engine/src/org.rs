@@ -61,6 +61,8 @@ pub(crate) struct CustomMetadata {
     pub entities: Vec<EntityDef>,
     pub attributes: Vec<(String, AttributeDef)>,
     pub option_sets: Vec<OptionSetDef>,
+    /// `entity.attribute` keys of columns under field security.
+    pub secured: Vec<String>,
 }
 
 pub(crate) fn load_custom(tx: &mut Tx<'_>) -> Result<CustomMetadata> {
@@ -81,6 +83,7 @@ pub(crate) fn load_custom(tx: &mut Tx<'_>) -> Result<CustomMetadata> {
                 out.attributes.push((entity, serde_json::from_str(def).map_err(bad)?));
             }
             "optionset" => out.option_sets.push(serde_json::from_str(def).map_err(bad)?),
+            "secured" => out.secured.push(name.to_string()),
             _ => {}
         }
     }
@@ -101,6 +104,16 @@ pub(crate) fn build_schema(custom: CustomMetadata) -> Result<Schema> {
                     attr.name
                 )))
             }
+        }
+    }
+    for key in &custom.secured {
+        let Some((entity, attr)) = key.split_once('.') else { continue };
+        if let Some(a) = entities
+            .iter_mut()
+            .find(|e| e.name == entity)
+            .and_then(|e| e.attributes.iter_mut().find(|a| a.name == attr))
+        {
+            a.secured = true;
         }
     }
     Schema::build(entities, sets).map_err(|e| EngineError::Invalid(e.to_string()))
@@ -161,11 +174,10 @@ impl Org {
             user_id: self.ids.system_user,
             full_name: "SYSTEM".into(),
             business_unit_id: self.ids.root_business_unit,
-            business_unit_subtree: vec![self.ids.root_business_unit],
-            teams: vec![],
-            privileges: HashMap::new(),
             all_privileges: true,
+            is_system_administrator: true,
             language: 1033,
+            ..Principal::default()
         }
     }
 
@@ -200,10 +212,11 @@ impl Org {
     fn authenticate_in(&self, tx: &mut Tx<'_>, hash: &str) -> Result<Arc<Principal>> {
         {
             let row = tx.query_one(
-                "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled,
+                "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled OR b.isdisabled,
                         (SELECT value FROM relata_counter WHERE name = 'security'),
                         (SELECT value FROM relata_counter WHERE name = 'schema')
                  FROM relata_token t JOIN systemuser u ON u.systemuserid = t.systemuserid
+                 JOIN businessunit b ON b.businessunitid = u.businessunitid
                  WHERE t.token_hash = $1",
                 &[Param::text(hash)],
                 &[
@@ -240,7 +253,7 @@ impl Org {
             }
         }
         let schema = self.schema();
-        let p = Arc::new(load_principal(tx, &schema, user)?);
+        let p = Arc::new(load_principal(tx, &schema, user, self.ids.system_administrator_role)?);
         self.principals.lock().insert(user, (security_version, p.clone()));
         Ok(p)
     }
@@ -299,21 +312,7 @@ impl Org {
         expires_on: Option<chrono::DateTime<Utc>>,
     ) -> Result<(Uuid, String)> {
         let token = relata_security::new_token();
-        let id = Uuid::now_v7();
-        self.db.write(|tx| -> Result<_> {
-            tx.execute(
-                "INSERT INTO relata_token (tokenid, systemuserid, name, token_hash, created_on, expires_on) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    Param::uuid(id),
-                    Param::uuid(user),
-                    Param::text(name),
-                    Param::text(hash_token(&token)),
-                    Param::new(Value::DateTime(Utc::now()), Storage::Timestamp),
-                    Param::new(expires_on.map(Value::DateTime).unwrap_or(Value::Null), Storage::Timestamp),
-                ],
-            )?;
-            Ok(())
-        })?;
+        let id = self.db.write(|tx| self.insert_token(tx, user, name, &token, expires_on))?;
         Ok((id, token))
     }
 
@@ -388,8 +387,9 @@ impl Org {
         let denied = || EngineError::Unauthorized("The email or password is not correct.".into());
         let row = self.db.read(|tx| -> Result<_> {
             tx.query_one(
-                "SELECT u.systemuserid, c.password_hash, u.isdisabled FROM systemuser u
+                "SELECT u.systemuserid, c.password_hash, u.isdisabled OR b.isdisabled FROM systemuser u
                  JOIN relata_credential c ON c.systemuserid = u.systemuserid
+                 JOIN businessunit b ON b.businessunitid = u.businessunitid
                  WHERE lower(u.internalemailaddress) = lower($1)",
                 &[Param::text(email)],
                 &[Storage::Uuid, Storage::Text, Storage::Bool],

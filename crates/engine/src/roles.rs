@@ -1,8 +1,10 @@
 //! The standard security roles, as data: which rights each grants on which
-//! entities at which depth. Seeded once; administrators may edit them.
+//! entities at which depth, and which global privileges. Seeded once;
+//! administrators may edit them (all but System Administrator, which always
+//! holds every privilege).
 
 use relata_metadata::Schema;
-use relata_security::{privilege_name, Depth, Right, RIGHTS};
+use relata_security::{catalog, privilege_name, Depth, Right, RIGHTS};
 
 /// A grant: entities (logical names; `*` = every entity) × rights × depth.
 pub struct Grant {
@@ -14,20 +16,33 @@ pub struct Grant {
 pub struct StandardRole {
     pub name: &'static str,
     pub grants: &'static [Grant],
+    /// Global privileges (`prvExportToExcel`).
+    pub globals: &'static [&'static str],
 }
+
+pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
+pub const SYSTEM_CUSTOMIZER: &str = "System Customizer";
 
 const ALL: &[Right] = &RIGHTS;
 const READ: &[Right] = &[Right::Read];
 const READ_APPEND: &[Right] = &[Right::Read, Right::Append, Right::AppendTo];
-const SALES: &[&str] = &["account", "contact", "lead", "opportunity", "activitypointer", "annotation", "activityparty"];
+const SALES: &[&str] = &["account", "contact", "lead", "opportunity", "activitypointer", "annotation"];
+const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"];
 const SETUP: &[&str] = &["transactioncurrency", "businessunit", "systemuser", "team", "role", "organization"];
 
 pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
-        name: "System Customizer",
+        name: SYSTEM_CUSTOMIZER,
         grants: &[
             Grant { entities: &["*"], rights: READ, depth: Depth::Organization },
             Grant { entities: SALES, rights: ALL, depth: Depth::User },
+        ],
+        globals: &[
+            "prvCreateEntity",
+            "prvCreateAttribute",
+            "prvWriteAttribute",
+            "prvDeleteAttribute",
+            "prvExportToExcel",
         ],
     },
     StandardRole {
@@ -36,6 +51,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             Grant { entities: SALES, rights: ALL, depth: Depth::ParentChild },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel", "prvReadRecordAuditHistory"],
     },
     StandardRole {
         name: "Salesperson",
@@ -43,70 +59,75 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
             Grant { entities: SALES, rights: ALL, depth: Depth::User },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel"],
     },
     StandardRole {
         name: "Customer Service Manager",
         grants: &[
-            Grant {
-                entities: &["account", "contact", "activitypointer", "annotation", "activityparty"],
-                rights: ALL,
-                depth: Depth::ParentChild,
-            },
+            Grant { entities: SERVICE, rights: ALL, depth: Depth::ParentChild },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel", "prvReadRecordAuditHistory"],
     },
     StandardRole {
         name: "Customer Service Representative",
         grants: &[
-            Grant {
-                entities: &["account", "contact", "activitypointer", "annotation", "activityparty"],
-                rights: ALL,
-                depth: Depth::User,
-            },
+            Grant { entities: SERVICE, rights: ALL, depth: Depth::User },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel"],
     },
     StandardRole {
         name: "Marketing Manager",
         grants: &[
             Grant {
-                entities: &["lead", "account", "contact", "activitypointer", "annotation", "activityparty"],
+                entities: &["lead", "account", "contact", "activitypointer", "annotation"],
                 rights: ALL,
                 depth: Depth::ParentChild,
             },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel"],
     },
     StandardRole {
         name: "Marketing Professional",
         grants: &[
-            Grant {
-                entities: &["lead", "activitypointer", "annotation", "activityparty"],
-                rights: ALL,
-                depth: Depth::User,
-            },
+            Grant { entities: &["lead", "activitypointer", "annotation"], rights: ALL, depth: Depth::User },
             Grant { entities: &["account", "contact"], rights: READ_APPEND, depth: Depth::BusinessUnit },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
+        globals: &["prvExportToExcel"],
     },
-    StandardRole { name: "Read Only", grants: &[Grant { entities: &["*"], rights: READ, depth: Depth::Organization }] },
+    StandardRole {
+        name: "Read Only",
+        grants: &[Grant { entities: &["*"], rights: READ, depth: Depth::Organization }],
+        globals: &[],
+    },
 ];
 
 impl StandardRole {
-    /// The role's privileges by name, for the entities in `schema`.
+    /// The role's privileges by name, for the entities in `schema`. Depths a
+    /// privilege cannot take (organization-owned entities are Global only)
+    /// are raised to Global.
     pub fn privileges(&self, schema: &Schema) -> Vec<(String, Depth)> {
+        let cat = catalog(schema);
         let mut out: std::collections::BTreeMap<String, Depth> = std::collections::BTreeMap::new();
         for g in self.grants {
-            for e in schema.entities().filter(|e| !e.def.is_intersect) {
+            for e in schema.entities().filter(|e| e.has_privileges()) {
                 if !(g.entities.contains(&"*") || g.entities.contains(&e.name())) {
                     continue;
                 }
                 for r in g.rights {
                     let name = privilege_name(*r, e);
+                    let Some(def) = cat.iter().find(|p| p.name == name) else { continue };
+                    let depth = if def.allows_depth(g.depth) { g.depth } else { Depth::Organization };
                     let d = out.entry(name).or_insert(Depth::None);
-                    *d = (*d).max(g.depth);
+                    *d = (*d).max(depth);
                 }
             }
+        }
+        for name in self.globals {
+            out.insert(name.to_string(), Depth::Organization);
         }
         out.into_iter().collect()
     }

@@ -72,6 +72,17 @@ pub(crate) fn pre_update(
     attachment(entity, changes);
     match entity.name() {
         "systemuser" => unique_email(s, Some(id), changes)?,
+        "role" if id == s.org.ids.system_administrator_role => {
+            return Err(EngineError::Invalid("The System Administrator role cannot be changed.".into()));
+        }
+        "team"
+            if existing.get("isdefault").and_then(Value::as_bool) == Some(true)
+                && (changes.contains_key("businessunitid") || changes.contains_key("name")) =>
+        {
+            return Err(EngineError::Invalid(
+                "A business unit's default team follows its business unit: it cannot be renamed or moved.".into(),
+            ));
+        }
         "businessunit" => {
             if id == s.org.ids.root_business_unit {
                 if changes.get("parentbusinessunitid").is_some_and(|v| !v.is_null()) {
@@ -89,29 +100,83 @@ pub(crate) fn pre_update(
     Ok(())
 }
 
-// No built-in rule needs a post-operation step yet; the sales, service and
-// marketing modules add theirs here, after the write and in its transaction.
-pub(crate) fn post_create(_s: &mut Session<'_, '_, '_>, _entity: &Entity, _id: Uuid, _fields: &Fields) -> Result<()> {
+// Post-operation steps run after the write, in its transaction; the sales,
+// service and marketing modules add theirs here.
+pub(crate) fn post_create(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, fields: &Fields) -> Result<()> {
+    match entity.name() {
+        "businessunit" => {
+            let name = fields.get("name").and_then(Value::as_str).unwrap_or("Business Unit").to_string();
+            s.create_default_team(id, &name)?;
+        }
+        "systemuser" => {
+            if let Some(bu) = fields.get("businessunitid").and_then(Value::as_uuid) {
+                s.join_default_team(id, bu)?;
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 
 pub(crate) fn post_update(
-    _s: &mut Session<'_, '_, '_>,
-    _entity: &Entity,
-    _id: Uuid,
-    _existing: &Fields,
-    _changes: &Fields,
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    existing: &Fields,
+    changes: &Fields,
 ) -> Result<()> {
+    let moved = |k: &str| {
+        changes
+            .get(k)
+            .and_then(Value::as_uuid)
+            .zip(existing.get(k).and_then(Value::as_uuid))
+            .filter(|(new, old)| new != old)
+    };
+    match entity.name() {
+        "systemuser" => {
+            if let Some((new, old)) = moved("businessunitid") {
+                s.user_moved(id, old, new)?;
+            }
+        }
+        "team" => {
+            if let Some((new, _)) = moved("businessunitid") {
+                s.team_moved(id, new)?;
+            }
+        }
+        "businessunit" => {
+            if let (Some(Value::String(name)), Some(team)) = (changes.get("name"), s.default_team(id)?) {
+                s.tx.execute(
+                    "UPDATE team SET name = $1 WHERE teamid = $2",
+                    &[Param::text(name.chars().take(160).collect::<String>()), Param::uuid(team)],
+                )?;
+            }
+        }
+        _ => {}
+    }
     Ok(())
 }
 
-pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, _existing: &Fields) -> Result<()> {
+pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields) -> Result<()> {
     match entity.name() {
         "systemuser" => {
             Err(EngineError::Invalid("Users cannot be deleted; disable them instead (isdisabled = true).".into()))
         }
         "businessunit" if id == s.org.ids.root_business_unit => {
             Err(EngineError::Invalid("The root business unit cannot be deleted.".into()))
+        }
+        "businessunit" => {
+            // Its default team goes with it (and cannot while it owns records).
+            if let Some(team) = s.default_team(id)? {
+                let entity = s.entity("team")?;
+                s.delete_cascade(&entity, team, &mut std::collections::HashSet::new())?;
+            }
+            Ok(())
+        }
+        "team" if existing.get("isdefault").and_then(Value::as_bool) == Some(true) => Err(EngineError::Invalid(
+            "A business unit's default team is removed with its business unit, not on its own.".into(),
+        )),
+        "role" if id == s.org.ids.system_administrator_role => {
+            Err(EngineError::Invalid("The System Administrator role cannot be deleted.".into()))
         }
         "organization" => Err(EngineError::Invalid("The organization cannot be deleted.".into())),
         "transactioncurrency" if id == s.org.ids.base_currency => {

@@ -3,7 +3,6 @@
 
 use chrono::Utc;
 use relata_metadata::{EntityRef, Schema, Value};
-use relata_security::Depth;
 use relata_store::{Param, Storage, Tx};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -11,7 +10,8 @@ use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
 use crate::org::{OrgConfig, OrgIds};
-use crate::roles::STANDARD_ROLES;
+use crate::privileges::{set_role_privileges, sync_privileges, upgrade_legacy_grants};
+use crate::roles::{STANDARD_ROLES, SYSTEM_ADMINISTRATOR};
 
 /// ISO code → (name, symbol, precision) for the currencies a new
 /// organization can start with.
@@ -89,7 +89,7 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Re
             system_user: id("system_user"),
             system_administrator_role: id("system_administrator_role"),
         };
-        seed_roles(tx, schema, &ids)?;
+        finish(tx, schema, &ids)?;
         return Ok(ids);
     }
     let (code, name, symbol, precision) = currency_info(&config.base_currency).ok_or_else(|| {
@@ -159,11 +159,10 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Re
         ids.system_administrator_role,
         ids.system_user,
         vec![
-            ("name", Value::String("System Administrator".into())),
+            ("name", Value::String(SYSTEM_ADMINISTRATOR.into())),
             ("businessunitid", r("businessunit", ids.root_business_unit)),
         ],
     )?;
-    set_privileges(tx, ids.system_administrator_role, &[("*".to_string(), Depth::Organization)])?;
     let doc = json!({
         "organization": ids.organization.to_string(),
         "root_business_unit": ids.root_business_unit.to_string(),
@@ -175,20 +174,56 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Re
         "INSERT INTO relata_metadata (kind, name, definition) VALUES ('org', 'ids', $1)",
         &[Param::text(doc.to_string())],
     )?;
-    seed_roles(tx, schema, &ids)?;
+    finish(tx, schema, &ids)?;
     Ok(ids)
 }
 
-/// Replaces a role's privileges.
-pub(crate) fn set_privileges(tx: &mut Tx<'_>, role: Uuid, privileges: &[(String, Depth)]) -> Result<()> {
-    tx.execute("DELETE FROM relata_roleprivilege WHERE roleid = $1", &[Param::uuid(role)])?;
-    for (name, depth) in privileges {
-        tx.execute(
-            "INSERT INTO relata_roleprivilege (roleid, privilege, depth) VALUES ($1, $2, $3)",
-            &[Param::uuid(role), Param::text(name.clone()), Param::int(*depth as i64)],
+/// What every open brings up to date: the privilege catalog, grants of
+/// older databases, the standard roles, and default teams.
+fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+    sync_privileges(tx, schema, ids.system_administrator_role)?;
+    upgrade_legacy_grants(tx)?;
+    seed_roles(tx, schema, ids)?;
+    default_teams(tx, schema, ids)
+}
+
+/// Every business unit has a default team holding its users.
+fn default_teams(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+    let missing = tx.query(
+        "SELECT b.businessunitid, b.name FROM businessunit b WHERE NOT EXISTS
+             (SELECT 1 FROM team t WHERE t.businessunitid = b.businessunitid AND t.isdefault = $1)",
+        &[Param::new(Value::Bool(true), Storage::Bool)],
+        &[Storage::Uuid, Storage::Text],
+    )?;
+    for row in missing {
+        let Some(bu) = row[0].as_uuid() else { continue };
+        let name: String = row[1].as_str().unwrap_or("Business Unit").chars().take(160).collect();
+        insert(
+            tx,
+            schema,
+            "team",
+            Uuid::now_v7(),
+            ids.system_user,
+            vec![
+                ("name", Value::String(name)),
+                ("businessunitid", r("businessunit", bu)),
+                ("administratorid", r("systemuser", ids.system_user)),
+                ("teamtype", Value::Int(0)),
+                ("isdefault", Value::Bool(true)),
+            ],
         )?;
     }
-    tx.next_counter("security")?;
+    // A user is in one default team, so its id can serve as the row's.
+    let n = tx.execute(
+        "INSERT INTO teammembership (teammembershipid, teamid, systemuserid)
+         SELECT u.systemuserid, t.teamid, u.systemuserid FROM systemuser u
+         JOIN team t ON t.businessunitid = u.businessunitid AND t.isdefault = $1
+         WHERE NOT EXISTS (SELECT 1 FROM teammembership m WHERE m.teamid = t.teamid AND m.systemuserid = u.systemuserid)",
+        &[Param::new(Value::Bool(true), Storage::Bool)],
+    )?;
+    if n > 0 {
+        tx.next_counter("security")?;
+    }
     Ok(())
 }
 
@@ -216,7 +251,7 @@ fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
                 ("businessunitid", r("businessunit", ids.root_business_unit)),
             ],
         )?;
-        set_privileges(tx, id, &role.privileges(schema))?;
+        set_role_privileges(tx, id, &role.privileges(schema))?;
     }
     Ok(())
 }

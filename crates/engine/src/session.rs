@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 use relata_metadata::{check_value, AttrKind, Entity, EntityRef, Nav, Ownership, RequiredLevel, Schema, Value};
 use relata_query::ast::QueryOptions;
 use relata_query::{Ctx, Page, Record, Restriction};
-use relata_security::{Principal, Right, Scope};
+use relata_security::{AccessRights, Principal, Right, Scope};
 use relata_store::{Param, SqlBuilder, Storage, Tx};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::error::{EngineError, Result};
 use crate::org::Org;
 use crate::rules;
@@ -63,8 +64,20 @@ pub enum UpsertOutcome {
 }
 
 /// The entities whose changes alter someone's privileges.
-const SECURITY_ENTITIES: &[&str] =
-    &["systemuser", "team", "role", "businessunit", "teammembership", "systemuserroles", "teamroles"];
+pub(crate) const SECURITY_ENTITIES: &[&str] = &[
+    "systemuser",
+    "team",
+    "role",
+    "businessunit",
+    "teammembership",
+    "systemuserroles",
+    "teamroles",
+    "roleprivileges",
+    "fieldsecurityprofile",
+    "fieldpermission",
+    "systemuserprofiles",
+    "teamprofiles",
+];
 
 pub struct Session<'o, 't, 'c> {
     pub org: &'o Org,
@@ -80,13 +93,28 @@ pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
     EngineError::NotFound(format!("Entity '{entity}' With Id = {id} Does Not Exist"))
 }
 
-fn missing_privilege(p: &Principal, entity: &Entity, right: Right) -> EngineError {
+pub(crate) fn missing_privilege(p: &Principal, entity: &Entity, right: Right) -> EngineError {
+    let name = match &entity.def.read_privilege {
+        Some(global) => global.clone(),
+        None => relata_security::privilege_name(right, entity),
+    };
+    let held = p.depth(entity, right) > relata_security::Depth::None || entity.def.read_privilege.is_some();
+    if held && entity.def.read_privilege.is_none() {
+        return EngineError::Forbidden(format!(
+            "Principal user (Id={}) has {name} privilege, but not at a depth that reaches this '{}' record.",
+            p.user_id,
+            entity.name()
+        ));
+    }
     EngineError::Forbidden(format!(
-        "Principal user (Id={}) is missing {} privilege on entity '{}'",
+        "Principal user (Id={}) is missing {name} privilege on entity '{}'",
         p.user_id,
-        relata_security::privilege_name(right, entity),
         entity.name()
     ))
+}
+
+pub(crate) fn missing_global(p: &Principal, privilege: &str) -> EngineError {
+    EngineError::Forbidden(format!("Principal user (Id={}) is missing {privilege} privilege", p.user_id))
 }
 
 impl<'o, 't, 'c> Session<'o, 't, 'c> {
@@ -116,12 +144,8 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     fn with_ctx_locking<R>(&mut self, lock: bool, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
         let schema = self.schema.clone();
         let principal = self.principal;
-        let scope = move |e: &Entity| {
-            if e.def.ownership == Ownership::None {
-                return Scope::All;
-            }
-            principal.read_scope(e)
-        };
+        let scope = move |e: &Entity| principal.read_scope(e);
+        let readable = move |e: &Entity, a: &relata_metadata::AttributeDef| principal.can_read_field(e, a);
         let mut ctx = Ctx::new(
             &schema,
             self.tx.backend(),
@@ -131,6 +155,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             self.now,
             &scope,
         );
+        ctx.field_readable = &readable;
         ctx.for_update = lock;
         f(&ctx, self.tx)
     }
@@ -146,7 +171,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     ) -> Result<Page> {
         let e = self.entity(entity)?;
         self.check_readable(&e)?;
-        self.with_ctx(|ctx, tx| Ok(ctx.query(tx, &e, opts, page_size, restriction)?))
+        let mut page = self.with_ctx(|ctx, tx| Ok(ctx.query(tx, &e, opts, page_size, restriction)?))?;
+        audit::mask(self.principal, &self.schema, &mut page.records);
+        Ok(page)
     }
 
     pub fn count(&mut self, entity: &str, opts: &QueryOptions, restriction: Option<&Restriction>) -> Result<i64> {
@@ -172,8 +199,118 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     fn check_readable(&self, e: &Entity) -> Result<()> {
-        if e.def.ownership != Ownership::None && self.principal.read_scope(e) == Scope::Nothing {
+        if self.principal.read_scope(e) == Scope::Nothing {
             return Err(missing_privilege(self.principal, e, Right::Read));
+        }
+        Ok(())
+    }
+
+    /// May the caller exercise `right` on this loaded record, through its
+    /// roles or through rights shared with it?
+    pub(crate) fn allowed(&mut self, entity: &Entity, right: Right, existing: &Fields, id: Uuid) -> Result<bool> {
+        let owner = existing.get("ownerid").and_then(Value::as_uuid);
+        let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
+        if self.principal.can(entity, right, owner, bu, AccessRights::NONE) {
+            return Ok(true);
+        }
+        if !entity.is_owned() || !matches!(self.principal.scope(entity, right), Scope::Owned { .. }) {
+            return Ok(false);
+        }
+        let shared = self.shared_with(id, &self.principal.owners())?;
+        Ok(self.principal.can(entity, right, owner, bu, shared))
+    }
+
+    /// [`Session::allowed`], or the error naming the missing privilege.
+    pub(crate) fn require(&mut self, entity: &Entity, right: Right, existing: &Fields, id: Uuid) -> Result<()> {
+        if self.allowed(entity, right, existing, id)? {
+            Ok(())
+        } else {
+            Err(missing_privilege(self.principal, entity, right))
+        }
+    }
+
+    /// A global privilege, or the error naming it.
+    pub(crate) fn require_global(&self, privilege: &str) -> Result<()> {
+        if self.principal.has(privilege) {
+            Ok(())
+        } else {
+            Err(missing_global(self.principal, privilege))
+        }
+    }
+
+    /// Owner and business unit of a record the caller can see, without
+    /// locking it; None when it does not exist or is out of reach.
+    fn visible_owner(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
+        let mut select = vec![entity.primary_id().to_string()];
+        if entity.is_owned() {
+            select.push("_ownerid_value".into());
+            select.push("_owningbusinessunit_value".into());
+        }
+        let opts = QueryOptions { select: Some(select), ..Default::default() };
+        let e = entity.name().to_string();
+        let mut page = self.with_ctx(|ctx, tx| {
+            let ent = ctx.schema.entity(&e).expect("entity exists");
+            Ok(ctx.query(tx, ent, &opts, Some(1), Some(&Restriction::Id(id)))?)
+        })?;
+        Ok(page.records.pop().map(|r| r.values.into_iter().collect()))
+    }
+
+    /// Lookups the caller sets: Append on the record, AppendTo on each
+    /// target, and each target must be one the caller can see.
+    fn check_appends(
+        &mut self,
+        entity: &Entity,
+        id: Uuid,
+        record: &Fields,
+        lookups: &[(String, EntityRef)],
+    ) -> Result<()> {
+        let lookups: Vec<&(String, EntityRef)> =
+            lookups.iter().filter(|(n, _)| n != "ownerid" && n != "owningbusinessunit").collect();
+        if lookups.is_empty() || self.principal.all_privileges {
+            return Ok(());
+        }
+        if entity.has_privileges() {
+            self.require(entity, Right::Append, record, id)?;
+        }
+        for (name, r) in lookups {
+            let target = self.entity(&r.entity)?;
+            let Some(rec) = self.visible_owner(&target, r.id)? else {
+                return Err(EngineError::Invalid(format!(
+                    "The record referenced by '{name}' ({} {}) does not exist.",
+                    r.entity, r.id
+                )));
+            };
+            if target.has_privileges() {
+                self.require(&target, Right::AppendTo, &rec, r.id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The new owner of a record must be able to read records of its kind.
+    fn check_assignee(&mut self, entity: &Entity, owner: &EntityRef) -> Result<()> {
+        if owner.entity == "systemuser" && owner.id == self.principal.user_id {
+            return Ok(());
+        }
+        let p = match owner.entity.as_str() {
+            "systemuser" => {
+                let version = self.tx.counter("security")?;
+                self.org.principal_for(self.tx, owner.id, version)?
+            }
+            _ => Arc::new(crate::principal::load_team_principal(
+                self.tx,
+                &self.schema,
+                owner.id,
+                self.org.ids.system_administrator_role,
+            )?),
+        };
+        if p.depth(entity, Right::Read) == relata_security::Depth::None {
+            return Err(EngineError::Forbidden(format!(
+                "The new owner ({} {}) has no privilege to read '{}' records and cannot own one.",
+                owner.entity,
+                owner.id,
+                entity.name()
+            )));
         }
         Ok(())
     }
@@ -210,6 +347,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 )));
             }
             let value = check_value(&self.schema, attr, value)?;
+            if attr.secured && !(creating && value.is_null()) && !self.principal.can_set_field(entity, attr, creating) {
+                return Err(EngineError::Forbidden(format!(
+                    "The column '{name}' of '{}' is secured; the caller may not {} it.",
+                    entity.name(),
+                    if creating { "set it on create" } else { "change" }
+                )));
+            }
             if attr.required == RequiredLevel::System && value.is_null() {
                 return Err(EngineError::Invalid(format!("'{}' is required and cannot be cleared.", name)));
             }
@@ -221,9 +365,13 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// Lookups must point at records that exist (in the right entity).
-    fn check_references(&mut self, fields: &Fields) -> Result<()> {
+    /// Those the caller set were checked through its scope already.
+    fn check_references(&mut self, fields: &Fields, checked: &[(String, EntityRef)]) -> Result<()> {
         for (name, value) in fields {
             let Value::Ref(r) = value else { continue };
+            if checked.iter().any(|(n, c)| n == name && c == r) {
+                continue;
+            }
             // Set by the engine itself, or the caller's own user record.
             if name == "owningbusinessunit" || (r.entity == "systemuser" && r.id == self.principal.user_id) {
                 continue;
@@ -314,6 +462,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if entity.def.is_intersect || entity.name() == "activitypointer" {
             return Err(EngineError::Invalid(format!("records of '{}' cannot be created directly", entity.name())));
         }
+        check_writable(&entity)?;
         let mut fields = self.validate_input(&entity, input.fields, true)?;
         let id = match fields.remove(entity.primary_id()) {
             Some(Value::Uuid(u)) => u,
@@ -352,21 +501,24 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             } else {
                 self.business_unit_of(&owner)?
             };
-            if owner.id != self.principal.user_id
-                && !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu))
-            {
-                return Err(missing_privilege(self.principal, &entity, Right::Assign));
+            if owner.id != self.principal.user_id {
+                if !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu), AccessRights::NONE) {
+                    return Err(missing_privilege(self.principal, &entity, Right::Assign));
+                }
+                self.check_assignee(&entity, &owner)?;
             }
-            if !self.principal.can(&entity, Right::Create, Some(owner.id), Some(bu)) {
+            if !self.principal.can(&entity, Right::Create, Some(owner.id), Some(bu), AccessRights::NONE) {
                 return Err(missing_privilege(self.principal, &entity, Right::Create));
             }
             fields.insert("ownerid".into(), Value::Ref(owner));
             fields.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu }));
         } else if entity.def.ownership == Ownership::Organization
-            && !self.principal.can(&entity, Right::Create, None, None)
+            && !self.principal.can(&entity, Right::Create, None, None, AccessRights::NONE)
         {
             return Err(missing_privilege(self.principal, &entity, Right::Create));
         }
+        let caller_lookups = lookups_in(&fields);
+        self.check_appends(&entity, id, &fields, &caller_lookups)?;
 
         self.resolve_state(&entity, None, &mut fields)?;
         for a in entity.attributes() {
@@ -396,7 +548,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 )));
             }
         }
-        self.check_references(&fields)?;
+        self.check_references(&fields, &caller_lookups)?;
 
         let me = Value::Ref(EntityRef { entity: "systemuser".into(), id: self.principal.user_id });
         fields.insert(entity.primary_id().to_string(), Value::Uuid(id));
@@ -412,6 +564,8 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
         fields.insert("versionnumber".into(), Value::Int(self.tx.next_counter("rowversion")?));
         self.insert_row(&entity, &fields)?;
+        audit::created(self, &entity, id, &fields)?;
+        self.inherit_on_create(&entity, id, &fields)?;
 
         for (nav, children) in nested_collections {
             for child in children {
@@ -474,6 +628,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if entity.def.is_intersect || entity.name() == "activitypointer" {
             return Err(EngineError::Invalid(format!("records of '{}' cannot be updated directly", entity.name())));
         }
+        check_writable(&entity)?;
         let existing = self.load(&entity, id)?;
         let Some(existing) = existing else {
             if !upsert || cond.if_match.is_some() {
@@ -524,37 +679,50 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         changes: &mut Fields,
     ) -> Result<()> {
         let owner = existing.get("ownerid").and_then(Value::as_uuid);
-        let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
-        if !self.principal.can(entity, Right::Write, owner, bu) {
-            return Err(missing_privilege(self.principal, entity, Right::Write));
-        }
+        let mut assigned = None;
+        let only_owner = changes.keys().all(|k| k == "ownerid");
         if entity.is_owned() {
             if let Some(new_owner) = changes.get("ownerid").cloned() {
                 let Value::Ref(new_owner) = new_owner else {
                     return Err(EngineError::Invalid("a record must have an owner".into()));
                 };
                 if Some(new_owner.id) != owner {
-                    if !self.principal.can(entity, Right::Assign, owner, bu) {
-                        return Err(missing_privilege(self.principal, entity, Right::Assign));
-                    }
+                    self.require(entity, Right::Assign, existing, id)?;
+                    self.check_assignee(entity, &new_owner)?;
                     let new_bu = self.business_unit_of(&new_owner)?;
                     changes.insert(
                         "owningbusinessunit".into(),
                         Value::Ref(EntityRef { entity: "businessunit".into(), id: new_bu }),
                     );
+                    assigned = Some((new_owner, new_bu));
+                } else {
+                    changes.remove("ownerid");
                 }
             }
         }
+        // Assigning needs Assign, not Write (as in Dataverse).
+        if !(only_owner && assigned.is_some()) {
+            self.require(entity, Right::Write, existing, id)?;
+        }
+        let caller_lookups = lookups_in(changes);
+        self.check_appends(entity, id, existing, &caller_lookups)?;
         let current_state =
             existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
         self.resolve_state(entity, current_state.or(Some((0, 0))), changes)?;
         rules::pre_update(self, entity, id, existing, changes)?;
-        self.check_references(changes)?;
+        self.check_references(changes, &caller_lookups)?;
         changes.retain(|k, v| existing.get(k) != Some(v) || k == "statecode");
         if changes.is_empty() {
             return Ok(());
         }
         self.write_changes(entity, id, existing, changes)?;
+        audit::updated(self, entity, id, existing, changes)?;
+        if let Some((new_owner, new_bu)) = &assigned {
+            self.cascade_assign(entity, id, owner, new_owner, *new_bu, 0)?;
+        }
+        if Session::share_parent_changed(entity, changes) {
+            self.inherit_shares(entity, id, 0, &mut HashSet::new())?;
+        }
         rules::post_update(self, entity, id, existing, changes)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
@@ -616,6 +784,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if entity.def.is_intersect || entity.name() == "activitypointer" {
             return Err(EngineError::Invalid(format!("records of '{}' cannot be deleted directly", entity.name())));
         }
+        check_writable(&entity)?;
         let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
         if let Some(v) = if_match {
             if existing.get("versionnumber").and_then(Value::as_i64) != Some(v) {
@@ -624,12 +793,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 ));
             }
         }
-        let owner = existing.get("ownerid").and_then(Value::as_uuid);
-        let bu = existing.get("owningbusinessunit").and_then(Value::as_uuid);
-        if !self.principal.can(&entity, Right::Delete, owner, bu) {
-            return Err(missing_privilege(self.principal, &entity, Right::Delete));
-        }
+        self.require(&entity, Right::Delete, &existing, id)?;
         rules::pre_delete(self, &entity, id, &existing)?;
+        audit::deleted(self, &entity, id, &existing)?;
         let mut visited = HashSet::new();
         self.delete_cascade(&entity, id, &mut visited)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
@@ -638,7 +804,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         Ok(())
     }
 
-    fn delete_cascade(&mut self, entity: &Entity, id: Uuid, visited: &mut HashSet<Uuid>) -> Result<()> {
+    pub(crate) fn delete_cascade(&mut self, entity: &Entity, id: Uuid, visited: &mut HashSet<Uuid>) -> Result<()> {
         if !visited.insert(id) {
             return Ok(());
         }
@@ -678,7 +844,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 }
                 relata_metadata::CascadeDelete::Cascade => {
                     for c in children {
-                        if c != id {
+                        if c != id && !visited.contains(&c) {
+                            self.audit(
+                                audit::AuditAction::Delete,
+                                Some(&EntityRef { entity: child.name().into(), id: c }),
+                                &[],
+                            )?;
                             self.delete_cascade(&child, c, visited)?;
                         }
                     }
@@ -699,6 +870,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                         u.push(" WHERE ").ident(child.primary_id()).push(" = ");
                         u.param(Param::uuid(c));
                         self.tx.execute(&u.sql, &u.params)?;
+                        if attr.targets.iter().any(|t| t.cascade_share != relata_metadata::CascadeType::NoCascade) {
+                            self.inherit_shares(&child, c, 0, &mut HashSet::new())?;
+                        }
                     }
                 }
             }
@@ -717,6 +891,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         b.push("DELETE FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" = ");
         b.param(Param::uuid(id));
         self.tx.execute(&b.sql, &b.params)?;
+        if entity.is_owned() || entity.name() == "team" {
+            self.forget_shares(id)?;
+        }
         Ok(())
     }
 
@@ -756,7 +933,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.update(entity.name(), id, input, Condition { if_match: Some(None), ..Default::default() }, false)?;
                 Ok(())
             }
-            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
+            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, relationship }) => {
                 if other != target_entity {
                     return Err(EngineError::Invalid(format!(
                         "'{nav}' links '{other}' records, not '{target_entity}'"
@@ -766,7 +943,8 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
                 let other_existing =
                     self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
-                self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
+                self.check_link_rights(&entity, id, &existing, &other_entity, target_id, &other_existing)?;
+                self.check_link_rules(&table, &entity, id, &other_entity, target_id, true)?;
                 let present = self.tx.query(
                     &format!("SELECT 1 FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
                     &[Param::uuid(id), Param::uuid(target_id)],
@@ -784,6 +962,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                             Param::uuid(target_id),
                         ],
                     )?;
+                    audit::linked(
+                        self,
+                        &relationship,
+                        &table,
+                        &EntityRef { entity: entity.name().into(), id },
+                        &EntityRef { entity: other.clone(), id: target_id },
+                        true,
+                    )?;
                 }
                 if SECURITY_ENTITIES.contains(&table.as_str()) {
                     self.tx.next_counter("security")?;
@@ -794,17 +980,18 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
     }
 
-    fn check_link_rights(&self, a: &Entity, a_rec: &Fields, b: &Entity, b_rec: &Fields) -> Result<()> {
-        for (e, rec, right) in [(a, a_rec, Right::AppendTo), (b, b_rec, Right::Append)] {
-            let owner = rec.get("ownerid").and_then(Value::as_uuid);
-            let bu = rec.get("owningbusinessunit").and_then(Value::as_uuid);
-            let allowed = if e.is_owned() {
-                self.principal.can(e, right, owner, bu)
-            } else {
-                self.principal.can(e, right, None, None)
-            };
-            if !allowed {
-                return Err(missing_privilege(self.principal, e, right));
+    fn check_link_rights(
+        &mut self,
+        a: &Entity,
+        a_id: Uuid,
+        a_rec: &Fields,
+        b: &Entity,
+        b_id: Uuid,
+        b_rec: &Fields,
+    ) -> Result<()> {
+        for (e, id, rec, right) in [(a, a_id, a_rec, Right::AppendTo), (b, b_id, b_rec, Right::Append)] {
+            if e.has_privileges() {
+                self.require(e, right, rec, id)?;
             }
         }
         Ok(())
@@ -836,14 +1023,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 changes.insert(attribute, Value::Null);
                 self.update_fields(&entity, id, &existing, &mut changes)
             }
-            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, .. }) => {
+            Some(Nav::ManyToMany { entity: other, table, self_column, other_column, relationship }) => {
                 let target_id = target_id
                     .ok_or_else(|| EngineError::Invalid("name the related record to remove: …/nav(id)/$ref".into()))?;
                 let other_entity = self.entity(&other)?;
                 let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
                 let other_existing =
                     self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
-                self.check_link_rights(&entity, &existing, &other_entity, &other_existing)?;
+                self.check_link_rights(&entity, id, &existing, &other_entity, target_id, &other_existing)?;
+                self.check_link_rules(&table, &entity, id, &other_entity, target_id, false)?;
                 let n = self.tx.execute(
                     &format!("DELETE FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
                     &[Param::uuid(id), Param::uuid(target_id)],
@@ -851,6 +1039,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 if n == 0 {
                     return Err(EngineError::NotFound(format!("the records are not associated through '{nav}'")));
                 }
+                audit::linked(
+                    self,
+                    &relationship,
+                    &table,
+                    &EntityRef { entity: entity.name().into(), id },
+                    &EntityRef { entity: other.clone(), id: target_id },
+                    false,
+                )?;
                 if SECURITY_ENTITIES.contains(&table.as_str()) {
                     self.tx.next_counter("security")?;
                 }
@@ -859,6 +1055,22 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
         }
     }
+}
+
+/// Records the engine alone writes (audit, privileges) refuse every API write.
+fn check_writable(entity: &Entity) -> Result<()> {
+    if entity.def.system_managed {
+        return Err(EngineError::Invalid(format!(
+            "Records of '{}' are written by Relata itself and cannot be created, changed or deleted.",
+            entity.name()
+        )));
+    }
+    Ok(())
+}
+
+/// The lookup values among fields.
+fn lookups_in(fields: &Fields) -> Vec<(String, EntityRef)> {
+    fields.iter().filter_map(|(k, v)| v.as_ref_value().map(|r| (k.clone(), r.clone()))).collect()
 }
 
 /// The INSERT of one record's columns (and the companion columns of

@@ -144,8 +144,61 @@ pub enum CascadeDelete {
     Restrict,
 }
 
+/// How an operation on a referenced record carries over to the records
+/// that point at it (Dataverse's `CascadeType`, for assign and share).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum CascadeType {
+    #[default]
+    NoCascade,
+    /// Every referencing record.
+    Cascade,
+    /// Only referencing records in their first (open/active) state.
+    Active,
+    /// Only referencing records owned by the referenced record's owner.
+    UserOwned,
+}
+
+impl CascadeType {
+    pub fn name(self) -> &'static str {
+        match self {
+            CascadeType::NoCascade => "NoCascade",
+            CascadeType::Cascade => "Cascade",
+            CascadeType::Active => "Active",
+            CascadeType::UserOwned => "UserOwned",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<CascadeType> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "nocascade" | "none" => CascadeType::NoCascade,
+            "cascade" | "all" => CascadeType::Cascade,
+            "active" => CascadeType::Active,
+            "userowned" => CascadeType::UserOwned,
+            _ => return None,
+        })
+    }
+}
+
+// Accepts `true`/`false` (stored definitions of earlier versions) as well
+// as the cascade names.
+impl<'de> Deserialize<'de> for CascadeType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Flag(bool),
+            Name(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Flag(true) => Ok(CascadeType::Cascade),
+            Repr::Flag(false) => Ok(CascadeType::NoCascade),
+            Repr::Name(n) => CascadeType::from_name(&n)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown cascade type '{n}'"))),
+        }
+    }
+}
+
 /// One target of a lookup attribute = one one-to-many relationship.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct LookupTarget {
     pub entity: String,
     /// Relationship schema name; also the collection-valued navigation
@@ -158,7 +211,11 @@ pub struct LookupTarget {
     pub delete: CascadeDelete,
     /// Assigning the referenced record reassigns the referencing ones.
     #[serde(default)]
-    pub cascade_assign: bool,
+    pub cascade_assign: CascadeType,
+    /// Sharing the referenced record shares the referencing ones (and a
+    /// record linked to a shared parent inherits the parent's shares).
+    #[serde(default)]
+    pub cascade_share: CascadeType,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -262,6 +319,11 @@ pub struct AttributeDef {
     /// For money columns: the `_base` twin this value converts into.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_of: Option<String>,
+    /// A lookup that may point at a record of any entity (the audit's
+    /// `objectid`): the entity is kept in `<name>type` and no relationship
+    /// is formed, so deleting the target leaves the reference alone.
+    #[serde(default)]
+    pub any_target: bool,
 }
 
 impl AttributeDef {
@@ -289,10 +351,11 @@ impl AttributeDef {
             indexed: false,
             secured: false,
             base_of: None,
+            any_target: false,
         }
     }
     pub fn is_polymorphic(&self) -> bool {
-        self.kind.is_lookup() && self.targets.len() > 1
+        self.kind.is_lookup() && (self.targets.len() > 1 || self.any_target)
     }
     /// `_parentcustomerid_value`: how Web API exposes a lookup's key.
     pub fn lookup_value_name(&self) -> String {
@@ -311,7 +374,7 @@ impl AttributeDef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct EntityDef {
     pub name: String,
     #[serde(default)]
@@ -350,6 +413,42 @@ pub struct EntityDef {
     /// Many-to-many relationships this entity takes part in as entity 1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub many_to_many: Vec<ManyToManyDef>,
+    /// The name privileges use for this entity when it differs from the
+    /// schema name (`User` for systemuser: `prvReadUser`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege_subject: Option<String>,
+    /// Which license types may use the entity (see `LicenseGroup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_group: Option<LicenseGroup>,
+    /// For an unowned entity readable only with a global privilege
+    /// (`audit`: `prvReadAuditSummary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_privilege: Option<String>,
+    /// Records are written by the engine only (audit, privileges); no API
+    /// creates, changes or deletes them.
+    #[serde(default)]
+    pub system_managed: bool,
+}
+
+/// The part of the product an entity belongs to, as license types see it:
+/// a Basic license covers customers, leads, service, activities and notes
+/// but not the sales pipeline or marketing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseGroup {
+    /// Accounts and contacts.
+    Customers,
+    Leads,
+    /// Opportunities, quotes, orders, invoices and the product catalog.
+    Sales,
+    Marketing,
+    Service,
+    Activities,
+    Notes,
+    /// Users, teams, business units, roles, currencies, the organization.
+    Settings,
+    /// Custom entities.
+    Custom,
 }
 
 /// A many-to-many relationship stored in an intersect table with two id

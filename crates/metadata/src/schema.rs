@@ -19,7 +19,8 @@ pub struct OneToMany {
     /// Collection-valued navigation property on the referenced entity.
     pub referenced_nav: String,
     pub delete: CascadeDelete,
-    pub cascade_assign: bool,
+    pub cascade_assign: CascadeType,
+    pub cascade_share: CascadeType,
     pub is_custom: bool,
 }
 
@@ -68,6 +69,30 @@ impl Entity {
     pub fn is_owned(&self) -> bool {
         self.def.ownership == Ownership::User
     }
+    /// The name privileges use: `Account` in `prvReadAccount`, `Activity`
+    /// for every activity type, `User` for systemuser.
+    pub fn privilege_subject(&self) -> &str {
+        if self.def.is_activity {
+            return "Activity";
+        }
+        self.def.privilege_subject.as_deref().unwrap_or(&self.def.schema_name)
+    }
+    /// Does the entity have privileges of its own? Unowned entities are
+    /// reached through their parent (activity parties) or a global
+    /// privilege (audit); intersect entities through their two sides.
+    pub fn has_privileges(&self) -> bool {
+        !self.def.is_intersect && self.def.ownership != Ownership::None
+    }
+    /// The license group, defaulted from the kind of entity.
+    pub fn license_group(&self) -> LicenseGroup {
+        self.def.license_group.unwrap_or(if self.def.is_activity {
+            LicenseGroup::Activities
+        } else if self.def.is_custom {
+            LicenseGroup::Custom
+        } else {
+            LicenseGroup::Settings
+        })
+    }
     pub fn has_state(&self) -> bool {
         !self.def.states.is_empty()
     }
@@ -111,7 +136,14 @@ fn lookup(name: &str, kind: AttrKind, text: (&str, &str), targets: Vec<LookupTar
 }
 
 fn target(entity: &str, relationship: String, nav: String, delete: CascadeDelete) -> LookupTarget {
-    LookupTarget { entity: entity.into(), relationship, nav, delete, cascade_assign: false }
+    LookupTarget {
+        entity: entity.into(),
+        relationship,
+        nav,
+        delete,
+        cascade_assign: CascadeType::NoCascade,
+        cascade_share: CascadeType::NoCascade,
+    }
 }
 
 fn read_only(mut a: AttributeDef) -> AttributeDef {
@@ -182,8 +214,11 @@ impl Schema {
                             )
                         })
                         .collect();
+                    // Assigning a record reassigns its open activities;
+                    // sharing it shares all of them.
                     for t in &mut reg.targets {
-                        t.cascade_assign = true;
+                        t.cascade_assign = CascadeType::Active;
+                        t.cascade_share = CascadeType::Cascade;
                     }
                 }
             }
@@ -197,7 +232,10 @@ impl Schema {
                             } else {
                                 format!("{ts}_Annotations")
                             };
-                            target(t, rel, format!("objectid_{t}"), CascadeDelete::Cascade)
+                            let mut t = target(t, rel, format!("objectid_{t}"), CascadeDelete::Cascade);
+                            t.cascade_assign = CascadeType::Cascade;
+                            t.cascade_share = CascadeType::Cascade;
+                            t
                         })
                         .collect();
                 }
@@ -275,6 +313,7 @@ impl Schema {
                         referenced_nav: t.relationship.clone(),
                         delete: t.delete,
                         cascade_assign: t.cascade_assign,
+                        cascade_share: t.cascade_share,
                         is_custom: a.is_custom || d.is_custom,
                     });
                 }

@@ -55,7 +55,7 @@ impl<'s> Ctx<'s> {
     fn column_in(&self, entity: &'s Entity, alias: &str, path: &[String]) -> Result<ColRef<'s>, QueryError> {
         if path.len() == 1 {
             let attr = self.property(entity, &path[0])?;
-            return Ok(ColRef { sql: format!("\"{alias}\".\"{}\"", attr.name), attr });
+            return Ok(ColRef { sql: self.column_sql(entity, alias, attr), attr });
         }
         let nav_name = &path[0];
         match entity.nav(nav_name) {
@@ -63,6 +63,10 @@ impl<'s> Ctx<'s> {
                 let target = self.entity(target)?;
                 let sub = self.alias();
                 let inner = self.column_in(target, &sub, &path[1..])?;
+                // A secured lookup the caller may not read leads nowhere.
+                if entity.attribute(attribute).is_some_and(|a| self.masked(entity, a)) {
+                    return Ok(ColRef { sql: crate::plan::null_of(self.backend, inner.attr), attr: inner.attr });
+                }
                 let mut sql = format!(
                     "(SELECT {} FROM \"{}\" \"{sub}\" WHERE \"{sub}\".\"{}\" = \"{alias}\".\"{attribute}\"",
                     inner.sql,
@@ -441,7 +445,7 @@ impl<'s> Ctx<'s> {
         // Query functions name lookups by their logical name (`ownerid`).
         let col = match (path.as_slice(), frame.entity.attribute(&prop)) {
             ([_], Some(a)) if a.kind.is_lookup() => {
-                ColRef { sql: format!("\"{}\".\"{}\"", frame.alias, a.name), attr: a }
+                ColRef { sql: self.column_sql(frame.entity, &frame.alias, a), attr: a }
             }
             _ => self.column(frame, &path)?,
         };

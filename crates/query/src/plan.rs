@@ -34,6 +34,10 @@ pub struct Ctx<'s> {
     pub now: DateTime<Utc>,
     /// The caller's read scope per entity.
     pub scope: &'s dyn Fn(&Entity) -> Scope,
+    /// May the caller see this column's values? (Field security: columns
+    /// it may not read are NULL everywhere: in results, filters, sorting
+    /// and aggregates.)
+    pub field_readable: &'s dyn Fn(&Entity, &AttributeDef) -> bool,
     /// Lock the rows read by [`Ctx::query`] until the transaction ends
     /// (PostgreSQL; SQLite writers are already serialized).
     pub for_update: bool,
@@ -59,9 +63,27 @@ impl<'s> Ctx<'s> {
             teams,
             now,
             scope,
+            field_readable: &every_field_readable,
             for_update: false,
             alias_seq: Cell::new(0),
         }
+    }
+
+    /// Is the column's value hidden from the caller?
+    pub(crate) fn masked(&self, entity: &Entity, attr: &AttributeDef) -> bool {
+        attr.secured && !(self.field_readable)(entity, attr)
+    }
+}
+
+fn every_field_readable(_: &Entity, _: &AttributeDef) -> bool {
+    true
+}
+
+/// A typed NULL standing in for a column the caller may not read.
+pub(crate) fn null_of(backend: Backend, attr: &AttributeDef) -> String {
+    match backend {
+        Backend::Sqlite => "NULL".into(),
+        Backend::Postgres => format!("CAST(NULL AS {})", Storage::of(attr).sql_type(backend)),
     }
 }
 
@@ -130,7 +152,7 @@ pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlB
             b.push("1=0");
             wrote = true;
         }
-        Scope::Owned { owners, business_units } => {
+        Scope::Owned { owners, business_units, shared } => {
             if wrote {
                 b.push(" AND ");
             }
@@ -139,6 +161,19 @@ pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlB
             if !business_units.is_empty() {
                 b.push(" OR ");
                 in_list(b, alias, "owningbusinessunit", &business_units);
+            }
+            if !shared.is_empty() && !owners.is_empty() {
+                // Records shared with the caller or its teams, directly or
+                // inherited from a shared parent.
+                b.push(" OR ").column(alias, entity.primary_id());
+                b.push(" IN (SELECT objectid FROM principalobjectaccess WHERE principalid IN (");
+                for (i, id) in owners.iter().enumerate() {
+                    if i > 0 {
+                        b.push(", ");
+                    }
+                    b.param(Param::uuid(*id));
+                }
+                b.push(&format!(") AND ((accessrightsmask | inheritedaccessrightsmask) & {}) <> 0)", shared.0));
             }
             b.push(")");
             wrote = true;
@@ -246,15 +281,31 @@ fn fetch_list<'s>(entity: &'s Entity, select: Option<&[String]>, extra: &[&str])
     Ok(out)
 }
 
-fn push_columns(b: &mut SqlBuilder, alias: &str, fetch: &[Fetch<'_>], storages: &mut Vec<Storage>) {
+fn push_columns(
+    ctx: &Ctx<'_>,
+    entity: &Entity,
+    b: &mut SqlBuilder,
+    alias: &str,
+    fetch: &[Fetch<'_>],
+    storages: &mut Vec<Storage>,
+) {
     for (i, f) in fetch.iter().enumerate() {
         if i > 0 {
             b.push(", ");
         }
-        b.column(alias, &f.attr.name);
+        let masked = ctx.masked(entity, f.attr);
+        if masked {
+            b.push(&null_of(ctx.backend, f.attr));
+        } else {
+            b.column(alias, &f.attr.name);
+        }
         storages.push(Storage::of(f.attr));
         if f.attr.is_polymorphic() {
-            b.push(", ").column(alias, &f.attr.type_column());
+            if masked {
+                b.push(", NULL");
+            } else {
+                b.push(", ").column(alias, &f.attr.type_column());
+            }
             storages.push(Storage::Text);
         }
     }
@@ -309,6 +360,8 @@ fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record,
 struct SortKey<'s> {
     attr: &'s AttributeDef,
     descending: bool,
+    /// A secured column the caller may not read sorts as NULL.
+    masked: bool,
 }
 
 fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Result<Vec<SortKey<'s>>, QueryError> {
@@ -324,11 +377,11 @@ fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Resu
         if matches!(attr.kind, AttrKind::File | AttrKind::MultiSelectPicklist | AttrKind::Memo) {
             return Err(QueryError::Invalid(format!("cannot sort on '{}'", attr.name)));
         }
-        keys.push(SortKey { attr, descending: o.descending });
+        keys.push(SortKey { attr, descending: o.descending, masked: ctx.masked(entity, attr) });
     }
     let pk = entity.attribute(entity.primary_id()).expect("primary id attribute");
     if !keys.iter().any(|k| k.attr.name == pk.name) {
-        keys.push(SortKey { attr: pk, descending: false });
+        keys.push(SortKey { attr: pk, descending: false, masked: false });
     }
     Ok(keys)
 }
@@ -336,8 +389,12 @@ fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Resu
 /// A sort key as SQL: text sorts case-insensitively on PostgreSQL (as
 /// SQLite's NOCASE columns and Dataverse do), through the indexed
 /// `lower(column) COLLATE "C"`.
-fn push_key(b: &mut SqlBuilder, alias: &str, attr: &AttributeDef) {
-    if b.is_pg() && Storage::of(attr) == Storage::Text {
+fn push_key(b: &mut SqlBuilder, alias: &str, key: &SortKey<'_>) {
+    let attr = key.attr;
+    if key.masked {
+        let null = null_of(b.backend, attr);
+        b.push(&null);
+    } else if b.is_pg() && Storage::of(attr) == Storage::Text {
         b.push("(lower(").column(alias, &attr.name).push(") COLLATE \"C\")");
     } else {
         b.column(alias, &attr.name);
@@ -361,7 +418,7 @@ fn push_order(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>]) {
         if i > 0 {
             b.push(", ");
         }
-        push_key(b, alias, k.attr);
+        push_key(b, alias, k);
         b.push(if k.descending { " DESC NULLS LAST" } else { " ASC NULLS FIRST" });
     }
 }
@@ -426,7 +483,7 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
             if i > 0 {
                 b.push(", ");
             }
-            push_key(b, alias, k.attr);
+            push_key(b, alias, k);
         }
         b.push(") > (");
         for (i, (k, v)) in keys.iter().zip(values).enumerate() {
@@ -446,7 +503,7 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
         b.push("(");
         for j in 0..i {
             let (k, v) = (&keys[j], &values[j]);
-            push_key(b, alias, k.attr);
+            push_key(b, alias, k);
             if v.is_null() {
                 b.push(" IS NULL");
             } else {
@@ -458,11 +515,11 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
         let (k, v) = (&keys[i], &values[i]);
         match (k.descending, v.is_null()) {
             (false, true) => {
-                push_key(b, alias, k.attr);
+                push_key(b, alias, k);
                 b.push(" IS NOT NULL");
             }
             (false, false) => {
-                push_key(b, alias, k.attr);
+                push_key(b, alias, k);
                 b.push(" > ");
                 push_key_value(b, k.attr, v);
             }
@@ -471,11 +528,11 @@ fn push_keyset(b: &mut SqlBuilder, alias: &str, keys: &[SortKey<'_>], values: &[
             }
             (true, false) => {
                 b.push("(");
-                push_key(b, alias, k.attr);
+                push_key(b, alias, k);
                 b.push(" < ");
                 push_key_value(b, k.attr, v);
                 b.push(" OR ");
-                push_key(b, alias, k.attr);
+                push_key(b, alias, k);
                 b.push(" IS NULL)");
             }
         }
@@ -547,7 +604,7 @@ impl<'s> Ctx<'s> {
         let mut b = SqlBuilder::new(self.backend);
         let mut storages = Vec::new();
         b.push("SELECT ");
-        push_columns(&mut b, alias, &fetch, &mut storages);
+        push_columns(self, entity, &mut b, alias, &fetch, &mut storages);
         b.push(" FROM ").ident(entity.table()).push(" ").ident(alias);
         self.where_clause(&mut b, entity, alias, opts, restriction)?;
         let count_sql = if opts.count {
@@ -705,7 +762,7 @@ impl<'s> Ctx<'s> {
             let mut b = SqlBuilder::new(self.backend);
             let mut storages = Vec::new();
             b.push("SELECT ");
-            push_columns(&mut b, &alias, &fetch, &mut storages);
+            push_columns(self, entity, &mut b, &alias, &fetch, &mut storages);
             b.push(" FROM ").ident(entity.table()).push(" ").ident(&alias).push(" WHERE ");
             scope_predicate(self, entity, &alias, &mut b);
             b.push(" AND ");
@@ -754,7 +811,7 @@ impl<'s> Ctx<'s> {
                 ChildLink::Intersect { self_column, .. } => format!("\"lnk\".\"{self_column}\""),
             };
             b.push(&parent_col).push(" AS parent_id, ");
-            push_columns(&mut b, &alias, &fetch, &mut storages);
+            push_columns(self, entity, &mut b, &alias, &fetch, &mut storages);
             b.push(", ROW_NUMBER() OVER (PARTITION BY ").push(&parent_col);
             let mut order = SqlBuilder::new(self.backend);
             push_order(&mut order, &alias, &keys);
@@ -854,9 +911,10 @@ impl<'s> Ctx<'s> {
             }
             let attr = self.property(entity, &p[0])?;
             sep(&mut b);
-            b.column(alias, &attr.name);
+            let col = self.column_sql(entity, alias, attr);
+            b.push(&col);
             storages.push(Storage::of(attr));
-            group_cols.push(format!("\"{alias}\".\"{}\"", attr.name));
+            group_cols.push(col);
             outputs.push((p[0].clone(), OutKind::Group(attr)));
         }
         for a in aggregates {
@@ -871,7 +929,7 @@ impl<'s> Ctx<'s> {
                 return Err(QueryError::Invalid("$apply: aggregates on related records are not supported".into()));
             }
             let attr = self.property(entity, &a.path[0])?;
-            let col = format!("\"{alias}\".\"{}\"", attr.name);
+            let col = self.column_sql(entity, alias, attr);
             let numeric =
                 matches!(Storage::of(attr), Storage::Int | Storage::BigInt | Storage::Decimal(_) | Storage::Double);
             match a.method {
@@ -975,6 +1033,15 @@ impl<'s> Ctx<'s> {
             }
         }
         Ok(out)
+    }
+
+    /// A column as SQL, or a typed NULL when the caller may not read it.
+    pub(crate) fn column_sql(&self, entity: &Entity, alias: &str, attr: &AttributeDef) -> String {
+        if self.masked(entity, attr) {
+            null_of(self.backend, attr)
+        } else {
+            format!("\"{alias}\".\"{}\"", attr.name)
+        }
     }
 
     /// A GUID as an SQL literal (for internal predicates only).

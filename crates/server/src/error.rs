@@ -62,6 +62,11 @@ impl From<EngineError> for ApiError {
             EngineError::PreconditionFailed(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, "0x80060882", m),
             EngineError::Conflict(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, "0x80040237", m),
             EngineError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "0x80040220", m),
+            EngineError::Throttled(m, retry) => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "0x80072322", m);
+                e.retry_after = Some(retry);
+                e
+            }
             EngineError::Store(s) => {
                 tracing::error!(error = %s, "database error");
                 if s.is_busy() {

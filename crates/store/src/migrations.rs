@@ -64,6 +64,40 @@ const MIGRATIONS: &[Migration] = &[
         }
         },
     },
+    Migration {
+        version: 3,
+        name: "sharing, sign-in throttling and request limits",
+        sql: |b| {
+            let (u, t) = (uuid_type(b), ts_type(b));
+            format!(
+                "CREATE TABLE principalobjectaccess (
+                     principalobjectaccessid {u} PRIMARY KEY,
+                     objectid {u} NOT NULL,
+                     objecttypecode TEXT NOT NULL,
+                     principalid {u} NOT NULL,
+                     principaltypecode TEXT NOT NULL,
+                     accessrightsmask INTEGER NOT NULL,
+                     inheritedaccessrightsmask INTEGER NOT NULL,
+                     sourceobjectid {u} NOT NULL,
+                     changedon {t} NOT NULL
+                 );
+                 CREATE UNIQUE INDEX ux_poa_object_principal_source ON principalobjectaccess (objectid, principalid, sourceobjectid);
+                 CREATE INDEX ix_poa_principal_object ON principalobjectaccess (principalid, objectid);
+                 CREATE INDEX ix_poa_source ON principalobjectaccess (sourceobjectid);
+                 CREATE TABLE relata_signin_throttle (
+                     key TEXT PRIMARY KEY,
+                     failures INTEGER NOT NULL,
+                     window_start {t} NOT NULL
+                 );
+                 CREATE TABLE relata_request_window (
+                     systemuserid {u} NOT NULL,
+                     window_start BIGINT NOT NULL,
+                     used INTEGER NOT NULL,
+                     PRIMARY KEY (systemuserid, window_start)
+                 );"
+            )
+        },
+    },
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many ran.

@@ -143,6 +143,7 @@ pub fn run_entity(flags: &Flags, cmd: EntityCommand) -> Result<()> {
                 states: vec![],
                 attributes: vec![name_attr],
                 many_to_many: vec![],
+                ..Default::default()
             };
             org.create_entity(&org.system_principal(), def)?;
             let schema = org.schema();
@@ -227,7 +228,7 @@ pub fn run_attribute(flags: &Flags, cmd: AttributeCommand) -> Result<()> {
                     nav: a.name.clone(),
                     entity: target,
                     delete: CascadeDelete::RemoveLink,
-                    cascade_assign: false,
+                    ..Default::default()
                 }];
             }
             org.create_attribute(&org.system_principal(), &a.entity, attr)?;

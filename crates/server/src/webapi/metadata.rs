@@ -5,8 +5,8 @@
 use http::{HeaderName, Method, StatusCode};
 use relata_engine::Session;
 use relata_metadata::{
-    AttrKind, AttributeDef, CascadeDelete, Entity, EntityDef, Label, LookupTarget, OptionDef, OptionSetDef, Ownership,
-    RequiredLevel, Schema,
+    AttrKind, AttributeDef, CascadeDelete, CascadeType, Entity, EntityDef, Label, LookupTarget, OptionDef,
+    OptionSetDef, Ownership, RequiredLevel, Schema,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value as Json};
@@ -407,7 +407,12 @@ fn relationship_json(r: &relata_metadata::OneToMany) -> Json {
         "ReferencingEntityNavigationPropertyName": r.referencing_nav,
         "IsCustomRelationship": r.is_custom,
         "RelationshipType": "OneToManyRelationship",
-        "CascadeConfiguration": {"Delete": delete, "Assign": if r.cascade_assign { "Cascade" } else { "NoCascade" }},
+        "CascadeConfiguration": {
+            "Delete": delete,
+            "Assign": r.cascade_assign.name(),
+            "Share": r.cascade_share.name(),
+            "Unshare": r.cascade_share.name(),
+        },
     })
 }
 
@@ -461,6 +466,10 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         states: vec![],
         attributes,
         many_to_many: vec![],
+        privilege_subject: None,
+        license_group: None,
+        read_privilege: None,
+        system_managed: false,
     })
 }
 
@@ -551,7 +560,8 @@ fn attribute_from_json(v: &Json, schema: &Schema) -> Result<AttributeDef, ApiErr
                 nav: name.clone(),
                 entity: t,
                 delete: CascadeDelete::RemoveLink,
-                cascade_assign: false,
+                cascade_assign: CascadeType::NoCascade,
+                cascade_share: CascadeType::NoCascade,
             })
             .collect();
     }
@@ -585,12 +595,23 @@ fn lookup_from_relationship(v: &Json) -> Result<(String, AttributeDef, String), 
     let nav = str_field(v, "ReferencingEntityNavigationPropertyName")
         .map(str::to_string)
         .unwrap_or_else(|| attr.name.clone());
+    let cascade = |k: &str| -> Result<CascadeType, ApiError> {
+        match v.get("CascadeConfiguration").and_then(|c| c.get(k)).and_then(Json::as_str) {
+            None => Ok(CascadeType::NoCascade),
+            Some(name) => CascadeType::from_name(name).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "CascadeConfiguration.{k} '{name}' is not one of NoCascade, Cascade, Active, UserOwned."
+                ))
+            }),
+        }
+    };
     attr.targets = vec![LookupTarget {
         entity: referenced.to_string(),
         relationship: rel.to_string(),
         nav,
         delete,
-        cascade_assign: false,
+        cascade_assign: cascade("Assign")?,
+        cascade_share: cascade("Share")?,
     }];
     Ok((referencing.to_string(), attr, rel.to_string()))
 }
