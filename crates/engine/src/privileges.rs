@@ -281,6 +281,7 @@ impl Session<'_, '_, '_> {
             .query_one("SELECT businessunitid FROM role WHERE roleid = $1", &[Param::uuid(role)], &[Storage::Uuid])?
             .ok_or_else(|| crate::session::not_found("role", role))?;
         let bu = row[0].as_uuid().unwrap_or_default();
+        self.visible("role", role)?;
         let rows = self.tx.query(
             "SELECT p.privilegeid, p.name, rp.privilegedepthmask FROM roleprivileges rp
              JOIN privilege p ON p.privilegeid = rp.privilegeid WHERE rp.roleid = $1 ORDER BY p.name",
@@ -301,9 +302,30 @@ impl Session<'_, '_, '_> {
             .collect())
     }
 
-    /// `RetrieveUserPrivileges` / `RetrieveTeamPrivileges`: what a user or
-    /// team holds through all its roles, after the license cap.
-    pub fn principal_privileges(&mut self, principal: &Principal) -> Vec<RolePrivilege> {
+    /// `RetrieveUserPrivileges`: what a user (one the caller can see)
+    /// holds through its roles and its teams' roles, after the license cap.
+    pub fn user_privileges(&mut self, user: Uuid) -> Result<Vec<RolePrivilege>> {
+        self.visible("systemuser", user)?;
+        let version = self.tx.counter("security")?;
+        let p = self.org.principal_for(self.tx, user, version)?;
+        Ok(self.principal_privileges(&p))
+    }
+
+    /// `RetrieveTeamPrivileges`: what a team holds through its roles.
+    pub fn team_privileges(&mut self, team: Uuid) -> Result<Vec<RolePrivilege>> {
+        self.visible("team", team)?;
+        let p =
+            crate::principal::load_team_principal(self.tx, &self.schema, team, self.org.ids.system_administrator_role)?;
+        Ok(self.principal_privileges(&p))
+    }
+
+    /// NotFound unless the caller can read the record.
+    pub(crate) fn visible(&mut self, entity: &str, id: Uuid) -> Result<()> {
+        let e = self.entity(entity)?;
+        self.visible_owner(&e, id)?.map(|_| ()).ok_or_else(|| crate::session::not_found(entity, id))
+    }
+
+    fn principal_privileges(&self, principal: &Principal) -> Vec<RolePrivilege> {
         let defs: BTreeMap<String, Uuid> = catalog(&self.schema).into_iter().map(|p| (p.name, p.id)).collect();
         defs.into_iter()
             .filter_map(|(name, id)| {

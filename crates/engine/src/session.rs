@@ -240,7 +240,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     /// Owner and business unit of a record the caller can see, without
     /// locking it; None when it does not exist or is out of reach.
-    fn visible_owner(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
+    pub(crate) fn visible_owner(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
         let mut select = vec![entity.primary_id().to_string()];
         if entity.is_owned() {
             select.push("_ownerid_value".into());

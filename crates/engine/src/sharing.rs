@@ -207,7 +207,7 @@ impl Session<'_, '_, '_> {
     /// how (direct and inherited rights together).
     pub fn shared_principals(&mut self, target: &EntityRef) -> Result<Vec<(EntityRef, AccessRights)>> {
         let entity = self.entity(&target.entity)?;
-        if self.load(&entity, target.id)?.is_none() {
+        if self.visible_owner(&entity, target.id)?.is_none() {
             return Err(not_found(entity.name(), target.id));
         }
         let rows = self.tx.query(
@@ -233,7 +233,7 @@ impl Session<'_, '_, '_> {
     /// the caller can see, from roles and shares together.
     pub fn principal_access(&mut self, principal: &EntityRef, target: &EntityRef) -> Result<AccessRights> {
         let entity = self.entity(&target.entity)?;
-        let existing = self.load(&entity, target.id)?.ok_or_else(|| not_found(entity.name(), target.id))?;
+        let existing = self.visible_owner(&entity, target.id)?.ok_or_else(|| not_found(entity.name(), target.id))?;
         let p: Arc<Principal> = match principal.entity.as_str() {
             "systemuser" if principal.id == self.principal.user_id => Arc::new(self.principal.clone()),
             "systemuser" => {

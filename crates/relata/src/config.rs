@@ -30,6 +30,11 @@ struct FileConfig {
     database_url: Option<String>,
     max_body_bytes: Option<usize>,
     requests_per_minute: Option<u32>,
+    signin_max_failures: Option<u32>,
+    signin_max_failures_per_address: Option<u32>,
+    signin_lockout_minutes: Option<u64>,
+    token_lifetime_minutes: Option<u64>,
+    trust_forwarded_for: Option<bool>,
     organization_name: Option<String>,
     base_currency: Option<String>,
 }
@@ -57,6 +62,15 @@ pub struct Settings {
     pub database: Database,
     pub max_body_bytes: usize,
     pub requests_per_minute: u32,
+    /// Failed sign-ins per account (and per address) within the lockout
+    /// window before further attempts are refused.
+    pub signin_max_failures: u32,
+    pub signin_max_failures_per_address: u32,
+    pub signin_lockout_minutes: u64,
+    /// Life of the tokens `/oauth2/token` issues.
+    pub token_lifetime_minutes: u64,
+    /// Take client addresses from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
     pub organization_name: String,
     pub base_currency: String,
     /// The TOML file that was read, if any.
@@ -64,6 +78,16 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The sign-in policy these settings describe.
+    pub fn sign_in_policy(&self) -> relata_engine::SignInPolicy {
+        relata_engine::SignInPolicy {
+            max_failures_per_account: self.signin_max_failures,
+            max_failures_per_address: self.signin_max_failures_per_address,
+            window: std::time::Duration::from_secs(self.signin_lockout_minutes * 60),
+            token_lifetime: std::time::Duration::from_secs(self.token_lifetime_minutes * 60),
+        }
+    }
+
     /// Resolves the settings from the real process environment.
     pub fn load(flags: &Flags) -> Result<Settings> {
         resolve(flags, &|k| std::env::var(k).ok())
@@ -109,6 +133,41 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         Some(v) => parse_number("RELATA_REQUESTS_PER_MINUTE", &v)?,
         None => file.requests_per_minute.unwrap_or(relata_server::ServerConfig::default().requests_per_minute),
     };
+    let policy = relata_engine::SignInPolicy::default();
+    let number = |key: &str, file_value: Option<u64>, default: u64| -> Result<u64> {
+        match env(key) {
+            Some(v) => parse_number(key, &v),
+            None => Ok(file_value.unwrap_or(default)),
+        }
+    };
+    let signin_max_failures = number(
+        "RELATA_SIGNIN_MAX_FAILURES",
+        file.signin_max_failures.map(u64::from),
+        policy.max_failures_per_account.into(),
+    )? as u32;
+    let signin_max_failures_per_address = number(
+        "RELATA_SIGNIN_MAX_FAILURES_PER_ADDRESS",
+        file.signin_max_failures_per_address.map(u64::from),
+        policy.max_failures_per_address.into(),
+    )? as u32;
+    let signin_lockout_minutes =
+        number("RELATA_SIGNIN_LOCKOUT_MINUTES", file.signin_lockout_minutes, policy.window.as_secs() / 60)?;
+    let token_lifetime_minutes =
+        number("RELATA_TOKEN_LIFETIME_MINUTES", file.token_lifetime_minutes, policy.token_lifetime.as_secs() / 60)?;
+    let trust_forwarded_for = match env("RELATA_TRUST_FORWARDED_FOR") {
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            other => bail!("RELATA_TRUST_FORWARDED_FOR must be true or false, not '{other}'"),
+        },
+        None => file.trust_forwarded_for.unwrap_or(false),
+    };
+    if signin_max_failures == 0 || signin_max_failures_per_address == 0 {
+        bail!("the sign-in failure limits must be greater than 0");
+    }
+    if signin_lockout_minutes == 0 || token_lifetime_minutes == 0 {
+        bail!("signin_lockout_minutes and token_lifetime_minutes must be greater than 0");
+    }
     let defaults = relata_engine::OrgConfig::default();
     let organization_name =
         env("RELATA_ORGANIZATION_NAME").or(file.organization_name).unwrap_or(defaults.organization_name);
@@ -130,6 +189,11 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         database,
         max_body_bytes,
         requests_per_minute,
+        signin_max_failures,
+        signin_max_failures_per_address,
+        signin_lockout_minutes,
+        token_lifetime_minutes,
+        trust_forwarded_for,
         organization_name,
         base_currency,
         config_file,

@@ -1,11 +1,13 @@
 //! HTTP for Relata: the Dataverse-compatible Web API under
-//! `/api/data/v9.2/`, `/health` and `/metrics`.
+//! `/api/data/v9.2/`, sign-in (`/oauth2/token`, `/oauth2/revoke`),
+//! `/health` and `/metrics`.
 //!
 //! Invariant: this is the only crate that knows HTTP and the Web API's JSON
 //! shapes; it turns requests into engine calls and engine results into
 //! responses, and holds no business rules. Engine work runs on blocking
 //! threads, one transaction per request (or per `$batch` change set).
 
+mod auth;
 mod error;
 mod limits;
 mod metrics_layer;
@@ -31,13 +33,23 @@ use webapi::{ApiRequest, ApiResponse, API_PREFIX};
 pub struct ServerConfig {
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
-    /// Requests per user per minute before 429 (0 = unlimited).
+    /// Requests per user per minute before 429 (0 = unlimited), counted
+    /// across every process sharing the database.
     pub requests_per_minute: u32,
+    /// Failed sign-in limits and the life of sign-in tokens.
+    pub sign_in: relata_engine::SignInPolicy,
+    /// Take the client address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 32 * 1024 * 1024, requests_per_minute: 0 }
+        ServerConfig {
+            max_body_bytes: 32 * 1024 * 1024,
+            requests_per_minute: 0,
+            sign_in: relata_engine::SignInPolicy::default(),
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -56,6 +68,8 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/oauth2/token", axum::routing::post(auth::token))
+        .route("/oauth2/revoke", axum::routing::post(auth::revoke))
         .route(API_PREFIX, any(web_api))
         .route(&format!("{API_PREFIX}/"), any(web_api))
         .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
@@ -72,7 +86,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(org, config);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn to_response(r: ApiResponse) -> Response {
@@ -193,16 +209,19 @@ async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiErr
     };
     let org = st.org.clone();
     let limiter = st.limiter.clone();
+    let limited = st.config.requests_per_minute > 0;
     tokio::task::spawn_blocking(move || {
         if api.path == "$batch" {
             let principal = org.authenticate(&token)?;
-            limiter.check(principal.user_id)?;
+            limiter.check(&org, principal.user_id)?;
             return webapi::batch::handle(&org, &principal, &api);
         }
-        org.with_token(&token, !webapi::is_read(&api), |s| {
-            limiter.check(s.principal.user_id)?;
-            webapi::execute_in(s, &api)
-        })
+        // The budget is leased in its own transaction, before the request's.
+        if limited {
+            let principal = org.authenticate(&token)?;
+            limiter.check(&org, principal.user_id)?;
+        }
+        org.with_token(&token, !webapi::is_read(&api), |s| webapi::execute_in(s, &api))
     })
     .await
     .map_err(|e| ApiError::internal(format!("the request could not be completed: {e}")))?

@@ -38,8 +38,12 @@ pub fn run(flags: &Flags) -> Result<()> {
         .thread_name("relata")
         .build()
         .context("cannot start the async runtime")?;
-    let config =
-        ServerConfig { max_body_bytes: settings.max_body_bytes, requests_per_minute: settings.requests_per_minute };
+    let config = ServerConfig {
+        max_body_bytes: settings.max_body_bytes,
+        requests_per_minute: settings.requests_per_minute,
+        sign_in: settings.sign_in_policy(),
+        trust_forwarded_for: settings.trust_forwarded_for,
+    };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener).context("cannot use the listening socket")?;
         // Handlers are installed before the first request is served, so a

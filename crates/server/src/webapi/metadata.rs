@@ -143,6 +143,10 @@ pub fn attribute_json(schema: &Schema, e: &Entity, a: &AttributeDef) -> Map<Stri
     m.insert("IsValidForUpdate".into(), json!(a.valid_for_update && !a.read_only));
     m.insert("IsValidForRead".into(), json!(true));
     m.insert("IsSecured".into(), json!(a.secured));
+    let securable = relata_engine::can_be_secured(e, a);
+    for k in ["CanBeSecuredForRead", "CanBeSecuredForCreate", "CanBeSecuredForUpdate"] {
+        m.insert(k.into(), json!(securable));
+    }
     if let Some(n) = a.max_length {
         m.insert("MaxLength".into(), json!(n));
     }
@@ -286,6 +290,20 @@ pub fn handle(s: &mut Session<'_, '_, '_>, req: &ApiRequest, segs: &[Segment]) -
                         StatusCode::OK,
                         &json!({"@odata.context": format!("{base}/$metadata#EntityDefinitions('{}')/Attributes", e.name()), "value": value}),
                     ))
+                }
+                (Some(akey), &Method::PUT | &Method::PATCH) if cast.is_none() => {
+                    // Column updates turn field security on or off; the
+                    // other properties of a column are fixed once created.
+                    let body = parse_body(req)?;
+                    let secured = body.get("IsSecured").and_then(Json::as_bool).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "A column update needs IsSecured (true or false); other column properties cannot be changed.",
+                        )
+                    })?;
+                    let name = find_attribute(e, akey)?.name.clone();
+                    let entity = e.name().to_string();
+                    s.set_secured(&entity, &name, secured)?;
+                    Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
                 }
                 (Some(akey), &Method::DELETE) if cast.is_none() => {
                     let name = find_attribute(e, akey)?.name.clone();

@@ -4,6 +4,7 @@
 //! engine transaction, so a `$batch` change set can run several requests
 //! in a single transaction with the same code.
 
+pub mod actions;
 pub mod batch;
 pub mod csdl;
 pub mod json;
@@ -213,6 +214,9 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
         "EntityDefinitions" | "RelationshipDefinitions" | "GlobalOptionSetDefinitions" => {
             return metadata::handle(s, req, &segs)
         }
+        name if segs.len() == 1 && actions::is_unbound(name) => {
+            return actions::unbound(s, req, name, first.key.as_deref())
+        }
         _ => {}
     }
     let entity = s
@@ -403,6 +407,9 @@ fn related(
     prefer: &Prefer,
 ) -> Result<ApiResponse, ApiError> {
     let seg = &rest[0];
+    if rest.len() == 1 && seg.name.starts_with(actions::NAMESPACE) {
+        return actions::bound(s, req, entity, id, &seg.name, seg.key.as_deref());
+    }
     let nav = entity.nav(&seg.name).cloned();
     let is_ref = rest.last().is_some_and(|l| l.name == "$ref" && l.key.is_none());
     if is_ref {
