@@ -287,6 +287,126 @@ await step("errors surface with status and message", async () => {
   assert.ok(err.message && err.message.length > 0);
 });
 
+// Security: sharing, role privileges and team membership through the
+// client's action and function calls, as a Dataverse integration makes them.
+let colleagueId;
+let roleId;
+let teamId;
+
+await step("create a colleague, a role and a team", async () => {
+  colleagueId = await api.create({
+    collection: "systemusers",
+    data: { firstname: "Client", lastname: `Colleague ${tag}`, internalemailaddress: `colleague-${tag}@relata.test` },
+  });
+  assert.ok(isGuid(colleagueId));
+  const who = await api.callFunction("WhoAmI");
+  roleId = await api.create({
+    collection: "roles",
+    data: { name: `Client role ${tag}`, "businessunitid@odata.bind": `businessunits(${who.BusinessUnitId})` },
+  });
+  teamId = await api.create({ collection: "teams", data: { name: `Client team ${tag}` } });
+  assert.ok(isGuid(roleId) && isGuid(teamId));
+});
+
+await step("AddPrivilegesRole and RetrieveRolePrivilegesRole", async () => {
+  await api.callAction({
+    collection: "roles",
+    key: roleId,
+    actionName: "Microsoft.Dynamics.CRM.AddPrivilegesRole",
+    action: {
+      Privileges: [
+        { PrivilegeName: "prvReadAccount", Depth: "Local" },
+        { PrivilegeName: "prvReadContact", Depth: "Basic" },
+      ],
+    },
+  });
+  const r = await api.callFunction({ name: "RetrieveRolePrivilegesRole", parameters: { RoleId: roleId } });
+  const byName = Object.fromEntries(r.RolePrivileges.map((p) => [p.PrivilegeName, p.Depth]));
+  assert.deepEqual(byName, { prvReadAccount: "Local", prvReadContact: "Basic" });
+  assert.ok(r.RolePrivileges.every((p) => isGuid(p.PrivilegeId) && isGuid(p.BusinessUnitId)));
+});
+
+await step("give the role to the colleague; RetrieveUserPrivileges", async () => {
+  await api.associate({
+    collection: "systemusers",
+    primaryKey: colleagueId,
+    relationshipName: "systemuserroles_association",
+    relatedCollection: "roles",
+    relatedKey: roleId,
+  });
+  const r = await api.callFunction({
+    collection: "systemusers",
+    key: colleagueId,
+    name: "Microsoft.Dynamics.CRM.RetrieveUserPrivileges",
+  });
+  const read = r.RolePrivileges.find((p) => p.PrivilegeName === "prvReadAccount");
+  assert.equal(read && read.Depth, "Local");
+});
+
+await step("AddMembersTeam", async () => {
+  await api.callAction({
+    collection: "teams",
+    key: teamId,
+    actionName: "Microsoft.Dynamics.CRM.AddMembersTeam",
+    action: { Members: [{ "@odata.type": "Microsoft.Dynamics.CRM.systemuser", systemuserid: colleagueId }] },
+  });
+  const members = await api.retrieveMultiple({
+    collection: "teams",
+    select: ["name"],
+    filter: `teamid eq ${teamId}`,
+    expand: [{ property: "teammembership_association", select: ["systemuserid"] }],
+  });
+  assert.ok(members.value[0].teammembership_association.some((u) => u.systemuserid === colleagueId));
+});
+
+await step("GrantAccess, RetrieveSharedPrincipalsAndAccess, RetrievePrincipalAccess, RevokeAccess", async () => {
+  const target = { "@odata.type": "Microsoft.Dynamics.CRM.account", accountid: accountId };
+  await api.callAction({
+    actionName: "GrantAccess",
+    action: {
+      Target: target,
+      PrincipalAccess: {
+        Principal: { "@odata.type": "Microsoft.Dynamics.CRM.systemuser", systemuserid: colleagueId },
+        AccessMask: "ReadAccess, WriteAccess",
+      },
+    },
+  });
+  const shared = await api.callFunction({
+    name: "RetrieveSharedPrincipalsAndAccess",
+    parameters: { Target: { "@odata.id": `accounts(${accountId})` } },
+  });
+  const mine = shared.PrincipalAccesses.find((p) => p.Principal.ownerid === colleagueId);
+  assert.equal(mine && mine.AccessMask, "ReadAccess, WriteAccess");
+  const access = await api.callFunction({
+    collection: "systemusers",
+    key: colleagueId,
+    name: "Microsoft.Dynamics.CRM.RetrievePrincipalAccess",
+    parameters: { Target: { "@odata.id": `accounts(${accountId})` } },
+  });
+  // The share carries Write, but the colleague's role grants no prvWriteAccount:
+  // a share never gives more than the principal's privileges allow.
+  assert.equal(access.AccessRights, "ReadAccess");
+  await api.callAction({
+    actionName: "RevokeAccess",
+    action: { Target: target, Revokee: { "@odata.type": "Microsoft.Dynamics.CRM.systemuser", systemuserid: colleagueId } },
+  });
+  const after = await api.callFunction({
+    name: "RetrieveSharedPrincipalsAndAccess",
+    parameters: { Target: { "@odata.id": `accounts(${accountId})` } },
+  });
+  assert.ok(!after.PrincipalAccesses.some((p) => p.Principal.ownerid === colleagueId));
+});
+
+await step("the audit log records the share", async () => {
+  const r = await api.retrieveMultiple({
+    collection: "audits",
+    select: ["action", "objecttypecode"],
+    filter: `_objectid_value eq ${accountId} and action eq 14`,
+  });
+  assert.ok(r.value.length >= 1, JSON.stringify(r));
+  assert.equal(r.value[0].objecttypecode, "account");
+});
+
 await step("delete", async () => {
   await api.deleteRecord({ collection: "contacts", key: contactId });
   await api.deleteRecord({ collection: "accounts", key: accountId });

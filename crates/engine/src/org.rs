@@ -106,13 +106,13 @@ pub(crate) fn build_schema(custom: CustomMetadata) -> Result<Schema> {
             }
         }
     }
+    // A secured money column takes its `_base` twin with it: the twin
+    // would give the value away.
     for key in &custom.secured {
         let Some((entity, attr)) = key.split_once('.') else { continue };
-        if let Some(a) = entities
-            .iter_mut()
-            .find(|e| e.name == entity)
-            .and_then(|e| e.attributes.iter_mut().find(|a| a.name == attr))
-        {
+        let Some(e) = entities.iter_mut().find(|e| e.name == entity) else { continue };
+        let base = e.attributes.iter().find(|a| a.name == attr).and_then(|a| a.base_of.clone());
+        for a in e.attributes.iter_mut().filter(|a| a.name == attr || Some(&a.name) == base.as_ref()) {
             a.secured = true;
         }
     }

@@ -141,6 +141,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         self.with_ctx_locking(false, f)
     }
 
+    /// With `lock`, rows read are locked for the rest of the transaction
+    /// and come back with every column: they are the engine's own view of
+    /// a record about to be written (field security masks only what
+    /// callers are shown; rules need the stored values).
     fn with_ctx_locking<R>(&mut self, lock: bool, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
         let schema = self.schema.clone();
         let principal = self.principal;
@@ -155,7 +159,9 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             self.now,
             &scope,
         );
-        ctx.field_readable = &readable;
+        if !lock {
+            ctx.field_readable = &readable;
+        }
         ctx.for_update = lock;
         f(&ctx, self.tx)
     }

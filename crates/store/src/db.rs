@@ -362,4 +362,14 @@ impl Tx<'_> {
         };
         Ok(rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_string))).collect())
     }
+
+    /// Names of the indexes in the current schema.
+    pub fn index_names(&mut self) -> Result<Vec<String>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+            Backend::Postgres => "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()",
+        };
+        let rows = self.query(sql, &[], &[Storage::Text])?;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().and_then(|v| v.as_str().map(str::to_string))).collect())
+    }
 }

@@ -95,6 +95,11 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
         }
     }
 
+    // DDL locks whole tables, even `IF NOT EXISTS` on what exists; a
+    // process opening a database that is in step (a CLI command next to a
+    // running server) must not take those locks, so only what is missing
+    // is created.
+    let existing_indexes: std::collections::HashSet<String> = tx.index_names()?.into_iter().collect();
     for (table, plan) in tables {
         let existing = tx.table_columns(&table)?;
         if existing.is_empty() {
@@ -123,6 +128,9 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
             }
         }
         for (name, cols, unique, lower) in &plan.indexes {
+            if existing_indexes.contains(name) {
+                continue;
+            }
             let cols_sql: Vec<String> = cols
                 .iter()
                 .enumerate()
