@@ -102,8 +102,20 @@ impl Session<'_, '_, '_> {
             .ok_or_else(|| not_found(kind, id))
     }
 
+    /// Does the user hold the System Administrator role itself?
+    pub(crate) fn holds_administrator_role(&mut self, user: Uuid) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_one(
+                "SELECT 1 FROM systemuserroles WHERE systemuserid = $1 AND roleid = $2",
+                &[Param::uuid(user), Param::uuid(self.org.ids.system_administrator_role)],
+                &[Storage::Int],
+            )?
+            .is_some())
+    }
+
     /// An organization must keep an enabled System Administrator.
-    fn keep_one_administrator(&mut self, losing: Uuid) -> Result<()> {
+    pub(crate) fn keep_one_administrator(&mut self, losing: Uuid) -> Result<()> {
         let others = self.tx.query(
             "SELECT u.systemuserid FROM systemuserroles ur JOIN systemuser u ON u.systemuserid = ur.systemuserid
              WHERE ur.roleid = $1 AND u.systemuserid <> $2 AND u.systemuserid <> $3 AND u.isdisabled = $4",

@@ -212,11 +212,10 @@ impl Org {
     fn authenticate_in(&self, tx: &mut Tx<'_>, hash: &str) -> Result<Arc<Principal>> {
         {
             let row = tx.query_one(
-                "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled OR b.isdisabled,
+                "SELECT t.systemuserid, t.expires_on, t.revoked_on, u.isdisabled,
                         (SELECT value FROM relata_counter WHERE name = 'security'),
                         (SELECT value FROM relata_counter WHERE name = 'schema')
                  FROM relata_token t JOIN systemuser u ON u.systemuserid = t.systemuserid
-                 JOIN businessunit b ON b.businessunitid = u.businessunitid
                  WHERE t.token_hash = $1",
                 &[Param::text(hash)],
                 &[
@@ -241,7 +240,11 @@ impl Org {
             }
             let security_version = row[4].as_i64().unwrap_or(0);
             self.refresh_schema(tx, row[5].as_i64().unwrap_or(0))?;
-            self.principal_for(tx, user, security_version)
+            let p = self.principal_for(tx, user, security_version)?;
+            if p.business_unit_disabled {
+                return Err(EngineError::Unauthorized("The user's business unit is disabled.".into()));
+            }
+            Ok(p)
         }
     }
 
@@ -371,15 +374,9 @@ impl Org {
         if password.chars().count() < 8 {
             return Err(EngineError::Invalid("the password must be at least 8 characters long".into()));
         }
+        // Hashed before the transaction: argon2 is slow on purpose.
         let hash = relata_security::hash_password(password).map_err(EngineError::Invalid)?;
-        self.db.write(|tx| -> Result<_> {
-            tx.execute("DELETE FROM relata_credential WHERE systemuserid = $1", &[Param::uuid(user)])?;
-            tx.execute(
-                "INSERT INTO relata_credential (systemuserid, password_hash, changed_on) VALUES ($1, $2, $3)",
-                &[Param::uuid(user), Param::text(hash), Param::new(Value::DateTime(Utc::now()), Storage::Timestamp)],
-            )?;
-            Ok(())
-        })
+        self.write(&self.system_principal(), |s| s.set_password_hash(user, &hash))
     }
 
     /// Checks an email and password; returns the user id.
@@ -387,14 +384,20 @@ impl Org {
         let denied = || EngineError::Unauthorized("The email or password is not correct.".into());
         let row = self.db.read(|tx| -> Result<_> {
             tx.query_one(
-                "SELECT u.systemuserid, c.password_hash, u.isdisabled OR b.isdisabled FROM systemuser u
+                "SELECT u.systemuserid, c.password_hash, u.isdisabled, u.businessunitid FROM systemuser u
                  JOIN relata_credential c ON c.systemuserid = u.systemuserid
-                 JOIN businessunit b ON b.businessunitid = u.businessunitid
                  WHERE lower(u.internalemailaddress) = lower($1)",
                 &[Param::text(email)],
-                &[Storage::Uuid, Storage::Text, Storage::Bool],
-            )
-            .map_err(EngineError::from)
+                &[Storage::Uuid, Storage::Text, Storage::Bool, Storage::Uuid],
+            )?
+            .map(|mut r| -> Result<_> {
+                let unit = r[3].as_uuid().unwrap_or_default();
+                if crate::principal::BusinessUnits::disabled_in_chain(tx, unit)? {
+                    r[2] = Value::Bool(true);
+                }
+                Ok(r)
+            })
+            .transpose()
         })?;
         let Some(row) = row else { return Err(denied()) };
         if !relata_security::verify_password(password, row[1].as_str().unwrap_or_default())

@@ -57,6 +57,25 @@ impl BusinessUnits {
         out
     }
 
+    /// Is `unit` or a unit above it disabled?
+    pub(crate) fn disabled_in_chain(tx: &mut Tx<'_>, unit: Uuid) -> Result<bool> {
+        let mut cursor = Some(unit);
+        for _ in 0..1000 {
+            let Some(id) = cursor else { break };
+            let row = tx.query_one(
+                "SELECT isdisabled, parentbusinessunitid FROM businessunit WHERE businessunitid = $1",
+                &[Param::uuid(id)],
+                &[Storage::Bool, Storage::Uuid],
+            )?;
+            let Some(row) = row else { break };
+            if row[0].as_bool() == Some(true) {
+                return Ok(true);
+            }
+            cursor = row[1].as_uuid();
+        }
+        Ok(false)
+    }
+
     /// Is `unit` in the subtree of `root`?
     pub(crate) fn contains(&self, root: Uuid, unit: Uuid) -> bool {
         self.subtree(root).contains(&unit)
@@ -219,7 +238,9 @@ pub(crate) fn load_principal(
     let is_system_administrator = holdings.roles.contains_key(&system_administrator_role);
     let privileges = privileges_of(tx, schema, &holdings, license, is_system_administrator)?;
     let fields = field_permissions(tx, Some(user), &teams)?;
+    let business_unit_disabled = BusinessUnits::disabled_in_chain(tx, business_unit_id)?;
     Ok(Principal {
+        business_unit_disabled,
         user_id: user,
         is_team: false,
         full_name,
@@ -284,5 +305,6 @@ pub(crate) fn load_team_principal(
         license: License::Professional,
         fields,
         language: 1033,
+        business_unit_disabled: false,
     })
 }

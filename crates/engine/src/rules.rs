@@ -71,7 +71,14 @@ pub(crate) fn pre_update(
     durations(entity, Some(existing), changes);
     attachment(entity, changes);
     match entity.name() {
-        "systemuser" => unique_email(s, Some(id), changes)?,
+        "systemuser" => {
+            unique_email(s, Some(id), changes)?;
+            let disabling = changes.get("isdisabled").and_then(Value::as_bool) == Some(true)
+                && existing.get("isdisabled").and_then(Value::as_bool) != Some(true);
+            if disabling && s.holds_administrator_role(id)? {
+                s.keep_one_administrator(id)?;
+            }
+        }
         "role" if id == s.org.ids.system_administrator_role => {
             return Err(EngineError::Invalid("The System Administrator role cannot be changed.".into()));
         }
@@ -87,6 +94,9 @@ pub(crate) fn pre_update(
             if id == s.org.ids.root_business_unit {
                 if changes.get("parentbusinessunitid").is_some_and(|v| !v.is_null()) {
                     return Err(EngineError::Invalid("the root business unit cannot have a parent".into()));
+                }
+                if changes.get("isdisabled").and_then(Value::as_bool) == Some(true) {
+                    return Err(EngineError::Invalid("The root business unit cannot be disabled.".into()));
                 }
             } else if let Some(v) = changes.get("parentbusinessunitid") {
                 let Some(parent) = v.as_uuid() else {

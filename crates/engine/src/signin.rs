@@ -169,6 +169,26 @@ impl Org {
     }
 }
 
+impl crate::session::Session<'_, '_, '_> {
+    /// Stores a user's password hash (from `relata_security::hash_password`)
+    /// in this transaction, so a new user and its credential are written
+    /// together or not at all. Only the server itself or the user may.
+    pub fn set_password_hash(&mut self, user: Uuid, hash: &str) -> Result<()> {
+        let own = self.principal.user_id == user && !self.principal.is_team;
+        if !(self.principal.all_privileges || own) {
+            return Err(EngineError::Forbidden(
+                "Passwords are set by the user or by an administrator on the server.".into(),
+            ));
+        }
+        self.tx.execute("DELETE FROM relata_credential WHERE systemuserid = $1", &[Param::uuid(user)])?;
+        self.tx.execute(
+            "INSERT INTO relata_credential (systemuserid, password_hash, changed_on) VALUES ($1, $2, $3)",
+            &[Param::uuid(user), Param::text(hash), Param::new(Value::DateTime(Utc::now()), Storage::Timestamp)],
+        )?;
+        Ok(())
+    }
+}
+
 fn throttle_row(tx: &mut Tx<'_>, key: &str) -> Result<Option<(i64, DateTime<Utc>)>> {
     let row = tx.query_one(
         "SELECT failures, window_start FROM relata_signin_throttle WHERE key = $1",

@@ -49,9 +49,24 @@ struct GlobalArgs {
 enum Command {
     /// Run the HTTP server
     Serve(cli::serve::ServeArgs),
-    /// Manage users
+    /// Manage users: create, list, disable, move between business units, licenses, passwords
     #[command(subcommand)]
     User(cli::user::UserCommand),
+    /// Security roles: privileges with depths, and who holds them
+    #[command(subcommand)]
+    Role(cli::role::RoleCommand),
+    /// Teams and their members
+    #[command(subcommand)]
+    Team(cli::team::TeamCommand),
+    /// The business unit tree
+    #[command(subcommand)]
+    Bu(cli::bu::BuCommand),
+    /// The audit log
+    #[command(subcommand)]
+    Audit(cli::audit::AuditCommand),
+    /// License types and who holds them
+    #[command(subcommand)]
+    License(cli::license::LicenseCommand),
     /// Manage API bearer tokens
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
@@ -95,6 +110,11 @@ fn main() -> ExitCode {
             cli::serve::run(&flags)
         }
         Command::User(cmd) => cli::user::run(&flags, cmd),
+        Command::Role(cmd) => cli::role::run(&flags, cmd),
+        Command::Team(cmd) => cli::team::run(&flags, cmd),
+        Command::Bu(cmd) => cli::bu::run(&flags, cmd),
+        Command::Audit(cmd) => cli::audit::run(&flags, cmd),
+        Command::License(cmd) => cli::license::run(&flags, cmd),
         Command::Token(cmd) => cli::token::run(&flags, cmd),
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),

@@ -81,7 +81,9 @@ fn principal(kind: &str, id: Uuid) -> Value {
     json!({ "@odata.type": format!("Microsoft.Dynamics.CRM.{kind}"), format!("{kind}id"): id })
 }
 
-fn grant(srv: &Srv, token: &str, action: &str, entity: &str, id: Uuid, kind: &str, who: Uuid, mask: &str) -> Resp {
+/// `action` (GrantAccess / ModifyAccess) on `record` for `who`, as the holder of `token`.
+fn grant(srv: &Srv, token: &str, action: &str, record: (&str, Uuid), who: (&str, Uuid), mask: &str) -> Resp {
+    let ((entity, id), (kind, who)) = (record, who);
     send_as(
         srv,
         token,
@@ -104,7 +106,7 @@ fn sharing_grants_modifies_and_revokes_access() {
         let path = format!("/accounts({acc})?$select=name");
         get_as(srv, &sam.token, &path).expect_error(404);
 
-        grant(srv, &srv.token, "GrantAccess", "account", acc, "systemuser", sam.id, "ReadAccess").expect(204);
+        grant(srv, &srv.token, "GrantAccess", ("account", acc), ("systemuser", sam.id), "ReadAccess").expect(204);
         get_as(srv, &sam.token, &path).expect(200);
         let list = get_as(
             srv,
@@ -117,9 +119,10 @@ fn sharing_grants_modifies_and_revokes_access() {
         send_as(srv, &sam.token, Method::PATCH, &format!("/accounts({acc})"), &json!({ "name": "x" }))
             .expect_error(403);
         let other = user(srv, None, &["Salesperson"]);
-        grant(srv, &sam.token, "GrantAccess", "account", acc, "systemuser", other.id, "ReadAccess").expect_error(403);
+        grant(srv, &sam.token, "GrantAccess", ("account", acc), ("systemuser", other.id), "ReadAccess")
+            .expect_error(403);
 
-        grant(srv, &srv.token, "ModifyAccess", "account", acc, "systemuser", sam.id, "ReadAccess, WriteAccess")
+        grant(srv, &srv.token, "ModifyAccess", ("account", acc), ("systemuser", sam.id), "ReadAccess, WriteAccess")
             .expect(204);
         send_as(srv, &sam.token, Method::PATCH, &format!("/accounts({acc})"), &json!({ "telephone1": "555" }))
             .expect(204);
@@ -162,16 +165,17 @@ fn sharing_grants_modifies_and_revokes_access() {
         get_as(srv, &sam.token, &path).expect_error(404);
 
         // Bad input names the problem and changes nothing.
-        let m = grant(srv, &srv.token, "GrantAccess", "account", acc, "systemuser", sam.id, "ReadAccess, Everything")
-            .expect_error(400);
+        let m =
+            grant(srv, &srv.token, "GrantAccess", ("account", acc), ("systemuser", sam.id), "ReadAccess, Everything")
+                .expect_error(400);
         assert!(m.contains("Everything"), "{m}");
-        grant(srv, &srv.token, "GrantAccess", "account", acc, "systemuser", Uuid::new_v4(), "ReadAccess")
+        grant(srv, &srv.token, "GrantAccess", ("account", acc), ("systemuser", Uuid::new_v4()), "ReadAccess")
             .expect_error(404);
-        grant(srv, &srv.token, "GrantAccess", "account", Uuid::new_v4(), "systemuser", sam.id, "ReadAccess")
+        grant(srv, &srv.token, "GrantAccess", ("account", Uuid::new_v4()), ("systemuser", sam.id), "ReadAccess")
             .expect_error(404);
         let cur = srv.get("/transactioncurrencies?$select=transactioncurrencyid&$top=1").rows();
         let cur_id = Uuid::parse_str(cur[0]["transactioncurrencyid"].as_str().unwrap()).unwrap();
-        grant(srv, &srv.token, "GrantAccess", "transactioncurrency", cur_id, "systemuser", sam.id, "ReadAccess")
+        grant(srv, &srv.token, "GrantAccess", ("transactioncurrency", cur_id), ("systemuser", sam.id), "ReadAccess")
             .expect_error(400);
         srv.post("/GrantAccess", &json!({ "Target": target("account", acc) })).expect_error(400);
         srv.get("/GrantAccess").expect_error(405);
@@ -201,7 +205,7 @@ fn shares_follow_relationships_and_teams() {
         for p in [format!("/accounts({acc})"), format!("/contacts({contact})"), format!("/tasks({task})")] {
             get_as(srv, &sam.token, &p).expect_error(404);
         }
-        grant(srv, &srv.token, "GrantAccess", "account", acc, "team", team, "ReadAccess").expect(204);
+        grant(srv, &srv.token, "GrantAccess", ("account", acc), ("team", team), "ReadAccess").expect(204);
         for p in [format!("/accounts({acc})"), format!("/contacts({contact})"), format!("/tasks({task})")] {
             get_as(srv, &sam.token, &format!("{p}?$select=createdon")).expect(200);
         }
@@ -407,7 +411,7 @@ fn the_audit_log_records_changes_and_cannot_be_altered() {
         srv.patch(&format!("/accounts({acc})"), &json!({ "name": format!("Audited {tag} renamed") })).expect(204);
         srv.patch(&format!("/accounts({acc})"), &json!({ "statecode": 1 })).expect(204);
         let sam = user(srv, None, &["Salesperson"]);
-        grant(srv, &srv.token, "GrantAccess", "account", acc, "systemuser", sam.id, "ReadAccess").expect(204);
+        grant(srv, &srv.token, "GrantAccess", ("account", acc), ("systemuser", sam.id), "ReadAccess").expect(204);
         srv.delete(&format!("/accounts({acc})")).expect(204);
 
         let rows = srv
@@ -779,6 +783,22 @@ fn disabled_users_and_units_are_shut_out() {
         get_as(srv, &u.token, "/WhoAmI").expect_error(401);
         srv.patch(&format!("/businessunits({bu})"), &json!({ "isdisabled": false })).expect(204);
         get_as(srv, &u.token, "/WhoAmI").expect(200);
+        // Disabling a unit shuts out the units below it too.
+        let child = business_unit(srv, bu);
+        let below = user(srv, Some(child), &["Salesperson"]);
+        srv.cli(&["user", "password", "--email", &below.email, "--password", "Sign-In-Passw0rd!"]);
+        srv.patch(&format!("/businessunits({bu})"), &json!({ "isdisabled": true })).expect(204);
+        let m = get_as(srv, &below.token, "/WhoAmI").expect_error(401);
+        assert!(m.contains("business unit"), "{m}");
+        assert_eq!(sign_in(srv, &below.email, "Sign-In-Passw0rd!", None).status, 400);
+        srv.patch(&format!("/businessunits({bu})"), &json!({ "isdisabled": false })).expect(204);
+        get_as(srv, &below.token, "/WhoAmI").expect(200);
+        // The organization cannot lock itself out.
+        srv.patch(&format!("/businessunits({})", root_bu(srv)), &json!({ "isdisabled": true })).expect_error(400);
+        let m =
+            srv.patch(&format!("/systemusers({})", srv.admin_id()), &json!({ "isdisabled": true })).expect_error(400);
+        assert!(m.contains("System Administrator"), "{m}");
+        get_as(srv, &srv.token, "/WhoAmI").expect(200);
     });
 }
 
@@ -881,5 +901,41 @@ fn expired_tokens_are_refused() {
         }
         let m = get_as(srv, &token, "/WhoAmI").expect_error(401);
         assert!(m.contains("expired"), "{m}");
+    });
+}
+
+#[test]
+fn custom_entities_get_privileges_of_their_own() {
+    each_server(|srv| {
+        let name = format!("new_gizmo{}", common::uid_alpha());
+        srv.cli(&["entity", "create", "--name", &name]);
+        let set = format!("{name}s");
+        let privileges =
+            srv.get(&format!("/privileges?$select=name&$filter={}", enc(&format!("endswith(name,'{name}')")))).rows();
+        let mut names = ids_of(&privileges, "name");
+        names.sort();
+        let mut want: Vec<String> = ["Append", "AppendTo", "Assign", "Create", "Delete", "Read", "Share", "Write"]
+            .iter()
+            .map(|r| format!("prv{r}{name}"))
+            .collect();
+        want.sort();
+        assert_eq!(names, want);
+        // Nobody but administrators holds them until a role grants them.
+        let sam = user(srv, None, &["Salesperson"]);
+        let id = srv.create(&set, &json!({ format!("{}_name", name.split('_').next().unwrap()): "Widget" }));
+        get_as(srv, &sam.token, &format!("/{set}({id})")).expect_error(403);
+        let customizer = user(srv, None, &["System Customizer"]);
+        get_as(srv, &customizer.token, &format!("/{set}({id})")).expect(200);
+        let r = srv.create(
+            "roles",
+            &json!({ "name": format!("Gizmo readers {}", uid()), "businessunitid@odata.bind": format!("/businessunits({})", root_bu(srv)) }),
+        );
+        srv.post(
+            &format!("/roles({r})/Microsoft.Dynamics.CRM.AddPrivilegesRole"),
+            &json!({ "Privileges": [{ "PrivilegeName": format!("prvRead{name}"), "Depth": "Global" }] }),
+        )
+        .expect(204);
+        assign_role(srv, sam.id, r).expect(204);
+        get_as(srv, &sam.token, &format!("/{set}({id})")).expect(200);
     });
 }

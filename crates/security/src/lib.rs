@@ -71,6 +71,9 @@ pub struct Principal {
     pub fields: HashMap<(String, String), FieldAccess>,
     /// UI/formatting language (LCID).
     pub language: u32,
+    /// The user's business unit, or one above it, is disabled: the user
+    /// cannot sign in or use a token.
+    pub business_unit_disabled: bool,
 }
 
 /// Which records of an entity a caller may exercise a right on.

@@ -25,7 +25,7 @@ pub use sql::{quote_ident, Param, SqlBuilder, Storage};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    #[error("database error: {}", pg_detail(.0))]
     Postgres(#[from] postgres::Error),
     #[error("database connection pool: {0}")]
     Pool(#[from] r2d2::Error),
@@ -54,3 +54,12 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// PostgreSQL's own message ("deadlock detected", …), which the driver's
+/// Display leaves out.
+fn pg_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}

@@ -126,7 +126,17 @@ fn statement(tx: &mut impl GenericClient, cache: &mut HashMap<String, Statement>
 fn map_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         if db.code().code() == "23505" {
-            return StoreError::Duplicate(db.constraint().unwrap_or("key").to_string());
+            // Named like SQLite names it ("account.accountid"), not by the
+            // constraint: the message reaches API callers.
+            let cols = db
+                .detail()
+                .and_then(|d| d.strip_prefix("Key ("))
+                .and_then(|d| d.split_once(")=").map(|(c, _)| c.replace(' ', "")));
+            let what = match (db.table(), cols) {
+                (Some(t), Some(c)) => c.split(',').map(|c| format!("{t}.{c}")).collect::<Vec<_>>().join(", "),
+                _ => "key".to_string(),
+            };
+            return StoreError::Duplicate(what);
         }
     }
     StoreError::Postgres(e)

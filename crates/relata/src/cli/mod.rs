@@ -1,16 +1,21 @@
 //! The subcommands and what they share: opening the database and logging.
 
+pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod bu;
 pub mod customize;
 pub mod demo;
+pub mod license;
+pub mod role;
 pub mod serve;
+pub mod team;
 pub mod token;
 pub mod user;
 
 use std::io::IsTerminal;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use relata_engine::{EngineError, Org, OrgConfig, Session};
 use relata_metadata::Value;
 use relata_query::options::parse_query_options;
@@ -107,4 +112,55 @@ pub fn users_with_password(org: &Org, include_disabled: bool) -> Result<Vec<Uuid
 
 pub fn text(r: &Record, name: &str) -> String {
     r.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// A `$filter` string literal inside a query string: quotes doubled, then
+/// percent-encoded so that `&`, `+`, `%` and `#` in names survive decoding.
+pub fn odata_string(s: &str) -> String {
+    let quoted = format!("'{}'", s.replace('\'', "''"));
+    let mut out = String::with_capacity(quoted.len());
+    for b in quoted.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'\'' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A user by sign-in email (case-insensitive), read in the caller's transaction.
+pub fn find_user(s: &mut Session<'_, '_, '_>, email: &str) -> Result<Uuid> {
+    let email = email.trim();
+    let query = format!("$select=systemuserid&$filter=internalemailaddress eq {}", odata_string(email));
+    let users = query_all(s, "systemuser", &query).context("cannot read the users")?;
+    match users.as_slice() {
+        [u] => Ok(u.id),
+        [] => bail!("there is no user with the email {email}"),
+        _ => bail!("{} users have the email {email}", users.len()),
+    }
+}
+
+/// Emails (or full names, for users without one) by user id.
+pub fn user_labels(s: &mut Session<'_, '_, '_>) -> Result<std::collections::HashMap<Uuid, String>> {
+    let users = query_all(s, "systemuser", "$select=internalemailaddress,fullname").context("cannot read the users")?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            let email = text(u, "internalemailaddress");
+            (u.id, if email.is_empty() { text(u, "fullname") } else { email })
+        })
+        .collect())
+}
+
+/// The id of a lookup column in a record.
+pub fn lookup(r: &Record, name: &str) -> Option<Uuid> {
+    r.get(name).and_then(Value::as_uuid)
+}
+
+/// "a, b, c" of at most `max` items, then "… (N more)".
+pub fn some_of(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!("{}, … ({} more)", items[..max].join(", "), items.len() - max)
 }

@@ -1,15 +1,17 @@
-//! `relata user create|list`.
+//! `relata user create|list|disable|enable|move|license|password`.
 
 use std::io::BufRead;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use relata_engine::{EngineError, Org, RecordInput};
-use relata_metadata::Value;
+use relata_engine::{Condition, Org, RecordInput};
+use relata_metadata::{EntityRef, Value};
 use relata_query::Expanded;
-use uuid::Uuid;
 
-use super::{open_org, query_all, text, users_with_password};
+use super::bu::Units;
+use super::license::{license_of, parse_license};
+use super::role::{find_role, held_roles, load_roles, Role, Within};
+use super::{find_user, lookup, open_org, query_all, text, users_with_password};
 use crate::config::{Flags, Settings};
 
 pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
@@ -18,8 +20,48 @@ pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
 pub enum UserCommand {
     /// Create a user who can sign in; prints the new user's id
     Create(CreateArgs),
-    /// List the users
+    /// List the users with their business unit, license, status and roles
     List,
+    /// Disable a user: their tokens stop working and they cannot sign in
+    Disable {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled user
+    Enable {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+    },
+    /// Move a user to another business unit; the records they own follow,
+    /// and roles the new unit cannot hold are taken away
+    Move {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+        /// The new business unit, by name
+        #[arg(long, value_name = "NAME")]
+        business_unit: String,
+    },
+    /// Change a user's license type
+    License {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+        /// professional, basic, essential, team-member, read-only or administrative
+        #[arg(long)]
+        license: String,
+    },
+    /// Set a user's password
+    Password {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+        /// The new password (at least 8 characters); "-" reads one line from stdin
+        #[arg(long)]
+        password: String,
+    },
 }
 
 #[derive(Args)]
@@ -33,8 +75,16 @@ pub struct CreateArgs {
     /// Full name, "First Last" [default: the part of the email before @]
     #[arg(long)]
     pub name: Option<String>,
-    /// Security role to assign, by name; repeatable. Without any, the first
-    /// user who can sign in becomes System Administrator
+    /// Business unit, by name [default: the root business unit]
+    #[arg(long, value_name = "NAME")]
+    pub business_unit: Option<String>,
+    /// License type: professional, basic, essential, team-member, read-only
+    /// or administrative [default: professional]
+    #[arg(long)]
+    pub license: Option<String>,
+    /// Security role to assign, by name; repeatable. A role of the user's
+    /// business unit or of a unit above it, the closest first. Without any,
+    /// the first user who can sign in becomes System Administrator
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
 }
@@ -45,24 +95,40 @@ pub fn run(flags: &Flags, cmd: UserCommand) -> Result<()> {
     match cmd {
         UserCommand::Create(args) => create(&settings, args),
         UserCommand::List => list(&settings),
+        UserCommand::Disable { email } => set_disabled(&settings, &email, true),
+        UserCommand::Enable { email } => set_disabled(&settings, &email, false),
+        UserCommand::Move { email, business_unit } => move_user(&settings, &email, &business_unit),
+        UserCommand::License { email, license } => set_license(&settings, &email, &license),
+        UserCommand::Password { email, password } => set_password(&settings, &email, password),
     }
+}
+
+/// The password argument, or one line of stdin for "-".
+fn read_password(arg: String) -> Result<String> {
+    if arg != "-" {
+        return Ok(arg);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        bail!("the password must be at least 8 characters long");
+    }
+    Ok(())
 }
 
 fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
     let email = args.email.trim().to_string();
     check_email(&email)?;
-    let password = if args.password == "-" {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
-        line.trim_end_matches(['\r', '\n']).to_string()
-    } else {
-        args.password
-    };
-    // Checked before anything is written so a bad password leaves no user behind.
-    if password.chars().count() < 8 {
-        bail!("the password must be at least 8 characters long");
-    }
+    let password = read_password(args.password)?;
+    // Everything the arguments can get wrong is checked before anything is written.
+    check_password(&password)?;
+    let license = args.license.as_deref().map(parse_license).transpose()?;
     let (first, last) = split_name(args.name.as_deref(), &email);
+    let hash = relata_security::hash_password(&password).map_err(|e| anyhow!("cannot hash the password: {e}"))?;
 
     let org = open_org(settings)?;
     if org.find_user_by_email(&email)?.is_some() {
@@ -72,31 +138,128 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
     if role_names.is_empty() && users_with_password(&org, true)?.is_empty() {
         role_names.push(SYSTEM_ADMINISTRATOR.to_string());
     }
-    let roles = resolve_roles(&org, &role_names)?;
+    let root = org.ids.root_business_unit;
 
-    let fields = vec![
-        ("firstname".to_string(), Value::String(first)),
-        ("lastname".to_string(), Value::String(last)),
-        ("internalemailaddress".to_string(), Value::String(email.clone())),
-        ("isdisabled".to_string(), Value::Bool(false)),
-    ];
-    let user_id = org
-        .write(&org.system_principal(), |s| {
-            let id = s.create("systemuser", RecordInput::new(fields))?;
-            for (_, role_id) in &roles {
-                s.associate("systemuser", id, "systemuserroles_association", "role", *role_id)?;
+    // One transaction: the user, their roles and their password, or nothing.
+    let (user_id, unit, roles) = org
+        .write(&org.system_principal(), |s| -> Result<_> {
+            let units = Units::load(s)?;
+            let bu = match &args.business_unit {
+                Some(b) => units.find(b)?.id,
+                None => root,
+            };
+            let all_roles = load_roles(s)?;
+            let mut roles: Vec<Role> = Vec::new();
+            for name in &role_names {
+                let role = find_role(&all_roles, &units, name, Within::InheritedBy(bu))?;
+                if !roles.iter().any(|r| r.id == role.id) {
+                    roles.push(role.clone());
+                }
             }
-            Ok::<_, EngineError>(id)
+            let mut fields = vec![
+                ("firstname".to_string(), Value::String(first)),
+                ("lastname".to_string(), Value::String(last)),
+                ("internalemailaddress".to_string(), Value::String(email.clone())),
+                ("isdisabled".to_string(), Value::Bool(false)),
+                ("businessunitid".to_string(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu })),
+            ];
+            if let Some(l) = license {
+                let (caltype, accessmode) = l.user_columns();
+                fields.push(("caltype".into(), Value::Int(caltype)));
+                fields.push(("accessmode".into(), Value::Int(accessmode)));
+            }
+            let id = s.create("systemuser", RecordInput::new(fields))?;
+            for role in &roles {
+                s.associate("systemuser", id, "systemuserroles_association", "role", role.id)?;
+            }
+            s.set_password_hash(id, &hash)?;
+            Ok((id, units.name(bu), roles))
         })
         .with_context(|| format!("cannot create the user {email}"))?;
-    org.set_password(user_id, &password).with_context(|| format!("cannot set the password of {email}"))?;
 
-    let names: Vec<&str> = roles.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
     eprintln!(
-        "created user {email}{}",
+        "created user {email} in '{unit}' ({} license){}",
+        license.unwrap_or_default().name(),
         if names.is_empty() { " without roles".to_string() } else { format!(" with role(s): {}", names.join(", ")) }
     );
     println!("{user_id}");
+    Ok(())
+}
+
+/// Changes columns of one user (found by email) through the pipeline.
+fn update_user(org: &Org, email: &str, fields: Vec<(String, Value)>) -> Result<()> {
+    org.write(&org.system_principal(), |s| -> Result<_> {
+        let id = find_user(s, email)?;
+        s.update("systemuser", id, RecordInput::new(fields), Condition::default(), false)?;
+        Ok(())
+    })
+}
+
+fn set_disabled(settings: &Settings, email: &str, disabled: bool) -> Result<()> {
+    let org = open_org(settings)?;
+    let email = email.trim();
+    let verb = if disabled { "disable" } else { "enable" };
+    update_user(&org, email, vec![("isdisabled".into(), Value::Bool(disabled))])
+        .with_context(|| format!("cannot {verb} the user {email}"))?;
+    println!("{verb}d user {email}");
+    Ok(())
+}
+
+fn set_license(settings: &Settings, email: &str, license: &str) -> Result<()> {
+    let license = parse_license(license)?;
+    let org = open_org(settings)?;
+    let email = email.trim();
+    let (caltype, accessmode) = license.user_columns();
+    update_user(
+        &org,
+        email,
+        vec![("caltype".into(), Value::Int(caltype)), ("accessmode".into(), Value::Int(accessmode))],
+    )
+    .with_context(|| format!("cannot change the license of {email}"))?;
+    println!("user {email} now has the {} license", license.name());
+    Ok(())
+}
+
+fn move_user(settings: &Settings, email: &str, business_unit: &str) -> Result<()> {
+    let org = open_org(settings)?;
+    let email = email.trim();
+    let (unit, dropped) = org
+        .write(&org.system_principal(), |s| -> Result<_> {
+            let units = Units::load(s)?;
+            let bu = units.find(business_unit)?;
+            let id = find_user(s, email)?;
+            let before = held_roles(s, "systemuser", id)?;
+            let input = RecordInput::new(vec![(
+                "businessunitid".into(),
+                Value::Ref(EntityRef { entity: "businessunit".into(), id: bu.id }),
+            )]);
+            s.update("systemuser", id, input, Condition::default(), false)?;
+            let after = held_roles(s, "systemuser", id)?;
+            let names = load_roles(s)?;
+            let dropped: Vec<String> = before
+                .iter()
+                .filter(|r| !after.contains(r))
+                .map(|r| names.iter().find(|n| n.id == *r).map(|n| n.name.clone()).unwrap_or(r.to_string()))
+                .collect();
+            Ok((bu.name.clone(), dropped))
+        })
+        .with_context(|| format!("cannot move the user {email}"))?;
+    if !dropped.is_empty() {
+        eprintln!("roles the new business unit cannot hold were taken away: {}", dropped.join(", "));
+    }
+    println!("moved user {email} to '{unit}'");
+    Ok(())
+}
+
+fn set_password(settings: &Settings, email: &str, password: String) -> Result<()> {
+    let password = read_password(password)?;
+    check_password(&password)?;
+    let email = email.trim();
+    let org = open_org(settings)?;
+    let user = org.find_user_by_email(email)?.ok_or_else(|| anyhow!("there is no user with the email {email}"))?;
+    org.set_password(user, &password).with_context(|| format!("cannot set the password of {email}"))?;
+    println!("changed the password of {email}");
     Ok(())
 }
 
@@ -126,70 +289,58 @@ pub fn split_name(name: Option<&str>, email: &str) -> (String, String) {
     }
 }
 
-/// Role ids by name (case-insensitive), preferring the root business unit's.
-fn resolve_roles(org: &Org, names: &[String]) -> Result<Vec<(String, Uuid)>> {
-    if names.is_empty() {
-        return Ok(vec![]);
-    }
-    let root = org.ids.root_business_unit;
-    let roles = org
-        .read(&org.system_principal(), |s| query_all(s, "role", "$select=name,businessunitid&$orderby=name"))
-        .context("cannot read the security roles")?;
-    let mut out: Vec<(String, Uuid)> = Vec::new();
-    for wanted in names {
-        let mut matches: Vec<_> =
-            roles.iter().filter(|r| text(r, "name").eq_ignore_ascii_case(wanted.trim())).collect();
-        matches.sort_by_key(|r| r.get("businessunitid").and_then(Value::as_uuid) != Some(root));
-        let Some(role) = matches.first() else {
-            let mut available: Vec<String> = roles.iter().map(|r| text(r, "name")).collect();
-            available.dedup();
-            bail!("there is no role named '{wanted}'; available roles: {}", available.join(", "));
-        };
-        if !out.iter().any(|(_, id)| *id == role.id) {
-            out.push((text(role, "name"), role.id));
-        }
-    }
-    Ok(out)
-}
-
 fn list(settings: &Settings) -> Result<()> {
     let org = open_org(settings)?;
     let with_password = users_with_password(&org, true)?;
-    let users = org
-        .read(&org.system_principal(), |s| {
-            query_all(
-                s,
-                "systemuser",
-                "$select=fullname,internalemailaddress,isdisabled&$expand=systemuserroles_association($select=name)&$orderby=createdon",
-            )
-        })
+    let (users, units) = org.read(&org.system_principal(), |s| -> Result<_> {
+        let users = query_all(
+            s,
+            "systemuser",
+            "$select=fullname,internalemailaddress,isdisabled,businessunitid,caltype,accessmode\
+                 &$expand=systemuserroles_association($select=name)&$orderby=createdon",
+        )
         .context("cannot read the users")?;
+        Ok((users, Units::load(s)?))
+    })?;
 
-    let rows: Vec<[String; 5]> = users
+    let rows: Vec<[String; 7]> = users
         .iter()
         .map(|u| {
-            let roles = u
+            let mut roles: Vec<String> = u
                 .expanded
                 .iter()
                 .find(|(n, _)| n == "systemuserroles_association")
                 .map(|(_, e)| match e {
-                    Expanded::Collection(rs) => rs.iter().map(|r| text(r, "name")).collect::<Vec<_>>().join(", "),
-                    Expanded::Single(r) => r.as_ref().map(|r| text(r, "name")).unwrap_or_default(),
+                    Expanded::Collection(rs) => rs.iter().map(|r| text(r, "name")).collect(),
+                    Expanded::Single(r) => r.iter().map(|r| text(r, "name")).collect(),
                 })
                 .unwrap_or_default();
+            roles.sort();
+            let bu = lookup(u, "businessunitid");
             let status = if u.get("isdisabled").and_then(Value::as_bool) == Some(true) {
                 "disabled"
             } else if u.id == org.ids.system_user {
                 "system"
+            } else if bu.and_then(|b| units.get(b)).is_some_and(|b| b.disabled) {
+                "disabled (business unit)"
             } else if with_password.contains(&u.id) {
                 "active"
             } else {
                 "no password"
             };
-            [u.id.to_string(), text(u, "internalemailaddress"), text(u, "fullname"), status.to_string(), roles]
+            let license = if u.id == org.ids.system_user { String::new() } else { license_of(u).name().to_string() };
+            [
+                u.id.to_string(),
+                text(u, "internalemailaddress"),
+                text(u, "fullname"),
+                bu.map(|b| units.name(b)).unwrap_or_default(),
+                license,
+                status.to_string(),
+                roles.join(", "),
+            ]
         })
         .collect();
-    print_table(&["ID", "EMAIL", "NAME", "STATUS", "ROLES"], &rows);
+    print_table(&["ID", "EMAIL", "NAME", "BUSINESS UNIT", "LICENSE", "STATUS", "ROLES"], &rows);
     Ok(())
 }
 
