@@ -204,11 +204,7 @@ impl Session<'_, '_, '_> {
     pub fn delete_attribute(&mut self, entity: &str, name: &str) -> Result<()> {
         require_customizer(self.principal, "prvDeleteAttribute")?;
         let schema = self.schema.clone();
-        let e =
-            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
-        let a = e
-            .attribute(name)
-            .ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+        let (e, a) = column(&schema, entity, name)?;
         if !a.is_custom || a.read_only {
             return Err(EngineError::Invalid(format!(
                 "'{entity}.{name}' is not a custom column and cannot be deleted"
@@ -249,11 +245,7 @@ impl Session<'_, '_, '_> {
     pub fn set_secured(&mut self, entity: &str, name: &str, secured: bool) -> Result<()> {
         require_customizer(self.principal, "prvWriteAttribute")?;
         let schema = self.schema.clone();
-        let e =
-            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
-        let a = e
-            .attribute(name)
-            .ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+        let (e, a) = column(&schema, entity, name)?;
         if !can_be_secured(e, a) {
             return Err(EngineError::Invalid(format!(
                 "'{entity}.{name}' cannot be secured: keys, primary names and system columns stay visible"
@@ -359,6 +351,18 @@ fn money_companions(entity: &str, has: impl Fn(&str) -> bool, attr: &mut Attribu
         out.push(r);
     }
     out
+}
+
+/// An entity and one of its columns, or NotFound naming what is missing.
+fn column<'s>(
+    schema: &'s relata_metadata::Schema,
+    entity: &str,
+    name: &str,
+) -> Result<(&'s relata_metadata::Entity, &'s AttributeDef)> {
+    let e = schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+    let a =
+        e.attribute(name).ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+    Ok((e, a))
 }
 
 /// Can field security apply to this column?

@@ -968,22 +968,31 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                             Param::uuid(target_id),
                         ],
                     )?;
-                    audit::linked(
-                        self,
-                        &relationship,
-                        &table,
-                        &EntityRef { entity: entity.name().into(), id },
-                        &EntityRef { entity: other.clone(), id: target_id },
-                        true,
-                    )?;
-                }
-                if SECURITY_ENTITIES.contains(&table.as_str()) {
-                    self.tx.next_counter("security")?;
+                    self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), true)?;
                 }
                 Ok(())
             }
             None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
         }
+    }
+
+    /// After a many-to-many link was made or removed: the audit row, and
+    /// the security version when the link changes someone's privileges.
+    fn linked(
+        &mut self,
+        relationship: &str,
+        table: &str,
+        a: (&str, Uuid),
+        b: (&str, Uuid),
+        associate: bool,
+    ) -> Result<()> {
+        let a = EntityRef { entity: a.0.into(), id: a.1 };
+        let b = EntityRef { entity: b.0.into(), id: b.1 };
+        audit::linked(self, relationship, table, &a, &b, associate)?;
+        if SECURITY_ENTITIES.contains(&table) {
+            self.tx.next_counter("security")?;
+        }
+        Ok(())
     }
 
     fn check_link_rights(
@@ -1045,18 +1054,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 if n == 0 {
                     return Err(EngineError::NotFound(format!("the records are not associated through '{nav}'")));
                 }
-                audit::linked(
-                    self,
-                    &relationship,
-                    &table,
-                    &EntityRef { entity: entity.name().into(), id },
-                    &EntityRef { entity: other.clone(), id: target_id },
-                    false,
-                )?;
-                if SECURITY_ENTITIES.contains(&table.as_str()) {
-                    self.tx.next_counter("security")?;
-                }
-                Ok(())
+                self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), false)
             }
             None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
         }
