@@ -1,5 +1,10 @@
 //! `relata bench`: a real server on a fresh database, measured over HTTP
 //! with keep-alive connections and concurrent clients.
+//!
+//! `--security` measures the cost of record-level security instead: the
+//! accounts are spread over Salespersons (User depth) in a tree of business
+//! units, and retrieve and list run once as System Administrator (no
+//! security predicate) and once as the Salespersons.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +18,9 @@ use indicatif::ProgressBar;
 use rand::distributions::Alphanumeric;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use relata_store::{DbOptions, Param, Storage};
+use relata_engine::{EngineError, Org, RecordInput};
+use relata_metadata::{EntityRef, Value};
+use relata_store::{Backend, DbOptions, Param, Storage};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -39,6 +46,16 @@ pub struct BenchArgs {
     /// Duration of each timed phase (retrieve, update, list), in seconds
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
+    /// Measure the cost of security: retrieve and list as System
+    /// Administrator and as Salespersons who own the accounts
+    #[arg(long)]
+    pub security: bool,
+    /// With --security: business units below the root
+    #[arg(long, default_value_t = 10, requires = "security", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub business_units: u64,
+    /// With --security: Salespersons, spread over the business units, who own the accounts
+    #[arg(long, default_value_t = 200, requires = "security", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub users: u64,
 }
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
@@ -57,14 +74,19 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     let backend = if pg.is_some() { "postgres" } else { "sqlite" };
     let database_url = pg.as_ref().map(|p| p.url.clone());
     eprintln!(
-        "bench: {backend} database {}; {} accounts, {} clients, {} s per timed phase",
+        "bench: {backend} database {}; {} accounts, {} clients, {} s per timed phase{}",
         match &pg {
             Some(p) => format!("{} (schema {})", mask_url(&p.base_url), p.name),
             None => data_dir.display().to_string(),
         },
         args.accounts,
         args.concurrency,
-        args.seconds
+        args.seconds,
+        if args.security {
+            format!("; security: {} business units, {} Salespersons", args.business_units, args.users)
+        } else {
+            String::new()
+        }
     );
 
     let child = ChildCli { exe: exe.clone(), data_dir: data_dir.clone(), database_url: database_url.clone() };
@@ -90,6 +112,25 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         .ok_or_else(|| anyhow!("relata token create printed no token"))?
         .to_string();
 
+    // The same database as the children, whatever the environment says.
+    let bench_settings = crate::config::resolve(
+        &Flags { data_dir: Some(data_dir.clone()), database_url: database_url.clone(), ..Default::default() },
+        &|_| None,
+    )?;
+    let salespeople = if args.security {
+        let started = Instant::now();
+        let people = sales_organization(&bench_settings, args.business_units, args.users)?;
+        eprintln!(
+            "bench: {} business units and {} Salespersons with tokens in {:.1} s",
+            args.business_units,
+            people.len(),
+            started.elapsed().as_secs_f64()
+        );
+        people
+    } else {
+        Vec::new()
+    };
+
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let mut server = Server { child: child.spawn_server(&listen)? };
@@ -97,7 +138,8 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    let results = runtime.block_on(measure(&mut server, base, token, &args))?;
+    let bench = Bench { base, admin_token: token, salespeople, settings: bench_settings };
+    let results = runtime.block_on(measure(&mut server, &bench, &args))?;
 
     let peak_rss_kb = server.peak_rss_kb();
     let (anon_kb, pss_kb) = server.memory_kb();
@@ -122,7 +164,7 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     }
     println!("data size: {}", human_bytes(data_bytes));
 
-    let summary = json!({
+    let mut summary = json!({
         "backend": backend,
         "accounts": args.accounts,
         "concurrency": args.concurrency,
@@ -133,6 +175,21 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         "pss_kb": pss_kb,
         "data_bytes": data_bytes,
     });
+    if args.security {
+        let costs = security_costs(&results);
+        println!();
+        println!("cost of security, Salesperson / System Administrator (goal: under {SECURITY_GOAL}x):");
+        println!("{:<10} {:>10} {:>10} {:>10}", "phase", "p50", "p99", "req/s");
+        for c in &costs {
+            println!("{:<10} {:>9.2}x {:>9.2}x {:>9.2}x", c.op.name(), c.p50, c.p99, c.rps);
+        }
+        summary["security"] = json!({
+            "business_units": args.business_units,
+            "users": args.users,
+            "goal": SECURITY_GOAL,
+            "ratios": costs.iter().map(SecurityCost::json).collect::<Vec<_>>(),
+        });
+    }
     println!("{summary}");
     drop(pg);
 
@@ -321,13 +378,45 @@ impl Op {
     }
 }
 
+/// Who the requests of a security bench phase run as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Salesperson,
+}
+
+impl Caller {
+    fn name(self) -> &'static str {
+        match self {
+            Caller::Admin => "System Administrator",
+            Caller::Salesperson => "Salesperson",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Caller::Admin => "sysadmin",
+            Caller::Salesperson => "salesperson",
+        }
+    }
+}
+
+/// The ratio the security bench compares Salesperson to System
+/// Administrator figures against.
+const SECURITY_GOAL: f64 = 1.5;
+const SALESPERSON: &str = "Salesperson";
+
 struct Phase {
     op: Op,
+    /// Security bench only.
+    caller: Option<Caller>,
     requests: u64,
     errors: u64,
     secs: f64,
     /// Sorted, in microseconds.
     latencies: Vec<u64>,
+    /// Records in the successful list responses.
+    rows: u64,
 }
 
 impl Phase {
@@ -340,9 +429,21 @@ impl Phase {
         percentile(&self.latencies, p) as f64 / 1000.0
     }
 
+    fn label(&self) -> String {
+        match self.caller {
+            Some(c) => format!("{}/{}", self.op.name(), c.short()),
+            None => self.op.name().to_string(),
+        }
+    }
+
+    /// Average records per successful list response.
+    fn rows_per_response(&self) -> f64 {
+        self.rows as f64 / (self.requests.saturating_sub(self.errors)).max(1) as f64
+    }
+
     fn json(&self) -> serde_json::Value {
         let r2 = |v: f64| (v * 100.0).round() / 100.0;
-        json!({
+        let mut v = json!({
             "name": self.op.name(),
             "requests": self.requests,
             "errors": self.errors,
@@ -352,7 +453,14 @@ impl Phase {
             "p90_ms": r2(self.pct(90.0)),
             "p99_ms": r2(self.pct(99.0)),
             "max_ms": r2(self.pct(100.0)),
-        })
+        });
+        if let Some(c) = self.caller {
+            v["as"] = json!(c.name());
+            if self.op == Op::List {
+                v["rows_per_response"] = json!(r2(self.rows_per_response()));
+            }
+        }
+        v
     }
 }
 
@@ -364,13 +472,75 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Salesperson figures over System Administrator figures for one operation:
+/// above 1 the latencies are longer, below 1 the throughput is lower.
+struct SecurityCost {
+    op: Op,
+    p50: f64,
+    p99: f64,
+    rps: f64,
+}
+
+impl SecurityCost {
+    /// Within the goal: latency at most, and throughput at least, the
+    /// goal's factor away from the administrator's.
+    fn met(&self) -> bool {
+        self.p50 <= SECURITY_GOAL && self.rps >= 1.0 / SECURITY_GOAL
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let r2 = |v: f64| (v * 100.0).round() / 100.0;
+        json!({
+            "name": self.op.name(),
+            "p50": r2(self.p50),
+            "p99": r2(self.p99),
+            "rps": r2(self.rps),
+            "met": self.met(),
+        })
+    }
+}
+
+fn security_costs(phases: &[Phase]) -> Vec<SecurityCost> {
+    let find = |op: Op, caller: Caller| phases.iter().find(|p| p.op == op && p.caller == Some(caller));
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    [Op::Retrieve, Op::List]
+        .into_iter()
+        .filter_map(|op| {
+            let (admin, sales) = (find(op, Caller::Admin)?, find(op, Caller::Salesperson)?);
+            Some(SecurityCost {
+                op,
+                p50: ratio(sales.pct(50.0), admin.pct(50.0)),
+                p99: ratio(sales.pct(99.0), admin.pct(99.0)),
+                rps: ratio(sales.rps(), admin.rps()),
+            })
+        })
+        .collect()
+}
+
+/// A bearer token and the accounts its user retrieves.
+struct Identity {
+    token: String,
+    ids: Vec<Uuid>,
+}
+
+/// What the bench runs against.
+struct Bench {
+    base: String,
+    admin_token: String,
+    /// Security bench: the Salespersons (user, token); empty otherwise.
+    salespeople: Vec<(Uuid, String)>,
+    /// Where the bench database is.
+    settings: Settings,
+}
+
 /// What the clients of one phase share.
 struct Shared {
     client: reqwest::Client,
     api: String,
-    token: String,
-    /// Ids of the accounts made by the create phase.
-    ids: Arc<Vec<Uuid>>,
+    /// Who the requests run as; each client takes its own share of them.
+    identities: Arc<Vec<Identity>>,
+    /// Create phase: owners of the new accounts in turn (none: the caller).
+    owners: Arc<Vec<Uuid>>,
     /// Create phase: how many accounts to make, and the next to claim.
     total: u64,
     next: AtomicU64,
@@ -380,7 +550,17 @@ struct Shared {
     done: AtomicUsize,
 }
 
-async fn measure(server: &mut Server, base: String, token: String, args: &BenchArgs) -> Result<Vec<Phase>> {
+/// The identities (of `n`) client `task` of `concurrency` sends requests
+/// as: every client has its own when there are enough to go round.
+fn identities_of(task: usize, concurrency: usize, n: usize) -> Vec<usize> {
+    if n <= concurrency {
+        vec![task % n.max(1)]
+    } else {
+        (task % concurrency..n).step_by(concurrency).collect()
+    }
+}
+
+async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result<Vec<Phase>> {
     let concurrency = args.concurrency as usize;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
@@ -388,53 +568,191 @@ async fn measure(server: &mut Server, base: String, token: String, args: &BenchA
         .timeout(Duration::from_secs(60))
         .build()
         .context("cannot create the HTTP client")?;
-    wait_healthy(server, &client, &base).await?;
+    wait_healthy(server, &client, &bench.base).await?;
 
+    let width = if args.security { 20 } else { 10 };
     println!(
-        "{:<10} {:>10} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "{:<width$} {:>10} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
     );
-    let mut ids = Arc::new(Vec::new());
-    let mut phases = Vec::new();
-    for op in [Op::Create, Op::Retrieve, Op::Update, Op::List] {
-        if op != Op::Create && ids.is_empty() {
-            bail!("no account was created, so the other phases cannot run");
-        }
-        let shared = Arc::new(Shared {
+    // `seconds`: how long a timed phase runs; none for the create phase.
+    let new_phase = |identities: Arc<Vec<Identity>>, owners: Arc<Vec<Uuid>>, seconds: Option<u64>| {
+        Arc::new(Shared {
             client: client.clone(),
-            api: format!("{base}{API}"),
-            token: token.clone(),
-            ids: ids.clone(),
+            api: format!("{}{API}", bench.base),
+            identities,
+            owners,
             total: args.accounts,
             next: AtomicU64::new(0),
-            deadline: (op != Op::Create).then(|| Instant::now() + Duration::from_secs(args.seconds)),
+            deadline: seconds.map(|s| Instant::now() + Duration::from_secs(s)),
             first_error: Mutex::new(None),
             done: AtomicUsize::new(0),
-        });
-        let (phase, created) = run_phase(op, shared.clone(), concurrency, args.seconds).await;
-        if op == Op::Create {
-            ids = Arc::new(created);
+        })
+    };
+    let mut phases = Vec::new();
+
+    // The administrator creates every account; in the security bench each
+    // is owned by the Salespersons in turn.
+    let owners: Arc<Vec<Uuid>> = Arc::new(bench.salespeople.iter().map(|(u, _)| *u).collect());
+    let creator = Arc::new(vec![Identity { token: bench.admin_token.clone(), ids: vec![] }]);
+    let shared = new_phase(creator, owners.clone(), None);
+    let (phase, mut created) = run_phase(Op::Create, None, shared.clone(), concurrency, args.seconds).await;
+    report(server, &phase, &shared, width)?;
+    phases.push(phase);
+    if created.is_empty() {
+        bail!("no account was created, so the other phases cannot run");
+    }
+    created.sort_unstable();
+    let admin =
+        Arc::new(vec![Identity { token: bench.admin_token.clone(), ids: created.iter().map(|(_, id)| *id).collect() }]);
+
+    let steps: Vec<(Op, Option<Caller>)> = if args.security {
+        vec![
+            (Op::Retrieve, Some(Caller::Admin)),
+            (Op::Retrieve, Some(Caller::Salesperson)),
+            (Op::List, Some(Caller::Admin)),
+            (Op::List, Some(Caller::Salesperson)),
+        ]
+    } else {
+        vec![(Op::Retrieve, None), (Op::Update, None), (Op::List, None)]
+    };
+    let sales = if args.security {
+        // Salespersons retrieve the accounts they own; one who owns none
+        // (fewer accounts than Salespersons) takes no part.
+        let mut owned: Vec<Vec<Uuid>> = vec![Vec::new(); owners.len()];
+        for (k, id) in &created {
+            owned[*k as usize % owners.len()].push(*id);
         }
-        println!(
-            "{:<10} {:>10} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            op.name(),
-            phase.requests,
-            phase.errors,
-            phase.rps(),
-            phase.pct(50.0),
-            phase.pct(90.0),
-            phase.pct(99.0),
-            phase.pct(100.0)
-        );
-        if let Some(body) = shared.first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            println!("  first error: {body}");
-        }
-        if let Some(status) = server.exited() {
-            bail!("the server exited during the {} phase ({status})", op.name());
-        }
+        let people: Vec<Identity> = bench
+            .salespeople
+            .iter()
+            .zip(owned)
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|((_, token), ids)| Identity { token: token.clone(), ids })
+            .collect();
+        // The synchronous database clients cannot run on the async runtime.
+        let settings = bench.settings.clone();
+        tokio::task::spawn_blocking(move || refresh_statistics(&settings))
+            .await
+            .context("refreshing the planner statistics failed")??;
+        // What the load left to do in the background (checkpoints,
+        // autovacuum) would otherwise fall on the first measured phase.
+        let warm_up = args.seconds.min(5);
+        let shared = new_phase(admin.clone(), Arc::new(Vec::new()), Some(warm_up));
+        run_phase(Op::Retrieve, Some(Caller::Admin), shared, concurrency, warm_up).await;
+        Arc::new(people)
+    } else {
+        Arc::new(Vec::new())
+    };
+
+    for (op, caller) in steps {
+        let identities = if caller == Some(Caller::Salesperson) { sales.clone() } else { admin.clone() };
+        let shared = new_phase(identities, Arc::new(Vec::new()), Some(args.seconds));
+        let (phase, _) = run_phase(op, caller, shared.clone(), concurrency, args.seconds).await;
+        report(server, &phase, &shared, width)?;
         phases.push(phase);
     }
     Ok(phases)
+}
+
+/// Prints a finished phase's row, its first error and, in the security
+/// bench, what its lists returned; fails if the server died.
+fn report(server: &mut Server, phase: &Phase, shared: &Shared, width: usize) -> Result<()> {
+    println!(
+        "{:<width$} {:>10} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+        phase.label(),
+        phase.requests,
+        phase.errors,
+        phase.rps(),
+        phase.pct(50.0),
+        phase.pct(90.0),
+        phase.pct(99.0),
+        phase.pct(100.0)
+    );
+    if phase.op == Op::List && phase.caller.is_some() {
+        println!("  records per response: {:.1}", phase.rows_per_response());
+    }
+    if let Some(body) = shared.first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        println!("  first error: {body}");
+    }
+    if let Some(status) = server.exited() {
+        bail!("the server exited during the {} phase ({status})", phase.label());
+    }
+    Ok(())
+}
+
+/// Refreshes the planner statistics after the load, so both callers are
+/// measured against the same settled plans (during a load the server
+/// refreshes them every few thousand writes, PostgreSQL in the background).
+fn refresh_statistics(settings: &Settings) -> Result<()> {
+    let db = super::open_db(settings, &DbOptions { max_connections: 1, ..Default::default() })?;
+    match db.backend() {
+        Backend::Sqlite => db.analyze(),
+        Backend::Postgres => db.write(|tx| {
+            tx.batch("ANALYZE account; ANALYZE principalobjectaccess; ANALYZE systemuser; ANALYZE teammembership")
+        }),
+    }
+    .context("cannot refresh the planner statistics")
+}
+
+/// The security bench's organization, made through the engine before the
+/// server starts: business units below the root (a few regions, the others
+/// offices under them), Salespersons spread over them with the standard
+/// Salesperson role (User depth on accounts), and a token each.
+fn sales_organization(settings: &Settings, units: u64, users: u64) -> Result<Vec<(Uuid, String)>> {
+    let org: Org = super::open_org_with(settings, &DbOptions { max_connections: 2, ..Default::default() })?;
+    let root = org.ids.root_business_unit;
+    let role = org
+        .db()
+        .read(|tx| {
+            tx.query_one(
+                "SELECT roleid FROM role WHERE name = $1 AND businessunitid = $2",
+                &[Param::text(SALESPERSON), Param::uuid(root)],
+                &[Storage::Uuid],
+            )
+        })
+        .context("cannot read the security roles")?
+        .and_then(|r| r[0].as_uuid())
+        .ok_or_else(|| anyhow!("there is no {SALESPERSON} role in the root business unit"))?;
+    let unit = |id: Uuid| Value::Ref(EntityRef { entity: "businessunit".into(), id });
+    let regions = units.div_ceil(5) as usize;
+    let people = org
+        .write(&org.system_principal(), |s| -> Result<Vec<Uuid>, EngineError> {
+            let mut unit_ids: Vec<Uuid> = Vec::new();
+            for i in 0..units as usize {
+                let (name, parent) = if i < regions {
+                    (format!("Region {}", i + 1), root)
+                } else {
+                    let r = (i - regions) % regions;
+                    (format!("Region {} Office {}", r + 1, (i - regions) / regions + 1), unit_ids[r])
+                };
+                let fields =
+                    vec![("name".to_string(), Value::String(name)), ("parentbusinessunitid".to_string(), unit(parent))];
+                unit_ids.push(s.create("businessunit", RecordInput::new(fields))?);
+            }
+            let mut people = Vec::new();
+            for k in 0..users as usize {
+                let fields = vec![
+                    ("firstname".to_string(), Value::String("Sales".into())),
+                    ("lastname".to_string(), Value::String(format!("Person {:03}", k + 1))),
+                    ("internalemailaddress".to_string(), Value::String(format!("sales{:03}@relata.local", k + 1))),
+                    ("businessunitid".to_string(), unit(unit_ids[k % unit_ids.len()])),
+                    ("isdisabled".to_string(), Value::Bool(false)),
+                ];
+                let id = s.create("systemuser", RecordInput::new(fields))?;
+                s.associate("systemuser", id, "systemuserroles_association", "role", role)?;
+                people.push(id);
+            }
+            Ok(people)
+        })
+        .context("cannot create the business units and Salespersons")?;
+    people
+        .into_iter()
+        .map(|user| {
+            let (_, token) = org.create_token(user, "bench", None).context("cannot create a Salesperson's token")?;
+            Ok((user, token))
+        })
+        .collect()
 }
 
 async fn wait_healthy(server: &mut Server, client: &reqwest::Client, base: &str) -> Result<()> {
@@ -456,14 +774,25 @@ async fn wait_healthy(server: &mut Server, client: &reqwest::Client, base: &str)
     }
 }
 
-async fn run_phase(op: Op, shared: Arc<Shared>, concurrency: usize, seconds: u64) -> (Phase, Vec<Uuid>) {
+/// Runs one phase; for the create phase also returns the new accounts'
+/// ids, each with its number in creation order.
+async fn run_phase(
+    op: Op,
+    caller: Option<Caller>,
+    shared: Arc<Shared>,
+    concurrency: usize,
+    seconds: u64,
+) -> (Phase, Vec<(u64, Uuid)>) {
     let pb = match op {
         Op::Create => ProgressBar::new(shared.total),
         _ => ProgressBar::new(seconds),
     };
     let template = if op == Op::Create { COUNT_TEMPLATE } else { TIMED_TEMPLATE };
     pb.set_style(super::progress_style(template));
-    pb.set_message(op.name());
+    pb.set_message(match caller {
+        Some(c) => format!("{} as {}", op.name(), c.short()),
+        None => op.name().to_string(),
+    });
 
     let started = Instant::now();
     let ticker = {
@@ -481,16 +810,19 @@ async fn run_phase(op: Op, shared: Arc<Shared>, concurrency: usize, seconds: u64
     };
     let mut tasks = Vec::with_capacity(concurrency);
     for task in 0..concurrency {
-        tasks.push(tokio::spawn(worker(op, task as u64, shared.clone())));
+        let mine = identities_of(task, concurrency, shared.identities.len());
+        tasks.push(tokio::spawn(worker(op, task as u64, mine, shared.clone())));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
+    let mut rows = 0;
     let mut created = Vec::new();
     for t in tasks {
         // A worker only ends by returning; a panic would be a bug in it.
         if let Ok(out) = t.await {
             latencies.extend(out.latencies);
             errors += out.errors;
+            rows += out.rows;
             created.extend(out.created);
         }
     }
@@ -498,37 +830,47 @@ async fn run_phase(op: Op, shared: Arc<Shared>, concurrency: usize, seconds: u64
     ticker.abort();
     pb.finish_and_clear();
     latencies.sort_unstable();
-    (Phase { op, requests: latencies.len() as u64, errors, secs, latencies }, created)
+    (Phase { op, caller, requests: latencies.len() as u64, errors, secs, latencies, rows }, created)
 }
 
 #[derive(Default)]
 struct WorkerOut {
     latencies: Vec<u64>,
     errors: u64,
-    created: Vec<Uuid>,
+    rows: u64,
+    created: Vec<(u64, Uuid)>,
 }
 
-async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
+/// One client: sends requests one after another as the identities `mine`.
+async fn worker(op: Op, task: u64, mine: Vec<usize>, shared: Arc<Shared>) -> WorkerOut {
     let mut rng = StdRng::seed_from_u64(0x5eed_0000 + task);
     let deadline = shared.deadline;
     let mut out = WorkerOut::default();
     let api = &shared.api;
     loop {
+        let who = &shared.identities[*pick(&mut rng, &mine)];
+        let mut number = None;
         let request = match op {
             Op::Create => {
                 let k = shared.next.fetch_add(1, Ordering::Relaxed);
                 if k >= shared.total {
                     break;
                 }
-                shared.client.post(format!("{api}/accounts")).json(&new_account(&mut rng, k))
+                number = Some(k);
+                let mut account = new_account(&mut rng, k);
+                if !shared.owners.is_empty() {
+                    let owner = shared.owners[(k % shared.owners.len() as u64) as usize];
+                    account["ownerid@odata.bind"] = json!(format!("/systemusers({owner})"));
+                }
+                shared.client.post(format!("{api}/accounts")).json(&account)
             }
             _ if deadline.is_some_and(|d| Instant::now() >= d) => break,
             Op::Retrieve => {
-                let id = pick(&mut rng, &shared.ids);
+                let id = pick(&mut rng, &who.ids);
                 shared.client.get(format!("{api}/accounts({id})"))
             }
             Op::Update => {
-                let id = pick(&mut rng, &shared.ids);
+                let id = pick(&mut rng, &who.ids);
                 let city = pick(&mut rng, EN_CITIES);
                 shared
                     .client
@@ -547,14 +889,14 @@ async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
             }
         };
         let request = request
-            .bearer_auth(&shared.token)
+            .bearer_auth(&who.token)
             .header("Accept", "application/json")
             .header("OData-Version", "4.0")
             .header("OData-MaxVersion", "4.0");
 
         let t0 = Instant::now();
         let result = request.send().await;
-        let (ok, created, error) = match result {
+        let (ok, created, error, body) = match result {
             Ok(resp) => {
                 let status = resp.status();
                 let entity_id = resp.headers().get("OData-EntityId").and_then(|v| v.to_str().ok()).and_then(id_in_url);
@@ -572,19 +914,22 @@ async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
                                 v.get("accountid").and_then(|i| i.as_str()).and_then(|s| Uuid::parse_str(s).ok())
                             })
                         });
-                        (true, id, None)
+                        (true, id, None, Some(body))
                     }
-                    Ok(body) => (false, None, Some(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)))),
-                    Err(e) => (false, None, Some(format!("HTTP {status}: reading the body failed: {e}"))),
+                    Ok(body) => (false, None, Some(format!("HTTP {status}: {}", String::from_utf8_lossy(&body))), None),
+                    Err(e) => (false, None, Some(format!("HTTP {status}: reading the body failed: {e}")), None),
                 }
             }
-            Err(e) => (false, None, Some(format!("request failed: {e}"))),
+            Err(e) => (false, None, Some(format!("request failed: {e}")), None),
         };
         out.latencies.push(t0.elapsed().as_micros() as u64);
         shared.done.fetch_add(1, Ordering::Relaxed);
         if ok {
-            if let Some(id) = created.filter(|_| op == Op::Create) {
-                out.created.push(id);
+            if let (Some(k), Some(id)) = (number, created) {
+                out.created.push((k, id));
+            }
+            if op == Op::List {
+                out.rows += body.map_or(0, |b| count_records(&b));
             }
         } else {
             out.errors += 1;
@@ -595,6 +940,13 @@ async fn worker(op: Op, task: u64, shared: Arc<Shared>) -> WorkerOut {
         }
     }
     out
+}
+
+/// Accounts in a list response, counted by their id key rather than by
+/// parsing (the client shares the server's cores).
+fn count_records(body: &[u8]) -> u64 {
+    const KEY: &[u8] = b"\"accountid\":";
+    body.windows(KEY.len()).filter(|w| *w == KEY).count() as u64
 }
 
 fn new_account(rng: &mut StdRng, k: u64) -> serde_json::Value {
@@ -641,6 +993,49 @@ mod tests {
         // An unknown key would make the template fall back to the default bar.
         assert!(indicatif::ProgressStyle::with_template(COUNT_TEMPLATE).is_ok());
         assert!(indicatif::ProgressStyle::with_template(TIMED_TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn clients_share_the_identities_out() {
+        // One identity: every client uses it.
+        assert_eq!(identities_of(5, 32, 1), vec![0]);
+        // Fewer identities than clients: each client one, in turn.
+        assert_eq!(identities_of(5, 4, 3), vec![2]);
+        // More: each client its own, and together all of them.
+        assert_eq!(identities_of(1, 4, 10), vec![1, 5, 9]);
+        let mut all: Vec<usize> = (0..32).flat_map(|t| identities_of(t, 32, 200)).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn list_records_are_counted_by_their_key() {
+        let body = br#"{"value":[{"name":"A","accountid":"1"},{"name":"B","accountid":"2"}]}"#;
+        assert_eq!(count_records(body), 2);
+        assert_eq!(count_records(br#"{"value":[]}"#), 0);
+    }
+
+    #[test]
+    fn security_costs_compare_salesperson_to_admin() {
+        let phase = |op, caller, ms: u64, requests| Phase {
+            op,
+            caller: Some(caller),
+            requests,
+            errors: 0,
+            secs: 10.0,
+            latencies: vec![ms * 1000; 10],
+            rows: 0,
+        };
+        let phases = [
+            phase(Op::Retrieve, Caller::Admin, 2, 1000),
+            phase(Op::Retrieve, Caller::Salesperson, 2, 1000),
+            phase(Op::List, Caller::Admin, 4, 1000),
+            phase(Op::List, Caller::Salesperson, 12, 250),
+        ];
+        let costs = security_costs(&phases);
+        assert_eq!(costs.len(), 2);
+        assert!(costs[0].op == Op::Retrieve && costs[0].p50 == 1.0 && costs[0].met());
+        assert!(costs[1].op == Op::List && costs[1].p50 == 3.0 && costs[1].rps == 0.25 && !costs[1].met());
     }
 
     #[test]
