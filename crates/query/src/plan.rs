@@ -579,6 +579,79 @@ impl<'s> Ctx<'s> {
         Ok(())
     }
 
+    /// ` FROM … WHERE …` of a top-level read. A caller whose scope is its
+    /// own records (User depth: owned by it or its teams, or shared with
+    /// them) sees few rows however large the table, so the read starts from
+    /// those ids rather than scanning an index of the sort key and
+    /// discarding most rows; the scope predicate stays in the WHERE clause
+    /// all the same. With `page`, only the first page of the owned rows (in
+    /// the read's order, past its keyset) is taken: the page cannot hold
+    /// others, and a caller owning very many records still reads one page.
+    fn from_where(
+        &self,
+        b: &mut SqlBuilder,
+        entity: &'s Entity,
+        alias: &str,
+        opts: &QueryOptions,
+        restriction: Option<&Restriction>,
+        page: Option<(&[SortKey<'s>], Option<&[Value]>, usize)>,
+    ) -> Result<(), QueryError> {
+        let own = match (restriction, (self.scope)(entity)) {
+            (None, Scope::Owned { owners, business_units, shared })
+                if business_units.is_empty() && !owners.is_empty() =>
+            {
+                Some((owners, shared))
+            }
+            _ => None,
+        };
+        b.push(" FROM ");
+        if let Some((owners, shared)) = &own {
+            // The caller's filter applies to owned rows here already, so an
+            // (ownerid, column) index can serve both.
+            let inner = self.alias();
+            b.push("(SELECT id FROM (SELECT ").column(&inner, entity.primary_id()).push(" AS id FROM ");
+            b.ident(entity.table()).push(" ").ident(&inner).push(" WHERE ");
+            in_list(b, &inner, "ownerid", owners);
+            if let Some(d) = &entity.discriminator {
+                b.push(" AND ").column(&inner, "activitytypecode").push(" = ");
+                b.param(Param::text(d.clone()));
+            }
+            if let Some(f) = &opts.filter {
+                b.push(" AND (");
+                let frame = Frame { entity, alias: inner.clone(), vars: vec![] };
+                self.predicate(&frame, f, b, 0)?;
+                b.push(")");
+            }
+            if let Some((keys, keyset, limit)) = page {
+                if let Some(values) = keyset {
+                    b.push(" AND ");
+                    push_keyset(b, &inner, keys, values);
+                }
+                push_order(b, &inner, keys);
+                b.push(&format!(" LIMIT {limit}"));
+            }
+            b.push(") owned");
+            if !shared.is_empty() {
+                b.push(" UNION SELECT objectid FROM principalobjectaccess WHERE principalid IN (");
+                for (i, id) in owners.iter().enumerate() {
+                    if i > 0 {
+                        b.push(", ");
+                    }
+                    b.param(Param::uuid(*id));
+                }
+                b.push(&format!(") AND ((accessrightsmask | inheritedaccessrightsmask) & {}) <> 0", shared.0));
+            }
+            // CROSS JOIN keeps SQLite from reordering the join.
+            b.push(") scope_ids CROSS JOIN ");
+        }
+        b.ident(entity.table()).push(" ").ident(alias);
+        self.where_clause(b, entity, alias, opts, restriction)?;
+        if own.is_some() {
+            b.push(" AND ").column(alias, entity.primary_id()).push(" = scope_ids.id");
+        }
+        Ok(())
+    }
+
     /// Reads one page of `entity`.
     pub fn query(
         &self,
@@ -603,29 +676,28 @@ impl<'s> Ctx<'s> {
         let alias = "t0";
         let mut b = SqlBuilder::new(self.backend);
         let mut storages = Vec::new();
-        b.push("SELECT ");
-        push_columns(self, entity, &mut b, alias, &fetch, &mut storages);
-        b.push(" FROM ").ident(entity.table()).push(" ").ident(alias);
-        self.where_clause(&mut b, entity, alias, opts, restriction)?;
-        let count_sql = if opts.count {
-            let mut c = SqlBuilder::new(self.backend);
-            c.push("SELECT COUNT(*) FROM ").ident(entity.table()).push(" ").ident(alias);
-            self.where_clause(&mut c, entity, alias, opts, restriction)?;
-            Some(c)
-        } else {
-            None
-        };
-        if let Some(token) = &opts.skiptoken {
-            let values = decode_token(token, &keys)?;
-            b.push(" AND ");
-            push_keyset(&mut b, alias, &keys, &values);
-        }
-        push_order(&mut b, alias, &keys);
         let page = page_size.unwrap_or(MAX_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
         let limit = match opts.top {
             Some(top) => (top as usize).min(page),
             None => page + 1,
         };
+        let keyset = opts.skiptoken.as_ref().map(|t| decode_token(t, &keys)).transpose()?;
+        b.push("SELECT ");
+        push_columns(self, entity, &mut b, alias, &fetch, &mut storages);
+        self.from_where(&mut b, entity, alias, opts, restriction, Some((&keys, keyset.as_deref(), limit)))?;
+        let count_sql = if opts.count {
+            let mut c = SqlBuilder::new(self.backend);
+            c.push("SELECT COUNT(*)");
+            self.from_where(&mut c, entity, alias, opts, restriction, None)?;
+            Some(c)
+        } else {
+            None
+        };
+        if let Some(values) = &keyset {
+            b.push(" AND ");
+            push_keyset(&mut b, alias, &keys, values);
+        }
+        push_order(&mut b, alias, &keys);
         b.push(&format!(" LIMIT {limit}"));
         if self.for_update && self.backend == Backend::Postgres {
             b.push(" FOR UPDATE");
@@ -667,8 +739,8 @@ impl<'s> Ctx<'s> {
     ) -> Result<i64, QueryError> {
         let alias = "t0";
         let mut c = SqlBuilder::new(self.backend);
-        c.push("SELECT COUNT(*) FROM ").ident(entity.table()).push(" ").ident(alias);
-        self.where_clause(&mut c, entity, alias, opts, restriction)?;
+        c.push("SELECT COUNT(*)");
+        self.from_where(&mut c, entity, alias, opts, restriction, None)?;
         Ok(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
     }
 

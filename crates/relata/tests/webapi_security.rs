@@ -939,3 +939,45 @@ fn custom_entities_get_privileges_of_their_own() {
         get_as(srv, &sam.token, &format!("/{set}({id})")).expect(200);
     });
 }
+
+#[test]
+fn own_and_shared_records_page_in_order() {
+    each_server(|srv| {
+        let sam = user(srv, None, &["Salesperson"]);
+        let tag = uid();
+        let mut want = Vec::new();
+        for i in 0..5 {
+            let name = format!("Page {tag} own {i}");
+            send_as(srv, &sam.token, Method::POST, "/accounts", &json!({ "name": name })).expect(204);
+            want.push(name);
+        }
+        for i in 0..3 {
+            let name = format!("Page {tag} shared {i}");
+            let id = srv.create("accounts", &json!({ "name": name }));
+            grant(srv, &srv.token, "GrantAccess", ("account", id), ("systemuser", sam.id), "ReadAccess").expect(204);
+            want.push(name);
+        }
+        srv.create("accounts", &json!({ "name": format!("Page {tag} hidden") }));
+        want.sort();
+        want.reverse();
+        let filter = enc(&format!("startswith(name,'Page {tag}')"));
+        let mut url = format!("/accounts?$select=name&$orderby=name desc&$count=true&$filter={filter}");
+        let mut got = Vec::new();
+        loop {
+            let r = srv.send(srv.req_as(&sam.token, Method::GET, &url).header("Prefer", "odata.maxpagesize=2"));
+            let v = r.json();
+            assert_eq!(v["@odata.count"], 8, "{v}");
+            got.extend(r.rows().iter().map(|x| x["name"].as_str().unwrap().to_string()));
+            match v["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(got, want);
+        let top =
+            get_as(srv, &sam.token, &format!("/accounts?$select=name&$orderby=name&$top=3&$filter={filter}")).rows();
+        let mut first = want.clone();
+        first.reverse();
+        assert_eq!(ids_of(&top, "name"), first[..3].to_vec());
+    });
+}

@@ -35,7 +35,17 @@ struct TablePlan {
     primary_key: String,
     columns: BTreeMap<String, Storage>,
     order: Vec<String>,
-    indexes: Vec<(String, Vec<String>, bool, bool)>, // name, columns, unique, lower()
+    indexes: Vec<IndexPlan>,
+    /// Indexes of earlier versions that a new one replaces.
+    replaced: Vec<String>,
+}
+
+struct IndexPlan {
+    name: String,
+    columns: Vec<String>,
+    unique: bool,
+    /// Columns indexed as `lower(column) COLLATE "C"` (PostgreSQL text).
+    lowered: Vec<bool>,
 }
 
 /// Creates or extends the tables of every entity in the schema.
@@ -49,6 +59,7 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
             columns: BTreeMap::new(),
             order: Vec::new(),
             indexes: Vec::new(),
+            replaced: Vec::new(),
         });
         for (col, st) in column_storages(e) {
             match plan.columns.get(&col) {
@@ -73,25 +84,43 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
             let audit = matches!(a.name.as_str(), "createdby" | "modifiedby" | "transactioncurrencyid");
             let wanted = !audit
                 && (a.indexed || a.kind.is_lookup() || a.kind == AttrKind::State || a.name == "activitytypecode");
-            if wanted && !plan.indexes.iter().any(|i| i.1.first() == Some(&a.name)) {
+            if wanted && !plan.indexes.iter().any(|i| i.columns.first() == Some(&a.name)) {
                 // (column, primary key): serves filters on the column and
                 // keyset-paged `ORDER BY column, id` without a sort. Text on
                 // PostgreSQL is compared and sorted case-insensitively through
                 // `lower(column) COLLATE "C"`, so that is what gets indexed.
-                let lowered = Storage::of(a) == Storage::Text && backend == Backend::Postgres;
+                let text = |attr: &relata_metadata::AttributeDef| {
+                    Storage::of(attr) == Storage::Text && backend == Backend::Postgres
+                };
+                let lowered = text(a);
                 let suffix = if lowered { format!("{}_lc", a.name) } else { a.name.clone() };
-                plan.indexes.push((
-                    index_name(&table, &suffix),
-                    vec![a.name.clone(), plan.primary_key.clone()],
-                    false,
-                    lowered,
-                ));
+                let primary_name = e.attribute(&e.def.primary_name).filter(|_| a.name == "ownerid" && e.is_owned());
+                match primary_name {
+                    // A user's own records, by name: what lists of users who
+                    // see only their own records start from.
+                    Some(pn) => {
+                        plan.indexes.push(IndexPlan {
+                            name: index_name(&table, &format!("ownerid_{}", pn.name)),
+                            columns: vec![a.name.clone(), pn.name.clone(), plan.primary_key.clone()],
+                            unique: false,
+                            lowered: vec![false, text(pn), false],
+                        });
+                        plan.replaced.push(index_name(&table, &suffix));
+                    }
+                    None => plan.indexes.push(IndexPlan {
+                        name: index_name(&table, &suffix),
+                        columns: vec![a.name.clone(), plan.primary_key.clone()],
+                        unique: false,
+                        lowered: vec![lowered, false],
+                    }),
+                }
             }
         }
         if e.def.is_intersect {
             let cols: Vec<String> =
                 e.attributes().iter().filter(|a| a.name != e.primary_id()).map(|a| a.name.clone()).take(2).collect();
-            plan.indexes.push((index_name(&table, "pair"), cols, true, false));
+            let lowered = vec![false; cols.len()];
+            plan.indexes.push(IndexPlan { name: index_name(&table, "pair"), columns: cols, unique: true, lowered });
         }
     }
 
@@ -127,28 +156,32 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
                 ))?;
             }
         }
-        for (name, cols, unique, lower) in &plan.indexes {
-            if existing_indexes.contains(name) {
+        for ix in &plan.indexes {
+            if existing_indexes.contains(&ix.name) {
                 continue;
             }
-            let cols_sql: Vec<String> = cols
+            let cols_sql: Vec<String> = ix
+                .columns
                 .iter()
-                .enumerate()
-                .map(|(i, c)| match (*lower && i == 0, backend) {
+                .zip(&ix.lowered)
+                .map(|(c, lower)| match (*lower, backend) {
                     // Byte order ("C") makes prefix searches an index range.
                     (true, _) => format!("(lower({}) COLLATE \"C\") ASC NULLS FIRST", quote_ident(c)),
                     // Dataverse sorts NULLs first when ascending; make the index agree.
-                    (false, Backend::Postgres) if !unique => format!("{} ASC NULLS FIRST", quote_ident(c)),
+                    (false, Backend::Postgres) if !ix.unique => format!("{} ASC NULLS FIRST", quote_ident(c)),
                     _ => quote_ident(c),
                 })
                 .collect();
             tx.batch(&format!(
                 "CREATE {}INDEX IF NOT EXISTS {} ON {} ({})",
-                if *unique { "UNIQUE " } else { "" },
-                quote_ident(name),
+                if ix.unique { "UNIQUE " } else { "" },
+                quote_ident(&ix.name),
                 quote_ident(&table),
                 cols_sql.join(", ")
             ))?;
+        }
+        for old in plan.replaced.iter().filter(|n| existing_indexes.contains(*n)) {
+            tx.batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(old)))?;
         }
     }
     Ok(())
