@@ -357,6 +357,13 @@ fn decode_row(entity: &Entity, fetch: &[Fetch<'_>], row: Vec<Value>) -> (Record,
     (Record { entity: entity.name().to_string(), id, version, values, expanded: vec![] }, hidden)
 }
 
+/// The page a read asks for: its order, where it resumes, its size.
+struct PageBound<'a, 's> {
+    keys: &'a [SortKey<'s>],
+    keyset: Option<&'a [Value]>,
+    limit: usize,
+}
+
 struct SortKey<'s> {
     attr: &'s AttributeDef,
     descending: bool,
@@ -587,14 +594,14 @@ impl<'s> Ctx<'s> {
     /// all the same. With `page`, only the first page of the owned rows (in
     /// the read's order, past its keyset) is taken: the page cannot hold
     /// others, and a caller owning very many records still reads one page.
-    fn from_where(
+    fn push_from_where(
         &self,
         b: &mut SqlBuilder,
         entity: &'s Entity,
         alias: &str,
         opts: &QueryOptions,
         restriction: Option<&Restriction>,
-        page: Option<(&[SortKey<'s>], Option<&[Value]>, usize)>,
+        page: Option<PageBound<'_, 's>>,
     ) -> Result<(), QueryError> {
         let own = match (restriction, (self.scope)(entity)) {
             (None, Scope::Owned { owners, business_units, shared })
@@ -622,7 +629,7 @@ impl<'s> Ctx<'s> {
                 self.predicate(&frame, f, b, 0)?;
                 b.push(")");
             }
-            if let Some((keys, keyset, limit)) = page {
+            if let Some(PageBound { keys, keyset, limit }) = page {
                 if let Some(values) = keyset {
                     b.push(" AND ");
                     push_keyset(b, &inner, keys, values);
@@ -684,11 +691,18 @@ impl<'s> Ctx<'s> {
         let keyset = opts.skiptoken.as_ref().map(|t| decode_token(t, &keys)).transpose()?;
         b.push("SELECT ");
         push_columns(self, entity, &mut b, alias, &fetch, &mut storages);
-        self.from_where(&mut b, entity, alias, opts, restriction, Some((&keys, keyset.as_deref(), limit)))?;
+        self.push_from_where(
+            &mut b,
+            entity,
+            alias,
+            opts,
+            restriction,
+            Some(PageBound { keys: &keys, keyset: keyset.as_deref(), limit }),
+        )?;
         let count_sql = if opts.count {
             let mut c = SqlBuilder::new(self.backend);
             c.push("SELECT COUNT(*)");
-            self.from_where(&mut c, entity, alias, opts, restriction, None)?;
+            self.push_from_where(&mut c, entity, alias, opts, restriction, None)?;
             Some(c)
         } else {
             None
@@ -740,7 +754,7 @@ impl<'s> Ctx<'s> {
         let alias = "t0";
         let mut c = SqlBuilder::new(self.backend);
         c.push("SELECT COUNT(*)");
-        self.from_where(&mut c, entity, alias, opts, restriction, None)?;
+        self.push_from_where(&mut c, entity, alias, opts, restriction, None)?;
         Ok(tx.query(&c.sql, &c.params, &[Storage::BigInt])?.first().and_then(|r| r[0].as_i64()).unwrap_or(0))
     }
 
