@@ -323,7 +323,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
 
     /// All stored values of a record the caller can see, locked for the
     /// rest of the transaction so concurrent writers queue instead of failing.
+    /// Without any Read privilege on the entity, that is the error (as for
+    /// reads); otherwise a record out of reach is None, like a missing one.
     pub(crate) fn load(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
+        self.check_readable(entity)?;
         let e = entity.name().to_string();
         let mut page = self.with_ctx_locking(true, |ctx, tx| {
             let ent = ctx.schema.entity(&e).expect("entity exists");

@@ -24,7 +24,8 @@
 //!   records shared with the user or one of their teams with that right.
 //!
 //! Expected outcomes for a caller and a record:
-//! - `GET`: 403 without any Read privilege, 404 if not readable, else 200;
+//! - `GET`, and every operation on a record but `POST /contacts`: 403
+//!   without any Read privilege; `GET`: 404 if not readable, else 200;
 //!   every list form returns exactly the readable records;
 //! - `PATCH` with `If-Match: *`: 404 if not readable, 403 without Write
 //!   access, else 204; without `If-Match` (an upsert) the same for readable
@@ -382,6 +383,9 @@ impl Model {
             Op::Get if !readable => 404,
             Op::Get => 200,
             Op::AppendTo if !readable => 400,
+            // Without any Read privilege every operation on a record fails
+            // on the missing privilege, before looking for the record.
+            _ if !self.holds(u, Read) => 403,
             // Without `If-Match`, a PATCH is an upsert: for a record the
             // caller cannot see it tries to create one with that id, which
             // fails as a duplicate (or for want of Create).

@@ -397,9 +397,70 @@ fn field_security_hides_values_everywhere() {
             common::d("5000")
         );
 
+        // The audit log hides the secured values from those who may not read them.
+        srv.patch(&format!("/accounts({acc})"), &json!({ "creditlimit": 7000 })).expect(204);
+        let auditors = srv.create(
+            "roles",
+            &json!({ "name": format!("Auditors {}", uid()), "businessunitid@odata.bind": format!("/businessunits({})", root_bu(srv)) }),
+        );
+        srv.post(
+            &format!("/roles({auditors})/Microsoft.Dynamics.CRM.AddPrivilegesRole"),
+            &json!({ "Privileges": [{ "PrivilegeName": "prvReadAuditSummary", "Depth": "Global" }] }),
+        )
+        .expect(204);
+        for u in [&reader, &other] {
+            assign_role(srv, u.id, auditors).expect(204);
+        }
+        let change = |token: &str| -> Value {
+            let rows = get_as(
+                srv,
+                token,
+                &format!(
+                    "/audits?$select=changedata&$filter={}",
+                    enc(&format!("_objectid_value eq {acc} and action eq 2"))
+                ),
+            )
+            .rows();
+            let doc: Value = serde_json::from_str(rows[0]["changedata"].as_str().unwrap()).unwrap();
+            doc["changedAttributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["logicalName"] == "creditlimit")
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(change(&reader.token)["newValue"], "7000");
+        let masked = change(&other.token);
+        assert!(masked["oldValue"].is_null() && masked["newValue"].is_null(), "{masked}");
+
+        // Profiles reach team members too.
+        let team = srv.create("teams", &json!({ "name": format!("Credit team {}", uid()) }));
+        srv.post(
+            &format!("/fieldsecurityprofiles({profile})/teamprofiles_association/$ref"),
+            &json!({ "@odata.id": format!("{}/teams({team})", srv.api) }),
+        )
+        .expect(204);
+        srv.post(
+            &format!("/teams({team})/teammembership_association/$ref"),
+            &json!({ "@odata.id": format!("{}/systemusers({})", srv.api, other.id) }),
+        )
+        .expect(204);
+        assert_eq!(common::dec(&get_as(srv, &other.token, &path).json()["creditlimit"]), common::d("7000"));
+        // Only holders of the profile entity's privileges manage profiles
+        // (a Sales Manager cannot even read them).
+        send_as(
+            srv,
+            &other.token,
+            Method::POST,
+            &format!("/fieldsecurityprofiles({profile})/systemuserprofiles_association/$ref"),
+            &json!({ "@odata.id": format!("{}/systemusers({})", srv.api, other.id) }),
+        )
+        .expect_error(403);
+
         srv.patch(&format!("/{attr}"), &json!({ "IsSecured": false })).expect(204);
         let back = get_as(srv, &other.token, &path).json();
-        assert_eq!(common::dec(&back["creditlimit"]), common::d("5000"));
+        assert_eq!(common::dec(&back["creditlimit"]), common::d("7000"));
     });
 }
 
