@@ -131,11 +131,7 @@ impl Session<'_, '_, '_> {
         if n == 0 {
             self.insert_share(entity.name(), target.id, principal.id, kind, new, AccessRights::NONE, target.id)?;
         }
-        let action = if old.is_empty() || change == ShareChange::Grant && old == AccessRights::NONE {
-            AuditAction::Share
-        } else {
-            AuditAction::ModifyShare
-        };
+        let action = if old.is_empty() { AuditAction::Share } else { AuditAction::ModifyShare };
         audit::shared(self, target, action, &EntityRef { entity: kind.into(), id: principal.id }, old, new)?;
         self.cascade_shares(&entity, target.id, 0, &mut HashSet::new())
     }
