@@ -267,9 +267,9 @@ impl Org {
         principal: &Principal,
         f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
     ) -> std::result::Result<R, E> {
-        let schema = self.schema();
         let mut changed = None;
         let out = self.db.write(|tx| {
+            let schema = self.schema_for_write(tx)?;
             let mut s = Session::new(self, tx, principal, schema);
             let r = f(&mut s);
             changed = s.changed_schema.take();
@@ -280,6 +280,25 @@ impl Org {
             self.install_schema(schema, version);
         }
         out
+    }
+
+    /// The schema a write transaction must use: the installed one, unless
+    /// the database holds a newer version (a metadata change another process
+    /// committed, or one committed ahead of this write in its SQLite group),
+    /// which is then read from the transaction itself. Writing with an older
+    /// schema could name a column that no longer exists.
+    fn schema_for_write(&self, tx: &mut Tx<'_>) -> std::result::Result<Arc<Schema>, relata_store::StoreError> {
+        // The version first: a schema is installed before its version, so
+        // the schema read after it is at least that new.
+        let known = self.schema_version.load(Ordering::Acquire);
+        let installed = self.schema();
+        if tx.counter("schema")? <= known {
+            return Ok(installed);
+        }
+        load_custom(tx)
+            .and_then(build_schema)
+            .map(Arc::new)
+            .map_err(|e| relata_store::StoreError::Other(format!("cannot read the current schema: {e}")))
     }
 
     /// Runs `f` as `principal` in one read-only transaction.

@@ -165,15 +165,9 @@ pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlB
             if !shared.is_empty() && !owners.is_empty() {
                 // Records shared with the caller or its teams, directly or
                 // inherited from a shared parent.
-                b.push(" OR ").column(alias, entity.primary_id());
-                b.push(" IN (SELECT objectid FROM principalobjectaccess WHERE principalid IN (");
-                for (i, id) in owners.iter().enumerate() {
-                    if i > 0 {
-                        b.push(", ");
-                    }
-                    b.param(Param::uuid(*id));
-                }
-                b.push(&format!(") AND ((accessrightsmask | inheritedaccessrightsmask) & {}) <> 0)", shared.0));
+                b.push(" OR ").column(alias, entity.primary_id()).push(" IN (");
+                push_shared_ids(b, &owners, shared);
+                b.push(")");
             }
             b.push(")");
             wrote = true;
@@ -215,6 +209,19 @@ fn parent_of<'s>(ctx: &Ctx<'s>, entity: &Entity) -> Option<(&'s AttributeDef, &'
     let first = ctx.schema.entity(&attr.targets[0].entity)?;
     let parent = if first.def.is_activity { ctx.schema.entity("activitypointer")? } else { first };
     Some((attr, parent))
+}
+
+/// `SELECT objectid …`: records shared with `principals` (directly or
+/// inherited from a shared parent) with the `right` bit.
+fn push_shared_ids(b: &mut SqlBuilder, principals: &[Uuid], right: relata_security::AccessRights) {
+    b.push("SELECT objectid FROM principalobjectaccess WHERE principalid IN (");
+    for (i, id) in principals.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.param(Param::uuid(*id));
+    }
+    b.push(&format!(") AND ((accessrightsmask | inheritedaccessrightsmask) & {}) <> 0", right.0));
 }
 
 fn in_list(b: &mut SqlBuilder, alias: &str, column: &str, ids: &[Uuid]) {
@@ -639,14 +646,8 @@ impl<'s> Ctx<'s> {
             }
             b.push(") owned");
             if !shared.is_empty() {
-                b.push(" UNION SELECT objectid FROM principalobjectaccess WHERE principalid IN (");
-                for (i, id) in owners.iter().enumerate() {
-                    if i > 0 {
-                        b.push(", ");
-                    }
-                    b.param(Param::uuid(*id));
-                }
-                b.push(&format!(") AND ((accessrightsmask | inheritedaccessrightsmask) & {}) <> 0", shared.0));
+                b.push(" UNION ");
+                push_shared_ids(b, owners, *shared);
             }
             // CROSS JOIN keeps SQLite from reordering the join.
             b.push(") scope_ids CROSS JOIN ");

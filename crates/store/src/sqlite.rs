@@ -112,8 +112,10 @@ pub(crate) struct Manager {
 
 /// Refreshes planner statistics. ANALYZE alone reloads them only on the
 /// connection that ran it; a schema change makes every connection reload.
-pub(crate) const ANALYZE: &str =
-    "ANALYZE; CREATE TABLE relata_stats_reload (x INTEGER); DROP TABLE relata_stats_reload;";
+/// Several processes may run this at once (a CLI command next to a server),
+/// so each step tolerates the others'.
+pub(crate) const ANALYZE: &str = "ANALYZE; CREATE TABLE IF NOT EXISTS relata_stats_reload (x INTEGER); \
+     DROP TABLE IF EXISTS relata_stats_reload;";
 
 /// A pooled reader connection.
 pub(crate) struct Reader {
