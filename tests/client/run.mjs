@@ -407,6 +407,112 @@ await step("the audit log records the share", async () => {
   assert.equal(r.value[0].objecttypecode, "account");
 });
 
+// Sales: qualify a lead, price an opportunity from a price list, close it,
+// and take the quote → order → invoice chain through the client's actions.
+let leadId;
+let opportunityId;
+let quoteId;
+let orderId;
+let invoiceId;
+
+await step("QualifyLead (bound action) creates account, contact and opportunity", async () => {
+  leadId = await api.create({
+    collection: "leads",
+    data: { subject: `Client lead ${tag}`, firstname: "Lena", lastname: `Lead ${tag}`, companyname: `Client Co ${tag}` },
+  });
+  const r = await api.callAction({
+    collection: "leads",
+    key: leadId,
+    actionName: "Microsoft.Dynamics.CRM.QualifyLead",
+    action: { CreateAccount: true, CreateContact: true, CreateOpportunity: true, Status: 3 },
+  });
+  const types = r.value.map((x) => x["@odata.type"]).sort();
+  assert.deepEqual(types, ["#Microsoft.Dynamics.CRM.account", "#Microsoft.Dynamics.CRM.contact", "#Microsoft.Dynamics.CRM.opportunity"]);
+  opportunityId = r.value.find((x) => x.opportunityid).opportunityid;
+  const lead = await api.retrieve({ collection: "leads", key: leadId, select: ["statecode", "statuscode"] });
+  assert.equal(lead.statecode, 1);
+  assert.equal(lead.statuscode, 3);
+});
+
+await step("price an opportunity from a price list", async () => {
+  const org = await api.retrieveMultiple({ collection: "organizations", select: ["_basecurrencyid_value"] });
+  const currency = org.value[0]._basecurrencyid_value;
+  const group = await api.create({ collection: "uomschedules", data: { name: `Units ${tag}`, baseuomname: "pcs" } });
+  const units = await api.retrieveMultiple({ collection: "uoms", select: ["uomid"], filter: `_uomscheduleid_value eq ${group}` });
+  const unit = units.value[0].uomid;
+  const product = await api.create({
+    collection: "products",
+    data: {
+      name: `Widget ${tag}`,
+      productnumber: `W-${tag}`,
+      "defaultuomscheduleid@odata.bind": `uomschedules(${group})`,
+      "defaultuomid@odata.bind": `uoms(${unit})`,
+      price: 100,
+      quantitydecimal: 2,
+    },
+  });
+  const list = await api.create({
+    collection: "pricelevels",
+    data: { name: `List ${tag}`, "transactioncurrencyid@odata.bind": `transactioncurrencies(${currency})` },
+  });
+  await api.create({
+    collection: "productpricelevels",
+    data: {
+      "pricelevelid@odata.bind": `pricelevels(${list})`,
+      "productid@odata.bind": `products(${product})`,
+      "uomid@odata.bind": `uoms(${unit})`,
+      pricingmethodcode: 2,
+      percentage: 90,
+    },
+  });
+  await api.update({ collection: "opportunities", key: opportunityId, data: { "pricelevelid@odata.bind": `pricelevels(${list})`, isrevenuesystemcalculated: true } });
+  await api.create({
+    collection: "opportunityproducts",
+    data: { "opportunityid@odata.bind": `opportunities(${opportunityId})`, "productid@odata.bind": `products(${product})`, quantity: 3, relata_taxrate: 20 },
+  });
+  const opp = await api.retrieve({ collection: "opportunities", key: opportunityId, select: ["totalamount", "estimatedvalue"] });
+  // 3 × (100 × 90%) = 270, plus 20% tax = 324.
+  assert.equal(Number(opp.totalamount), 324);
+  assert.equal(Number(opp.estimatedvalue), 324);
+});
+
+await step("quote, win, order and invoice through unbound actions", async () => {
+  const quote = await api.callAction({ actionName: "GenerateQuoteFromOpportunity", action: { OpportunityId: opportunityId, ColumnSet: { AllColumns: true } } });
+  quoteId = quote.quoteid;
+  assert.equal(Number(quote.totalamount), 324);
+  await api.update({ collection: "quotes", key: quoteId, data: { statecode: 1, statuscode: 3 } });
+  const order = await api.callAction({ actionName: "ConvertQuoteToSalesOrder", action: { QuoteId: quoteId, ColumnSet: { AllColumns: true } } });
+  orderId = order.salesorderid;
+  assert.equal(order.ispricelocked, true);
+  const invoice = await api.callAction({ actionName: "ConvertSalesOrderToInvoice", action: { SalesOrderId: orderId, ColumnSet: { AllColumns: true } } });
+  invoiceId = invoice.invoiceid;
+  assert.equal(Number(invoice.totalamount), 324);
+  await api.update({ collection: "invoices", key: invoiceId, data: { statecode: 2, statuscode: 100001 } });
+  const paid = await api.retrieve({ collection: "invoices", key: invoiceId, select: ["statecode", "relata_amountpaid", "relata_amountdue"] });
+  assert.equal(paid.statecode, 2);
+  assert.equal(Number(paid.relata_amountpaid), 324);
+  assert.equal(Number(paid.relata_amountdue), 0);
+});
+
+await step("WinOpportunity closes the opportunity", async () => {
+  await api.callAction({
+    actionName: "WinOpportunity",
+    action: { OpportunityClose: { subject: "Won", "opportunityid@odata.bind": `opportunities(${opportunityId})` }, Status: 3 },
+  });
+  const opp = await api.retrieve({ collection: "opportunities", key: opportunityId, select: ["statecode", "actualvalue"] });
+  assert.equal(opp.statecode, 1);
+  assert.equal(Number(opp.actualvalue), 324);
+});
+
+await step("ExportPdfDocument prints the invoice", async () => {
+  const r = await api.callAction({
+    actionName: "ExportPdfDocument",
+    action: { EntityTypeCode: 1090, SelectedRecords: JSON.stringify([invoiceId]) },
+  });
+  const pdf = Buffer.from(r.PdfFile, "base64");
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+});
+
 await step("delete", async () => {
   await api.deleteRecord({ collection: "contacts", key: contactId });
   await api.deleteRecord({ collection: "accounts", key: accountId });

@@ -26,7 +26,20 @@ pub const SYSTEM_CUSTOMIZER: &str = "System Customizer";
 const ALL: &[Right] = &RIGHTS;
 const READ: &[Right] = &[Right::Read];
 const READ_APPEND: &[Right] = &[Right::Read, Right::Append, Right::AppendTo];
-const SALES: &[&str] = &["account", "contact", "lead", "opportunity", "activitypointer", "annotation"];
+const SALES: &[&str] =
+    &["account", "contact", "lead", "opportunity", "quote", "salesorder", "invoice", "activitypointer", "annotation"];
+/// What sales people price and sell from, maintained by sales managers.
+const CATALOG: &[&str] = &[
+    "product",
+    "pricelevel",
+    "uomschedule",
+    "uom",
+    "discounttype",
+    "competitor",
+    "salesliterature",
+    "workflow",
+    "documenttemplate",
+];
 const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"];
 const SETUP: &[&str] = &["transactioncurrency", "businessunit", "systemuser", "team", "role", "organization"];
 
@@ -49,6 +62,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         name: "Sales Manager",
         grants: &[
             Grant { entities: SALES, rights: ALL, depth: Depth::ParentChild },
+            Grant { entities: CATALOG, rights: ALL, depth: Depth::Organization },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel", "prvReadRecordAuditHistory"],
@@ -57,6 +71,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         name: "Salesperson",
         grants: &[
             Grant { entities: SALES, rights: ALL, depth: Depth::User },
+            Grant { entities: CATALOG, rights: READ_APPEND, depth: Depth::Organization },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel"],
@@ -74,6 +89,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         grants: &[
             Grant { entities: SERVICE, rights: ALL, depth: Depth::User },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
+            Grant { entities: CATALOG, rights: READ, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel"],
     },

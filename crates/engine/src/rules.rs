@@ -12,13 +12,15 @@ use crate::error::{EngineError, Result};
 use crate::session::{Fields, Session};
 
 /// A merged view: the change if present, else the stored value.
-fn current<'a>(existing: Option<&'a Fields>, changes: &'a Fields, name: &str) -> Option<&'a Value> {
+pub(crate) fn current<'a>(existing: Option<&'a Fields>, changes: &'a Fields, name: &str) -> Option<&'a Value> {
     changes.get(name).or_else(|| existing.and_then(|e| e.get(name)))
 }
 
 pub(crate) fn pre_create(s: &mut Session<'_, '_, '_>, entity: &Entity, fields: &mut Fields) -> Result<()> {
     full_name(entity, None, fields);
-    currency(s, entity, None, fields)?;
+    // Sales rules compute amounts, so they run before the base-currency twins.
+    crate::sales::pre_create(s, entity, fields)?;
+    money_bases(s, entity, None, fields)?;
     durations(entity, None, fields);
     attachment(entity, fields);
     match entity.name() {
@@ -67,7 +69,8 @@ pub(crate) fn pre_update(
 ) -> Result<()> {
     closed_activity(entity, existing, changes)?;
     full_name(entity, Some(existing), changes);
-    currency(s, entity, Some(existing), changes)?;
+    crate::sales::pre_update(s, entity, id, existing, changes)?;
+    money_bases(s, entity, Some(existing), changes)?;
     durations(entity, Some(existing), changes);
     attachment(entity, changes);
     match entity.name() {
@@ -113,6 +116,7 @@ pub(crate) fn pre_update(
 // Post-operation steps run after the write, in its transaction; the sales,
 // service and marketing modules add theirs here.
 pub(crate) fn post_create(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, fields: &Fields) -> Result<()> {
+    crate::sales::post_create(s, entity, id, fields)?;
     match entity.name() {
         "businessunit" => {
             let name = fields.get("name").and_then(Value::as_str).unwrap_or("Business Unit").to_string();
@@ -142,6 +146,7 @@ pub(crate) fn post_update(
             .zip(existing.get(k).and_then(Value::as_uuid))
             .filter(|(new, old)| new != old)
     };
+    crate::sales::post_update(s, entity, id, existing, changes)?;
     match entity.name() {
         "systemuser" => {
             if let Some((new, old)) = moved("businessunitid") {
@@ -167,6 +172,7 @@ pub(crate) fn post_update(
 }
 
 pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields) -> Result<()> {
+    crate::sales::pre_delete(s, entity, id, existing)?;
     match entity.name() {
         "systemuser" => {
             Err(EngineError::Invalid("Users cannot be deleted; disable them instead (isdisabled = true).".into()))
@@ -196,6 +202,11 @@ pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid,
     }
 }
 
+/// After a record (and its cascade) was deleted.
+pub(crate) fn post_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields) -> Result<()> {
+    crate::sales::post_delete(s, entity, id, existing)
+}
+
 fn bu_ref(id: Uuid) -> Value {
     Value::Ref(EntityRef { entity: "businessunit".into(), id })
 }
@@ -218,7 +229,7 @@ fn full_name(entity: &Entity, existing: Option<&Fields>, changes: &mut Fields) {
 
 /// Transaction currency, exchange rate and the `_base` twin of every money
 /// column, recomputed whenever an amount or the currency changes.
-fn currency(
+pub(crate) fn money_bases(
     s: &mut Session<'_, '_, '_>,
     entity: &Entity,
     existing: Option<&Fields>,

@@ -184,6 +184,7 @@ fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
     sync_privileges(tx, schema, ids.system_administrator_role)?;
     upgrade_legacy_grants(tx)?;
     seed_roles(tx, schema, ids)?;
+    crate::sales::seed(tx, schema, ids)?;
     default_teams(tx, schema, ids)
 }
 

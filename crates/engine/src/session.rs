@@ -87,6 +87,9 @@ pub struct Session<'o, 't, 'c> {
     pub now: DateTime<Utc>,
     /// A schema changed by this transaction, installed for everyone after commit.
     pub(crate) changed_schema: Option<(Arc<Schema>, i64)>,
+    /// The business action running (`WinOpportunity`): state transitions
+    /// reserved to an action are allowed only inside it.
+    pub(crate) action: Option<&'static str>,
 }
 
 pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
@@ -119,7 +122,7 @@ pub(crate) fn missing_global(p: &Principal, privilege: &str) -> EngineError {
 
 impl<'o, 't, 'c> Session<'o, 't, 'c> {
     pub fn new(org: &'o Org, tx: &'t mut Tx<'c>, principal: &'o Principal, schema: Arc<Schema>) -> Self {
-        Session { org, tx, principal, schema, now: Utc::now(), changed_schema: None }
+        Session { org, tx, principal, schema, now: Utc::now(), changed_schema: None, action: None }
     }
 
     pub fn entity(&self, name: &str) -> Result<Arc<Entity>> {
@@ -164,6 +167,67 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
         ctx.for_update = lock;
         f(&ctx, self.tx)
+    }
+
+    /// Runs `f` with a query context that sees everything: the engine's
+    /// own reads of data a rule depends on (a product's price, a
+    /// document's lines), never returned to the caller as such.
+    fn with_system_ctx<R>(&mut self, f: impl FnOnce(&Ctx<'_>, &mut Tx<'c>) -> Result<R>) -> Result<R> {
+        let schema = self.schema.clone();
+        let scope = |_: &Entity| Scope::All;
+        let ctx = Ctx::new(
+            &schema,
+            self.tx.backend(),
+            self.principal.user_id,
+            self.principal.business_unit_id,
+            &self.principal.teams,
+            self.now,
+            &scope,
+        );
+        f(&ctx, self.tx)
+    }
+
+    /// A record as stored, outside the caller's scope (see [`Self::with_system_ctx`]).
+    pub(crate) fn read_system(&mut self, entity: &str, id: Uuid) -> Result<Option<Fields>> {
+        let e = self.entity(entity)?;
+        let mut page = self.with_system_ctx(|ctx, tx| {
+            Ok(ctx.query(tx, &e, &QueryOptions::default(), Some(1), Some(&Restriction::Id(id)))?)
+        })?;
+        Ok(page.records.pop().map(|r| r.values.into_iter().collect()))
+    }
+
+    /// Records matching an OData query string, outside the caller's scope.
+    pub(crate) fn query_system(&mut self, entity: &str, query: &str) -> Result<Vec<Fields>> {
+        let e = self.entity(entity)?;
+        let opts = relata_query::options::parse_query_options(query)
+            .map_err(|err| EngineError::Invalid(format!("internal query on '{entity}': {err}")))?;
+        let mut out = Vec::new();
+        let mut opts = opts;
+        loop {
+            let page = self.with_system_ctx(|ctx, tx| Ok(ctx.query(tx, &e, &opts, None, None)?))?;
+            out.extend(page.records.into_iter().map(|r| r.values.into_iter().collect::<Fields>()));
+            match page.skiptoken {
+                Some(next) => opts.skiptoken = Some(next),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// A change the engine makes as the consequence of an allowed
+    /// operation (totals of a document after a line changed, an invoice's
+    /// paid amount): no privilege check and no rules, but the currency
+    /// twins, the row version and the audit log as for any write.
+    pub(crate) fn system_update(&mut self, entity_name: &str, id: Uuid, mut changes: Fields) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        let existing = self.read_system(entity_name, id)?.ok_or_else(|| not_found(entity_name, id))?;
+        rules::money_bases(self, &entity, Some(&existing), &mut changes)?;
+        changes.retain(|k, v| existing.get(k) != Some(v));
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.write_changes(&entity, id, &existing, &changes)?;
+        audit::updated(self, &entity, id, &existing, &changes)
     }
 
     // ----- reads -----------------------------------------------------------
@@ -407,6 +471,30 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         Ok(!self.tx.query(&b.sql, &b.params, &[Storage::Int])?.is_empty())
     }
 
+    /// Records without an owner of their own (product lines, price list
+    /// items, payments) are written through their parent: writing one is
+    /// writing the parent, which the caller must see and may write.
+    /// Activity parties are written with their activity.
+    fn check_parent_write(&mut self, entity: &Entity, record: &Fields) -> Result<()> {
+        if self.principal.all_privileges {
+            return Ok(());
+        }
+        let schema = self.schema.clone();
+        let Some((attr, parent)) = relata_query::plan::parent_lookup(&schema, entity) else { return Ok(()) };
+        if parent.name() == "activitypointer" {
+            return Ok(());
+        }
+        let Some(id) = record.get(&attr.name).and_then(Value::as_uuid) else { return Ok(()) };
+        let rec = self.load(parent, id)?.ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "The record referenced by '{}' ({} {id}) does not exist.",
+                attr.name,
+                parent.name()
+            ))
+        })?;
+        self.require(parent, Right::Write, &rec, id)
+    }
+
     /// The business unit a principal (user or team) belongs to.
     fn business_unit_of(&mut self, owner: &EntityRef) -> Result<Uuid> {
         let (table, pk) = match owner.entity.as_str() {
@@ -528,6 +616,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
         let caller_lookups = lookups_in(&fields);
         self.check_appends(&entity, id, &fields, &caller_lookups)?;
+        self.check_parent_write(&entity, &fields)?;
 
         self.resolve_state(&entity, None, &mut fields)?;
         for a in entity.attributes() {
@@ -713,6 +802,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if !(only_owner && assigned.is_some()) {
             self.require(entity, Right::Write, existing, id)?;
         }
+        self.check_parent_write(entity, existing)?;
         let caller_lookups = lookups_in(changes);
         self.check_appends(entity, id, existing, &caller_lookups)?;
         let current_state =
@@ -803,10 +893,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
         }
         self.require(&entity, Right::Delete, &existing, id)?;
+        self.check_parent_write(&entity, &existing)?;
         rules::pre_delete(self, &entity, id, &existing)?;
         audit::deleted(self, &entity, id, &existing)?;
         let mut visited = HashSet::new();
         self.delete_cascade(&entity, id, &mut visited)?;
+        rules::post_delete(self, &entity, id, &existing)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
         }

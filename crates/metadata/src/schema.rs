@@ -263,6 +263,7 @@ impl Schema {
                     a.option_set = Some(format!("{}_{}", d.name, a.name));
                 }
             }
+            add_base_twins(d);
         }
 
         let mut schema = Schema::default();
@@ -455,6 +456,37 @@ fn insert_nav(
     }
     slot.insert(name.to_string(), nav);
     Ok(())
+}
+
+/// Declares the `_base` twin of every money column that names one in
+/// `base_of` but does not declare it, right after its source column.
+fn add_base_twins(d: &mut EntityDef) {
+    let mut i = 0;
+    while i < d.attributes.len() {
+        let a = &d.attributes[i];
+        if let (AttrKind::Money, Some(base)) = (a.kind, &a.base_of) {
+            if !d.attributes.iter().any(|x| &x.name == base) {
+                let twin = base_twin(a, base);
+                d.attributes.insert(i + 1, twin);
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+}
+
+fn base_twin(source: &AttributeDef, name: &str) -> AttributeDef {
+    let mut twin = AttributeDef::new(name, AttrKind::Money, &format!("{} (Base)", source.label.en));
+    twin.label.ru = source.label.ru.as_ref().map(|ru| format!("{ru} (базовая валюта)"));
+    twin.schema_name = format!("{}_Base", source.schema_name);
+    twin.description = Some(format!("Value of the {} in base currency.", source.label.en));
+    twin.precision = Some(4);
+    twin.min = Some(-crate::money_limit());
+    twin.max = Some(crate::money_limit());
+    twin.is_custom = source.is_custom;
+    // The twin would give a secured value away.
+    twin.secured = source.secured;
+    read_only(twin)
 }
 
 /// Adds the columns every entity of its kind has: primary key, owner,

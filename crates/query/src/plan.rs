@@ -197,17 +197,27 @@ pub fn scope_predicate(ctx: &Ctx<'_>, entity: &Entity, alias: &str, b: &mut SqlB
 /// belongs to (every target deletes it in cascade), and that record's
 /// entity (the activity base for activity parties).
 fn parent_of<'s>(ctx: &Ctx<'s>, entity: &Entity) -> Option<(&'s AttributeDef, &'s Entity)> {
+    parent_lookup(ctx.schema, entity)
+}
+
+/// The parent of records without an owner of their own (activity parties,
+/// product lines, price list items): the first lookup whose targets all
+/// delete it in cascade. Such records are read — and written — through it.
+pub fn parent_lookup<'s>(
+    schema: &'s relata_metadata::Schema,
+    entity: &Entity,
+) -> Option<(&'s AttributeDef, &'s Entity)> {
     if entity.def.ownership != relata_metadata::Ownership::None || entity.def.is_intersect {
         return None;
     }
-    let schema_entity = ctx.schema.entity(entity.name())?;
+    let schema_entity = schema.entity(entity.name())?;
     let attr = schema_entity.attributes().iter().find(|a| {
         a.kind.is_lookup()
             && !a.targets.is_empty()
             && a.targets.iter().all(|t| t.delete == relata_metadata::CascadeDelete::Cascade)
     })?;
-    let first = ctx.schema.entity(&attr.targets[0].entity)?;
-    let parent = if first.def.is_activity { ctx.schema.entity("activitypointer")? } else { first };
+    let first = schema.entity(&attr.targets[0].entity)?;
+    let parent = if first.def.is_activity { schema.entity("activitypointer")? } else { first };
     Some((attr, parent))
 }
 

@@ -5,6 +5,8 @@
 //! accounts are spread over Salespersons (User depth) in a tree of business
 //! units, and retrieve and list run once as System Administrator (no
 //! security predicate) and once as the Salespersons.
+//!
+//! `--sales` measures the sales engine instead (`bench_sales.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +31,7 @@ use super::demo::generate::{company, lang, phone, pick, Lang};
 use super::demo::words::{EN_CITIES, RU_CITIES};
 use crate::config::{mask_url, Database, Flags, Settings};
 
-const API: &str = "/api/data/v9.2";
+pub(super) const API: &str = "/api/data/v9.2";
 const BENCH_EMAIL: &str = "bench@relata.local";
 const COUNT_TEMPLATE: &str =
     "{spinner:.green} create   [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({rate})";
@@ -56,6 +58,17 @@ pub struct BenchArgs {
     /// With --security: Salespersons, spread over the business units, who own the accounts
     #[arg(long, default_value_t = 200, requires = "security", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub users: u64,
+    /// Measure the sales engine: recalculating a 200-line order, and
+    /// creating and qualifying leads
+    #[arg(long, conflicts_with = "security")]
+    pub sales: bool,
+    /// With --sales: leads to create and qualify
+    #[arg(long, default_value_t = 10_000, requires = "sales", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub leads: u64,
+    /// With --sales: times the order is repriced from another price list
+    /// (and its discount changed)
+    #[arg(long, default_value_t = 30, requires = "sales", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub recalculations: u64,
 }
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
@@ -73,15 +86,17 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     };
     let backend = if pg.is_some() { "postgres" } else { "sqlite" };
     let database_url = pg.as_ref().map(|p| p.url.clone());
+    let what = if args.sales {
+        format!("sales: {} leads, {} recalculations, {} clients", args.leads, args.recalculations, args.concurrency)
+    } else {
+        format!("{} accounts, {} clients, {} s per timed phase", args.accounts, args.concurrency, args.seconds)
+    };
     eprintln!(
-        "bench: {backend} database {}; {} accounts, {} clients, {} s per timed phase{}",
+        "bench: {backend} database {}; {what}{}",
         match &pg {
             Some(p) => format!("{} (schema {})", mask_url(&p.base_url), p.name),
             None => data_dir.display().to_string(),
         },
-        args.accounts,
-        args.concurrency,
-        args.seconds,
         if args.security {
             format!("; security: {} business units, {} Salespersons", args.business_units, args.users)
         } else {
@@ -138,31 +153,15 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    if args.sales {
+        let results = runtime.block_on(super::bench_sales::measure(&mut server, &base, &token, &args))?;
+        let end = finish(&mut server, pg.as_ref(), &data_dir);
+        super::bench_sales::summarize(backend, &args, &results, &end);
+        return Ok(());
+    }
     let bench = Bench { base, admin_token: token, salespeople, settings: bench_settings };
     let results = runtime.block_on(measure(&mut server, &bench, &args))?;
-
-    let peak_rss_kb = server.peak_rss_kb();
-    let (anon_kb, pss_kb) = server.memory_kb();
-    server.stop();
-    let data_bytes = match &pg {
-        Some(p) => p.size().unwrap_or(0),
-        None => sqlite_size(&data_dir),
-    };
-    println!();
-    match peak_rss_kb {
-        Some(kb) => println!("server peak RSS: {}", human_bytes(kb * 1024)),
-        None => println!("server peak RSS: unknown"),
-    }
-    // RSS counts the memory-mapped database once per connection; the
-    // process's own heap and its proportional share say what it really uses.
-    if let (Some(a), Some(p)) = (anon_kb, pss_kb) {
-        println!(
-            "server memory at end: {} heap (anonymous), {} proportional (PSS)",
-            human_bytes(a * 1024),
-            human_bytes(p * 1024)
-        );
-    }
-    println!("data size: {}", human_bytes(data_bytes));
+    let ServerEnd { peak_rss_kb, anon_kb, pss_kb, data_bytes } = finish(&mut server, pg.as_ref(), &data_dir);
 
     let mut summary = json!({
         "backend": backend,
@@ -199,6 +198,41 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         bail!("{failed} of {total} requests failed");
     }
     Ok(())
+}
+
+/// What the server used, read just before it stops, and what it left on disk.
+pub(super) struct ServerEnd {
+    pub peak_rss_kb: Option<u64>,
+    pub anon_kb: Option<u64>,
+    pub pss_kb: Option<u64>,
+    pub data_bytes: u64,
+}
+
+/// Stops the server and prints its memory and the database size.
+fn finish(server: &mut Server, pg: Option<&PgSchema>, data_dir: &Path) -> ServerEnd {
+    let peak_rss_kb = server.peak_rss_kb();
+    let (anon_kb, pss_kb) = server.memory_kb();
+    server.stop();
+    let data_bytes = match pg {
+        Some(p) => p.size().unwrap_or(0),
+        None => sqlite_size(data_dir),
+    };
+    println!();
+    match peak_rss_kb {
+        Some(kb) => println!("server peak RSS: {}", human_bytes(kb * 1024)),
+        None => println!("server peak RSS: unknown"),
+    }
+    // RSS counts the memory-mapped database once per connection; the
+    // process's own heap and its proportional share say what it really uses.
+    if let (Some(a), Some(p)) = (anon_kb, pss_kb) {
+        println!(
+            "server memory at end: {} heap (anonymous), {} proportional (PSS)",
+            human_bytes(a * 1024),
+            human_bytes(p * 1024)
+        );
+    }
+    println!("data size: {}", human_bytes(data_bytes));
+    ServerEnd { peak_rss_kb, anon_kb, pss_kb, data_bytes }
 }
 
 /// Runs `relata` subcommands against the bench database.
@@ -245,12 +279,12 @@ impl ChildCli {
 }
 
 /// The server child process; killed whatever happens.
-struct Server {
+pub(super) struct Server {
     child: Child,
 }
 
 impl Server {
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    pub(super) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
@@ -755,7 +789,7 @@ fn sales_organization(settings: &Settings, units: u64, users: u64) -> Result<Vec
         .collect()
 }
 
-async fn wait_healthy(server: &mut Server, client: &reqwest::Client, base: &str) -> Result<()> {
+pub(super) async fn wait_healthy(server: &mut Server, client: &reqwest::Client, base: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last;
     loop {
@@ -966,7 +1000,7 @@ fn new_account(rng: &mut StdRng, k: u64) -> serde_json::Value {
 }
 
 /// The GUID in `…/accounts(00000000-…)`.
-fn id_in_url(url: &str) -> Option<Uuid> {
+pub(super) fn id_in_url(url: &str) -> Option<Uuid> {
     let start = url.rfind('(')? + 1;
     let end = url[start..].find(')')? + start;
     Uuid::parse_str(&url[start..end]).ok()

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bench;
+mod bench_sales;
 pub mod bu;
 pub mod customize;
 pub mod demo;

@@ -94,6 +94,7 @@ pub fn csdl(schema: &Schema) -> String {
     x.push_str(r#"<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>"#);
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
     x.push_str(SECURITY_OPERATIONS);
+    x.push_str(super::sales::CSDL);
     x.push_str(r#"<EntityContainer Name="System">"#);
     for e in entities.iter() {
         let _ = write!(
@@ -121,7 +122,8 @@ pub fn csdl(schema: &Schema) -> String {
         x.push_str("</EntitySet>");
     }
     x.push_str(r#"<FunctionImport Name="WhoAmI" Function="Microsoft.Dynamics.CRM.WhoAmI"/>"#);
-    for action in ["GrantAccess", "ModifyAccess", "RevokeAccess"] {
+    let sales = super::sales::UNBOUND.iter().copied();
+    for action in ["GrantAccess", "ModifyAccess", "RevokeAccess"].into_iter().chain(sales) {
         let _ = write!(x, r#"<ActionImport Name="{action}" Action="Microsoft.Dynamics.CRM.{action}"/>"#);
     }
     for function in ["RetrieveSharedPrincipalsAndAccess", "RetrieveRolePrivilegesRole"] {

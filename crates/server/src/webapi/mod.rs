@@ -9,6 +9,7 @@ pub mod batch;
 pub mod csdl;
 pub mod json;
 pub mod metadata;
+pub mod sales;
 
 use std::collections::HashMap;
 
@@ -217,6 +218,7 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
         name if segs.len() == 1 && actions::is_unbound(name) => {
             return actions::unbound(s, req, name, first.key.as_deref())
         }
+        name if segs.len() == 1 && sales::is_unbound(name) => return sales::unbound(s, req, name),
         _ => {}
     }
     let entity = s
@@ -408,6 +410,9 @@ fn related(
 ) -> Result<ApiResponse, ApiError> {
     let seg = &rest[0];
     if rest.len() == 1 && seg.name.starts_with(actions::NAMESPACE) {
+        if entity.name() == "lead" && seg.name.ends_with(".QualifyLead") {
+            return sales::qualify_lead(s, req, id);
+        }
         return actions::bound(s, req, entity, id, &seg.name, seg.key.as_deref());
     }
     let nav = entity.nav(&seg.name).cloned();

@@ -1,0 +1,511 @@
+//! Product lines of the priced documents and the catalog they are priced
+//! from: units, products, price list items and discount lists.
+
+use relata_metadata::{Entity, EntityRef, Value};
+use relata_pricing as pricing;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::DocKind;
+use crate::error::{EngineError, Result};
+use crate::rules::current;
+use crate::session::{Fields, Session};
+
+fn invalid(msg: impl Into<String>) -> EngineError {
+    EngineError::Invalid(msg.into())
+}
+
+pub(super) fn dec(fields: &Fields, name: &str) -> Option<Decimal> {
+    fields.get(name).and_then(Value::as_decimal)
+}
+
+fn money(v: Decimal) -> Value {
+    Value::Decimal(v.normalize())
+}
+
+fn reference(entity: &str, id: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: entity.into(), id })
+}
+
+/// What pricing needs to know about a document.
+pub(super) struct DocContext {
+    pub kind: &'static DocKind,
+    pub fields: Fields,
+    pub currency: Uuid,
+    pub rate: Decimal,
+    /// Digits of amounts (the currency's precision).
+    pub precision: u32,
+    /// Digits of unit prices (the organization's pricing precision).
+    pub price_precision: u32,
+    pub locked: bool,
+    /// The line column mirroring the document's price lock, if any.
+    pub line_lock: Option<String>,
+}
+
+impl DocContext {
+    pub fn from_fields(s: &mut Session<'_, '_, '_>, kind: &'static DocKind, fields: Fields) -> Result<Self> {
+        let currency = fields.get("transactioncurrencyid").and_then(Value::as_uuid).unwrap_or(s.org.ids.base_currency);
+        let (rate, precision) = currency_info(s, currency)?;
+        let price_precision = s
+            .read_system("organization", s.org.ids.organization)?
+            .and_then(|o| o.get("pricingdecimalprecision").and_then(Value::as_i64))
+            .unwrap_or(2)
+            .clamp(0, 10) as u32;
+        let locked = fields.get("ispricelocked").and_then(Value::as_bool) == Some(true);
+        let line_lock = lock_column(s, kind)?;
+        Ok(DocContext { kind, fields, currency, rate, precision, price_precision, locked, line_lock })
+    }
+
+    pub fn state(&self) -> i64 {
+        self.fields.get("statecode").and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+/// `salesorderispricelocked` on order lines, where the line entity has it.
+pub(super) fn lock_column(s: &Session<'_, '_, '_>, kind: &DocKind) -> Result<Option<String>> {
+    let name = format!("{}ispricelocked", kind.doc);
+    Ok(s.entity(kind.line)?.attribute(&name).map(|_| name))
+}
+
+/// The current exchange rate and precision of a currency.
+pub(super) fn currency_info(s: &mut Session<'_, '_, '_>, currency: Uuid) -> Result<(Decimal, u32)> {
+    let c = s
+        .read_system("transactioncurrency", currency)?
+        .ok_or_else(|| invalid(format!("The currency {currency} does not exist.")))?;
+    let rate = dec(&c, "exchangerate").filter(|r| !r.is_zero()).unwrap_or(Decimal::ONE);
+    let precision = c.get("currencyprecision").and_then(Value::as_i64).unwrap_or(2).clamp(0, 10) as u32;
+    Ok((rate, precision))
+}
+
+/// The document a line belongs to, as the caller sees it (the pipeline
+/// checked the caller may write it); it must be editable.
+fn document_for_write(s: &mut Session<'_, '_, '_>, kind: &'static DocKind, doc: Uuid) -> Result<DocContext> {
+    let entity = s.entity(kind.doc)?;
+    let fields = s.load(&entity, doc)?.ok_or_else(|| invalid(format!("The {} {doc} does not exist.", kind.noun)))?;
+    let ctx = DocContext::from_fields(s, kind, fields)?;
+    if ctx.state() != 0 {
+        return Err(invalid(format!(
+            "The products of this {} cannot be changed: it is {}.",
+            kind.noun,
+            state_label(&entity, ctx.state())
+        )));
+    }
+    Ok(ctx)
+}
+
+fn state_label(entity: &Entity, state: i64) -> String {
+    entity.state(state as i32).map(|s| s.name.to_lowercase()).unwrap_or_else(|| format!("in state {state}"))
+}
+
+pub(super) fn check_document_editable(
+    s: &mut Session<'_, '_, '_>,
+    kind: &'static DocKind,
+    line: &Fields,
+) -> Result<()> {
+    let doc = line.get(kind.parent).and_then(Value::as_uuid).ok_or_else(|| invalid("the line has no document"))?;
+    document_for_write(s, kind, doc).map(|_| ())
+}
+
+/// Validates and prices a line being created (`existing` None) or changed.
+pub(super) fn price_line(
+    s: &mut Session<'_, '_, '_>,
+    kind: &'static DocKind,
+    existing: Option<(Uuid, &Fields)>,
+    changes: &mut Fields,
+) -> Result<()> {
+    let old = existing.map(|(_, f)| f);
+    if let (Some(old), Some(new)) = (old, changes.get(kind.parent)) {
+        if old.get(kind.parent).and_then(Value::as_uuid) != new.as_uuid() {
+            return Err(invalid(format!("A product line cannot move to another {}.", kind.noun)));
+        }
+    }
+    let doc = current(old, changes, kind.parent)
+        .and_then(Value::as_uuid)
+        .ok_or_else(|| invalid(format!("A {} line needs its {} ({}).", kind.noun, kind.noun, kind.parent)))?;
+    let ctx = document_for_write(s, kind, doc)?;
+    if old.is_none() && changes.get("lineitemnumber").is_none_or(Value::is_null) {
+        let n = next_line_number(s, kind, doc)?;
+        changes.insert("lineitemnumber".into(), Value::Int(n));
+    }
+    let given_price = changes.contains_key("priceperunit");
+    compute_line(s, &ctx, old, changes, given_price)
+}
+
+fn next_line_number(s: &mut Session<'_, '_, '_>, kind: &DocKind, doc: Uuid) -> Result<i64> {
+    let rows = s.query_system(
+        kind.line,
+        &format!("$select=lineitemnumber&$filter=_{}_value eq {doc}&$orderby=lineitemnumber desc&$top=1", kind.parent),
+    )?;
+    Ok(rows.first().and_then(|r| r.get("lineitemnumber").and_then(Value::as_i64)).unwrap_or(0) + 1)
+}
+
+/// Prices one line of a document. `given_price`: the caller set
+/// `priceperunit` (allowed for write-ins, overridden prices and documents
+/// whose pricing is locked).
+pub(super) fn compute_line(
+    s: &mut Session<'_, '_, '_>,
+    doc: &DocContext,
+    old: Option<&Fields>,
+    changes: &mut Fields,
+    given_price: bool,
+) -> Result<()> {
+    let noun = doc.kind.noun;
+    let cur = |changes: &Fields, n: &str| current(old, changes, n).cloned().unwrap_or(Value::Null);
+    let write_in = cur(changes, "isproductoverridden").as_bool() == Some(true);
+    let price_overridden = cur(changes, "ispriceoverridden").as_bool() == Some(true);
+    let quantity = cur(changes, "quantity")
+        .as_decimal()
+        .ok_or_else(|| invalid(format!("Enter a quantity for the {noun} line (quantity).")))?;
+    let stored_price = cur(changes, "priceperunit").as_decimal();
+    let mut volume_per_unit = Decimal::ZERO;
+    let mut tax_rate = cur(changes, "relata_taxrate").as_decimal();
+
+    let price = if write_in {
+        if !cur(changes, "productid").is_null() {
+            return Err(invalid("A write-in product line cannot also name a catalog product (productid)."));
+        }
+        let name = cur(changes, "productdescription");
+        let name = name
+            .as_str()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| invalid("A write-in product line needs its product name (productdescription)."))?;
+        changes.insert(doc.kind.line_name.into(), Value::String(name.chars().take(500).collect()));
+        pricing::check_quantity(quantity, 5, pricing::QuantitySelling::NoControl).map_err(pricing_error)?;
+        stored_price.ok_or_else(|| invalid("A write-in product line needs its price (priceperunit)."))?
+    } else {
+        let product_id = cur(changes, "productid").as_uuid().ok_or_else(|| {
+            invalid("Choose a product (productid), or make the line a write-in (isproductoverridden = true).")
+        })?;
+        let product = s
+            .read_system("product", product_id)?
+            .ok_or_else(|| invalid(format!("The product {product_id} does not exist.")))?;
+        let product_name = product.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let product_state = product.get("statecode").and_then(Value::as_i64).unwrap_or(0);
+        if !matches!(product_state, 0 | 3) {
+            return Err(invalid(format!("The product '{product_name}' is retired or a draft and cannot be sold.")));
+        }
+        let uom = match cur(changes, "uomid").as_uuid() {
+            Some(u) => u,
+            None => {
+                let u = product.get("defaultuomid").and_then(Value::as_uuid).ok_or_else(|| {
+                    invalid(format!("Choose a unit (uomid): the product '{product_name}' has no default unit."))
+                })?;
+                changes.insert("uomid".into(), reference("uom", u));
+                u
+            }
+        };
+        check_unit(s, &product, &product_name, uom)?;
+        changes.insert(doc.kind.line_name.into(), Value::String(product_name.clone()));
+        if let Some(t) = product.get("producttypecode").filter(|v| !v.is_null()) {
+            changes.insert("producttypecode".into(), t.clone());
+        }
+        if old.is_none() && tax_rate.is_none() && !changes.contains_key("tax") {
+            tax_rate = dec(&product, "relata_taxrate");
+            if let Some(r) = tax_rate {
+                changes.insert("relata_taxrate".into(), Value::Decimal(r));
+            }
+        }
+        let decimals = product.get("quantitydecimal").and_then(Value::as_i64).unwrap_or(2).clamp(0, 10) as u32;
+        let item = price_list_item(s, doc, product_id, &product_name, uom)?;
+        let selling = item
+            .as_ref()
+            .and_then(|i| i.get("quantitysellingcode").and_then(Value::as_i64))
+            .and_then(pricing::QuantitySelling::from_code)
+            .unwrap_or(pricing::QuantitySelling::NoControl);
+        pricing::check_quantity(quantity, decimals, selling).map_err(|e| invalid(format!("{product_name}: {e}")))?;
+
+        let catalog_unchanged = old.is_some_and(|o| {
+            ["productid", "uomid"].iter().all(|k| !changes.contains_key(*k) || changes.get(*k) == o.get(*k))
+        });
+        if price_overridden || (doc.locked && (given_price || catalog_unchanged)) {
+            if price_overridden && stored_price.is_none() {
+                return Err(invalid("An overridden price needs the price (priceperunit)."));
+            }
+            volume_per_unit = if doc.locked && !given_price {
+                old.and_then(|o| dec(o, "volumediscountamount")).unwrap_or_default()
+            } else {
+                Decimal::ZERO
+            };
+            stored_price.ok_or_else(|| invalid(format!("Enter the price of '{product_name}' (priceperunit).")))?
+        } else {
+            if given_price {
+                return Err(invalid(format!(
+                    "The price of '{product_name}' comes from the price list; set ispriceoverridden = true to enter \
+                     one (priceperunit)."
+                )));
+            }
+            let item = item.ok_or_else(|| missing_from_price_list(doc, &product_name))?;
+            let price = unit_price(s, doc, &product, &product_name, &item)?;
+            if let Some(list) = item.get("discounttypeid").and_then(Value::as_uuid) {
+                volume_per_unit = volume_discount(s, doc, list, quantity, price)?;
+            }
+            price
+        }
+    };
+
+    let tax = match tax_rate {
+        Some(rate) => pricing::Tax::Rate(rate),
+        None => pricing::Tax::Amount(cur(changes, "tax").as_decimal().unwrap_or_default()),
+    };
+    let totals = pricing::line(
+        &pricing::LineInput {
+            price_per_unit: price,
+            quantity,
+            manual_discount: cur(changes, "manualdiscountamount").as_decimal().unwrap_or_default(),
+            volume_discount_per_unit: volume_per_unit,
+            tax,
+        },
+        doc.precision,
+    )
+    .map_err(pricing_error)?;
+    changes.insert("priceperunit".into(), money(pricing::round_money(price, doc.price_precision.max(doc.precision))));
+    changes.insert("volumediscountamount".into(), money(volume_per_unit));
+    changes.insert("baseamount".into(), money(totals.base_amount));
+    changes.insert("tax".into(), money(totals.tax));
+    changes.insert("extendedamount".into(), money(totals.extended_amount));
+    changes.insert("transactioncurrencyid".into(), reference("transactioncurrency", doc.currency));
+    changes.insert("exchangerate".into(), Value::Decimal(doc.rate));
+    changes.insert(doc.kind.line_state.into(), Value::Int(doc.state()));
+    if let Some(col) = &doc.line_lock {
+        changes.insert(col.clone(), Value::Bool(doc.locked));
+    }
+    Ok(())
+}
+
+pub(super) fn pricing_error(e: pricing::PricingError) -> EngineError {
+    invalid(e.to_string())
+}
+
+fn missing_from_price_list(doc: &DocContext, product: &str) -> EngineError {
+    if doc.fields.get("pricelevelid").is_none_or(Value::is_null) {
+        invalid(format!(
+            "The {} has no price list: choose one (pricelevelid) before adding catalog products.",
+            doc.kind.noun
+        ))
+    } else {
+        invalid(format!("The product '{product}' has no price for this unit in the {}'s price list.", doc.kind.noun))
+    }
+}
+
+/// The unit must belong to the product's unit group.
+fn check_unit(s: &mut Session<'_, '_, '_>, product: &Fields, product_name: &str, uom: Uuid) -> Result<()> {
+    let unit = s.read_system("uom", uom)?.ok_or_else(|| invalid(format!("The unit {uom} does not exist.")))?;
+    let group = product.get("defaultuomscheduleid").and_then(Value::as_uuid);
+    if group.is_some() && unit.get("uomscheduleid").and_then(Value::as_uuid) != group {
+        let unit_name = unit.get("name").and_then(Value::as_str).unwrap_or("");
+        return Err(invalid(format!(
+            "The unit '{unit_name}' is not in the unit group of the product '{product_name}'."
+        )));
+    }
+    Ok(())
+}
+
+/// The price list item for product × unit in the document's price list.
+fn price_list_item(
+    s: &mut Session<'_, '_, '_>,
+    doc: &DocContext,
+    product: Uuid,
+    product_name: &str,
+    uom: Uuid,
+) -> Result<Option<Fields>> {
+    let Some(list) = doc.fields.get("pricelevelid").and_then(Value::as_uuid) else { return Ok(None) };
+    let price_list =
+        s.read_system("pricelevel", list)?.ok_or_else(|| invalid(format!("The price list {list} does not exist.")))?;
+    if price_list.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
+        let name = price_list.get("name").and_then(Value::as_str).unwrap_or("");
+        return Err(invalid(format!("The price list '{name}' is inactive; {product_name} cannot be priced from it.")));
+    }
+    let rows = s.query_system(
+        "productpricelevel",
+        &format!("$filter=_pricelevelid_value eq {list} and _productid_value eq {product} and _uomid_value eq {uom}"),
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+fn unit_price(
+    s: &mut Session<'_, '_, '_>,
+    doc: &DocContext,
+    product: &Fields,
+    product_name: &str,
+    item: &Fields,
+) -> Result<Decimal> {
+    let code = |n: &str| item.get(n).and_then(Value::as_i64);
+    let method = code("pricingmethodcode")
+        .and_then(pricing::PricingMethod::from_code)
+        .unwrap_or(pricing::PricingMethod::CurrencyAmount);
+    let rounding = pricing::Rounding {
+        policy: code("roundingpolicycode")
+            .and_then(pricing::RoundingPolicy::from_code)
+            .unwrap_or(pricing::RoundingPolicy::None),
+        option: code("roundingoptioncode").and_then(pricing::RoundingOption::from_code),
+        amount: dec(item, "roundingoptionamount"),
+    };
+    // Product prices and costs are kept in the product's currency.
+    let product_rate = match product.get("transactioncurrencyid").and_then(Value::as_uuid) {
+        Some(c) if c != doc.currency => currency_info(s, c)?.0,
+        _ => doc.rate,
+    };
+    let convert = |v: Option<Decimal>| {
+        v.map(|v| pricing::convert(v, product_rate, doc.rate, doc.price_precision + 2))
+            .transpose()
+            .map_err(|e| invalid(format!("{product_name}: {e}")))
+    };
+    let costs = pricing::ProductCosts {
+        list_price: convert(dec(product, "price"))?,
+        current_cost: convert(dec(product, "currentcost"))?,
+        standard_cost: convert(dec(product, "standardcost"))?,
+    };
+    let listed =
+        pricing::PriceListItem { method, amount: dec(item, "amount"), percentage: dec(item, "percentage"), rounding };
+    pricing::unit_price(&listed, &costs, doc.price_precision.max(doc.precision))
+        .map_err(|e| invalid(format!("{product_name}: {e}")))
+}
+
+fn volume_discount(
+    s: &mut Session<'_, '_, '_>,
+    doc: &DocContext,
+    list: Uuid,
+    quantity: Decimal,
+    price: Decimal,
+) -> Result<Decimal> {
+    let Some(discount_list) = s.read_system("discounttype", list)? else { return Ok(Decimal::ZERO) };
+    if discount_list.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
+        return Ok(Decimal::ZERO);
+    }
+    let is_amount = discount_list.get("isamounttype").and_then(Value::as_bool) == Some(true);
+    let ranges = s
+        .query_system("discount", &format!("$filter=_discounttypeid_value eq {list}&$orderby=lowquantity"))?
+        .into_iter()
+        .map(|d| pricing::DiscountRange {
+            low: dec(&d, "lowquantity").unwrap_or_default(),
+            high: dec(&d, "highquantity").unwrap_or_default(),
+            value: if is_amount { dec(&d, "amount") } else { dec(&d, "percentage") }.unwrap_or_default(),
+        })
+        .collect();
+    pricing::volume_discount_per_unit(&pricing::DiscountList { is_amount, ranges }, quantity, price, doc.precision)
+        .map_err(pricing_error)
+}
+
+/// A price list item follows its price list's currency and names its product.
+pub(super) fn prepare_price_list_item(
+    s: &mut Session<'_, '_, '_>,
+    existing: Option<&Fields>,
+    changes: &mut Fields,
+) -> Result<()> {
+    let list = current(existing, changes, "pricelevelid").and_then(Value::as_uuid);
+    let product = current(existing, changes, "productid").and_then(Value::as_uuid);
+    let uom = current(existing, changes, "uomid").and_then(Value::as_uuid);
+    if let Some(list) = list {
+        if let Some(pl) = s.read_system("pricelevel", list)? {
+            if let Some(c) = pl.get("transactioncurrencyid").and_then(Value::as_uuid) {
+                changes.insert("transactioncurrencyid".into(), reference("transactioncurrency", c));
+            }
+        }
+    }
+    if let Some(p) = product.filter(|_| changes.contains_key("productid")) {
+        if let Some(prod) = s.read_system("product", p)? {
+            if let Some(n) = prod.get("productnumber").filter(|v| !v.is_null()) {
+                changes.insert("productnumber".into(), n.clone());
+            }
+            if let Some(unit) = uom {
+                let name = prod.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                check_unit(s, &prod, &name, unit)?;
+            }
+        }
+    }
+    if let (Some(list), Some(product), Some(uom)) = (list, product, uom) {
+        let dup = s.query_system(
+            "productpricelevel",
+            &format!(
+                "$select=productpricelevelid&$filter=_pricelevelid_value eq {list} and _productid_value eq {product} \
+                 and _uomid_value eq {uom}"
+            ),
+        )?;
+        let own = existing.and_then(|e| e.get("productpricelevelid").and_then(Value::as_uuid));
+        if dup.iter().any(|d| d.get("productpricelevelid").and_then(Value::as_uuid) != own) {
+            return Err(EngineError::Conflict("This price list already has a price for this product and unit.".into()));
+        }
+    }
+    let method = current(existing, changes, "pricingmethodcode").and_then(Value::as_i64).unwrap_or(1);
+    let needs = if method == 1 { "amount" } else { "percentage" };
+    if current(existing, changes, needs).is_none_or(Value::is_null) {
+        return Err(invalid(format!("This pricing method needs the {needs} of the price list item ({needs}).")));
+    }
+    Ok(())
+}
+
+/// Units, unit groups and products: the rules that keep the catalog usable.
+pub(super) fn prepare_catalog(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    existing: Option<&Fields>,
+    changes: &mut Fields,
+) -> Result<()> {
+    match entity.name() {
+        "uom" => {
+            if existing.is_some_and(|e| e.get("isschedulebaseuom").and_then(Value::as_bool) == Some(true))
+                && changes.contains_key("quantity")
+            {
+                return Err(invalid("The base unit of a unit group always has quantity 1."));
+            }
+            if existing.is_none() {
+                changes.insert("isschedulebaseuom".into(), Value::Bool(false));
+                if changes.get("baseuom").is_none_or(Value::is_null) {
+                    let group = changes.get("uomscheduleid").and_then(Value::as_uuid);
+                    if let Some(group) = group {
+                        let base = s.query_system(
+                            "uom",
+                            &format!(
+                                "$select=uomid&$filter=_uomscheduleid_value eq {group} and isschedulebaseuom eq true"
+                            ),
+                        )?;
+                        if let Some(b) = base.first().and_then(|b| b.get("uomid")).and_then(Value::as_uuid) {
+                            changes.insert("baseuom".into(), reference("uom", b));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        "product" => {
+            let number = current(existing, changes, "productnumber").and_then(Value::as_str).map(str::to_string);
+            if let Some(number) = number.filter(|_| changes.contains_key("productnumber")) {
+                let found = s.query_system(
+                    "product",
+                    &format!("$select=productid&$filter=productnumber eq '{}'", number.replace('\'', "''")),
+                )?;
+                let own = existing.and_then(|e| e.get("productid").and_then(Value::as_uuid));
+                if found.iter().any(|f| f.get("productid").and_then(Value::as_uuid) != own) {
+                    return Err(EngineError::Conflict(format!("A product with the number '{number}' already exists.")));
+                }
+            }
+            let group = current(existing, changes, "defaultuomscheduleid").and_then(Value::as_uuid);
+            let unit = current(existing, changes, "defaultuomid").and_then(Value::as_uuid);
+            if let (Some(group), Some(unit)) = (group, unit) {
+                let u = s.read_system("uom", unit)?;
+                if u.and_then(|u| u.get("uomscheduleid").and_then(Value::as_uuid)) != Some(group) {
+                    return Err(invalid("The default unit must belong to the product's unit group."));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A new unit group gets its base unit, named by `baseuomname`.
+pub(super) fn create_base_unit(s: &mut Session<'_, '_, '_>, group: Uuid, fields: &Fields) -> Result<()> {
+    let name = fields.get("baseuomname").and_then(Value::as_str).unwrap_or("Primary Unit").to_string();
+    let id = s.create(
+        "uom",
+        crate::RecordInput::new(vec![
+            ("name".into(), Value::String(name)),
+            ("uomscheduleid".into(), reference("uomschedule", group)),
+            ("quantity".into(), Value::Decimal(Decimal::ONE)),
+        ]),
+    )?;
+    let mut base = Fields::new();
+    base.insert("isschedulebaseuom".into(), Value::Bool(true));
+    base.insert("baseuom".into(), reference("uom", id));
+    s.system_update("uom", id, base)
+}
