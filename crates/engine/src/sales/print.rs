@@ -180,17 +180,18 @@ impl Session<'_, '_, '_> {
             }
             None => json!({ "name": text(doc, "billto_name"), "address": address(doc, "billto") }),
         };
-        let mut units = std::collections::HashMap::new();
+        let mut units: std::collections::HashMap<Uuid, Json> = std::collections::HashMap::new();
         let mut out_lines = Vec::new();
         for (i, l) in lines.iter().enumerate() {
             let unit = match l.get("uomid").and_then(Value::as_uuid) {
-                Some(u) => {
-                    if !units.contains_key(&u) {
+                Some(u) => match units.get(&u) {
+                    Some(name) => name.clone(),
+                    None => {
                         let name = self.read_system("uom", u)?.map(|f| text(&f, "name")).unwrap_or(Json::Null);
-                        units.insert(u, name);
+                        units.insert(u, name.clone());
+                        name
                     }
-                    units[&u].clone()
-                }
+                },
                 None => Json::Null,
             };
             let name = ["quotedetailname", "salesorderdetailname", "invoicedetailname"]
