@@ -1857,3 +1857,66 @@ fn salesperson_sees_only_own_documents() {
         assert_eq!(own.len(), 1);
     });
 }
+
+/// An opportunity's sales team: members added through
+/// `AddUserToRecordTeam` get the template's rights on that one record.
+#[test]
+fn opportunity_sales_team_grants_access() {
+    each_server(|srv| {
+        let tag = uid();
+        let owner = srv.new_user(&["Salesperson"]);
+        let colleague = srv.new_user(&["Salesperson"]);
+        let r = send_as(
+            srv,
+            &owner.token,
+            Method::POST,
+            "/opportunities",
+            Some(&json!({ "name": format!("Team deal {tag}") })),
+        );
+        r.expect(204);
+        let opp = r.entity_id();
+        let read = |token: &str| send_as(srv, token, Method::GET, &format!("/opportunities({opp})?$select=name"), None);
+        read(&colleague.token).expect_error(404);
+
+        let templates = rows(srv, "teamtemplates", "teamtemplatename eq 'Sales Team Template'");
+        assert_eq!(templates.len(), 1, "the sales team template is seeded");
+        let template = id_of(&templates[0], "teamtemplateid");
+        assert_eq!(templates[0]["objecttypecode"], json!(3));
+        let body = json!({
+            "Record": { "@odata.type": "Microsoft.Dynamics.CRM.opportunity", "opportunityid": opp.to_string() },
+            "TeamTemplateId": template.to_string(),
+        });
+        let add = format!("/systemusers({})/Microsoft.Dynamics.CRM.AddUserToRecordTeam", colleague.id);
+        // Only someone who may share the record builds its team.
+        send_as(srv, &colleague.token, Method::POST, &add, Some(&body)).expect_error(404);
+        let r = send_as(srv, &owner.token, Method::POST, &add, Some(&body));
+        r.expect(200);
+        let team = id_of(&r.json(), "AccessTeamId");
+
+        // The member reads and edits the record, but cannot delete it.
+        read(&colleague.token).expect(200);
+        send_as(
+            srv,
+            &colleague.token,
+            Method::PATCH,
+            &format!("/opportunities({opp})"),
+            Some(&json!({ "description": "updated by the team" })),
+        )
+        .expect(204);
+        send_as(srv, &colleague.token, Method::DELETE, &format!("/opportunities({opp})"), None).expect_error(403);
+        let t = srv.retrieve("teams", team, "$select=teamtype,_regardingobjectid_value,_teamtemplateid_value");
+        assert_eq!(t["teamtype"], json!(1));
+        assert_eq!(t["_regardingobjectid_value"], json!(opp.to_string()));
+
+        // Adding again is harmless; removing takes the access away.
+        send_as(srv, &owner.token, Method::POST, &add, Some(&body)).expect(200);
+        let remove = format!("/systemusers({})/Microsoft.Dynamics.CRM.RemoveUserFromRecordTeam", colleague.id);
+        send_as(srv, &owner.token, Method::POST, &remove, Some(&body)).expect(204);
+        read(&colleague.token).expect_error(404);
+
+        // Deleting the record deletes its team.
+        send_as(srv, &owner.token, Method::POST, &add, Some(&body)).expect(200);
+        send_as(srv, &owner.token, Method::DELETE, &format!("/opportunities({opp})"), None).expect(204);
+        srv.get(&format!("/teams({team})?$select=name")).expect_error(404);
+    });
+}

@@ -14,6 +14,7 @@ mod payments;
 mod print;
 mod process;
 mod states;
+mod team;
 
 pub use actions::{CloseRequest, QualifyLead};
 pub(crate) use process::seed;
@@ -179,8 +180,11 @@ pub(crate) fn pre_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, _id: Uuid
     Ok(())
 }
 
-pub(crate) fn post_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, _id: Uuid, existing: &Fields) -> Result<()> {
+pub(crate) fn post_delete(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields) -> Result<()> {
     let name = entity.name();
+    if entity.is_owned() {
+        s.drop_record_teams(id)?;
+    }
     if let Some(kind) = kind_of_line(name) {
         if let Some(doc) = existing.get(kind.parent).and_then(Value::as_uuid) {
             return documents::recalculate(s, kind, doc);

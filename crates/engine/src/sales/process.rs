@@ -138,6 +138,30 @@ pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()>
             )?;
         }
     }
+    let template = tx.query_one(
+        "SELECT teamtemplateid FROM teamtemplate WHERE teamtemplatename = $1",
+        &[Param::text(super::team::SALES_TEAM_TEMPLATE)],
+        &[Storage::Uuid],
+    )?;
+    if template.is_none() {
+        // Members of an opportunity's sales team read, edit and append to it.
+        use relata_security::{AccessRights, Right};
+        let rights = [Right::Read, Right::Write, Right::Append, Right::AppendTo]
+            .into_iter()
+            .fold(AccessRights::NONE, |acc, r| acc.union(AccessRights::of(r)));
+        insert(
+            tx,
+            schema,
+            "teamtemplate",
+            Uuid::now_v7(),
+            ids.system_user,
+            vec![
+                ("teamtemplatename", Value::String(super::team::SALES_TEAM_TEMPLATE.into())),
+                ("objecttypecode", Value::Int(3)),
+                ("defaultaccessrightsmask", Value::Int(rights.0 as i64)),
+            ],
+        )?;
+    }
     let group = tx.query_one("SELECT uomscheduleid FROM uomschedule", &[], &[Storage::Uuid])?;
     if group.is_none() {
         let group = Uuid::now_v7();

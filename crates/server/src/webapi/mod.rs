@@ -413,6 +413,10 @@ fn related(
         if entity.name() == "lead" && seg.name.ends_with(".QualifyLead") {
             return sales::qualify_lead(s, req, id);
         }
+        let op = seg.name.strip_prefix(actions::NAMESPACE).unwrap_or(&seg.name);
+        if entity.name() == "systemuser" && matches!(op, "AddUserToRecordTeam" | "RemoveUserFromRecordTeam") {
+            return sales::record_team(s, req, id, &seg.name);
+        }
         return actions::bound(s, req, entity, id, &seg.name, seg.key.as_deref());
     }
     let nav = entity.nav(&seg.name).cloned();

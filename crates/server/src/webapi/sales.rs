@@ -273,9 +273,45 @@ pub fn qualify_lead(s: &mut Session<'_, '_, '_>, req: &ApiRequest, lead: Uuid) -
     ))
 }
 
+/// `systemusers({id})/Microsoft.Dynamics.CRM.AddUserToRecordTeam` and
+/// `RemoveUserFromRecordTeam`: a record's access team (its sales team).
+pub fn record_team(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    user: Uuid,
+    name: &str,
+) -> Result<ApiResponse, ApiError> {
+    let name = name.strip_prefix(NAMESPACE).unwrap_or(name);
+    require_post(req, name)?;
+    let body = super::parse_body(req)?;
+    let record = reference(s, param(&body, "Record")?, "Record")?;
+    let template = guid_param(&body, "TeamTemplateId")?;
+    let team = match name {
+        "AddUserToRecordTeam" => s.add_user_to_record_team(user, &record, template)?,
+        "RemoveUserFromRecordTeam" => {
+            s.remove_user_from_record_team(user, &record, template)?;
+            return Ok(ApiResponse::empty(StatusCode::NO_CONTENT));
+        }
+        other => return Err(ApiError::bad_request(format!("'{other}' is not an operation bound to 'systemuser'."))),
+    };
+    Ok(ApiResponse::json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/$metadata#{NAMESPACE}AddUserToRecordTeamResponse", req.base),
+            "AccessTeamId": team,
+        }),
+    ))
+}
+
 /// The sales operations for `$metadata`.
 pub const CSDL: &str = concat!(
     r#"<ComplexType Name="ExportPdfDocumentResponse"><Property Name="PdfFile" Type="Edm.Binary"/></ComplexType>"#,
+    r#"<ComplexType Name="AddUserToRecordTeamResponse"><Property Name="AccessTeamId" Type="Edm.Guid" Nullable="false"/></ComplexType>"#,
+    r#"<Action Name="AddUserToRecordTeam" IsBound="true"><Parameter Name="entity" Type="mscrm.systemuser" Nullable="false"/>"#,
+    r#"<Parameter Name="Record" Type="mscrm.crmbaseentity" Nullable="false"/><Parameter Name="TeamTemplateId" Type="Edm.Guid" Nullable="false"/>"#,
+    r#"<ReturnType Type="mscrm.AddUserToRecordTeamResponse" Nullable="false"/></Action>"#,
+    r#"<Action Name="RemoveUserFromRecordTeam" IsBound="true"><Parameter Name="entity" Type="mscrm.systemuser" Nullable="false"/>"#,
+    r#"<Parameter Name="Record" Type="mscrm.crmbaseentity" Nullable="false"/><Parameter Name="TeamTemplateId" Type="Edm.Guid" Nullable="false"/></Action>"#,
     r#"<Action Name="QualifyLead" IsBound="true"><Parameter Name="entity" Type="mscrm.lead" Nullable="false"/>"#,
     r#"<Parameter Name="CreateAccount" Type="Edm.Boolean" Nullable="false"/><Parameter Name="CreateContact" Type="Edm.Boolean" Nullable="false"/>"#,
     r#"<Parameter Name="CreateOpportunity" Type="Edm.Boolean" Nullable="false"/><Parameter Name="OpportunityCurrencyId" Type="mscrm.transactioncurrency"/>"#,
