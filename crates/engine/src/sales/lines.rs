@@ -184,6 +184,11 @@ pub(super) fn compute_line(
         if !matches!(product_state, 0 | 3) {
             return Err(invalid(format!("The product '{product_name}' is retired or a draft and cannot be sold.")));
         }
+        if product.get("productstructure").and_then(Value::as_i64) == Some(2) {
+            return Err(invalid(format!(
+                "'{product_name}' is a product family: families group products and cannot be sold themselves."
+            )));
+        }
         let uom = match cur(changes, "uomid").as_uuid() {
             Some(u) => u,
             None => {
