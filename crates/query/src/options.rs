@@ -186,3 +186,18 @@ mod tests {
         assert!(decode("%FF").is_err());
     }
 }
+
+/// A `$filter` string literal to put inside a query string: quotes
+/// doubled, then percent-encoded so that `&`, `+`, `%` and `#` in values
+/// survive [`parse_query_options`]'s decoding.
+pub fn string_literal(s: &str) -> String {
+    let quoted = format!("'{}'", s.replace('\'', "''"));
+    let mut out = String::with_capacity(quoted.len());
+    for b in quoted.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'\'' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

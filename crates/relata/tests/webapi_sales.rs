@@ -1920,3 +1920,35 @@ fn opportunity_sales_team_grants_access() {
         srv.get(&format!("/teams({team})?$select=name")).expect_error(404);
     });
 }
+
+/// Names and phones with characters that mean something in a query string
+/// (`&`, `+`, `%`, `#`, quotes) go through duplicate detection intact.
+#[test]
+fn duplicate_detection_survives_special_characters() {
+    each_server(|srv| {
+        let tag = uid();
+        let company = format!("Smith & Jones + O'Brien 100% #{tag}");
+        let lead = |email: &str| {
+            srv.create(
+                "leads",
+                &json!({
+                    "subject": "Enquiry", "firstname": "Carl", "lastname": format!("Doe {tag}"),
+                    "companyname": company, "emailaddress1": email, "telephone1": "+1 555 0100",
+                }),
+            )
+        };
+        let first = lead(&format!("carl-{tag}@one.test"));
+        let r = qualify(srv, first, json!({}));
+        r.expect(200);
+        let account = created(&r.json(), "account").expect("an account");
+        assert_eq!(srv.retrieve("accounts", account, "$select=name")["name"], json!(company));
+
+        // Same company, same person and phone: both are found as duplicates.
+        let second = lead(&format!("carl-{tag}@two.test"));
+        let msg = qualify(srv, second, json!({})).expect_error(412);
+        assert!(msg.contains(&account.to_string()), "{msg}");
+        let r = qualify(srv, second, json!({ "CreateAccount": false, "CreateOpportunity": false }));
+        let msg = r.expect_error(412);
+        assert!(msg.contains("duplicate contact"), "{msg}");
+    });
+}

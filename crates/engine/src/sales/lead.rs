@@ -3,7 +3,7 @@
 //! through `originatingleadid`; likely duplicates are reported or linked.
 
 use relata_metadata::{Entity, EntityRef, Value};
-use relata_query::options::parse_query_options;
+use relata_query::options::{parse_query_options, string_literal as odata_string};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
@@ -30,10 +30,6 @@ fn invalid(msg: impl Into<String>) -> EngineError {
 
 fn text<'a>(f: &'a Fields, n: &str) -> Option<&'a str> {
     f.get(n).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn odata_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn reference(entity: &str, id: Uuid) -> Value {

@@ -40,6 +40,8 @@ pub(super) struct DocContext {
     pub locked: bool,
     /// The line column mirroring the document's price lock, if any.
     pub line_lock: Option<String>,
+    /// The document's price list, read once for all its lines.
+    pub price_list: Option<(Uuid, Fields)>,
 }
 
 impl DocContext {
@@ -53,7 +55,15 @@ impl DocContext {
             .clamp(0, 10) as u32;
         let locked = fields.get("ispricelocked").and_then(Value::as_bool) == Some(true);
         let line_lock = lock_column(s, kind)?;
-        Ok(DocContext { kind, fields, currency, rate, precision, price_precision, locked, line_lock })
+        let price_list = match fields.get("pricelevelid").and_then(Value::as_uuid) {
+            Some(id) => Some((
+                id,
+                s.read_system("pricelevel", id)?
+                    .ok_or_else(|| invalid(format!("The price list {id} does not exist.")))?,
+            )),
+            None => None,
+        };
+        Ok(DocContext { kind, fields, currency, rate, precision, price_precision, locked, line_lock, price_list })
     }
 
     pub fn state(&self) -> i64 {
@@ -268,7 +278,10 @@ pub(super) fn compute_line(
     changes.insert("baseamount".into(), money(totals.base_amount));
     changes.insert("tax".into(), money(totals.tax));
     changes.insert("extendedamount".into(), money(totals.extended_amount));
-    changes.insert("transactioncurrencyid".into(), reference("transactioncurrency", doc.currency));
+    // Unchanged currency stays out of the change, which spares a rate lookup.
+    if old.and_then(|o| o.get("transactioncurrencyid")).and_then(Value::as_uuid) != Some(doc.currency) {
+        changes.insert("transactioncurrencyid".into(), reference("transactioncurrency", doc.currency));
+    }
     changes.insert("exchangerate".into(), Value::Decimal(doc.rate));
     changes.insert(doc.kind.line_state.into(), Value::Int(doc.state()));
     if let Some(col) = &doc.line_lock {
@@ -313,9 +326,7 @@ fn price_list_item(
     product_name: &str,
     uom: Uuid,
 ) -> Result<Option<Fields>> {
-    let Some(list) = doc.fields.get("pricelevelid").and_then(Value::as_uuid) else { return Ok(None) };
-    let price_list =
-        s.read_system("pricelevel", list)?.ok_or_else(|| invalid(format!("The price list {list} does not exist.")))?;
+    let Some((list, price_list)) = &doc.price_list else { return Ok(None) };
     if price_list.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
         let name = price_list.get("name").and_then(Value::as_str).unwrap_or("");
         return Err(invalid(format!("The price list '{name}' is inactive; {product_name} cannot be priced from it.")));
@@ -477,7 +488,10 @@ pub(super) fn prepare_catalog(
             if let Some(number) = number.filter(|_| changes.contains_key("productnumber")) {
                 let found = s.query_system(
                     "product",
-                    &format!("$select=productid&$filter=productnumber eq '{}'", number.replace('\'', "''")),
+                    &format!(
+                        "$select=productid&$filter=productnumber eq {}",
+                        relata_query::options::string_literal(&number)
+                    ),
                 )?;
                 let own = existing.and_then(|e| e.get("productid").and_then(Value::as_uuid));
                 if found.iter().any(|f| f.get("productid").and_then(Value::as_uuid) != own) {

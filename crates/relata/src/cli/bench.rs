@@ -156,8 +156,7 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     if args.sales {
         let results = runtime.block_on(super::bench_sales::measure(&mut server, &base, &token, &args))?;
         let end = finish(&mut server, pg.as_ref(), &data_dir);
-        super::bench_sales::summarize(backend, &args, &results, &end);
-        return Ok(());
+        return super::bench_sales::summarize(backend, &args, &results, &end);
     }
     let bench = Bench { base, admin_token: token, salespeople, settings: bench_settings };
     let results = runtime.block_on(measure(&mut server, &bench, &args))?;

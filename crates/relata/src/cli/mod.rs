@@ -115,19 +115,7 @@ pub fn text(r: &Record, name: &str) -> String {
     r.get(name).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-/// A `$filter` string literal inside a query string: quotes doubled, then
-/// percent-encoded so that `&`, `+`, `%` and `#` in names survive decoding.
-pub fn odata_string(s: &str) -> String {
-    let quoted = format!("'{}'", s.replace('\'', "''"));
-    let mut out = String::with_capacity(quoted.len());
-    for b in quoted.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'\'' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use relata_query::options::string_literal as odata_string;
 
 /// A user by sign-in email (case-insensitive), read in the caller's transaction.
 pub fn find_user(s: &mut Session<'_, '_, '_>, email: &str) -> Result<Uuid> {
