@@ -1952,3 +1952,49 @@ fn duplicate_detection_survives_special_characters() {
         assert!(msg.contains("duplicate contact"), "{msg}");
     });
 }
+
+/// A sales process of the organization's own: its stages drive the sales
+/// stage, pipeline phase and probability of the opportunities that follow it.
+#[test]
+fn custom_sales_process_sets_stages() {
+    each_server(|srv| {
+        let tag = uid();
+        let process = srv.create(
+            "workflows",
+            &json!({ "name": format!("Enterprise deals {tag}"), "category": 4, "primaryentity": "opportunity", "type": 1 }),
+        );
+        let stage = |name: &str, category: i64, order: i64, probability: i64| {
+            srv.create(
+                "processstages",
+                &json!({
+                    "stagename": name, "stagecategory": category, "relata_stageorder": order,
+                    "relata_closeprobability": probability, "primaryentitytypecode": "opportunity",
+                    "processid@odata.bind": bind("workflows", process),
+                }),
+            )
+        };
+        let discovery = stage("Discovery", 0, 1, 5);
+        let proposal = stage("Proposal", 2, 2, 50);
+        let opp =
+            srv.create("opportunities", &json!({ "name": format!("Big one {tag}"), "processid": process.to_string() }));
+        let cols = "$select=stepname,salesstage,closeprobability,stageid";
+        let o = srv.retrieve("opportunities", opp, cols);
+        assert_eq!(
+            (o["stepname"].clone(), o["salesstage"].clone(), o["closeprobability"].clone()),
+            (json!("Discovery"), json!(0), json!(5))
+        );
+        assert_eq!(o["stageid"], json!(discovery.to_string()));
+        srv.patch(&format!("/opportunities({opp})"), &json!({ "stageid": proposal.to_string() })).expect(204);
+        let o = srv.retrieve("opportunities", opp, cols);
+        assert_eq!(
+            (o["stepname"].clone(), o["salesstage"].clone(), o["closeprobability"].clone()),
+            (json!("Proposal"), json!(2), json!(50))
+        );
+        // A stage of another process is refused.
+        let other = rows(srv, "processstages", "stagename eq 'Close'");
+        let foreign = id_of(&other[0], "processstageid");
+        let msg =
+            srv.patch(&format!("/opportunities({opp})"), &json!({ "stageid": foreign.to_string() })).expect_error(400);
+        assert!(msg.contains("not a stage"), "{msg}");
+    });
+}
