@@ -173,20 +173,6 @@ fn decode(s: &str) -> Result<String, ParseError> {
         .map_err(|_| ParseError::general("the query string is not valid UTF-8 after percent-decoding"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::decode;
-
-    #[test]
-    fn decodes_percent_and_plus() {
-        assert_eq!(decode("a%20b+c%2Bd").unwrap(), "a b c+d");
-        assert_eq!(decode("100%").unwrap(), "100%");
-        assert_eq!(decode("%zz%4").unwrap(), "%zz%4");
-        assert_eq!(decode("%D0%A0").unwrap(), "Р");
-        assert!(decode("%FF").is_err());
-    }
-}
-
 /// A `$filter` string literal to put inside a query string: quotes
 /// doubled, then percent-encoded so that `&`, `+`, `%` and `#` in values
 /// survive [`parse_query_options`]'s decoding.
@@ -200,4 +186,24 @@ pub fn string_literal(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn decodes_percent_and_plus() {
+        assert_eq!(decode("a%20b+c%2Bd").unwrap(), "a b c+d");
+        assert_eq!(decode("100%").unwrap(), "100%");
+        assert_eq!(decode("%zz%4").unwrap(), "%zz%4");
+        assert_eq!(decode("%D0%A0").unwrap(), "Р");
+        assert!(decode("%FF").is_err());
+    }
+
+    #[test]
+    fn string_literals_survive_decoding() {
+        let literal = super::string_literal("Smith & Jones + O'Brien 100% #1");
+        assert_eq!(decode(&literal).unwrap(), "'Smith & Jones + O''Brien 100% #1'");
+    }
 }
