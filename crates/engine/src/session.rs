@@ -218,16 +218,27 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     /// operation (totals of a document after a line changed, an invoice's
     /// paid amount): no privilege check and no rules, but the currency
     /// twins, the row version and the audit log as for any write.
-    pub(crate) fn system_update(&mut self, entity_name: &str, id: Uuid, mut changes: Fields) -> Result<()> {
-        let entity = self.entity(entity_name)?;
+    pub(crate) fn system_update(&mut self, entity_name: &str, id: Uuid, changes: Fields) -> Result<()> {
         let existing = self.read_system(entity_name, id)?.ok_or_else(|| not_found(entity_name, id))?;
-        rules::money_bases(self, &entity, Some(&existing), &mut changes)?;
+        self.system_update_loaded(entity_name, id, &existing, changes)
+    }
+
+    /// [`Self::system_update`] of a record just read by the engine.
+    pub(crate) fn system_update_loaded(
+        &mut self,
+        entity_name: &str,
+        id: Uuid,
+        existing: &Fields,
+        mut changes: Fields,
+    ) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        rules::money_bases(self, &entity, Some(existing), &mut changes)?;
         changes.retain(|k, v| existing.get(k) != Some(v));
         if changes.is_empty() {
             return Ok(());
         }
-        self.write_changes(&entity, id, &existing, &changes)?;
-        audit::updated(self, &entity, id, &existing, &changes)
+        self.write_changes(&entity, id, existing, &changes)?;
+        audit::updated(self, &entity, id, existing, &changes)
     }
 
     // ----- reads -----------------------------------------------------------

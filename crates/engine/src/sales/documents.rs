@@ -243,7 +243,7 @@ pub fn reprice(s: &mut Session<'_, '_, '_>, kind: &'static DocKind, doc: Uuid) -
         let id = line.get(&format!("{}id", kind.line)).and_then(Value::as_uuid).expect("line id");
         let mut changes = Fields::new();
         super::lines::compute_line(s, &ctx, Some(&line), &mut changes, false)?;
-        s.system_update(kind.line, id, changes)?;
+        s.system_update_loaded(kind.line, id, &line, changes)?;
     }
     recalculate(s, kind, doc)
 }

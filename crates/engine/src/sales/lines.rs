@@ -42,6 +42,10 @@ pub(super) struct DocContext {
     pub line_lock: Option<String>,
     /// The document's price list, read once for all its lines.
     pub price_list: Option<(Uuid, Fields)>,
+    /// Units and discount lists read while pricing its lines: a document's
+    /// lines share a few of them.
+    cache: std::cell::RefCell<std::collections::HashMap<(&'static str, Uuid), Option<Fields>>>,
+    bands: std::cell::RefCell<std::collections::HashMap<Uuid, Vec<Fields>>>,
 }
 
 impl DocContext {
@@ -63,7 +67,29 @@ impl DocContext {
             )),
             None => None,
         };
-        Ok(DocContext { kind, fields, currency, rate, precision, price_precision, locked, line_lock, price_list })
+        Ok(DocContext {
+            kind,
+            fields,
+            currency,
+            rate,
+            precision,
+            price_precision,
+            locked,
+            line_lock,
+            price_list,
+            cache: Default::default(),
+            bands: Default::default(),
+        })
+    }
+
+    /// A catalog record, read once per document.
+    fn read(&self, s: &mut Session<'_, '_, '_>, entity: &'static str, id: Uuid) -> Result<Option<Fields>> {
+        if let Some(hit) = self.cache.borrow().get(&(entity, id)) {
+            return Ok(hit.clone());
+        }
+        let row = s.read_system(entity, id)?;
+        self.cache.borrow_mut().insert((entity, id), row.clone());
+        Ok(row)
     }
 
     pub fn state(&self) -> i64 {
@@ -209,7 +235,7 @@ pub(super) fn compute_line(
                 u
             }
         };
-        check_unit(s, &product, &product_name, uom)?;
+        check_unit(s, Some(doc), &product, &product_name, uom)?;
         changes.insert(doc.kind.line_name.into(), Value::String(product_name.clone()));
         if let Some(t) = product.get("producttypecode").filter(|v| !v.is_null()) {
             changes.insert("producttypecode".into(), t.clone());
@@ -306,8 +332,18 @@ fn missing_from_price_list(doc: &DocContext, product: &str) -> EngineError {
 }
 
 /// The unit must belong to the product's unit group.
-fn check_unit(s: &mut Session<'_, '_, '_>, product: &Fields, product_name: &str, uom: Uuid) -> Result<()> {
-    let unit = s.read_system("uom", uom)?.ok_or_else(|| invalid(format!("The unit {uom} does not exist.")))?;
+fn check_unit(
+    s: &mut Session<'_, '_, '_>,
+    doc: Option<&DocContext>,
+    product: &Fields,
+    product_name: &str,
+    uom: Uuid,
+) -> Result<()> {
+    let unit = match doc {
+        Some(d) => d.read(s, "uom", uom)?,
+        None => s.read_system("uom", uom)?,
+    };
+    let unit = unit.ok_or_else(|| invalid(format!("The unit {uom} does not exist.")))?;
     let group = product.get("defaultuomscheduleid").and_then(Value::as_uuid);
     if group.is_some() && unit.get("uomscheduleid").and_then(Value::as_uuid) != group {
         let unit_name = unit.get("name").and_then(Value::as_str).unwrap_or("");
@@ -384,18 +420,27 @@ fn volume_discount(
     quantity: Decimal,
     price: Decimal,
 ) -> Result<Decimal> {
-    let Some(discount_list) = s.read_system("discounttype", list)? else { return Ok(Decimal::ZERO) };
+    let Some(discount_list) = doc.read(s, "discounttype", list)? else { return Ok(Decimal::ZERO) };
     if discount_list.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
         return Ok(Decimal::ZERO);
     }
     let is_amount = discount_list.get("isamounttype").and_then(Value::as_bool) == Some(true);
-    let ranges = s
-        .query_system("discount", &format!("$filter=_discounttypeid_value eq {list}&$orderby=lowquantity"))?
-        .into_iter()
+    let cached = doc.bands.borrow().get(&list).cloned();
+    let bands = match cached {
+        Some(b) => b,
+        None => {
+            let b =
+                s.query_system("discount", &format!("$filter=_discounttypeid_value eq {list}&$orderby=lowquantity"))?;
+            doc.bands.borrow_mut().insert(list, b.clone());
+            b
+        }
+    };
+    let ranges = bands
+        .iter()
         .map(|d| pricing::DiscountRange {
-            low: dec(&d, "lowquantity").unwrap_or_default(),
-            high: dec(&d, "highquantity").unwrap_or_default(),
-            value: if is_amount { dec(&d, "amount") } else { dec(&d, "percentage") }.unwrap_or_default(),
+            low: dec(d, "lowquantity").unwrap_or_default(),
+            high: dec(d, "highquantity").unwrap_or_default(),
+            value: if is_amount { dec(d, "amount") } else { dec(d, "percentage") }.unwrap_or_default(),
         })
         .collect();
     pricing::volume_discount_per_unit(&pricing::DiscountList { is_amount, ranges }, quantity, price, doc.precision)
@@ -425,7 +470,7 @@ pub(super) fn prepare_price_list_item(
             }
             if let Some(unit) = uom {
                 let name = prod.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-                check_unit(s, &prod, &name, unit)?;
+                check_unit(s, None, &prod, &name, unit)?;
             }
         }
     }
