@@ -11,6 +11,7 @@ mod auth;
 mod error;
 mod limits;
 mod metrics_layer;
+mod ui;
 pub mod webapi;
 
 use std::future::Future;
@@ -73,6 +74,7 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         .route(API_PREFIX, any(web_api))
         .route(&format!("{API_PREFIX}/"), any(web_api))
         .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
+        .merge(ui::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .with_state(state)

@@ -1,0 +1,94 @@
+//! Interface text in English and Russian. Entity, column and option
+//! labels come from metadata; this is the text of the interface itself.
+
+/// The interface language: a Windows LCID as metadata labels use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub fn lcid(self) -> u32 {
+        match self {
+            Lang::En => 1033,
+            Lang::Ru => 1049,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().get(..2)? {
+            "en" => Some(Lang::En),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+    pub fn from_lcid(lcid: u32) -> Option<Lang> {
+        match lcid {
+            1033 => Some(Lang::En),
+            1049 => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+    /// The first supported language of an `Accept-Language` header.
+    pub fn from_accept(header: &str) -> Option<Lang> {
+        header.split(',').filter_map(|part| Lang::from_code(part.split(';').next().unwrap_or(""))).next()
+    }
+}
+
+/// Interface strings by key.
+pub fn text(lang: Lang, key: &str) -> &'static str {
+    let (en, ru) = match key {
+        "app" => ("Relata", "Relata"),
+        "signin" => ("Sign in", "Войти"),
+        "signin_title" => ("Sign in to Relata", "Вход в Relata"),
+        "email" => ("Email", "Электронная почта"),
+        "password" => ("Password", "Пароль"),
+        "remember" => ("Remember me", "Запомнить меня"),
+        "signout" => ("Sign out", "Выйти"),
+        "bad_credentials" => ("The email or password is not right.", "Неверная электронная почта или пароль."),
+        "throttled" => (
+            "Too many failed sign-ins; try again in a few minutes.",
+            "Слишком много неудачных попыток входа; повторите через несколько минут.",
+        ),
+        "search" => ("Search", "Поиск"),
+        "search_placeholder" => ("Search accounts, contacts, leads…", "Поиск организаций, контактов, интересов…"),
+        "quick_find" => ("Quick find", "Быстрый поиск"),
+        "find" => ("Find", "Найти"),
+        "sales" => ("Sales", "Продажи"),
+        "service" => ("Service", "Обслуживание"),
+        "marketing" => ("Marketing", "Маркетинг"),
+        "settings" => ("Settings", "Параметры"),
+        "areas" => ("Areas", "Разделы"),
+        "home" => ("Home", "Главная"),
+        "welcome" => ("Welcome, {name}.", "Здравствуйте, {name}."),
+        "welcome_hint" => (
+            "Choose a list on the left, or search across your records.",
+            "Выберите список слева или воспользуйтесь поиском по записям.",
+        ),
+        "empty" => ("No records to show.", "Нет записей для отображения."),
+        "next" => ("Next", "Далее"),
+        "prev" => ("Previous", "Назад"),
+        "page" => ("Page {n}", "Стр. {n}"),
+        "not_found" => ("The record does not exist or you may not see it.", "Запись не существует или недоступна вам."),
+        "forbidden" => ("You have no access to this list.", "У вас нет доступа к этому списку."),
+        "csrf" => (
+            "The form expired or did not come from this site; reload the page and try again.",
+            "Форма устарела или отправлена не с этого сайта; обновите страницу и повторите.",
+        ),
+        "results" => ("Search results for “{q}”", "Результаты поиска «{q}»"),
+        "no_results" => ("Nothing found.", "Ничего не найдено."),
+        "language" => ("Language", "Язык"),
+        "skip" => ("Skip to content", "Перейти к содержимому"),
+        _ => ("", ""),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ru => ru,
+    }
+}

@@ -1,0 +1,174 @@
+//! The web interface, served at `/` by the same binary: server-rendered
+//! pages over the same engine calls as the Web API, so a user sees exactly
+//! what their roles allow. Signing in sets an HttpOnly session cookie
+//! holding a sign-in token (the same tokens the Web API takes); every form
+//! that changes something carries a CSRF value derived from that token.
+//!
+//! Lists and record pages are generated from metadata for every entity,
+//! built-in and custom alike.
+
+mod i18n;
+mod pages;
+
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::{AutoEscape, Environment};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+pub use i18n::Lang;
+
+pub(crate) const SESSION_COOKIE: &str = "relata_session";
+const LANG_COOKIE: &str = "relata_lang";
+const SIGNIN_CSRF_COOKIE: &str = "relata_csrf";
+
+/// The pages' routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/signin", get(pages::signin_page).post(pages::signin))
+        .route("/signout", post(pages::signout))
+        .route("/ui/static/app.css", get(stylesheet))
+        .route("/ui/search", get(pages::search))
+        .route("/ui/{set}", get(pages::list))
+        .route("/ui/{set}/{id}", get(pages::record))
+}
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("shell.html", include_str!("templates/shell.html")),
+        ("signin.html", include_str!("templates/signin.html")),
+        ("home.html", include_str!("templates/home.html")),
+        ("list.html", include_str!("templates/list.html")),
+        ("record.html", include_str!("templates/record.html")),
+        ("search.html", include_str!("templates/search.html")),
+        ("message.html", include_str!("templates/message.html")),
+    ] {
+        env.add_template(name, source).expect("built-in templates parse");
+    }
+    env
+});
+
+/// Renders a page; a template error is a defect, shown as a 500.
+fn render(name: &str, ctx: minijinja::Value) -> Response {
+    match TEMPLATES.get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => html_response(StatusCode::OK, html),
+        Err(e) => {
+            tracing::error!(error = %e, template = name, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be rendered.").into_response()
+        }
+    }
+}
+
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    r
+}
+
+async fn stylesheet() -> Response {
+    let mut r = include_str!("templates/app.css").into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r
+}
+
+/// A cookie's value from the request.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The CSRF value of a session: derived from its token, which pages of
+/// other sites can neither read nor guess.
+fn csrf_for(token: &str) -> String {
+    let digest = Sha256::digest(format!("relata-csrf:{token}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The interface language: an explicit choice (`?lang=`, then the
+/// cookie), then the user's setting, then the browser's.
+fn language(headers: &HeaderMap, chosen: Option<&str>, user_lcid: Option<u32>) -> Lang {
+    chosen
+        .and_then(Lang::from_code)
+        .or_else(|| cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::from_code))
+        .or_else(|| user_lcid.and_then(Lang::from_lcid).filter(|l| *l != Lang::En))
+        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept))
+        .unwrap_or(Lang::En)
+}
+
+/// The interface strings of a language, as template context.
+fn strings(lang: Lang) -> minijinja::Value {
+    const KEYS: &[&str] = &[
+        "app",
+        "signin",
+        "signin_title",
+        "email",
+        "password",
+        "remember",
+        "signout",
+        "search",
+        "search_placeholder",
+        "quick_find",
+        "find",
+        "areas",
+        "home",
+        "welcome_hint",
+        "empty",
+        "next",
+        "prev",
+        "no_results",
+        "language",
+        "skip",
+    ];
+    minijinja::Value::from(KEYS.iter().map(|k| (*k, i18n::text(lang, k))).collect::<std::collections::BTreeMap<_, _>>())
+}
+
+fn set_cookie(r: &mut Response, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// A fresh random value for the sign-in form's CSRF cookie.
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

@@ -1,0 +1,677 @@
+//! Page handlers: sign-in and out, the shell with its areas, entity lists,
+//! record pages and the global search.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::context;
+use relata_engine::{EngineError, Session};
+use relata_metadata::{AttrKind, AttributeDef, Entity, EntityRef, Value};
+use relata_query::options::{parse_query_options, string_literal};
+use relata_security::Scope;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::i18n::{text, Lang};
+use super::{
+    cookie, csrf_for, html_response, language, random_token, redirect, render, same, set_cookie, strings, LANG_COOKIE,
+    SESSION_COOKIE, SIGNIN_CSRF_COOKIE,
+};
+use crate::AppState;
+
+/// Rows per list page.
+const PAGE_SIZE: u64 = 50;
+/// The largest sign-in form read.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+/// How long a session without "remember me" lasts.
+const SESSION_HOURS: u64 = 12;
+/// How long a remembered session lasts.
+const REMEMBER_DAYS: u64 = 30;
+
+/// The areas of the navigation and the entities each offers, by logical
+/// name; an entity the user may not read is left out, and so is an area
+/// left empty.
+const AREAS: &[(&str, &[&str])] = &[
+    (
+        "sales",
+        &[
+            "account",
+            "contact",
+            "lead",
+            "opportunity",
+            "quote",
+            "salesorder",
+            "invoice",
+            "product",
+            "pricelevel",
+            "competitor",
+        ],
+    ),
+    ("service", &["account", "contact", "activitypointer", "task", "phonecall", "appointment"]),
+    ("marketing", &["lead", "account", "contact", "salesliterature"]),
+    (
+        "settings",
+        &[
+            "systemuser",
+            "team",
+            "businessunit",
+            "role",
+            "transactioncurrency",
+            "uomschedule",
+            "workflow",
+            "documenttemplate",
+            "teamtemplate",
+            "audit",
+        ],
+    ),
+];
+
+/// Errors of a page's engine work.
+enum PageError {
+    Engine(EngineError),
+    Store(relata_store::StoreError),
+}
+
+impl From<EngineError> for PageError {
+    fn from(e: EngineError) -> Self {
+        PageError::Engine(e)
+    }
+}
+impl From<relata_store::StoreError> for PageError {
+    fn from(e: relata_store::StoreError) -> Self {
+        PageError::Store(e)
+    }
+}
+
+#[derive(Serialize)]
+struct NavEntity {
+    name: String,
+    set: String,
+    label: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct Area {
+    key: &'static str,
+    label: &'static str,
+    entities: Vec<NavEntity>,
+}
+
+/// What every signed-in page shows: the areas, the user, the CSRF value.
+struct Shell {
+    lang: Lang,
+    areas: Vec<Area>,
+    user_name: String,
+    csrf: String,
+}
+
+fn shell(s: &mut Session<'_, '_, '_>, lang: Lang, token: &str, current: Option<&str>) -> Result<Shell, PageError> {
+    let lcid = lang.lcid();
+    let areas = AREAS
+        .iter()
+        .filter_map(|(key, names)| {
+            let entities: Vec<NavEntity> = names
+                .iter()
+                .filter_map(|n| s.schema.entity(n).cloned())
+                .filter(|e| s.principal.read_scope(e) != Scope::Nothing)
+                .map(|e| NavEntity {
+                    name: e.name().to_string(),
+                    set: e.def.entity_set.clone(),
+                    label: e.def.plural_label.text(lcid).to_string(),
+                    current: current == Some(e.name()),
+                })
+                .collect();
+            (!entities.is_empty()).then(|| Area { key, label: text(lang, key), entities })
+        })
+        .collect();
+    let me = s.principal.user_id;
+    let names = s.lookup_names(&[&EntityRef { entity: "systemuser".into(), id: me }])?;
+    let user_name = names.get(&me).cloned().unwrap_or_default();
+    Ok(Shell { lang, areas, user_name, csrf: csrf_for(token) })
+}
+
+fn shell_context(sh: &Shell) -> minijinja::Value {
+    context! {
+        lang => sh.lang.code(),
+        t => strings(sh.lang),
+        areas => minijinja::Value::from(minijinja::value::Serde(&sh.areas)),
+        user_name => &sh.user_name,
+        csrf => &sh.csrf,
+    }
+}
+
+/// Runs a signed-in page: no session → the sign-in page, then back here.
+async fn signed_in(
+    st: &AppState,
+    headers: &HeaderMap,
+    path_and_query: &str,
+    chosen_lang: Option<String>,
+    page: impl FnOnce(&mut Session<'_, '_, '_>, Lang, &str) -> Result<Response, PageError> + Send + 'static,
+) -> Response {
+    let started = Instant::now();
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return to_signin(path_and_query);
+    };
+    let org = st.org.clone();
+    let headers = headers.clone();
+    let chosen = chosen_lang.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        org.with_token(&token, false, |s| {
+            let lang = language(&headers, chosen.as_deref(), Some(s.principal.language));
+            page(s, lang, &token)
+        })
+    })
+    .await;
+    let mut response = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(PageError::Engine(EngineError::Unauthorized(_)))) => {
+            let mut r = to_signin(path_and_query);
+            set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+            r
+        }
+        Ok(Err(e)) => error_page(e),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.").into_response(),
+    };
+    if let Some(l) = chosen_lang.as_deref().and_then(Lang::from_code) {
+        set_cookie(&mut response, format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", l.code()));
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
+}
+
+fn error_page(e: PageError) -> Response {
+    let (status, message) = match e {
+        PageError::Engine(EngineError::NotFound(m)) => (StatusCode::NOT_FOUND, m),
+        PageError::Engine(EngineError::Forbidden(m)) => (StatusCode::FORBIDDEN, m),
+        PageError::Engine(EngineError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
+        PageError::Engine(other) => {
+            tracing::error!(error = %other, "page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.".to_string())
+        }
+        PageError::Store(other) => {
+            tracing::error!(error = %other, "page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.".to_string())
+        }
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>Relata</title><link rel=\"stylesheet\" \
+         href=\"/ui/static/app.css\"></head><body><main id=\"main\"><h1>{}</h1><p role=\"alert\">{}</p><p><a \
+         href=\"/\">Relata</a></p></main></body></html>",
+        status.canonical_reason().unwrap_or("Error"),
+        escape(&message)
+    );
+    html_response(status, html)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn to_signin(path_and_query: &str) -> Response {
+    redirect(&format!(
+        "/signin?next={}",
+        percent_encoding::utf8_percent_encode(path_and_query, percent_encoding::NON_ALPHANUMERIC)
+    ))
+}
+
+/// A local path to return to after signing in (never another site).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn path_and_query(path: &str, query: &HashMap<String, String>) -> String {
+    let q: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| k.as_str() != "lang")
+        .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)))
+        .collect();
+    if q.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", q.join("&"))
+    }
+}
+
+// ----- sign-in and out ------------------------------------------------------
+
+pub(super) async fn signin_page(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let lang = language(&headers, q.get("lang").map(String::as_str), None);
+    let csrf = cookie(&headers, SIGNIN_CSRF_COOKIE).unwrap_or_else(random_token);
+    signin_form(lang, &csrf, q.get("next").map(String::as_str), "", None, StatusCode::OK, q.contains_key("lang"))
+}
+
+fn signin_form(
+    lang: Lang,
+    csrf: &str,
+    next: Option<&str>,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+    remember_lang: bool,
+) -> Response {
+    let mut r = render(
+        "signin.html",
+        context! { lang => lang.code(), t => strings(lang), csrf => csrf, next => next, email => email, error => error },
+    );
+    *r.status_mut() = status;
+    set_cookie(&mut r, format!("{SIGNIN_CSRF_COOKIE}={csrf}; Path=/signin; HttpOnly; SameSite=Strict"));
+    if remember_lang {
+        set_cookie(&mut r, format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", lang.code()));
+    }
+    r
+}
+
+pub(super) async fn signin(State(st): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let lang = language(&parts.headers, None, None);
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+    };
+    let form: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let next = query.get("next").map(String::as_str);
+    let expected = cookie(&parts.headers, SIGNIN_CSRF_COOKIE);
+    if !expected.as_deref().is_some_and(|e| same(e, field("csrf"))) {
+        let csrf = random_token();
+        return signin_form(lang, &csrf, next, field("email"), Some(text(lang, "csrf")), StatusCode::FORBIDDEN, false);
+    }
+    let csrf = expected.unwrap_or_default();
+    let remember = !field("remember").is_empty();
+    let mut policy = st.config.sign_in.clone();
+    policy.token_lifetime =
+        std::time::Duration::from_secs(if remember { REMEMBER_DAYS * 24 * 3600 } else { SESSION_HOURS * 3600 });
+    let address = if st.config.trust_forwarded_for {
+        parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_string())
+    } else {
+        None
+    }
+    .or_else(|| parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()))
+    .unwrap_or_else(|| "unknown".into());
+    let (email, password) = (field("email").trim().to_string(), field("password").to_string());
+    let org = st.org.clone();
+    let who = email.clone();
+    let result = tokio::task::spawn_blocking(move || org.sign_in(&who, &password, &address, &policy)).await;
+    match result {
+        Ok(Ok(signed)) => {
+            let mut r = redirect(&safe_next(next));
+            let age = if remember { format!("; Max-Age={}", REMEMBER_DAYS * 24 * 3600) } else { String::new() };
+            set_cookie(&mut r, format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{age}", signed.token));
+            set_cookie(&mut r, format!("{SIGNIN_CSRF_COOKIE}=; Path=/signin; Max-Age=0"));
+            r
+        }
+        Ok(Err(EngineError::Throttled(..))) => {
+            signin_form(lang, &csrf, next, &email, Some(text(lang, "throttled")), StatusCode::TOO_MANY_REQUESTS, false)
+        }
+        Ok(Err(_)) => {
+            signin_form(lang, &csrf, next, &email, Some(text(lang, "bad_credentials")), StatusCode::UNAUTHORIZED, false)
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "The sign-in could not be completed.").into_response(),
+    }
+}
+
+pub(super) async fn signout(State(st): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return redirect("/signin");
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response();
+    };
+    let form: HashMap<String, String> = form_urlencoded::parse(&bytes).into_owned().collect();
+    if !form.get("csrf").is_some_and(|c| same(c, &csrf_for(&token))) {
+        let lang = language(&parts.headers, None, None);
+        return html_response(
+            StatusCode::FORBIDDEN,
+            format!("<!doctype html><p role=\"alert\">{}</p>", text(lang, "csrf")),
+        );
+    }
+    let org = st.org.clone();
+    let _ = tokio::task::spawn_blocking(move || org.revoke_token_value(&token)).await;
+    let mut r = redirect("/signin");
+    set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+    r
+}
+
+// ----- signed-in pages ------------------------------------------------------
+
+pub(super) async fn home(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = path_and_query("/", &q);
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+        let sh = shell(s, lang, token, None)?;
+        let welcome = text(lang, "welcome").replace("{name}", &sh.user_name);
+        Ok(render("home.html", context! { ..shell_context(&sh), ..context! { welcome => welcome, q_global => "" } }))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Column {
+    name: String,
+    label: String,
+    href: String,
+    sorted: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Row {
+    id: Uuid,
+    cells: Vec<String>,
+}
+
+/// The columns of an entity's list: its primary name, its indexed
+/// columns (what a CRM's data is looked up by), owner and last change.
+fn list_columns(entity: &Entity) -> Vec<&AttributeDef> {
+    let mut cols: Vec<&AttributeDef> = entity.attribute(&entity.def.primary_name).into_iter().collect();
+    let skip = |a: &AttributeDef| {
+        a.name == entity.def.primary_name
+            || a.name == entity.primary_id()
+            || a.base_of.is_none() && a.name.ends_with("_base")
+            || matches!(
+                a.name.as_str(),
+                "ownerid" | "owningbusinessunit" | "modifiedon" | "createdon" | "versionnumber"
+            )
+            || matches!(a.kind, AttrKind::Uniqueidentifier | AttrKind::File | AttrKind::Memo | AttrKind::EntityName)
+    };
+    cols.extend(entity.attributes().iter().filter(|a| a.indexed && !skip(a)).take(4));
+    for n in ["ownerid", "modifiedon"] {
+        if let Some(a) = entity.attribute(n) {
+            cols.push(a);
+        }
+    }
+    cols
+}
+
+/// The display text of a value in the interface language.
+fn display(
+    s: &Session<'_, '_, '_>,
+    attr: &AttributeDef,
+    value: &Value,
+    lang: Lang,
+    names: &HashMap<Uuid, String>,
+) -> String {
+    use relata_print::format as fmt;
+    let plang = fmt::Lang::from_lcid(lang.lcid());
+    match (attr.kind, value) {
+        (_, Value::Null) => String::new(),
+        (AttrKind::Picklist | AttrKind::State | AttrKind::Status, Value::Int(i)) => s
+            .schema
+            .option_label(attr, *i as i32)
+            .map(|l| l.text(lang.lcid()).to_string())
+            .unwrap_or_else(|| i.to_string()),
+        (AttrKind::MultiSelectPicklist, Value::Options(o)) => o
+            .iter()
+            .filter_map(|i| s.schema.option_label(attr, *i).map(|l| l.text(lang.lcid()).to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        (_, Value::Ref(r)) => names.get(&r.id).cloned().unwrap_or_default(),
+        (AttrKind::Boolean, Value::Bool(b)) => (match (lang, b) {
+            (Lang::Ru, true) => "Да",
+            (Lang::Ru, false) => "Нет",
+            (_, true) => "Yes",
+            (_, false) => "No",
+        })
+        .to_string(),
+        (AttrKind::Money | AttrKind::Decimal, Value::Decimal(d)) => {
+            fmt::number(*d, Some(attr.precision.unwrap_or(2).min(4)), plang)
+        }
+        (AttrKind::DateTime, Value::DateTime(d)) => {
+            let date = fmt::date(d.date_naive(), fmt::DateStyle::Short, plang);
+            if attr.is_date_only() {
+                date
+            } else {
+                format!("{date} {}", d.format("%H:%M"))
+            }
+        }
+        (_, Value::Int(i)) => i.to_string(),
+        (_, Value::String(t)) => t.clone(),
+        (_, Value::Decimal(d)) => d.normalize().to_string(),
+        (_, Value::Double(f)) => f.to_string(),
+        (_, Value::Uuid(u)) => u.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn readable_entity(s: &Session<'_, '_, '_>, set: &str) -> Result<std::sync::Arc<Entity>, PageError> {
+    let entity = s.entity_by_set(set)?;
+    if entity.def.is_intersect || s.principal.read_scope(&entity) == Scope::Nothing {
+        return Err(EngineError::Forbidden(format!("You may not read '{}' records.", entity.name())).into());
+    }
+    Ok(entity)
+}
+
+fn names_of(s: &mut Session<'_, '_, '_>, records: &[relata_query::Record]) -> Result<HashMap<Uuid, String>, PageError> {
+    let refs: Vec<&EntityRef> =
+        records.iter().flat_map(|r| r.values.iter()).filter_map(|(_, v)| v.as_ref_value()).collect();
+    if refs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(s.lookup_names(&refs)?)
+}
+
+pub(super) async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(set): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = path_and_query(&format!("/ui/{set}"), &q);
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+        let entity = readable_entity(s, &set)?;
+        let sh = shell(s, lang, token, Some(entity.name()))?;
+        let columns = list_columns(&entity);
+        let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+        let sort = q.get("sort").filter(|c| columns.iter().any(|a| &a.name == *c)).cloned();
+        let desc = q.get("dir").is_some_and(|d| d == "desc");
+        let page: u64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+
+        let select: Vec<String> = columns.iter().map(|a| a.name.clone()).collect();
+        let mut query = format!("$select={}&$top={}", select.join(","), PAGE_SIZE + 1);
+        if page > 1 {
+            query.push_str(&format!("&$skip={}", (page - 1) * PAGE_SIZE));
+        }
+        let primary = &entity.def.primary_name;
+        if !find.is_empty() && entity.attribute(primary).is_some_and(|a| a.kind == AttrKind::String) {
+            query.push_str(&format!("&$filter=contains({primary},{})", string_literal(&find)));
+        }
+        let order = sort.clone().unwrap_or_else(|| primary.clone());
+        let order_attr = entity.attribute(&order).map(|a| a.name.clone()).unwrap_or(order.clone());
+        query.push_str(&format!("&$orderby={order_attr} {},{} asc", if desc { "desc" } else { "asc" }, entity.primary_id()));
+        let opts = parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let mut page_rows = s.query(entity.name(), &opts, Some((PAGE_SIZE + 1) as usize), None)?;
+        let more = page_rows.records.len() as u64 > PAGE_SIZE;
+        page_rows.records.truncate(PAGE_SIZE as usize);
+        let names = names_of(s, &page_rows.records)?;
+        let rows: Vec<Row> = page_rows
+            .records
+            .iter()
+            .map(|r| Row {
+                id: r.id,
+                cells: columns.iter().map(|a| r.get(&a.name).map(|v| display(s, a, v, lang, &names)).unwrap_or_default()).collect(),
+            })
+            .collect();
+
+        let link = |sort: Option<&str>, desc: bool, page: u64| {
+            let mut params = Vec::new();
+            if !find.is_empty() {
+                params.push(format!("q={}", percent_encoding::utf8_percent_encode(&find, percent_encoding::NON_ALPHANUMERIC)));
+            }
+            if let Some(c) = sort {
+                params.push(format!("sort={c}&dir={}", if desc { "desc" } else { "asc" }));
+            }
+            if page > 1 {
+                params.push(format!("page={page}"));
+            }
+            if params.is_empty() {
+                format!("/ui/{set}")
+            } else {
+                format!("/ui/{set}?{}", params.join("&"))
+            }
+        };
+        let lcid = lang.lcid();
+        let cols: Vec<Column> = columns
+            .iter()
+            .map(|a| {
+                let is_sorted = sort.as_deref() == Some(a.name.as_str()) || (sort.is_none() && a.name == *primary);
+                Column {
+                    name: a.name.clone(),
+                    label: a.label.text(lcid).to_string(),
+                    href: link(Some(&a.name), is_sorted && !desc, 1),
+                    sorted: is_sorted.then_some(if desc { "descending" } else { "ascending" }),
+                }
+            })
+            .collect();
+        let title = entity.def.plural_label.text(lcid).to_string();
+        Ok(render(
+            "list.html",
+            context! { ..shell_context(&sh), ..context! {
+                title => title, set => &set, columns => minijinja::Value::from(minijinja::value::Serde(&cols)), rows => minijinja::Value::from(minijinja::value::Serde(&rows)), q => &find, q_global => "",
+                sort => sort.as_deref(), dir => if desc { "desc" } else { "asc" },
+                page_label => text(lang, "page").replace("{n}", &page.to_string()),
+                next => more.then(|| link(sort.as_deref(), desc, page + 1)),
+                prev => (page > 1).then(|| link(sort.as_deref(), desc, page - 1)),
+            }},
+        ))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Field {
+    label: String,
+    value: String,
+    href: Option<String>,
+}
+
+pub(super) async fn record(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((set, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = path_and_query(&format!("/ui/{set}/{id}"), &q);
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+        let entity = readable_entity(s, &set)?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let sh = shell(s, lang, token, Some(entity.name()))?;
+        let rec = s.retrieve(entity.name(), id, &Default::default()).map_err(|e| match e {
+            EngineError::NotFound(_) => EngineError::NotFound(text(lang, "not_found").to_string()),
+            other => other,
+        })?;
+        let names = names_of(s, std::slice::from_ref(&rec))?;
+        let lcid = lang.lcid();
+        let hidden = |a: &AttributeDef| {
+            a.name == entity.primary_id()
+                || a.name == "versionnumber"
+                || a.name.ends_with("_base")
+                || matches!(a.kind, AttrKind::File | AttrKind::Uniqueidentifier | AttrKind::EntityName)
+        };
+        let fields: Vec<Field> = entity
+            .attributes()
+            .iter()
+            .filter(|a| !hidden(a))
+            .filter_map(|a| {
+                let v = rec.get(&a.name).filter(|v| !v.is_null())?;
+                let href = v.as_ref_value().and_then(|r| {
+                    let target = s.schema.entity(&r.entity)?;
+                    Some(format!("/ui/{}/{}", target.def.entity_set, r.id))
+                });
+                Some(Field { label: a.label.text(lcid).to_string(), value: display(s, a, v, lang, &names), href })
+            })
+            .collect();
+        let title = rec
+            .get(&entity.def.primary_name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| entity.def.label.text(lcid).to_string());
+        Ok(render(
+            "record.html",
+            context! { ..shell_context(&sh), ..context! {
+                title => title, set => &set, plural => entity.def.plural_label.text(lcid), fields => minijinja::Value::from(minijinja::value::Serde(&fields)), q_global => "",
+            }},
+        ))
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Found {
+    id: Uuid,
+    name: String,
+}
+
+#[derive(Serialize)]
+struct FoundGroup {
+    label: String,
+    set: String,
+    rows: Vec<Found>,
+}
+
+/// The global search: the main entities whose primary name contains the
+/// text, ten of each.
+pub(super) async fn search(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = path_and_query("/ui/search", &q);
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+        let sh = shell(s, lang, token, None)?;
+        let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+        let mut groups = Vec::new();
+        if !find.is_empty() {
+            for name in ["account", "contact", "lead", "opportunity", "quote", "salesorder", "invoice"] {
+                let Some(entity) = s.schema.entity(name).cloned() else { continue };
+                if s.principal.read_scope(&entity) == Scope::Nothing {
+                    continue;
+                }
+                let primary = &entity.def.primary_name;
+                let query = format!(
+                    "$select={primary}&$filter=contains({primary},{})&$orderby={primary}&$top=10",
+                    string_literal(&find)
+                );
+                let opts = parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
+                let page = s.query(name, &opts, Some(10), None)?;
+                let rows: Vec<Found> = page
+                    .records
+                    .iter()
+                    .map(|r| Found { id: r.id, name: r.get(primary).and_then(Value::as_str).unwrap_or("").to_string() })
+                    .collect();
+                if !rows.is_empty() {
+                    groups.push(FoundGroup {
+                        label: entity.def.plural_label.text(lang.lcid()).to_string(),
+                        set: entity.def.entity_set.clone(),
+                        rows,
+                    });
+                }
+            }
+        }
+        let heading = text(lang, "results").replace("{q}", &find);
+        Ok(render(
+            "search.html",
+            context! { ..shell_context(&sh), ..context! { heading => heading, groups => minijinja::Value::from(minijinja::value::Serde(&groups)), q_global => &find } },
+        ))
+    })
+    .await
+}
