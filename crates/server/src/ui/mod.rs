@@ -41,8 +41,9 @@ pub(crate) fn routes() -> Router<AppState> {
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build() {
+        env.set_syntax(syntax);
+    }
     for (name, source) in [
         ("base.html", include_str!("templates/base.html")),
         ("shell.html", include_str!("templates/shell.html")),
