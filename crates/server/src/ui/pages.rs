@@ -260,6 +260,7 @@ fn signin_form(
     status: StatusCode,
     remember_lang: bool,
 ) -> Response {
+    let next = next.map(|n| percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC).to_string());
     let mut r = render(
         "signin.html",
         context! { lang => lang.code(), t => strings(lang), csrf => csrf, next => next, email => email, error => error },
