@@ -165,6 +165,19 @@ fn lists_records_and_search_follow_the_security_model() {
         assert!(page(srv, "/", &admin).text().contains("data-entity=\"audit\""));
         assert!(!page(srv, &format!("/ui/search?q={tag}"), &theirs).text().contains(&mine.to_string()));
 
+        // Paging: 50 rows, then the rest, and back.
+        for i in 0..55 {
+            srv.create("accounts", &json!({ "name": format!("Paged {tag} {i:02}") }));
+        }
+        let first = page(srv, &format!("/ui/accounts?q=Paged%20{tag}"), &admin).text();
+        assert_eq!(first.matches("<tr data-id=").count(), 50);
+        let next = first.split("rel=\"next\" href=\"").nth(1).expect("a next link").split('"').next().unwrap();
+        let next = next.replace("&#x2f;", "/").replace("&amp;", "&");
+        let second = page(srv, &next, &admin).text();
+        assert_eq!(second.matches("<tr data-id=").count(), 5, "{next}");
+        assert!(second.contains(&format!("Paged {tag} 54")) && !second.contains(&format!("Paged {tag} 49<")));
+        assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+
         // Unknown lists and malformed ids are errors, not crashes.
         assert_eq!(page(srv, "/ui/nosuchentities", &admin).status, 404);
         assert_eq!(page(srv, "/ui/accounts/not-a-guid", &admin).status, 404);

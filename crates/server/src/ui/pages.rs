@@ -24,6 +24,8 @@ use crate::AppState;
 
 /// Rows per list page.
 const PAGE_SIZE: u64 = 50;
+/// Separates the paging cookies in a list's `trail` parameter.
+const TRAIL_SEPARATOR: &str = " ";
 /// The largest sign-in form read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 /// How long a session without "remember me" lasts.
@@ -485,13 +487,14 @@ pub(super) async fn list(
         let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
         let sort = q.get("sort").filter(|c| columns.iter().any(|a| &a.name == *c)).cloned();
         let desc = q.get("dir").is_some_and(|d| d == "desc");
-        let page: u64 = q.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+        // Keyset paging: the trail holds the paging cookie of every page
+        // before this one, so "previous" needs no offset scan either.
+        let trail: Vec<String> =
+            q.get("trail").map(|t| t.split(TRAIL_SEPARATOR).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
+        let page = trail.len() as u64 + 1;
 
         let select: Vec<String> = columns.iter().map(|a| a.name.clone()).collect();
-        let mut query = format!("$select={}&$top={}", select.join(","), PAGE_SIZE + 1);
-        if page > 1 {
-            query.push_str(&format!("&$skip={}", (page - 1) * PAGE_SIZE));
-        }
+        let mut query = format!("$select={}", select.join(","));
         let primary = &entity.def.primary_name;
         if !find.is_empty() && entity.attribute(primary).is_some_and(|a| a.kind == AttrKind::String) {
             query.push_str(&format!("&$filter=contains({primary},{})", string_literal(&find)));
@@ -499,10 +502,9 @@ pub(super) async fn list(
         let order = sort.clone().unwrap_or_else(|| primary.clone());
         let order_attr = entity.attribute(&order).map(|a| a.name.clone()).unwrap_or(order.clone());
         query.push_str(&format!("&$orderby={order_attr} {},{} asc", if desc { "desc" } else { "asc" }, entity.primary_id()));
-        let opts = parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let mut page_rows = s.query(entity.name(), &opts, Some((PAGE_SIZE + 1) as usize), None)?;
-        let more = page_rows.records.len() as u64 > PAGE_SIZE;
-        page_rows.records.truncate(PAGE_SIZE as usize);
+        let mut opts = parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        opts.skiptoken = trail.last().cloned();
+        let page_rows = s.query(entity.name(), &opts, Some(PAGE_SIZE as usize), None)?;
         let names = names_of(s, &page_rows.records)?;
         let rows: Vec<Row> = page_rows
             .records
@@ -513,7 +515,7 @@ pub(super) async fn list(
             })
             .collect();
 
-        let link = |sort: Option<&str>, desc: bool, page: u64| {
+        let link = |sort: Option<&str>, desc: bool, trail: &[String]| {
             let mut params = Vec::new();
             if !find.is_empty() {
                 params.push(format!("q={}", percent_encoding::utf8_percent_encode(&find, percent_encoding::NON_ALPHANUMERIC)));
@@ -521,8 +523,12 @@ pub(super) async fn list(
             if let Some(c) = sort {
                 params.push(format!("sort={c}&dir={}", if desc { "desc" } else { "asc" }));
             }
-            if page > 1 {
-                params.push(format!("page={page}"));
+            if !trail.is_empty() {
+                let joined = trail.join(TRAIL_SEPARATOR);
+                params.push(format!(
+                    "trail={}",
+                    percent_encoding::utf8_percent_encode(&joined, percent_encoding::NON_ALPHANUMERIC)
+                ));
             }
             if params.is_empty() {
                 format!("/ui/{set}")
@@ -538,7 +544,7 @@ pub(super) async fn list(
                 Column {
                     name: a.name.clone(),
                     label: a.label.text(lcid).to_string(),
-                    href: link(Some(&a.name), is_sorted && !desc, 1),
+                    href: link(Some(&a.name), is_sorted && !desc, &[]),
                     sorted: is_sorted.then_some(if desc { "descending" } else { "ascending" }),
                 }
             })
@@ -550,8 +556,12 @@ pub(super) async fn list(
                 title => title, set => &set, columns => minijinja::Value::from(minijinja::value::Serde(&cols)), rows => minijinja::Value::from(minijinja::value::Serde(&rows)), q => &find, q_global => "",
                 sort => sort.as_deref(), dir => if desc { "desc" } else { "asc" },
                 page_label => text(lang, "page").replace("{n}", &page.to_string()),
-                next => more.then(|| link(sort.as_deref(), desc, page + 1)),
-                prev => (page > 1).then(|| link(sort.as_deref(), desc, page - 1)),
+                next => page_rows.skiptoken.as_ref().map(|t| {
+                    let mut next = trail.clone();
+                    next.push(t.clone());
+                    link(sort.as_deref(), desc, &next)
+                }),
+                prev => (page > 1).then(|| link(sort.as_deref(), desc, &trail[..trail.len() - 1])),
             }},
         ))
     })
