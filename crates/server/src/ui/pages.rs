@@ -456,10 +456,11 @@ fn display(
     }
 }
 
-fn readable_entity(s: &Session<'_, '_, '_>, set: &str) -> Result<std::sync::Arc<Entity>, PageError> {
+fn readable_entity(s: &Session<'_, '_, '_>, set: &str, lang: Lang) -> Result<std::sync::Arc<Entity>, PageError> {
     let entity = s.entity_by_set(set)?;
     if entity.def.is_intersect || s.principal.read_scope(&entity) == Scope::Nothing {
-        return Err(EngineError::Forbidden(format!("You may not read '{}' records.", entity.name())).into());
+        let what = entity.def.plural_label.text(lang.lcid());
+        return Err(EngineError::Forbidden(format!("{} ({what})", text(lang, "forbidden"))).into());
     }
     Ok(entity)
 }
@@ -481,7 +482,7 @@ pub(super) async fn list(
 ) -> Response {
     let here = path_and_query(&format!("/ui/{set}"), &q);
     signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
-        let entity = readable_entity(s, &set)?;
+        let entity = readable_entity(s, &set, lang)?;
         let sh = shell(s, lang, token, Some(entity.name()))?;
         let columns = list_columns(&entity);
         let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
@@ -583,7 +584,7 @@ pub(super) async fn record(
 ) -> Response {
     let here = path_and_query(&format!("/ui/{set}/{id}"), &q);
     signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
-        let entity = readable_entity(s, &set)?;
+        let entity = readable_entity(s, &set, lang)?;
         let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
         let sh = shell(s, lang, token, Some(entity.name()))?;
         let rec = s.retrieve(entity.name(), id, &Default::default()).map_err(|e| match e {
