@@ -570,6 +570,26 @@ await step("3.6 the record page shows the name in h1 and labelled values (option
   await screen(page, "account-record", adminPhone);
 });
 
+await step("3.7 the record is edited through its form: labelled inputs, a bad number shown at its field, then saved", async () => {
+  const page = await ensureAdmin();
+  await goto(page, `/ui/accounts/${NEEDLE_ID}`);
+  await page.locator("[data-testid=edit]").click();
+  await page.waitForURL((u) => u.pathname.endsWith("/edit"));
+  await checkPage(page);
+  await page.getByLabel("Main Phone", { exact: true }).fill("+1 555 0177");
+  await page.getByLabel("Annual Revenue", { exact: true }).fill("not a number");
+  await page.locator("form#record button[type=submit]").click();
+  await page.waitForLoadState();
+  assert.ok(await page.locator("#e-revenue").isVisible(), "the bad number is explained at its field");
+  await screen(page, "account-edit-error");
+  await page.getByLabel("Annual Revenue", { exact: true }).fill("1250.50");
+  await page.locator("form#record button[type=submit]").click();
+  await page.waitForURL((u) => u.pathname.toLowerCase() === `/ui/accounts/${NEEDLE_ID}`);
+  const text = await page.locator("dl[data-testid=fields]").textContent();
+  assert.ok(text.includes("+1 555 0177"), "the saved phone is shown");
+  await screen(page, "account-after-edit");
+});
+
 // ---------------------------------------------------------------- 4. security trimming
 
 let userCtx;

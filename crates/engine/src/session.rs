@@ -301,6 +301,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         Ok(self.principal.can(entity, right, owner, bu, shared))
     }
 
+    /// May the caller exercise `right` on this record (one it can see)?
+    /// For interfaces that show only what a user may do.
+    pub fn may(&mut self, entity: &Entity, right: Right, id: Uuid) -> Result<bool> {
+        match self.visible_owner(entity, id)? {
+            Some(record) => self.allowed(entity, right, &record, id),
+            None => Ok(false),
+        }
+    }
+
     /// [`Session::allowed`], or the error naming the missing privilege.
     pub(crate) fn require(&mut self, entity: &Entity, right: Right, existing: &Fields, id: Uuid) -> Result<()> {
         if self.allowed(entity, right, existing, id)? {

@@ -202,3 +202,98 @@ fn russian_interface() {
         assert!(form.text().contains("Войти"));
     });
 }
+
+/// The field value a form page shows for `name`.
+fn input_value(html: &str, name: &str) -> Option<String> {
+    html.match_indices(&format!("name=\"{name}\"")).find_map(|(at, _)| {
+        let tag = &html[at..at + html[at..].find('>')?];
+        let v = tag.find("value=\"")? + 7;
+        Some(tag[v..].split('"').next().unwrap().to_string())
+    })
+}
+
+#[test]
+fn record_forms_create_edit_and_explain_conflicts() {
+    each_server(|srv| {
+        let tag = uid();
+        let (_, s) = sign_in(srv, ADMIN_EMAIL, ADMIN_PASSWORD, false);
+        let cookies = format!("relata_session={}", cookie_value(&s.unwrap()));
+        let post = |path: &str, form: &[(&str, &str)]| {
+            srv.send(srv.raw(Method::POST, &format!("{}{path}", srv.base_url)).header("Cookie", &cookies).form(form))
+        };
+
+        // Create through the form.
+        let new = page(srv, "/ui/accounts/new", &cookies);
+        new.expect(200);
+        let csrf = csrf_in(&new.text());
+        let name = format!("Form {tag}");
+        let r = post(
+            "/ui/accounts/new",
+            &[
+                ("csrf", &csrf),
+                ("name", &name),
+                ("telephone1", "555 0199"),
+                ("revenue", "1 250,50"),
+                ("creditonhold", ""),
+            ],
+        );
+        assert_eq!(r.status, 303, "{}", r.text());
+        let url = r.header("location").unwrap();
+        let id: uuid::Uuid = url.rsplit('/').next().unwrap().parse().unwrap();
+        let stored = srv.retrieve("accounts", id, "$select=name,telephone1,revenue,creditonhold");
+        assert_eq!(stored["name"], json!(name));
+        assert_eq!(common::dec(&stored["revenue"]), common::d("1250.50"));
+        assert_eq!(stored["creditonhold"], json!(false));
+
+        // The record page offers Edit; the form shows the stored values.
+        assert!(page(srv, &url, &cookies).text().contains("data-testid=\"edit\""));
+        let form = page(srv, &format!("{url}/edit"), &cookies);
+        form.expect(200);
+        let html = form.text();
+        assert_eq!(input_value(&html, "telephone1").as_deref(), Some("555 0199"));
+        let version = input_value(&html, "_version").expect("the version the form was opened at");
+
+        // A value that is not a number is shown at its field; nothing is written.
+        let r = post(
+            &format!("{url}/edit"),
+            &[("csrf", &csrf), ("_version", &version), ("name", &name), ("revenue", "lots")],
+        );
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains("id=\"e-revenue\""), "{}", r.text());
+        assert!(r.text().contains("aria-invalid=\"true\""));
+
+        // A save changes only what changed.
+        let r = post(
+            &format!("{url}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("_version", &version),
+                ("name", &name),
+                ("telephone1", "555 0200"),
+                ("revenue", "1250.5"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert_eq!(srv.retrieve("accounts", id, "$select=telephone1")["telephone1"], json!("555 0200"));
+
+        // Saving from the stale form explains the conflict and keeps what the other user wrote.
+        let r = post(
+            &format!("{url}/edit"),
+            &[("csrf", &csrf), ("_version", &version), ("name", &name), ("telephone1", "555 0300")],
+        );
+        assert_eq!(r.status, 409);
+        assert!(r.text().contains("data-testid=\"form-alert\""));
+        assert_eq!(input_value(&r.text(), "telephone1").as_deref(), Some("555 0300"), "the user's input is kept");
+        assert_eq!(srv.retrieve("accounts", id, "$select=telephone1")["telephone1"], json!("555 0200"));
+
+        // A refusal of the engine is shown on the form and rolls back.
+        let r = post(&format!("{url}/edit"), &[("csrf", &csrf), ("name", &name), ("numberofemployees", "-5")]);
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.text().contains("role=\"alert\""));
+
+        // Without the CSRF value nothing is saved.
+        let r = post(&format!("{url}/edit"), &[("name", "hijacked")]);
+        assert_eq!(r.status, 403);
+        assert_eq!(srv.retrieve("accounts", id, "$select=name")["name"], json!(name));
+    });
+}

@@ -85,6 +85,19 @@ pub fn text(lang: Lang, key: &str) -> &'static str {
         "no_results" => ("Nothing found.", "Ничего не найдено."),
         "language" => ("Language", "Язык"),
         "skip" => ("Skip to content", "Перейти к содержимому"),
+        "edit" => ("Edit", "Изменить"),
+        "new" => ("New", "Создать"),
+        "save" => ("Save", "Сохранить"),
+        "cancel" => ("Cancel", "Отмена"),
+        "new_record" => ("New {entity}", "Новая запись: {entity}"),
+        "bad_number" => ("Enter a number.", "Введите число."),
+        "bad_whole" => ("Enter a whole number.", "Введите целое число."),
+        "bad_date" => ("Enter a date.", "Введите дату."),
+        "conflict" => (
+            "Someone else changed this record after you opened it. Your changes are below and were not saved; open the record again to see theirs.",
+            "Запись изменил кто-то другой после того, как вы её открыли. Ваши изменения ниже и не сохранены; откройте запись заново, чтобы увидеть чужие.",
+        ),
+        "fix_errors" => ("Correct the marked fields.", "Исправьте отмеченные поля."),
         _ => ("", ""),
     };
     match lang {

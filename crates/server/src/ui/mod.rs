@@ -7,6 +7,7 @@
 //! Lists and record pages are generated from metadata for every entity,
 //! built-in and custom alike.
 
+mod forms;
 mod i18n;
 mod pages;
 
@@ -35,7 +36,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ui/static/app.css", get(stylesheet))
         .route("/ui/search", get(pages::search))
         .route("/ui/{set}", get(pages::list))
+        .route("/ui/{set}/new", get(forms::new_form).post(forms::create))
         .route("/ui/{set}/{id}", get(pages::record))
+        .route("/ui/{set}/{id}/edit", get(forms::edit_form).post(forms::save))
 }
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -53,6 +56,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("record.html", include_str!("templates/record.html")),
         ("search.html", include_str!("templates/search.html")),
         ("message.html", include_str!("templates/message.html")),
+        ("edit.html", include_str!("templates/edit.html")),
     ] {
         env.add_template(name, source).expect("built-in templates parse");
     }
@@ -148,6 +152,10 @@ fn strings(lang: Lang) -> minijinja::Value {
         "no_results",
         "language",
         "skip",
+        "edit",
+        "new",
+        "save",
+        "cancel",
     ];
     minijinja::Value::from(KEYS.iter().map(|k| (*k, i18n::text(lang, k))).collect::<std::collections::BTreeMap<_, _>>())
 }

@@ -72,9 +72,12 @@ const AREAS: &[(&str, &[&str])] = &[
 ];
 
 /// Errors of a page's engine work.
-enum PageError {
+pub(super) enum PageError {
     Engine(EngineError),
     Store(relata_store::StoreError),
+    /// A page to show once the transaction has rolled back (a form the
+    /// engine refused).
+    Shown(Box<Response>),
 }
 
 impl From<EngineError> for PageError {
@@ -104,14 +107,19 @@ struct Area {
 }
 
 /// What every signed-in page shows: the areas, the user, the CSRF value.
-struct Shell {
+pub(super) struct Shell {
     lang: Lang,
     areas: Vec<Area>,
     user_name: String,
     csrf: String,
 }
 
-fn shell(s: &mut Session<'_, '_, '_>, lang: Lang, token: &str, current: Option<&str>) -> Result<Shell, PageError> {
+pub(super) fn shell(
+    s: &mut Session<'_, '_, '_>,
+    lang: Lang,
+    token: &str,
+    current: Option<&str>,
+) -> Result<Shell, PageError> {
     let lcid = lang.lcid();
     let areas = AREAS
         .iter()
@@ -136,7 +144,7 @@ fn shell(s: &mut Session<'_, '_, '_>, lang: Lang, token: &str, current: Option<&
     Ok(Shell { lang, areas, user_name, csrf: csrf_for(token) })
 }
 
-fn shell_context(sh: &Shell) -> minijinja::Value {
+pub(super) fn shell_context(sh: &Shell) -> minijinja::Value {
     context! {
         lang => sh.lang.code(),
         t => strings(sh.lang),
@@ -147,11 +155,12 @@ fn shell_context(sh: &Shell) -> minijinja::Value {
 }
 
 /// Runs a signed-in page: no session → the sign-in page, then back here.
-async fn signed_in(
+pub(super) async fn signed_in(
     st: &AppState,
     headers: &HeaderMap,
     path_and_query: &str,
     chosen_lang: Option<String>,
+    write: bool,
     page: impl FnOnce(&mut Session<'_, '_, '_>, Lang, &str) -> Result<Response, PageError> + Send + 'static,
 ) -> Response {
     let started = Instant::now();
@@ -162,7 +171,7 @@ async fn signed_in(
     let headers = headers.clone();
     let chosen = chosen_lang.clone();
     let result = tokio::task::spawn_blocking(move || {
-        org.with_token(&token, false, |s| {
+        org.with_token(&token, write, |s| {
             let lang = language(&headers, chosen.as_deref(), Some(s.principal.language));
             page(s, lang, &token)
         })
@@ -175,6 +184,7 @@ async fn signed_in(
             set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
             r
         }
+        Ok(Err(PageError::Shown(page))) => *page,
         Ok(Err(e)) => error_page(e),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.").into_response(),
     };
@@ -201,6 +211,7 @@ fn error_page(e: PageError) -> Response {
             tracing::error!(error = %other, "page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.".to_string())
         }
+        PageError::Shown(page) => return *page,
     };
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
@@ -361,7 +372,7 @@ pub(super) async fn home(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let here = path_and_query("/", &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let sh = shell(s, lang, token, None)?;
         let welcome = text(lang, "welcome").replace("{name}", &sh.user_name);
         Ok(render("home.html", context! { ..shell_context(&sh), ..context! { welcome => welcome, q_global => "" } }))
@@ -456,7 +467,11 @@ fn display(
     }
 }
 
-fn readable_entity(s: &Session<'_, '_, '_>, set: &str, lang: Lang) -> Result<std::sync::Arc<Entity>, PageError> {
+pub(super) fn readable_entity(
+    s: &Session<'_, '_, '_>,
+    set: &str,
+    lang: Lang,
+) -> Result<std::sync::Arc<Entity>, PageError> {
     let entity = s.entity_by_set(set)?;
     if entity.def.is_intersect || s.principal.read_scope(&entity) == Scope::Nothing {
         let what = entity.def.plural_label.text(lang.lcid());
@@ -481,7 +496,7 @@ pub(super) async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let here = path_and_query(&format!("/ui/{set}"), &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
         let sh = shell(s, lang, token, Some(entity.name()))?;
         let columns = list_columns(&entity);
@@ -554,6 +569,7 @@ pub(super) async fn list(
         Ok(render(
             "list.html",
             context! { ..shell_context(&sh), ..context! {
+                can_create => super::forms::may_create(s, &entity),
                 title => title, set => &set, columns => minijinja::Value::from(minijinja::value::Serde(&cols)), rows => minijinja::Value::from(minijinja::value::Serde(&rows)), q => &find, q_global => "",
                 sort => sort.as_deref(), dir => if desc { "desc" } else { "asc" },
                 page_label => text(lang, "page").replace("{n}", &page.to_string()),
@@ -583,7 +599,7 @@ pub(super) async fn record(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let here = path_and_query(&format!("/ui/{set}/{id}"), &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
         let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
         let sh = shell(s, lang, token, Some(entity.name()))?;
@@ -592,6 +608,7 @@ pub(super) async fn record(
             other => other,
         })?;
         let names = names_of(s, std::slice::from_ref(&rec))?;
+        let can_edit = s.may(&entity, relata_security::Right::Write, id)?;
         let lcid = lang.lcid();
         let hidden = |a: &AttributeDef| {
             a.name == entity.primary_id()
@@ -621,6 +638,7 @@ pub(super) async fn record(
             "record.html",
             context! { ..shell_context(&sh), ..context! {
                 title => title, set => &set, plural => entity.def.plural_label.text(lcid), fields => minijinja::Value::from(minijinja::value::Serde(&fields)), q_global => "",
+                id => id.to_string(), can_edit => can_edit,
             }},
         ))
     })
@@ -648,7 +666,7 @@ pub(super) async fn search(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let here = path_and_query("/ui/search", &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), move |s, lang, token| {
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let sh = shell(s, lang, token, None)?;
         let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
         let mut groups = Vec::new();
