@@ -1998,3 +1998,42 @@ fn custom_sales_process_sets_stages() {
         assert!(msg.contains("not a stage"), "{msg}");
     });
 }
+
+/// Malformed action requests get a 400 naming the problem, and write nothing.
+#[test]
+fn malformed_action_requests_are_refused() {
+    each_server(|srv| {
+        let tag = uid();
+        let opp = srv.create("opportunities", &json!({ "name": format!("Bad input {tag}") }));
+        let before = snapshot(srv, "opportunities", opp, "statecode,statuscode");
+        let send = |path: &str, body: &str| {
+            srv.send(srv.req(Method::POST, path).header("Content-Type", "application/json").body(body.to_string()))
+        };
+        let msg = send("/WinOpportunity", "{not json").expect_error(400);
+        assert!(!msg.is_empty());
+        let msg = send("/WinOpportunity", r#"{"Status": 3}"#).expect_error(400);
+        assert!(msg.contains("OpportunityClose"), "{msg}");
+        let close = format!(
+            r#"{{"OpportunityClose": {{"opportunityid@odata.bind": "/opportunities({opp})"}}, "Status": "won"}}"#
+        );
+        let msg = send("/WinOpportunity", &close).expect_error(400);
+        assert!(msg.contains("Status"), "{msg}");
+        let close =
+            format!(r#"{{"OpportunityClose": {{"opportunityid@odata.bind": "/opportunities({opp})"}}, "Status": 99}}"#);
+        let msg = send("/WinOpportunity", &close).expect_error(400);
+        assert!(msg.contains("99"), "{msg}");
+        assert_unchanged(srv, "opportunities", opp, "statecode,statuscode", &before, "after refused wins");
+        let msg = send("/ConvertQuoteToSalesOrder", r#"{"QuoteId": "not-a-guid"}"#).expect_error(400);
+        assert!(msg.contains("QuoteId"), "{msg}");
+        let msg =
+            send("/ExportPdfDocument", r#"{"EntityTypeCode": 1090, "SelectedRecords": "nope"}"#).expect_error(400);
+        assert!(msg.contains("SelectedRecords"), "{msg}");
+        let lead =
+            srv.create("leads", &json!({ "subject": "x", "lastname": "Bad", "companyname": format!("Bad {tag}") }));
+        let msg = send(&format!("/leads({lead})/Microsoft.Dynamics.CRM.QualifyLead"), r#"{"CreateAccount": "yes"}"#)
+            .expect_error(400);
+        assert!(msg.contains("CreateAccount"), "{msg}");
+        assert_eq!(state_of(srv, "leads", lead), (0, 1));
+        assert!(rows(srv, "accounts", &format!("name eq 'Bad {tag}'")).is_empty(), "no partial write");
+    });
+}

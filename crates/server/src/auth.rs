@@ -61,7 +61,7 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop
 /// when the server is configured to trust its proxy.
-fn client_address(parts: &http::request::Parts, trust_forwarded_for: bool) -> String {
+pub(crate) fn client_address(parts: &http::request::Parts, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for {
         if let Some(first) = parts
             .headers

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -307,18 +307,7 @@ pub(super) async fn signin(State(st): State<AppState>, req: Request) -> Response
     let mut policy = st.config.sign_in.clone();
     policy.token_lifetime =
         std::time::Duration::from_secs(if remember { REMEMBER_DAYS * 24 * 3600 } else { SESSION_HOURS * 3600 });
-    let address = if st.config.trust_forwarded_for {
-        parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_string())
-    } else {
-        None
-    }
-    .or_else(|| parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()))
-    .unwrap_or_else(|| "unknown".into());
+    let address = crate::auth::client_address(&parts, st.config.trust_forwarded_for);
     let (email, password) = (field("email").trim().to_string(), field("password").to_string());
     let org = st.org.clone();
     let who = email.clone();
