@@ -41,6 +41,10 @@ const CATALOG: &[&str] = &[
     "documenttemplate",
 ];
 const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"];
+/// What every user's interface reads: system views, form layouts, user settings.
+const INTERFACE: &[&str] = &["savedquery", "systemform", "usersettings"];
+/// Every user keeps personal views of their own.
+const PERSONAL: &[&str] = &["userquery"];
 const SETUP: &[&str] = &["transactioncurrency", "businessunit", "systemuser", "team", "role", "organization"];
 
 pub const STANDARD_ROLES: &[StandardRole] = &[
@@ -128,7 +132,12 @@ impl StandardRole {
     pub fn privileges(&self, schema: &Schema) -> Vec<(String, Depth)> {
         let cat = catalog(schema);
         let mut out: std::collections::BTreeMap<String, Depth> = std::collections::BTreeMap::new();
-        for g in self.grants {
+        // Every role also reads the interface's metadata and keeps personal views.
+        let interface = [
+            Grant { entities: INTERFACE, rights: READ, depth: Depth::Organization },
+            Grant { entities: PERSONAL, rights: ALL, depth: Depth::User },
+        ];
+        for g in self.grants.iter().chain(&interface) {
             for e in schema.entities().filter(|e| e.has_privileges()) {
                 if !(g.entities.contains(&"*") || g.entities.contains(&e.name())) {
                     continue;

@@ -25,6 +25,7 @@ const FILES: &[(&str, &str)] = &[
     ("catalog.toml", include_str!("../schema/catalog.toml")),
     ("orders.toml", include_str!("../schema/orders.toml")),
     ("activities.toml", include_str!("../schema/activities.toml")),
+    ("customization.toml", include_str!("../schema/customization.toml")),
 ];
 
 #[derive(Deserialize)]

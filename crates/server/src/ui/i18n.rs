@@ -1,6 +1,9 @@
 //! Interface text in English and Russian. Entity, column and option
 //! labels come from metadata; this is the text of the interface itself.
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 /// The interface language: a Windows LCID as metadata labels use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -41,67 +44,92 @@ impl Lang {
     }
 }
 
-/// Interface strings by key.
+/// The text of a key in a language, from every module's table; a key
+/// no table has is a defect that shows as the key itself.
 pub fn text(lang: Lang, key: &str) -> &'static str {
-    let (en, ru) = match key {
-        "app" => ("Relata", "Relata"),
-        "signin" => ("Sign in", "Войти"),
-        "signin_title" => ("Sign in to Relata", "Вход в Relata"),
-        "email" => ("Email", "Электронная почта"),
-        "password" => ("Password", "Пароль"),
-        "remember" => ("Remember me", "Запомнить меня"),
-        "signout" => ("Sign out", "Выйти"),
-        "bad_credentials" => ("The email or password is not right.", "Неверная электронная почта или пароль."),
-        "throttled" => (
-            "Too many failed sign-ins; try again in a few minutes.",
-            "Слишком много неудачных попыток входа; повторите через несколько минут.",
-        ),
-        "search" => ("Search", "Поиск"),
-        "search_placeholder" => ("Search accounts, contacts, leads…", "Поиск организаций, контактов, интересов…"),
-        "quick_find" => ("Quick find", "Быстрый поиск"),
-        "find" => ("Find", "Найти"),
-        "sales" => ("Sales", "Продажи"),
-        "service" => ("Service", "Обслуживание"),
-        "marketing" => ("Marketing", "Маркетинг"),
-        "settings" => ("Settings", "Параметры"),
-        "areas" => ("Areas", "Разделы"),
-        "home" => ("Home", "Главная"),
-        "welcome" => ("Welcome, {name}.", "Здравствуйте, {name}."),
-        "welcome_hint" => (
-            "Choose a list on the left, or search across your records.",
-            "Выберите список слева или воспользуйтесь поиском по записям.",
-        ),
-        "empty" => ("No records to show.", "Нет записей для отображения."),
-        "next" => ("Next", "Далее"),
-        "prev" => ("Previous", "Назад"),
-        "page" => ("Page {n}", "Стр. {n}"),
-        "not_found" => ("The record does not exist or you may not see it.", "Запись не существует или недоступна вам."),
-        "forbidden" => ("You have no access to this list.", "У вас нет доступа к этому списку."),
-        "csrf" => (
-            "The form expired or did not come from this site; reload the page and try again.",
-            "Форма устарела или отправлена не с этого сайта; обновите страницу и повторите.",
-        ),
-        "results" => ("Search results for “{q}”", "Результаты поиска «{q}»"),
-        "no_results" => ("Nothing found.", "Ничего не найдено."),
-        "language" => ("Language", "Язык"),
-        "skip" => ("Skip to content", "Перейти к содержимому"),
-        "edit" => ("Edit", "Изменить"),
-        "new" => ("New", "Создать"),
-        "save" => ("Save", "Сохранить"),
-        "cancel" => ("Cancel", "Отмена"),
-        "new_record" => ("New {entity}", "Новая запись: {entity}"),
-        "bad_number" => ("Enter a number.", "Введите число."),
-        "bad_whole" => ("Enter a whole number.", "Введите целое число."),
-        "bad_date" => ("Enter a date.", "Введите дату."),
-        "conflict" => (
-            "Someone else changed this record after you opened it. Your changes are below and were not saved; open the record again to see theirs.",
-            "Запись изменил кто-то другой после того, как вы её открыли. Ваши изменения ниже и не сохранены; откройте запись заново, чтобы увидеть чужие.",
-        ),
-        "fix_errors" => ("Correct the marked fields.", "Исправьте отмеченные поля."),
-        _ => ("", ""),
-    };
-    match lang {
+    let (en, ru) = &*BY_LANG;
+    let map = match lang {
         Lang::En => en,
         Lang::Ru => ru,
+    };
+    map.get(key).copied().unwrap_or_else(|| {
+        tracing::warn!(key, "interface text missing");
+        ""
+    })
+}
+
+/// Every key's text in a language, as template context (`t.key`).
+pub fn strings(lang: Lang) -> minijinja::Value {
+    static EN: LazyLock<minijinja::Value> = LazyLock::new(|| minijinja::Value::from(BY_LANG.0.clone()));
+    static RU: LazyLock<minijinja::Value> = LazyLock::new(|| minijinja::Value::from(BY_LANG.1.clone()));
+    match lang {
+        Lang::En => EN.clone(),
+        Lang::Ru => RU.clone(),
     }
 }
+
+type Texts = BTreeMap<&'static str, &'static str>;
+
+static BY_LANG: LazyLock<(Texts, Texts)> = LazyLock::new(|| {
+    let (mut en, mut ru) = (Texts::new(), Texts::new());
+    for (key, e, r) in super::TEXT_TABLES.iter().flat_map(|t| t.iter()) {
+        debug_assert!(!en.contains_key(key), "interface text {key} is defined twice");
+        en.insert(*key, *e);
+        ru.insert(*key, *r);
+    }
+    (en, ru)
+});
+
+/// One interface text: its key, English and Russian.
+pub type Text = (&'static str, &'static str, &'static str);
+
+/// The shell's and the shared pages' text; each screen module keeps its
+/// own table beside its code (see `TABLES` in `ui/mod.rs`).
+pub const TEXT: &[Text] = &[
+    ("app", "Relata", "Relata"),
+    ("signin", "Sign in", "Войти"),
+    ("signin_title", "Sign in to Relata", "Вход в Relata"),
+    ("email", "Email", "Электронная почта"),
+    ("password", "Password", "Пароль"),
+    ("remember", "Remember me", "Запомнить меня"),
+    ("signout", "Sign out", "Выйти"),
+    ("bad_credentials", "The email or password is not right.", "Неверная электронная почта или пароль."),
+    ("throttled", "Too many failed sign-ins; try again in a few minutes.",
+            "Слишком много неудачных попыток входа; повторите через несколько минут."),
+    ("search", "Search", "Поиск"),
+    ("search_placeholder", "Search accounts, contacts, leads…", "Поиск организаций, контактов, интересов…"),
+    ("quick_find", "Quick find", "Быстрый поиск"),
+    ("find", "Find", "Найти"),
+    ("sales", "Sales", "Продажи"),
+    ("service", "Service", "Обслуживание"),
+    ("marketing", "Marketing", "Маркетинг"),
+    ("settings", "Settings", "Параметры"),
+    ("areas", "Areas", "Разделы"),
+    ("home", "Home", "Главная"),
+    ("welcome", "Welcome, {name}.", "Здравствуйте, {name}."),
+    ("welcome_hint", "Choose a list on the left, or search across your records.",
+            "Выберите список слева или воспользуйтесь поиском по записям."),
+    ("empty", "No records to show.", "Нет записей для отображения."),
+    ("next", "Next", "Далее"),
+    ("prev", "Previous", "Назад"),
+    ("page", "Page {n}", "Стр. {n}"),
+    ("not_found", "The record does not exist or you may not see it.", "Запись не существует или недоступна вам."),
+    ("forbidden", "You have no access to this list.", "У вас нет доступа к этому списку."),
+    ("csrf", "The form expired or did not come from this site; reload the page and try again.",
+            "Форма устарела или отправлена не с этого сайта; обновите страницу и повторите."),
+    ("results", "Search results for “{q}”", "Результаты поиска «{q}»"),
+    ("no_results", "Nothing found.", "Ничего не найдено."),
+    ("language", "Language", "Язык"),
+    ("skip", "Skip to content", "Перейти к содержимому"),
+    ("edit", "Edit", "Изменить"),
+    ("new", "New", "Создать"),
+    ("save", "Save", "Сохранить"),
+    ("cancel", "Cancel", "Отмена"),
+    ("new_record", "New {entity}", "Новая запись: {entity}"),
+    ("bad_number", "Enter a number.", "Введите число."),
+    ("bad_whole", "Enter a whole number.", "Введите целое число."),
+    ("bad_date", "Enter a date.", "Введите дату."),
+    ("conflict", "Someone else changed this record after you opened it. Your changes are below and were not saved; open the record again to see theirs.",
+            "Запись изменил кто-то другой после того, как вы её открыли. Ваши изменения ниже и не сохранены; откройте запись заново, чтобы увидеть чужие."),
+    ("fix_errors", "Correct the marked fields.", "Исправьте отмеченные поля."),
+];

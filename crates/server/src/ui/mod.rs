@@ -7,9 +7,15 @@
 //! Lists and record pages are generated from metadata for every entity,
 //! built-in and custom alike.
 
+mod board;
+mod calendar;
+mod dashboards;
 mod forms;
 mod i18n;
+mod layout;
 mod pages;
+mod record;
+mod settings;
 
 use std::sync::LazyLock;
 
@@ -22,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 pub use i18n::Lang;
+use i18n::strings;
 
 pub(crate) const SESSION_COOKIE: &str = "relata_session";
 const LANG_COOKIE: &str = "relata_lang";
@@ -30,16 +37,45 @@ const SIGNIN_CSRF_COOKIE: &str = "relata_csrf";
 /// The pages' routes.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(dashboards::home))
         .route("/signin", get(pages::signin_page).post(pages::signin))
         .route("/signout", post(pages::signout))
         .route("/ui/static/app.css", get(stylesheet))
         .route("/ui/search", get(pages::search))
         .route("/ui/{set}", get(pages::list))
         .route("/ui/{set}/new", get(forms::new_form).post(forms::create))
-        .route("/ui/{set}/{id}", get(pages::record))
+        .route("/ui/{set}/{id}", get(record::record))
         .route("/ui/{set}/{id}/edit", get(forms::edit_form).post(forms::save))
+        // Screens with fixed paths; axum prefers them to `/ui/{set}`.
+        .merge(board::routes())
+        .merge(dashboards::routes())
+        .merge(calendar::routes())
+        .merge(settings::routes())
+        .merge(record::routes())
+        .merge(layout::routes())
 }
+
+/// Every screen module's interface text (see `i18n`).
+const TEXT_TABLES: &[&[i18n::Text]] = &[
+    i18n::TEXT,
+    board::TEXT,
+    dashboards::TEXT,
+    calendar::TEXT,
+    settings::TEXT,
+    record::TEXT,
+    layout::TEXT,
+];
+
+/// The shared templates; screen modules bring their own.
+const SHARED_TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("shell.html", include_str!("templates/shell.html")),
+    ("signin.html", include_str!("templates/signin.html")),
+    ("list.html", include_str!("templates/list.html")),
+    ("search.html", include_str!("templates/search.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("edit.html", include_str!("templates/edit.html")),
+];
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -47,18 +83,17 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build() {
         env.set_syntax(syntax);
     }
-    for (name, source) in [
-        ("base.html", include_str!("templates/base.html")),
-        ("shell.html", include_str!("templates/shell.html")),
-        ("signin.html", include_str!("templates/signin.html")),
-        ("home.html", include_str!("templates/home.html")),
-        ("list.html", include_str!("templates/list.html")),
-        ("record.html", include_str!("templates/record.html")),
-        ("search.html", include_str!("templates/search.html")),
-        ("message.html", include_str!("templates/message.html")),
-        ("edit.html", include_str!("templates/edit.html")),
-    ] {
-        env.add_template(name, source).expect("built-in templates parse");
+    let modules = [
+        SHARED_TEMPLATES,
+        board::TEMPLATES,
+        dashboards::TEMPLATES,
+        calendar::TEMPLATES,
+        settings::TEMPLATES,
+        record::TEMPLATES,
+        layout::TEMPLATES,
+    ];
+    for (name, source) in modules.iter().flat_map(|m| m.iter()) {
+        env.add_template(*name, *source).expect("built-in templates parse");
     }
     env
 });
@@ -127,37 +162,6 @@ fn language(headers: &HeaderMap, chosen: Option<&str>, user_lcid: Option<u32>) -
         .or_else(|| user_lcid.and_then(Lang::from_lcid).filter(|l| *l != Lang::En))
         .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept))
         .unwrap_or(Lang::En)
-}
-
-/// The interface strings of a language, as template context.
-fn strings(lang: Lang) -> minijinja::Value {
-    const KEYS: &[&str] = &[
-        "app",
-        "signin",
-        "signin_title",
-        "email",
-        "password",
-        "remember",
-        "signout",
-        "search",
-        "search_placeholder",
-        "quick_find",
-        "find",
-        "areas",
-        "home",
-        "welcome_hint",
-        "empty",
-        "next",
-        "prev",
-        "no_results",
-        "language",
-        "skip",
-        "edit",
-        "new",
-        "save",
-        "cancel",
-    ];
-    minijinja::Value::from(KEYS.iter().map(|k| (*k, i18n::text(lang, k))).collect::<std::collections::BTreeMap<_, _>>())
 }
 
 fn set_cookie(r: &mut Response, value: String) {

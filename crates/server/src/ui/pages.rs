@@ -108,10 +108,10 @@ struct Area {
 
 /// What every signed-in page shows: the areas, the user, the CSRF value.
 pub(super) struct Shell {
-    lang: Lang,
+    pub lang: Lang,
     areas: Vec<Area>,
-    user_name: String,
-    csrf: String,
+    pub user_name: String,
+    pub csrf: String,
 }
 
 pub(super) fn shell(
@@ -243,7 +243,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn path_and_query(path: &str, query: &HashMap<String, String>) -> String {
+pub(super) fn path_and_query(path: &str, query: &HashMap<String, String>) -> String {
     let q: Vec<String> = query
         .iter()
         .filter(|(k, _)| k.as_str() != "lang")
@@ -355,20 +355,6 @@ pub(super) async fn signout(State(st): State<AppState>, req: Request) -> Respons
 
 // ----- signed-in pages ------------------------------------------------------
 
-pub(super) async fn home(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let here = path_and_query("/", &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
-        let sh = shell(s, lang, token, None)?;
-        let welcome = text(lang, "welcome").replace("{name}", &sh.user_name);
-        Ok(render("home.html", context! { ..shell_context(&sh), ..context! { welcome => welcome, q_global => "" } }))
-    })
-    .await
-}
-
 #[derive(Serialize)]
 struct Column {
     name: String,
@@ -407,7 +393,7 @@ fn list_columns(entity: &Entity) -> Vec<&AttributeDef> {
 }
 
 /// The display text of a value in the interface language.
-fn display(
+pub(super) fn display(
     s: &Session<'_, '_, '_>,
     attr: &AttributeDef,
     value: &Value,
@@ -469,7 +455,7 @@ pub(super) fn readable_entity(
     Ok(entity)
 }
 
-fn names_of(s: &mut Session<'_, '_, '_>, records: &[relata_query::Record]) -> Result<HashMap<Uuid, String>, PageError> {
+pub(super) fn names_of(s: &mut Session<'_, '_, '_>, records: &[relata_query::Record]) -> Result<HashMap<Uuid, String>, PageError> {
     let refs: Vec<&EntityRef> =
         records.iter().flat_map(|r| r.values.iter()).filter_map(|(_, v)| v.as_ref_value()).collect();
     if refs.is_empty() {
@@ -568,66 +554,6 @@ pub(super) async fn list(
                     link(sort.as_deref(), desc, &next)
                 }),
                 prev => (page > 1).then(|| link(sort.as_deref(), desc, &trail[..trail.len() - 1])),
-            }},
-        ))
-    })
-    .await
-}
-
-#[derive(Serialize)]
-struct Field {
-    label: String,
-    value: String,
-    href: Option<String>,
-}
-
-pub(super) async fn record(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path((set, id)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let here = path_and_query(&format!("/ui/{set}/{id}"), &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
-        let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
-        let sh = shell(s, lang, token, Some(entity.name()))?;
-        let rec = s.retrieve(entity.name(), id, &Default::default()).map_err(|e| match e {
-            EngineError::NotFound(_) => EngineError::NotFound(text(lang, "not_found").to_string()),
-            other => other,
-        })?;
-        let names = names_of(s, std::slice::from_ref(&rec))?;
-        let can_edit = s.may(&entity, relata_security::Right::Write, id)?;
-        let lcid = lang.lcid();
-        let hidden = |a: &AttributeDef| {
-            a.name == entity.primary_id()
-                || a.name == "versionnumber"
-                || a.name.ends_with("_base")
-                || matches!(a.kind, AttrKind::File | AttrKind::Uniqueidentifier | AttrKind::EntityName)
-        };
-        let fields: Vec<Field> = entity
-            .attributes()
-            .iter()
-            .filter(|a| !hidden(a))
-            .filter_map(|a| {
-                let v = rec.get(&a.name).filter(|v| !v.is_null())?;
-                let href = v.as_ref_value().and_then(|r| {
-                    let target = s.schema.entity(&r.entity)?;
-                    Some(format!("/ui/{}/{}", target.def.entity_set, r.id))
-                });
-                Some(Field { label: a.label.text(lcid).to_string(), value: display(s, a, v, lang, &names), href })
-            })
-            .collect();
-        let title = rec
-            .get(&entity.def.primary_name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| entity.def.label.text(lcid).to_string());
-        Ok(render(
-            "record.html",
-            context! { ..shell_context(&sh), ..context! {
-                title => title, set => &set, plural => entity.def.plural_label.text(lcid), fields => minijinja::Value::from(minijinja::value::Serde(&fields)), q_global => "",
-                id => id.to_string(), can_edit => can_edit,
             }},
         ))
     })

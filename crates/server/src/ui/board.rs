@@ -1,0 +1,14 @@
+//! The sales pipeline as a board of opportunities by stage.
+
+use axum::Router;
+
+use super::i18n::Text;
+use crate::AppState;
+
+pub(super) const TEMPLATES: &[(&str, &str)] = &[];
+
+pub(super) const TEXT: &[Text] = &[];
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+}
