@@ -11,20 +11,11 @@
 // Screenshots (desktop 1280x800 and phone 375x812) go to RELATA_SCREENSHOTS.
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import {
+  need, BASE, API, SHOTS, PHONE, newContext, step, info, path, goto, screen, checkPage, sessionCookie, signIn,
+  listRows, noOverflow, using, finish,
+} from "./lib.mjs";
 
-function need(name) {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`set ${name}`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const BASE = need("RELATA_URL").replace(/\/$/, "");
 const ADMIN = { email: need("RELATA_ADMIN_EMAIL"), password: need("RELATA_ADMIN_PASSWORD"), name: need("RELATA_ADMIN_NAME") };
 const USER = { email: need("RELATA_USER_EMAIL"), password: need("RELATA_USER_PASSWORD"), token: need("RELATA_USER_TOKEN") };
 // A user whose only role reads accounts (User depth): nothing in Settings.
@@ -35,12 +26,7 @@ const NEEDLE_NAME = need("RELATA_NEEDLE_NAME");
 const NEEDLE_ID = need("RELATA_NEEDLE_ID").toLowerCase();
 const CONTACT_NAME = need("RELATA_CONTACT_NAME");
 const USER_ACCOUNT = need("RELATA_USER_ACCOUNT");
-const SHOTS = need("RELATA_SCREENSHOTS");
-const CHROMIUM = process.env.RELATA_CHROMIUM || "/usr/bin/chromium";
-const API = `${BASE}/api/data/v9.2`;
 
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 812 };
 const PAGE_SIZE = 50;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHELL_ENTITIES = {
@@ -53,142 +39,10 @@ const SHELL_ENTITIES = {
 };
 const AREAS = ["sales", "service", "marketing", "settings"];
 
-mkdirSync(SHOTS, { recursive: true });
-
-// A hung browser must not hang the cargo test.
-setTimeout(() => {
-  console.error("FAILED - run.mjs did not finish within 10 minutes");
-  process.exit(1);
-}, 10 * 60 * 1000).unref();
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
-
-async function newContext(opts = {}) {
-  const phone = opts.phone;
-  const ctx = await browser.newContext({
-    baseURL: BASE,
-    // A fixed browser language so the English assertions do not depend on
-    // the machine's locale.
-    locale: opts.locale || "en-US",
-    viewport: phone ? PHONE : DESKTOP,
-    isMobile: !!phone,
-    hasTouch: !!phone,
-    deviceScaleFactor: 1,
-    storageState: opts.storageState,
-  });
-  ctx.setDefaultTimeout(10000);
-  ctx.setDefaultNavigationTimeout(20000);
-  return ctx;
-}
 
 // ---------------------------------------------------------------- steps
 
-let passed = 0;
-const failures = [];
-let current = null; // the page the running step last used, for a failure screenshot
-let shotNo = 0;
-
-function slug(s) {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
-}
-
-async function step(name, fn) {
-  current = null;
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    let where = "";
-    let shot = "";
-    if (current && !current.isClosed()) {
-      where = current.url();
-      shot = join(SHOTS, `FAIL-${slug(name)}.png`);
-      await current.screenshot({ path: shot }).catch(() => (shot = ""));
-    }
-    failures.push(name);
-    console.log(`FAILED - ${name}`);
-    console.log(`  error: ${(e && e.message) || e}`.replace(/\n/g, "\n  "));
-    if (where) console.log(`  page: ${where}`);
-    if (shot) console.log(`  screenshot: ${shot}`);
-  }
-}
-
-function info(line) {
-  console.log(`info - ${line}`);
-}
-
 // ---------------------------------------------------------------- helpers
-
-const path = (page) => new URL(page.url()).pathname;
-
-async function goto(page, url) {
-  current = page;
-  const resp = await page.goto(url);
-  return resp;
-}
-
-// Desktop and phone screenshots of one screen. `phone` is the admin's phone
-// page (same session), or a function that brings a fresh phone page of the
-// same session to the screen (a screen a POST produced cannot be reloaded);
-// by default the phone loads the desktop page's URL.
-async function screen(page, name, phone) {
-  shotNo += 1;
-  const nn = String(shotNo).padStart(2, "0");
-  await page.screenshot({ path: join(SHOTS, `${nn}-${name}.png`) });
-  const file = join(SHOTS, `${nn}-${name}-phone.png`);
-  if (phone && typeof phone !== "function") {
-    await phone.goto(page.url());
-    await phone.screenshot({ path: file });
-    return;
-  }
-  const ctx = await newContext({ phone: true, storageState: await page.context().storageState() });
-  try {
-    const p = await ctx.newPage();
-    if (phone) await phone(p);
-    else await p.goto(page.url());
-    await p.screenshot({ path: file });
-  } finally {
-    await ctx.close();
-  }
-}
-
-// Contract basics every page keeps: one h1, a language, labelled inputs.
-async function checkPage(page, lang = "en") {
-  const h1 = await page.locator("h1").count();
-  assert.equal(h1, 1, `${path(page)}: expected exactly one h1, found ${h1}`);
-  const htmlLang = await page.locator("html").getAttribute("lang");
-  assert.equal(htmlLang, lang, `${path(page)}: <html lang> is ${JSON.stringify(htmlLang)}, expected "${lang}"`);
-  const unlabelled = await page.evaluate(() =>
-    [...document.querySelectorAll("input, select, textarea")]
-      .filter((el) => !["hidden", "submit", "button", "reset", "image"].includes(el.type))
-      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
-      .map((el) => el.outerHTML.slice(0, 120)),
-  );
-  assert.deepEqual(unlabelled, [], `${path(page)}: inputs without a label`);
-}
-
-function sessionCookie(cookies) {
-  return cookies.find((c) => c.name === "relata_session");
-}
-
-// Fills and submits the sign-in form with the mouse; returns the POST's response.
-async function signIn(page, who, { remember = false, url = "/signin" } = {}) {
-  await goto(page, url);
-  const form = page.locator("form#signin");
-  await form.locator("input[name=email]").fill(who.email);
-  await form.locator("input[name=password]").fill(who.password);
-  if (remember) await form.locator("input[name=remember]").check();
-  const posted = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/signin");
-  await form.locator("[type=submit]").first().click();
-  const resp = await posted;
-  await page.waitForLoadState("domcontentloaded");
-  if (path(page) === "/signin") {
-    const alert = await page.locator("[role=alert]").first().textContent().catch(() => null);
-    throw new Error(`sign-in as ${who.email} stayed on /signin (POST answered ${resp.status()}; alert: ${JSON.stringify(alert)})`);
-  }
-  return resp;
-}
 
 function parseSetCookie(headers, name) {
   const line = headers.filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => h.value).join("\n")
@@ -202,34 +56,11 @@ function parseSetCookie(headers, name) {
   return attrs;
 }
 
-// Rows of the list on the page: id, href and primary name of each.
-async function listRows(page) {
-  return page.locator("table[data-testid=list] tbody tr[data-id]").evaluateAll((trs) =>
-    trs.map((tr) => {
-      const a = tr.querySelector("td a, th a");
-      return { id: tr.dataset.id, href: a ? a.getAttribute("href") : null, name: a ? a.textContent.trim() : null };
-    }),
-  );
-}
-
 const byCodeUnit = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 function quickFind(page) {
   // The page's own quick find, not the global search in the header.
   return page.locator("form[role=search]:not(#search) input[name=q]");
-}
-
-async function noOverflow(page) {
-  const m = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    bodyScrollWidth: document.body.scrollWidth,
-    viewport: !!document.querySelector("meta[name=viewport]"),
-  }));
-  assert.ok(
-    m.scrollWidth <= PHONE.width,
-    `${path(page)} at ${PHONE.width}px: documentElement.scrollWidth is ${m.scrollWidth} (body ${m.bodyScrollWidth}; meta viewport ${m.viewport ? "present" : "missing"})`,
-  );
-  return m;
 }
 
 async function apiReadable(set, token) {
@@ -251,7 +82,7 @@ let adminPhone;
 async function ensureAdmin() {
   if (!adminCtx) adminCtx = await newContext();
   if (!admin) admin = await adminCtx.newPage();
-  current = admin;
+  using(admin);
   if (!sessionCookie(await adminCtx.cookies())) await signIn(admin, ADMIN);
   if (!adminPhoneCtx) {
     adminPhoneCtx = await newContext({ phone: true, storageState: await adminCtx.storageState() });
@@ -549,7 +380,7 @@ await step("3.6 the record page shows the name in h1 and labelled values (option
   assert.equal(path(page).toLowerCase(), `/ui/accounts/${NEEDLE_ID}`);
   await checkPage(page);
   assert.equal((await page.locator("h1").textContent()).trim(), NEEDLE_NAME, "h1 is the primary name");
-  const pairs = await page.locator("dl[data-testid=fields]").evaluate((dl) => {
+  const pairs = await page.locator("[data-testid=fields]").evaluate((dl) => {
     const out = [];
     let dt = null;
     for (const el of dl.querySelectorAll("dt, dd")) {
@@ -559,7 +390,7 @@ await step("3.6 the record page shows the name in h1 and labelled values (option
     return out;
   });
   info(`record fields: ${pairs.map(([k, v]) => `${k}=${v}`).join("; ")}`);
-  assert.ok(pairs.length > 0, "dl[data-testid=fields] has dt/dd pairs");
+  assert.ok(pairs.length > 0, "[data-testid=fields] has dt/dd pairs");
   assert.ok(pairs.every(([k]) => k), "every value has a label (dt)");
   assert.ok(pairs.some(([, v]) => v === NEEDLE_NAME), "the name is among the fields");
   const guidShown = pairs.filter(([, v]) => GUID.test(v));
@@ -585,7 +416,7 @@ await step("3.7 the record is edited through its form: labelled inputs, a bad nu
   await page.getByLabel("Annual Revenue", { exact: true }).fill("1250.50");
   await page.locator("form#record button[type=submit]").click();
   await page.waitForURL((u) => u.pathname.toLowerCase() === `/ui/accounts/${NEEDLE_ID}`);
-  const text = await page.locator("dl[data-testid=fields]").textContent();
+  const text = await page.locator("[data-testid=fields]").textContent();
   assert.ok(text.includes("+1 555 0177"), "the saved phone is shown");
   await screen(page, "account-after-edit");
 });
@@ -645,7 +476,7 @@ async function navFollowsPrivileges(userCtx, userPage, token) {
 }
 
 await step("4.2 the Salesperson's nav links what they may read; Roles follows prvReadRole", async () => {
-  current = userPage;
+  using(userPage);
   const { problems, links, areas } = await navFollowsPrivileges(userCtx, userPage, USER.token);
   const readsRoles = await apiReadable("roles", USER.token);
   // The standard Salesperson role reads roles (Organization), so the
@@ -666,7 +497,7 @@ await step("4.3 a user who may read only accounts: no Roles link, no Settings ar
     await goto(page, "/");
     await checkPage(page);
     const { problems, links, areas } = await navFollowsPrivileges(ctx, page, READER.token);
-    current = page;
+    using(page);
     info(`accounts-only reader: areas: ${areas.join(", ")}; entities: ${[...links].join(", ")}`);
     assert.deepEqual(problems, [], "the nav follows the reader's read privileges");
     assert.ok(!links.has("role"), "no Roles link");
@@ -783,7 +614,7 @@ await step("6.2 signing out with the form ends the session; / then redirects to 
 await step("7.1 at 375 px the shell and the list do not scroll sideways", async () => {
   await ensureAdmin();
   const page = adminPhone;
-  current = page;
+  using(page);
   const measured = [];
   for (const url of ["/", "/ui/accounts"]) {
     await goto(page, url);
@@ -813,7 +644,7 @@ async function weigh(label, url) {
   const ctx = await newContext({ storageState: await adminCtx.storageState() });
   try {
     const page = await ctx.newPage();
-    current = page;
+    using(page);
     const pending = [];
     page.on("requestfinished", (req) =>
       pending.push(
@@ -853,6 +684,4 @@ await step("8.1 page weight and server time (printed, not asserted)", async () =
   await weigh("account record", `/ui/accounts/${NEEDLE_ID}`);
 });
 
-await browser.close();
-console.log(`${passed} passed, ${failures.length} failed`);
-process.exit(failures.length ? 1 : 0);
+await finish();

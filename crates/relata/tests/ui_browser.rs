@@ -8,55 +8,19 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use serde_json::json;
 
-use common::{uid, Srv, ADMIN_EMAIL, ADMIN_PASSWORD};
+use common::{uid, Srv};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// The full name `common` gives the admin.
-const ADMIN_NAME: &str = "Test Admin";
-/// The password `Srv::new_user` gives every user.
-const USER_PASSWORD: &str = "User-Passw0rd!";
 /// One page of the list (50) and then some, so paging has a second page.
 const ADMIN_ACCOUNTS: usize = 60;
 
-fn ui_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui").canonicalize().expect("tests/ui exists")
-}
-
-fn screenshots_dir(backend: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots").join(backend)
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn web_ui_in_chromium() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: the web UI test needs Debian's Chromium (apt-get install -y chromium)"
-    );
-    assert!(have("node") && have("npm"), "node and npm are required for the web UI test");
-    let dir = ui_dir();
-    if !dir.join("node_modules").join("playwright-core").is_dir() {
-        let out =
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output().expect("run npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci in tests/ui failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    common::each_server(|srv| run(srv, &dir));
+    common::each_server(run);
 }
 
-fn run(srv: &Srv, dir: &Path) {
+fn run(srv: &Srv) {
     let tag = uid();
     let needle = uid();
 
@@ -99,41 +63,20 @@ fn run(srv: &Srv, dir: &Path) {
     srv.cli(&["role", "grant", "--role", &role, "--entity", "account", "--rights", "read", "--depth", "basic"]);
     let reader = srv.new_user(&[&role]);
 
-    let shots = screenshots_dir(srv.backend);
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).expect("create the screenshots directory");
-
-    let out = Command::new("node")
-        .arg("run.mjs")
-        .current_dir(dir)
-        .env("RELATA_URL", &srv.base_url)
-        .env("RELATA_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("RELATA_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RELATA_ADMIN_NAME", ADMIN_NAME)
-        .env("RELATA_USER_EMAIL", &user.email)
-        .env("RELATA_USER_PASSWORD", USER_PASSWORD)
-        .env("RELATA_USER_TOKEN", &user.token)
-        .env("RELATA_READER_EMAIL", &reader.email)
-        .env("RELATA_READER_TOKEN", &reader.token)
-        .env("RELATA_ACCOUNT_NAMES", serde_json::to_string(&names).expect("names as JSON"))
-        .env("RELATA_NEEDLE", &needle)
-        .env("RELATA_NEEDLE_NAME", &needle_name)
-        .env("RELATA_NEEDLE_ID", needle_id.to_string())
-        .env("RELATA_CONTACT_NAME", &contact_name)
-        .env("RELATA_USER_ACCOUNT", &own)
-        .env("RELATA_SCREENSHOTS", &shots)
-        .env("RELATA_CHROMIUM", CHROMIUM)
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    // Shown with --nocapture: the page weight figures and what was checked.
-    println!("[{}] web UI run:\n{stdout}", srv.backend);
-    assert!(
-        out.status.success(),
-        "[{}] web UI run failed ({}); screenshots in {}:\n{stdout}\n{}",
-        srv.backend,
-        out.status,
-        shots.display(),
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ui_script(
+        srv,
+        "run.mjs",
+        &[
+            ("RELATA_USER_EMAIL", user.email.clone()),
+            ("RELATA_USER_TOKEN", user.token.clone()),
+            ("RELATA_READER_EMAIL", reader.email.clone()),
+            ("RELATA_READER_TOKEN", reader.token.clone()),
+            ("RELATA_ACCOUNT_NAMES", serde_json::to_string(&names).expect("names as JSON")),
+            ("RELATA_NEEDLE", needle.clone()),
+            ("RELATA_NEEDLE_NAME", needle_name.clone()),
+            ("RELATA_NEEDLE_ID", needle_id.to_string()),
+            ("RELATA_CONTACT_NAME", contact_name.clone()),
+            ("RELATA_USER_ACCOUNT", own.clone()),
+        ],
     );
 }

@@ -703,3 +703,85 @@ pub fn each_server(body: impl Fn(&Srv)) {
     }
     assert!(failed.is_empty(), "failed on: {}", failed.join(", "));
 }
+
+// ----- browser scripts (tests/ui) --------------------------------------------
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The full name the harness gives the admin.
+pub const ADMIN_NAME: &str = "Test Admin";
+/// The password `Srv::new_user` gives every user.
+pub const USER_PASSWORD: &str = "User-Passw0rd!";
+
+fn ui_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui").canonicalize().expect("tests/ui exists")
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new(cmd).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Chromium, node and the script's packages: without them a browser test
+/// fails rather than skips, so a machine that cannot run it is noticed.
+fn ui_ready() -> PathBuf {
+    static READY: Mutex<bool> = Mutex::new(false);
+    let dir = ui_dir();
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    if *ready {
+        return dir;
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: the web UI tests need Debian's Chromium (apt-get install -y chromium)"
+    );
+    assert!(have("node") && have("npm"), "node and npm are required for the web UI tests");
+    if !dir.join("node_modules").join("playwright-core").is_dir() {
+        let out =
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output().expect("run npm ci");
+        assert!(
+            out.status.success(),
+            "npm ci in tests/ui failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    *ready = true;
+    dir
+}
+
+/// Runs `tests/ui/<script>` in headless Chromium against `srv`, with the
+/// admin's credentials and `env` in its environment; screenshots go to
+/// target/ui-screenshots/<backend>/<script name>/. Panics with the
+/// script's report when a step failed.
+pub fn run_ui_script(srv: &Srv, script: &str, env: &[(&str, String)]) {
+    let dir = ui_ready();
+    let stem = script.trim_end_matches(".mjs");
+    let shots =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots").join(srv.backend).join(stem);
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).expect("create the screenshots directory");
+    let mut cmd = Command::new("node");
+    cmd.arg(script)
+        .current_dir(&dir)
+        .env("RELATA_URL", &srv.base_url)
+        .env("RELATA_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("RELATA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RELATA_ADMIN_NAME", ADMIN_NAME)
+        .env("RELATA_USER_PASSWORD", USER_PASSWORD)
+        .env("RELATA_SCREENSHOTS", &shots)
+        .env("RELATA_CHROMIUM", CHROMIUM);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Shown with --nocapture: figures and what was checked.
+    println!("[{}] {script}:\n{stdout}", srv.backend);
+    assert!(
+        out.status.success(),
+        "[{}] {script} failed ({}); screenshots in {}:\n{stdout}\n{}",
+        srv.backend,
+        out.status,
+        shots.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

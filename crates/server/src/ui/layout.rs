@@ -76,7 +76,8 @@ pub(super) fn generated(entity: &Entity, lang: Lang) -> FormLayout {
     );
     let admin: Vec<String> =
         ADMINISTRATION.iter().filter(|n| entity.attribute(n).is_some()).map(|n| n.to_string()).collect();
-    let mut sections = vec![Section { name: "details".into(), label: text(lang, "section_details").into(), fields: details }];
+    let mut sections =
+        vec![Section { name: "details".into(), label: text(lang, "section_details").into(), fields: details }];
     if !admin.is_empty() {
         sections.push(Section {
             name: "administration".into(),

@@ -27,8 +27,8 @@ use minijinja::{AutoEscape, Environment};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-pub use i18n::Lang;
 use i18n::strings;
+pub use i18n::Lang;
 
 pub(crate) const SESSION_COOKIE: &str = "relata_session";
 const LANG_COOKIE: &str = "relata_lang";
@@ -56,15 +56,8 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Every screen module's interface text (see `i18n`).
-const TEXT_TABLES: &[&[i18n::Text]] = &[
-    i18n::TEXT,
-    board::TEXT,
-    dashboards::TEXT,
-    calendar::TEXT,
-    settings::TEXT,
-    record::TEXT,
-    layout::TEXT,
-];
+const TEXT_TABLES: &[&[i18n::Text]] =
+    &[i18n::TEXT, board::TEXT, dashboards::TEXT, calendar::TEXT, settings::TEXT, record::TEXT, layout::TEXT];
 
 /// The shared templates; screen modules bring their own.
 const SHARED_TEMPLATES: &[(&str, &str)] = &[
@@ -120,8 +113,18 @@ fn html_response(status: StatusCode, html: String) -> Response {
     r
 }
 
+/// One stylesheet: the shell's, then each screen module's.
+const STYLES: &str = concat!(
+    include_str!("templates/app.css"),
+    include_str!("templates/board.css"),
+    include_str!("templates/calendar.css"),
+    include_str!("templates/dashboards.css"),
+    include_str!("templates/settings.css"),
+    include_str!("templates/record.css"),
+);
+
 async fn stylesheet() -> Response {
-    let mut r = include_str!("templates/app.css").into_response();
+    let mut r = STYLES.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));

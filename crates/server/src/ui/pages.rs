@@ -455,7 +455,10 @@ pub(super) fn readable_entity(
     Ok(entity)
 }
 
-pub(super) fn names_of(s: &mut Session<'_, '_, '_>, records: &[relata_query::Record]) -> Result<HashMap<Uuid, String>, PageError> {
+pub(super) fn names_of(
+    s: &mut Session<'_, '_, '_>,
+    records: &[relata_query::Record],
+) -> Result<HashMap<Uuid, String>, PageError> {
     let refs: Vec<&EntityRef> =
         records.iter().flat_map(|r| r.values.iter()).filter_map(|(_, v)| v.as_ref_value()).collect();
     if refs.is_empty() {

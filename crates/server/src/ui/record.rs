@@ -112,4 +112,3 @@ pub(super) async fn record(
     })
     .await
 }
-
