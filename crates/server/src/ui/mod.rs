@@ -86,7 +86,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         layout::TEMPLATES,
     ];
     for (name, source) in modules.iter().flat_map(|m| m.iter()) {
-        env.add_template(*name, *source).expect("built-in templates parse");
+        env.add_template(name, source).expect("built-in templates parse");
     }
     env
 });
