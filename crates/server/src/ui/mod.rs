@@ -9,6 +9,7 @@
 
 mod board;
 mod calendar;
+mod customizer;
 mod dashboards;
 mod forms;
 mod i18n;
@@ -16,6 +17,7 @@ mod layout;
 mod pages;
 mod record;
 mod settings;
+mod zone;
 
 use std::sync::LazyLock;
 
@@ -53,6 +55,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(record::routes())
         .merge(layout::routes())
+        .merge(zone::routes())
+        .merge(customizer::routes())
 }
 
 /// Every screen module's interface text (see `i18n`).
@@ -84,6 +88,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         settings::TEMPLATES,
         record::TEMPLATES,
         layout::TEMPLATES,
+        zone::TEMPLATES,
+        customizer::TEMPLATES,
     ];
     for (name, source) in modules.iter().flat_map(|m| m.iter()) {
         env.add_template(name, source).expect("built-in templates parse");
@@ -121,6 +127,8 @@ const STYLES: &str = concat!(
     include_str!("templates/dashboards.css"),
     include_str!("templates/settings.css"),
     include_str!("templates/record.css"),
+    include_str!("templates/zone.css"),
+    include_str!("templates/customizer.css"),
 );
 
 async fn stylesheet() -> Response {
