@@ -60,8 +60,17 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// Every screen module's interface text (see `i18n`).
-const TEXT_TABLES: &[&[i18n::Text]] =
-    &[i18n::TEXT, board::TEXT, dashboards::TEXT, calendar::TEXT, settings::TEXT, record::TEXT, layout::TEXT];
+const TEXT_TABLES: &[&[i18n::Text]] = &[
+    i18n::TEXT,
+    board::TEXT,
+    dashboards::TEXT,
+    calendar::TEXT,
+    settings::TEXT,
+    record::TEXT,
+    layout::TEXT,
+    zone::TEXT,
+    customizer::TEXT,
+];
 
 /// The shared templates; screen modules bring their own.
 const SHARED_TEMPLATES: &[(&str, &str)] = &[
