@@ -21,6 +21,7 @@ mod seed;
 mod session;
 mod sharing;
 mod signin;
+pub mod views;
 
 pub use audit::AuditAction;
 pub use customize::{can_be_secured, NewAttribute, NewEntity};

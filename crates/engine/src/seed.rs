@@ -185,6 +185,7 @@ fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
     upgrade_legacy_grants(tx)?;
     seed_roles(tx, schema, ids)?;
     crate::sales::seed(tx, schema, ids)?;
+    crate::views::seed(tx, schema, ids)?;
     default_teams(tx, schema, ids)
 }
 

@@ -7,6 +7,7 @@
 //! parameters.
 
 pub mod ast;
+pub mod fetchxml;
 mod filter;
 pub mod options;
 pub mod parser;

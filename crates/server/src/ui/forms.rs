@@ -36,10 +36,36 @@ struct FormField {
     maxlength: Option<u32>,
     numeric: bool,
     error: Option<String>,
+    /// A lookup's shown name (its value is `entity:id`).
+    display: String,
+    /// A lookup's target entities, comma-separated.
+    targets: String,
+}
+
+#[derive(Serialize)]
+struct FormSection {
+    label: String,
+    fields: Vec<FormField>,
+}
+
+/// Lookups set by the system or by their own action (assign), not on forms.
+const SYSTEM_LOOKUPS: &[&str] = &[
+    "ownerid",
+    "owningbusinessunit",
+    "owninguser",
+    "owningteam",
+    "createdby",
+    "modifiedby",
+    "createdonbehalfby",
+    "modifiedonbehalfby",
+];
+
+fn lookup_on_form(a: &AttributeDef) -> bool {
+    !a.any_target && !a.targets.is_empty() && !SYSTEM_LOOKUPS.contains(&a.name.as_str())
 }
 
 /// The columns a form offers: those a user may set, of the kinds it can
-/// edit (lookups come with type-ahead in a later form).
+/// edit; lookups with type-ahead.
 fn editable(entity: &Entity, creating: bool) -> Vec<&AttributeDef> {
     entity
         .attributes()
@@ -48,7 +74,7 @@ fn editable(entity: &Entity, creating: bool) -> Vec<&AttributeDef> {
             !a.read_only
                 && (if creating { a.valid_for_create } else { a.valid_for_update })
                 && a.name != entity.primary_id()
-                && !a.kind.is_lookup()
+                && (!a.kind.is_lookup() || lookup_on_form(a))
                 && !matches!(
                     a.kind,
                     AttrKind::File
@@ -64,6 +90,7 @@ fn editable(entity: &Entity, creating: bool) -> Vec<&AttributeDef> {
 
 fn input_kind(a: &AttributeDef) -> &'static str {
     match a.kind {
+        AttrKind::Lookup | AttrKind::Customer | AttrKind::Owner => "lookup",
         AttrKind::Memo => "textarea",
         AttrKind::Boolean => "checkbox",
         AttrKind::Picklist => "select",
@@ -92,6 +119,7 @@ fn input_value(a: &AttributeDef, v: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::DateTime(d)) if a.is_date_only() => d.format("%Y-%m-%d").to_string(),
         Some(Value::DateTime(d)) => d.format("%Y-%m-%dT%H:%M").to_string(),
+        Some(Value::Ref(r)) => format!("{}:{}", r.entity, r.id),
         Some(_) => String::new(),
     }
 }
@@ -126,46 +154,96 @@ fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String>
     }
 }
 
+/// A field's input value and, for lookups, the name shown.
+type FieldValues<'a> = &'a dyn Fn(&AttributeDef) -> (String, String);
+
 fn fields_of(
-    s: &Session<'_, '_, '_>,
+    s: &mut Session<'_, '_, '_>,
     entity: &Entity,
     creating: bool,
-    values: &dyn Fn(&AttributeDef) -> String,
+    values: FieldValues<'_>,
     errors: &HashMap<String, String>,
     lang: Lang,
-) -> Vec<FormField> {
+) -> Result<Vec<FormSection>, PageError> {
     let lcid = lang.lcid();
-    editable(entity, creating)
+    let fields: Vec<FormField> = editable(entity, creating)
         .into_iter()
-        .map(|a| FormField {
-            name: a.name.clone(),
-            label: a.label.text(lcid).to_string(),
-            kind: input_kind(a),
-            value: values(a),
-            options: if a.kind == AttrKind::Picklist {
-                a.option_set
-                    .as_deref()
-                    .and_then(|n| s.schema.option_set(n))
-                    .map(|set| {
-                        set.options.iter().map(|o| (o.value.to_string(), o.label.text(lcid).to_string())).collect()
-                    })
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
-            },
-            required: a.name == entity.def.primary_name
-                || matches!(
-                    a.required,
-                    relata_metadata::RequiredLevel::Application | relata_metadata::RequiredLevel::System
+        .filter(|a| !a.kind.is_lookup() || lookup_targets(s, a).next().is_some())
+        .map(|a| {
+            let (value, display) = values(a);
+            FormField {
+                name: a.name.clone(),
+                label: a.label.text(lcid).to_string(),
+                kind: input_kind(a),
+                value,
+                display,
+                targets: lookup_targets(s, a).collect::<Vec<_>>().join(","),
+                options: if a.kind == AttrKind::Picklist {
+                    a.option_set
+                        .as_deref()
+                        .and_then(|n| s.schema.option_set(n))
+                        .map(|set| {
+                            set.options.iter().map(|o| (o.value.to_string(), o.label.text(lcid).to_string())).collect()
+                        })
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                },
+                required: a.name == entity.def.primary_name
+                    || matches!(
+                        a.required,
+                        relata_metadata::RequiredLevel::Application | relata_metadata::RequiredLevel::System
+                    ),
+                maxlength: a.max_length.filter(|_| matches!(a.kind, AttrKind::String | AttrKind::Memo)),
+                numeric: matches!(
+                    a.kind,
+                    AttrKind::Integer | AttrKind::BigInt | AttrKind::Decimal | AttrKind::Money | AttrKind::Double
                 ),
-            maxlength: a.max_length.filter(|_| matches!(a.kind, AttrKind::String | AttrKind::Memo)),
-            numeric: matches!(
-                a.kind,
-                AttrKind::Integer | AttrKind::BigInt | AttrKind::Decimal | AttrKind::Money | AttrKind::Double
-            ),
-            error: errors.get(&a.name).cloned(),
+                error: errors.get(&a.name).cloned(),
+            }
         })
-        .collect()
+        .collect();
+    let layout = super::layout::main_form(s, entity, lang)?;
+    Ok(sectioned(&layout, fields))
+}
+
+/// Places the fields by the form layout. A required field the layout
+/// leaves out still shows, last, so a record can always be saved.
+fn sectioned(layout: &super::layout::FormLayout, fields: Vec<FormField>) -> Vec<FormSection> {
+    let mut rest: Vec<Option<FormField>> = fields.into_iter().map(Some).collect();
+    let mut take =
+        |name: &str| rest.iter_mut().find(|f| f.as_ref().is_some_and(|f| f.name == name)).and_then(Option::take);
+    let mut out: Vec<FormSection> = Vec::new();
+    for tab in &layout.tabs {
+        for sec in &tab.sections {
+            let fields: Vec<FormField> = sec.fields.iter().filter_map(|n| take(n)).collect();
+            if !fields.is_empty() {
+                let label =
+                    if layout.tabs.len() > 1 { format!("{} · {}", tab.label, sec.label) } else { sec.label.clone() };
+                out.push(FormSection { label, fields });
+            }
+        }
+    }
+    let required: Vec<FormField> = rest.into_iter().flatten().filter(|f| f.required).collect();
+    if !required.is_empty() {
+        match out.last_mut() {
+            Some(last) => last.fields.extend(required),
+            None => out.push(FormSection { label: String::new(), fields: required }),
+        }
+    }
+    out
+}
+
+/// The entities a lookup may point at that the user may read.
+fn lookup_targets(s: &Session<'_, '_, '_>, a: &AttributeDef) -> std::vec::IntoIter<String> {
+    a.targets
+        .iter()
+        .filter(|t| {
+            s.schema.entity(&t.entity).is_some_and(|e| s.principal.read_scope(e) != relata_security::Scope::Nothing)
+        })
+        .map(|t| t.entity.clone())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Renders the form page.
@@ -179,7 +257,7 @@ fn form_page(
     action: String,
     cancel: String,
     version: Option<i64>,
-    fields: Vec<FormField>,
+    sections: Vec<FormSection>,
     alert: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
@@ -189,7 +267,7 @@ fn form_page(
         context! { ..shell_context(&sh), ..context! {
             title => title, set => &entity.def.entity_set, plural => entity.def.plural_label.text(lang.lcid()),
             action => action, cancel => cancel, version => version, alert => alert, q_global => "",
-            fields => minijinja::Value::from(minijinja::value::Serde(&fields)),
+            sections => minijinja::Value::from(minijinja::value::Serde(&sections)),
             t => super::strings(lang),
         }},
     );
@@ -213,7 +291,19 @@ pub(super) async fn edit_form(
         if !s.may(&entity, Right::Write, id)? {
             return Err(EngineError::Forbidden(text(lang, "forbidden").to_string()).into());
         }
-        let fields = fields_of(s, &entity, false, &|a| input_value(a, rec.get(&a.name)), &HashMap::new(), lang);
+        let names = super::pages::names_of(s, std::slice::from_ref(&rec))?;
+        let fields = fields_of(
+            s,
+            &entity,
+            false,
+            &|a| {
+                let v = rec.get(&a.name);
+                let shown = v.and_then(Value::as_ref_value).and_then(|r| names.get(&r.id)).cloned().unwrap_or_default();
+                (input_value(a, v), shown)
+            },
+            &HashMap::new(),
+            lang,
+        )?;
         let title = rec.get(&entity.def.primary_name).and_then(Value::as_str).unwrap_or("").to_string();
         let record_url = format!("/ui/{}/{id}", entity.def.entity_set);
         form_page(
@@ -245,7 +335,31 @@ pub(super) async fn new_form(
         if !may_create(s, &entity) {
             return Err(EngineError::Forbidden(text(lang, "forbidden").to_string()).into());
         }
-        let fields = fields_of(s, &entity, true, &|_| String::new(), &HashMap::new(), lang);
+        // `?parentcustomerid=account:<id>` (a subgrid's New) or `?name=…` prefill the form.
+        let refs: Vec<relata_metadata::EntityRef> = entity
+            .attributes()
+            .iter()
+            .filter(|a| a.kind.is_lookup())
+            .filter_map(|a| parse_ref(a, q.get(&a.name)?))
+            .collect();
+        let names = s.lookup_names(&refs.iter().collect::<Vec<_>>())?;
+        let fields = fields_of(
+            s,
+            &entity,
+            true,
+            &|a| {
+                let raw = q.get(&a.name).cloned().unwrap_or_default();
+                match a.kind.is_lookup() {
+                    true => match parse_ref(a, &raw) {
+                        Some(r) => (raw, names.get(&r.id).cloned().unwrap_or_default()),
+                        None => (String::new(), String::new()),
+                    },
+                    false => (raw, String::new()),
+                }
+            },
+            &HashMap::new(),
+            lang,
+        )?;
         let title = text(lang, "new_record").replace("{entity}", entity.def.label.text(lang.lcid()));
         let list = format!("/ui/{}", entity.def.entity_set);
         form_page(s, lang, token, &entity, title, format!("{list}/new"), list, None, fields, None, StatusCode::OK)
@@ -267,15 +381,28 @@ pub(super) fn may_create(s: &Session<'_, '_, '_>, entity: &Entity) -> bool {
 }
 
 /// The posted form, after its CSRF value was checked.
-async fn posted(req: Request) -> Result<(axum::http::HeaderMap, HashMap<String, String>), Response> {
+pub(super) async fn posted(req: Request) -> Result<(axum::http::HeaderMap, HashMap<String, String>), Response> {
+    posted_multi(req).await.map(|(h, f, _)| (h, f))
+}
+
+/// The posted form and every value of its repeated `ids` field, after its
+/// CSRF value was checked.
+pub(super) async fn posted_multi(
+    req: Request,
+) -> Result<(axum::http::HeaderMap, HashMap<String, String>, Vec<String>), Response> {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response());
     };
     // Checkboxes post a hidden empty value first and "1" when checked: the last value wins.
     let mut form = HashMap::new();
+    let mut ids = Vec::new();
     for (k, v) in form_urlencoded::parse(&bytes).into_owned() {
-        form.insert(k, v);
+        if k == "ids" {
+            ids.push(v);
+        } else {
+            form.insert(k, v);
+        }
     }
     let token = super::cookie(&parts.headers, super::SESSION_COOKIE);
     let ok = token.as_deref().is_some_and(|t| form.get("csrf").is_some_and(|c| same(c, &csrf_for(t))));
@@ -290,28 +417,143 @@ async fn posted(req: Request) -> Result<(axum::http::HeaderMap, HashMap<String, 
         }
         return Err(r);
     }
-    Ok((parts.headers, form))
+    Ok((parts.headers, form, ids))
 }
 
 /// Field values of a posted form, and the messages of those that are not valid.
+/// A posted form's values, and the messages of the fields that are not valid.
+type ReadForm = (Vec<(String, Value)>, HashMap<String, String>);
+
 fn read_form(
+    s: &mut Session<'_, '_, '_>,
     entity: &Entity,
     creating: bool,
     form: &HashMap<String, String>,
     lang: Lang,
-) -> (Vec<(String, Value)>, HashMap<String, String>) {
+) -> Result<ReadForm, PageError> {
     let mut values = Vec::new();
     let mut errors = HashMap::new();
     for a in editable(entity, creating) {
-        let Some(raw) = form.get(&a.name) else { continue };
-        match parse_input(a, raw, lang) {
+        let parsed = if a.kind.is_lookup() {
+            let Some(typed) = form.get(&format!("{}{LOOKUP_TEXT}", a.name)) else { continue };
+            read_lookup(s, a, form.get(&a.name).map(String::as_str).unwrap_or(""), typed.trim(), lang)?
+        } else {
+            let Some(raw) = form.get(&a.name) else { continue };
+            parse_input(a, raw, lang)
+        };
+        match parsed {
             Ok(v) => values.push((a.name.clone(), v)),
             Err(m) => {
                 errors.insert(a.name.clone(), m);
             }
         }
     }
-    (values, errors)
+    Ok((values, errors))
+}
+
+/// The suffix of a lookup's typed-name field (`parentcustomerid__text`).
+const LOOKUP_TEXT: &str = "__text";
+
+/// `entity:id` as a reference, if the entity is one of the lookup's targets.
+fn parse_ref(a: &AttributeDef, raw: &str) -> Option<relata_metadata::EntityRef> {
+    let (entity, id) = raw.split_once(':')?;
+    let id = Uuid::parse_str(id).ok()?;
+    a.targets.iter().any(|t| t.entity == entity).then(|| relata_metadata::EntityRef { entity: entity.into(), id })
+}
+
+/// A posted field's value and the name typed in a lookup.
+fn posted_value(form: &HashMap<String, String>, a: &AttributeDef) -> (String, String) {
+    let value = form.get(&a.name).cloned().unwrap_or_default();
+    let typed = form.get(&format!("{}{LOOKUP_TEXT}", a.name)).cloned().unwrap_or_default();
+    (value, typed)
+}
+
+/// A lookup from the form: the record picked from the suggestions, else
+/// the one record whose name is exactly what was typed (so the form works
+/// without scripts too).
+fn read_lookup(
+    s: &mut Session<'_, '_, '_>,
+    a: &AttributeDef,
+    picked: &str,
+    typed: &str,
+    lang: Lang,
+) -> Result<Result<Value, String>, PageError> {
+    if typed.is_empty() {
+        return Ok(Ok(Value::Null));
+    }
+    if let Some(r) = parse_ref(a, picked) {
+        return Ok(Ok(Value::Ref(r)));
+    }
+    let mut found = Vec::new();
+    for target in lookup_targets(s, a).collect::<Vec<_>>() {
+        let Some(e) = s.schema.entity(&target).cloned() else { continue };
+        let q = format!(
+            "$select={}&$filter={} eq {}&$top=2",
+            e.def.primary_name,
+            e.def.primary_name,
+            relata_query::options::string_literal(typed)
+        );
+        let opts = relata_query::options::parse_query_options(&q).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        for r in s.query(&target, &opts, Some(2), None)?.records {
+            found.push(relata_metadata::EntityRef { entity: target.clone(), id: r.id });
+        }
+    }
+    Ok(match found.len() {
+        1 => Ok(Value::Ref(found.remove(0))),
+        0 => Err(text(lang, "lookup_none").replace("{name}", typed)),
+        _ => Err(text(lang, "lookup_many").replace("{name}", typed)),
+    })
+}
+
+#[derive(Serialize)]
+struct Suggestion {
+    value: String,
+    name: String,
+    kind: String,
+}
+
+/// Type-ahead for lookups: records of the given entities whose primary
+/// name contains the text, ten of each, as the user may read them.
+pub(super) async fn lookup(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = "/".to_string();
+    signed_in(&st, &headers, &here, None, false, move |s, lang, _token| {
+        let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+        let mut out = Vec::new();
+        for target in q.get("targets").map(String::as_str).unwrap_or("").split(',').take(8) {
+            let Some(e) = s.schema.entity(target.trim()).cloned() else { continue };
+            if s.principal.read_scope(&e) == relata_security::Scope::Nothing || e.def.is_intersect {
+                continue;
+            }
+            let primary = &e.def.primary_name;
+            let filter = if find.is_empty() {
+                String::new()
+            } else {
+                format!("&$filter=contains({primary},{})", relata_query::options::string_literal(&find))
+            };
+            let query = format!("$select={primary}{filter}&$orderby={primary}&$top=10");
+            let opts =
+                relata_query::options::parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            for r in s.query(e.name(), &opts, Some(10), None)?.records {
+                out.push(Suggestion {
+                    value: format!("{}:{}", e.name(), r.id),
+                    name: r.get(primary).and_then(Value::as_str).unwrap_or("").to_string(),
+                    kind: e.def.label.text(lang.lcid()).to_string(),
+                });
+            }
+        }
+        let body = serde_json::to_string(&out).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let mut r = body.into_response();
+        r.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        Ok(r)
+    })
+    .await
 }
 
 /// The field an engine message is about (`'name' …`), if it names one.
@@ -335,14 +577,13 @@ pub(super) async fn save(
         let rec = s
             .retrieve(entity.name(), id, &Default::default())
             .map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
-        let (values, mut errors) = read_form(&entity, false, &form, lang);
+        let (values, mut errors) = read_form(s, &entity, false, &form, lang)?;
         let version = form.get("_version").and_then(|v| v.parse::<i64>().ok());
         let record_url = format!("/ui/{}/{id}", entity.def.entity_set);
         let title = rec.get(&entity.def.primary_name).and_then(Value::as_str).unwrap_or("").to_string();
         let again =
             |s: &mut Session<'_, '_, '_>, errors: &HashMap<String, String>, alert: String, status: StatusCode| {
-                let fields =
-                    fields_of(s, &entity, false, &|a| form.get(&a.name).cloned().unwrap_or_default(), errors, lang);
+                let fields = fields_of(s, &entity, false, &|a| posted_value(&form, a), errors, lang)?;
                 form_page(
                     s,
                     lang,
@@ -399,13 +640,12 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
     let here = format!("/ui/{set}/new");
     signed_in(&st, &headers, &here, None, true, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
-        let (values, mut errors) = read_form(&entity, true, &form, lang);
+        let (values, mut errors) = read_form(s, &entity, true, &form, lang)?;
         let list = format!("/ui/{}", entity.def.entity_set);
         let title = text(lang, "new_record").replace("{entity}", entity.def.label.text(lang.lcid()));
         let again =
             |s: &mut Session<'_, '_, '_>, errors: &HashMap<String, String>, alert: String, status: StatusCode| {
-                let fields =
-                    fields_of(s, &entity, true, &|a| form.get(&a.name).cloned().unwrap_or_default(), errors, lang);
+                let fields = fields_of(s, &entity, true, &|a| posted_value(&form, a), errors, lang)?;
                 form_page(
                     s,
                     lang,

@@ -8,12 +8,14 @@
 //! built-in and custom alike.
 
 mod board;
+mod bulk;
 mod calendar;
 mod customizer;
 mod dashboards;
 mod forms;
 mod i18n;
 mod layout;
+mod list;
 mod pages;
 mod record;
 mod settings;
@@ -44,7 +46,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/signout", post(pages::signout))
         .route("/ui/static/app.css", get(stylesheet))
         .route("/ui/search", get(pages::search))
-        .route("/ui/{set}", get(pages::list))
+        .route("/ui/lookup", get(forms::lookup))
+        .route("/ui/{set}", get(list::list))
+        .route("/ui/{set}/views", post(list::save_view))
+        .route("/ui/{set}/views/{id}/delete", post(list::delete_view))
+        .route("/ui/{set}/bulk", post(bulk::bulk))
+        .route("/ui/{set}/export", get(bulk::export))
         .route("/ui/{set}/new", get(forms::new_form).post(forms::create))
         .route("/ui/{set}/{id}", get(record::record))
         .route("/ui/{set}/{id}/edit", get(forms::edit_form).post(forms::save))

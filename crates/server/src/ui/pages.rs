@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -22,10 +22,6 @@ use super::{
 };
 use crate::AppState;
 
-/// Rows per list page.
-const PAGE_SIZE: u64 = 50;
-/// Separates the paging cookies in a list's `trail` parameter.
-const TRAIL_SEPARATOR: &str = " ";
 /// The largest sign-in form read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 /// How long a session without "remember me" lasts.
@@ -355,43 +351,6 @@ pub(super) async fn signout(State(st): State<AppState>, req: Request) -> Respons
 
 // ----- signed-in pages ------------------------------------------------------
 
-#[derive(Serialize)]
-struct Column {
-    name: String,
-    label: String,
-    href: String,
-    sorted: Option<&'static str>,
-}
-
-#[derive(Serialize)]
-struct Row {
-    id: Uuid,
-    cells: Vec<String>,
-}
-
-/// The columns of an entity's list: its primary name, its indexed
-/// columns (what a CRM's data is looked up by), owner and last change.
-fn list_columns(entity: &Entity) -> Vec<&AttributeDef> {
-    let mut cols: Vec<&AttributeDef> = entity.attribute(&entity.def.primary_name).into_iter().collect();
-    let skip = |a: &AttributeDef| {
-        a.name == entity.def.primary_name
-            || a.name == entity.primary_id()
-            || a.base_of.is_none() && a.name.ends_with("_base")
-            || matches!(
-                a.name.as_str(),
-                "ownerid" | "owningbusinessunit" | "modifiedon" | "createdon" | "versionnumber"
-            )
-            || matches!(a.kind, AttrKind::Uniqueidentifier | AttrKind::File | AttrKind::Memo | AttrKind::EntityName)
-    };
-    cols.extend(entity.attributes().iter().filter(|a| a.indexed && !skip(a)).take(4));
-    for n in ["ownerid", "modifiedon"] {
-        if let Some(a) = entity.attribute(n) {
-            cols.push(a);
-        }
-    }
-    cols
-}
-
 /// The display text of a value in the interface language.
 pub(super) fn display(
     s: &Session<'_, '_, '_>,
@@ -399,6 +358,18 @@ pub(super) fn display(
     value: &Value,
     lang: Lang,
     names: &HashMap<Uuid, String>,
+) -> String {
+    display_in(s, attr, value, lang, names, None)
+}
+
+/// The display text of a value; money with its record's currency.
+pub(super) fn display_in(
+    s: &Session<'_, '_, '_>,
+    attr: &AttributeDef,
+    value: &Value,
+    lang: Lang,
+    names: &HashMap<Uuid, String>,
+    currency: Option<&relata_print::format::CurrencyInfo>,
 ) -> String {
     use relata_print::format as fmt;
     let plang = fmt::Lang::from_lcid(lang.lcid());
@@ -423,7 +394,10 @@ pub(super) fn display(
         })
         .to_string(),
         (AttrKind::Money | AttrKind::Decimal, Value::Decimal(d)) => {
-            fmt::number(*d, Some(attr.precision.unwrap_or(2).min(4)), plang)
+            match currency.filter(|_| attr.kind == AttrKind::Money) {
+                Some(c) => fmt::money(*d, c, plang),
+                None => fmt::number(*d, Some(attr.precision.unwrap_or(2).min(4)), plang),
+            }
         }
         (AttrKind::DateTime, Value::DateTime(d)) => {
             let date = fmt::date(d.date_naive(), fmt::DateStyle::Short, plang);
@@ -465,102 +439,6 @@ pub(super) fn names_of(
         return Ok(HashMap::new());
     }
     Ok(s.lookup_names(&refs)?)
-}
-
-pub(super) async fn list(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(set): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let here = path_and_query(&format!("/ui/{set}"), &q);
-    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
-        let entity = readable_entity(s, &set, lang)?;
-        let sh = shell(s, lang, token, Some(entity.name()))?;
-        let columns = list_columns(&entity);
-        let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
-        let sort = q.get("sort").filter(|c| columns.iter().any(|a| &a.name == *c)).cloned();
-        let desc = q.get("dir").is_some_and(|d| d == "desc");
-        // Keyset paging: the trail holds the paging cookie of every page
-        // before this one, so "previous" needs no offset scan either.
-        let trail: Vec<String> =
-            q.get("trail").map(|t| t.split(TRAIL_SEPARATOR).filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default();
-        let page = trail.len() as u64 + 1;
-
-        let select: Vec<String> = columns.iter().map(|a| a.name.clone()).collect();
-        let mut query = format!("$select={}", select.join(","));
-        let primary = &entity.def.primary_name;
-        if !find.is_empty() && entity.attribute(primary).is_some_and(|a| a.kind == AttrKind::String) {
-            query.push_str(&format!("&$filter=contains({primary},{})", string_literal(&find)));
-        }
-        let order = sort.clone().unwrap_or_else(|| primary.clone());
-        let order_attr = entity.attribute(&order).map(|a| a.name.clone()).unwrap_or(order.clone());
-        query.push_str(&format!("&$orderby={order_attr} {},{} asc", if desc { "desc" } else { "asc" }, entity.primary_id()));
-        let mut opts = parse_query_options(&query).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        opts.skiptoken = trail.last().cloned();
-        let page_rows = s.query(entity.name(), &opts, Some(PAGE_SIZE as usize), None)?;
-        let names = names_of(s, &page_rows.records)?;
-        let rows: Vec<Row> = page_rows
-            .records
-            .iter()
-            .map(|r| Row {
-                id: r.id,
-                cells: columns.iter().map(|a| r.get(&a.name).map(|v| display(s, a, v, lang, &names)).unwrap_or_default()).collect(),
-            })
-            .collect();
-
-        let link = |sort: Option<&str>, desc: bool, trail: &[String]| {
-            let mut params = Vec::new();
-            if !find.is_empty() {
-                params.push(format!("q={}", percent_encoding::utf8_percent_encode(&find, percent_encoding::NON_ALPHANUMERIC)));
-            }
-            if let Some(c) = sort {
-                params.push(format!("sort={c}&dir={}", if desc { "desc" } else { "asc" }));
-            }
-            if !trail.is_empty() {
-                let joined = trail.join(TRAIL_SEPARATOR);
-                params.push(format!(
-                    "trail={}",
-                    percent_encoding::utf8_percent_encode(&joined, percent_encoding::NON_ALPHANUMERIC)
-                ));
-            }
-            if params.is_empty() {
-                format!("/ui/{set}")
-            } else {
-                format!("/ui/{set}?{}", params.join("&"))
-            }
-        };
-        let lcid = lang.lcid();
-        let cols: Vec<Column> = columns
-            .iter()
-            .map(|a| {
-                let is_sorted = sort.as_deref() == Some(a.name.as_str()) || (sort.is_none() && a.name == *primary);
-                Column {
-                    name: a.name.clone(),
-                    label: a.label.text(lcid).to_string(),
-                    href: link(Some(&a.name), is_sorted && !desc, &[]),
-                    sorted: is_sorted.then_some(if desc { "descending" } else { "ascending" }),
-                }
-            })
-            .collect();
-        let title = entity.def.plural_label.text(lcid).to_string();
-        Ok(render(
-            "list.html",
-            context! { ..shell_context(&sh), ..context! {
-                can_create => super::forms::may_create(s, &entity),
-                title => title, set => &set, columns => minijinja::Value::from(minijinja::value::Serde(&cols)), rows => minijinja::Value::from(minijinja::value::Serde(&rows)), q => &find, q_global => "",
-                sort => sort.as_deref(), dir => if desc { "desc" } else { "asc" },
-                page_label => text(lang, "page").replace("{n}", &page.to_string()),
-                next => page_rows.skiptoken.as_ref().map(|t| {
-                    let mut next = trail.clone();
-                    next.push(t.clone());
-                    link(sort.as_deref(), desc, &next)
-                }),
-                prev => (page > 1).then(|| link(sort.as_deref(), desc, &trail[..trail.len() - 1])),
-            }},
-        ))
-    })
-    .await
 }
 
 #[derive(Serialize)]
