@@ -553,7 +553,9 @@ pub(super) async fn list(
                 views => minijinja::Value::from(minijinja::value::Serde(&choices)),
                 current_view => minijinja::Value::from(minijinja::value::Serde(&current_view)),
                 hidden => hidden, errors => errors, related_name => related_name, done => q.get("done"),
-                has_filters => !state.filters.is_empty(),
+                clear_filters => (!state.filters.is_empty()).then(|| {
+                    ListState { filters: Vec::new(), trail: Vec::new(), ..state.clone() }.link(&set, None, None)
+                }),
                 page_label => text(lang, "page").replace("{n}", &page.to_string()),
                 next => rows_page.skiptoken.as_ref().map(|t| {
                     let mut next = state.trail.clone();
