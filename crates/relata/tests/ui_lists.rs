@@ -56,9 +56,7 @@ fn system_views_filters_and_personal_views() {
         assert_eq!(row_ids(&html), [active]);
         // Another system view, picked by its id.
         let views = srv
-            .get(&format!(
-                "/savedqueries?$select=name&$filter=returnedtypecode eq 'account' and name eq 'Inactive Accounts'"
-            ))
+            .get("/savedqueries?$select=name&$filter=returnedtypecode eq 'account' and name eq 'Inactive Accounts'")
             .rows();
         let inactive_view = views[0]["savedqueryid"].as_str().unwrap().to_string();
         let html = page_as(srv, token, &format!("/ui/accounts?view=s%3A{inactive_view}&q={}", enc(&tag))).text();
