@@ -298,3 +298,39 @@ fn lookups_suggest_resolve_and_prefill() {
         assert_eq!(r.status, 303, "{}", r.text());
     });
 }
+
+#[test]
+fn lists_and_forms_in_chromium() {
+    each_server(|srv| {
+        let tag = uid();
+        let active = srv.create("accounts", &json!({ "name": format!("Chromium {tag} active") }));
+        let inactive = srv.create("accounts", &json!({ "name": format!("Chromium {tag} inactive") }));
+        srv.patch(&format!("/accounts({inactive})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+        srv.create(
+            "opportunities",
+            &json!({ "name": format!("Opp {tag} small"), "isrevenuesystemcalculated": false, "estimatedvalue": 10 }),
+        );
+        let big = srv.create(
+            "opportunities",
+            &json!({ "name": format!("Opp {tag} big"), "isrevenuesystemcalculated": false, "estimatedvalue": 9000 }),
+        );
+        let bulk: Vec<Uuid> =
+            (1..=3).map(|i| srv.create("accounts", &json!({ "name": format!("Bulk {tag} {i}") }))).collect();
+        let company = format!("Company {tag} Typeahead");
+        let company_id = srv.create("accounts", &json!({ "name": company }));
+        common::run_ui_script(
+            srv,
+            "lists.mjs",
+            &[
+                ("RELATA_ADMIN_TOKEN", srv.token.clone()),
+                ("RELATA_TAG", tag.clone()),
+                ("RELATA_ACTIVE_ID", active.to_string()),
+                ("RELATA_INACTIVE_ID", inactive.to_string()),
+                ("RELATA_BIG_ID", big.to_string()),
+                ("RELATA_BULK_IDS", serde_json::to_string(&bulk[..2]).unwrap()),
+                ("RELATA_COMPANY_NAME", company.clone()),
+                ("RELATA_COMPANY_ID", company_id.to_string()),
+            ],
+        );
+    });
+}
