@@ -334,3 +334,46 @@ fn lists_and_forms_in_chromium() {
         );
     });
 }
+
+/// Dynamics clients run views through the Web API: `savedQuery`,
+/// `userQuery` and `fetchXml` on an entity set.
+#[test]
+fn views_run_through_the_web_api() {
+    each_server(|srv| {
+        let tag = uid();
+        let a = srv.create("accounts", &json!({ "name": format!("Api {tag} a") }));
+        let b = srv.create("accounts", &json!({ "name": format!("Api {tag} b") }));
+        srv.patch(&format!("/accounts({b})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+        let fetch = format!(
+            r#"<fetch><entity name="account"><attribute name="name"/><order attribute="name"/><filter><condition attribute="name" operator="like" value="Api {tag}%"/></filter></entity></fetch>"#
+        );
+        let rows = srv.get(&format!("/accounts?fetchXml={}", enc(&fetch))).expect(200).rows();
+        let ids: Vec<String> = rows.iter().map(|r| r["accountid"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids, [a.to_string(), b.to_string()]);
+
+        let inactive = srv
+            .get("/savedqueries?$select=name&$filter=returnedtypecode eq 'account' and name eq 'Inactive Accounts'")
+            .rows()[0]["savedqueryid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let rows = srv.get(&format!("/accounts?savedQuery={inactive}")).expect(200).rows();
+        assert!(rows.iter().any(|r| r["accountid"] == b.to_string()));
+        assert!(!rows.iter().any(|r| r["accountid"] == a.to_string()));
+
+        let uq = srv.create(
+            "userqueries",
+            &json!({ "name": format!("Mine {tag}"), "returnedtypecode": "account", "querytype": 0, "fetchxml": fetch }),
+        );
+        assert_eq!(srv.get(&format!("/accounts?userQuery={uq}")).expect(200).rows().len(), 2);
+
+        // Errors name the problem.
+        let m = srv.get(&format!("/contacts?fetchXml={}", enc(&fetch))).expect_error(400);
+        assert!(m.contains("account"), "{m}");
+        let m = srv.get(&format!("/accounts?fetchXml={}&$top=1", enc(&fetch))).expect_error(400);
+        assert!(m.contains("$top"), "{m}");
+        let m = srv.get(&format!("/accounts?fetchXml={}", enc("<fetch><entity name=\"account\">"))).expect_error(400);
+        assert!(m.contains("FetchXML"), "{m}");
+        srv.get(&format!("/accounts?savedQuery={}", Uuid::now_v7())).expect(404);
+    });
+}

@@ -640,7 +640,7 @@ fn list(
     prefer: &Prefer,
     r: Option<&Restriction>,
 ) -> Result<ApiResponse, ApiError> {
-    let opts = parse_query_options(&req.query)?;
+    let opts = collection_options(s, req, entity)?;
     if !opts.apply.is_empty() {
         if r.is_some() {
             return Err(ApiError::bad_request("$apply is supported on entity sets only."));
@@ -687,6 +687,51 @@ fn list(
         resp = resp.with_header(HeaderName::from_static("preference-applied"), applied.join(","));
     }
     Ok(resp)
+}
+
+/// A collection's query options: OData's, or a view's. `fetchXml=`,
+/// `savedQuery=<id>` and `userQuery=<id>` run a FetchXML query (the view's
+/// own, read with the caller's rights), paged by `$skiptoken` like any other.
+fn collection_options(
+    s: &mut Session<'_, '_, '_>,
+    req: &ApiRequest,
+    entity: &Entity,
+) -> Result<QueryOptions, ApiError> {
+    let mut fetch = None;
+    let mut others = Vec::new();
+    let mut skiptoken = None;
+    for (k, v) in form_urlencoded::parse(req.query.as_bytes()) {
+        match k.as_ref() {
+            "fetchXml" => fetch = Some(v.into_owned()),
+            "savedQuery" | "userQuery" => {
+                let (source, column) =
+                    if k == "savedQuery" { ("savedquery", "fetchxml") } else { ("userquery", "fetchxml") };
+                let id = Uuid::parse_str(&v).map_err(|_| ApiError::bad_request(format!("{k} must be a GUID.")))?;
+                let rec =
+                    s.retrieve(source, id, &QueryOptions { select: Some(vec![column.into()]), ..Default::default() })?;
+                let xml = rec.get(column).and_then(Value::as_str).unwrap_or("").to_string();
+                fetch = Some(xml);
+            }
+            "$skiptoken" => skiptoken = Some(v.into_owned()),
+            other if other.starts_with('$') => others.push(other.to_string()),
+            _ => {}
+        }
+    }
+    let Some(xml) = fetch else { return Ok(parse_query_options(&req.query)?) };
+    if !others.is_empty() {
+        return Err(ApiError::bad_request(format!("A FetchXML query cannot be combined with {}.", others.join(", "))));
+    }
+    let q = relata_query::fetchxml::parse(&xml).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if q.entity != entity.name() {
+        return Err(ApiError::bad_request(format!(
+            "The FetchXML query is of '{}', not of '{}'.",
+            q.entity,
+            entity.name()
+        )));
+    }
+    let mut opts = parse_query_options(&q.to_odata())?;
+    opts.skiptoken = skiptoken;
+    Ok(opts)
 }
 
 fn next_link(req: &ApiRequest, token: &str) -> String {
