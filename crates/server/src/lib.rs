@@ -74,7 +74,8 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         .route(API_PREFIX, any(web_api))
         .route(&format!("{API_PREFIX}/"), any(web_api))
         .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
-        .merge(ui::routes())
+        // Pages are text that compresses well; phones on slow links benefit most.
+        .merge(ui::routes().layer(tower_http::compression::CompressionLayer::new().gzip(true)))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .with_state(state)

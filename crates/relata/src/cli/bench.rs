@@ -69,6 +69,10 @@ pub struct BenchArgs {
     /// (and its discount changed)
     #[arg(long, default_value_t = 30, requires = "sales", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub recalculations: u64,
+    /// Also measure the web interface's pages over the accounts made:
+    /// size, bytes sent, server time and latency
+    #[arg(long, conflicts_with = "sales")]
+    pub ui: bool,
 }
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
@@ -160,6 +164,8 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     }
     let bench = Bench { base, admin_token: token, salespeople, settings: bench_settings };
     let results = runtime.block_on(measure(&mut server, &bench, &args))?;
+    let ui =
+        if args.ui { Some(runtime.block_on(super::bench_ui::measure(&bench.base, &bench.admin_token))?) } else { None };
     let ServerEnd { peak_rss_kb, anon_kb, pss_kb, data_bytes } = finish(&mut server, pg.as_ref(), &data_dir);
 
     let mut summary = json!({
@@ -173,6 +179,9 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         "pss_kb": pss_kb,
         "data_bytes": data_bytes,
     });
+    if let Some(pages) = &ui {
+        summary["ui"] = serde_json::Value::Array(pages.iter().map(|p| p.json()).collect());
+    }
     if args.security {
         let costs = security_costs(&results);
         println!();
