@@ -377,3 +377,25 @@ fn views_run_through_the_web_api() {
         srv.get(&format!("/accounts?savedQuery={}", Uuid::now_v7())).expect(404);
     });
 }
+
+/// A secured column the user may not read is not a column of their lists,
+/// nor of their exports; it is not on their forms either.
+#[test]
+fn secured_columns_are_left_out() {
+    each_server(|srv| {
+        let attr = "EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='telephone1')";
+        srv.patch(&format!("/{attr}"), &json!({ "IsSecured": true })).expect(204);
+        let rep = srv.new_user(&["Salesperson"]);
+        let header = |token: &str| {
+            let html = page_as(srv, token, "/ui/contacts").text();
+            html.contains("data-sort=\"telephone1\"")
+        };
+        assert!(header(&srv.token), "the administrator sees the column");
+        assert!(!header(&rep.token), "the salesperson does not");
+        let csv = page_as(srv, &rep.token, "/ui/contacts/export?format=csv").text();
+        assert!(!csv.lines().next().unwrap_or("").contains("Business Phone"), "{csv}");
+        let form = page_as(srv, &rep.token, "/ui/contacts/new").text();
+        assert!(!form.contains("name=\"telephone1\""), "the form leaves it out");
+        srv.patch(&format!("/{attr}"), &json!({ "IsSecured": false })).expect(204);
+    });
+}

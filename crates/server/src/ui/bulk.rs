@@ -186,7 +186,13 @@ pub(super) async fn export(
         if let Some(m) = errors.first() {
             return Err(EngineError::Invalid(m.clone()).into());
         }
-        let columns: Vec<AttributeDef> = view.columns.iter().filter_map(|c| entity.attribute(c).cloned()).collect();
+        let columns: Vec<AttributeDef> = view
+            .columns
+            .iter()
+            .filter_map(|c| entity.attribute(c))
+            .filter(|a| s.principal.can_read_field(&entity, a))
+            .cloned()
+            .collect();
         let header: Vec<String> = columns.iter().map(|a| a.label.text(lang.lcid()).to_string()).collect();
         let mut rows: Vec<Vec<Cell>> = Vec::new();
         let mut token = None;

@@ -168,6 +168,7 @@ fn fields_of(
     let lcid = lang.lcid();
     let fields: Vec<FormField> = editable(entity, creating)
         .into_iter()
+        .filter(|a| s.principal.can_set_field(entity, a, creating))
         .filter(|a| !a.kind.is_lookup() || lookup_targets(s, a).next().is_some())
         .map(|a| {
             let (value, display) = values(a);

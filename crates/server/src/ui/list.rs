@@ -463,7 +463,13 @@ pub(super) async fn list(
         };
         let names = names_of(s, &rows_page.records)?;
         let currencies = currencies_of(s, &rows_page.records)?;
-        let columns: Vec<&AttributeDef> = view.columns.iter().filter_map(|c| entity.attribute(c)).collect();
+        // A secured column the user may not read is not shown at all.
+        let columns: Vec<&AttributeDef> = view
+            .columns
+            .iter()
+            .filter_map(|c| entity.attribute(c))
+            .filter(|a| s.principal.can_read_field(&entity, a))
+            .collect();
         let rows: Vec<Row> = rows_page
             .records
             .iter()
