@@ -111,6 +111,85 @@ await step("4 a Sales Manager of the same unit sees the rep's account, not anoth
   }
 });
 
+await step("5 the rep creates a lead and qualifies it into an opportunity", async () => {
+  using(page);
+  await goto(page, "/ui/leads/new");
+  await page.locator("#f-subject").fill(LEAD_SUBJECT);
+  await page.locator("#f-firstname").fill("Grace");
+  await page.locator("#f-lastname").fill(`Hopper ${TAG}`);
+  await page.locator("#f-companyname").fill(LEAD_COMPANY);
+  await save(page);
+  ids.lead = idOf(page);
+  await screen(page, "lead-actions");
+  await page.locator("details[data-action=qualify] summary").click();
+  await Promise.all([
+    page.waitForURL(/\/ui\/opportunities\/[0-9a-f-]{36}/),
+    page.locator("details[data-action=qualify] button[type=submit]").click(),
+  ]);
+  ids.opportunity = idOf(page);
+  const lead = await api(`/leads(${ids.lead})?$select=statecode,_qualifyingopportunityid_value`);
+  assert.equal(lead.statecode, 1, "the lead is qualified");
+  assert.equal(lead._qualifyingopportunityid_value, ids.opportunity);
+  // Qualifying again is not offered, and a forged attempt is refused.
+  await goto(page, `/ui/leads/${ids.lead}`);
+  assert.equal(await page.locator("details[data-action=qualify]").count(), 0);
+});
+
+await step("6 the rep prices the opportunity: a price list and a product line", async () => {
+  using(page);
+  await goto(page, `/ui/opportunities/${ids.opportunity}/edit`);
+  await pickLookup(page, "pricelevelid", PRICE_LIST);
+  await save(page);
+  await page.locator("[data-subgrid=opportunityproducts] [data-testid=subgrid-new]").click();
+  await page.waitForURL(/\/ui\/opportunityproducts\/new\?/);
+  await pickLookup(page, "productid", PRODUCT);
+  await page.locator("#f-quantity").fill("2");
+  await save(page);
+  const o = await api(`/opportunities(${ids.opportunity})?$select=totalamount,_pricelevelid_value`);
+  info(`opportunity total: ${o.totalamount}`);
+  assert.equal(Number(o.totalamount), 500, "2 × 250 from the price list");
+  await goto(page, `/ui/opportunities/${ids.opportunity}`);
+  assert.equal(await page.locator("[data-subgrid=opportunityproducts] tbody tr").count(), 1);
+  await screen(page, "opportunity");
+});
+
+await step("8 quote → order → invoice → paid, each from the record's buttons", async () => {
+  using(page);
+  await goto(page, `/ui/opportunities/${ids.opportunity}`);
+  await Promise.all([page.waitForURL(/\/ui\/quotes\/[0-9a-f-]{36}/), page.locator("button[data-action=create_quote]").click()]);
+  ids.quote = idOf(page);
+  assert.equal(await page.locator("[data-subgrid=quotedetails] tbody tr").count(), 1, "the quote has the line");
+  await Promise.all([page.waitForURL(/done=/), page.locator("button[data-action=activate]").click()]);
+  assert.equal((await api(`/quotes(${ids.quote})?$select=statecode`)).statecode, 1);
+  await screen(page, "quote");
+  await Promise.all([page.waitForURL(/\/ui\/salesorders\/[0-9a-f-]{36}/), page.locator("button[data-action=create_order]").click()]);
+  ids.order = idOf(page);
+  await Promise.all([page.waitForURL(/\/ui\/invoices\/[0-9a-f-]{36}/), page.locator("button[data-action=create_invoice]").click()]);
+  ids.invoice = idOf(page);
+  const inv = await api(`/invoices(${ids.invoice})?$select=totalamount,statecode,_salesorderid_value`);
+  assert.equal(inv._salesorderid_value, ids.order);
+  assert.equal(Number(inv.totalamount), 500);
+  await Promise.all([page.waitForURL(/done=/), page.locator("button[data-action=mark_paid]").click()]);
+  const paid = await api(`/invoices(${ids.invoice})?$select=statecode,statuscode,relata_amountpaid`);
+  assert.equal(paid.statecode, 2, "the invoice is paid");
+  assert.equal(Number(paid.relata_amountpaid), 500);
+  assert.equal(await page.locator("button[data-action=mark_paid]").count(), 0, "no second payment offered");
+  await screen(page, "invoice-paid");
+});
+
+await step("8b the rep wins the opportunity with the Win form", async () => {
+  using(page);
+  await goto(page, `/ui/opportunities/${ids.opportunity}`);
+  await page.locator("details[data-action=win] summary").click();
+  await page.locator("details[data-action=win] input[name=actualrevenue]").fill("480");
+  await Promise.all([page.waitForURL(/done=/), page.locator("details[data-action=win] button[type=submit]").click()]);
+  const o = await api(`/opportunities(${ids.opportunity})?$select=statecode,actualvalue`);
+  assert.equal(o.statecode, 1, "won");
+  assert.equal(Number(o.actualvalue), 480);
+  assert.equal(await page.locator("[data-testid=edit]").count(), 0, "a won opportunity is read-only");
+  assert.ok(await page.locator("button[data-action=reopen]").count() === 1, "it can be reopened");
+});
+
 await step("9 the interface switches to Russian and stays so", async () => {
   using(page);
   await goto(page, "/ui/accounts?lang=ru");

@@ -370,6 +370,11 @@ pub(super) async fn new_form(
 
 /// May the caller create records of this entity (as their own)?
 pub(super) fn may_create(s: &Session<'_, '_, '_>, entity: &Entity) -> bool {
+    // Lines and other records without an owner are added to a parent the
+    // user may write; the engine checks the parent itself.
+    if let Some((_, parent)) = relata_query::plan::parent_lookup(&s.schema, entity) {
+        return s.principal.depth(parent, Right::Write) > relata_security::Depth::None;
+    }
     entity.has_privileges()
         && !entity.def.is_activity
         && s.principal.can(

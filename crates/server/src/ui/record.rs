@@ -1,28 +1,109 @@
-//! The record page: a record's fields by its form layout.
+//! The record page: a record's fields by its form layout, its business
+//! actions as buttons (the same engine calls as the Web API's actions),
+//! subgrids of related records, and a timeline of its activities and
+//! notes, with attachments.
+
+mod actions;
+mod timeline;
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
-use relata_engine::EngineError;
-use relata_metadata::Value;
+use relata_engine::{EngineError, Session};
+use relata_metadata::{AttrKind, Entity, Value};
+use relata_query::options::parse_query_options;
+use relata_security::Scope;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::i18n::{text, Text};
-use super::pages::{display, names_of, path_and_query, readable_entity, shell, shell_context, signed_in};
+use super::i18n::{text, Lang, Text};
+use super::pages::{display_in, names_of, path_and_query, readable_entity, shell, shell_context, signed_in, PageError};
 use super::render;
 use crate::AppState;
 
+pub(super) use timeline::MAX_ATTACHMENT;
+
 pub(super) const TEMPLATES: &[(&str, &str)] = &[("record.html", include_str!("templates/record.html"))];
 
-pub(super) const TEXT: &[Text] = &[];
+pub(super) const TEXT: &[Text] = &[
+    ("record_related", "Related", "Связанные записи"),
+    ("record_show_all", "Show all", "Показать все"),
+    ("record_timeline", "Timeline", "Хронология"),
+    ("record_no_activity", "No activities or notes yet.", "Пока нет действий и примечаний."),
+    ("record_add_note", "Add a note", "Добавить примечание"),
+    ("record_note_title", "Title", "Заголовок"),
+    ("record_note_text", "Note", "Текст примечания"),
+    ("record_note_file", "Attachment (up to {mb} MB)", "Вложение (до {mb} МБ)"),
+    ("record_add_task", "Add a task", "Добавить задачу"),
+    ("record_task_due", "Due", "Срок"),
+    ("record_subject", "Subject", "Тема"),
+    ("record_note_empty", "Write a title, a note or attach a file.", "Укажите заголовок, текст или приложите файл."),
+    (
+        "record_file_too_large",
+        "The file is larger than {mb} MB; nothing was saved.",
+        "Файл больше {mb} МБ; ничего не сохранено.",
+    ),
+    ("record_bad_upload", "The upload could not be read: {reason}", "Не удалось прочитать загрузку: {reason}"),
+    ("record_state", "Status", "Состояние"),
+    ("record_actions", "Actions", "Действия"),
+    ("record_note", "Note", "Примечание"),
+    ("record_download", "Download", "Скачать"),
+    ("record_by", "by {who}", "автор: {who}"),
+    ("act_qualify", "Qualify", "Квалифицировать"),
+    ("act_qualify_account", "Create an account", "Создать организацию"),
+    ("act_qualify_contact", "Create a contact", "Создать контакт"),
+    ("act_qualify_opportunity", "Create an opportunity", "Создать возможную сделку"),
+    (
+        "act_link_existing",
+        "Use the existing account or contact if one matches",
+        "Использовать существующую организацию или контакт при совпадении",
+    ),
+    ("act_disqualify", "Disqualify", "Дисквалифицировать"),
+    ("act_reason", "Reason", "Причина"),
+    ("act_reactivate", "Reactivate", "Активировать повторно"),
+    ("act_win", "Close as won", "Закрыть как выигранную"),
+    ("act_lose", "Close as lost", "Закрыть как проигранную"),
+    ("act_actual_revenue", "Actual revenue", "Фактическая выручка"),
+    ("act_close_date", "Close date", "Дата закрытия"),
+    ("act_description", "Description", "Описание"),
+    ("act_reopen", "Reopen", "Открыть повторно"),
+    ("act_create_quote", "Create quote", "Создать предложение"),
+    ("act_activate", "Activate", "Активировать"),
+    ("act_revise", "Revise", "Пересмотреть"),
+    ("act_win_quote", "Win quote", "Выиграть предложение"),
+    ("act_close_quote", "Close quote", "Закрыть предложение"),
+    ("act_create_order", "Create order", "Создать заказ"),
+    ("act_create_invoice", "Create invoice", "Создать счёт"),
+    ("act_fulfill", "Fulfill order", "Выполнить заказ"),
+    ("act_cancel_order", "Cancel order", "Отменить заказ"),
+    ("act_mark_paid", "Mark paid", "Отметить как оплаченный"),
+    ("act_deactivate", "Deactivate", "Деактивировать"),
+    ("act_assign", "Assign", "Назначить"),
+    ("act_owner", "New owner", "Новый ответственный"),
+    ("act_share", "Share", "Предоставить доступ"),
+    ("act_share_with", "Share with", "Кому"),
+    ("act_print", "Print PDF", "Печать PDF"),
+    ("act_done", "Done.", "Готово."),
+    ("act_unknown", "This action is not available for this record now.", "Это действие сейчас недоступно для записи."),
+    ("act_pick_principal", "Choose a user or team.", "Выберите пользователя или рабочую группу."),
+    ("act_bad_amount", "Enter the actual revenue as a number.", "Укажите фактическую выручку числом."),
+];
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ui/{set}/{id}/act/{action}", post(actions::run))
+        .route("/ui/{set}/{id}/pdf", get(actions::pdf))
+        .route(
+            "/ui/{set}/{id}/notes",
+            post(timeline::add_note).layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 64 * 1024)),
+        )
+        .route("/ui/{set}/{id}/tasks", post(timeline::add_task))
+        .route("/ui/{set}/{id}/file", get(timeline::download))
 }
 
 #[derive(Serialize)]
@@ -44,6 +125,113 @@ struct Field {
     href: Option<String>,
 }
 
+#[derive(Serialize)]
+struct Subgrid {
+    label: String,
+    set: String,
+    columns: Vec<String>,
+    rows: Vec<(Uuid, Vec<String>)>,
+    more: bool,
+    all: String,
+    new: Option<String>,
+}
+
+/// Relationships a subgrid leaves out: ownership, audit and system plumbing.
+fn subgrid_worthy(s: &Session<'_, '_, '_>, r: &relata_metadata::OneToMany) -> bool {
+    let Some(e) = s.schema.entity(&r.referencing_entity) else { return false };
+    !e.def.is_intersect
+        && !matches!(
+            r.referencing_attribute.as_str(),
+            "ownerid"
+                | "owninguser"
+                | "owningteam"
+                | "owningbusinessunit"
+                | "createdby"
+                | "modifiedby"
+                | "createdonbehalfby"
+                | "modifiedonbehalfby"
+                | "regardingobjectid"
+                | "objectid"
+                | "transactioncurrencyid"
+        )
+        && !matches!(
+            e.name(),
+            "audit"
+                | "activitypointer"
+                | "activityparty"
+                | "annotation"
+                | "principalobjectaccess"
+                | "userquery"
+                | "savedquery"
+        )
+        && (e.has_privileges() || relata_query::plan::parent_lookup(&s.schema, e).is_some())
+        && s.principal.read_scope(e) != Scope::Nothing
+}
+
+/// Up to ten related records per one-to-many relationship: document
+/// lines first, then the rest by label.
+fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) -> Result<Vec<Subgrid>, PageError> {
+    let lcid = lang.lcid();
+    let mut rels: Vec<relata_metadata::OneToMany> =
+        s.schema.referencing(entity.name()).filter(|r| subgrid_worthy(s, r)).cloned().collect();
+    let is_line = |r: &relata_metadata::OneToMany| {
+        r.referencing_entity.ends_with("detail") || r.referencing_entity == "opportunityproduct"
+    };
+    rels.sort_by_key(|r| (!is_line(r), r.referencing_entity.clone(), r.referencing_attribute.clone()));
+    let mut out = Vec::new();
+    for r in rels.into_iter().take(8) {
+        let Some(target) = s.schema.entity(&r.referencing_entity).cloned() else { continue };
+        let cols: Vec<String> = super::list::default_columns(&target)
+            .into_iter()
+            .filter(|c| c != &r.referencing_attribute && c != "modifiedon")
+            .take(4)
+            .collect();
+        let q = format!(
+            "$select={}&$filter=_{}_value eq {id}&$orderby={} asc",
+            cols.join(","),
+            r.referencing_attribute,
+            target.def.primary_name
+        );
+        let Ok(opts) = parse_query_options(&q) else { continue };
+        let page = s.query(target.name(), &opts, Some(10), None)?;
+        let names = names_of(s, &page.records)?;
+        let currencies = super::list::currencies_of(s, &page.records)?;
+        let attrs: Vec<_> = cols.iter().filter_map(|c| target.attribute(c)).collect();
+        let rows = page
+            .records
+            .iter()
+            .map(|rec| {
+                let cur =
+                    rec.get("transactioncurrencyid").and_then(Value::as_ref_value).and_then(|c| currencies.get(&c.id));
+                (
+                    rec.id,
+                    attrs
+                        .iter()
+                        .map(|a| rec.get(&a.name).map(|v| display_in(s, a, v, lang, &names, cur)).unwrap_or_default())
+                        .collect(),
+                )
+            })
+            .collect();
+        let lookup_label =
+            target.attribute(&r.referencing_attribute).map(|a| a.label.text(lcid).to_string()).unwrap_or_default();
+        let label = format!("{} ({lookup_label})", target.def.plural_label.text(lcid));
+        let set = target.def.entity_set.clone();
+        out.push(Subgrid {
+            new: super::forms::may_create(s, &target)
+                .then(|| format!("/ui/{set}/new?{}={}:{id}", r.referencing_attribute, entity.name())),
+            all: format!("/ui/{set}?filter={}%3A{id}", r.referencing_attribute),
+            more: page.skiptoken.is_some(),
+            columns: attrs.iter().map(|a| a.label.text(lcid).to_string()).collect(),
+            label,
+            set,
+            rows,
+        });
+    }
+    // Only subgrids with rows, or those the user may add to.
+    out.retain(|g| !g.rows.is_empty() || g.new.is_some());
+    Ok(out)
+}
+
 pub(super) async fn record(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -60,7 +248,10 @@ pub(super) async fn record(
             other => other,
         })?;
         let names = names_of(s, std::slice::from_ref(&rec))?;
-        let can_edit = s.may(&entity, relata_security::Right::Write, id)?;
+        let currencies = super::list::currencies_of(s, std::slice::from_ref(&rec))?;
+        let currency =
+            rec.get("transactioncurrencyid").and_then(Value::as_ref_value).and_then(|c| currencies.get(&c.id));
+        let can_edit = s.may(&entity, relata_security::Right::Write, id)? && !actions::read_only(&entity, &rec);
         let lcid = lang.lcid();
         let form = super::layout::main_form(s, &entity, lang)?;
         // Sections show the values the record has; an empty section is left out.
@@ -78,6 +269,7 @@ pub(super) async fn record(
                             .fields
                             .iter()
                             .filter_map(|n| entity.attribute(n))
+                            .filter(|a| s.principal.can_read_field(&entity, a))
                             .filter_map(|a| {
                                 let v = rec.get(&a.name).filter(|v| !v.is_null())?;
                                 let href = v.as_ref_value().and_then(|r| {
@@ -86,7 +278,7 @@ pub(super) async fn record(
                                 });
                                 Some(Field {
                                     label: a.label.text(lcid).to_string(),
-                                    value: display(s, a, v, lang, &names),
+                                    value: display_in(s, a, v, lang, &names, currency),
                                     href,
                                 })
                             })
@@ -102,11 +294,27 @@ pub(super) async fn record(
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| entity.def.label.text(lcid).to_string());
+        let state = entity
+            .attribute("statecode")
+            .filter(|a| a.kind == AttrKind::State)
+            .and_then(|a| rec.get("statecode").map(|v| super::pages::display(s, a, v, lang, &names)));
+        let buttons = actions::available(s, &entity, &rec, lang)?;
+        let grids = subgrids(s, &entity, id, lang)?;
+        let timeline = timeline::entries(s, &entity, id, lang)?;
+        let may_note = timeline::may_add(s, "annotation");
+        let may_task = timeline::may_add(s, "task") && entity.def.is_activity.then_some(()).is_none();
         Ok(render(
             "record.html",
             context! { ..shell_context(&sh), ..context! {
-                title => title, set => &set, plural => entity.def.plural_label.text(lcid), tabs => minijinja::Value::from(minijinja::value::Serde(&tabs)), q_global => "",
-                id => id.to_string(), can_edit => can_edit,
+                title => title, set => &set, plural => entity.def.plural_label.text(lcid),
+                tabs => minijinja::Value::from(minijinja::value::Serde(&tabs)), q_global => "",
+                id => id.to_string(), can_edit => can_edit, state => state,
+                actions => minijinja::Value::from(minijinja::value::Serde(&buttons)),
+                subgrids => minijinja::Value::from(minijinja::value::Serde(&grids)),
+                timeline => minijinja::Value::from(minijinja::value::Serde(&timeline)),
+                may_note => may_note, may_task => may_task && timeline::regarding_allowed(&entity),
+                done => q.get("done"), problem => q.get("problem"),
+                max_mb => MAX_ATTACHMENT / (1024 * 1024),
             }},
         ))
     })

@@ -1,0 +1,396 @@
+//! A record's business actions: which the record's state and the user's
+//! rights allow, shown as buttons (with a small form where the action
+//! takes parameters), and run through the engine's actions — the same
+//! ones the Web API's `QualifyLead`, `WinOpportunity`,
+//! `ConvertQuoteToSalesOrder`… call.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, TimeZone, Utc};
+use relata_engine::{CloseRequest, Condition, EngineError, QualifyLead, RecordInput, Session};
+use relata_metadata::{Entity, EntityRef, Value};
+use relata_security::{AccessRights, Right};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::super::i18n::{text, Lang};
+use super::super::pages::{readable_entity, signed_in, PageError};
+use super::super::redirect;
+use crate::AppState;
+
+#[derive(Debug, Serialize)]
+pub(super) struct Button {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// The action's parameters; none = a plain button.
+    pub fields: Vec<Input>,
+    /// A link instead of a form (printing).
+    pub href: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub(super) struct Input {
+    pub name: &'static str,
+    pub label: String,
+    /// text, date, select or checkbox.
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<(String, String)>,
+}
+
+fn state_of(rec: &relata_query::Record) -> i64 {
+    rec.get("statecode").and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Forms edit a record in its first state only (open, draft, active):
+/// closed, won, submitted or inactive records are read-only.
+pub(in super::super) fn read_only(entity: &Entity, rec: &relata_query::Record) -> bool {
+    entity.attribute("statecode").is_some() && state_of(rec) != 0
+}
+
+fn button(key: &'static str, lang: Lang) -> Button {
+    Button { key, label: text(lang, &format!("act_{key}")), fields: Vec::new(), href: None }
+}
+
+/// The statuses of a state, as select options.
+fn statuses(entity: &Entity, state: i32, lang: Lang) -> Vec<(String, String)> {
+    entity
+        .state(state)
+        .map(|s| s.statuses.iter().map(|x| (x.value.to_string(), x.label.text(lang.lcid()).to_string())).collect())
+        .unwrap_or_default()
+}
+
+fn input(name: &'static str, label: &str, kind: &'static str, value: String, lang: Lang) -> Input {
+    Input { name, label: text(lang, label).to_string(), kind, value, options: Vec::new() }
+}
+
+/// Users and teams, as `systemuser:<id>` options.
+fn principals(s: &mut Session<'_, '_, '_>) -> Result<Vec<(String, String)>, PageError> {
+    super::super::bulk::assignees(s)
+}
+
+/// The actions the record's state and the user's rights allow now.
+pub(super) fn available(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    rec: &relata_query::Record,
+    lang: Lang,
+) -> Result<Vec<Button>, PageError> {
+    let id = rec.id;
+    let write = s.may(entity, Right::Write, id)?;
+    let state = state_of(rec);
+    let mut out = Vec::new();
+    let today = Utc::now().date_naive().to_string();
+    let active_inactive =
+        entity.state(0).is_some_and(|x| x.name == "Active") && entity.state(1).is_some_and(|x| x.name == "Inactive");
+    if write {
+        match (entity.name(), state) {
+            ("lead", 0) => {
+                let mut q = button("qualify", lang);
+                for (name, label) in [
+                    ("account", "act_qualify_account"),
+                    ("contact", "act_qualify_contact"),
+                    ("opportunity", "act_qualify_opportunity"),
+                ] {
+                    q.fields.push(input(name, label, "checkbox", "1".into(), lang));
+                }
+                q.fields.push(input("link_existing", "act_link_existing", "checkbox", String::new(), lang));
+                out.push(q);
+                let mut d = button("disqualify", lang);
+                let mut reason = input("status", "act_reason", "select", String::new(), lang);
+                reason.options = statuses(entity, 2, lang);
+                d.fields.push(reason);
+                out.push(d);
+            }
+            ("lead", _) => out.push(button("reactivate", lang)),
+            ("opportunity", 0) => {
+                let estimate = rec.get("estimatedvalue").and_then(Value::as_decimal).map(|d| d.normalize().to_string());
+                let mut w = button("win", lang);
+                w.fields.push(input("actualrevenue", "act_actual_revenue", "text", estimate.unwrap_or_default(), lang));
+                w.fields.push(input("actualend", "act_close_date", "date", today.clone(), lang));
+                w.fields.push(input("description", "act_description", "text", String::new(), lang));
+                out.push(w);
+                let mut l = button("lose", lang);
+                let mut reason = input("status", "act_reason", "select", String::new(), lang);
+                reason.options = statuses(entity, 2, lang);
+                l.fields.push(reason);
+                l.fields.push(input("actualend", "act_close_date", "date", today, lang));
+                l.fields.push(input("description", "act_description", "text", String::new(), lang));
+                out.push(l);
+                out.push(button("create_quote", lang));
+            }
+            ("opportunity", _) => out.push(button("reopen", lang)),
+            ("quote", 0) => out.push(button("activate", lang)),
+            ("quote", 1) => {
+                out.push(button("create_order", lang));
+                out.push(button("win_quote", lang));
+                let mut c = button("close_quote", lang);
+                let mut reason = input("status", "act_reason", "select", String::new(), lang);
+                reason.options = statuses(entity, 3, lang).into_iter().filter(|(v, _)| v != "7").collect();
+                c.fields.push(reason);
+                out.push(c);
+                out.push(button("revise", lang));
+            }
+            ("quote", 3) => out.push(button("revise", lang)),
+            ("salesorder", 0 | 1) => {
+                out.push(button("create_invoice", lang));
+                out.push(button("fulfill", lang));
+                out.push(button("cancel_order", lang));
+            }
+            ("salesorder", 3) => out.push(button("create_invoice", lang)),
+            ("invoice", 0) => out.push(button("mark_paid", lang)),
+            ("invoice", 2) if rec.get("statuscode").and_then(Value::as_i64) == Some(100002) => {
+                out.push(button("mark_paid", lang))
+            }
+            (_, 0) if active_inactive => out.push(button("deactivate", lang)),
+            (_, 1) if active_inactive => out.push(button("activate", lang)),
+            _ => {}
+        }
+    }
+    if matches!(entity.name(), "quote" | "salesorder" | "invoice") {
+        let mut p = button("print", lang);
+        p.href = Some(format!("/ui/{}/{id}/pdf", entity.def.entity_set));
+        out.push(p);
+    }
+    if entity.is_owned() {
+        if s.may(entity, Right::Assign, id)? {
+            let mut a = button("assign", lang);
+            let mut owner = input("owner", "act_owner", "select", String::new(), lang);
+            owner.options = principals(s)?;
+            a.fields.push(owner);
+            out.push(a);
+        }
+        if s.may(entity, Right::Share, id)? {
+            let mut sh = button("share", lang);
+            let mut who = input("principal", "act_share_with", "select", String::new(), lang);
+            who.options = principals(s)?;
+            sh.fields.push(who);
+            for (name, right) in [("read", "Read"), ("write", "Write"), ("append", "Append"), ("appendto", "Append To")]
+            {
+                sh.fields.push(Input {
+                    name: match name {
+                        "read" => "right_read",
+                        "write" => "right_write",
+                        "append" => "right_append",
+                        _ => "right_appendto",
+                    },
+                    label: right.to_string(),
+                    kind: "checkbox",
+                    value: if name == "read" { "1".into() } else { String::new() },
+                    options: Vec::new(),
+                });
+            }
+            out.push(sh);
+        }
+    }
+    Ok(out)
+}
+
+fn bool_field(form: &HashMap<String, String>, name: &str) -> bool {
+    form.get(name).is_some_and(|v| !v.is_empty())
+}
+
+fn status_field(form: &HashMap<String, String>) -> Option<i64> {
+    form.get("status").and_then(|v| v.parse().ok())
+}
+
+fn date_field(form: &HashMap<String, String>, name: &str) -> Option<Value> {
+    let d = NaiveDate::parse_from_str(form.get(name)?.trim(), "%Y-%m-%d").ok()?;
+    Some(Value::DateTime(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)))
+}
+
+fn text_field(form: &HashMap<String, String>, name: &str) -> Option<Value> {
+    form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()).map(|v| Value::String(v.to_string()))
+}
+
+fn reference(entity: &str, id: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: entity.into(), id })
+}
+
+fn principal_field(form: &HashMap<String, String>, name: &str) -> Option<EntityRef> {
+    let (e, id) = form.get(name)?.split_once(':')?;
+    let id = Uuid::parse_str(id).ok()?;
+    matches!(e, "systemuser" | "team").then(|| EntityRef { entity: e.into(), id })
+}
+
+/// A record's page URL.
+fn page_of(s: &Session<'_, '_, '_>, entity: &str, id: Uuid) -> String {
+    let set = s.schema.entity(entity).map(|e| e.def.entity_set.clone()).unwrap_or_default();
+    format!("/ui/{set}/{id}")
+}
+
+/// Runs one action; returns the page to go to.
+fn perform(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    action: &str,
+    form: &HashMap<String, String>,
+    lang: Lang,
+) -> Result<String, EngineError> {
+    let here = page_of(s, entity.name(), id);
+    let set_state = |s: &mut Session<'_, '_, '_>, state: i64, status: Option<i64>| -> Result<(), EngineError> {
+        let mut values = vec![("statecode".to_string(), Value::Int(state))];
+        let status = status.or_else(|| entity.state(state as i32).map(|x| x.default_status as i64));
+        if let Some(st) = status {
+            values.push(("statuscode".into(), Value::Int(st)));
+        }
+        s.update(
+            entity.name(),
+            id,
+            RecordInput::new(values),
+            Condition { if_match: Some(None), ..Default::default() },
+            false,
+        )?;
+        Ok(())
+    };
+    let close = |lookup: &str, extra: Vec<(String, Value)>| {
+        let mut fields = vec![(lookup.to_string(), reference(entity.name(), id))];
+        fields.extend(extra);
+        CloseRequest { close: RecordInput::new(fields), status: status_field(form) }
+    };
+    match action {
+        "qualify" => {
+            let req = QualifyLead {
+                create_account: bool_field(form, "account"),
+                create_contact: bool_field(form, "contact"),
+                create_opportunity: bool_field(form, "opportunity"),
+                link_existing: bool_field(form, "link_existing"),
+                ..Default::default()
+            };
+            let created = s.qualify_lead(id, &req)?;
+            let to = ["opportunity", "account", "contact"]
+                .iter()
+                .find_map(|e| created.iter().find(|r| r.entity == *e))
+                .map(|r| page_of(s, &r.entity, r.id));
+            Ok(to.unwrap_or(here))
+        }
+        "disqualify" => set_state(s, 2, status_field(form)).map(|_| here),
+        "reactivate" | "reopen" | "activate" if entity.name() != "quote" => set_state(s, 0, None).map(|_| here),
+        "activate" => set_state(s, 1, None).map(|_| here),
+        "deactivate" => set_state(s, 1, None).map(|_| here),
+        "win" | "lose" => {
+            let mut extra = Vec::new();
+            if let Some(raw) = form.get("actualrevenue").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                let d = relata_print::format::parse_decimal(raw)
+                    .ok_or_else(|| EngineError::Invalid(text(lang, "act_bad_amount").to_string()))?;
+                extra.push(("actualrevenue".to_string(), Value::Decimal(d)));
+            }
+            if let Some(d) = date_field(form, "actualend") {
+                extra.push(("actualend".into(), d));
+            }
+            if let Some(t) = text_field(form, "description") {
+                extra.push(("description".into(), t));
+            }
+            let req = close("opportunityid", extra);
+            if action == "win" {
+                s.win_opportunity(req)?;
+            } else {
+                s.lose_opportunity(req)?;
+            }
+            Ok(here)
+        }
+        "create_quote" => s.generate_from_opportunity(id, "quote").map(|q| page_of(s, "quote", q)),
+        "create_order" => s.convert_quote_to_sales_order(id).map(|o| page_of(s, "salesorder", o)),
+        "win_quote" => s.win_quote(close("quoteid", Vec::new())).map(|_| here),
+        "close_quote" => s.close_quote(close("quoteid", Vec::new())).map(|_| here),
+        "revise" => s.revise_quote(id).map(|q| page_of(s, "quote", q)),
+        "create_invoice" => s.convert_sales_order_to_invoice(id).map(|i| page_of(s, "invoice", i)),
+        "fulfill" => s.fulfill_sales_order(close("salesorderid", Vec::new())).map(|_| here),
+        "cancel_order" => s.cancel_sales_order(close("salesorderid", Vec::new())).map(|_| here),
+        // Paid in full: the engine records what is still due as a payment.
+        "mark_paid" => set_state(s, 2, Some(100001)).map(|_| here),
+        "assign" => {
+            let owner = principal_field(form, "owner")
+                .ok_or_else(|| EngineError::Invalid(text(lang, "act_pick_principal").to_string()))?;
+            s.update(
+                entity.name(),
+                id,
+                RecordInput::new(vec![("ownerid".into(), Value::Ref(owner))]),
+                Condition { if_match: Some(None), ..Default::default() },
+                false,
+            )?;
+            Ok(here)
+        }
+        "share" => {
+            let who = principal_field(form, "principal")
+                .ok_or_else(|| EngineError::Invalid(text(lang, "act_pick_principal").to_string()))?;
+            let mut rights = AccessRights::NONE;
+            for (field, right) in [
+                ("right_read", Right::Read),
+                ("right_write", Right::Write),
+                ("right_append", Right::Append),
+                ("right_appendto", Right::AppendTo),
+            ] {
+                if bool_field(form, field) {
+                    rights = rights.union(AccessRights::of(right));
+                }
+            }
+            s.grant_access(&EntityRef { entity: entity.name().into(), id }, &who, rights)?;
+            Ok(here)
+        }
+        _ => Err(EngineError::Forbidden(text(lang, "act_unknown").to_string())),
+    }
+}
+
+/// `POST /ui/{set}/{id}/act/{action}`.
+pub(in super::super) async fn run(
+    State(st): State<AppState>,
+    Path((set, id, action)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    let (headers, form) = match super::super::forms::posted(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let here = format!("/ui/{set}/{id}");
+    signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
+        let entity = readable_entity(s, &set, lang)?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let rec = s.retrieve(entity.name(), id, &Default::default())?;
+        // Only what the page would offer: the state and the rights decide.
+        if !available(s, &entity, &rec, lang)?.iter().any(|b| b.key == action && b.href.is_none()) {
+            return Err(EngineError::Forbidden(text(lang, "act_unknown").to_string()).into());
+        }
+        let page = format!("/ui/{set}/{id}");
+        match perform(s, &entity, id, &action, &form, lang) {
+            Ok(to) => Ok(redirect(&format!("{to}?done={}", encode(text(lang, "act_done"))))),
+            // The engine's refusal, shown on the record after the rollback.
+            Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::PreconditionFailed(m)) => {
+                Err(PageError::Shown(Box::new(redirect(&format!("{page}?problem={}", encode(&m))))))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// `GET /ui/{set}/{id}/pdf`: the printed quote, order or invoice.
+pub(in super::super) async fn pdf(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((set, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let here = format!("/ui/{set}/{id}/pdf");
+    signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, _token| {
+        let entity = readable_entity(s, &set, lang)?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let bytes = s.print_document(entity.name(), id, None)?;
+        let mut r = (StatusCode::OK, bytes).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+        if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{}-{id}.pdf\"", entity.name())) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        Ok(r)
+    })
+    .await
+}
