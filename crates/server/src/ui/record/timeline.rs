@@ -145,7 +145,7 @@ pub(super) fn entries(
             });
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(out)
 }
 
