@@ -139,6 +139,8 @@ await step("6 the rep prices the opportunity: a price list and a product line", 
   using(page);
   await goto(page, `/ui/opportunities/${ids.opportunity}/edit`);
   await pickLookup(page, "pricelevelid", PRICE_LIST);
+  // Written the way many users write amounts.
+  await page.locator("#f-estimatedvalue").fill("1 000");
   await save(page);
   await page.locator("[data-subgrid=opportunityproducts] [data-testid=subgrid-new]").click();
   await page.waitForURL(/\/ui\/opportunityproducts\/new\?/);
@@ -151,6 +153,37 @@ await step("6 the rep prices the opportunity: a price list and a product line", 
   await goto(page, `/ui/opportunities/${ids.opportunity}`);
   assert.equal(await page.locator("[data-subgrid=opportunityproducts] tbody tr").count(), 1);
   await screen(page, "opportunity");
+});
+
+await step("7 the rep drags the opportunity across the pipeline board; the keyboard way works too", async () => {
+  using(page);
+  await goto(page, "/ui/pipeline?mine=1");
+  await checkPage(page);
+  const card = page.locator(`.card[data-id="${ids.opportunity}"]`);
+  const column = (name) => page.locator(".column", { has: page.locator("h2", { hasText: new RegExp(`^${name}$`) }) });
+  assert.equal(await column("Qualify").locator(`.card[data-id="${ids.opportunity}"]`).count(), 1, "starts in Qualify");
+  await Promise.all([page.waitForEvent("load"), card.dragTo(column("Propose"))]);
+  let o = await api(`/opportunities(${ids.opportunity})?$select=stepname,closeprobability,estimatedvalue`);
+  assert.equal(o.stepname, "Propose");
+  assert.equal(o.closeprobability, 70);
+  const propose = column("Propose");
+  assert.equal(await propose.locator(`.card[data-id="${ids.opportunity}"]`).count(), 1, "the card is in Propose after the reload");
+  const total = await propose.locator("[data-testid=total]").textContent();
+  const weighted = await propose.locator("[data-testid=weighted]").textContent();
+  info(`Propose: ${await propose.locator("[data-testid=count]").textContent()}, total ${total}, weighted ${weighted}; estimated ${o.estimatedvalue}`);
+  const value = Number(o.estimatedvalue);
+  assert.equal(value, 1000, "the estimate typed as 1 000");
+  const plain = (t) => Number(t.replace(/[^0-9.]/g, ""));
+  assert.equal(plain(total), value, "the column total is the card's value");
+  assert.equal(plain(weighted), Math.round(value * 70) / 100, "weighted by 70%");
+  await screen(page, "pipeline");
+  // Without a mouse: the card's own form.
+  await page.locator(`#mv-${ids.opportunity}`).selectOption({ label: "Develop" });
+  await Promise.all([page.waitForURL(/done=/), page.locator(`.card[data-id="${ids.opportunity}"] .move button`).click()]);
+  o = await api(`/opportunities(${ids.opportunity})?$select=stepname,closeprobability`);
+  assert.equal(o.stepname, "Develop");
+  assert.equal(o.closeprobability, 40);
+  assert.match(await page.locator("svg.chart title").first().textContent(), /Pipeline/);
 });
 
 await step("8 quote → order → invoice → paid, each from the record's buttons", async () => {

@@ -112,3 +112,87 @@ fn sales_scenario_in_chromium() {
         );
     });
 }
+
+fn page_as(srv: &Srv, token: &str, path: &str) -> common::Resp {
+    srv.send(
+        srv.raw(reqwest::Method::GET, &format!("{}{path}", srv.base_url))
+            .header("Cookie", format!("relata_session={token}")),
+    )
+}
+
+fn csrf_of(srv: &Srv, token: &str) -> String {
+    let html = page_as(srv, token, "/").text();
+    let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Moves on the board are updates like any other: the engine's rights and
+/// the process's stages decide, and a forged move changes nothing.
+#[test]
+fn board_moves_are_checked() {
+    each_server(|srv| {
+        let tag = uid();
+        let rep = srv.new_user(&["Salesperson"]);
+        let other = srv.new_user(&["Salesperson"]);
+        let opp = {
+            let r = srv.send(
+                srv.req_as(&rep.token, reqwest::Method::POST, "/opportunities")
+                    .json(&json!({ "name": format!("Board {tag}") })),
+            );
+            r.expect(204);
+            r.entity_id()
+        };
+        let stages: Vec<(String, String)> = srv
+            .get("/processstages?$select=stagename&$orderby=relata_stageorder")
+            .rows()
+            .iter()
+            .map(|r| (r["processstageid"].as_str().unwrap().to_string(), r["stagename"].as_str().unwrap().to_string()))
+            .collect();
+        let propose = stages.iter().find(|s| s.1 == "Propose").expect("the default process has Propose").0.clone();
+        let step =
+            || srv.retrieve("opportunities", opp, "$select=stepname")["stepname"].as_str().unwrap_or("").to_string();
+        let before = step();
+        let post = |token: &str, form: &[(&str, String)], json: bool| {
+            let mut rb = srv
+                .raw(reqwest::Method::POST, &format!("{}/ui/pipeline/move", srv.base_url))
+                .header("Cookie", format!("relata_session={token}"))
+                .form(form);
+            if json {
+                rb = rb.header("Accept", "application/json");
+            }
+            srv.send(rb)
+        };
+
+        // Another Salesperson cannot see the card, let alone move it.
+        let board = page_as(srv, &other.token, "/ui/pipeline").text();
+        assert!(!board.contains(&format!("Board {tag}")), "{board}");
+        let r = post(
+            &other.token,
+            &[("csrf", csrf_of(srv, &other.token)), ("id", opp.to_string()), ("stage", propose.clone())],
+            true,
+        );
+        assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
+        assert_eq!(step(), before);
+        // Without the CSRF value: refused.
+        let r = post(&rep.token, &[("id", opp.to_string()), ("stage", propose.clone())], true);
+        assert_eq!(r.status, 403);
+        assert_eq!(step(), before);
+        // A stage that is not one of the process's: a message, nothing changed.
+        let csrf = csrf_of(srv, &rep.token);
+        let r = post(
+            &rep.token,
+            &[("csrf", csrf.clone()), ("id", opp.to_string()), ("stage", Uuid::now_v7().to_string())],
+            true,
+        );
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(step(), before);
+        // The owner moves it.
+        let r = post(&rep.token, &[("csrf", csrf), ("id", opp.to_string()), ("stage", propose)], true);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["ok"], true);
+        assert_eq!(step(), "Propose");
+        let board = page_as(srv, &rep.token, "/ui/pipeline?mine=1").text();
+        assert!(board.contains(&format!("Board {tag}")));
+        assert!(board.contains("<svg"), "the pipeline chart is drawn on the server");
+    });
+}

@@ -14,6 +14,8 @@ use super::pages::{path_and_query, shell, shell_context, signed_in};
 use super::render;
 use crate::AppState;
 
+pub(super) mod charts;
+
 pub(super) const TEMPLATES: &[(&str, &str)] = &[("home.html", include_str!("templates/home.html"))];
 
 pub(super) const TEXT: &[Text] = &[];

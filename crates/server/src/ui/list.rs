@@ -391,10 +391,18 @@ pub(super) fn currencies_of(
     s: &mut Session<'_, '_, '_>,
     records: &[relata_query::Record],
 ) -> Result<HashMap<Uuid, relata_print::format::CurrencyInfo>, PageError> {
-    let mut ids: Vec<Uuid> = records
+    let ids: Vec<Uuid> = records
         .iter()
         .filter_map(|r| r.get("transactioncurrencyid").and_then(Value::as_ref_value).map(|r| r.id))
         .collect();
+    currencies(s, ids)
+}
+
+/// Currencies by id: code, symbol and precision.
+pub(super) fn currencies(
+    s: &mut Session<'_, '_, '_>,
+    mut ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, relata_print::format::CurrencyInfo>, PageError> {
     ids.sort();
     ids.dedup();
     let mut out = HashMap::new();
