@@ -196,3 +196,77 @@ fn board_moves_are_checked() {
         assert!(board.contains("<svg"), "the pipeline chart is drawn on the server");
     });
 }
+
+/// The dashboard's charts count what the user may see, by role.
+#[test]
+fn dashboards_follow_the_user_and_their_role() {
+    each_server(|srv| {
+        let rep = srv.new_user(&["Salesperson"]);
+        let as_rep = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+            srv.send(srv.req_as(&rep.token, method, path).json(&body))
+        };
+        for _ in 0..3 {
+            as_rep(
+                reqwest::Method::POST,
+                "/leads",
+                json!({ "subject": "Ad lead", "lastname": "L", "leadsourcecode": 1 }),
+            )
+            .expect(204);
+        }
+        let opp = as_rep(
+            reqwest::Method::POST,
+            "/opportunities",
+            json!({ "name": "Won one", "isrevenuesystemcalculated": false, "estimatedvalue": 1234 }),
+        );
+        opp.expect(204);
+        let opp = opp.entity_id();
+        as_rep(
+            reqwest::Method::POST,
+            "/WinOpportunity",
+            json!({ "OpportunityClose": { "opportunityid@odata.bind": format!("/opportunities({opp})"), "actualrevenue": 1234 }, "Status": 3 }),
+        )
+        .expect(204);
+        let yesterday = yesterday_noon();
+        as_rep(reqwest::Method::POST, "/tasks", json!({ "subject": "Call back", "scheduledend": yesterday }))
+            .expect(204);
+
+        let html = page_as(srv, &rep.token, "/").text();
+        assert!(html.contains("Sales dashboard"), "{html}");
+        // Figures of the rep's own data: three advertisement leads, the won
+        // revenue this month, one overdue task.
+        let figures = |chart: &str| {
+            let at = html.find(&format!("id=\"{chart}-t\"")).unwrap_or_else(|| panic!("no {chart} chart: {html}"));
+            let end = html[at..].find("</section>").map(|e| at + e).unwrap_or(html.len());
+            html[at..end].to_string()
+        };
+        assert!(
+            figures("dash-leads").contains("<th scope=\"row\">Advertisement</th><td>3</td>"),
+            "{}",
+            figures("dash-leads")
+        );
+        assert!(figures("dash-won").contains("$1,234.00"), "{}", figures("dash-won"));
+        assert!(figures("dash-due").contains("<th scope=\"row\">Overdue</th><td>1</td>"), "{}", figures("dash-due"));
+        assert!(html.contains(">Call back</a>"), "the next activities are listed");
+
+        // Another Salesperson's dashboard does not count the rep's records.
+        let other = srv.new_user(&["Salesperson"]);
+        let html = page_as(srv, &other.token, "/").text();
+        assert!(!html.contains("<th scope=\"row\">Advertisement</th><td>3</td>"), "{html}");
+        assert!(!html.contains("$1,234.00"), "{html}");
+
+        // A service representative: no sales charts.
+        let csr = srv.new_user(&["Customer Service Representative"]);
+        let html = page_as(srv, &csr.token, "/").text();
+        assert!(html.contains("Service dashboard"), "{html}");
+        assert!(!html.contains("dash-pipeline-t") && !html.contains("dash-leads-t"), "{html}");
+        assert!(html.contains("dash-due-t"));
+        // In Russian.
+        let html = page_as(srv, &rep.token, "/?lang=ru").text();
+        assert!(html.contains("Воронка по этапам"), "{html}");
+    });
+}
+
+/// Yesterday at noon, UTC, as the Web API writes dates.
+fn yesterday_noon() -> String {
+    (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT12:00:00Z").to_string()
+}
