@@ -239,6 +239,16 @@ pub(crate) fn load_principal(
     let privileges = privileges_of(tx, schema, &holdings, license, is_system_administrator)?;
     let fields = field_permissions(tx, Some(user), &teams)?;
     let business_unit_disabled = BusinessUnits::disabled_in_chain(tx, business_unit_id)?;
+    // The interface language the user chose (`usersettings.uilanguageid`).
+    let language = tx
+        .query_one(
+            "SELECT uilanguageid FROM usersettings WHERE systemuserid = $1",
+            &[Param::uuid(user)],
+            &[Storage::Int],
+        )?
+        .and_then(|r| r[0].as_i64())
+        .and_then(|l| u32::try_from(l).ok())
+        .unwrap_or(1033);
     Ok(Principal {
         business_unit_disabled,
         user_id: user,
@@ -251,7 +261,7 @@ pub(crate) fn load_principal(
         all_privileges: false,
         license,
         fields,
-        language: 1033,
+        language,
     })
 }
 

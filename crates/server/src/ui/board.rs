@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
@@ -225,8 +225,7 @@ async fn board(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
 /// Moves a card: `POST id, stage`. Scripts ask for JSON; the plain form
 /// goes back to the board.
 async fn move_card(State(st): State<AppState>, req: Request) -> Response {
-    let wants_json =
-        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"));
+    let wants_json = super::wants_json(req.headers());
     let (headers, form) = match super::forms::posted(req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -256,11 +255,12 @@ async fn move_card(State(st): State<AppState>, req: Request) -> Response {
         };
         let encode = |m: &str| percent_encoding::utf8_percent_encode(m, percent_encoding::NON_ALPHANUMERIC).to_string();
         match (message, wants_json) {
-            (Ok(m), true) => Ok(json(StatusCode::OK, &serde_json::json!({ "ok": true, "message": m }))),
+            (Ok(m), true) => Ok(super::json_response(StatusCode::OK, &serde_json::json!({ "ok": true, "message": m }))),
             (Ok(m), false) => Ok(redirect(&format!("{back}{sep}done={}", encode(&m)))),
-            (Err((status, m)), true) => {
-                Err(PageError::Shown(Box::new(json(status, &serde_json::json!({ "ok": false, "message": m })))))
-            }
+            (Err((status, m)), true) => Err(PageError::Shown(Box::new(super::json_response(
+                status,
+                &serde_json::json!({ "ok": false, "message": m }),
+            )))),
             (Err((status, m)), false) => {
                 let r = if status == StatusCode::FORBIDDEN {
                     super::html_response(
@@ -275,10 +275,4 @@ async fn move_card(State(st): State<AppState>, req: Request) -> Response {
         }
     })
     .await
-}
-
-fn json(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
 }

@@ -118,7 +118,7 @@ fn input_value(a: &AttributeDef, v: Option<&Value>) -> String {
         Some(Value::Double(f)) => f.to_string(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::DateTime(d)) if a.is_date_only() => d.format("%Y-%m-%d").to_string(),
-        Some(Value::DateTime(d)) => d.format("%Y-%m-%dT%H:%M").to_string(),
+        Some(Value::DateTime(d)) => super::zone::to_local(*d).format("%Y-%m-%dT%H:%M").to_string(),
         Some(Value::Ref(r)) => format!("{}:{}", r.entity, r.id),
         Some(_) => String::new(),
     }
@@ -148,7 +148,15 @@ fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String>
             } else {
                 NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").ok()
             };
-            parsed.map(|d| Value::DateTime(Utc.from_utc_datetime(&d))).ok_or_else(|| text(lang, "bad_date").to_string())
+            // Dates are calendar dates; times are the user's wall-clock time.
+            let at = |d: NaiveDateTime| {
+                if a.is_date_only() {
+                    Utc.from_utc_datetime(&d)
+                } else {
+                    super::zone::from_local(d)
+                }
+            };
+            parsed.map(|d| Value::DateTime(at(d))).ok_or_else(|| text(lang, "bad_date").to_string())
         }
         _ => Ok(Value::String(raw.to_string())),
     }

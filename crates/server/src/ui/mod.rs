@@ -155,6 +155,17 @@ async fn stylesheet() -> Response {
     r
 }
 
+/// Did a script ask for JSON (drag and drop) rather than a page?
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("application/json"))
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// A cookie's value from the request.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -169,6 +169,7 @@ pub(super) async fn signed_in(
     let result = tokio::task::spawn_blocking(move || {
         org.with_token(&token, write, |s| {
             let lang = language(&headers, chosen.as_deref(), Some(s.principal.language));
+            super::zone::enter(s)?;
             page(s, lang, &token)
         })
     })
@@ -372,7 +373,7 @@ pub(super) fn display_in(
     currency: Option<&relata_print::format::CurrencyInfo>,
 ) -> String {
     use relata_print::format as fmt;
-    let plang = fmt::Lang::from_lcid(lang.lcid());
+    let plang = super::zone::formats(lang);
     match (attr.kind, value) {
         (_, Value::Null) => String::new(),
         (AttrKind::Picklist | AttrKind::State | AttrKind::Status, Value::Int(i)) => s
@@ -399,13 +400,13 @@ pub(super) fn display_in(
                 None => fmt::number(*d, Some(attr.precision.unwrap_or(2).min(4)), plang),
             }
         }
+        // Date-only values are calendar dates; instants show in the user's zone.
+        (AttrKind::DateTime, Value::DateTime(d)) if attr.is_date_only() => {
+            fmt::date(d.date_naive(), fmt::DateStyle::Short, plang)
+        }
         (AttrKind::DateTime, Value::DateTime(d)) => {
-            let date = fmt::date(d.date_naive(), fmt::DateStyle::Short, plang);
-            if attr.is_date_only() {
-                date
-            } else {
-                format!("{date} {}", d.format("%H:%M"))
-            }
+            let local = super::zone::to_local(*d);
+            format!("{} {}", fmt::date(local.date(), fmt::DateStyle::Short, plang), local.format("%H:%M"))
         }
         (_, Value::Int(i)) => i.to_string(),
         (_, Value::String(t)) => t.clone(),
