@@ -155,6 +155,8 @@ pub const TEXT: &[Text] = &[
     ("list_view_name_needed", "Give the view a name.", "Укажите название представления."),
     ("list_delete_view", "Delete this view", "Удалить это представление"),
     ("yes", "Yes", "Да"),
+    ("dashboard", "Dashboard", "Панель"),
+    ("workspace", "Workspace", "Рабочая область"),
     ("lookup_none", "Nothing is named “{name}”: pick a record from the suggestions.", "Нет записи с именем «{name}»: выберите запись из подсказок."),
     ("lookup_many", "Several records are named “{name}”: pick one from the suggestions.", "Несколько записей с именем «{name}»: выберите одну из подсказок."),
     ("unsaved", "You have unsaved changes.", "Есть несохранённые изменения."),

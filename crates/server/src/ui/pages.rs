@@ -106,6 +106,8 @@ struct Area {
 pub(super) struct Shell {
     pub lang: Lang,
     areas: Vec<Area>,
+    /// Screens beyond entity lists: (href, label).
+    tools: Vec<(&'static str, &'static str)>,
     pub user_name: String,
     pub csrf: String,
 }
@@ -137,7 +139,20 @@ pub(super) fn shell(
     let me = s.principal.user_id;
     let names = s.lookup_names(&[&EntityRef { entity: "systemuser".into(), id: me }])?;
     let user_name = names.get(&me).cloned().unwrap_or_default();
-    Ok(Shell { lang, areas, user_name, csrf: csrf_for(token) })
+    let readable = |n: &str| s.schema.entity(n).is_some_and(|e| s.principal.read_scope(e) != Scope::Nothing);
+    let mut tools = vec![("/", text(lang, "dashboard"))];
+    if readable("opportunity") {
+        tools.push(("/ui/pipeline", text(lang, "board_title")));
+    }
+    if readable("activitypointer") {
+        tools.push(("/ui/calendar", text(lang, "cal_title")));
+    }
+    let admin = ["systemuser", "team", "businessunit", "role"].iter().any(|n| readable(n))
+        || s.principal.has("prvReadAuditSummary");
+    if admin {
+        tools.push(("/ui/settings", text(lang, "set_title")));
+    }
+    Ok(Shell { lang, areas, tools, user_name, csrf: csrf_for(token) })
 }
 
 pub(super) fn shell_context(sh: &Shell) -> minijinja::Value {
@@ -145,6 +160,7 @@ pub(super) fn shell_context(sh: &Shell) -> minijinja::Value {
         lang => sh.lang.code(),
         t => strings(sh.lang),
         areas => minijinja::Value::from(minijinja::value::Serde(&sh.areas)),
+        tools => &sh.tools,
         user_name => &sh.user_name,
         csrf => &sh.csrf,
     }

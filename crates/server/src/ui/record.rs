@@ -299,6 +299,13 @@ pub(super) async fn record(
             .filter(|a| a.kind == AttrKind::State)
             .and_then(|a| rec.get("statecode").map(|v| super::pages::display(s, a, v, lang, &names)));
         let buttons = actions::available(s, &entity, &rec, lang)?;
+        // Screens of Settings that belong to this record.
+        let more: Option<(String, &str)> = match entity.name() {
+            "role" => Some((format!("/ui/settings/roles/{id}"), text(lang, "set_privileges"))),
+            "systemuser" => Some((format!("/ui/settings/users/{id}/roles"), text(lang, "set_roles"))),
+            "team" => Some((format!("/ui/settings/teams/{id}/members"), text(lang, "set_members"))),
+            _ => None,
+        };
         let grids = subgrids(s, &entity, id, lang)?;
         let timeline = timeline::entries(s, &entity, id, lang)?;
         let may_note = timeline::may_add(s, "annotation");
@@ -313,7 +320,7 @@ pub(super) async fn record(
                 subgrids => minijinja::Value::from(minijinja::value::Serde(&grids)),
                 timeline => minijinja::Value::from(minijinja::value::Serde(&timeline)),
                 may_note => may_note, may_task => may_task && timeline::regarding_allowed(&entity),
-                done => q.get("done"), problem => q.get("problem"),
+                done => q.get("done"), problem => q.get("problem"), more => more,
                 max_mb => MAX_ATTACHMENT / (1024 * 1024),
             }},
         ))
