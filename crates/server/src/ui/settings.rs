@@ -362,7 +362,7 @@ async fn user_roles(
     let here = path_and_query(&format!("/ui/settings/users/{id}/roles"), &q);
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let id = role_id(&id, lang)?;
-        membership_page(s, lang, token, Membership::UserRoles, id, q.get("done").is_some(), q.get("problem").cloned())
+        membership_page(s, lang, token, Membership::UserRoles, id, q.contains_key("done"), q.get("problem").cloned())
     })
     .await
 }
@@ -376,7 +376,7 @@ async fn members(
     let here = path_and_query(&format!("/ui/settings/teams/{id}/members"), &q);
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let id = role_id(&id, lang)?;
-        membership_page(s, lang, token, Membership::TeamMembers, id, q.get("done").is_some(), q.get("problem").cloned())
+        membership_page(s, lang, token, Membership::TeamMembers, id, q.contains_key("done"), q.get("problem").cloned())
     })
     .await
 }
