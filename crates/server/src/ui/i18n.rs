@@ -156,6 +156,7 @@ pub const TEXT: &[Text] = &[
     ("list_delete_view", "Delete this view", "Удалить это представление"),
     ("yes", "Yes", "Да"),
     ("dashboard", "Dashboard", "Панель"),
+    ("custom_area", "Custom", "Настраиваемые"),
     ("workspace", "Workspace", "Рабочая область"),
     ("lookup_none", "Nothing is named “{name}”: pick a record from the suggestions.", "Нет записи с именем «{name}»: выберите запись из подсказок."),
     ("lookup_many", "Several records are named “{name}”: pick one from the suggestions.", "Несколько записей с именем «{name}»: выберите одну из подсказок."),

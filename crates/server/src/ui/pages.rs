@@ -119,7 +119,7 @@ pub(super) fn shell(
     current: Option<&str>,
 ) -> Result<Shell, PageError> {
     let lcid = lang.lcid();
-    let areas = AREAS
+    let areas: Vec<Area> = AREAS
         .iter()
         .filter_map(|(key, names)| {
             let entities: Vec<NavEntity> = names
@@ -136,6 +136,23 @@ pub(super) fn shell(
             (!entities.is_empty()).then(|| Area { key, label: text(lang, key), entities })
         })
         .collect();
+    // Custom tables get an area of their own.
+    let mut areas: Vec<Area> = areas;
+    let mut custom: Vec<NavEntity> = s
+        .schema
+        .entities()
+        .filter(|e| e.def.is_custom && !e.def.is_intersect && s.principal.read_scope(e) != Scope::Nothing)
+        .map(|e| NavEntity {
+            name: e.name().to_string(),
+            set: e.def.entity_set.clone(),
+            label: e.def.plural_label.text(lcid).to_string(),
+            current: current == Some(e.name()),
+        })
+        .collect();
+    custom.sort_by(|a, b| a.label.cmp(&b.label));
+    if !custom.is_empty() {
+        areas.push(Area { key: "custom", label: text(lang, "custom_area"), entities: custom });
+    }
     let me = s.principal.user_id;
     let names = s.lookup_names(&[&EntityRef { entity: "systemuser".into(), id: me }])?;
     let user_name = names.get(&me).cloned().unwrap_or_default();
