@@ -267,6 +267,30 @@ const EN_MONTHS: [&str; 12] = [
     "December",
 ];
 
+const RU_MONTHS_NOMINATIVE: [&str; 12] = [
+    "Январь",
+    "Февраль",
+    "Март",
+    "Апрель",
+    "Май",
+    "Июнь",
+    "Июль",
+    "Август",
+    "Сентябрь",
+    "Октябрь",
+    "Ноябрь",
+    "Декабрь",
+];
+
+/// A month's name on its own, as a calendar's title writes it (1–12).
+pub fn month_name(month: u32, lang: Lang) -> &'static str {
+    let i = (month.clamp(1, 12) - 1) as usize;
+    match lang {
+        Lang::Ru => RU_MONTHS_NOMINATIVE[i],
+        Lang::En => EN_MONTHS[i],
+    }
+}
+
 /// Parses the date part of an ISO 8601 date or date-time (`2026-11-24`,
 /// `2026-11-24T10:00:00Z`).
 pub fn parse_date(text: &str) -> Option<chrono::NaiveDate> {

@@ -5,33 +5,10 @@
 
 mod common;
 
-use common::{each_server, uid, Resp, Srv};
+use common::{each_server, uid, Srv};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
-
-fn page_as(srv: &Srv, token: &str, path: &str) -> Resp {
-    srv.send(
-        srv.raw(Method::GET, &format!("{}{path}", srv.base_url)).header("Cookie", format!("relata_session={token}")),
-    )
-}
-
-fn csrf_of(srv: &Srv, token: &str) -> String {
-    let html = page_as(srv, token, "/").text();
-    let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-fn post_as(srv: &Srv, token: &str, path: &str, form: &[(&str, String)], json: bool) -> Resp {
-    let mut rb = srv
-        .raw(Method::POST, &format!("{}{path}", srv.base_url))
-        .header("Cookie", format!("relata_session={token}"))
-        .form(form);
-    if json {
-        rb = rb.header("Accept", "application/json");
-    }
-    srv.send(rb)
-}
 
 /// The calendar day section of a page, by date.
 fn day<'a>(html: &'a str, date: &str) -> &'a str {
@@ -50,7 +27,7 @@ fn settings_zone_and_calendar() {
     each_server(|srv| {
         let tag = uid();
         let rep = srv.new_user(&["Salesperson"]);
-        let csrf = csrf_of(srv, &rep.token);
+        let csrf = srv.csrf_of(&rep.token);
 
         // An appointment at 00:30 UTC shows at 00:30 until the rep picks a zone.
         let r = srv.send(srv.req_as(&rep.token, Method::POST, "/appointments").json(&json!({
@@ -59,23 +36,16 @@ fn settings_zone_and_calendar() {
         })));
         r.expect(204);
         let kickoff = r.entity_id();
-        let html = page_as(srv, &rep.token, "/ui/calendar?view=week&date=2026-03-02").text();
+        let html = srv.page_as(&rep.token, "/ui/calendar?view=week&date=2026-03-02").text();
         assert!(day(&html, "2026-03-02").contains("00:30"), "{}", day(&html, "2026-03-02"));
 
         // A zone that does not exist: a message, nothing saved.
-        let r = post_as(
-            srv,
-            &rep.token,
-            "/ui/preferences",
-            &[("csrf", csrf.clone()), ("zone", "Mars/Olympus".into())],
-            false,
-        );
+        let r = srv.form_as(&rep.token, "/ui/preferences", &[("csrf", csrf.clone()), ("zone", "Mars/Olympus".into())]);
         assert_eq!(r.status, 400, "{}", r.text());
         assert!(r.text().contains("Olympus”"), "{}", r.text());
         assert_eq!(srv.get(&format!("/usersettingscollection({})", rep.id)).status, 404);
         // Tokyo and Russian.
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             &rep.token,
             "/ui/preferences",
             &[
@@ -84,28 +54,26 @@ fn settings_zone_and_calendar() {
                 ("language", "1049".into()),
                 ("locale", "".into()),
             ],
-            false,
         );
         assert_eq!(r.status, 303, "{}", r.text());
         let saved = srv.retrieve("usersettingscollection", rep.id, "$select=uilanguageid,relata_timezone");
         assert_eq!(saved["relata_timezone"], "Asia/Tokyo");
         assert_eq!(saved["uilanguageid"], 1049);
         // The interface follows the setting without ?lang, and times are Tokyo's.
-        let html = page_as(srv, &rep.token, "/ui/calendar?view=week&date=2026-03-02").text();
+        let html = srv.page_as(&rep.token, "/ui/calendar?view=week&date=2026-03-02").text();
         assert!(html.contains("<html lang=\"ru\">"), "the saved language applies");
         assert!(day(&html, "2026-03-02").contains("09:30"), "{}", day(&html, "2026-03-02"));
-        let html = page_as(srv, &rep.token, "/ui/calendar?view=month&date=2026-03-15").text();
+        let html = srv.page_as(&rep.token, "/ui/calendar?view=month&date=2026-03-15").text();
         assert!(day(&html, "2026-03-02").contains(&format!("Kickoff {tag}")));
-        let html = page_as(srv, &rep.token, "/ui/calendar?view=day&date=2026-03-02").text();
+        let html = srv.page_as(&rep.token, "/ui/calendar?view=day&date=2026-03-02").text();
         assert!(html.contains(&format!("Kickoff {tag}")));
         // Another user's settings are untouched.
         let other = srv.new_user(&["Salesperson"]);
         assert_eq!(srv.get(&format!("/usersettingscollection({})", other.id)).status, 404);
-        assert!(page_as(srv, &other.token, "/").text().contains("<html lang=\"en\">"));
+        assert!(srv.page_as(&other.token, "/").text().contains("<html lang=\"en\">"));
 
         // A new appointment: times typed in Tokyo are stored in UTC.
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             &rep.token,
             "/ui/calendar/new",
             &[
@@ -115,7 +83,6 @@ fn settings_zone_and_calendar() {
                 ("end", "2026-03-03T11:00".into()),
                 ("location", "Office".into()),
             ],
-            false,
         );
         assert_eq!(r.status, 303, "{}", r.text());
         let made = srv
@@ -135,7 +102,7 @@ fn settings_zone_and_calendar() {
         ] {
             let mut form = form;
             form.push(("csrf", csrf.clone()));
-            let r = post_as(srv, &rep.token, "/ui/calendar/new", &form, false);
+            let r = srv.form_as(&rep.token, "/ui/calendar/new", &form);
             assert_eq!(r.status, 400, "{}", r.text());
             assert!(r.text().contains("role=\"alert\""));
         }
@@ -151,7 +118,7 @@ fn settings_zone_and_calendar() {
         let mv = |token: &str, csrf: &str, extra: Vec<(&str, String)>| {
             let mut form = vec![("csrf", csrf.to_string()), ("id", kickoff.to_string())];
             form.extend(extra);
-            post_as(srv, token, "/ui/calendar/move", &form, true)
+            srv.form_json_as(token, "/ui/calendar/move", &form)
         };
         let r = mv(&rep.token, &csrf, vec![("date", "2026-03-05".into()), ("version", version.clone())]);
         assert_eq!(r.status, 200, "{}", r.text());
@@ -165,19 +132,17 @@ fn settings_zone_and_calendar() {
         );
         assert_eq!(appointment_times(srv, kickoff).0, "2026-03-05T00:30:00Z");
         // Another user cannot move it; nor can a request without the CSRF value.
-        let r = mv(&other.token, &csrf_of(srv, &other.token), vec![("date", "2026-03-07".into())]);
+        let r = mv(&other.token, &srv.csrf_of(&other.token), vec![("date", "2026-03-07".into())]);
         assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
-        let r = post_as(
-            srv,
+        let r = srv.form_json_as(
             &rep.token,
             "/ui/calendar/move",
             &[("id", kickoff.to_string()), ("date", "2026-03-07".into())],
-            true,
         );
         assert_eq!(r.status, 403);
         assert_eq!(appointment_times(srv, kickoff).0, "2026-03-05T00:30:00Z");
         // The other user's calendar does not show the rep's appointments.
-        let html = page_as(srv, &other.token, "/ui/calendar?view=month&date=2026-03-15").text();
+        let html = srv.page_as(&other.token, "/ui/calendar?view=month&date=2026-03-15").text();
         assert!(!html.contains(&format!("Kickoff {tag}")));
     });
 }

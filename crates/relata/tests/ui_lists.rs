@@ -6,31 +6,10 @@ mod common;
 
 use std::io::Read as _;
 
-use common::{each_server, uid, Resp, Srv};
+use common::{each_server, uid};
 use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
-
-fn page_as(srv: &Srv, token: &str, path: &str) -> Resp {
-    srv.send(
-        srv.raw(Method::GET, &format!("{}{path}", srv.base_url)).header("Cookie", format!("relata_session={token}")),
-    )
-}
-
-/// The CSRF value the pages of a session carry.
-fn csrf_of(srv: &Srv, token: &str) -> String {
-    let html = page_as(srv, token, "/").text();
-    let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-fn post_as(srv: &Srv, token: &str, path: &str, form: &[(&str, String)]) -> Resp {
-    srv.send(
-        srv.raw(Method::POST, &format!("{}{path}", srv.base_url))
-            .header("Cookie", format!("relata_session={token}"))
-            .form(form),
-    )
-}
 
 /// The ids of the rows a list page shows.
 fn row_ids(html: &str) -> Vec<Uuid> {
@@ -51,7 +30,7 @@ fn system_views_filters_and_personal_views() {
         srv.patch(&format!("/accounts({inactive})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
 
         // The default system view shows active accounts only, and names itself.
-        let html = page_as(srv, token, &format!("/ui/accounts?q={}", enc(&tag))).text();
+        let html = srv.page_as(token, &format!("/ui/accounts?q={}", enc(&tag))).text();
         assert!(html.contains(">Active Accounts</option>"), "{html}");
         assert_eq!(row_ids(&html), [active]);
         // Another system view, picked by its id.
@@ -59,7 +38,7 @@ fn system_views_filters_and_personal_views() {
             .get("/savedqueries?$select=name&$filter=returnedtypecode eq 'account' and name eq 'Inactive Accounts'")
             .rows();
         let inactive_view = views[0]["savedqueryid"].as_str().unwrap().to_string();
-        let html = page_as(srv, token, &format!("/ui/accounts?view=s%3A{inactive_view}&q={}", enc(&tag))).text();
+        let html = srv.page_as(token, &format!("/ui/accounts?view=s%3A{inactive_view}&q={}", enc(&tag))).text();
         assert_eq!(row_ids(&html), [inactive]);
 
         // Column filters on opportunities: numbers with >, ranges, and a bad value named.
@@ -72,7 +51,7 @@ fn system_views_filters_and_personal_views() {
             &json!({ "name": format!("Opp {tag} big"), "isrevenuesystemcalculated": false, "estimatedvalue": 5000 }),
         );
         let base = format!("/ui/opportunities?q={}", enc(&tag));
-        let html = page_as(srv, token, &base).text();
+        let html = srv.page_as(token, &base).text();
         let mut both = row_ids(&html);
         both.sort();
         let mut expected = vec![small, big];
@@ -80,18 +59,17 @@ fn system_views_filters_and_personal_views() {
         assert_eq!(both, expected);
         // Money shows with its currency's symbol and precision.
         assert!(html.contains("5,000.00"), "{html}");
-        let html = page_as(srv, token, &format!("{base}&f.estimatedvalue={}", enc(">1000"))).text();
+        let html = srv.page_as(token, &format!("{base}&f.estimatedvalue={}", enc(">1000"))).text();
         assert_eq!(row_ids(&html), [big], "{html}");
-        let html = page_as(srv, token, &format!("{base}&f.estimatedvalue={}", enc("50..200"))).text();
+        let html = srv.page_as(token, &format!("{base}&f.estimatedvalue={}", enc("50..200"))).text();
         assert_eq!(row_ids(&html), [small]);
-        let html = page_as(srv, token, &format!("{base}&f.estimatedvalue=lots")).text();
+        let html = srv.page_as(token, &format!("{base}&f.estimatedvalue=lots")).text();
         assert!(html.contains("data-testid=\"list-error\""), "{html}");
         assert!(html.contains("Est. Revenue") || html.contains("Estimated"), "the message names the column: {html}");
 
         // Saving the filtered list as a personal view.
-        let csrf = csrf_of(srv, token);
-        let r = post_as(
-            srv,
+        let csrf = srv.csrf_of(token);
+        let r = srv.form_as(
             token,
             "/ui/opportunities/views",
             &[
@@ -104,30 +82,29 @@ fn system_views_filters_and_personal_views() {
         assert_eq!(r.status, 303, "{}", r.text());
         let to = r.header("location").unwrap();
         assert!(to.starts_with("/ui/opportunities?view=u%3A"), "{to}");
-        assert_eq!(row_ids(&page_as(srv, token, &to).text()), [big]);
+        assert_eq!(row_ids(&srv.page_as(token, &to).text()), [big]);
         let saved = srv.get(&format!("/userqueries?$select=name,fetchxml&$filter=name eq 'Big {tag}'")).rows();
         assert_eq!(saved.len(), 1);
         assert!(saved[0]["fetchxml"].as_str().unwrap().contains("operator=\"gt\" value=\"1000\""), "{}", saved[0]);
 
         // Another user does not see it; a forged delete of it by them changes nothing.
         let other = srv.new_user(&["Salesperson"]);
-        let html = page_as(srv, &other.token, "/ui/opportunities").text();
+        let html = srv.page_as(&other.token, "/ui/opportunities").text();
         assert!(!html.contains(&format!("Big {tag}")), "{html}");
         let view_id = to.trim_start_matches("/ui/opportunities?view=u%3A").to_string();
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             &other.token,
             &format!("/ui/opportunities/views/{view_id}/delete"),
-            &[("csrf", csrf_of(srv, &other.token))],
+            &[("csrf", srv.csrf_of(&other.token))],
         );
         assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
         assert_eq!(srv.get(&format!("/userqueries?$filter=name eq 'Big {tag}'")).rows().len(), 1);
         // Its owner deletes it.
-        let r = post_as(srv, token, &format!("/ui/opportunities/views/{view_id}/delete"), &[("csrf", csrf)]);
+        let r = srv.form_as(token, &format!("/ui/opportunities/views/{view_id}/delete"), &[("csrf", csrf)]);
         assert_eq!(r.status, 303);
         assert_eq!(srv.get(&format!("/userqueries?$filter=name eq 'Big {tag}'")).rows().len(), 0);
         // Without the CSRF value nothing is saved.
-        let r = post_as(srv, token, "/ui/opportunities/views", &[("name", format!("No {tag}"))]);
+        let r = srv.form_as(token, "/ui/opportunities/views", &[("name", format!("No {tag}"))]);
         assert_eq!(r.status, 403);
         assert_eq!(srv.get(&format!("/userqueries?$filter=name eq 'No {tag}'")).rows().len(), 0);
     });
@@ -140,12 +117,12 @@ fn bulk_actions_are_all_or_nothing() {
         let token = &srv.token;
         let a = srv.create("accounts", &json!({ "name": format!("Bulk {tag} a") }));
         let b = srv.create("accounts", &json!({ "name": format!("Bulk {tag} b") }));
-        let csrf = csrf_of(srv, token);
+        let csrf = srv.csrf_of(token);
         let bulk = |token: &str, csrf: &str, action: &str, ids: &[Uuid], extra: &[(&str, String)]| {
             let mut form = vec![("csrf", csrf.to_string()), ("action", action.to_string())];
             form.extend(ids.iter().map(|i| ("ids", i.to_string())));
             form.extend(extra.iter().cloned());
-            post_as(srv, token, "/ui/accounts/bulk", &form)
+            srv.form_as(token, "/ui/accounts/bulk", &form)
         };
         let state = |id: Uuid| srv.retrieve("accounts", id, "$select=statecode")["statecode"].as_i64().unwrap();
 
@@ -170,7 +147,7 @@ fn bulk_actions_are_all_or_nothing() {
         // The salesperson deletes their own record and someone else's in one go:
         // refused, and their own record is still there.
         let foreign = srv.create("accounts", &json!({ "name": format!("Bulk {tag} foreign") }));
-        let rep_csrf = csrf_of(srv, &rep.token);
+        let rep_csrf = srv.csrf_of(&rep.token);
         let r = bulk(&rep.token, &rep_csrf, "delete", &[a, foreign], &[]);
         assert!(r.status >= 400, "{} {}", r.status, r.text());
         assert_eq!(srv.get(&format!("/accounts({a})?$select=name")).status, 200);
@@ -182,7 +159,7 @@ fn bulk_actions_are_all_or_nothing() {
         // Nothing selected, an unknown action, or no CSRF value: refused.
         assert_eq!(bulk(token, &csrf, "delete", &[], &[]).status, 400);
         assert_eq!(bulk(token, &csrf, "explode", &[b], &[]).status, 403);
-        let r = post_as(srv, token, "/ui/accounts/bulk", &[("action", "delete".into()), ("ids", b.to_string())]);
+        let r = srv.form_as(token, "/ui/accounts/bulk", &[("action", "delete".into()), ("ids", b.to_string())]);
         assert_eq!(r.status, 403);
         assert_eq!(srv.get(&format!("/accounts({b})?$select=name")).status, 200);
     });
@@ -197,7 +174,7 @@ fn export_follows_the_list_and_the_privilege() {
             srv.create("accounts", &json!({ "name": format!("Export {tag} {name}"), "telephone1": phone }));
         }
         let q = format!("q={}&f.telephone1=2", enc(&format!("Export {tag}")));
-        let r = page_as(srv, token, &format!("/ui/accounts/export?format=csv&{q}"));
+        let r = srv.page_as(token, &format!("/ui/accounts/export?format=csv&{q}"));
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.header("content-disposition").unwrap().contains("accounts.csv"));
         let body = r.text();
@@ -221,16 +198,16 @@ fn export_follows_the_list_and_the_privilege() {
         assert!(strings.contains(&format!("Export {tag} Алиса")), "{strings}");
         assert!(strings.contains("Account Name"));
 
-        assert_eq!(page_as(srv, token, "/ui/accounts/export?format=pdf").status, 400);
+        assert_eq!(srv.page_as(token, "/ui/accounts/export?format=pdf").status, 400);
 
         // A user without prvExportToExcel sees no export links and is refused.
         let role = format!("No export {tag}");
         srv.cli(&["role", "create", "--name", &role]);
         srv.cli(&["role", "grant", "--role", &role, "--entity", "account", "--rights", "read", "--depth", "global"]);
         let reader = srv.new_user(&[&role]);
-        let html = page_as(srv, &reader.token, "/ui/accounts").text();
+        let html = srv.page_as(&reader.token, "/ui/accounts").text();
         assert!(!html.contains("data-testid=\"export-csv\""), "{html}");
-        assert_eq!(page_as(srv, &reader.token, "/ui/accounts/export?format=csv").status, 403);
+        assert_eq!(srv.page_as(&reader.token, "/ui/accounts/export?format=csv").status, 403);
         // Nor bulk actions: they may only read.
         assert!(!html.contains("data-testid=\"bulk\""), "{html}");
     });
@@ -247,25 +224,24 @@ fn lookups_suggest_resolve_and_prefill() {
 
         // Type-ahead: what the user may read, by name.
         let r =
-            page_as(srv, token, &format!("/ui/lookup?targets=account,contact&q={}", enc(&format!("Lookup {tag} Ac"))));
+            srv.page_as(token, &format!("/ui/lookup?targets=account,contact&q={}", enc(&format!("Lookup {tag} Ac"))));
         assert_eq!(r.status, 200);
         let found: serde_json::Value = r.json();
         assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
         assert_eq!(found[0]["value"], format!("account:{acme}"));
         let rep = srv.new_user(&["Salesperson"]);
         let found: serde_json::Value =
-            page_as(srv, &rep.token, &format!("/ui/lookup?targets=account&q={}", enc(&tag))).json();
+            srv.page_as(&rep.token, &format!("/ui/lookup?targets=account&q={}", enc(&tag))).json();
         assert_eq!(found.as_array().unwrap().len(), 0, "a salesperson sees only their own accounts: {found}");
 
         // Prefill from a subgrid's New link.
-        let html = page_as(srv, token, &format!("/ui/contacts/new?parentcustomerid=account:{acme}")).text();
+        let html = srv.page_as(token, &format!("/ui/contacts/new?parentcustomerid=account:{acme}")).text();
         assert!(html.contains(&format!("value=\"account:{acme}\"")), "{html}");
         assert!(html.contains(&format!("value=\"Lookup {tag} Acme\"")), "{html}");
 
-        let csrf = csrf_of(srv, token);
+        let csrf = srv.csrf_of(token);
         let create = |text: &str, picked: &str| {
-            post_as(
-                srv,
+            srv.form_as(
                 token,
                 "/ui/contacts/new",
                 &[
@@ -387,14 +363,14 @@ fn secured_columns_are_left_out() {
         srv.patch(&format!("/{attr}"), &json!({ "IsSecured": true })).expect(204);
         let rep = srv.new_user(&["Salesperson"]);
         let header = |token: &str| {
-            let html = page_as(srv, token, "/ui/contacts").text();
+            let html = srv.page_as(token, "/ui/contacts").text();
             html.contains("data-sort=\"telephone1\"")
         };
         assert!(header(&srv.token), "the administrator sees the column");
         assert!(!header(&rep.token), "the salesperson does not");
-        let csv = page_as(srv, &rep.token, "/ui/contacts/export?format=csv").text();
+        let csv = srv.page_as(&rep.token, "/ui/contacts/export?format=csv").text();
         assert!(!csv.lines().next().unwrap_or("").contains("Business Phone"), "{csv}");
-        let form = page_as(srv, &rep.token, "/ui/contacts/new").text();
+        let form = srv.page_as(&rep.token, "/ui/contacts/new").text();
         assert!(!form.contains("name=\"telephone1\""), "the form leaves it out");
         srv.patch(&format!("/{attr}"), &json!({ "IsSecured": false })).expect(204);
     });

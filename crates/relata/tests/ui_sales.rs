@@ -113,19 +113,6 @@ fn sales_scenario_in_chromium() {
     });
 }
 
-fn page_as(srv: &Srv, token: &str, path: &str) -> common::Resp {
-    srv.send(
-        srv.raw(reqwest::Method::GET, &format!("{}{path}", srv.base_url))
-            .header("Cookie", format!("relata_session={token}")),
-    )
-}
-
-fn csrf_of(srv: &Srv, token: &str) -> String {
-    let html = page_as(srv, token, "/").text();
-    let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
 /// Moves on the board are updates like any other: the engine's rights and
 /// the process's stages decide, and a forged move changes nothing.
 #[test]
@@ -164,11 +151,11 @@ fn board_moves_are_checked() {
         };
 
         // Another Salesperson cannot see the card, let alone move it.
-        let board = page_as(srv, &other.token, "/ui/pipeline").text();
+        let board = srv.page_as(&other.token, "/ui/pipeline").text();
         assert!(!board.contains(&format!("Board {tag}")), "{board}");
         let r = post(
             &other.token,
-            &[("csrf", csrf_of(srv, &other.token)), ("id", opp.to_string()), ("stage", propose.clone())],
+            &[("csrf", srv.csrf_of(&other.token)), ("id", opp.to_string()), ("stage", propose.clone())],
             true,
         );
         assert!(r.status == 403 || r.status == 404, "{} {}", r.status, r.text());
@@ -178,7 +165,7 @@ fn board_moves_are_checked() {
         assert_eq!(r.status, 403);
         assert_eq!(step(), before);
         // A stage that is not one of the process's: a message, nothing changed.
-        let csrf = csrf_of(srv, &rep.token);
+        let csrf = srv.csrf_of(&rep.token);
         let r = post(
             &rep.token,
             &[("csrf", csrf.clone()), ("id", opp.to_string()), ("stage", Uuid::now_v7().to_string())],
@@ -191,7 +178,7 @@ fn board_moves_are_checked() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["ok"], true);
         assert_eq!(step(), "Propose");
-        let board = page_as(srv, &rep.token, "/ui/pipeline?mine=1").text();
+        let board = srv.page_as(&rep.token, "/ui/pipeline?mine=1").text();
         assert!(board.contains(&format!("Board {tag}")));
         assert!(board.contains("<svg"), "the pipeline chart is drawn on the server");
     });
@@ -230,7 +217,7 @@ fn dashboards_follow_the_user_and_their_role() {
         as_rep(reqwest::Method::POST, "/tasks", json!({ "subject": "Call back", "scheduledend": yesterday }))
             .expect(204);
 
-        let html = page_as(srv, &rep.token, "/").text();
+        let html = srv.page_as(&rep.token, "/").text();
         assert!(html.contains("Sales dashboard"), "{html}");
         // Figures of the rep's own data: three advertisement leads, the won
         // revenue this month, one overdue task.
@@ -250,18 +237,18 @@ fn dashboards_follow_the_user_and_their_role() {
 
         // Another Salesperson's dashboard does not count the rep's records.
         let other = srv.new_user(&["Salesperson"]);
-        let html = page_as(srv, &other.token, "/").text();
+        let html = srv.page_as(&other.token, "/").text();
         assert!(!html.contains("<th scope=\"row\">Advertisement</th><td>3</td>"), "{html}");
         assert!(!html.contains("$1,234.00"), "{html}");
 
         // A service representative: no sales charts.
         let csr = srv.new_user(&["Customer Service Representative"]);
-        let html = page_as(srv, &csr.token, "/").text();
+        let html = srv.page_as(&csr.token, "/").text();
         assert!(html.contains("Service dashboard"), "{html}");
         assert!(!html.contains("dash-pipeline-t") && !html.contains("dash-leads-t"), "{html}");
         assert!(html.contains("dash-due-t"));
         // In Russian.
-        let html = page_as(srv, &rep.token, "/?lang=ru").text();
+        let html = srv.page_as(&rep.token, "/?lang=ru").text();
         assert!(html.contains("Воронка по этапам"), "{html}");
     });
 }

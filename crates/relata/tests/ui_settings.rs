@@ -5,30 +5,9 @@
 
 mod common;
 
-use common::{each_server, uid, Resp, Srv};
-use reqwest::Method;
+use common::{each_server, uid, Srv};
 use serde_json::json;
 use uuid::Uuid;
-
-fn page_as(srv: &Srv, token: &str, path: &str) -> Resp {
-    srv.send(
-        srv.raw(Method::GET, &format!("{}{path}", srv.base_url)).header("Cookie", format!("relata_session={token}")),
-    )
-}
-
-fn csrf_of(srv: &Srv, token: &str) -> String {
-    let html = page_as(srv, token, "/").text();
-    let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-fn post_as(srv: &Srv, token: &str, path: &str, form: &[(&str, String)]) -> Resp {
-    srv.send(
-        srv.raw(Method::POST, &format!("{}{path}", srv.base_url))
-            .header("Cookie", format!("relata_session={token}"))
-            .form(form),
-    )
-}
 
 fn role_id(srv: &Srv, name: &str) -> Uuid {
     let rows = srv.get(&format!("/roles?$select=name&$filter=name eq '{name}'")).rows();
@@ -55,12 +34,11 @@ fn role_grid_changes_privileges_through_the_engine() {
         srv.cli(&["role", "create", "--name", &name]);
         let role = role_id(srv, &name);
         let token = &srv.token;
-        let html = page_as(srv, token, &format!("/ui/settings/roles/{role}")).text();
+        let html = srv.page_as(token, &format!("/ui/settings/roles/{role}")).text();
         assert!(html.contains("data-privilege=\"prvReadAccount\""), "{html}");
         assert!(html.contains("prvExportToExcel"));
-        let csrf = csrf_of(srv, token);
-        let r = post_as(
-            srv,
+        let csrf = srv.csrf_of(token);
+        let r = srv.form_as(
             token,
             &format!("/ui/settings/roles/{role}"),
             &[
@@ -81,8 +59,7 @@ fn role_grid_changes_privileges_through_the_engine() {
             ]
         );
         // A depth the privilege cannot take: a message, nothing changed.
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             token,
             &format!("/ui/settings/roles/{role}"),
             &[("csrf", csrf.clone()), ("p.prvReadAccount", "3".into())],
@@ -92,22 +69,21 @@ fn role_grid_changes_privileges_through_the_engine() {
 
         // System Administrator is shown read-only and cannot be changed.
         let admin_role = role_id(srv, "System Administrator");
-        let html = page_as(srv, token, &format!("/ui/settings/roles/{admin_role}")).text();
+        let html = srv.page_as(token, &format!("/ui/settings/roles/{admin_role}")).text();
         assert!(!html.contains("data-testid=\"save-role\""));
-        let r = post_as(srv, token, &format!("/ui/settings/roles/{admin_role}"), &[("csrf", csrf.clone())]);
+        let r = srv.form_as(token, &format!("/ui/settings/roles/{admin_role}"), &[("csrf", csrf.clone())]);
         assert!(r.status == 400 || r.status == 403, "{} {}", r.status, r.text());
         assert!(privileges(srv, admin_role).len() > 50, "System Administrator keeps everything");
 
         // A Salesperson may read roles but not change them; a reader of
         // accounts only may not even see the grid.
         let rep = srv.new_user(&["Salesperson"]);
-        let html = page_as(srv, &rep.token, &format!("/ui/settings/roles/{role}")).text();
+        let html = srv.page_as(&rep.token, &format!("/ui/settings/roles/{role}")).text();
         assert!(!html.contains("data-testid=\"save-role\""), "{html}");
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             &rep.token,
             &format!("/ui/settings/roles/{role}"),
-            &[("csrf", csrf_of(srv, &rep.token)), ("p.prvReadAccount", "8".into())],
+            &[("csrf", srv.csrf_of(&rep.token)), ("p.prvReadAccount", "8".into())],
         );
         assert!(r.status == 400 || r.status == 403, "{} {}", r.status, r.text());
         assert!(privileges(srv, role).contains(&("prvReadAccount".into(), "Local".into())));
@@ -126,10 +102,10 @@ fn role_grid_changes_privileges_through_the_engine() {
             "basic",
         ]);
         let reader = srv.new_user(&[&reader_role]);
-        assert_eq!(page_as(srv, &reader.token, &format!("/ui/settings/roles/{role}")).status, 403);
-        assert!(!page_as(srv, &reader.token, "/").text().contains("href=\"/ui/settings\""));
+        assert_eq!(srv.page_as(&reader.token, &format!("/ui/settings/roles/{role}")).status, 403);
+        assert!(!srv.page_as(&reader.token, "/").text().contains("href=\"/ui/settings\""));
         // Without the CSRF value: refused.
-        let r = post_as(srv, token, &format!("/ui/settings/roles/{role}"), &[("p.prvReadAccount", "8".into())]);
+        let r = srv.form_as(token, &format!("/ui/settings/roles/{role}"), &[("p.prvReadAccount", "8".into())]);
         assert_eq!(r.status, 403);
     });
 }
@@ -139,14 +115,13 @@ fn roles_members_units_licenses_and_audit() {
     each_server(|srv| {
         let tag = uid();
         let token = &srv.token;
-        let csrf = csrf_of(srv, token);
+        let csrf = srv.csrf_of(token);
         let user = srv.new_user(&[]);
         let manager = role_id(srv, "Sales Manager");
         let rep_role = role_id(srv, "Salesperson");
 
         // A user's roles: exactly the ticked ones.
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             token,
             &format!("/ui/settings/users/{}/roles", user.id),
             &[("csrf", csrf.clone()), ("ids", manager.to_string()), ("ids", rep_role.to_string())],
@@ -163,8 +138,7 @@ fn roles_members_units_licenses_and_audit() {
             v
         };
         assert_eq!(held(srv), ["Sales Manager", "Salesperson"]);
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             token,
             &format!("/ui/settings/users/{}/roles", user.id),
             &[("csrf", csrf.clone()), ("ids", rep_role.to_string())],
@@ -175,7 +149,7 @@ fn roles_members_units_licenses_and_audit() {
         let admin = srv.admin_id();
         let admins_before =
             srv.get(&format!("/systemusers({admin})/systemuserroles_association?$select=name")).rows().len();
-        let r = post_as(srv, token, &format!("/ui/settings/users/{admin}/roles"), &[("csrf", csrf.clone())]);
+        let r = srv.form_as(token, &format!("/ui/settings/users/{admin}/roles"), &[("csrf", csrf.clone())]);
         if r.status != 303 {
             assert_eq!(r.status, 400, "{}", r.text());
             assert!(r.text().contains("role=\"alert\""));
@@ -196,8 +170,7 @@ fn roles_members_units_licenses_and_audit() {
             "teams",
             &json!({ "name": format!("Team {tag}"), "teamtype": 0, "businessunitid@odata.bind": format!("/businessunits({bu})") }),
         );
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             token,
             &format!("/ui/settings/teams/{team}/members"),
             &[("csrf", csrf.clone()), ("ids", user.id.to_string())],
@@ -205,7 +178,7 @@ fn roles_members_units_licenses_and_audit() {
         assert_eq!(r.status, 303, "{}", r.text());
         let members = srv.get(&format!("/teams({team})/teammembership_association?$select=fullname")).rows();
         assert!(members.iter().any(|m| m["systemuserid"] == user.id.to_string()), "{members:?}");
-        let html = page_as(srv, token, &format!("/ui/settings/teams/{team}/members")).text();
+        let html = srv.page_as(token, &format!("/ui/settings/teams/{team}/members")).text();
         assert!(html.contains(&format!("value=\"{}\" checked", user.id)), "{html}");
 
         // The unit tree shows a new child under the root, indented.
@@ -213,30 +186,29 @@ fn roles_members_units_licenses_and_audit() {
             "businessunits",
             &json!({ "name": format!("Unit {tag}"), "parentbusinessunitid@odata.bind": format!("/businessunits({bu})") }),
         );
-        let html = page_as(srv, token, "/ui/settings/units").text();
+        let html = srv.page_as(token, "/ui/settings/units").text();
         let at = html.find(&format!("data-id=\"{child}\"")).expect("the new unit is in the tree");
         assert!(html[..at].rfind("margin-left: 1.5em").is_some());
         assert!(html.contains(&format!("parentbusinessunitid=businessunit:{bu}")));
 
         // License types with their holders.
-        let html = page_as(srv, token, "/ui/settings/licenses").text();
+        let html = srv.page_as(token, "/ui/settings/licenses").text();
         assert!(html.contains("Professional") && html.contains("Read-Only"), "{html}");
 
         // The audit viewer: an update made through the Web API, old → new.
         let acc = srv.create("accounts", &json!({ "name": format!("Audit {tag} old") }));
         srv.patch(&format!("/accounts({acc})"), &json!({ "name": format!("Audit {tag} new") })).expect(204);
-        let html = page_as(srv, token, "/ui/settings/audit?entity=account&action=2").text();
+        let html = srv.page_as(token, "/ui/settings/audit?entity=account&action=2").text();
         assert!(html.contains(&format!("<del>Audit {tag} old</del> → <ins>Audit {tag} new</ins>")), "{html}");
         assert!(html.contains(&acc.to_string()), "the entry links its record");
         // Only for those who may read the audit.
         let rep = srv.new_user(&["Salesperson"]);
-        assert_eq!(page_as(srv, &rep.token, "/ui/settings/audit").status, 403);
+        assert_eq!(srv.page_as(&rep.token, "/ui/settings/audit").status, 403);
         // A Salesperson cannot change anyone's roles.
-        let r = post_as(
-            srv,
+        let r = srv.form_as(
             &rep.token,
             &format!("/ui/settings/users/{}/roles", rep.id),
-            &[("csrf", csrf_of(srv, &rep.token)), ("ids", role_id(srv, "System Administrator").to_string())],
+            &[("csrf", srv.csrf_of(&rep.token)), ("ids", role_id(srv, "System Administrator").to_string())],
         );
         assert!(r.status == 400 || r.status == 403, "{} {}", r.status, r.text());
         assert!(!srv

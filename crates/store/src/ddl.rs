@@ -94,13 +94,15 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
                 };
                 let lowered = text(a);
                 let suffix = if lowered { format!("{}_lc", a.name) } else { a.name.clone() };
-                let primary_name = e.attribute(&e.def.primary_name).filter(|_| a.name == "ownerid" && e.is_owned());
+                let by_name = (a.name == "ownerid" && e.is_owned()) || a.kind == AttrKind::State;
+                let primary_name = e.attribute(&e.def.primary_name).filter(|_| by_name);
                 match primary_name {
-                    // A user's own records, by name: what lists of users who
-                    // see only their own records start from.
+                    // A user's own records, or the records in one state, by
+                    // name: what lists of users who see only their own
+                    // records, and views of active records, start from.
                     Some(pn) => {
                         plan.indexes.push(IndexPlan {
-                            name: index_name(&table, &format!("ownerid_{}", pn.name)),
+                            name: index_name(&table, &format!("{}_{}", a.name, pn.name)),
                             columns: vec![a.name.clone(), pn.name.clone(), plan.primary_key.clone()],
                             unique: false,
                             lowered: vec![false, text(pn), false],

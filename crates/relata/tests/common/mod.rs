@@ -299,6 +299,41 @@ impl Srv {
 
     /// Creates a user with `roles` through the CLI and returns a token for it.
     #[track_caller]
+    /// A web page as the user of `token` (the session cookie holds a
+    /// sign-in token).
+    pub fn page_as(&self, token: &str, path: &str) -> Resp {
+        self.send(
+            self.raw(Method::GET, &format!("{}{path}", self.base_url))
+                .header("Cookie", format!("relata_session={token}")),
+        )
+    }
+
+    /// The CSRF value the pages of that user's session carry.
+    pub fn csrf_of(&self, token: &str) -> String {
+        let html = self.page_as(token, "/").text();
+        let at = html.find("name=\"csrf\" value=\"").expect("the page has a csrf field") + 19;
+        html[at..].split('"').next().unwrap().to_string()
+    }
+
+    /// A form posted as that user.
+    pub fn form_as(&self, token: &str, path: &str, form: &[(&str, String)]) -> Resp {
+        self.send(
+            self.raw(Method::POST, &format!("{}{path}", self.base_url))
+                .header("Cookie", format!("relata_session={token}"))
+                .form(form),
+        )
+    }
+
+    /// A form posted as that user by a script that asks for JSON (drag and drop).
+    pub fn form_json_as(&self, token: &str, path: &str, form: &[(&str, String)]) -> Resp {
+        self.send(
+            self.raw(Method::POST, &format!("{}{path}", self.base_url))
+                .header("Cookie", format!("relata_session={token}"))
+                .header("Accept", "application/json")
+                .form(form),
+        )
+    }
+
     pub fn new_user(&self, roles: &[&str]) -> TestUser {
         let email = format!("user-{}@relata.test", uid());
         let mut args = vec!["user", "create", "--email", &email, "--password", "User-Passw0rd!", "--name", "Test User"];

@@ -221,7 +221,7 @@ async fn calendar(
             )
         });
         let title = match view {
-            View::Month => format!("{} {}", month_name(date.month(), lang), date.year()),
+            View::Month => format!("{} {}", relata_print::format::month_name(date.month(), plang), date.year()),
             _ => {
                 days.first().map(|d| d.label.clone()).unwrap_or_default()
                     + &days.last().filter(|_| count > 1).map(|d| format!(" – {}", d.label)).unwrap_or_default()
@@ -246,40 +246,6 @@ fn weekday_name(d: Weekday, lang: Lang) -> &'static str {
     match lang {
         Lang::Ru => ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"][i],
         Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
-    }
-}
-
-fn month_name(m: u32, lang: Lang) -> &'static str {
-    let i = (m as usize).saturating_sub(1).min(11);
-    match lang {
-        Lang::Ru => [
-            "Январь",
-            "Февраль",
-            "Март",
-            "Апрель",
-            "Май",
-            "Июнь",
-            "Июль",
-            "Август",
-            "Сентябрь",
-            "Октябрь",
-            "Ноябрь",
-            "Декабрь",
-        ][i],
-        Lang::En => [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ][i],
     }
 }
 
