@@ -119,7 +119,7 @@ pub(super) fn shell(
     current: Option<&str>,
 ) -> Result<Shell, PageError> {
     let lcid = lang.lcid();
-    let areas: Vec<Area> = AREAS
+    let mut areas: Vec<Area> = AREAS
         .iter()
         .filter_map(|(key, names)| {
             let entities: Vec<NavEntity> = names
@@ -137,7 +137,6 @@ pub(super) fn shell(
         })
         .collect();
     // Custom tables get an area of their own.
-    let mut areas: Vec<Area> = areas;
     let mut custom: Vec<NavEntity> = s
         .schema
         .entities()
