@@ -141,6 +141,20 @@ fn settings_zone_and_calendar() {
         );
         assert_eq!(r.status, 403);
         assert_eq!(appointment_times(srv, kickoff).0, "2026-03-05T00:30:00Z");
+        // English chosen explicitly wins over a Russian browser; no choice
+        // leaves it to the browser.
+        let russian_browser = |token: &str| {
+            srv.send(
+                srv.raw(Method::GET, &format!("{}/", srv.base_url))
+                    .header("Cookie", format!("relata_session={token}"))
+                    .header("Accept-Language", "ru-RU,ru;q=0.9"),
+            )
+            .text()
+        };
+        assert!(russian_browser(&other.token).contains("<html lang=\"ru\">"));
+        let r = srv.form_as(&rep.token, "/ui/preferences", &[("csrf", csrf.clone()), ("language", "1033".into())]);
+        assert_eq!(r.status, 303);
+        assert!(russian_browser(&rep.token).contains("<html lang=\"en\">"));
         // The other user's calendar does not show the rep's appointments.
         let html = srv.page_as(&other.token, "/ui/calendar?view=month&date=2026-03-15").text();
         assert!(!html.contains(&format!("Kickoff {tag}")));

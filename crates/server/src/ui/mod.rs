@@ -192,12 +192,13 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The interface language: an explicit choice (`?lang=`, then the
-/// cookie), then the user's setting, then the browser's.
+/// cookie), then the user's setting (`usersettings.uilanguageid`), then
+/// the browser's.
 fn language(headers: &HeaderMap, chosen: Option<&str>, user_lcid: Option<u32>) -> Lang {
     chosen
         .and_then(Lang::from_code)
         .or_else(|| cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::from_code))
-        .or_else(|| user_lcid.and_then(Lang::from_lcid).filter(|l| *l != Lang::En))
+        .or_else(|| user_lcid.and_then(Lang::from_lcid))
         .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept))
         .unwrap_or(Lang::En)
 }

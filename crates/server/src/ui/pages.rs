@@ -200,8 +200,8 @@ pub(super) async fn signed_in(
     let chosen = chosen_lang.clone();
     let result = tokio::task::spawn_blocking(move || {
         org.with_token(&token, write, |s| {
-            let lang = language(&headers, chosen.as_deref(), Some(s.principal.language));
-            super::zone::enter(s)?;
+            let own_language = super::zone::enter(s)?;
+            let lang = language(&headers, chosen.as_deref(), own_language);
             page(s, lang, &token)
         })
     })

@@ -49,13 +49,14 @@ thread_local! {
     static CURRENT: Cell<(Tz, Option<u32>)> = const { Cell::new((Tz::UTC, None)) };
 }
 
-/// Reads the user's time zone and formats for the request about to render.
-pub(super) fn enter(s: &mut Session<'_, '_, '_>) -> Result<(), PageError> {
+/// Reads the user's time zone and formats for the request about to
+/// render; returns the interface language they chose, if any.
+pub(super) fn enter(s: &mut Session<'_, '_, '_>) -> Result<Option<u32>, PageError> {
     let own = s.own_settings()?;
     let zone = own.time_zone.as_deref().and_then(|z| Tz::from_str(z).ok()).unwrap_or(Tz::UTC);
     let formats = own.locale.and_then(|l| u32::try_from(l).ok());
     CURRENT.with(|c| c.set((zone, formats)));
-    Ok(())
+    Ok(own.language.and_then(|l| u32::try_from(l).ok()))
 }
 
 /// The user's time zone (UTC until they choose one).
