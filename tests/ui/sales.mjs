@@ -94,6 +94,14 @@ await step("3 and a contact at that account, picked from the suggestions", async
   assert.equal(c._parentcustomerid_value, ids.account);
 });
 
+await step("4a the Salesperson sees their own account and not another unit's", async () => {
+  using(page);
+  await goto(page, `/ui/accounts?q=${encodeURIComponent(TAG)}`);
+  const names = (await listRows(page)).map((r) => r.name);
+  assert.ok(names.includes(ACCOUNT), "their account is listed");
+  assert.ok(!names.includes(WEST_ACCOUNT), "the West unit's account is not");
+});
+
 await step("4 a Sales Manager of the same unit sees the rep's account, not another unit's", async () => {
   const mctx = await newContext();
   const m = using(await mctx.newPage());
