@@ -28,10 +28,10 @@ const COLORS: &[&str] = &["#0b5cad", "#2e8540", "#c77700", "#7a3fa0", "#b0283a",
 
 /// A horizontal bar chart: one row per bar, scaled to the largest value.
 pub(in super::super) fn bars(id: &str, title: &str, description: &str, bars: Vec<Bar>) -> Chart {
-    const WIDTH: f64 = 480.0;
+    const WIDTH: f64 = 400.0;
     const LABEL: f64 = 150.0;
     const ROW: f64 = 28.0;
-    const VALUE: f64 = 110.0;
+    const VALUE: f64 = 100.0;
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
     let height = (bars.len().max(1) as f64) * ROW + 8.0;
     let mut svg = format!(
@@ -45,10 +45,10 @@ pub(in super::super) fn bars(id: &str, title: &str, description: &str, bars: Vec
         let w = if max > 0.0 { (b.value / max * room).max(if b.value > 0.0 { 2.0 } else { 0.0 }) } else { 0.0 };
         let color = COLORS[i % COLORS.len()];
         svg.push_str(&format!(
-            r##"<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#1b1f24">{}</text><rect x="{LABEL}" y="{}" width="{w:.1}" height="{}" rx="3" fill="{color}"/><text x="{}" y="{}" font-size="12" fill="#3d4650">{}</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="end" font-size="12.5" fill="#1b1f24">{}</text><rect x="{LABEL}" y="{}" width="{w:.1}" height="{}" rx="3" fill="{color}"/><text x="{}" y="{}" font-size="12.5" fill="#3d4650">{}</text>"##,
             LABEL - 6.0,
             y + 17.0,
-            escape(&truncate(&b.label, 22)),
+            escape(&truncate(&b.label, 20)),
             y + 4.0,
             ROW - 10.0,
             LABEL + w + 6.0,
@@ -87,9 +87,9 @@ mod tests {
         assert!(c.svg.starts_with("<svg"));
         assert!(c.svg.contains("<title id=\"c-t\">Pipeline &lt;by stage&gt;</title>"), "{}", c.svg);
         assert!(c.svg.contains("Qualify &amp; more"));
-        // The largest bar takes the whole room (480 − 150 − 110 = 220), the other half.
-        assert!(c.svg.contains("width=\"220.0\""), "{}", c.svg);
-        assert!(c.svg.contains("width=\"110.0\""), "{}", c.svg);
+        // The largest bar takes the whole room (400 − 150 − 100 = 150), the other half.
+        assert!(c.svg.contains("width=\"150.0\""), "{}", c.svg);
+        assert!(c.svg.contains("width=\"75.0\""), "{}", c.svg);
     }
 
     #[test]
