@@ -141,6 +141,19 @@ fn settings_zone_and_calendar() {
         );
         assert_eq!(r.status, 403);
         assert_eq!(appointment_times(srv, kickoff).0, "2026-03-05T00:30:00Z");
+        // A completed appointment is read-only: no move controls, and a
+        // forged move is refused by the engine with its message.
+        srv.send(
+            srv.req_as(&rep.token, Method::PATCH, &format!("/appointments({kickoff})"))
+                .json(&json!({ "statecode": 1, "statuscode": 3 })),
+        )
+        .expect(204);
+        let html = srv.page_as(&rep.token, "/ui/calendar?view=week&date=2026-03-02").text();
+        assert!(!html.contains(&format!("id=\"mv-{kickoff}\"")), "no move form for a closed appointment");
+        let r = mv(&rep.token, &csrf, vec![("date", "2026-03-06".into())]);
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.json()["message"].as_str().unwrap().contains("closed"), "{}", r.text());
+        assert_eq!(appointment_times(srv, kickoff).0, "2026-03-05T00:30:00Z");
         // English chosen explicitly wins over a Russian browser; no choice
         // leaves it to the browser.
         let russian_browser = |token: &str| {
