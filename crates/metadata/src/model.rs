@@ -428,6 +428,30 @@ pub struct EntityDef {
     /// creates, changes or deletes them.
     #[serde(default)]
     pub system_managed: bool,
+    /// An activity's party lists (Dataverse's `from`, `to`,
+    /// `requiredattendees`…): the people an activity is with, stored as
+    /// `activityparty` rows of one participation type each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<PartyListDef>,
+    /// Dataverse's `ActivityTypeMask`: 1 for an activity type users create
+    /// from activity menus, 0 for one made by its action only
+    /// (`opportunityclose`).
+    #[serde(default = "one")]
+    pub activity_type_mask: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
+/// One party list of an activity type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartyListDef {
+    /// The column name Dataverse gives the list (`to`, `organizer`).
+    pub name: String,
+    /// `activityparty.participationtypemask` of its rows.
+    pub mask: i32,
+    pub label: Label,
 }
 
 /// The part of the product an entity belongs to, as license types see it:

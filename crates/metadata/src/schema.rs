@@ -110,6 +110,15 @@ impl Entity {
         }
         self.attribute(prop).filter(|a| !a.kind.is_lookup())
     }
+    /// The property OData filters and sorts a column by: `_x_value` for a
+    /// lookup, the logical name otherwise (the reverse of
+    /// `attribute_for_property`).
+    pub fn property_name(&self, column: &str) -> String {
+        match self.attribute(column) {
+            Some(a) if a.kind.is_lookup() => a.lookup_value_name(),
+            _ => column.to_string(),
+        }
+    }
 }
 
 /// The whole schema. Immutable; a metadata change builds a new one.

@@ -64,8 +64,25 @@ struct Group {
     terms: Vec<String>,
 }
 
-/// Parses FetchXML into OData options.
+/// Parses FetchXML into OData options, naming columns as written.
 pub fn parse(xml: &str) -> Result<FetchQuery, FetchError> {
+    parse_with(xml, &|_, column| column.to_string())
+}
+
+/// Parses FetchXML into OData options over `schema`: FetchXML names a
+/// lookup by its logical name where OData compares and sorts on
+/// `_<name>_value`, so conditions and orders on lookups are renamed.
+pub fn parse_in(xml: &str, schema: &relata_metadata::Schema) -> Result<FetchQuery, FetchError> {
+    parse_with(xml, &|entity, column| match schema.entity(entity) {
+        Some(e) => e.property_name(column),
+        None => column.to_string(),
+    })
+}
+
+/// How a column of an entity is named in OData comparisons and orders.
+type ColumnName<'a> = &'a dyn Fn(&str, &str) -> String;
+
+fn parse_with(xml: &str, odata: ColumnName<'_>) -> Result<FetchQuery, FetchError> {
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut q = FetchQuery::default();
@@ -104,7 +121,7 @@ pub fn parse(xml: &str) -> Result<FetchQuery, FetchError> {
                     "attribute" if depth_in_entity => q.attributes.push(required(e, "name", "attribute")?),
                     "all-attributes" => q.attributes.clear(),
                     "order" => {
-                        let col = required(e, "attribute", "order")?;
+                        let col = odata(&q.entity, &required(e, "attribute", "order")?);
                         q.orders.push((col, attr(e, "descending")?.as_deref() == Some("true")));
                     }
                     "filter" => {
@@ -120,7 +137,7 @@ pub fn parse(xml: &str) -> Result<FetchQuery, FetchError> {
                     }
                     "condition" => {
                         if empty {
-                            let term = condition(e, &[])?;
+                            let term = condition(e, &[], &|c| odata(&q.entity, c))?;
                             push_term(&mut groups, &mut top_terms, term);
                         } else {
                             open_condition = Some((e.to_owned(), Vec::new()));
@@ -142,7 +159,7 @@ pub fn parse(xml: &str) -> Result<FetchQuery, FetchError> {
                     b"value" => in_value = false,
                     b"condition" => {
                         if let Some((start, values)) = open_condition.take() {
-                            let term = condition(&start, &values)?;
+                            let term = condition(&start, &values, &|c| odata(&q.entity, c))?;
                             push_term(&mut groups, &mut top_terms, term);
                         }
                     }
@@ -257,21 +274,26 @@ const VALUE_FUNCTIONS: &[(&str, &str)] = &[
     ("on-or-before", "OnOrBefore"),
 ];
 
-fn condition(e: &BytesStart<'_>, values: &[String]) -> Result<String, FetchError> {
-    let col = required(e, "attribute", "condition")?;
-    let op = attr(e, "operator")?.ok_or_else(|| bad(format!("the condition on {col} needs an operator")))?;
+fn condition(e: &BytesStart<'_>, values: &[String], odata: &dyn Fn(&str) -> String) -> Result<String, FetchError> {
+    let logical = required(e, "attribute", "condition")?;
+    // Query functions take the logical name; comparisons the OData one.
+    let col = odata(&logical);
+    let op = attr(e, "operator")?.ok_or_else(|| bad(format!("the condition on {logical} needs an operator")))?;
     let value = || -> Result<String, FetchError> {
         attr(e, "value")?
             .or_else(|| values.first().cloned())
-            .ok_or_else(|| bad(format!("the {op} condition on {col} needs a value")))
+            .ok_or_else(|| bad(format!("the {op} condition on {logical} needs a value")))
     };
     let compare = |sym: &str| -> Result<String, FetchError> { Ok(format!("{col} {sym} {}", literal(&value()?))) };
     if let Some((_, f)) = COLUMN_FUNCTIONS.iter().find(|(o, _)| *o == op) {
-        return Ok(format!("Microsoft.Dynamics.CRM.{f}(PropertyName='{col}')"));
+        return Ok(format!("Microsoft.Dynamics.CRM.{f}(PropertyName='{logical}')"));
     }
     if let Some((_, f)) = VALUE_FUNCTIONS.iter().find(|(o, _)| *o == op) {
         let v = value()?;
-        return Ok(format!("Microsoft.Dynamics.CRM.{f}(PropertyName='{col}',PropertyValue={})", string_literal(&v)));
+        return Ok(format!(
+            "Microsoft.Dynamics.CRM.{f}(PropertyName='{logical}',PropertyValue={})",
+            string_literal(&v)
+        ));
     }
     match op.as_str() {
         "eq" => compare("eq"),
@@ -299,7 +321,7 @@ fn condition(e: &BytesStart<'_>, values: &[String]) -> Result<String, FetchError
         }
         "in" | "not-in" => {
             if values.is_empty() {
-                return Err(bad(format!("the {op} condition on {col} needs <value> elements")));
+                return Err(bad(format!("the {op} condition on {logical} needs <value> elements")));
             }
             let any: Vec<String> = values.iter().map(|v| format!("{col} eq {}", literal(v))).collect();
             let joined = format!("({})", any.join(" or "));

@@ -40,6 +40,8 @@ struct FormField {
     display: String,
     /// A lookup's target entities, comma-separated.
     targets: String,
+    /// An activity's party list, shown even where a layout leaves it out.
+    party: bool,
 }
 
 #[derive(Serialize)]
@@ -65,9 +67,10 @@ fn lookup_on_form(a: &AttributeDef) -> bool {
 }
 
 /// The columns a form offers: those a user may set, of the kinds it can
-/// edit; lookups with type-ahead.
-fn editable(entity: &Entity, creating: bool) -> Vec<&AttributeDef> {
-    entity
+/// edit; lookups with type-ahead. A new activity also offers its party
+/// lists (`to`, `requiredattendees`…) as lookups.
+fn editable(schema: &relata_metadata::Schema, entity: &Entity, creating: bool) -> Vec<AttributeDef> {
+    let mut out: Vec<AttributeDef> = entity
         .attributes()
         .iter()
         .filter(|a| {
@@ -84,6 +87,33 @@ fn editable(entity: &Entity, creating: bool) -> Vec<&AttributeDef> {
                         | AttrKind::Status
                         | AttrKind::MultiSelectPicklist
                 )
+        })
+        .cloned()
+        .collect();
+    if creating {
+        out.extend(party_lists(schema, entity));
+    }
+    out
+}
+
+/// An activity's party lists as lookups to whom `activityparty.partyid`
+/// may name.
+fn party_lists(schema: &relata_metadata::Schema, entity: &Entity) -> Vec<AttributeDef> {
+    let targets = schema
+        .entity("activityparty")
+        .and_then(|p| p.attribute("partyid"))
+        .map(|a| a.targets.clone())
+        .unwrap_or_default();
+    entity
+        .def
+        .parties
+        .iter()
+        .map(|p| {
+            let mut a = AttributeDef::new(&p.name, AttrKind::Lookup, p.label.text(1033));
+            a.label = p.label.clone();
+            a.targets = targets.clone();
+            a.valid_for_update = false;
+            a
         })
         .collect()
 }
@@ -174,8 +204,8 @@ fn fields_of(
     lang: Lang,
 ) -> Result<Vec<FormSection>, PageError> {
     let lcid = lang.lcid();
-    let fields: Vec<FormField> = editable(entity, creating)
-        .into_iter()
+    let fields: Vec<FormField> = editable(&s.schema, entity, creating)
+        .iter()
         .filter(|a| s.principal.can_set_field(entity, a, creating))
         .filter(|a| !a.kind.is_lookup() || lookup_targets(s, a).next().is_some())
         .map(|a| {
@@ -209,6 +239,7 @@ fn fields_of(
                     AttrKind::Integer | AttrKind::BigInt | AttrKind::Decimal | AttrKind::Money | AttrKind::Double
                 ),
                 error: errors.get(&a.name).cloned(),
+                party: entity.def.parties.iter().any(|p| p.name == a.name),
             }
         })
         .collect();
@@ -233,7 +264,7 @@ fn sectioned(layout: &super::layout::FormLayout, fields: Vec<FormField>) -> Vec<
             }
         }
     }
-    let required: Vec<FormField> = rest.into_iter().flatten().filter(|f| f.required).collect();
+    let required: Vec<FormField> = rest.into_iter().flatten().filter(|f| f.required || f.party).collect();
     if !required.is_empty() {
         match out.last_mut() {
             Some(last) => last.fields.extend(required),
@@ -352,11 +383,22 @@ pub(super) async fn new_form(
             .filter_map(|a| parse_ref(a, q.get(&a.name)?))
             .collect();
         let names = s.lookup_names(&refs.iter().collect::<Vec<_>>())?;
+        // The sender or organizer of a new activity is the user, unless given.
+        let me = format!("systemuser:{}", s.principal.user_id);
+        let my_name = s
+            .lookup_names(&[&relata_metadata::EntityRef { entity: "systemuser".into(), id: s.principal.user_id }])?
+            .remove(&s.principal.user_id)
+            .unwrap_or_default();
+        let mine: Vec<&str> =
+            entity.def.parties.iter().filter(|p| matches!(p.mask, 1 | 7)).map(|p| p.name.as_str()).collect();
         let fields = fields_of(
             s,
             &entity,
             true,
             &|a| {
+                if mine.contains(&a.name.as_str()) && !q.contains_key(&a.name) {
+                    return (me.clone(), my_name.clone());
+                }
                 let raw = q.get(&a.name).cloned().unwrap_or_default();
                 match a.kind.is_lookup() {
                     true => match parse_ref(a, &raw) {
@@ -371,9 +413,28 @@ pub(super) async fn new_form(
         )?;
         let title = text(lang, "new_record").replace("{entity}", entity.def.label.text(lang.lcid()));
         let list = format!("/ui/{}", entity.def.entity_set);
-        form_page(s, lang, token, &entity, title, format!("{list}/new"), list, None, fields, None, StatusCode::OK)
+        let (action, cancel) = new_action(&list, q.get("back").map(String::as_str));
+        form_page(s, lang, token, &entity, title, action, cancel, None, fields, None, StatusCode::OK)
     })
     .await
+}
+
+/// A list's "New" buttons, `(entity set, label)`: the entity's own, or for
+/// the activity base table one per activity type the user may create.
+pub(super) fn new_links(s: &Session<'_, '_, '_>, entity: &Entity, lang: Lang) -> Vec<(String, String)> {
+    if may_create(s, entity) {
+        return vec![(entity.def.entity_set.clone(), text(lang, "new").to_string())];
+    }
+    if entity.name() != "activitypointer" {
+        return Vec::new();
+    }
+    s.schema
+        .entities()
+        .filter(|e| e.def.is_activity && e.def.activity_type_mask == 1 && may_create(s, e))
+        .map(|e| {
+            (e.def.entity_set.clone(), text(lang, "new_record").replace("{entity}", e.def.label.text(lang.lcid())))
+        })
+        .collect()
 }
 
 /// May the caller create records of this entity (as their own)?
@@ -384,7 +445,8 @@ pub(super) fn may_create(s: &Session<'_, '_, '_>, entity: &Entity) -> bool {
         return s.principal.depth(parent, Right::Write) > relata_security::Depth::None;
     }
     entity.has_privileges()
-        && !entity.def.is_activity
+        // The activity base table is written through the activity types.
+        && entity.name() != "activitypointer"
         && s.principal.can(
             entity,
             Right::Create,
@@ -447,7 +509,7 @@ fn read_form(
 ) -> Result<ReadForm, PageError> {
     let mut values = Vec::new();
     let mut errors = HashMap::new();
-    for a in editable(entity, creating) {
+    for a in &editable(&s.schema, entity, creating) {
         let parsed = if a.kind.is_lookup() {
             let Some(typed) = form.get(&format!("{}{LOOKUP_TEXT}", a.name)) else { continue };
             read_lookup(s, a, form.get(&a.name).map(String::as_str).unwrap_or(""), typed.trim(), lang)?
@@ -646,7 +708,44 @@ pub(super) async fn save(
     .await
 }
 
+/// Where a new form posts and where its Cancel leads: a form opened from
+/// another record (`?back=/ui/accounts/<id>`) returns there.
+fn new_action(list: &str, back: Option<&str>) -> (String, String) {
+    match back.and_then(super::pages::local_path) {
+        Some(b) => (
+            format!("{list}/new?back={}", percent_encoding::utf8_percent_encode(b, percent_encoding::NON_ALPHANUMERIC)),
+            b.to_string(),
+        ),
+        None => (format!("{list}/new"), list.to_string()),
+    }
+}
+
+/// A new record's fields and its party lists as `activityparty` rows.
+fn with_parties(entity: &Entity, values: Vec<(String, Value)>) -> RecordInput {
+    let (parties, fields): (Vec<_>, Vec<_>) =
+        values.into_iter().partition(|(k, _)| entity.def.parties.iter().any(|p| &p.name == k));
+    let mut input = RecordInput::new(fields);
+    let rows: Vec<RecordInput> = parties
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let mask = entity.def.parties.iter().find(|p| p.name == k)?.mask;
+            Some(RecordInput::new(vec![
+                ("partyid".to_string(), v),
+                ("participationtypemask".to_string(), Value::Int(mask as i64)),
+            ]))
+        })
+        .collect();
+    if !rows.is_empty() {
+        input.nested.push((format!("{}_activity_parties", entity.name()), relata_engine::Nested::Collection(rows)));
+    }
+    input
+}
+
 pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, req: Request) -> Response {
+    let back: Option<String> = req
+        .uri()
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "back").map(|(_, v)| v.into_owned()));
     let (headers, form) = match posted(req).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -656,6 +755,7 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
         let entity = readable_entity(s, &set, lang)?;
         let (values, mut errors) = read_form(s, &entity, true, &form, lang)?;
         let list = format!("/ui/{}", entity.def.entity_set);
+        let (action, cancel) = new_action(&list, back.as_deref());
         let title = text(lang, "new_record").replace("{entity}", entity.def.label.text(lang.lcid()));
         let again =
             |s: &mut Session<'_, '_, '_>, errors: &HashMap<String, String>, alert: String, status: StatusCode| {
@@ -666,8 +766,8 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
                     token,
                     &entity,
                     title.clone(),
-                    format!("{list}/new"),
-                    list.clone(),
+                    action.clone(),
+                    cancel.clone(),
                     None,
                     fields,
                     Some(alert),
@@ -678,8 +778,9 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
             return again(s, &errors, text(lang, "fix_errors").to_string(), StatusCode::BAD_REQUEST);
         }
         let values: Vec<(String, Value)> = values.into_iter().filter(|(_, v)| !v.is_null()).collect();
-        match s.create(entity.name(), RecordInput::new(values)) {
-            Ok(id) => Ok(redirect(&format!("{list}/{id}"))),
+        let back = back.as_deref().and_then(super::pages::local_path);
+        match s.create(entity.name(), with_parties(&entity, values)) {
+            Ok(id) => Ok(redirect(&back.map(str::to_string).unwrap_or(format!("{list}/{id}")))),
             Err(EngineError::Invalid(m)) => {
                 let page = match field_of_message(&entity, &m) {
                     Some(f) => {

@@ -97,7 +97,7 @@ impl StoredForm {
                     .map(|s| Section {
                         name: s.name.clone(),
                         label: s.label(lcid),
-                        fields: s.fields.iter().filter(|f| entity.attribute(f).is_some()).cloned().collect(),
+                        fields: s.fields.iter().filter(|f| on_form(entity, f)).cloned().collect(),
                     })
                     .collect(),
             })
@@ -232,6 +232,11 @@ impl StoredForm {
 const ADMINISTRATION: &[&str] = &["ownerid", "createdby", "createdon", "modifiedby", "modifiedon"];
 
 /// Columns no form shows: keys, `_base` twins, files, type markers.
+/// Can a layout place this name: a column, or an activity's party list?
+pub(super) fn on_form(entity: &Entity, name: &str) -> bool {
+    entity.attribute(name).is_some() || entity.def.parties.iter().any(|p| p.name == name)
+}
+
 pub(super) fn never_shown(entity: &Entity, a: &AttributeDef) -> bool {
     a.name == entity.primary_id()
         || a.name == "versionnumber"
@@ -280,6 +285,7 @@ pub(super) fn main_form(s: &mut Session<'_, '_, '_>, entity: &Entity, lang: Lang
 pub(super) fn generated(entity: &Entity, lang: Lang) -> FormLayout {
     let primary = &entity.def.primary_name;
     let mut details: Vec<String> = entity.attribute(primary).map(|a| a.name.clone()).into_iter().collect();
+    details.extend(entity.def.parties.iter().map(|p| p.name.clone()));
     details.extend(
         entity
             .attributes()

@@ -364,7 +364,7 @@ pub(super) fn run(
     skiptoken: Option<String>,
     page_size: usize,
 ) -> Result<relata_query::Page, PageError> {
-    let q = fetchxml::parse(fetch).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let q = fetchxml::parse_in(fetch, &s.schema).map_err(|e| EngineError::Invalid(e.to_string()))?;
     if q.entity != entity.name() {
         return Err(EngineError::Invalid(format!("the view is of {}, not {}", q.entity, entity.name())).into());
     }
@@ -560,7 +560,7 @@ pub(super) async fn list(
         Ok(render(
             "list.html",
             context! { ..shell_context(&sh), ..context! {
-                can_create => super::forms::may_create(s, &entity),
+                new_links => super::forms::new_links(s, &entity, lang),
                 title => title, set => &set, q => &state.find, q_global => "",
                 columns => minijinja::Value::from(minijinja::value::Serde(&cols)),
                 rows => minijinja::Value::from(minijinja::value::Serde(&rows)),

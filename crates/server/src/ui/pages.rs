@@ -266,10 +266,17 @@ fn to_signin(path_and_query: &str) -> Response {
 
 /// A local path to return to after signing in (never another site).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
+    next.and_then(local_path).unwrap_or("/").to_string()
+}
+
+/// A path on this site to go back to: absolute, with no host part and no
+/// control characters (which browsers drop, turning `/\t/x` into `//x`).
+pub(super) fn local_path(p: &str) -> Option<&str> {
+    let ok = p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(p)
 }
 
 pub(super) fn path_and_query(path: &str, query: &HashMap<String, String>) -> String {

@@ -64,6 +64,10 @@ pub(super) const TEXT: &[Text] = &[
         "Использовать существующую организацию или контакт при совпадении",
     ),
     ("act_disqualify", "Disqualify", "Дисквалифицировать"),
+    ("act_complete", "Mark complete", "Завершить"),
+    ("act_cancel_activity", "Cancel activity", "Отменить действие"),
+    ("act_outcome", "Outcome", "Результат"),
+    ("record_log", "Log an activity", "Записать действие"),
     ("act_reason", "Reason", "Причина"),
     ("act_reactivate", "Reactivate", "Активировать повторно"),
     ("act_win", "Close as won", "Закрыть как выигранную"),
@@ -190,7 +194,7 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
             "$select={}&$filter=_{}_value eq {id}&$orderby={} asc",
             cols.join(","),
             r.referencing_attribute,
-            target.def.primary_name
+            target.property_name(&target.def.primary_name)
         );
         let Ok(opts) = parse_query_options(&q) else { continue };
         let page = s.query(target.name(), &opts, Some(10), None)?;
@@ -309,6 +313,8 @@ pub(super) async fn record(
         let grids = subgrids(s, &entity, id, lang)?;
         let timeline = timeline::entries(s, &entity, id, lang)?;
         let may_note = timeline::may_add(s, "annotation");
+        let log_links = timeline::log_links(s, &entity, id, lang);
+        let parties = timeline::parties(s, &entity, id, lang)?;
         let may_task = timeline::may_add(s, "task") && entity.def.is_activity.then_some(()).is_none();
         Ok(render(
             "record.html",
@@ -320,6 +326,7 @@ pub(super) async fn record(
                 subgrids => minijinja::Value::from(minijinja::value::Serde(&grids)),
                 timeline => minijinja::Value::from(minijinja::value::Serde(&timeline)),
                 may_note => may_note, may_task => may_task && timeline::regarding_allowed(&entity),
+                log_links => log_links, parties => parties,
                 done => q.get("done"), problem => q.get("problem"), more => more,
                 max_mb => MAX_ATTACHMENT / (1024 * 1024),
             }},

@@ -488,6 +488,8 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         license_group: None,
         read_privilege: None,
         system_managed: false,
+        parties: Vec::new(),
+        activity_type_mask: 1,
     })
 }
 

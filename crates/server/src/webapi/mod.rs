@@ -721,7 +721,7 @@ fn collection_options(
     if !others.is_empty() {
         return Err(ApiError::bad_request(format!("A FetchXML query cannot be combined with {}.", others.join(", "))));
     }
-    let q = relata_query::fetchxml::parse(&xml).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let q = relata_query::fetchxml::parse_in(&xml, &s.schema).map_err(|e| ApiError::bad_request(e.to_string()))?;
     if q.entity != entity.name() {
         return Err(ApiError::bad_request(format!(
             "The FetchXML query is of '{}', not of '{}'.",

@@ -145,6 +145,17 @@ pub(super) fn available(
             ("invoice", 2) if rec.get("statuscode").and_then(Value::as_i64) == Some(100002) => {
                 out.push(button("mark_paid", lang))
             }
+            // An open activity is closed in one step, with its outcome.
+            (_, 0) if entity.def.is_activity => {
+                for (key, closed) in [("complete", 1), ("cancel_activity", 2)] {
+                    let mut b = button(key, lang);
+                    let mut reason = input("status", "act_reason", "select", String::new(), lang);
+                    reason.options = statuses(entity, closed, lang);
+                    b.fields.push(reason);
+                    b.fields.push(input("outcome", "act_outcome", "text", String::new(), lang));
+                    out.push(b);
+                }
+            }
             (_, 0) if active_inactive => out.push(button("deactivate", lang)),
             (_, 1) if active_inactive => out.push(button("activate", lang)),
             _ => {}
@@ -269,6 +280,30 @@ fn perform(
             Ok(to.unwrap_or(here))
         }
         "disqualify" => set_state(s, 2, status_field(form)).map(|_| here),
+        "complete" | "cancel_activity" => {
+            let state: i64 = if action == "complete" { 1 } else { 2 };
+            let status = status_field(form)
+                .filter(|v| entity.state_of_status(*v as i32).is_some_and(|x| x.value as i64 == state))
+                .or_else(|| entity.state(state as i32).map(|x| x.default_status as i64));
+            let mut values = vec![("statecode".to_string(), Value::Int(state))];
+            if let Some(st) = status {
+                values.push(("statuscode".into(), Value::Int(st)));
+            }
+            if let Some(Value::String(outcome)) = text_field(form, "outcome") {
+                let rec = s.retrieve(entity.name(), id, &Default::default())?;
+                let before = rec.get("description").and_then(Value::as_str).unwrap_or("").trim().to_string();
+                let text = if before.is_empty() { outcome } else { format!("{before}\n\n{outcome}") };
+                values.push(("description".into(), Value::String(text)));
+            }
+            s.update(
+                entity.name(),
+                id,
+                RecordInput::new(values),
+                Condition { if_match: Some(None), ..Default::default() },
+                false,
+            )?;
+            Ok(here)
+        }
         "reactivate" | "reopen" | "activate" if entity.name() != "quote" => set_state(s, 0, None).map(|_| here),
         "activate" => set_state(s, 1, None).map(|_| here),
         "deactivate" => set_state(s, 1, None).map(|_| here),

@@ -55,6 +55,75 @@ pub(super) fn may_add(s: &Session<'_, '_, '_>, entity: &str) -> bool {
     })
 }
 
+/// Links that open a new activity of each type the user may create,
+/// `(entity set, href, label)`: regarding this record, with the record as
+/// the first party (the call's or letter's recipient, an attendee) where
+/// it can be one, and coming back here when saved.
+pub(super) fn log_links(
+    s: &Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    lang: Lang,
+) -> Vec<(String, String, String)> {
+    if !regarding_allowed(entity) {
+        return Vec::new();
+    }
+    let me = format!("/ui/{}/{id}", entity.def.entity_set);
+    let party_ok = s
+        .schema
+        .entity("activityparty")
+        .and_then(|p| p.attribute("partyid"))
+        .is_some_and(|a| a.targets.iter().any(|t| t.entity == entity.name()));
+    let mut out: Vec<(String, String, String)> = s
+        .schema
+        .entities()
+        .filter(|e| e.def.is_activity && e.def.activity_type_mask == 1 && may_add(s, e.name()))
+        .map(|e| {
+            let mut href = format!(
+                "/ui/{}/new?regardingobjectid={}:{id}&back={}",
+                e.def.entity_set,
+                entity.name(),
+                me.replace('/', "%2F")
+            );
+            if let Some(p) = e.def.parties.iter().find(|p| matches!(p.mask, 2 | 5)).filter(|_| party_ok) {
+                href.push_str(&format!("&{}={}:{id}", p.name, entity.name()));
+            }
+            (e.def.entity_set.clone(), href, e.def.label.text(lang.lcid()).to_string())
+        })
+        .collect();
+    out.sort_by(|a, b| a.2.cmp(&b.2));
+    out
+}
+
+/// The names in an activity's party lists, `(label, names)` per list.
+pub(super) fn parties(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    lang: Lang,
+) -> Result<Vec<(String, String)>, PageError> {
+    if entity.def.parties.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!("$select=partyid,participationtypemask&$filter=_activityid_value eq {id}");
+    let opts = parse_query_options(&q).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let rows = s.query("activityparty", &opts, Some(200), None)?.records;
+    let names = names_of(s, &rows)?;
+    Ok(entity
+        .def
+        .parties
+        .iter()
+        .filter_map(|p| {
+            let who: Vec<String> = rows
+                .iter()
+                .filter(|r| r.get("participationtypemask").and_then(Value::as_i64) == Some(p.mask as i64))
+                .filter_map(|r| r.get("partyid").and_then(Value::as_ref_value).and_then(|x| names.get(&x.id)).cloned())
+                .collect();
+            (!who.is_empty()).then(|| (p.label.text(lang.lcid()).to_string(), who.join(", ")))
+        })
+        .collect())
+}
+
 /// Can activities be regarding records of this entity?
 pub(super) fn regarding_allowed(entity: &Entity) -> bool {
     !entity.def.is_activity && entity.has_privileges()
