@@ -25,6 +25,8 @@ pub struct SystemView {
 
 const ACTIVE: &str = r#"attribute="statecode" operator="eq" value="0""#;
 const MINE: &str = r#"attribute="ownerid" operator="eq-userid""#;
+const LINE_COLUMNS: &[&str] =
+    &["productid", "quantity", "uomid", "priceperunit", "manualdiscountamount", "tax", "extendedamount"];
 
 pub const SYSTEM_VIEWS: &[SystemView] = &[
     SystemView {
@@ -162,6 +164,39 @@ pub const SYSTEM_VIEWS: &[SystemView] = &[
         conditions: &[ACTIVE],
         columns: &["name", "productnumber", "price", "defaultuomid"],
         order: ("name", false),
+    },
+    // Document lines, as a document's product grid shows them.
+    SystemView {
+        entity: "opportunityproduct",
+        name: "Opportunity Product Lines",
+        is_default: true,
+        conditions: &[],
+        columns: LINE_COLUMNS,
+        order: ("lineitemnumber", false),
+    },
+    SystemView {
+        entity: "quotedetail",
+        name: "Quote Product Lines",
+        is_default: true,
+        conditions: &[],
+        columns: LINE_COLUMNS,
+        order: ("lineitemnumber", false),
+    },
+    SystemView {
+        entity: "salesorderdetail",
+        name: "Order Product Lines",
+        is_default: true,
+        conditions: &[],
+        columns: LINE_COLUMNS,
+        order: ("lineitemnumber", false),
+    },
+    SystemView {
+        entity: "invoicedetail",
+        name: "Invoice Product Lines",
+        is_default: true,
+        conditions: &[],
+        columns: LINE_COLUMNS,
+        order: ("lineitemnumber", false),
     },
     SystemView {
         entity: "activitypointer",

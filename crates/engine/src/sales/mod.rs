@@ -7,6 +7,7 @@
 //! [`DocKind`]; the money arithmetic itself is `relata-pricing`.
 
 mod actions;
+mod defaults;
 mod documents;
 mod lead;
 mod lines;
@@ -95,7 +96,11 @@ pub(crate) fn pre_create(s: &mut Session<'_, '_, '_>, entity: &Entity, fields: &
         return lines::price_line(s, kind, None, fields);
     }
     if let Some(kind) = kind_of_doc(name) {
+        defaults::new_document(s, fields)?;
         documents::prepare(s, kind, None, fields)?;
+    }
+    if name == "product" {
+        defaults::new_product(s, fields)?;
     }
     match name {
         "relata_payment" => payments::prepare(s, fields),
@@ -144,6 +149,7 @@ pub(crate) fn post_create(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid
     match name {
         "relata_payment" => payments::settle(s, fields),
         "uomschedule" => lines::create_base_unit(s, id, fields),
+        "product" => defaults::keep_list_price(s, id, None, fields),
         _ => Ok(()),
     }
 }
@@ -165,6 +171,9 @@ pub(crate) fn post_update(
     }
     if name == "invoice" {
         payments::after_invoice_update(s, id, existing, changes)?;
+    }
+    if name == "product" {
+        defaults::keep_list_price(s, id, Some(existing), changes)?;
     }
     Ok(())
 }

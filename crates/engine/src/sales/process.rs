@@ -96,7 +96,8 @@ fn default_process(s: &mut Session<'_, '_, '_>) -> Result<Option<Uuid>> {
     Ok(rows.first().and_then(|r| r.get("workflowid")).and_then(Value::as_uuid))
 }
 
-/// Seeds the default sales process and the default unit group once.
+/// Seeds the default sales process, the sales team template and the
+/// catalog defaults once.
 pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
     let exists = tx.query_one(
         "SELECT workflowid FROM workflow WHERE name = $1",
@@ -162,32 +163,5 @@ pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()>
             ],
         )?;
     }
-    let group = tx.query_one("SELECT uomscheduleid FROM uomschedule", &[], &[Storage::Uuid])?;
-    if group.is_none() {
-        let group = Uuid::now_v7();
-        let unit = Uuid::now_v7();
-        insert(
-            tx,
-            schema,
-            "uomschedule",
-            group,
-            ids.system_user,
-            vec![("name", Value::String("Default Unit".into())), ("baseuomname", Value::String("Primary Unit".into()))],
-        )?;
-        insert(
-            tx,
-            schema,
-            "uom",
-            unit,
-            ids.system_user,
-            vec![
-                ("name", Value::String("Primary Unit".into())),
-                ("uomscheduleid", reference("uomschedule", group)),
-                ("quantity", Value::Decimal(rust_decimal::Decimal::ONE)),
-                ("isschedulebaseuom", Value::Bool(true)),
-                ("baseuom", reference("uom", unit)),
-            ],
-        )?;
-    }
-    Ok(())
+    super::defaults::seed(tx, schema, ids)
 }

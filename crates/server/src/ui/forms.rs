@@ -391,6 +391,12 @@ pub(super) async fn new_form(
             .unwrap_or_default();
         let mine: Vec<&str> =
             entity.def.parties.iter().filter(|p| matches!(p.mask, 1 | 7)).map(|p| p.name.as_str()).collect();
+        // A currency starts as the base currency, as the engine would set it.
+        let base = s.org.ids.base_currency;
+        let base_name = s
+            .lookup_names(&[&relata_metadata::EntityRef { entity: "transactioncurrency".into(), id: base }])?
+            .remove(&base)
+            .unwrap_or_default();
         let fields = fields_of(
             s,
             &entity,
@@ -398,6 +404,9 @@ pub(super) async fn new_form(
             &|a| {
                 if mine.contains(&a.name.as_str()) && !q.contains_key(&a.name) {
                     return (me.clone(), my_name.clone());
+                }
+                if a.name == "transactioncurrencyid" && !q.contains_key(&a.name) {
+                    return (format!("transactioncurrency:{base}"), base_name.clone());
                 }
                 let raw = q.get(&a.name).cloned().unwrap_or_default();
                 match a.kind.is_lookup() {

@@ -32,6 +32,7 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[("record.html", include_str!("te
 
 pub(super) const TEXT: &[Text] = &[
     ("record_related", "Related", "Связанные записи"),
+    ("record_total", "Total", "Итого"),
     ("record_show_all", "Show all", "Показать все"),
     ("record_timeline", "Timeline", "Хронология"),
     ("record_no_activity", "No activities or notes yet.", "Пока нет действий и примечаний."),
@@ -138,6 +139,8 @@ struct Subgrid {
     more: bool,
     all: String,
     new: Option<String>,
+    /// Sums of the money columns, when all rows are shown.
+    totals: Option<Vec<String>>,
 }
 
 /// Relationships a subgrid leaves out: ownership, audit and system plumbing.
@@ -185,16 +188,26 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
     let mut out = Vec::new();
     for r in rels.into_iter().take(8) {
         let Some(target) = s.schema.entity(&r.referencing_entity).cloned() else { continue };
-        let cols: Vec<String> = super::list::default_columns(&target)
-            .into_iter()
-            .filter(|c| c != &r.referencing_attribute && c != "modifiedon")
-            .take(4)
+        // The columns and order of the related entity's default view (a
+        // document's lines: product, quantity, price, discount, amount).
+        let view = super::list::views(s, &target, None, lang)?.1;
+        let cols: Vec<String> = view
+            .columns
+            .iter()
+            .filter(|c| *c != &r.referencing_attribute && *c != "modifiedon")
+            .take(7)
+            .cloned()
             .collect();
+        let order = relata_query::fetchxml::parse_in(&view.fetchxml, &s.schema)
+            .ok()
+            .and_then(|q| q.orders.into_iter().next())
+            .map(|(c, desc)| format!("{c} {}", if desc { "desc" } else { "asc" }))
+            .unwrap_or_else(|| format!("{} asc", target.property_name(&target.def.primary_name)));
         let q = format!(
-            "$select={}&$filter=_{}_value eq {id}&$orderby={} asc",
+            "$select={}&$filter=_{}_value eq {id}&$orderby={order},{} asc",
             cols.join(","),
             r.referencing_attribute,
-            target.property_name(&target.def.primary_name)
+            target.primary_id()
         );
         let Ok(opts) = parse_query_options(&q) else { continue };
         let page = s.query(target.name(), &opts, Some(10), None)?;
@@ -216,6 +229,29 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
                 )
             })
             .collect();
+        // Money columns are added up when every row is shown.
+        let totals = (page.skiptoken.is_none()
+            && page.records.len() > 1
+            && attrs.iter().any(|a| a.kind == AttrKind::Money))
+        .then(|| {
+            let cur = page
+                .records
+                .first()
+                .and_then(|rec| rec.get("transactioncurrencyid"))
+                .and_then(Value::as_ref_value)
+                .and_then(|c| currencies.get(&c.id));
+            attrs
+                .iter()
+                .map(|a| {
+                    if a.kind != AttrKind::Money {
+                        return String::new();
+                    }
+                    let sum: rust_decimal::Decimal =
+                        page.records.iter().filter_map(|rec| rec.get(&a.name).and_then(Value::as_decimal)).sum();
+                    display_in(s, a, &Value::Decimal(sum), lang, &names, cur)
+                })
+                .collect::<Vec<String>>()
+        });
         let lookup_label =
             target.attribute(&r.referencing_attribute).map(|a| a.label.text(lcid).to_string()).unwrap_or_default();
         let label = format!("{} ({lookup_label})", target.def.plural_label.text(lcid));
@@ -225,6 +261,7 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
                 .then(|| format!("/ui/{set}/new?{}={}:{id}", r.referencing_attribute, entity.name())),
             all: format!("/ui/{set}?filter={}%3A{id}", r.referencing_attribute),
             more: page.skiptoken.is_some(),
+            totals,
             columns: attrs.iter().map(|a| a.label.text(lcid).to_string()).collect(),
             label,
             set,

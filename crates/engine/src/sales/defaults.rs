@@ -1,0 +1,200 @@
+//! What lets a new company sell without setting up a catalog first: a unit
+//! group with one unit ("pcs"), a default price list in the base currency
+//! (`organization.relata_defaultpricelevelid`), products that get both,
+//! a product's list price kept as its item in that price list, and
+//! documents that start on it.
+
+use relata_metadata::{EntityRef, Schema, Value};
+use relata_store::{Param, Storage, Tx};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::org::OrgIds;
+use crate::rules::current;
+use crate::seed::insert;
+use crate::session::{Condition, Fields, RecordInput, Session};
+
+/// Names of what a new database starts with.
+pub(crate) const DEFAULT_UNIT_GROUP: &str = "Default Unit";
+pub(crate) const DEFAULT_UNIT: &str = "pcs";
+pub(crate) const DEFAULT_PRICE_LIST: &str = "Default Price List";
+
+fn reference(entity: &str, id: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: entity.into(), id })
+}
+
+/// Seeds the unit group (once) and the default price list (for a database
+/// that has no price list yet).
+pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+    let group = tx.query_one("SELECT uomscheduleid FROM uomschedule", &[], &[Storage::Uuid])?;
+    if group.is_none() {
+        let group = Uuid::now_v7();
+        let unit = Uuid::now_v7();
+        insert(
+            tx,
+            schema,
+            "uomschedule",
+            group,
+            ids.system_user,
+            vec![
+                ("name", Value::String(DEFAULT_UNIT_GROUP.into())),
+                ("baseuomname", Value::String(DEFAULT_UNIT.into())),
+            ],
+        )?;
+        insert(
+            tx,
+            schema,
+            "uom",
+            unit,
+            ids.system_user,
+            vec![
+                ("name", Value::String(DEFAULT_UNIT.into())),
+                ("uomscheduleid", reference("uomschedule", group)),
+                ("quantity", Value::Decimal(Decimal::ONE)),
+                ("isschedulebaseuom", Value::Bool(true)),
+                ("baseuom", reference("uom", unit)),
+            ],
+        )?;
+    }
+    let any_list = tx.query_one("SELECT pricelevelid FROM pricelevel", &[], &[Storage::Uuid])?;
+    if any_list.is_none() {
+        let list = Uuid::now_v7();
+        insert(
+            tx,
+            schema,
+            "pricelevel",
+            list,
+            ids.system_user,
+            vec![
+                ("name", Value::String(DEFAULT_PRICE_LIST.into())),
+                ("transactioncurrencyid", reference("transactioncurrency", ids.base_currency)),
+                ("exchangerate", Value::Decimal(Decimal::ONE)),
+            ],
+        )?;
+        tx.execute(
+            "UPDATE organization SET relata_defaultpricelevelid = $1 WHERE organizationid = $2",
+            &[Param::uuid(list), Param::uuid(ids.organization)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The organization's default price list, if it is set and active.
+pub(crate) fn default_price_list(s: &mut Session<'_, '_, '_>) -> Result<Option<Uuid>> {
+    let org = s.org.ids.organization;
+    let Some(id) =
+        s.read_system("organization", org)?.and_then(|o| o.get("relata_defaultpricelevelid").and_then(Value::as_uuid))
+    else {
+        return Ok(None);
+    };
+    let active =
+        s.read_system("pricelevel", id)?.is_some_and(|p| p.get("statecode").and_then(Value::as_i64) == Some(0));
+    Ok(active.then_some(id))
+}
+
+/// The first unit group and its base unit: what a product without units gets.
+fn default_unit(s: &mut Session<'_, '_, '_>) -> Result<Option<(Uuid, Uuid)>> {
+    let groups = s.query_system("uomschedule", "$select=uomscheduleid&$orderby=createdon asc&$top=1")?;
+    let Some(group) = groups.first().and_then(|g| g.get("uomscheduleid")).and_then(Value::as_uuid) else {
+        return Ok(None);
+    };
+    let units = s.query_system(
+        "uom",
+        &format!("$select=uomid&$filter=_uomscheduleid_value eq {group} and isschedulebaseuom eq true"),
+    )?;
+    Ok(units.first().and_then(|u| u.get("uomid")).and_then(Value::as_uuid).map(|u| (group, u)))
+}
+
+/// A new product without a unit group gets the default one and its base
+/// unit; one without a default price list gets the organization's.
+pub(super) fn new_product(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> Result<()> {
+    if fields.get("defaultuomscheduleid").is_none_or(Value::is_null) {
+        if let Some((group, unit)) = default_unit(s)? {
+            fields.insert("defaultuomscheduleid".into(), reference("uomschedule", group));
+            if fields.get("defaultuomid").is_none_or(Value::is_null) {
+                fields.insert("defaultuomid".into(), reference("uom", unit));
+            }
+        }
+    }
+    if fields.get("pricelevelid").is_none_or(Value::is_null) {
+        if let Some(list) = default_price_list(s)? {
+            fields.insert("pricelevelid".into(), reference("pricelevel", list));
+        }
+    }
+    Ok(())
+}
+
+/// A new opportunity, quote, order or invoice without a price list starts
+/// on the default one, unless it names another currency.
+pub(super) fn new_document(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> Result<()> {
+    if !fields.get("pricelevelid").is_none_or(Value::is_null) {
+        return Ok(());
+    }
+    let Some(list) = default_price_list(s)? else { return Ok(()) };
+    if let Some(currency) = fields.get("transactioncurrencyid").and_then(Value::as_uuid) {
+        let list_currency =
+            s.read_system("pricelevel", list)?.and_then(|p| p.get("transactioncurrencyid").and_then(Value::as_uuid));
+        if list_currency != Some(currency) {
+            return Ok(());
+        }
+    }
+    fields.insert("pricelevelid".into(), reference("pricelevel", list));
+    Ok(())
+}
+
+/// A product's list price is its price in its default price list, for its
+/// default unit: set or changed on the product, the item is created or
+/// updated in the same transaction, as the user (who must be allowed to
+/// change that price list).
+pub(super) fn keep_list_price(
+    s: &mut Session<'_, '_, '_>,
+    product: Uuid,
+    existing: Option<&Fields>,
+    changes: &Fields,
+) -> Result<()> {
+    let touched = ["price", "pricelevelid", "defaultuomid"].iter().any(|k| changes.contains_key(*k));
+    let price = current(existing, changes, "price").and_then(Value::as_decimal);
+    let list = current(existing, changes, "pricelevelid").and_then(Value::as_uuid);
+    let unit = current(existing, changes, "defaultuomid").and_then(Value::as_uuid);
+    let (true, Some(price), Some(list), Some(unit)) = (touched, price, list, unit) else { return Ok(()) };
+    let found = s.query_system(
+        "productpricelevel",
+        &format!(
+            "$select=productpricelevelid,amount,pricingmethodcode&$filter=_pricelevelid_value eq {list} \
+             and _productid_value eq {product} and _uomid_value eq {unit}"
+        ),
+    )?;
+    match found.first() {
+        Some(item) => {
+            let id = item.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");
+            let same = item.get("amount").and_then(Value::as_decimal) == Some(price)
+                && item.get("pricingmethodcode").and_then(Value::as_i64).is_none_or(|m| m == 1);
+            if !same {
+                s.update(
+                    "productpricelevel",
+                    id,
+                    RecordInput::new(vec![
+                        ("pricingmethodcode".into(), Value::Int(1)),
+                        ("amount".into(), Value::Decimal(price)),
+                    ]),
+                    Condition::default(),
+                    false,
+                )?;
+            }
+        }
+        None => {
+            s.create(
+                "productpricelevel",
+                RecordInput::new(vec![
+                    ("pricelevelid".into(), reference("pricelevel", list)),
+                    ("productid".into(), reference("product", product)),
+                    ("uomid".into(), reference("uom", unit)),
+                    ("pricingmethodcode".into(), Value::Int(1)),
+                    ("amount".into(), Value::Decimal(price)),
+                ]),
+            )?;
+        }
+    }
+    Ok(())
+}
