@@ -82,13 +82,26 @@ fn notes_attachments_and_tasks() {
         let r = srv.page_as(&other.token, &format!("/ui/annotations/{id}/file"));
         assert_eq!(r.status, 404, "{}", r.text());
 
-        // Over the limit: a message, and no note.
-        let big = vec![b'x'; 6 * 1024 * 1024];
-        let r =
-            note(srv, &rep.token, &path, &[("csrf", None, csrf.clone().into_bytes()), ("file", Some("big.txt"), big)]);
-        assert!(r.status == 303 || r.status == 413, "{} {}", r.status, r.text());
-        if r.status == 303 {
-            assert!(r.header("location").unwrap().contains("problem="));
+        // Over the limit, by a little or by a lot: the record page comes
+        // back with the message and the note's text kept, and no note.
+        for mb in [6, 20] {
+            let big = vec![b'x'; mb * 1024 * 1024];
+            let r = note(
+                srv,
+                &rep.token,
+                &path,
+                &[
+                    ("csrf", None, csrf.clone().into_bytes()),
+                    ("subject", None, format!("Kept {mb}").into_bytes()),
+                    ("notetext", None, "Текст остаётся".as_bytes().to_vec()),
+                    ("file", Some("big.txt"), big),
+                ],
+            );
+            assert_eq!(r.status, 413, "{mb} MB");
+            let page = r.text();
+            assert!(page.contains("larger than 5 MB"), "{mb} MB: the message names the limit");
+            assert!(page.contains(&format!("value=\"Kept {mb}\"")), "{mb} MB: the title is kept");
+            assert!(page.contains("Текст остаётся</textarea>"), "{mb} MB: the text is kept");
         }
         assert_eq!(srv.get(&format!("/annotations?$filter=_objectid_value eq {acc}")).rows().len(), 1);
         // No CSRF value: refused.

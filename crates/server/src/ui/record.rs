@@ -105,7 +105,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/ui/{set}/{id}/pdf", get(actions::pdf))
         .route(
             "/ui/{set}/{id}/notes",
-            post(timeline::add_note).layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 64 * 1024)),
+            post(timeline::add_note).layer(DefaultBodyLimit::max(timeline::MAX_UPLOAD_DRAIN)),
         )
         .route("/ui/{set}/{id}/tasks", post(timeline::add_task))
         .route("/ui/{set}/{id}/file", get(timeline::download))
@@ -365,6 +365,7 @@ pub(super) async fn record(
                 may_note => may_note, may_task => may_task && timeline::regarding_allowed(&entity),
                 log_links => log_links, parties => parties,
                 done => q.get("done"), problem => q.get("problem"), more => more,
+                note_subject => q.get("note_subject"), note_text => q.get("note_text"),
                 max_mb => MAX_ATTACHMENT / (1024 * 1024),
             }},
         ))

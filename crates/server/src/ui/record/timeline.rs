@@ -231,43 +231,66 @@ struct NoteForm {
     file: Option<(String, String, Vec<u8>)>,
 }
 
-async fn read_note(mut multipart: Multipart, lang: Lang) -> Result<NoteForm, String> {
+/// The most an upload is read to its end (and thrown away) to answer a
+/// file over the limit with the form instead of a reset connection.
+pub(crate) const MAX_UPLOAD_DRAIN: usize = 1024 * 1024 * 1024;
+
+/// Reads the note form. A file over the limit is read to its end and
+/// dropped, so the user gets the form back with their text and a message
+/// (the browser shows a reset connection to an upload answered early).
+async fn read_note(mut multipart: Multipart, lang: Lang) -> (NoteForm, Option<String>) {
     let mut form = NoteForm::default();
     let too_large =
         || text(lang, "record_file_too_large").replace("{mb}", &(MAX_ATTACHMENT / (1024 * 1024)).to_string());
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            text(lang, "record_bad_upload").replace("{reason}", &e.body_text())
+        }
+    };
+    let mut problem = None;
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => return Err(text(lang, "record_bad_upload").replace("{reason}", &e.body_text())),
+            Err(e) => return (form, Some(bad(e))),
         };
         let name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
         let mime = field.content_type().unwrap_or("application/octet-stream").to_string();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-            Err(e) => return Err(text(lang, "record_bad_upload").replace("{reason}", &e.body_text())),
-        };
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut over = false;
+        loop {
+            match field.chunk().await {
+                Ok(Some(c)) if !over && bytes.len() + c.len() <= MAX_ATTACHMENT => bytes.extend_from_slice(&c),
+                Ok(Some(_)) => {
+                    over = true;
+                    bytes = Vec::new();
+                }
+                Ok(None) => break,
+                Err(e) => return (form, Some(bad(e))),
+            }
+        }
+        if over {
+            problem = Some(too_large());
+            continue;
+        }
         match name.as_str() {
             "csrf" => form.csrf = String::from_utf8_lossy(&bytes).to_string(),
             "subject" => form.subject = String::from_utf8_lossy(&bytes).trim().to_string(),
             "notetext" => form.notetext = String::from_utf8_lossy(&bytes).trim().to_string(),
             "file" => {
-                if bytes.len() > MAX_ATTACHMENT {
-                    return Err(too_large());
-                }
                 if let Some(f) = file_name.filter(|f| !f.is_empty()) {
                     if !bytes.is_empty() {
-                        form.file = Some((f, mime, bytes.to_vec()));
+                        form.file = Some((f, mime, bytes));
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(form)
+    (form, problem)
 }
 
 /// `POST /ui/{set}/{id}/notes` (multipart): a note on the record.
@@ -279,16 +302,29 @@ pub(in super::super) async fn add_note(
 ) -> Response {
     let lang = super::super::language(&headers, None, None);
     let page = format!("/ui/{set}/{id}");
-    let form = match read_note(multipart, lang).await {
-        Ok(f) => f,
-        Err(m) => return redirect(&format!("{page}?problem={}", encode(&m))),
-    };
+    let (form, problem) = read_note(multipart, lang).await;
     let token = cookie(&headers, SESSION_COOKIE);
     if !token.as_deref().is_some_and(|t| same(&form.csrf, &csrf_for(t))) {
         return super::super::html_response(
             StatusCode::FORBIDDEN,
             format!("<!doctype html><p role=\"alert\">{}</p>", text(lang, "csrf")),
         );
+    }
+    // Nothing is saved; the record page comes back with the note's text
+    // in its form and the message.
+    if let Some(problem) = problem {
+        let q: HashMap<String, String> = [
+            ("problem".to_string(), problem),
+            ("note_subject".to_string(), form.subject),
+            ("note_text".to_string(), form.notetext),
+        ]
+        .into_iter()
+        .collect();
+        let mut r = super::record(State(st), headers, Path((set, id)), Query(q)).await;
+        if r.status() == StatusCode::OK {
+            *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        return r;
     }
     let here = page.clone();
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
