@@ -60,7 +60,10 @@ pub(super) fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, Serialize)]
 pub(super) struct Stage {
     pub id: Option<Uuid>,
+    /// As stored (`stepname` of opportunities).
     pub name: String,
+    /// As the user reads it.
+    pub label: String,
 }
 
 #[derive(Serialize)]
@@ -86,7 +89,7 @@ struct Column {
 }
 
 /// The stages of the default opportunity sales process, in order.
-pub(super) fn stages(s: &mut Session<'_, '_, '_>) -> Result<Vec<Stage>, PageError> {
+pub(super) fn stages(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<Vec<Stage>, PageError> {
     let readable = |s: &Session<'_, '_, '_>, n: &str| {
         s.schema.entity(n).is_some_and(|e| s.principal.read_scope(e) != Scope::Nothing)
     };
@@ -103,7 +106,10 @@ pub(super) fn stages(s: &mut Session<'_, '_, '_>) -> Result<Vec<Stage>, PageErro
     Ok(s.query("processstage", &opts, Some(50), None)?
         .records
         .iter()
-        .map(|r| Stage { id: Some(r.id), name: r.get("stagename").and_then(Value::as_str).unwrap_or("").to_string() })
+        .map(|r| {
+            let name = r.get("stagename").and_then(Value::as_str).unwrap_or("").to_string();
+            Stage { id: Some(r.id), label: super::i18n::stage_label(&name, lang), name }
+        })
         .collect())
 }
 
@@ -137,7 +143,7 @@ async fn board(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         }
         let sh = shell(s, lang, token, Some("opportunity"))?;
         let mine = q.get("mine").is_some_and(|m| m == "1");
-        let mut stages = stages(s)?;
+        let mut stages = stages(s, lang)?;
         let mut filter = "statecode eq 0".to_string();
         if mine {
             filter.push_str(" and Microsoft.Dynamics.CRM.EqualUserId(PropertyName='ownerid')");
@@ -152,7 +158,7 @@ async fn board(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         let base = base_currency(s)?;
         let known: Vec<Uuid> = stages.iter().filter_map(|st| st.id).collect();
         if page.records.iter().any(|r| r.get("stageid").and_then(Value::as_uuid).is_none_or(|id| !known.contains(&id))) {
-            stages.insert(0, Stage { id: None, name: text(lang, "board_no_stage").to_string() });
+            stages.insert(0, Stage { id: None, name: String::new(), label: text(lang, "board_no_stage").to_string() });
         }
         let plang = relata_print::format::Lang::from_lcid(lang.lcid());
         let mut columns = Vec::new();
@@ -200,7 +206,7 @@ async fn board(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
             columns
                 .iter()
                 .map(|c| charts::Bar {
-                    label: c.stage.name.clone(),
+                    label: c.stage.label.clone(),
                     value: c.total_value,
                     shown: format!("{} · {}", c.total, c.count),
                 })
@@ -235,7 +241,7 @@ async fn move_card(State(st): State<AppState>, req: Request) -> Response {
     signed_in(&st, &headers, back, None, true, move |s, lang, _token| {
         let id = form.get("id").and_then(|v| Uuid::parse_str(v).ok());
         let stage = form.get("stage").and_then(|v| Uuid::parse_str(v).ok());
-        let stages = stages(s)?;
+        let stages = stages(s, lang)?;
         let (Some(id), Some(chosen)) = (id, stages.iter().find(|st| st.id.is_some() && st.id == stage)) else {
             return Err(EngineError::Invalid(text(lang, "board_bad_stage").to_string()).into());
         };
@@ -247,7 +253,7 @@ async fn move_card(State(st): State<AppState>, req: Request) -> Response {
             false,
         );
         let message = match result {
-            Ok(_) => Ok(text(lang, "board_moved").replace("{stage}", &chosen.name)),
+            Ok(_) => Ok(text(lang, "board_moved").replace("{stage}", &chosen.label)),
             Err(EngineError::Invalid(m) | EngineError::Conflict(m)) => Err((StatusCode::BAD_REQUEST, m)),
             Err(EngineError::Forbidden(m)) => Err((StatusCode::FORBIDDEN, m)),
             Err(EngineError::NotFound(m)) => Err((StatusCode::NOT_FOUND, m)),

@@ -100,7 +100,7 @@ fn pipeline(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, Pa
         "opportunity",
         "filter(statecode eq 0)/groupby((stepname),aggregate(estimatedvalue_base with sum as total,$count as n))",
     )?;
-    let mut stages: Vec<String> = super::board::stages(s)?.into_iter().map(|st| st.name).collect();
+    let mut stages: Vec<String> = super::board::stages(s, lang)?.into_iter().map(|st| st.name).collect();
     for r in &rows {
         let name = get(r, "stepname").and_then(Value::as_str).unwrap_or("").to_string();
         if !stages.contains(&name) {
@@ -114,7 +114,11 @@ fn pipeline(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, Pa
             let total = row.map(|r| number(get(r, "total"))).unwrap_or_default();
             let n = row.map(|r| number(get(r, "n"))).unwrap_or_default();
             charts::Bar {
-                label: if stage.is_empty() { text(lang, "board_no_stage").to_string() } else { stage.clone() },
+                label: if stage.is_empty() {
+                    text(lang, "board_no_stage").to_string()
+                } else {
+                    super::i18n::stage_label(stage, lang)
+                },
                 value: as_f64(total),
                 shown: format!("{} · {n}", super::board::money(total, &base, lang)),
             }
@@ -167,9 +171,9 @@ fn won(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, PageErr
             ),
         )?;
         let total = rows.first().map(|r| number(get(r, "total"))).unwrap_or_default();
-        let label = relata_print::format::date(from, relata_print::format::DateStyle::Short, plang);
-        // Month and year only: drop the day from the short date.
-        let label = label.split(['.', '/', '-']).filter(|p| !p.is_empty()).skip(1).collect::<Vec<_>>().join(".");
+        // "Dec 2026", "дек 2026".
+        let month: String = relata_print::format::month_name(from.month(), plang).chars().take(3).collect();
+        let label = format!("{month} {}", from.year());
         bars.push(charts::Bar { label, value: as_f64(total), shown: super::board::money(total, &base, lang) });
     }
     Ok(charts::bars("dash-won", text(lang, "dash_won"), text(lang, "dash_won_desc"), bars))

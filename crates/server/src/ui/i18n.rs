@@ -58,6 +58,19 @@ pub fn text(lang: Lang, key: &str) -> &'static str {
     })
 }
 
+/// A sales stage's name in the user's language: the default process's
+/// stages are translated, an administrator's own stages shown as named.
+pub fn stage_label(name: &str, lang: Lang) -> String {
+    let (en, ru) = &*BY_LANG;
+    let map = match lang {
+        Lang::En => en,
+        Lang::Ru => ru,
+    };
+    map.get(format!("stage_{}", name.to_lowercase()).as_str())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// Every key's text in a language, as template context (`t.key`).
 pub fn strings(lang: Lang) -> minijinja::Value {
     static EN: LazyLock<minijinja::Value> = LazyLock::new(|| minijinja::Value::from(BY_LANG.0.clone()));
@@ -123,6 +136,10 @@ pub const TEXT: &[Text] = &[
     ("skip", "Skip to content", "Перейти к содержимому"),
     ("edit", "Edit", "Изменить"),
     ("new", "New", "Создать"),
+    ("stage_qualify", "Qualify", "Квалификация"),
+    ("stage_develop", "Develop", "Развитие"),
+    ("stage_propose", "Propose", "Предложение"),
+    ("stage_close", "Close", "Закрытие"),
     ("save", "Save", "Сохранить"),
     ("cancel", "Cancel", "Отмена"),
     ("new_record", "New {entity}", "Новая запись: {entity}"),
