@@ -29,6 +29,11 @@ const CURRENCIES: &[(&str, &str, &str, i64)] = &[
     ("INR", "Indian Rupee", "₹", 2),
 ];
 
+/// The ISO codes a base currency may be.
+pub fn currency_codes() -> Vec<&'static str> {
+    CURRENCIES.iter().map(|c| c.0).collect()
+}
+
 pub(crate) fn currency_info(code: &str) -> Option<(&'static str, &'static str, &'static str, i64)> {
     CURRENCIES.iter().find(|c| c.0.eq_ignore_ascii_case(code)).copied()
 }

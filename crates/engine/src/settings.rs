@@ -38,6 +38,12 @@ impl Session<'_, '_, '_> {
 
     /// Saves the caller's settings.
     pub fn save_own_settings(&mut self, settings: &OwnSettings) -> Result<()> {
+        let (id, name) = (self.principal.user_id, self.principal.full_name.clone());
+        self.save_settings_of(id, &name, settings)
+    }
+
+    /// Saves a user's settings row (the engine's own writes: setup).
+    pub(crate) fn save_settings_of(&mut self, id: uuid::Uuid, name: &str, settings: &OwnSettings) -> Result<()> {
         for (what, v) in [("uilanguageid", settings.language), ("localeid", settings.locale)] {
             if let Some(v) = v.filter(|v| !LANGUAGES.contains(v)) {
                 return Err(invalid(format!(
@@ -53,7 +59,6 @@ impl Session<'_, '_, '_> {
                 return Err(invalid(format!("'relata_timezone': \"{z}\" is not a time zone name.")));
             }
         }
-        let id = self.principal.user_id;
         let int = |v: Option<i64>| v.map(Value::Int).unwrap_or(Value::Null);
         let mut changes = Fields::new();
         changes.insert("uilanguageid".into(), int(settings.language));
@@ -64,7 +69,7 @@ impl Session<'_, '_, '_> {
             None => {
                 let mut values: Vec<(&str, Value)> =
                     changes.iter().map(|(k, v)| (k.as_str(), v.clone())).filter(|(_, v)| !v.is_null()).collect();
-                values.push(("relata_name", Value::String(self.principal.full_name.clone())));
+                values.push(("relata_name", Value::String(name.to_string())));
                 crate::seed::insert(self.tx, &self.schema, "usersettings", id, id, values)?;
             }
         }

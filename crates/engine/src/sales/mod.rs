@@ -7,7 +7,7 @@
 //! [`DocKind`]; the money arithmetic itself is `relata-pricing`.
 
 mod actions;
-mod defaults;
+pub(crate) mod defaults;
 mod documents;
 mod lead;
 mod lines;

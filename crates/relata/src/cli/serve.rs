@@ -32,6 +32,8 @@ pub fn run(flags: &Flags) -> Result<()> {
     let org = Arc::new(super::open_org(&settings)?);
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| settings.listen.clone());
     info!(address = %local, backend = org.db().backend().name(), "listening");
+    report_config_differences(&org, &settings)?;
+    announce_setup(&org, &local)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,6 +73,60 @@ fn log_settings(settings: &Settings) {
         config_file = %settings.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()),
         "starting relata"
     );
+}
+
+/// While nobody can sign in, prints a one-time link to the setup page.
+fn announce_setup(org: &relata_engine::Org, local: &str) -> Result<()> {
+    let Some(token) = org.issue_setup_token().context("cannot prepare the first-run setup")? else {
+        return Ok(());
+    };
+    // A wildcard address is reached through the loopback one.
+    let host = local.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+    let url = format!("http://{host}/setup?token={token}");
+    info!(%url, "no user can sign in yet: open the setup link to create the organization and its administrator");
+    eprintln!(
+        "\nFirst run: open {url}\nto name the organization and create its administrator (the link works once).\n"
+    );
+    Ok(())
+}
+
+/// The organization's name and base currency belong to the database once
+/// it exists; a configuration that says otherwise is pointed out.
+fn report_config_differences(org: &relata_engine::Org, settings: &Settings) -> Result<()> {
+    let defaults = relata_engine::OrgConfig::default();
+    let base = org.ids.base_currency;
+    let (name, code) = org
+        .read(&org.system_principal(), |s| -> relata_engine::Result<(String, String)> {
+            let name = super::query_all(s, "organization", "$select=name")?
+                .first()
+                .map(|r| super::text(r, "name"))
+                .unwrap_or_default();
+            let code = super::query_all(
+                s,
+                "transactioncurrency",
+                &format!("$select=isocurrencycode&$filter=transactioncurrencyid eq {base}"),
+            )?
+            .first()
+            .map(|r| super::text(r, "isocurrencycode"))
+            .unwrap_or_default();
+            Ok((name, code))
+        })
+        .context("cannot read the organization")?;
+    if settings.organization_name != defaults.organization_name && settings.organization_name != name {
+        tracing::warn!(
+            configured = %settings.organization_name, database = %name,
+            "organization_name in the configuration differs from the database's, which is used; change the name in Settings → Organization"
+        );
+    }
+    if !settings.base_currency.eq_ignore_ascii_case(&defaults.base_currency)
+        && !settings.base_currency.eq_ignore_ascii_case(&code)
+    {
+        tracing::warn!(
+            configured = %settings.base_currency, database = %code,
+            "base_currency in the configuration differs from the database's, which is used; it can be changed in Settings → Organization until amounts are recorded"
+        );
+    }
+    Ok(())
 }
 
 /// SIGTERM and Ctrl-C, listened for from the moment they are installed.

@@ -19,6 +19,7 @@ mod list;
 mod pages;
 mod record;
 mod settings;
+mod setup;
 mod zone;
 
 use std::sync::LazyLock;
@@ -64,6 +65,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(layout::routes())
         .merge(zone::routes())
         .merge(customizer::routes())
+        .merge(setup::routes())
 }
 
 /// Every screen module's interface text (see `i18n`).
@@ -77,6 +79,7 @@ const TEXT_TABLES: &[&[i18n::Text]] = &[
     layout::TEXT,
     zone::TEXT,
     customizer::TEXT,
+    setup::TEXT,
 ];
 
 /// The shared templates; screen modules bring their own.
@@ -106,6 +109,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         layout::TEMPLATES,
         zone::TEMPLATES,
         customizer::TEMPLATES,
+        setup::TEMPLATES,
     ];
     for (name, source) in modules.iter().flat_map(|m| m.iter()) {
         env.add_template(name, source).expect("built-in templates parse");

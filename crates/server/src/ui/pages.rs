@@ -294,7 +294,16 @@ pub(super) fn path_and_query(path: &str, query: &HashMap<String, String>) -> Str
 
 // ----- sign-in and out ------------------------------------------------------
 
-pub(super) async fn signin_page(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn signin_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // Nobody can sign in yet: the first run's setup comes first.
+    let org = st.org.clone();
+    if tokio::task::spawn_blocking(move || org.needs_setup()).await.ok().and_then(Result::ok) == Some(true) {
+        return redirect("/setup");
+    }
     let lang = language(&headers, q.get("lang").map(String::as_str), None);
     let csrf = cookie(&headers, SIGNIN_CSRF_COOKIE).unwrap_or_else(random_token);
     signin_form(lang, &csrf, q.get("next").map(String::as_str), "", None, StatusCode::OK, q.contains_key("lang"))

@@ -68,6 +68,8 @@ pub(super) const TEXT: &[Text] = &[
     ("act_complete", "Mark complete", "Завершить"),
     ("act_cancel_activity", "Cancel activity", "Отменить действие"),
     ("act_outcome", "Outcome", "Результат"),
+    ("act_base_currency", "Change base currency", "Сменить базовую валюту"),
+    ("act_currency", "Currency", "Валюта"),
     ("record_log", "Log an activity", "Записать действие"),
     ("act_reason", "Reason", "Причина"),
     ("act_reactivate", "Reactivate", "Активировать повторно"),

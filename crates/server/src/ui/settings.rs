@@ -37,6 +37,7 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
 
 pub(super) const TEXT: &[Text] = &[
     ("set_title", "Settings", "Параметры"),
+    ("set_organization", "Organization", "Организация"),
     ("set_users", "Users", "Пользователи"),
     ("set_teams", "Teams", "Рабочие группы"),
     ("set_units", "Business units", "Подразделения"),
@@ -96,6 +97,7 @@ pub(super) const TEXT: &[Text] = &[
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/settings", get(home))
+        .route("/ui/settings/organization", get(organization))
         .route("/ui/settings/roles/{id}", get(role).post(save_role))
         .route("/ui/settings/users/{id}/roles", get(user_roles).post(save_user_roles))
         .route("/ui/settings/teams/{id}/members", get(members).post(save_members))
@@ -130,6 +132,7 @@ fn screens(s: &Session<'_, '_, '_>, lang: Lang) -> Vec<Link> {
             out.push(Link { href: href.into(), label: text(lang, key) });
         }
     };
+    add(readable(s, "organization"), "/ui/settings/organization", "set_organization");
     add(readable(s, "systemuser"), "/ui/systemusers", "set_users");
     add(readable(s, "team"), "/ui/teams", "set_teams");
     add(readable(s, "businessunit"), "/ui/settings/units", "set_units");
@@ -148,6 +151,12 @@ async fn home(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<Ha
         Ok(render("settings.html", context! { ..shell_context(&sh), ..context! { q_global => "", links => minijinja::Value::from(minijinja::value::Serde(&links)) } }))
     })
     .await
+}
+
+/// The organization's record: name, requisites, default price list (its
+/// form), and the base currency (an action on its page).
+async fn organization(State(st): State<AppState>) -> Response {
+    super::redirect(&format!("/ui/organizations/{}", st.org.ids.organization))
 }
 
 // ----- the role privilege grid -------------------------------------------

@@ -145,6 +145,15 @@ pub(super) fn available(
             ("invoice", 2) if rec.get("statuscode").and_then(Value::as_i64) == Some(100002) => {
                 out.push(button("mark_paid", lang))
             }
+            // The base currency may change until money is recorded.
+            ("organization", _) if !s.money_recorded()? => {
+                let mut b = button("base_currency", lang);
+                let mut code = input("currency", "act_currency", "select", String::new(), lang);
+                code.options =
+                    relata_engine::currency_codes().into_iter().map(|c| (c.to_string(), c.to_string())).collect();
+                b.fields.push(code);
+                out.push(b);
+            }
             // An open activity is closed in one step, with its outcome.
             (_, 0) if entity.def.is_activity => {
                 for (key, closed) in [("complete", 1), ("cancel_activity", 2)] {
@@ -280,6 +289,10 @@ fn perform(
             Ok(to.unwrap_or(here))
         }
         "disqualify" => set_state(s, 2, status_field(form)).map(|_| here),
+        "base_currency" => {
+            s.set_base_currency(form.get("currency").map(String::as_str).unwrap_or(""))?;
+            Ok(here)
+        }
         "complete" | "cancel_activity" => {
             let state: i64 = if action == "complete" { 1 } else { 2 };
             let status = status_field(form)
