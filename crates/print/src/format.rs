@@ -138,6 +138,25 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(cleaned).ok()
 }
 
+/// Parses a number as a user of `lang` types it. English groups digits
+/// with commas (`1,250,000.50`); Russian with spaces and writes a decimal
+/// comma (`1 250 000,50`). Both take a plain `1250000.5`, and commas that
+/// do not group digits in threes are read as a decimal comma (`1,5`).
+pub fn parse_number(text: &str, lang: Lang) -> Option<Decimal> {
+    let t = text.trim();
+    if lang == Lang::En && t.contains(',') {
+        let int_part = t.split('.').next().unwrap_or("");
+        let int_part = int_part.trim_start_matches(['-', '+']);
+        let groups: Vec<&str> = int_part.split(',').collect();
+        let grouped = groups.len() > 1
+            && (1..=3).contains(&groups[0].len())
+            && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+            && groups[1..].iter().all(|g| g.len() == 3);
+        return parse_decimal(&if grouped { t.replace(',', "") } else { t.to_string() });
+    }
+    parse_decimal(t)
+}
+
 fn round(value: Decimal, precision: u32) -> Decimal {
     value.round_dp_with_strategy(precision.min(MAX_PRECISION), RoundingStrategy::MidpointAwayFromZero)
 }
@@ -361,6 +380,23 @@ fn capitalize(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn numbers_as_users_type_them() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(parse_number("1,250,000", Lang::En), Some(d("1250000")));
+        assert_eq!(parse_number("1,250,000.50", Lang::En), Some(d("1250000.50")));
+        assert_eq!(parse_number("-12,345.6", Lang::En), Some(d("-12345.6")));
+        assert_eq!(parse_number("1250000.5", Lang::En), Some(d("1250000.5")));
+        assert_eq!(parse_number("1,5", Lang::En), Some(d("1.5")));
+        assert_eq!(parse_number("1 250,50", Lang::En), Some(d("1250.50")));
+        assert_eq!(parse_number("12,34,567", Lang::En), None);
+        assert_eq!(parse_number("1 250 000,50", Lang::Ru), Some(d("1250000.50")));
+        assert_eq!(parse_number("1\u{a0}250,5", Lang::Ru), Some(d("1250.5")));
+        assert_eq!(parse_number("1250.5", Lang::Ru), Some(d("1250.5")));
+        assert_eq!(parse_number("abc", Lang::Ru), None);
+    }
+
     use super::*;
 
     fn d(s: &str) -> Decimal {

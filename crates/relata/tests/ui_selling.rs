@@ -119,3 +119,35 @@ fn a_product_with_a_list_price_sells_without_setup() {
         assert_eq!(found.len(), 1);
     });
 }
+
+#[test]
+fn numbers_are_read_as_the_user_writes_them() {
+    each_server(|srv| {
+        let tag = uid();
+        let csrf = srv.csrf_of(&srv.token);
+        let post = |name: &str, revenue: &str, lang: &str| {
+            srv.send(
+                srv.raw(Method::POST, &format!("{}/ui/accounts/new", srv.base_url))
+                    .header("Cookie", format!("relata_session={}", srv.token))
+                    .header("Accept-Language", lang)
+                    .form(&[("csrf", csrf.as_str()), ("name", name), ("revenue", revenue)]),
+            )
+        };
+        let revenue_of = |name: &str| {
+            let rows = srv.get(&format!("/accounts?$select=revenue&$filter=name eq '{}'", enc(name))).rows();
+            rows.first().map(|r| dec(&r["revenue"]))
+        };
+        let en = format!("Grouped {tag}");
+        assert_eq!(post(&en, "1,250,000", "en-US").status, 303);
+        assert_eq!(revenue_of(&en), Some(d("1250000")));
+        let ru = format!("Группы {tag}");
+        assert_eq!(post(&ru, "1 250 000,50", "ru-RU").status, 303);
+        assert_eq!(revenue_of(&ru), Some(d("1250000.50")));
+        // What is not a number is refused at its field.
+        let bad = format!("Not a number {tag}");
+        let r = post(&bad, "12,34,567", "en-US");
+        assert_eq!(r.status, 400);
+        assert!(r.text().contains("aria-invalid"), "the message is at the field");
+        assert_eq!(revenue_of(&bad), None, "nothing is saved");
+    });
+}

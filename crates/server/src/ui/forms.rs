@@ -12,7 +12,6 @@ use minijinja::context;
 use relata_engine::{Condition, EngineError, RecordInput, Session, UpsertOutcome};
 use relata_metadata::{AttrKind, AttributeDef, Entity, Value};
 use relata_security::Right;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -160,18 +159,23 @@ fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String>
     if raw.is_empty() && a.kind != AttrKind::Boolean {
         return Ok(Value::Null);
     }
-    let number = || raw.replace([' ', '\u{a0}'], "").replace(',', ".");
+    // Numbers as the user's language writes them (`1,250,000.50`, `1 250 000,50`).
+    let number = || relata_print::format::parse_number(raw, relata_print::format::Lang::from_lcid(lang.lcid()));
     match a.kind {
         AttrKind::Boolean => Ok(Value::Bool(!raw.is_empty())),
-        AttrKind::Integer | AttrKind::BigInt | AttrKind::Picklist => {
-            number().parse::<i64>().map(Value::Int).map_err(|_| text(lang, "bad_whole").to_string())
-        }
+        AttrKind::Picklist => raw.parse::<i64>().map(Value::Int).map_err(|_| text(lang, "bad_whole").to_string()),
+        AttrKind::Integer | AttrKind::BigInt => number()
+            .filter(|d| d.fract().is_zero())
+            .and_then(|d| i64::try_from(d).ok())
+            .map(Value::Int)
+            .ok_or_else(|| text(lang, "bad_whole").to_string()),
         AttrKind::Decimal | AttrKind::Money => {
-            number().parse::<Decimal>().map(Value::Decimal).map_err(|_| text(lang, "bad_number").to_string())
+            number().map(Value::Decimal).ok_or_else(|| text(lang, "bad_number").to_string())
         }
-        AttrKind::Double => {
-            number().parse::<f64>().map(Value::Double).map_err(|_| text(lang, "bad_number").to_string())
-        }
+        AttrKind::Double => number()
+            .and_then(|d| d.to_string().parse::<f64>().ok())
+            .map(Value::Double)
+            .ok_or_else(|| text(lang, "bad_number").to_string()),
         AttrKind::DateTime => {
             let parsed = if a.is_date_only() {
                 NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))

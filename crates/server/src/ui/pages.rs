@@ -48,7 +48,7 @@ const AREAS: &[(&str, &[&str])] = &[
             "competitor",
         ],
     ),
-    ("service", &["account", "contact", "activitypointer", "task", "phonecall", "appointment"]),
+    ("service", &["account", "contact", "activitypointer", "task", "phonecall", "appointment", "email", "letter"]),
     ("marketing", &["lead", "account", "contact", "salesliterature"]),
     (
         "settings",
