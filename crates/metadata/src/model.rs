@@ -324,6 +324,10 @@ pub struct AttributeDef {
     /// is formed, so deleting the target leaves the reference alone.
     #[serde(default)]
     pub any_target: bool,
+    /// Dataverse's `IsValidForForm`: false for columns kept for clients
+    /// but left off forms (deprecated ones, map coordinates).
+    #[serde(default = "default_true")]
+    pub valid_for_form: bool,
 }
 
 impl AttributeDef {
@@ -352,6 +356,7 @@ impl AttributeDef {
             secured: false,
             base_of: None,
             any_target: false,
+            valid_for_form: true,
         }
     }
     pub fn is_polymorphic(&self) -> bool {
@@ -433,6 +438,10 @@ pub struct EntityDef {
     /// `activityparty` rows of one participation type each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parties: Vec<PartyListDef>,
+    /// The standard main form's first tabs (Summary…), essentials first;
+    /// the generated form adds the other columns in a Details tab.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub form: Vec<FormTabDef>,
     /// Dataverse's `ActivityTypeMask`: 1 for an activity type users create
     /// from activity menus, 0 for one made by its action only
     /// (`opportunityclose`).
@@ -442,6 +451,22 @@ pub struct EntityDef {
 
 fn one() -> i32 {
     1
+}
+
+/// A tab of an entity's standard main form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormTabDef {
+    pub name: String,
+    pub label: Label,
+    pub sections: Vec<FormSectionDef>,
+}
+
+/// A section of a form tab: columns (or party lists) in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormSectionDef {
+    pub name: String,
+    pub label: Label,
+    pub fields: Vec<String>,
 }
 
 /// One party list of an activity type.

@@ -1224,3 +1224,35 @@ fn sales_columns_carry_dataverse_types_and_limits() {
         assert!(entity(&s, "lead").attribute(column).is_some(), "lead.{column}");
     }
 }
+
+/// Standard forms name real columns (or party lists), each once, and the
+/// main entities have one with their primary name on its first tab.
+#[test]
+fn standard_forms_name_real_columns() {
+    let s = schema();
+    for e in s.entities() {
+        let mut seen = HashSet::new();
+        for tab in &e.def.form {
+            for sec in &tab.sections {
+                for f in &sec.fields {
+                    let known = e.attribute(f).is_some() || e.def.parties.iter().any(|p| &p.name == f);
+                    assert!(known, "{}: form field '{f}' is neither a column nor a party list", e.name());
+                    assert!(seen.insert(f.clone()), "{}: '{f}' is on the form twice", e.name());
+                }
+            }
+        }
+    }
+    for name in ["account", "contact", "lead", "opportunity", "quote", "salesorder", "invoice", "product", "phonecall"]
+    {
+        let e = entity(&s, name);
+        let first = e.def.form.first().unwrap_or_else(|| panic!("{name} has no standard form"));
+        let primary = &e.def.primary_name;
+        let on_first = first.sections.iter().any(|sec| sec.fields.contains(primary))
+            || (primary == "fullname" && first.sections.iter().any(|sec| sec.fields.iter().any(|f| f == "lastname")));
+        assert!(on_first, "{name}: the primary name is not on the first tab");
+    }
+    // Kept for clients, off forms.
+    for (e, a) in [("account", "address1_latitude"), ("lead", "estimatedvalue")] {
+        assert!(!entity(&s, e).attribute(a).unwrap().valid_for_form, "{e}.{a}");
+    }
+}

@@ -125,7 +125,7 @@ fn form_layouts_are_stored_and_followed() {
 
         // The editor starts from the generated layout.
         let html = srv.page_as(token, "/ui/customize/account/form").text();
-        assert!(html.contains("# General | Общие сведения"), "{html}");
+        assert!(html.contains("# Summary | Сводка") && html.contains("# Details | Подробности"), "{html}");
 
         // Errors name the line.
         let r = srv.form_as(

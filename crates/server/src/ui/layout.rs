@@ -280,17 +280,49 @@ pub(super) fn main_form(s: &mut Session<'_, '_, '_>, entity: &Entity, lang: Lang
     })
 }
 
-/// The layout metadata gives: the primary name first, then the columns
-/// in their declared order, then the administration section.
+/// The layout metadata gives. An entity with a standard form (`form` in
+/// its schema) gets its tabs first (Summary: the essentials), then a
+/// Details tab with the other columns; one without gets the primary name
+/// and its columns in declared order. Administration comes last; columns
+/// not valid for forms (deprecated ones, map coordinates) are left out.
 pub(super) fn generated(entity: &Entity, lang: Lang) -> FormLayout {
+    let lcid = lang.lcid();
+    let mut tabs: Vec<Tab> = entity
+        .def
+        .form
+        .iter()
+        .map(|t| Tab {
+            name: t.name.clone(),
+            label: t.label.text(lcid).to_string(),
+            sections: t
+                .sections
+                .iter()
+                .map(|sec| Section {
+                    name: sec.name.clone(),
+                    label: sec.label.text(lcid).to_string(),
+                    fields: sec.fields.iter().filter(|f| on_form(entity, f)).cloned().collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    let placed: Vec<String> = tabs.iter().flat_map(|t| &t.sections).flat_map(|s| s.fields.clone()).collect();
     let primary = &entity.def.primary_name;
-    let mut details: Vec<String> = entity.attribute(primary).map(|a| a.name.clone()).into_iter().collect();
-    details.extend(entity.def.parties.iter().map(|p| p.name.clone()));
+    let mut details: Vec<String> = Vec::new();
+    if !placed.contains(primary) {
+        details.extend(entity.attribute(primary).map(|a| a.name.clone()));
+        details.extend(entity.def.parties.iter().map(|p| p.name.clone()));
+    }
     details.extend(
         entity
             .attributes()
             .iter()
-            .filter(|a| &a.name != primary && !never_shown(entity, a) && !ADMINISTRATION.contains(&a.name.as_str()))
+            .filter(|a| {
+                &a.name != primary
+                    && a.valid_for_form
+                    && !never_shown(entity, a)
+                    && !ADMINISTRATION.contains(&a.name.as_str())
+                    && !placed.contains(&a.name)
+            })
             .map(|a| a.name.clone()),
     );
     let admin: Vec<String> =
@@ -304,7 +336,9 @@ pub(super) fn generated(entity: &Entity, lang: Lang) -> FormLayout {
             fields: admin,
         });
     }
-    FormLayout { tabs: vec![Tab { name: "general".into(), label: text(lang, "tab_general").into(), sections }] }
+    let (name, label) = if tabs.is_empty() { ("general", "tab_general") } else { ("details", "section_details") };
+    tabs.push(Tab { name: name.into(), label: text(lang, label).into(), sections });
+    FormLayout { tabs }
 }
 
 /// The generated layout as a stored form, labels in both languages: what

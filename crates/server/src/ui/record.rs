@@ -33,6 +33,7 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[("record.html", include_str!("te
 pub(super) const TEXT: &[Text] = &[
     ("record_related", "Related", "Связанные записи"),
     ("record_total", "Total", "Итого"),
+    ("record_tabs", "Parts of the record", "Разделы записи"),
     ("record_show_all", "Show all", "Показать все"),
     ("record_timeline", "Timeline", "Хронология"),
     ("record_no_activity", "No activities or notes yet.", "Пока нет действий и примечаний."),
@@ -115,6 +116,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 #[derive(Serialize)]
 struct ShownTab {
+    name: String,
     label: String,
     sections: Vec<ShownSection>,
 }
@@ -302,6 +304,7 @@ pub(super) async fn record(
             .tabs
             .iter()
             .map(|tab| ShownTab {
+                name: tab.name.clone(),
                 label: tab.label.clone(),
                 sections: tab
                     .sections

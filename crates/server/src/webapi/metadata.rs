@@ -490,6 +490,7 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         system_managed: false,
         parties: Vec::new(),
         activity_type_mask: 1,
+        form: Vec::new(),
     })
 }
 
