@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use self::generate::*;
 use self::words::*;
-use super::{open_org, users_with_password};
+use super::{open_admin, users_with_password, Access};
 use crate::config::{Flags, Settings};
 
 /// Records per transaction: large enough to amortize commits, small enough
@@ -118,7 +118,7 @@ impl Ctx {
 pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
     super::init_logging("warn");
     let settings = Settings::load(flags)?;
-    let org = open_org(&settings)?;
+    let org = open_admin(&settings, Access::Create)?;
     let counts = args.size.counts();
 
     let mut owners = users_with_password(&org, false)?;
