@@ -70,7 +70,8 @@ enum Command {
     /// Manage API bearer tokens
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
-    /// Fill the database with generated demo data
+    /// Fill the database with a demo company and a year of its sales history
+    #[command(long_about = cli::demo::ABOUT)]
     Demo(cli::demo::DemoArgs),
     /// Copy the SQLite database to a file while the server runs
     Backup(cli::backup::BackupArgs),

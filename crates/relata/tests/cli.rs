@@ -274,55 +274,6 @@ fn custom_columns_and_entities_from_the_cli_reach_a_running_server() {
 }
 
 #[test]
-fn demo_data_is_varied_linked_and_goes_through_the_rules() {
-    for backend in common::backends() {
-        let store = common::new_store(backend);
-        let mut args: Vec<String> = ["demo", "--size", "small"].map(String::from).to_vec();
-        args.extend(store.args());
-        common::run_cli(&args);
-        let mut args: Vec<String> = ["user", "create", "--email", "demo@relata.test", "--password", "Demo-Passw0rd!"]
-            .map(String::from)
-            .to_vec();
-        args.extend(store.args());
-        common::run_cli(&args);
-        let mut args: Vec<String> = ["token", "create", "--email", "demo@relata.test"].map(String::from).to_vec();
-        args.extend(store.args());
-        let token = common::last_line(&common::run_cli(&args).stdout);
-        let (base, _child, _stdin) = common::start_server(&store);
-        let client = reqwest::blocking::Client::new();
-        let get = |path: &str| -> serde_json::Value {
-            let r = client.get(format!("{base}/api/data/v9.2/{path}")).bearer_auth(&token).send().expect("request");
-            assert_eq!(r.status().as_u16(), 200, "[{backend}] {path}");
-            r.json().expect("JSON")
-        };
-        let count = |set: &str| -> i64 {
-            let r =
-                client.get(format!("{base}/api/data/v9.2/{set}/$count")).bearer_auth(&token).send().expect("request");
-            r.text().expect("text").trim().parse().expect("a number")
-        };
-        for (set, at_least) in
-            [("accounts", 150), ("contacts", 150), ("leads", 20), ("opportunities", 20), ("annotations", 10)]
-        {
-            assert!(count(set) >= at_least, "[{backend}] {set}: {}", count(set));
-        }
-        assert!(count("activitypointers") >= 50, "[{backend}] activities");
-        // Contacts are linked to accounts and got their full name from the rules.
-        let c = get("contacts?$select=fullname,firstname,lastname,_parentcustomerid_value&$filter=_parentcustomerid_value%20ne%20null&$top=5");
-        let rows = c["value"].as_array().expect("rows");
-        assert!(!rows.is_empty(), "[{backend}] linked contacts");
-        for r in rows {
-            let full = r["fullname"].as_str().unwrap_or_default();
-            assert!(full.contains(r["lastname"].as_str().unwrap_or("?")), "[{backend}] {r}");
-        }
-        // Varied: several industries and some won or lost opportunities.
-        let groups = get("accounts?$apply=groupby((industrycode),aggregate($count%20as%20n))");
-        assert!(groups["value"].as_array().map_or(0, Vec::len) >= 5, "[{backend}] {groups}");
-        let closed = get("opportunities?$filter=statecode%20ne%200&$count=true&$top=1");
-        assert!(closed["@odata.count"].as_i64().unwrap_or(0) > 0, "[{backend}] {closed}");
-    }
-}
-
-#[test]
 fn serve_shuts_down_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
