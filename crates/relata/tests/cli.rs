@@ -701,6 +701,13 @@ fn the_request_log_names_method_path_status_duration_and_user() {
         }
         let missing = find("path=/no/such/page");
         assert!(missing.contains("status=404") && missing.contains("user=-"), "[{backend}] {missing}");
+        // Pages have their own metrics labels, not "other".
+        let metrics = client.get(format!("{base}/metrics")).send().unwrap().text().unwrap();
+        assert!(
+            metrics.contains("relata_http_requests_total{route=\"ui\",method=\"GET\",status=\"200\"}"),
+            "[{backend}] {metrics}"
+        );
+        assert!(metrics.contains("route=\"oauth2\""), "[{backend}] {metrics}");
         // No secret reaches the log: query values, bearer token, cookie, password.
         for secret in ["Api-Secret-1", "Page-Secret-2", "Signin-Secret-3", token.as_str()] {
             assert!(!log.contains(secret), "[{backend}] {secret} is in the log:\n{log}");

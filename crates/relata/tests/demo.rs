@@ -379,3 +379,54 @@ fn demo_help_says_what_it_makes_and_bad_input_writes_nothing() {
     let (ok, _, stderr) = demo(&store, &["--language", "fr"]);
     assert!(!ok && stderr.contains("fr"), "{stderr}");
 }
+
+#[test]
+fn demo_on_an_existing_database_reuses_the_company_and_prices_in_its_own_currency() {
+    for backend in backends() {
+        let store = new_store(backend);
+        // An organization in US dollars with its own administrator.
+        let mut args: Vec<String> = ["user", "create", "--email", "owner@relata.test", "--password", "Owner-Passw0rd!"]
+            .map(String::from)
+            .to_vec();
+        args.extend(store.args());
+        common::run_cli(&args);
+        for seed in ["1", "2"] {
+            let (ok, stdout, stderr) = demo(&store, &["--language", "ru", "--seed", seed]);
+            assert!(ok, "[{backend}] {stdout}\n{stderr}");
+            assert!(stderr.lines().any(|l| l.starts_with("database: ") && !l.contains("new")), "[{backend}] {stderr}");
+            if seed == "2" {
+                // The second run finds the staff: their password is left alone.
+                assert!(stdout.contains("Sign in as (password: unchanged):"), "[{backend}] {stdout}");
+            }
+        }
+        let (base, _child, _stdin) = start_server(&store);
+        let client = Client::new();
+        let token = sign_in(&client, &base, "owner@relata.test", "Owner-Passw0rd!").expect("the owner signs in");
+        let api = Api { client: &client, base: &base, token, backend };
+        // The company once, the deals twice.
+        assert_eq!(api.count("systemusers", "endswith(internalemailaddress,'@vektor.example')"), 10, "[{backend}]");
+        assert_eq!(api.count("businessunits", ""), 3, "[{backend}]");
+        assert_eq!(api.count("products", "startswith(productnumber,'ВС-')"), 15, "[{backend}]");
+        assert!(api.count("opportunities", "") >= 300, "[{backend}]");
+        // The base currency stays; the catalog is priced in roubles at a usual rate.
+        let currencies = api.rows("transactioncurrencies?$select=isocurrencycode,exchangerate&$orderby=createdon");
+        let codes: Vec<&str> = currencies.iter().filter_map(|c| c["isocurrencycode"].as_str()).collect();
+        assert_eq!(codes, ["USD", "RUB"], "[{backend}] {currencies:?}");
+        assert_eq!(dec(&currencies[1]["exchangerate"]), rust_decimal::Decimal::from(90), "[{backend}]");
+        let lists = api.rows("pricelevels?$select=name,_transactioncurrencyid_value");
+        assert!(
+            lists.iter().any(|l| l["name"] == "Основной прайс-лист (RUB)"
+                && l["_transactioncurrencyid_value"] == currencies[1]["transactioncurrencyid"]),
+            "[{backend}] {lists:?}"
+        );
+        let won = api.rows("opportunities?$select=actualvalue,actualvalue_base&$filter=statecode eq 1&$top=5");
+        for o in &won {
+            let (v, b) = (dec(&o["actualvalue"]), dec(&o["actualvalue_base"]));
+            let converted = v / rust_decimal::Decimal::from(90);
+            assert!((converted - b).abs() < rust_decimal::Decimal::new(1, 2), "[{backend}] {o}");
+        }
+        // The organization keeps its name and its first administrator.
+        let units = api.rows("businessunits?$select=name&$filter=_parentbusinessunitid_value eq null");
+        assert_eq!(units[0]["name"], "Relata", "[{backend}]");
+    }
+}
