@@ -273,6 +273,10 @@ fn snapshot(store: &StoreSetup) -> Vec<String> {
         "SELECT lastname || ' ' || COALESCE(emailaddress1, '') FROM contact ORDER BY 1",
         "SELECT name || ' ' || statecode || ' ' || COALESCE(estimatedvalue, 0) FROM opportunity ORDER BY 1",
         "SELECT subject FROM activitypointer ORDER BY 1",
+        "SELECT name || ' ' || statecode || ' ' || statuscode || ' ' || COALESCE(totalamount, 0) FROM quote ORDER BY 1",
+        "SELECT name || ' ' || statecode || ' ' || statuscode FROM salesorder ORDER BY 1",
+        "SELECT name || ' ' || statecode || ' ' || COALESCE(totalamount, 0) FROM invoice ORDER BY 1",
+        "SELECT CAST(relata_amount AS TEXT) FROM relata_payment ORDER BY relata_amount",
     ] {
         let mut st = db.prepare(sql).expect(sql);
         let rows = st.query_map([], |r| r.get::<_, String>(0)).expect(sql);

@@ -286,7 +286,7 @@ pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
             short: a.short.clone(),
         })
         .collect();
-    let plan = sales::plan(&mut ctx.rng, &company, Utc::now(), counts.opportunities, &customers, &mut ctx.open_leads);
+    let plan = sales::plan(&mut ctx.rng, &company, ctx.now, counts.opportunities, &customers, &mut ctx.open_leads);
     let mut sales_counts = sales::SalesCounts::default();
     ctx.deals = sales::carry_out(&org, &company, &plan, &mut sales_counts, |n| pb.inc(n as u64))?;
     w.report("deals", plan.len(), deals_started);

@@ -121,16 +121,19 @@ fn day_of(t: DateTime<Utc>) -> DateTime<Utc> {
     t.date_naive().and_time(NaiveTime::MIN).and_utc()
 }
 
-/// Draws the plan of `n` deals.
+/// Draws the plan of `n` deals. `today` is the start of the current day:
+/// every date is drawn relative to it and only what falls before it
+/// happens, so the plan depends on the seed and the day alone.
 pub fn plan(
     rng: &mut StdRng,
     company: &Company,
-    now: DateTime<Utc>,
+    today: DateTime<Utc>,
     n: usize,
     customers: &[Customer],
     open_leads: &mut Vec<(Uuid, Uuid)>,
 ) -> Vec<Deal> {
     let lang = company.lang;
+    let now = today;
     let mut deals = Vec::with_capacity(n);
     for k in 0..n {
         let c = &customers[rng.gen_range(0..customers.len())];
