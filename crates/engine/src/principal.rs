@@ -193,6 +193,35 @@ fn field_permissions(
     Ok(out)
 }
 
+impl crate::org::Org {
+    /// The principal a signed-in user acts as, without a token: for work
+    /// the server does on a user's behalf (the CLI acting out demo data as
+    /// its owners), so that their roles, depths and license apply as they
+    /// would over the Web API. A disabled user, or one whose business unit
+    /// is disabled, is `Unauthorized`.
+    pub fn principal_of_user(&self, user: Uuid) -> Result<std::sync::Arc<Principal>> {
+        self.db().read(|tx| -> Result<_> {
+            let row = tx.query_one(
+                "SELECT isdisabled FROM systemuser WHERE systemuserid = $1",
+                &[Param::uuid(user)],
+                &[Storage::Bool],
+            )?;
+            let Some(row) = row else {
+                return Err(EngineError::NotFound(format!("Entity 'systemuser' With Id = {user} Does Not Exist")));
+            };
+            if row[0].as_bool() == Some(true) {
+                return Err(EngineError::Unauthorized("The user is disabled.".into()));
+            }
+            let version = tx.counter("security")?;
+            let p = self.principal_for(tx, user, version)?;
+            if p.business_unit_disabled {
+                return Err(EngineError::Unauthorized("The user's business unit is disabled.".into()));
+            }
+            Ok(p)
+        })
+    }
+}
+
 pub(crate) fn load_principal(
     tx: &mut Tx<'_>,
     schema: &Schema,

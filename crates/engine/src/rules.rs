@@ -152,6 +152,13 @@ pub(crate) fn post_update(
             if let Some((new, old)) = moved("businessunitid") {
                 s.user_moved(id, old, new)?;
             }
+            // Enabling a user lets them sign in again: a lock-out from
+            // failed attempts ends with it.
+            let enabled = changes.get("isdisabled").and_then(Value::as_bool) == Some(false)
+                && existing.get("isdisabled").and_then(Value::as_bool) == Some(true);
+            if enabled {
+                crate::signin::clear_lockout(s.tx, id)?;
+            }
         }
         "team" => {
             if let Some((new, _)) = moved("businessunitid") {

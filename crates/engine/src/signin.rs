@@ -169,10 +169,21 @@ impl Org {
     }
 }
 
+impl Org {
+    /// Clears the sign-in lock-out of a user's account, as the server
+    /// itself (the CLI); see [`Session::unlock_user`].
+    ///
+    /// [`Session::unlock_user`]: crate::Session::unlock_user
+    pub fn unlock_user(&self, user: Uuid) -> Result<u32> {
+        self.write(&self.system_principal(), |s| s.unlock_user(user))
+    }
+}
+
 impl crate::session::Session<'_, '_, '_> {
     /// Stores a user's password hash (from `relata_security::hash_password`)
     /// in this transaction, so a new user and its credential are written
     /// together or not at all. Only the server itself or the user may.
+    /// A new password also ends the account's sign-in lock-out.
     pub fn set_password_hash(&mut self, user: Uuid, hash: &str) -> Result<()> {
         let own = self.principal.user_id == user && !self.principal.is_team;
         if !(self.principal.all_privileges || own) {
@@ -185,8 +196,51 @@ impl crate::session::Session<'_, '_, '_> {
             "INSERT INTO relata_credential (systemuserid, password_hash, changed_on) VALUES ($1, $2, $3)",
             &[Param::uuid(user), Param::text(hash), Param::new(Value::DateTime(Utc::now()), Storage::Timestamp)],
         )?;
+        clear_lockout(self.tx, user)?;
         Ok(())
     }
+
+    /// Ends the sign-in lock-out of a user's account: the failed attempts
+    /// counted against it are forgotten, so the user may sign in at once.
+    /// Returns how many failed attempts were forgotten (0: it was not
+    /// locked and had none). Attempts counted against a client address
+    /// (any account) are not the account's and stay. Needs Write on the
+    /// user (an administrator, or the server itself); an unknown user is
+    /// `NotFound`.
+    pub fn unlock_user(&mut self, user: Uuid) -> Result<u32> {
+        if !self.principal.all_privileges {
+            // A user the caller cannot see is one that does not exist.
+            let entity = self.entity("systemuser")?;
+            let Some(record) = self.visible_owner(&entity, user)? else {
+                return Err(crate::session::not_found("systemuser", user));
+            };
+            self.require(&entity, relata_security::Right::Write, &record, user)?;
+        }
+        if user_email(self.tx, user)?.is_none() {
+            return Err(crate::session::not_found("systemuser", user));
+        }
+        clear_lockout(self.tx, user)
+    }
+}
+
+/// A user's sign-in email; `None` when there is no such user.
+fn user_email(tx: &mut Tx<'_>, user: Uuid) -> Result<Option<String>> {
+    let row = tx.query_one(
+        "SELECT internalemailaddress FROM systemuser WHERE systemuserid = $1",
+        &[Param::uuid(user)],
+        &[Storage::Text],
+    )?;
+    Ok(row.map(|r| r[0].as_str().unwrap_or_default().to_string()))
+}
+
+/// Forgets the failed sign-ins counted against a user's account; returns
+/// how many there were.
+pub(crate) fn clear_lockout(tx: &mut Tx<'_>, user: Uuid) -> Result<u32> {
+    let Some(email) = user_email(tx, user)?.filter(|e| !e.trim().is_empty()) else { return Ok(0) };
+    let key = account_key(&email);
+    let failures = throttle_row(tx, &key)?.map(|(n, _)| n).unwrap_or(0);
+    tx.execute("DELETE FROM relata_signin_throttle WHERE key = $1", &[Param::text(key)])?;
+    Ok(u32::try_from(failures.max(0)).unwrap_or(u32::MAX))
 }
 
 fn throttle_row(tx: &mut Tx<'_>, key: &str) -> Result<Option<(i64, DateTime<Utc>)>> {
@@ -224,4 +278,90 @@ fn record_failure(tx: &mut Tx<'_>, key: &str, now: DateTime<Utc>, window: chrono
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use relata_metadata::{EntityRef, Value};
+    use relata_store::{Db, DbOptions, Param, Storage};
+    use uuid::Uuid;
+
+    use super::SignInPolicy;
+    use crate::{EngineError, Org, OrgConfig, RecordInput};
+
+    fn org() -> (tempfile::TempDir, Org) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open_sqlite(&dir.path().join("relata.db"), &DbOptions::default()).expect("database");
+        let org = Org::open(db, &OrgConfig::default()).expect("organization");
+        (dir, org)
+    }
+
+    /// A Salesperson in the root business unit who can sign in.
+    fn salesperson(org: &Org, email: &str, password: &str) -> Uuid {
+        let role = org
+            .db()
+            .read(|tx| {
+                tx.query_one("SELECT roleid FROM role WHERE name = $1", &[Param::text("Salesperson")], &[Storage::Uuid])
+            })
+            .expect("read roles")
+            .and_then(|r| r[0].as_uuid())
+            .expect("the Salesperson role is seeded");
+        let root = org.ids.root_business_unit;
+        let id = org
+            .write(&org.system_principal(), |s| {
+                let id = s.create(
+                    "systemuser",
+                    RecordInput::new(vec![
+                        ("lastname".into(), Value::String(email.into())),
+                        ("internalemailaddress".into(), Value::String(email.into())),
+                        ("businessunitid".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: root })),
+                    ]),
+                )?;
+                s.associate("systemuser", id, "systemuserroles_association", "role", role)?;
+                Ok::<_, EngineError>(id)
+            })
+            .expect("create the user");
+        org.set_password(id, password).expect("set the password");
+        id
+    }
+
+    fn lock(org: &Org, email: &str, password: &str, policy: &SignInPolicy) {
+        for _ in 0..policy.max_failures_per_account {
+            let e = org.sign_in(email, "Wrong-Passw0rd!", "10.0.0.1", policy).unwrap_err();
+            assert!(matches!(e, EngineError::Unauthorized(_)), "{e:?}");
+        }
+        let e = org.sign_in(email, password, "10.0.0.1", policy).unwrap_err();
+        assert!(matches!(e, EngineError::Throttled(..)), "locked out: {e:?}");
+    }
+
+    #[test]
+    fn unlock_and_a_new_password_end_a_lock_out_and_need_write_on_the_user() {
+        let (_dir, org) = org();
+        let policy = SignInPolicy::default();
+        let rep = salesperson(&org, "rep@relata.test", "Rep-Passw0rd!");
+        let other = salesperson(&org, "Other@Relata.test", "Other-Passw0rd!");
+        lock(&org, "other@relata.test", "Other-Passw0rd!", &policy);
+
+        // A Salesperson reads users but may not change them.
+        let (_, token) = org.create_token(rep, "test", None).expect("token");
+        let principal = org.authenticate(&token).expect("principal");
+        let e = org.write(&principal, |s| s.unlock_user(other)).unwrap_err();
+        assert!(matches!(e, EngineError::Forbidden(_)), "{e:?}");
+        let e = org.write(&principal, |s| s.unlock_user(Uuid::new_v4())).unwrap_err();
+        assert!(matches!(e, EngineError::NotFound(_)), "{e:?}");
+        assert!(matches!(org.unlock_user(Uuid::new_v4()), Err(EngineError::NotFound(_))));
+        assert!(org.sign_in("other@relata.test", "Other-Passw0rd!", "10.0.0.2", &policy).is_err(), "still locked");
+
+        // The account's email is matched whatever its case.
+        assert_eq!(org.unlock_user(other).expect("unlock"), 5);
+        assert_eq!(
+            org.sign_in("other@relata.test", "Other-Passw0rd!", "10.0.0.2", &policy).expect("signed in").user,
+            other
+        );
+        assert_eq!(org.unlock_user(other).expect("unlock again"), 0);
+
+        lock(&org, "other@relata.test", "Other-Passw0rd!", &policy);
+        org.set_password(other, "Newer-Passw0rd!").expect("new password");
+        assert!(org.sign_in("other@relata.test", "Newer-Passw0rd!", "10.0.0.3", &policy).is_ok());
+    }
 }

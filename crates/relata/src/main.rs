@@ -21,7 +21,12 @@ Settings are taken from, in order: command-line flags, environment variables
 RELATA_REQUESTS_PER_MINUTE, RELATA_ORGANIZATION_NAME, RELATA_BASE_CURRENCY),
 the TOML file given by --config (default: <data-dir>/relata.toml if present),
 then built-in defaults. RELATA_LOG sets the log filter (default: info for
-serve, warn otherwise); RELATA_LOG_FORMAT=json logs one JSON object per line.";
+serve, which logs every request under relata::http; warn otherwise);
+RELATA_LOG_FORMAT=json logs one JSON object per line. RELATA_PASSWORD gives
+user create and user password their --password.
+
+Every administrative command names the database it uses on stderr; commands
+that read, or change what must already exist, never create one.";
 
 #[derive(Parser)]
 #[command(name = "relata", version, about = "Relata: a self-hosted CRM server with a Dataverse-compatible Web API", after_help = ENV_HELP)]
@@ -49,7 +54,7 @@ struct GlobalArgs {
 enum Command {
     /// Run the HTTP server
     Serve(cli::serve::ServeArgs),
-    /// Manage users: create, list, disable, move between business units, licenses, passwords
+    /// Manage users: create, list, disable, unlock, move between business units, licenses, passwords
     #[command(subcommand)]
     User(cli::user::UserCommand),
     /// Security roles: privileges with depths, and who holds them
@@ -70,7 +75,8 @@ enum Command {
     /// Manage API bearer tokens
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
-    /// Fill the database with generated demo data
+    /// Fill the database with a demo company and a year of its sales history
+    #[command(long_about = cli::demo::ABOUT)]
     Demo(cli::demo::DemoArgs),
     /// Copy the SQLite database to a file while the server runs
     Backup(cli::backup::BackupArgs),

@@ -176,13 +176,16 @@ fn bearer(headers: &http::HeaderMap) -> Result<String, ApiError> {
 }
 
 async fn web_api(State(st): State<AppState>, req: Request) -> Response {
-    match web_api_inner(st, req).await {
+    let user = metrics_layer::UserSlot::default();
+    let mut response = match web_api_inner(st, req, user.clone()).await {
         Ok(r) => to_response(r),
         Err(e) => e.into_response(),
-    }
+    };
+    metrics_layer::mark_user(&mut response, &user);
+    response
 }
 
-async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiError> {
+async fn web_api_inner(st: AppState, req: Request, user: metrics_layer::UserSlot) -> Result<ApiResponse, ApiError> {
     let (parts, body) = req.into_parts();
     let token = bearer(&parts.headers)?;
     let limit = st.config.max_body_bytes;
@@ -216,15 +219,20 @@ async fn web_api_inner(st: AppState, req: Request) -> Result<ApiResponse, ApiErr
     tokio::task::spawn_blocking(move || {
         if api.path == "$batch" {
             let principal = org.authenticate(&token)?;
+            let _ = user.set(principal.user_id);
             limiter.check(&org, principal.user_id)?;
             return webapi::batch::handle(&org, &principal, &api);
         }
         // The budget is leased in its own transaction, before the request's.
         if limited {
             let principal = org.authenticate(&token)?;
+            let _ = user.set(principal.user_id);
             limiter.check(&org, principal.user_id)?;
         }
-        org.with_token(&token, !webapi::is_read(&api), |s| webapi::execute_in(s, &api))
+        org.with_token(&token, !webapi::is_read(&api), |s| {
+            let _ = user.set(s.principal.user_id);
+            webapi::execute_in(s, &api)
+        })
     })
     .await
     .map_err(|e| ApiError::internal(format!("the request could not be completed: {e}")))?

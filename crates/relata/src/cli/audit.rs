@@ -11,7 +11,7 @@ use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
 use super::user::print_table;
-use super::{find_user, lookup, odata_string, open_org, text, user_labels};
+use super::{find_user, lookup, odata_string, open_admin, text, user_labels, Access};
 use crate::config::{Flags, Settings};
 
 /// Most rows one call prints.
@@ -206,7 +206,7 @@ fn list(settings: &Settings, args: ListArgs) -> Result<()> {
     if args.limit == 0 || args.limit > MAX_LIMIT {
         bail!("--limit must be between 1 and {MAX_LIMIT}");
     }
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let (records, labels, options) = org.read(&org.system_principal(), |s| -> Result<_> {
         let parts = build_filter(s, &args)?;
         let mut query = String::from(

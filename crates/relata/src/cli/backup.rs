@@ -27,10 +27,12 @@ pub fn run(flags: &Flags, args: BackupArgs) -> Result<()> {
         ),
         Database::Sqlite(path) => path.clone(),
     };
+    let (location, kind) = super::describe_database(&settings.database);
     // Opening a missing file would create an empty database and "back it up".
     if !path.is_file() {
-        bail!("there is no database at {}", path.display());
+        bail!("there is no Relata database at {location}; {}", super::where_hint(&settings.database));
     }
+    eprintln!("database: {location} ({kind})");
     if args.to.exists() && !args.force {
         bail!("{} already exists; remove it or pass --force", args.to.display());
     }

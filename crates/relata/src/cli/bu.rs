@@ -9,7 +9,7 @@ use relata_metadata::{EntityRef, Value};
 use uuid::Uuid;
 
 use super::user::print_table;
-use super::{lookup, open_org, query_all, some_of, text};
+use super::{lookup, open_admin, query_all, some_of, text, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -153,7 +153,7 @@ fn bu_ref(id: Uuid) -> Value {
 }
 
 fn list(settings: &Settings) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let system_user = org.ids.system_user;
     let (units, users, teams) = org.read(&org.system_principal(), |s| -> Result<_> {
         let units = Units::load(s)?;
@@ -222,7 +222,7 @@ fn create(settings: &Settings, name: &str, parent: Option<&str>) -> Result<()> {
     if name.is_empty() {
         bail!("the business unit needs a name");
     }
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Create)?;
     let root = org.ids.root_business_unit;
     let (id, parent_name) = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -250,7 +250,7 @@ fn create(settings: &Settings, name: &str, parent: Option<&str>) -> Result<()> {
 }
 
 fn move_unit(settings: &Settings, name: &str, parent: &str) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let (unit, parent) = org
         .write(&org.system_principal(), |s| -> Result<_> {
             let units = Units::load(s)?;
@@ -266,7 +266,7 @@ fn move_unit(settings: &Settings, name: &str, parent: &str) -> Result<()> {
 }
 
 fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let verb = if disabled { "disable" } else { "enable" };
     let unit = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -282,7 +282,7 @@ fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> Result<()> {
 }
 
 fn delete(settings: &Settings, name: &str) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let unit = org
         .write(&org.system_principal(), |s| -> Result<_> {
             let units = Units::load(s)?;

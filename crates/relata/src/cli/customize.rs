@@ -8,7 +8,7 @@ use relata_metadata::{
     AttrKind, AttributeDef, CascadeDelete, EntityDef, Label, LookupTarget, OptionDef, Ownership, RequiredLevel,
 };
 
-use super::open_org;
+use super::{open_admin, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -109,7 +109,8 @@ pub struct AttributeArgs {
 pub fn run_entity(flags: &Flags, cmd: EntityCommand) -> Result<()> {
     super::init_logging("warn");
     let settings = Settings::load(flags)?;
-    let org = open_org(&settings)?;
+    let access = if matches!(cmd, EntityCommand::Create(_)) { Access::Create } else { Access::Existing };
+    let org = open_admin(&settings, access)?;
     match cmd {
         EntityCommand::Create(a) => {
             let prefix = a.name.split_once('_').map(|(p, _)| p.to_string()).unwrap_or_else(|| "new".into());
@@ -203,7 +204,8 @@ fn parse_options(s: &str) -> Result<Vec<OptionDef>> {
 pub fn run_attribute(flags: &Flags, cmd: AttributeCommand) -> Result<()> {
     super::init_logging("warn");
     let settings = Settings::load(flags)?;
-    let org = open_org(&settings)?;
+    let access = if matches!(cmd, AttributeCommand::Add(_)) { Access::Create } else { Access::Existing };
+    let org = open_admin(&settings, access)?;
     match cmd {
         AttributeCommand::Add(a) => {
             let (k, format) = kind(&a.kind)?;

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::bu::Units;
 use super::user::print_table;
-use super::{lookup, open_org, query_all, text};
+use super::{lookup, open_admin, query_all, text, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -52,7 +52,7 @@ struct Holder {
 }
 
 fn report(settings: &Settings, as_json: bool) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let system_user = org.ids.system_user;
     let (users, units) = org.read(&org.system_principal(), |s| -> Result<_> {
         let units = Units::load(s)?;

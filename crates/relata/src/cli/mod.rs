@@ -55,7 +55,10 @@ pub fn open_db(settings: &Settings, opts: &DbOptions) -> Result<Db> {
 
 /// Opens the organization, migrating and seeding a new database.
 pub fn open_org_with(settings: &Settings, opts: &DbOptions) -> Result<Org> {
-    let db = open_db(settings, opts)?;
+    org_on(settings, open_db(settings, opts)?)
+}
+
+fn org_on(settings: &Settings, db: Db) -> Result<Org> {
     let config = OrgConfig {
         organization_name: settings.organization_name.clone(),
         base_currency: settings.base_currency.clone(),
@@ -65,6 +68,78 @@ pub fn open_org_with(settings: &Settings, opts: &DbOptions) -> Result<Org> {
 
 pub fn open_org(settings: &Settings) -> Result<Org> {
     open_org_with(settings, &DbOptions::default())
+}
+
+/// What an administrative command needs of the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads, or changes what must already be there (a user, a role): the
+    /// database must exist; a wrong data directory is an error, never a
+    /// new empty database.
+    Existing,
+    /// Adds something (the first user, a business unit, demo data), so it
+    /// may start a new database.
+    Create,
+}
+
+/// How to point a command at the right database, for error messages.
+pub fn where_hint(database: &Database) -> &'static str {
+    match database {
+        Database::Sqlite(_) => {
+            "point at the right data directory with --data-dir DIR, RELATA_DATA_DIR or data_dir in relata.toml \
+             (or at PostgreSQL with --database-url)"
+        }
+        Database::Postgres(_) => {
+            "point at the right database with --database-url URL, RELATA_DATABASE_URL or database_url in relata.toml"
+        }
+    }
+}
+
+/// The database as an operator reads it: the SQLite file's absolute path,
+/// or the PostgreSQL URL without its password; then its kind.
+pub fn describe_database(database: &Database) -> (String, &'static str) {
+    match database {
+        Database::Sqlite(path) => (absolute(path).display().to_string(), "SQLite"),
+        Database::Postgres(url) => (crate::config::mask_url(url), "PostgreSQL"),
+    }
+}
+
+/// `path` from the root: through its directory's real location when that
+/// exists (no `..` or symbolic links left), else joined to the current one.
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    let real_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    match (real_dir.canonicalize(), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// Opens the organization for an administrative command and says on
+/// stderr, in one line, which database it uses. With [`Access::Existing`]
+/// a missing SQLite file, or a database without Relata's tables, is an
+/// error naming it instead of a new database.
+pub fn open_admin(settings: &Settings, access: Access) -> Result<Org> {
+    let (location, kind) = describe_database(&settings.database);
+    let hint = where_hint(&settings.database);
+    if let (Database::Sqlite(path), Access::Existing) = (&settings.database, access) {
+        if !path.is_file() {
+            bail!(
+                "there is no Relata database at {location}; {hint}. A new one is made by relata serve, \
+                 relata user create or relata demo"
+            );
+        }
+    }
+    let db = open_db(settings, &DbOptions::default())?;
+    let set_up = !db
+        .read(|tx| tx.table_columns("relata_migration"))
+        .with_context(|| format!("cannot read the database at {location}"))?
+        .is_empty();
+    if !set_up && access == Access::Existing {
+        bail!("the {kind} database at {location} holds no Relata data; {hint}");
+    }
+    let org = org_on(settings, db)?;
+    eprintln!("database: {location} ({kind}{})", if set_up { "" } else { ", new" });
+    Ok(org)
 }
 
 /// A bar style with `{rate}`: whole items per second.

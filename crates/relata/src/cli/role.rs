@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::bu::Units;
 use super::team::find_team;
 use super::user::print_table;
-use super::{find_user, lookup, open_org, query_all, some_of, text, user_labels};
+use super::{find_user, lookup, open_admin, query_all, some_of, text, user_labels, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -321,7 +321,7 @@ fn holders(s: &mut Session<'_, '_, '_>) -> Result<HashMap<Uuid, Holders>> {
 }
 
 fn list(settings: &Settings, business_unit: Option<&str>) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let rows = org.read(&org.system_principal(), |s| -> Result<_> {
         let units = Units::load(s)?;
         let only = business_unit.map(|b| units.find(b).map(|u| u.id)).transpose()?;
@@ -347,7 +347,7 @@ fn list(settings: &Settings, business_unit: Option<&str>) -> Result<()> {
 }
 
 fn show(settings: &Settings, name: &str, business_unit: Option<&str>) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let which = RoleName { role: name.to_string(), business_unit: business_unit.map(str::to_string) };
     let (role, units, privileges, users, teams, defs) = org.read(&org.system_principal(), |s| -> Result<_> {
         let (role, units) = resolve(s, &which)?;
@@ -402,7 +402,7 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
     if name.is_empty() {
         bail!("the role needs a name");
     }
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Create)?;
     let root = org.ids.root_business_unit;
     let (id, unit, copied) = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -479,7 +479,7 @@ fn grant(settings: &Settings, args: GrantArgs) -> Result<()> {
         .map(|d| parse_depth(d))
         .collect::<Result<_>>()
         .with_context(|| format!("cannot grant privileges to the role '{role_name}'"))?;
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let (role, granted) = org
         .write(&org.system_principal(), |s| -> Result<_> {
             let (role, _) = resolve(s, &args.role)?;
@@ -499,7 +499,7 @@ fn grant(settings: &Settings, args: GrantArgs) -> Result<()> {
 }
 
 fn revoke(settings: &Settings, args: RevokeArgs) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let role_name = args.role.role.clone();
     let (role, revoked) = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -535,7 +535,7 @@ fn revoke(settings: &Settings, args: RevokeArgs) -> Result<()> {
 }
 
 fn assign(settings: &Settings, args: AssignArgs, give: bool) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let role_name = args.role.role.clone();
     let holder_label = args.user.clone().or(args.team.clone()).unwrap_or_default();
     let (role, holder) = org
@@ -612,7 +612,7 @@ pub fn held_roles(s: &mut Session<'_, '_, '_>, entity: &str, id: Uuid) -> Result
 }
 
 fn delete(settings: &Settings, name: &str, business_unit: Option<&str>) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let which = RoleName { role: name.to_string(), business_unit: business_unit.map(str::to_string) };
     let (role, unit) = org
         .write(&org.system_principal(), |s| -> Result<_> {

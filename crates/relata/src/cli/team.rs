@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::bu::Units;
 use super::user::print_table;
-use super::{find_user, lookup, odata_string, open_org, query_all, text, user_labels};
+use super::{find_user, lookup, odata_string, open_admin, query_all, text, user_labels, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -109,7 +109,7 @@ pub fn find_team(s: &mut Session<'_, '_, '_>, name: &str) -> Result<Team> {
 }
 
 fn list(settings: &Settings, business_unit: Option<&str>) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let rows = org.read(&org.system_principal(), |s| -> Result<_> {
         let units = Units::load(s)?;
         let only = business_unit.map(|b| units.find(b).map(|u| u.id)).transpose()?;
@@ -180,7 +180,7 @@ fn create(
         "access" => 1,
         other => bail!("'{other}' is not a team type; use owner or access"),
     };
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Create)?;
     let root = org.ids.root_business_unit;
     let (id, unit) = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -214,7 +214,7 @@ fn create(
 }
 
 fn membership(settings: &Settings, team: &str, email: &str, add: bool) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let team_name = org
         .write(&org.system_principal(), |s| -> Result<_> {
             let t = find_team(s, team)?;
@@ -242,7 +242,7 @@ fn membership(settings: &Settings, team: &str, email: &str, add: bool) -> Result
 }
 
 fn delete(settings: &Settings, name: &str) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let team = org
         .write(&org.system_principal(), |s| -> Result<_> {
             let t = find_team(s, name)?;

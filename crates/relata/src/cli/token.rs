@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use uuid::Uuid;
 
-use super::open_org;
 use super::user::print_table;
+use super::{open_admin, Access};
 use crate::config::{Flags, Settings};
 
 #[derive(Subcommand)]
@@ -50,7 +50,7 @@ pub fn run(flags: &Flags, cmd: TokenCommand) -> Result<()> {
 }
 
 fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let user = org
         .find_user_by_email(args.email.trim())?
         .ok_or_else(|| anyhow!("there is no user with the email {}", args.email))?;
@@ -68,7 +68,7 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
 
 fn revoke(settings: &Settings, id: &str) -> Result<()> {
     let id = Uuid::parse_str(id.trim()).map_err(|_| anyhow!("'{id}' is not a token id (a GUID)"))?;
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     if !org.revoke_token(id).context("cannot revoke the token")? {
         bail!("there is no active token with id {id}");
     }
@@ -77,7 +77,7 @@ fn revoke(settings: &Settings, id: &str) -> Result<()> {
 }
 
 fn list(settings: &Settings, email: Option<&str>) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let user = match email {
         Some(e) => {
             Some(org.find_user_by_email(e.trim())?.ok_or_else(|| anyhow!("there is no user with the email {e}"))?)

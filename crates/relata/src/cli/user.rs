@@ -1,4 +1,4 @@
-//! `relata user create|list|disable|enable|move|license|password`.
+//! `relata user create|list|disable|enable|unlock|move|license|password`.
 
 use std::io::BufRead;
 
@@ -11,7 +11,7 @@ use relata_query::Expanded;
 use super::bu::Units;
 use super::license::{license_of, parse_license};
 use super::role::{find_role, held_roles, load_roles, Role, Within};
-use super::{find_user, lookup, open_org, query_all, text, users_with_password};
+use super::{find_user, lookup, open_admin, query_all, text, users_with_password, Access};
 use crate::config::{Flags, Settings};
 
 pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
@@ -28,8 +28,14 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
     },
-    /// Enable a disabled user
+    /// Enable a disabled user; also ends a sign-in lock-out
     Enable {
+        /// The user's email
+        #[arg(long)]
+        email: String,
+    },
+    /// End a user's sign-in lock-out (after too many wrong passwords)
+    Unlock {
         /// The user's email
         #[arg(long)]
         email: String,
@@ -53,13 +59,13 @@ pub enum UserCommand {
         #[arg(long)]
         license: String,
     },
-    /// Set a user's password
+    /// Set a user's password; also ends a sign-in lock-out
     Password {
         /// The user's email
         #[arg(long)]
         email: String,
         /// The new password (at least 8 characters); "-" reads one line from stdin
-        #[arg(long)]
+        #[arg(long, env = "RELATA_PASSWORD", hide_env_values = true)]
         password: String,
     },
 }
@@ -70,7 +76,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub email: String,
     /// Password (at least 8 characters); "-" reads one line from stdin
-    #[arg(long)]
+    #[arg(long, env = "RELATA_PASSWORD", hide_env_values = true)]
     pub password: String,
     /// Full name, "First Last" [default: the part of the email before @]
     #[arg(long)]
@@ -97,6 +103,7 @@ pub fn run(flags: &Flags, cmd: UserCommand) -> Result<()> {
         UserCommand::List => list(&settings),
         UserCommand::Disable { email } => set_disabled(&settings, &email, true),
         UserCommand::Enable { email } => set_disabled(&settings, &email, false),
+        UserCommand::Unlock { email } => unlock(&settings, &email),
         UserCommand::Move { email, business_unit } => move_user(&settings, &email, &business_unit),
         UserCommand::License { email, license } => set_license(&settings, &email, &license),
         UserCommand::Password { email, password } => set_password(&settings, &email, password),
@@ -109,7 +116,10 @@ fn read_password(arg: String) -> Result<String> {
         return Ok(arg);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    let read = std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    if read == 0 {
+        bail!("--password - reads the password from stdin, but stdin is empty: send it as one line");
+    }
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -130,7 +140,7 @@ fn create(settings: &Settings, args: CreateArgs) -> Result<()> {
     let (first, last) = split_name(args.name.as_deref(), &email);
     let hash = relata_security::hash_password(&password).map_err(|e| anyhow!("cannot hash the password: {e}"))?;
 
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Create)?;
     if org.find_user_by_email(&email)?.is_some() {
         bail!("a user with the email {email} already exists");
     }
@@ -197,18 +207,49 @@ fn update_user(org: &Org, email: &str, fields: Vec<(String, Value)>) -> Result<(
 }
 
 fn set_disabled(settings: &Settings, email: &str, disabled: bool) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let email = email.trim();
     let verb = if disabled { "disable" } else { "enable" };
-    update_user(&org, email, vec![("isdisabled".into(), Value::Bool(disabled))])
+    let forgotten = org
+        .write(&org.system_principal(), |s| -> Result<_> {
+            let id = find_user(s, email)?;
+            let input = RecordInput::new(vec![("isdisabled".into(), Value::Bool(disabled))]);
+            s.update("systemuser", id, input, Condition::default(), false)?;
+            // An enabled user can sign in: a lock-out ends too.
+            Ok(if disabled { 0 } else { s.unlock_user(id)? })
+        })
         .with_context(|| format!("cannot {verb} the user {email}"))?;
-    println!("{verb}d user {email}");
+    println!("{verb}d user {email}{}", lockout_note(forgotten));
+    Ok(())
+}
+
+fn lockout_note(forgotten: u32) -> String {
+    match forgotten {
+        0 => String::new(),
+        n => format!(" and ended the sign-in lock-out ({n} failed sign-in(s) forgotten)"),
+    }
+}
+
+fn unlock(settings: &Settings, email: &str) -> Result<()> {
+    let org = open_admin(settings, Access::Existing)?;
+    let email = email.trim();
+    let forgotten = org
+        .write(&org.system_principal(), |s| -> Result<_> {
+            let id = find_user(s, email)?;
+            Ok(s.unlock_user(id)?)
+        })
+        .with_context(|| format!("cannot unlock the user {email}"))?;
+    if forgotten == 0 {
+        println!("user {email} was not locked out (no failed sign-ins counted)");
+    } else {
+        println!("unlocked user {email} ({forgotten} failed sign-in(s) forgotten)");
+    }
     Ok(())
 }
 
 fn set_license(settings: &Settings, email: &str, license: &str) -> Result<()> {
     let license = parse_license(license)?;
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let email = email.trim();
     let (caltype, accessmode) = license.user_columns();
     update_user(
@@ -222,7 +263,7 @@ fn set_license(settings: &Settings, email: &str, license: &str) -> Result<()> {
 }
 
 fn move_user(settings: &Settings, email: &str, business_unit: &str) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let email = email.trim();
     let (unit, dropped) = org
         .write(&org.system_principal(), |s| -> Result<_> {
@@ -256,10 +297,18 @@ fn set_password(settings: &Settings, email: &str, password: String) -> Result<()
     let password = read_password(password)?;
     check_password(&password)?;
     let email = email.trim();
-    let org = open_org(settings)?;
-    let user = org.find_user_by_email(email)?.ok_or_else(|| anyhow!("there is no user with the email {email}"))?;
-    org.set_password(user, &password).with_context(|| format!("cannot set the password of {email}"))?;
-    println!("changed the password of {email}");
+    let hash = relata_security::hash_password(&password).map_err(|e| anyhow!("cannot hash the password: {e}"))?;
+    let org = open_admin(settings, Access::Existing)?;
+    let forgotten = org
+        .write(&org.system_principal(), |s| -> Result<_> {
+            let id = find_user(s, email)?;
+            // A new password ends a lock-out; count what it forgets first.
+            let forgotten = s.unlock_user(id)?;
+            s.set_password_hash(id, &hash)?;
+            Ok(forgotten)
+        })
+        .with_context(|| format!("cannot set the password of {email}"))?;
+    println!("changed the password of {email}{}", lockout_note(forgotten));
     Ok(())
 }
 
@@ -290,7 +339,7 @@ pub fn split_name(name: Option<&str>, email: &str) -> (String, String) {
 }
 
 fn list(settings: &Settings) -> Result<()> {
-    let org = open_org(settings)?;
+    let org = open_admin(settings, Access::Existing)?;
     let with_password = users_with_password(&org, true)?;
     let (users, units) = org.read(&org.system_principal(), |s| -> Result<_> {
         let users = query_all(

@@ -477,8 +477,20 @@ impl StoreSetup {
 /// Starts `relata serve` on `store` through the wrapper; waits for
 /// `/health`. Returns the base URL and the guard.
 pub fn start_server(store: &StoreSetup) -> (String, Child, ChildStdin) {
+    start_server_env(store, &[])
+}
+
+/// The file a server started by [`start_server`] writes its output to
+/// (removed with the data directory when the test binary ends).
+pub fn server_log(store: &StoreSetup) -> PathBuf {
+    store.data_dir.join("server.log")
+}
+
+/// [`start_server`] with extra environment settings for the server
+/// (`RELATA_LOG` included: they come after the harness's own).
+pub fn start_server_env(store: &StoreSetup, env: &[(&str, &str)]) -> (String, Child, ChildStdin) {
     let port = free_port();
-    let log = store.data_dir.join("server.log");
+    let log = server_log(store);
     let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), format!("127.0.0.1:{port}")];
     args.extend(store.args());
     let mut cmd = Command::new("sh");
@@ -492,6 +504,7 @@ pub fn start_server(store: &StoreSetup) -> (String, Child, ChildStdin) {
         .env("RELATA_TEST_DIR", &store.data_dir)
         .env("RELATA_TEST_PG_DROP", store.pg_schema.clone().unwrap_or_default())
         .env("RELATA_TEST_PG_BASE", store.pg_base.clone().unwrap_or_default())
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());

@@ -198,8 +198,11 @@ pub(super) async fn signed_in(
     let org = st.org.clone();
     let headers = headers.clone();
     let chosen = chosen_lang.clone();
+    let user = crate::metrics_layer::UserSlot::default();
+    let found = user.clone();
     let result = tokio::task::spawn_blocking(move || {
         org.with_token(&token, write, |s| {
+            let _ = found.set(s.principal.user_id);
             let own_language = super::zone::enter(s)?;
             let lang = language(&headers, chosen.as_deref(), own_language);
             page(s, lang, &token)
@@ -224,6 +227,7 @@ pub(super) async fn signed_in(
     if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
         response.headers_mut().insert("server-timing", v);
     }
+    crate::metrics_layer::mark_user(&mut response, &user);
     response
 }
 

@@ -292,6 +292,11 @@ pub fn work_time(rng: &mut StdRng, now: DateTime<Utc>, from: i64, to: i64) -> Da
     days(rng, now, from, to) + Duration::minutes(rng.gen_range(6 * 4..17 * 4) * 15)
 }
 
+/// The same day as `t`, at a time during office hours (UTC).
+pub fn at_work(rng: &mut StdRng, t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive().and_time(chrono::NaiveTime::MIN).and_utc() + Duration::minutes(rng.gen_range(6 * 4..17 * 4) * 15)
+}
+
 pub fn reference(entity: &str, id: Uuid) -> Value {
     Value::Ref(EntityRef { entity: entity.into(), id })
 }

@@ -1,7 +1,10 @@
-//! `relata demo`: fills the database with varied, reproducible demo data
-//! through the engine's write pipeline, so every rule applies.
+//! `relata demo`: a believable company with a year of sales history,
+//! made through the engine's write pipeline and sales actions, so every
+//! rule applies. Reproducible: the same seed (and day) gives the same data.
 
+pub mod company;
 pub mod generate;
+pub mod sales;
 pub mod words;
 
 use std::time::{Duration as StdDuration, Instant};
@@ -18,23 +21,60 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use self::generate::*;
+use self::sales::{Customer, DealRecord};
 use self::words::*;
-use super::{open_org, users_with_password};
+use super::{open_admin, Access};
 use crate::config::{Flags, Settings};
 
 /// Records per transaction: large enough to amortize commits, small enough
 /// not to hold SQLite's write lock for long while a server runs.
 const BATCH: usize = 500;
 const DEFAULT_SEED: u64 = 20_240_601;
+/// The password of the demo's users unless --password says otherwise.
+pub const DEMO_PASSWORD: &str = "Demo-Passw0rd!";
 const PROGRESS_TEMPLATE: &str =
     "{spinner:.green} {msg:<16} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} ({rate}, {eta} left)";
 
+/// What `relata demo --help` says it makes.
+pub const ABOUT: &str = "\
+Fill the database with a demo company and a year of its sales history.
+
+It makes, through the same engine calls as the Web API (so every rule and
+privilege applies):
+  - business units: the head office (the root unit) and two regions;
+  - ten users in them who can sign in, with roles (System Administrator,
+    Sales Manager, Salesperson, Marketing Professional), managers, job
+    titles, language and time zone, all with one demo password;
+  - a catalog: unit groups with units, products, and a price list with an
+    item for each product (in US dollars, or roubles with --language ru;
+    the currency is added when the organization's base currency differs);
+  - customer accounts and contacts owned by the sales staff; leads from
+    every source, open and disqualified;
+  - opportunities at every sales stage with product lines priced from the
+    price list, some made by qualifying a lead, acted out by their owners:
+    quotes drafted and sent, deals won and lost over the past twelve
+    months, orders fulfilled, invoices and their payments;
+  - phone calls, tasks, appointments and emails over the past year and the
+    next four weeks (done, canceled, overdue and coming), and notes.
+
+The sign-in emails and the password are printed at the end. Running it
+again adds more customers and deals to the same company (its units, users
+and catalog are reused; existing users keep their password).";
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Size {
-    /// About 200 accounts and 1,500 records in all
+    /// About 200 accounts, 150 deals and 3,500 records in all
     Small,
-    /// 100,000 accounts and 310,000 records in all
+    /// 100,000 accounts, 20,000 deals and about 450,000 records in all
     Large,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Language {
+    /// An American company: English names, cities, products; US dollars
+    En,
+    /// A Russian company: Russian names, cities, products; roubles, VAT
+    Ru,
 }
 
 #[derive(Args)]
@@ -45,6 +85,12 @@ pub struct DemoArgs {
     /// Random seed; the same seed gives the same data
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// Language of the company, its people, customers and products
+    #[arg(long, value_enum, default_value_t = Language::En)]
+    pub language: Language,
+    /// Password of the demo users (at least 8 characters)
+    #[arg(long, default_value = DEMO_PASSWORD, env = "RELATA_DEMO_PASSWORD", hide_env_values = true)]
+    pub password: String,
 }
 
 struct Counts {
@@ -60,14 +106,14 @@ impl Size {
     fn counts(self) -> Counts {
         match self {
             Size::Small => {
-                Counts { accounts: 200, contacts: 400, leads: 100, opportunities: 150, activities: 500, notes: 200 }
+                Counts { accounts: 200, contacts: 400, leads: 120, opportunities: 150, activities: 1200, notes: 200 }
             }
             Size::Large => Counts {
                 accounts: 100_000,
                 contacts: 100_000,
                 leads: 20_000,
                 opportunities: 20_000,
-                activities: 50_000,
+                activities: 60_000,
                 notes: 20_000,
             },
         }
@@ -88,14 +134,25 @@ struct Account {
 struct Ctx {
     rng: StdRng,
     now: DateTime<Utc>,
+    lang: Lang,
+    /// Who owns customer records: salespeople three times, sales managers
+    /// once, so a random pick gives the salespeople most.
     owners: Vec<Uuid>,
+    /// Who owns some of the leads besides the sales staff.
+    marketers: Vec<Uuid>,
+    mailbox: &'static str,
     accounts: Vec<Account>,
+    /// Contact, owner.
     contacts: Vec<(Uuid, usize)>,
-    leads: Vec<(Uuid, usize)>,
-    /// Qualified leads and the account each became.
-    qualified: Vec<(Uuid, usize)>,
-    /// Opportunity, its account, owner.
-    opportunities: Vec<(Uuid, usize, usize)>,
+    /// Lead, owner.
+    leads: Vec<(Uuid, Uuid)>,
+    /// Open leads of the sales staff, which deals may qualify.
+    open_leads: Vec<(Uuid, Uuid)>,
+    deals: Vec<DealRecord>,
+    /// The products leads ask about.
+    catalog: &'static [ProductDef],
+    /// When the record being made was created (set by its maker).
+    stamp: Option<DateTime<Utc>>,
 }
 
 impl Ctx {
@@ -113,31 +170,80 @@ impl Ctx {
             self.random_owner()
         }
     }
+    fn owner_index(&self, id: Uuid) -> usize {
+        self.owners.iter().position(|o| *o == id).unwrap_or(0)
+    }
 }
 
 pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
     super::init_logging("warn");
-    let settings = Settings::load(flags)?;
-    let org = open_org(&settings)?;
-    let counts = args.size.counts();
-
-    let mut owners = users_with_password(&org, false)?;
-    if owners.is_empty() {
-        eprintln!(
-            "note: no user can sign in yet; the demo records are owned by SYSTEM (create users first to spread them)"
-        );
-        owners.push(org.ids.system_user);
+    let mut settings = Settings::load(flags)?;
+    if args.password.chars().count() < 8 {
+        anyhow::bail!("the demo password must be at least 8 characters long");
     }
+    let lang = match args.language {
+        Language::En => Lang::En,
+        Language::Ru => Lang::Ru,
+    };
+    // A database the demo starts is the demo company's: named after it,
+    // in its currency, unless the settings say otherwise. (An existing
+    // database keeps its own.)
+    let defaults = relata_engine::OrgConfig::default();
+    let (demo_company, demo_currency) = match lang {
+        Lang::En => (&EN_COMPANY, EN_CURRENCY.0),
+        Lang::Ru => (&RU_COMPANY, RU_CURRENCY.0),
+    };
+    if settings.organization_name == defaults.organization_name {
+        settings.organization_name = demo_company.name.to_string();
+    }
+    if settings.base_currency == defaults.base_currency {
+        settings.base_currency = demo_currency.to_string();
+    }
+    let org = open_admin(&settings, Access::Create)?;
+    let counts = args.size.counts();
+    let started = Instant::now();
+
+    let company = company::set_up(&org, lang, &args.password)?;
+    let new_users = company.staff.iter().filter(|m| m.new).count();
+    eprintln!(
+        "  company          {} business units, {} users ({new_users} new), {} products, price list '{}' in {} in {:.1} s",
+        company.units.len(),
+        company.staff.len(),
+        company.catalog.len(),
+        company.price_list_name,
+        company.currency,
+        started.elapsed().as_secs_f64()
+    );
+    let mut owners = Vec::new();
+    for m in &company.staff {
+        let times = match m.job {
+            Job::Salesperson => 3,
+            Job::SalesManager => 1,
+            _ => 0,
+        };
+        owners.extend(std::iter::repeat_n(m.id, times));
+    }
+    let marketers = company.staff.iter().filter(|m| m.job == Job::Marketing).map(|m| m.id).collect();
     let today = Utc::now().date_naive().and_time(NaiveTime::MIN).and_utc();
     let mut ctx = Ctx {
         rng: StdRng::seed_from_u64(args.seed),
+        // Dates are drawn relative to the start of today, so the same seed
+        // gives the same data all day.
         now: today,
+        lang,
         owners,
+        marketers,
+        mailbox: company.def.sales_mailbox,
         accounts: Vec::with_capacity(counts.accounts),
         contacts: Vec::with_capacity(counts.contacts),
         leads: Vec::with_capacity(counts.leads),
-        qualified: Vec::new(),
-        opportunities: Vec::with_capacity(counts.opportunities),
+        open_leads: Vec::new(),
+        deals: Vec::with_capacity(counts.opportunities),
+        catalog: match lang {
+            Lang::En => EN_CATALOG,
+            Lang::Ru => RU_CATALOG,
+        },
+        stamp: None,
     };
 
     let total =
@@ -145,9 +251,8 @@ pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
     let pb = ProgressBar::new(total as u64);
     pb.set_style(super::progress_style(PROGRESS_TEMPLATE));
     pb.enable_steady_tick(StdDuration::from_millis(200));
-    let started = Instant::now();
 
-    let mut w = Writer { org: &org, pb: &pb, created: 0, updated: 0 };
+    let mut w = Writer { org: &org, pb: &pb, updated: 0 };
     w.phase("accounts", &mut ctx, counts.accounts, account, |ctx, id, a| {
         ctx.accounts.push(Account { id, ..a });
     })?;
@@ -158,44 +263,101 @@ pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
         }
     })?;
     w.link_primary_contacts(&ctx, counts.contacts)?;
-    w.phase("leads", &mut ctx, counts.leads, lead, |ctx, id, (owner, qualified)| {
+    w.phase("leads", &mut ctx, counts.leads, lead, |ctx, id, (owner, open)| {
         ctx.leads.push((id, owner));
-        if let Some(a) = qualified {
-            ctx.qualified.push((id, a));
+        if open {
+            ctx.open_leads.push((id, owner));
         }
     })?;
-    w.phase("opportunities", &mut ctx, counts.opportunities, opportunity, |ctx, id, (account, owner)| {
-        ctx.opportunities.push((id, account, owner));
-    })?;
+
+    // The sales story, acted out by the deals' owners.
+    pb.set_message("deals");
+    let deals_started = Instant::now();
+    let customers: Vec<Customer> = ctx
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(index, a)| Customer {
+            index,
+            account: a.id,
+            owner: ctx.owners[a.owner],
+            // A contact the owner has (contacts of an account are its owner's).
+            contact: a.primary_contact,
+            short: a.short.clone(),
+        })
+        .collect();
+    let plan = sales::plan(&mut ctx.rng, &company, ctx.now, counts.opportunities, &customers, &mut ctx.open_leads);
+    let mut sales_counts = sales::SalesCounts::default();
+    ctx.deals = sales::carry_out(&org, &company, &plan, &mut sales_counts, |n| pb.inc(n as u64))?;
+    w.report("deals", plan.len(), deals_started);
+
     w.phase("activities", &mut ctx, counts.activities, activity, |_, _, ()| {})?;
     w.phase("notes", &mut ctx, counts.notes, note, |_, _, ()| {})?;
     pb.finish_and_clear();
 
     let secs = started.elapsed().as_secs_f64().max(0.001);
-    let written = w.created + w.updated;
+    let sc = &sales_counts;
     println!(
-        "created {} records ({} accounts, {} contacts, {} leads, {} opportunities, {} activities, {} notes) and linked {} primary contacts",
-        w.created, counts.accounts, counts.contacts, counts.leads, counts.opportunities, counts.activities, counts.notes, w.updated
+        "{} ({} business units, {} users, {} products on the price list '{}' in {})",
+        company.def.name,
+        company.units.len(),
+        company.staff.len(),
+        company.catalog.len(),
+        company.price_list_name,
+        company.currency
     );
     println!(
-        "{written} writes in {secs:.1} s: {:.0} records/s (seed {}, owners: {})",
-        written as f64 / secs,
-        args.seed,
-        ctx.owners.len()
+        "created {} accounts, {} contacts, {} leads, {} activities, {} notes; linked {} primary contacts",
+        counts.accounts, counts.contacts, counts.leads, counts.activities, counts.notes, w.updated
     );
+    println!(
+        "sales: {} opportunities ({} open, {} won, {} lost; {} from qualified leads) with {} product lines, \
+         {} quotes, {} orders, {} invoices, {} payments",
+        sc.opportunities,
+        sc.open,
+        sc.won,
+        sc.lost,
+        sc.from_leads,
+        sc.lines,
+        sc.quotes,
+        sc.orders,
+        sc.invoices,
+        sc.payments
+    );
+    println!("in {secs:.1} s (seed {}, size {:?}, language {:?})", args.seed, args.size, args.language);
+    println!();
+    println!("Sign in as (password: {}):", if new_users > 0 { args.password.as_str() } else { "unchanged" });
+    let rows: Vec<[String; 5]> = company
+        .staff
+        .iter()
+        .map(|m| {
+            [
+                m.email.clone(),
+                m.name.clone(),
+                m.title.to_string(),
+                m.job.role().to_string(),
+                if m.new {
+                    company.unit_names[m.unit].clone()
+                } else {
+                    format!("{} (existed before)", company.unit_names[m.unit])
+                },
+            ]
+        })
+        .collect();
+    super::user::print_table(&["EMAIL", "NAME", "TITLE", "ROLE", "BUSINESS UNIT"], &rows);
     Ok(())
 }
 
 struct Writer<'a> {
     org: &'a Org,
     pb: &'a ProgressBar,
-    created: usize,
     updated: usize,
 }
 
 impl Writer<'_> {
     /// Creates `n` records in transactions of `BATCH`; `make` builds one
-    /// (entity, input, facts), `done` records the facts under the new id.
+    /// (entity, input, facts) and may say when it was created
+    /// (`ctx.stamp`), `done` records the facts under the new id.
     fn phase<M>(
         &mut self,
         label: &str,
@@ -214,7 +376,7 @@ impl Writer<'_> {
             let mut facts = Vec::with_capacity(m);
             for k in i..i + m {
                 let (entity, input, fact) = make(ctx, k);
-                batch.push((entity, input));
+                batch.push((entity, input, ctx.stamp.take()));
                 facts.push(fact);
             }
             let mut failed = "";
@@ -222,8 +384,10 @@ impl Writer<'_> {
                 .org
                 .write(&principal, |s| {
                     let mut ids = Vec::with_capacity(batch.len());
-                    for (entity, input) in batch {
+                    let real_now = s.now;
+                    for (entity, input, created) in batch {
                         failed = entity;
+                        s.now = created.unwrap_or(real_now);
                         ids.push(s.create(entity, input)?);
                     }
                     Ok::<_, EngineError>(ids)
@@ -232,7 +396,6 @@ impl Writer<'_> {
             for (id, fact) in ids.into_iter().zip(facts) {
                 done(ctx, id, fact);
             }
-            self.created += m;
             self.pb.inc(m as u64);
             i += m;
         }
@@ -274,8 +437,8 @@ impl Writer<'_> {
 }
 
 fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
+    let lang = ctx.lang;
     let rng = &mut ctx.rng;
-    let lang = lang(rng);
     let city = city(rng, lang);
     let company = company(rng, lang);
     let domain = format!("{}.{}", company.slug, tld(rng, city));
@@ -351,6 +514,8 @@ fn account(ctx: &mut Ctx, k: usize) -> (&'static str, RecordInput, Account) {
         f.set("parentaccountid", reference("account", parent));
     }
     let facts = Account { id: Uuid::nil(), lang, city, owner, domain, short: company.short, primary_contact: None };
+    // Customers of the last two and a half years.
+    ctx.stamp = Some(work_time(&mut ctx.rng, ctx.now, -900, -30));
     ("account", f.into_input(), facts)
 }
 
@@ -362,11 +527,11 @@ fn contact(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (Option<usiz
             (acc.lang, acc.city, acc.owner, Some(acc.domain.clone()))
         }
         None => {
-            let lang = lang(&mut ctx.rng);
+            let lang = ctx.lang;
             (lang, city(&mut ctx.rng, lang), ctx.random_owner(), None)
         }
     };
-    let owner = ctx.owner_like(owner);
+    // An account's contacts are its owner's, so the deals they sell can name them.
     let owner_ref = ctx.owner_ref(owner);
     let rng = &mut ctx.rng;
     let p = person(rng, lang);
@@ -414,24 +579,31 @@ fn contact(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (Option<usiz
     if ctx.rng.gen_bool(0.03) {
         f.set("statecode", 1i64).set("statuscode", 2i64);
     }
+    ctx.stamp = Some(work_time(&mut ctx.rng, ctx.now, -800, -20));
     ("contact", f.into_input(), (account, owner))
 }
 
-fn lead(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, Option<usize>)) {
-    let owner = ctx.random_owner();
-    let owner_ref = ctx.owner_ref(owner);
+/// A lead: the marketers own some, the sales staff the others. Open leads
+/// of the sales staff may later be qualified into deals.
+fn lead(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (Uuid, bool)) {
+    let marketing = !ctx.marketers.is_empty() && ctx.rng.gen_bool(0.3);
+    let owner = if marketing {
+        ctx.marketers[ctx.rng.gen_range(0..ctx.marketers.len())]
+    } else {
+        let i = ctx.random_owner();
+        ctx.owners[i]
+    };
+    let owner_ref = reference("systemuser", owner);
     let now = ctx.now;
+    let lang = ctx.lang;
     let rng = &mut ctx.rng;
-    let lang = lang(rng);
     let city = city(rng, lang);
     let p = person(rng, lang);
     let company = company(rng, lang);
     let domain = format!("{}.{}", company.slug, tld(rng, city));
-    let product = *pick(rng, by_lang(lang, EN_PRODUCTS, RU_PRODUCTS));
-    let (state, status) = weighted(
-        rng,
-        &[((0i64, 1i64), 35), ((0, 2), 25), ((1, 3), 20), ((2, 4), 6), ((2, 5), 5), ((2, 6), 5), ((2, 7), 4)],
-    );
+    let product = pick(rng, ctx.catalog).name;
+    let (state, status) =
+        weighted(rng, &[((0i64, 1i64), 40), ((0, 2), 30), ((2, 4), 8), ((2, 5), 8), ((2, 6), 7), ((2, 7), 7)]);
     let mut f = Fields::default();
     f.set(
         "subject",
@@ -474,118 +646,36 @@ fn lead(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, Option<
     if rng.gen_bool(0.3) {
         f.set("description", sentences(rng, lang, 2));
     }
-    // Qualified leads became customers: link them to an account.
-    let mut qualified = None;
-    if state == 1 && !ctx.accounts.is_empty() {
-        let a = ctx.rng.gen_range(0..ctx.accounts.len());
-        let acc = &ctx.accounts[a];
-        f.set("parentaccountid", reference("account", acc.id)).set("customerid", reference("account", acc.id));
-        if let Some(c) = acc.primary_contact {
-            f.set("parentcontactid", reference("contact", c));
-        }
-        f.set("qualificationcomments", sentences(&mut ctx.rng, acc.lang, 1));
-        qualified = Some(a);
-    }
-    ("lead", f.into_input(), (owner, qualified))
-}
-
-fn opportunity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, (usize, usize)) {
-    let from_lead = (!ctx.qualified.is_empty() && ctx.rng.gen_bool(0.25))
-        .then(|| ctx.qualified[ctx.rng.gen_range(0..ctx.qualified.len())]);
-    let a = match from_lead {
-        Some((_, a)) => a,
-        None => ctx.rng.gen_range(0..ctx.accounts.len()),
-    };
-    let acc = &ctx.accounts[a];
-    let (account_id, lang, short, contact, acc_owner) =
-        (acc.id, acc.lang, acc.short.clone(), acc.primary_contact, acc.owner);
-    let owner = ctx.owner_like(acc_owner);
-    let owner_ref = ctx.owner_ref(owner);
-    let now = ctx.now;
-    let rng = &mut ctx.rng;
-    let product = *pick(rng, by_lang(lang, EN_PRODUCTS, RU_PRODUCTS));
-    let qty = *pick(rng, &[5, 10, 12, 20, 25, 50, 100, 200]);
-    let name = match (lang, rng.gen_range(0..3)) {
-        (Lang::En, 0) => format!("{qty} × {} for {short}", product.to_lowercase()),
-        (Lang::En, _) => format!("{product} — {short}"),
-        (Lang::Ru, 0) => format!("{product} ({qty} шт.) для {short}"),
-        (Lang::Ru, _) => format!("{product} — {short}"),
-    };
-    let estimated = money(rng, 3.0, 6.3);
-    let (state, status) = weighted(rng, &[((0i64, 1i64), 50), ((0, 2), 10), ((1, 3), 22), ((2, 4), 10), ((2, 5), 8)]);
-    let mut f = Fields::default();
-    f.set("name", name)
-        .set("customerid", reference("account", account_id))
-        .set("parentaccountid", reference("account", account_id))
-        .set("estimatedvalue", estimated)
-        .set("opportunityratingcode", weighted(rng, &[(1i64, 25), (2, 45), (3, 30)]))
-        .set("budgetstatus", rng.gen_range(0..=3i64))
-        .set("purchasetimeframe", rng.gen_range(0..=4i64))
-        .set("purchaseprocess", rng.gen_range(0..=2i64))
-        .set("need", rng.gen_range(0..=3i64))
-        .set("decisionmaker", rng.gen_bool(0.5))
-        .set("customerneed", sentences(rng, lang, 1))
-        .set("statecode", state)
-        .set("statuscode", status)
-        .set("ownerid", owner_ref);
-    if let Some(c) = contact {
-        f.set("parentcontactid", reference("contact", c));
-    }
-    if let Some((lead, _)) = from_lead {
-        f.set("originatingleadid", reference("lead", lead));
-    }
-    if rng.gen_bool(0.4) {
-        f.set("budgetamount", money(rng, 3.0, 6.5));
-    }
-    if rng.gen_bool(0.3) {
-        f.set("description", sentences(rng, lang, 2)).set("proposedsolution", sentences(rng, lang, 1));
-    }
-    match state {
-        0 => {
-            let stage = rng.gen_range(0..=3i64);
-            let steps = by_lang(
-                lang,
-                &["1-Qualify", "2-Develop", "3-Propose", "4-Close"],
-                &["1-Квалификация", "2-Разработка", "3-Предложение", "4-Закрытие"],
-            );
-            f.set("salesstage", stage)
-                .set("stepname", steps[stage as usize])
-                .set("closeprobability", (stage * 20 + rng.gen_range(5..=25)).min(95))
-                .set("estimatedclosedate", days(rng, now, 3, 180));
-        }
-        1 => {
-            let closed = days(rng, now, -365, -1);
-            let actual = (estimated * Decimal::from(rng.gen_range(80..=110)) / Decimal::from(100)).round_dp(0);
-            f.set("salesstage", 3i64)
-                .set("closeprobability", 100i64)
-                .set("estimatedclosedate", closed)
-                .set("actualclosedate", closed)
-                .set("actualvalue", actual);
-        }
-        _ => {
-            let closed = days(rng, now, -365, -1);
-            f.set("closeprobability", 0i64).set("estimatedclosedate", closed).set("actualclosedate", closed);
-        }
-    }
-    ("opportunity", f.into_input(), (a, owner))
+    ctx.stamp = Some(work_time(&mut ctx.rng, now, -365, -1));
+    ("lead", f.into_input(), (owner, state == 0 && !marketing))
 }
 
 fn activity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
-    // Regarding an account or one of its opportunities.
-    let (regarding, acc_index, owner) = if !ctx.opportunities.is_empty() && ctx.rng.gen_bool(0.4) {
-        let (id, a, owner) = ctx.opportunities[ctx.rng.gen_range(0..ctx.opportunities.len())];
-        (reference("opportunity", id), a, owner)
+    let now = ctx.now;
+    // About a deal, during its life (up to four weeks ahead), or about an
+    // account at any time of the past year or the next four weeks.
+    let horizon = now + Duration::days(28);
+    let (regarding, acc_index, owner, when) = if !ctx.deals.is_empty() && ctx.rng.gen_bool(0.45) {
+        let d = &ctx.deals[ctx.rng.gen_range(0..ctx.deals.len())];
+        let (id, a, owner, from, until) = (d.opportunity, d.account, ctx.owner_index(d.owner), d.from, d.until);
+        let until = until.min(horizon).max(from + Duration::hours(1));
+        let when = from + Duration::minutes(ctx.rng.gen_range(0..(until - from).num_minutes().max(1)));
+        let when = at_work(&mut ctx.rng, when);
+        (reference("opportunity", id), a, owner, when)
     } else {
         let a = ctx.rng.gen_range(0..ctx.accounts.len());
-        (reference("account", ctx.accounts[a].id), a, ctx.accounts[a].owner)
+        let when = work_time(&mut ctx.rng, now, -365, 28);
+        (reference("account", ctx.accounts[a].id), a, ctx.accounts[a].owner, when)
     };
     let owner = ctx.owner_like(owner);
     let owner_ref = ctx.owner_ref(owner);
-    let now = ctx.now;
+    // Planned a few days ahead (but not after today).
+    let planned = when.min(Utc::now()) - Duration::days(ctx.rng.gen_range(0..10));
+    ctx.stamp = Some(planned);
+    let mailbox = ctx.mailbox;
     let acc = &ctx.accounts[acc_index];
     let (lang, city, domain) = (acc.lang, acc.city, acc.domain.clone());
     let rng = &mut ctx.rng;
-    let when = work_time(rng, now, -90, 30);
     let past = when < now;
     // 0 open, 1 completed, 2 canceled
     let outcome = if past { weighted(rng, &[(1, 78), (2, 6), (0, 16)]) } else { 0 };
@@ -659,7 +749,7 @@ fn activity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
         }
         _ => {
             let outgoing = rng.gen_bool(0.6);
-            let ours = "sales@relata.example";
+            let ours = mailbox;
             let theirs = format!("{}@{domain}", pick(rng, &["info", "office", "procurement", "ceo"]));
             let (from, to) = if outgoing { (ours.to_string(), theirs) } else { (theirs, ours.to_string()) };
             f.set("subject", *pick(rng, by_lang(lang, EN_EMAILS, RU_EMAILS)))
@@ -685,24 +775,26 @@ fn activity(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
 
 fn note(ctx: &mut Ctx, _k: usize) -> (&'static str, RecordInput, ()) {
     let which = weighted(&mut ctx.rng, &[(0, 50), (1, 20), (2, 20), (3, 10)]);
-    let (object, lang, owner) = match which {
+    let lang = ctx.lang;
+    let (object, owner) = match which {
         1 if !ctx.contacts.is_empty() => {
             let (id, owner) = ctx.contacts[ctx.rng.gen_range(0..ctx.contacts.len())];
-            (reference("contact", id), lang(&mut ctx.rng), owner)
+            (reference("contact", id), owner)
         }
-        2 if !ctx.opportunities.is_empty() => {
-            let (id, a, owner) = ctx.opportunities[ctx.rng.gen_range(0..ctx.opportunities.len())];
-            (reference("opportunity", id), ctx.accounts[a].lang, owner)
+        2 if !ctx.deals.is_empty() => {
+            let d = &ctx.deals[ctx.rng.gen_range(0..ctx.deals.len())];
+            (reference("opportunity", d.opportunity), ctx.owner_index(d.owner))
         }
         3 if !ctx.leads.is_empty() => {
             let (id, owner) = ctx.leads[ctx.rng.gen_range(0..ctx.leads.len())];
-            (reference("lead", id), lang(&mut ctx.rng), owner)
+            (reference("lead", id), ctx.owner_index(owner))
         }
         _ => {
             let a = &ctx.accounts[ctx.rng.gen_range(0..ctx.accounts.len())];
-            (reference("account", a.id), a.lang, a.owner)
+            (reference("account", a.id), a.owner)
         }
     };
+    ctx.stamp = Some(work_time(&mut ctx.rng, ctx.now, -365, -1));
     let owner = ctx.owner_like(owner);
     let owner_ref = ctx.owner_ref(owner);
     let rng = &mut ctx.rng;

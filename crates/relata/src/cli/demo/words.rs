@@ -823,55 +823,6 @@ pub const RU_DEPARTMENTS: &[&str] = &[
     "Служба поддержки",
 ];
 
-pub const EN_PRODUCTS: &[&str] = &[
-    "CRM licenses",
-    "Server upgrade",
-    "Annual support contract",
-    "Office furniture",
-    "Cloud migration",
-    "Fleet telematics",
-    "Consulting hours",
-    "Security audit",
-    "Training program",
-    "Warehouse scanners",
-    "Laptops",
-    "Network equipment",
-    "Marketing campaign",
-    "ERP integration",
-    "Printing services",
-    "Spare parts",
-    "Raw materials supply",
-    "Packaging",
-    "Maintenance contract",
-    "Data analytics platform",
-    "Solar panels",
-    "Forklifts",
-    "Video conferencing rooms",
-];
-pub const RU_PRODUCTS: &[&str] = &[
-    "Лицензии CRM",
-    "Поставка серверного оборудования",
-    "Годовой договор поддержки",
-    "Офисная мебель",
-    "Переход в облако",
-    "Аудит безопасности",
-    "Обучение персонала",
-    "Складские сканеры",
-    "Ноутбуки",
-    "Сетевое оборудование",
-    "Интеграция с 1С",
-    "Поставка комплектующих",
-    "Поставка сырья",
-    "Упаковка",
-    "Сервисное обслуживание",
-    "Внедрение BI-системы",
-    "Рекламная кампания",
-    "Спецодежда",
-    "Логистические услуги",
-    "Погрузчики",
-    "Видеонаблюдение",
-];
-
 pub const EN_TASKS: &[&str] = &[
     "Send proposal",
     "Prepare contract",
@@ -1004,6 +955,236 @@ pub const RU_SENTENCES: &[&str] = &[
     "Вернуться к вопросу после совета директоров.",
     "Последней поставкой остались довольны.",
 ];
+
+/// The company the demo is about: its name, email domain, the two
+/// regional business units below the head office (the root unit) and the
+/// time zones of the head office and the regions.
+pub struct DemoCompany {
+    pub name: &'static str,
+    pub domain: &'static str,
+    pub regions: [&'static str; 2],
+    pub time_zones: [&'static str; 3],
+    /// Sender of the marketing and service emails.
+    pub sales_mailbox: &'static str,
+}
+
+pub const EN_COMPANY: DemoCompany = DemoCompany {
+    name: "Northbridge Systems",
+    domain: "northbridge.example",
+    regions: ["East Region", "West Region"],
+    time_zones: ["America/Chicago", "America/New_York", "America/Los_Angeles"],
+    sales_mailbox: "sales@northbridge.example",
+};
+
+pub const RU_COMPANY: DemoCompany = DemoCompany {
+    name: "ООО «Вектор Системс»",
+    domain: "vektor.example",
+    regions: ["Северо-Западный филиал", "Сибирский филиал"],
+    time_zones: ["Europe/Moscow", "Europe/Moscow", "Asia/Novosibirsk"],
+    sales_mailbox: "sales@vektor.example",
+};
+
+/// What a member of the demo staff does; it decides their role and which
+/// records they own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Administrator,
+    SalesManager,
+    Salesperson,
+    Marketing,
+}
+
+impl Job {
+    /// The seeded security role the job holds.
+    pub fn role(self) -> &'static str {
+        match self {
+            Job::Administrator => "System Administrator",
+            Job::SalesManager => "Sales Manager",
+            Job::Salesperson => "Salesperson",
+            Job::Marketing => "Marketing Professional",
+        }
+    }
+}
+
+/// A member of the demo staff; `unit` 0 is the head office, 1 and 2 the regions.
+pub struct StaffDef {
+    pub first: &'static str,
+    pub middle: Option<&'static str>,
+    pub last: &'static str,
+    pub title: &'static str,
+    pub job: Job,
+    pub unit: usize,
+}
+
+const fn staff(first: &'static str, last: &'static str, title: &'static str, job: Job, unit: usize) -> StaffDef {
+    StaffDef { first, middle: None, last, title, job, unit }
+}
+
+const fn staff_ru(
+    first: &'static str,
+    middle: &'static str,
+    last: &'static str,
+    title: &'static str,
+    job: Job,
+    unit: usize,
+) -> StaffDef {
+    StaffDef { first, middle: Some(middle), last, title, job, unit }
+}
+
+pub const EN_STAFF: &[StaffDef] = &[
+    staff("Olivia", "Bennett", "IT Administrator", Job::Administrator, 0),
+    staff("Marcus", "Reed", "VP of Sales", Job::SalesManager, 0),
+    staff("Hannah", "Cole", "Marketing Specialist", Job::Marketing, 0),
+    staff("Daniel", "Brooks", "Account Executive", Job::Salesperson, 0),
+    staff("Laura", "Hayes", "Regional Sales Manager", Job::SalesManager, 1),
+    staff("Ethan", "Walker", "Account Executive", Job::Salesperson, 1),
+    staff("Grace", "Kim", "Account Executive", Job::Salesperson, 1),
+    staff("Ryan", "Patel", "Regional Sales Manager", Job::SalesManager, 2),
+    staff("Chloe", "Martinez", "Account Executive", Job::Salesperson, 2),
+    staff("Noah", "Fischer", "Account Executive", Job::Salesperson, 2),
+];
+
+pub const RU_STAFF: &[StaffDef] = &[
+    staff_ru("Ольга", "Викторовна", "Беляева", "Системный администратор", Job::Administrator, 0),
+    staff_ru("Максим", "Андреевич", "Ершов", "Коммерческий директор", Job::SalesManager, 0),
+    staff_ru("Анна", "Сергеевна", "Крылова", "Маркетолог", Job::Marketing, 0),
+    staff_ru("Дмитрий", "Олегович", "Соколов", "Менеджер по продажам", Job::Salesperson, 0),
+    staff_ru("Елена", "Павловна", "Воронина", "Руководитель филиала", Job::SalesManager, 1),
+    staff_ru("Игорь", "Николаевич", "Лебедев", "Менеджер по продажам", Job::Salesperson, 1),
+    staff_ru("Наталья", "Игоревна", "Морозова", "Менеджер по продажам", Job::Salesperson, 1),
+    staff_ru("Сергей", "Михайлович", "Ковалёв", "Руководитель филиала", Job::SalesManager, 2),
+    staff_ru("Татьяна", "Алексеевна", "Зайцева", "Менеджер по продажам", Job::Salesperson, 2),
+    staff_ru("Алексей", "Владимирович", "Гусев", "Менеджер по продажам", Job::Salesperson, 2),
+];
+
+/// The unit groups of the catalog: the group's name, its base unit, and a
+/// larger unit with how many base units it holds.
+pub struct UnitGroupDef {
+    pub name: &'static str,
+    pub base: &'static str,
+    pub larger: (&'static str, u32),
+}
+
+pub const EN_UNIT_GROUPS: [UnitGroupDef; 2] = [
+    UnitGroupDef { name: "Pieces", base: "pcs", larger: ("box of 10", 10) },
+    UnitGroupDef { name: "Time", base: "hour", larger: ("day (8 hours)", 8) },
+];
+
+pub const RU_UNIT_GROUPS: [UnitGroupDef; 2] = [
+    UnitGroupDef { name: "Штучный товар", base: "шт.", larger: ("упак. (10 шт.)", 10) },
+    UnitGroupDef { name: "Время", base: "ч", larger: ("день (8 ч)", 8) },
+];
+
+/// What a deal is about: the products it draws its lines from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theme {
+    Workplace,
+    Network,
+    Software,
+    Services,
+}
+
+pub const THEMES: [Theme; 4] = [Theme::Workplace, Theme::Network, Theme::Software, Theme::Services];
+
+/// A product of the demo catalog. `group` indexes the unit groups (0
+/// pieces, 1 time); the price is per base unit in the language's
+/// currency; `quantity` is the usual range ordered.
+pub struct ProductDef {
+    pub name: &'static str,
+    pub number: &'static str,
+    pub group: usize,
+    pub price: u32,
+    pub theme: Theme,
+    pub quantity: (u32, u32),
+    /// Sold by the box (or the day) as well.
+    pub larger_unit: bool,
+}
+
+const fn product(
+    name: &'static str,
+    number: &'static str,
+    group: usize,
+    price: u32,
+    theme: Theme,
+    quantity: (u32, u32),
+    larger_unit: bool,
+) -> ProductDef {
+    ProductDef { name, number, group, price, theme, quantity, larger_unit }
+}
+
+pub const EN_CATALOG: &[ProductDef] = &[
+    product("Laptop Pro 14", "NB-LT14", 0, 1450, Theme::Workplace, (3, 40), false),
+    product("Laptop Air 13", "NB-LA13", 0, 1090, Theme::Workplace, (3, 40), false),
+    product("Desktop Workstation W7", "NB-DW7", 0, 1890, Theme::Workplace, (2, 20), false),
+    product("27-inch 4K Monitor", "NB-M27", 0, 329, Theme::Workplace, (5, 60), false),
+    product("USB-C Docking Station", "NB-DK1", 0, 219, Theme::Workplace, (5, 60), false),
+    product("Wireless Keyboard and Mouse", "NB-KM2", 0, 79, Theme::Workplace, (10, 100), true),
+    product("Network Switch, 24 ports", "NB-SW24", 0, 540, Theme::Network, (1, 6), false),
+    product("Wi-Fi 6 Access Point", "NB-AP6", 0, 260, Theme::Network, (2, 20), false),
+    product("Network Cable Cat6, 3 m", "NB-CB6", 0, 9, Theme::Network, (20, 200), true),
+    product("Office Suite License, 1 year", "NB-OFS", 0, 120, Theme::Software, (10, 200), false),
+    product("Cloud Backup 1 TB, 1 year", "NB-CBK", 0, 96, Theme::Software, (5, 100), false),
+    product("Endpoint Security, 1 year", "NB-SEC", 0, 45, Theme::Software, (10, 200), false),
+    product("Business Support Plan, 1 year", "NB-SUP", 0, 480, Theme::Services, (1, 3), false),
+    product("On-site Installation", "NB-INS", 1, 85, Theme::Services, (4, 60), true),
+    product("IT Consulting", "NB-CON", 1, 140, Theme::Services, (8, 120), true),
+];
+
+pub const RU_CATALOG: &[ProductDef] = &[
+    product("Ноутбук ВС-14 Про", "ВС-НБ14", 0, 129_900, Theme::Workplace, (3, 40), false),
+    product("Ноутбук ВС-13 Лайт", "ВС-НБ13", 0, 89_900, Theme::Workplace, (3, 40), false),
+    product("Рабочая станция РС-7", "ВС-РС7", 0, 169_000, Theme::Workplace, (2, 20), false),
+    product("Монитор 27\" 4K", "ВС-МН27", 0, 32_900, Theme::Workplace, (5, 60), false),
+    product("Док-станция USB-C", "ВС-ДС1", 0, 18_500, Theme::Workplace, (5, 60), false),
+    product("Комплект клавиатура и мышь", "ВС-КМ2", 0, 6_900, Theme::Workplace, (10, 100), true),
+    product("Коммутатор на 24 порта", "ВС-КМ24", 0, 46_000, Theme::Network, (1, 6), false),
+    product("Точка доступа Wi-Fi 6", "ВС-ТД6", 0, 21_500, Theme::Network, (2, 20), false),
+    product("Патч-корд Cat6, 3 м", "ВС-ПК6", 0, 450, Theme::Network, (20, 200), true),
+    product("Лицензия офисного пакета, 1 год", "ВС-ОФП", 0, 9_600, Theme::Software, (10, 200), false),
+    product("Облачное резервное копирование 1 ТБ, 1 год", "ВС-РК1", 0, 7_900, Theme::Software, (5, 100), false),
+    product("Антивирусная защита, 1 год", "ВС-АВЗ", 0, 2_900, Theme::Software, (10, 200), false),
+    product("Техподдержка «Бизнес», 1 год", "ВС-ТПБ", 0, 39_000, Theme::Services, (1, 3), false),
+    product("Монтаж и настройка на объекте", "ВС-МНТ", 1, 3_500, Theme::Services, (4, 60), true),
+    product("ИТ-консалтинг", "ВС-КНС", 1, 6_500, Theme::Services, (8, 120), true),
+];
+
+/// An opportunity's name: the customer and what the deal is about.
+pub fn deal_name(lang: super::generate::Lang, theme: Theme, customer: &str) -> String {
+    use super::generate::Lang;
+    let what = match (lang, theme) {
+        (Lang::En, Theme::Workplace) => "workplace refresh",
+        (Lang::En, Theme::Network) => "office network upgrade",
+        (Lang::En, Theme::Software) => "software licenses",
+        (Lang::En, Theme::Services) => "IT support and services",
+        (Lang::Ru, Theme::Workplace) => "обновление рабочих мест",
+        (Lang::Ru, Theme::Network) => "модернизация сети",
+        (Lang::Ru, Theme::Software) => "лицензии ПО",
+        (Lang::Ru, Theme::Services) => "ИТ-обслуживание",
+    };
+    format!("{customer}: {what}")
+}
+
+/// The seeded sales stages (by stage category) and their names in the
+/// demo's language, when it is not English.
+pub fn sales_stage_names(lang: super::generate::Lang) -> Option<&'static [(&'static str, &'static str); 4]> {
+    match lang {
+        super::generate::Lang::En => None,
+        super::generate::Lang::Ru => Some(&[
+            ("Qualify", "Квалификация"),
+            ("Develop", "Разработка"),
+            ("Propose", "Предложение"),
+            ("Close", "Закрытие"),
+        ]),
+    }
+}
+
+/// The demo's currency for each language (ISO code, name, symbol) and
+/// rates against the US dollar, to price the catalog when the
+/// organization's base currency is another one.
+pub const EN_CURRENCY: (&str, &str, &str) = ("USD", "US Dollar", "$");
+pub const RU_CURRENCY: (&str, &str, &str) = ("RUB", "Российский рубль", "₽");
+pub const RATES_PER_USD: &[(&str, &str)] =
+    &[("USD", "1"), ("EUR", "0.92"), ("GBP", "0.79"), ("RUB", "90"), ("KZT", "470"), ("BYN", "3.2"), ("CNY", "7.2")];
 
 /// Cyrillic → Latin for email addresses and domains.
 pub fn transliterate(s: &str) -> String {
