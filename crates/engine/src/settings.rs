@@ -25,6 +25,26 @@ fn invalid(m: impl Into<String>) -> EngineError {
 }
 
 impl Session<'_, '_, '_> {
+    /// Changes the caller's own password, given the current one.
+    pub fn change_own_password(&mut self, current: &str, new: &str) -> Result<()> {
+        if new.chars().count() < 8 {
+            return Err(invalid("'password': the new password must be at least 8 characters long."));
+        }
+        let me = self.principal.user_id;
+        let stored = self.tx.query_one(
+            "SELECT password_hash FROM relata_credential WHERE systemuserid = $1",
+            &[relata_store::Param::uuid(me)],
+            &[relata_store::Storage::Text],
+        )?;
+        let right = stored.and_then(|r| r[0].as_str().map(|h| relata_security::verify_password(current, h)));
+        if right != Some(true) {
+            return Err(invalid("'current': the current password is not right."));
+        }
+        let hash =
+            relata_security::hash_password(new).map_err(|e| invalid(format!("the password cannot be hashed: {e}")))?;
+        self.set_password_hash(me, &hash)
+    }
+
     /// The caller's settings, as stored (none yet: defaults).
     pub fn own_settings(&mut self) -> Result<OwnSettings> {
         let id = self.principal.user_id;

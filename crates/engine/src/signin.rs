@@ -182,11 +182,12 @@ impl Org {
 impl crate::session::Session<'_, '_, '_> {
     /// Stores a user's password hash (from `relata_security::hash_password`)
     /// in this transaction, so a new user and its credential are written
-    /// together or not at all. Only the server itself or the user may.
+    /// together or not at all. Only the server itself, a System
+    /// Administrator or the user may.
     /// A new password also ends the account's sign-in lock-out.
     pub fn set_password_hash(&mut self, user: Uuid, hash: &str) -> Result<()> {
         let own = self.principal.user_id == user && !self.principal.is_team;
-        if !(self.principal.all_privileges || own) {
+        if !(self.principal.all_privileges || self.principal.is_system_administrator || own) {
             return Err(EngineError::Forbidden(
                 "Passwords are set by the user or by an administrator on the server.".into(),
             ));

@@ -439,6 +439,13 @@ pub(super) fn display_in(
             .collect::<Vec<_>>()
             .join("; "),
         (_, Value::Ref(r)) => names.get(&r.id).cloned().unwrap_or_default(),
+        // A yes/no column may name its two values (a user's Status: Enabled, Disabled).
+        (AttrKind::Boolean, Value::Bool(b)) if attr.options.iter().any(|o| o.value == *b as i32) => attr
+            .options
+            .iter()
+            .find(|o| o.value == *b as i32)
+            .map(|o| o.label.text(lang.lcid()).to_string())
+            .unwrap_or_default(),
         (AttrKind::Boolean, Value::Bool(b)) => (match (lang, b) {
             (Lang::Ru, true) => "Да",
             (Lang::Ru, false) => "Нет",

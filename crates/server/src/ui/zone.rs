@@ -25,6 +25,9 @@ use crate::AppState;
 pub(super) const TEMPLATES: &[(&str, &str)] = &[("preferences.html", include_str!("templates/preferences.html"))];
 
 pub(super) const TEXT: &[Text] = &[
+    ("pref_password", "Change your password", "Смена пароля"),
+    ("pref_current_password", "Current password", "Текущий пароль"),
+    ("pref_wrong_password", "The current password is not right.", "Текущий пароль указан неверно."),
     ("pref_title", "Personal settings", "Личные параметры"),
     ("pref_language", "Interface language", "Язык интерфейса"),
     ("pref_formats", "Dates, numbers and money", "Даты, числа и денежные суммы"),
@@ -41,7 +44,9 @@ pub(super) const TEXT: &[Text] = &[
 ];
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/ui/preferences", get(preferences).post(save))
+    Router::new()
+        .route("/ui/preferences", get(preferences).post(save))
+        .route("/ui/preferences/password", axum::routing::post(change_password))
 }
 
 thread_local! {
@@ -158,6 +163,36 @@ async fn save(State(st): State<AppState>, req: Request) -> Response {
         set_cookie(&mut response, format!("{LANG_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax"));
     }
     response
+}
+
+/// `POST /ui/preferences/password`: the user's own new password, given the
+/// current one.
+async fn change_password(State(st): State<AppState>, req: Request) -> Response {
+    let (headers, form) = match super::forms::posted(req).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    signed_in(&st, &headers, "/ui/preferences", None, true, move |s, lang, token| {
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        let refused = |s: &mut Session<'_, '_, '_>, m: String| -> Result<Response, PageError> {
+            let own = s.own_settings()?;
+            let mut r = page(s, lang, token, &own, None, Some(m))?;
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Err(PageError::Shown(Box::new(r)))
+        };
+        if field("new") != field("new2") {
+            return refused(s, text(lang, "act_passwords_differ").to_string());
+        }
+        match s.change_own_password(field("current"), field("new")) {
+            Ok(()) => Ok(redirect("/ui/preferences?done=1")),
+            Err(EngineError::Invalid(m)) => {
+                let m = if m.starts_with("'current'") { text(lang, "pref_wrong_password").to_string() } else { m };
+                refused(s, m)
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

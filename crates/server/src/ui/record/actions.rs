@@ -145,6 +145,21 @@ pub(super) fn available(
             ("invoice", 2) if rec.get("statuscode").and_then(Value::as_i64) == Some(100002) => {
                 out.push(button("mark_paid", lang))
             }
+            // Users: a new password (administrators), sign-in unlocked,
+            // enabled or disabled.
+            ("systemuser", _) => {
+                if s.principal.is_system_administrator || s.principal.all_privileges {
+                    let mut p = button("set_password", lang);
+                    p.fields.push(input("password", "act_new_password", "password", String::new(), lang));
+                    p.fields.push(input("password2", "act_password_again", "password", String::new(), lang));
+                    out.push(p);
+                }
+                out.push(button("unlock", lang));
+                let disabled = rec.get("isdisabled").and_then(Value::as_bool).unwrap_or(false);
+                if id != s.principal.user_id {
+                    out.push(button(if disabled { "enable" } else { "disable" }, lang));
+                }
+            }
             // The base currency may change until money is recorded.
             ("organization", _) if !s.money_recorded()? => {
                 let mut b = button("base_currency", lang);
@@ -289,6 +304,27 @@ fn perform(
             Ok(to.unwrap_or(here))
         }
         "disqualify" => set_state(s, 2, status_field(form)).map(|_| here),
+        "set_password" => {
+            let p = form.get("password").map(String::as_str).unwrap_or("");
+            if Some(p) != form.get("password2").map(String::as_str) {
+                return Err(EngineError::Invalid(text(lang, "act_passwords_differ").to_string()));
+            }
+            if p.chars().count() < 8 {
+                return Err(EngineError::Invalid(text(lang, "act_password_short").to_string()));
+            }
+            let hash = relata_security::hash_password(p).map_err(EngineError::Invalid)?;
+            s.set_password_hash(id, &hash).map(|_| here)
+        }
+        "unlock" => s.unlock_user(id).map(|_| here),
+        "enable" | "disable" => s
+            .update(
+                entity.name(),
+                id,
+                RecordInput::new(vec![("isdisabled".into(), Value::Bool(action == "disable"))]),
+                Condition { if_match: Some(None), ..Default::default() },
+                false,
+            )
+            .map(|_| here),
         "base_currency" => {
             s.set_base_currency(form.get("currency").map(String::as_str).unwrap_or(""))?;
             Ok(here)
