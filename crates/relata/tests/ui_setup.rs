@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{backends, new_store, start_server, Resp};
+use common::{backends, new_store, setup_token, start_server, Resp};
 use reqwest::blocking::Client;
 use reqwest::Method;
 
@@ -34,20 +32,6 @@ impl Fresh {
         let headers = r.headers().clone();
         let body = r.bytes().expect("body").to_vec();
         Resp { status, headers, body, what: path.to_string() }
-    }
-}
-
-/// The setup link's token from the server's output.
-fn setup_token(log: &std::path::Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(at) = text.find("/setup?token=") {
-            let rest = &text[at + "/setup?token=".len()..];
-            return rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect();
-        }
-        assert!(Instant::now() < deadline, "no setup link in the server's output:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -76,7 +60,7 @@ fn run(backend: &'static str) {
         client: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         _guard: (child, stdin),
     };
-    let token = setup_token(&store.data_dir.join("server.log"));
+    let token = setup_token(&store);
 
     // Nobody can sign in: the sign-in page leads to setup.
     let r = srv.send(Method::GET, "/signin", None, None);

@@ -349,9 +349,11 @@ fn account(srv: &Srv, name: &str) -> Uuid {
 #[track_caller]
 fn document(srv: &Srv, k: Kind, name: &str, customer: Uuid, pl: Option<Uuid>) -> Uuid {
     let mut body = json!({ "name": name, "customerid_account@odata.bind": bind("accounts", customer) });
-    if let Some(pl) = pl {
-        body["pricelevelid@odata.bind"] = json!(bind("pricelevels", pl));
-    }
+    // Without one named, a document starts on the default price list.
+    body["pricelevelid@odata.bind"] = match pl {
+        Some(pl) => json!(bind("pricelevels", pl)),
+        None => Value::Null,
+    };
     srv.create(k.set, &body)
 }
 
@@ -1038,7 +1040,13 @@ fn pricing_methods_and_rounding() {
         price_item_req(srv, pl, fresh, units.pcs, json!({ "pricingmethodcode": 2 })).expect_error(400);
         price_item_req(srv, pl, fresh, units.pcs, json!({ "pricingmethodcode": 2, "amount": n("9.00") }))
             .expect_error(400);
-        assert!(rows(srv, "productpricelevels", &format!("_productid_value eq {fresh}")).is_empty());
+        // (Its list price is an item of the default price list, not of this one.)
+        assert!(rows(
+            srv,
+            "productpricelevels",
+            &format!("_productid_value eq {fresh} and _pricelevelid_value eq {pl}")
+        )
+        .is_empty());
 
         // Locked prices stay through order and invoice; unlocking reprices.
         let y = product(srv, &units, &format!("Locked {tag}"), json!({ "price": n("15.00") }));

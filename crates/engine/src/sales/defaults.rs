@@ -125,10 +125,11 @@ pub(super) fn new_product(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> R
     Ok(())
 }
 
-/// A new opportunity, quote, order or invoice without a price list starts
-/// on the default one, unless it names another currency.
+/// A new opportunity, quote, order or invoice that does not name a price
+/// list starts on the default one, unless it names another currency (an
+/// explicit null keeps it without one: write-in products only).
 pub(super) fn new_document(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> Result<()> {
-    if !fields.get("pricelevelid").is_none_or(Value::is_null) {
+    if fields.contains_key("pricelevelid") {
         return Ok(());
     }
     let Some(list) = default_price_list(s)? else { return Ok(()) };

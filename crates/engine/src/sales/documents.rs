@@ -180,8 +180,17 @@ fn header_totals(
             out.insert(name.into(), Value::Decimal(v.normalize()));
         }
     }
-    if kind.doc == "opportunity" && header.get("isrevenuesystemcalculated").and_then(Value::as_bool) == Some(true) {
-        out.insert("estimatedvalue".into(), Value::Decimal(t.total_amount.normalize()));
+    if kind.doc == "opportunity" {
+        let system = header.get("isrevenuesystemcalculated").and_then(Value::as_bool) == Some(true);
+        // Nobody gave an estimate and products were added: the products
+        // give it from now on, so the pipeline shows what is being sold.
+        let unestimated = header.get("estimatedvalue").is_none_or(Value::is_null) && !lines.is_empty();
+        if system || unestimated {
+            out.insert("estimatedvalue".into(), Value::Decimal(t.total_amount.normalize()));
+        }
+        if !system && unestimated {
+            out.insert("isrevenuesystemcalculated".into(), Value::Bool(true));
+        }
     }
     if kind.doc == "invoice" {
         let paid = dec(header, "relata_amountpaid").unwrap_or_default();

@@ -474,6 +474,21 @@ impl StoreSetup {
     }
 }
 
+/// The one-time setup token `relata serve` printed for a fresh `store`.
+pub fn setup_token(store: &StoreSetup) -> String {
+    let log = store.data_dir.join("server.log");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(at) = text.find("/setup?token=") {
+            let rest = &text[at + "/setup?token=".len()..];
+            return rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-')).collect();
+        }
+        assert!(Instant::now() < deadline, "no setup link in the server's output:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Starts `relata serve` on `store` through the wrapper; waits for
 /// `/health`. Returns the base URL and the guard.
 pub fn start_server(store: &StoreSetup) -> (String, Child, ChildStdin) {
@@ -801,16 +816,20 @@ fn ui_ready() -> PathBuf {
 /// target/ui-screenshots/<backend>/<script name>/. Panics with the
 /// script's report when a step failed.
 pub fn run_ui_script(srv: &Srv, script: &str, env: &[(&str, String)]) {
+    run_ui_script_at(srv.backend, &srv.base_url, script, env)
+}
+
+/// [`run_ui_script`] against any server (a fresh one of its own).
+pub fn run_ui_script_at(backend: &str, base_url: &str, script: &str, env: &[(&str, String)]) {
     let dir = ui_ready();
     let stem = script.trim_end_matches(".mjs");
-    let shots =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots").join(srv.backend).join(stem);
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/ui-screenshots").join(backend).join(stem);
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).expect("create the screenshots directory");
     let mut cmd = Command::new("node");
     cmd.arg(script)
         .current_dir(&dir)
-        .env("RELATA_URL", &srv.base_url)
+        .env("RELATA_URL", &base_url)
         .env("RELATA_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("RELATA_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RELATA_ADMIN_NAME", ADMIN_NAME)
@@ -823,11 +842,11 @@ pub fn run_ui_script(srv: &Srv, script: &str, env: &[(&str, String)]) {
     let out = cmd.output().expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     // Shown with --nocapture: figures and what was checked.
-    println!("[{}] {script}:\n{stdout}", srv.backend);
+    println!("[{}] {script}:\n{stdout}", backend);
     assert!(
         out.status.success(),
         "[{}] {script} failed ({}); screenshots in {}:\n{stdout}\n{}",
-        srv.backend,
+        backend,
         out.status,
         shots.display(),
         String::from_utf8_lossy(&out.stderr)

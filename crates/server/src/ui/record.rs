@@ -247,7 +247,7 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
             .collect();
         // Money columns are added up when every row is shown.
         let totals = (page.skiptoken.is_none()
-            && page.records.len() > 1
+            && !page.records.is_empty()
             && attrs.iter().any(|a| a.kind == AttrKind::Money))
         .then(|| {
             let cur = page
@@ -273,8 +273,14 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
         let label = format!("{} ({lookup_label})", target.def.plural_label.text(lcid));
         let set = target.def.entity_set.clone();
         out.push(Subgrid {
-            new: super::forms::may_create(s, &target)
-                .then(|| format!("/ui/{set}/new?{}={}:{id}", r.referencing_attribute, entity.name())),
+            new: super::forms::may_create(s, &target).then(|| {
+                format!(
+                    "/ui/{set}/new?{}={}:{id}&back=%2Fui%2F{}%2F{id}",
+                    r.referencing_attribute,
+                    entity.name(),
+                    entity.def.entity_set
+                )
+            }),
             all: format!("/ui/{set}?filter={}%3A{id}", r.referencing_attribute),
             more: page.skiptoken.is_some(),
             totals,

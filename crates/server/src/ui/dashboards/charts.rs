@@ -30,10 +30,10 @@ const COLORS: &[&str] = &["#0b5cad", "#2e8540", "#c77700", "#7a3fa0", "#b0283a",
 pub(in super::super) fn bars(id: &str, title: &str, description: &str, bars: Vec<Bar>) -> Chart {
     // Drawn at its own size (never scaled below it on wide screens), with
     // room for a count and an amount after the bar.
-    const WIDTH: f64 = 520.0;
+    const WIDTH: f64 = 440.0;
     const LABEL: f64 = 150.0;
-    const ROW: f64 = 30.0;
-    const VALUE: f64 = 170.0;
+    const ROW: f64 = 28.0;
+    const VALUE: f64 = 140.0;
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
     let height = (bars.len().max(1) as f64) * ROW + 8.0;
     let mut svg = format!(
@@ -47,10 +47,10 @@ pub(in super::super) fn bars(id: &str, title: &str, description: &str, bars: Vec
         let w = if max > 0.0 { (b.value / max * room).max(if b.value > 0.0 { 2.0 } else { 0.0 }) } else { 0.0 };
         let color = COLORS[i % COLORS.len()];
         svg.push_str(&format!(
-            r##"<text x="{}" y="{}" text-anchor="end" font-size="14" fill="#1b1f24">{}</text><rect x="{LABEL}" y="{}" width="{w:.1}" height="{}" rx="3" fill="{color}"/><text x="{}" y="{}" font-size="14" fill="#3d4650">{}</text>"##,
+            r##"<text x="{}" y="{}" text-anchor="end" font-size="13" fill="#1b1f24">{}</text><rect x="{LABEL}" y="{}" width="{w:.1}" height="{}" rx="3" fill="{color}"/><text x="{}" y="{}" font-size="13" fill="#3d4650">{}</text>"##,
             LABEL - 6.0,
             y + 17.0,
-            escape(&truncate(&b.label, 20)),
+            escape(&truncate(&b.label, 19)),
             y + 4.0,
             ROW - 10.0,
             LABEL + w + 6.0,
