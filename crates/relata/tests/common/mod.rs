@@ -829,7 +829,7 @@ pub fn run_ui_script_at(backend: &str, base_url: &str, script: &str, env: &[(&st
     let mut cmd = Command::new("node");
     cmd.arg(script)
         .current_dir(&dir)
-        .env("RELATA_URL", &base_url)
+        .env("RELATA_URL", base_url)
         .env("RELATA_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("RELATA_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RELATA_ADMIN_NAME", ADMIN_NAME)
