@@ -154,6 +154,20 @@ fn run(backend: &'static str) {
     // is recorded, and is fixed after.
     let page = srv.send(Method::GET, "/ui/settings/organization", Some(&session), None);
     let org_page = page.header("location").expect("the organization's page");
+    // The organization's form has its requisites and fiscal year.
+    let form = srv.send(Method::GET, &format!("{org_page}/edit"), Some(&session), None).text();
+    for f in [
+        "f-name",
+        "f-relata_inn",
+        "f-relata_kpp",
+        "f-relata_ogrn",
+        "f-relata_bankaccount",
+        "f-fiscalcalendarstart",
+        "f-relata_defaultpricelevelid",
+    ] {
+        assert!(form.contains(&format!("id=\"{f}\"")), "the organization's form has {f}");
+    }
+
     let html = srv.send(Method::GET, &org_page, Some(&session), None).text();
     assert!(html.contains("data-action=\"base_currency\"") || html.contains("/act/base_currency"));
     let csrf = {
