@@ -41,16 +41,14 @@ async function sweep(who, label) {
       await opens(page, list, "list");
       opened += 1;
       const set = list.split("/")[2];
-      const first = await page
-        .locator(`table[data-testid=list] tbody tr[data-id] a[href^='/ui/${set}/']`)
-        .first()
-        .getAttribute("href")
-        .catch(() => null);
-      const news = await page.locator("a[data-testid^=new]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+      // Read what the page offers without waiting for what it does not.
+      const hrefs = (selector) => page.locator(selector).evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+      const [first] = await hrefs(`table[data-testid=list] tbody tr[data-id] a[href^='/ui/${set}/']`);
+      const news = await hrefs("a[data-testid^=new]");
       if (first) {
         await opens(page, first, "record page");
         opened += 1;
-        const edit = await page.locator(`a[href='${first}/edit']`).first().getAttribute("href").catch(() => null);
+        const [edit] = await hrefs(`a[href='${first}/edit']`);
         if (edit) {
           await opens(page, edit, "edit form");
           opened += 1;

@@ -267,20 +267,24 @@ fn perform(
     lang: Lang,
 ) -> Result<String, EngineError> {
     let here = page_of(s, entity.name(), id);
-    let set_state = |s: &mut Session<'_, '_, '_>, state: i64, status: Option<i64>| -> Result<(), EngineError> {
-        let mut values = vec![("statecode".to_string(), Value::Int(state))];
-        let status = status.or_else(|| entity.state(state as i32).map(|x| x.default_status as i64));
-        if let Some(st) = status {
-            values.push(("statuscode".into(), Value::Int(st)));
-        }
+    // An update of the record, as the user, whatever its version.
+    let write = |s: &mut Session<'_, '_, '_>, values: Vec<(String, Value)>| -> Result<(), EngineError> {
         s.update(
             entity.name(),
             id,
             RecordInput::new(values),
             Condition { if_match: Some(None), ..Default::default() },
             false,
-        )?;
-        Ok(())
+        )
+        .map(|_| ())
+    };
+    let set_state = |s: &mut Session<'_, '_, '_>, state: i64, status: Option<i64>| -> Result<(), EngineError> {
+        let mut values = vec![("statecode".to_string(), Value::Int(state))];
+        let status = status.or_else(|| entity.state(state as i32).map(|x| x.default_status as i64));
+        if let Some(st) = status {
+            values.push(("statuscode".into(), Value::Int(st)));
+        }
+        write(s, values)
     };
     let close = |lookup: &str, extra: Vec<(String, Value)>| {
         let mut fields = vec![(lookup.to_string(), reference(entity.name(), id))];
@@ -316,15 +320,7 @@ fn perform(
             s.set_password_hash(id, &hash).map(|_| here)
         }
         "unlock" => s.unlock_user(id).map(|_| here),
-        "enable" | "disable" => s
-            .update(
-                entity.name(),
-                id,
-                RecordInput::new(vec![("isdisabled".into(), Value::Bool(action == "disable"))]),
-                Condition { if_match: Some(None), ..Default::default() },
-                false,
-            )
-            .map(|_| here),
+        "enable" | "disable" => write(s, vec![("isdisabled".into(), Value::Bool(action == "disable"))]).map(|_| here),
         "base_currency" => {
             s.set_base_currency(form.get("currency").map(String::as_str).unwrap_or(""))?;
             Ok(here)
@@ -344,14 +340,7 @@ fn perform(
                 let text = if before.is_empty() { outcome } else { format!("{before}\n\n{outcome}") };
                 values.push(("description".into(), Value::String(text)));
             }
-            s.update(
-                entity.name(),
-                id,
-                RecordInput::new(values),
-                Condition { if_match: Some(None), ..Default::default() },
-                false,
-            )?;
-            Ok(here)
+            write(s, values).map(|_| here)
         }
         "reactivate" | "reopen" | "activate" if entity.name() != "quote" => set_state(s, 0, None).map(|_| here),
         "activate" => set_state(s, 1, None).map(|_| here),
@@ -390,14 +379,7 @@ fn perform(
         "assign" => {
             let owner = principal_field(form, "owner")
                 .ok_or_else(|| EngineError::Invalid(text(lang, "act_pick_principal").to_string()))?;
-            s.update(
-                entity.name(),
-                id,
-                RecordInput::new(vec![("ownerid".into(), Value::Ref(owner))]),
-                Condition { if_match: Some(None), ..Default::default() },
-                false,
-            )?;
-            Ok(here)
+            write(s, vec![("ownerid".into(), Value::Ref(owner))]).map(|_| here)
         }
         "share" => {
             let who = principal_field(form, "principal")
