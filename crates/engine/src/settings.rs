@@ -25,8 +25,9 @@ fn invalid(m: impl Into<String>) -> EngineError {
 }
 
 impl Session<'_, '_, '_> {
-    /// Changes the caller's own password, given the current one.
-    pub fn change_own_password(&mut self, current: &str, new: &str) -> Result<()> {
+    /// Changes the caller's own password, given the current one; the
+    /// caller's other browser sessions (all but `session`) are signed out.
+    pub fn change_own_password(&mut self, current: &str, new: &str, session: Option<&str>) -> Result<()> {
         if new.chars().count() < 8 {
             return Err(invalid("'password': the new password must be at least 8 characters long."));
         }
@@ -42,7 +43,9 @@ impl Session<'_, '_, '_> {
         }
         let hash =
             relata_security::hash_password(new).map_err(|e| invalid(format!("the password cannot be hashed: {e}")))?;
-        self.set_password_hash(me, &hash)
+        self.set_password_hash(me, &hash)?;
+        crate::signin::end_sessions(self.tx, me, session)?;
+        Ok(())
     }
 
     /// The caller's settings, as stored (none yet: defaults).

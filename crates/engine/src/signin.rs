@@ -224,6 +224,32 @@ impl crate::session::Session<'_, '_, '_> {
     }
 }
 
+/// Ends a user's browser sessions (sign-in tokens; tokens made for
+/// integrations stay), except the one given; returns how many ended.
+pub(crate) fn end_sessions(tx: &mut Tx<'_>, user: Uuid, except: Option<&str>) -> Result<u64> {
+    let keep = except.map(relata_security::hash_token).unwrap_or_default();
+    Ok(tx.execute(
+        "UPDATE relata_token SET revoked_on = $1
+         WHERE systemuserid = $2 AND name = 'sign-in' AND revoked_on IS NULL AND token_hash <> $3",
+        &[Param::new(Value::DateTime(Utc::now()), Storage::Timestamp), Param::uuid(user), Param::text(keep)],
+    )?)
+}
+
+impl crate::session::Session<'_, '_, '_> {
+    /// An administrator's new password for a user: set, the lock-out
+    /// ended, and the user's browser sessions signed out.
+    pub fn reset_password(&mut self, user: Uuid, password: &str) -> Result<()> {
+        if password.chars().count() < 8 {
+            return Err(EngineError::Invalid("'password': the password must be at least 8 characters long.".into()));
+        }
+        let hash = relata_security::hash_password(password)
+            .map_err(|e| EngineError::Invalid(format!("the password cannot be hashed: {e}")))?;
+        self.set_password_hash(user, &hash)?;
+        end_sessions(self.tx, user, None)?;
+        Ok(())
+    }
+}
+
 /// A user's sign-in email; `None` when there is no such user.
 fn user_email(tx: &mut Tx<'_>, user: Uuid) -> Result<Option<String>> {
     let row = tx.query_one(

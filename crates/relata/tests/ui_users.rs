@@ -11,18 +11,31 @@ use reqwest::Method;
 /// Signs in through the sign-in form; the status of its POST (303 when
 /// signed in).
 fn sign_in(srv: &Srv, email: &str, password: &str) -> u16 {
+    session(srv, email, password).0
+}
+
+/// Signs in; the POST's status and the session cookie's token.
+fn session(srv: &Srv, email: &str, password: &str) -> (u16, String) {
     let page = srv.send(srv.raw(Method::GET, &format!("{}/signin", srv.base_url)));
     let cookie = page.header("set-cookie").expect("a sign-in csrf cookie");
     let csrf_cookie = cookie.split(';').next().unwrap().to_string();
     let html = page.text();
     let at = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
     let csrf = html[at..].split('"').next().unwrap().to_string();
-    srv.send(srv.raw(Method::POST, &format!("{}/signin", srv.base_url)).header("Cookie", csrf_cookie).form(&[
+    let r = srv.send(srv.raw(Method::POST, &format!("{}/signin", srv.base_url)).header("Cookie", csrf_cookie).form(&[
         ("csrf", csrf.as_str()),
         ("email", email),
         ("password", password),
-    ]))
-    .status
+    ]));
+    let token = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("relata_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    (r.status, token)
 }
 
 #[test]
@@ -51,8 +64,11 @@ fn administrators_manage_users_and_users_their_own_password() {
                 || r.header("location").is_some_and(|l| l.contains("problem"))
         );
         assert_eq!(sign_in(srv, &rep.email, "Another-1"), 401, "a refused new password is not set");
+        let (_, browser) = session(srv, &rep.email, USER_PASSWORD);
+        assert_eq!(srv.page_as(&browser, "/ui/accounts").status, 200);
         let r = act("set_password", &[("password", "New-Passw0rd".into()), ("password2", "New-Passw0rd".into())]);
         assert_eq!(r.status, 303, "{}", r.text());
+        assert_ne!(srv.page_as(&browser, "/ui/accounts").status, 200, "a reset signs the user's browsers out");
         assert_eq!(sign_in(srv, &rep.email, USER_PASSWORD), 401, "the old password no longer works");
         assert_eq!(sign_in(srv, &rep.email, "New-Passw0rd"), 303);
 
@@ -84,11 +100,14 @@ fn administrators_manage_users_and_users_their_own_password() {
         assert!(forged.status >= 400 || forged.header("location").is_some_and(|l| l.contains("problem")));
         assert_eq!(sign_in(srv, &other.email, "Hijack-123"), 401);
 
-        // Every user changes their own password, given the current one.
-        let rep_csrf = srv.csrf_of(&rep.token);
+        // Every user changes their own password, given the current one; their
+        // other browser sessions end, this one goes on.
+        let (_, here) = session(srv, &rep.email, "New-Passw0rd");
+        let (_, elsewhere) = session(srv, &rep.email, "New-Passw0rd");
+        let rep_csrf = srv.csrf_of(&here);
         let own = |current: &str, new: &str, again: &str| {
             srv.form_as(
-                &rep.token,
+                &here,
                 "/ui/preferences/password",
                 &[("csrf", rep_csrf.clone()), ("current", current.into()), ("new", new.into()), ("new2", again.into())],
             )
@@ -99,7 +118,11 @@ fn administrators_manage_users_and_users_their_own_password() {
         assert_eq!(own("New-Passw0rd", "Mine-Passw0rd", "Mine-Passw0rX").status, 400);
         assert_eq!(own("New-Passw0rd", "short", "short").status, 400);
         assert_eq!(sign_in(srv, &rep.email, "New-Passw0rd"), 303, "nothing changed after refusals");
+        assert_eq!(srv.page_as(&elsewhere, "/ui/accounts").status, 200, "refusals sign nobody out");
         assert_eq!(own("New-Passw0rd", "Mine-Passw0rd", "Mine-Passw0rd").status, 303);
+        assert_eq!(srv.page_as(&here, "/ui/accounts").status, 200, "this session goes on");
+        assert_ne!(srv.page_as(&elsewhere, "/ui/accounts").status, 200, "the other session ended");
+        assert_eq!(srv.page_as(&rep.token, "/ui/accounts").status, 200, "tokens made for integrations stay");
         assert_eq!(sign_in(srv, &rep.email, "Mine-Passw0rd"), 303);
     });
 }

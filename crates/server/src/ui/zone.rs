@@ -183,7 +183,7 @@ async fn change_password(State(st): State<AppState>, req: Request) -> Response {
         if field("new") != field("new2") {
             return refused(s, text(lang, "act_passwords_differ").to_string());
         }
-        match s.change_own_password(field("current"), field("new")) {
+        match s.change_own_password(field("current"), field("new"), Some(token)) {
             Ok(()) => Ok(redirect("/ui/preferences?done=1")),
             Err(EngineError::Invalid(m)) => {
                 let m = if m.starts_with("'current'") { text(lang, "pref_wrong_password").to_string() } else { m };

@@ -316,8 +316,7 @@ fn perform(
             if p.chars().count() < 8 {
                 return Err(EngineError::Invalid(text(lang, "act_password_short").to_string()));
             }
-            let hash = relata_security::hash_password(p).map_err(EngineError::Invalid)?;
-            s.set_password_hash(id, &hash).map(|_| here)
+            s.reset_password(id, p).map(|_| here)
         }
         "unlock" => s.unlock_user(id).map(|_| here),
         "enable" | "disable" => write(s, vec![("isdisabled".into(), Value::Bool(action == "disable"))]).map(|_| here),
