@@ -153,6 +153,11 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             if b.len() > max {
                 return Err(err(attr, format!("the file is {} bytes; the maximum is {max}", b.len())));
             }
+            // An image column (a logo) takes what documents can print.
+            let image = b.starts_with(b"\x89PNG\r\n\x1a\n") || b.starts_with(&[0xff, 0xd8, 0xff]);
+            if attr.format.as_deref() == Some("Image") && !b.is_empty() && !image {
+                return Err(err(attr, "the file is not a PNG or JPEG image"));
+            }
             Ok(Value::Bytes(b))
         }
     }

@@ -100,6 +100,9 @@ pub struct Seller {
     pub director: String,
     /// Name of the chief accountant, for the signature line.
     pub accountant: String,
+    /// The organization's logo, a base64 PNG or JPEG (empty: none), for
+    /// `@image <height> {{ seller.logo }}`.
+    pub logo: String,
 }
 
 /// `seller.bank`.
@@ -242,6 +245,10 @@ impl PrintContext {
                 },
                 director: "A. Director".into(),
                 accountant: "B. Accountant".into(),
+                // One transparent pixel, so trial renders draw `@image` too.
+                logo:
+                    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+                        .into(),
             },
             customer: Customer {
                 name: "Sample Customer".into(),

@@ -65,6 +65,14 @@ pub(crate) enum Op {
         h: f32,
         color: Color,
     },
+    /// A PNG or JPEG drawn into the box whose top-left corner is (x, y).
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        data: std::sync::Arc<Vec<u8>>,
+    },
 }
 
 impl Op {
@@ -77,6 +85,7 @@ impl Op {
                 Op::Line { x1: x1 + dx, y1: y1 + dy, x2: x2 + dx, y2: y2 + dy, width: *width, color: *color }
             }
             Op::Fill { x, y, w, h, color } => Op::Fill { x: x + dx, y: y + dy, w: *w, h: *h, color: *color },
+            Op::Image { x, y, w, h, data } => Op::Image { x: x + dx, y: y + dy, w: *w, h: *h, data: data.clone() },
         }
     }
 }
@@ -339,6 +348,20 @@ impl Typesetter<'_> {
                 let y = height / 2.0;
                 let ops = vec![Op::Line { x1: 0.0, y1: y, x2: width, y2: y, width: w, color }];
                 flows.push(Flow::Item(Item { height, ops, ..Item::default() }));
+            }
+            Block::Image { data, height } => {
+                // As tall as asked, as wide as its proportions say, never
+                // wider than the column.
+                let (pw, ph) = crate::image_size(data).unwrap_or((1, 1));
+                let mut h = *height;
+                let mut w = h * pw as f32 / ph.max(1) as f32;
+                if w > width {
+                    h *= width / w;
+                    w = width;
+                }
+                let ops = vec![Op::Image { x: 0.0, y: 0.0, w, h, data: data.clone() }];
+                flows.push(Flow::Item(Item { height: h, ops, ..Item::default() }));
+                flows.push(Flow::Space(4.0));
             }
             Block::Space(points) => flows.push(Flow::Space(*points)),
             Block::PageBreak => flows.push(Flow::PageBreak),

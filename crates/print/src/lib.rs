@@ -119,6 +119,31 @@ fn title_of(doc: &markup::Document) -> Option<String> {
 ///
 /// `context` is normally a [`PrintContext`] serialized to JSON; anything
 /// missing from it prints as empty.
+/// The kind of an image file, by its signature: `png` or `jpeg`.
+pub fn image_kind(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if data.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("jpeg")
+    } else {
+        None
+    }
+}
+
+/// A PNG or JPEG decoded for the PDF; `None` for anything else.
+pub(crate) fn decode_image(data: &std::sync::Arc<Vec<u8>>) -> Option<krilla::image::Image> {
+    let bytes: krilla::Data = data.clone().into();
+    match image_kind(data)? {
+        "png" => krilla::image::Image::from_png(bytes, true).ok(),
+        _ => krilla::image::Image::from_jpeg(bytes, true).ok(),
+    }
+}
+
+/// An image's size in pixels, if it can be read.
+pub fn image_size(data: &[u8]) -> Option<(u32, u32)> {
+    decode_image(&std::sync::Arc::new(data.to_vec())).map(|i| i.size())
+}
+
 pub fn render_pdf(template: &str, context: &serde_json::Value) -> Result<Vec<u8>, PrintError> {
     let (doc, pages) = typeset(template, context)?;
     let fonts = fonts::fonts().ok_or_else(|| PrintError::Pdf("the embedded fonts could not be read".to_owned()))?;

@@ -94,6 +94,11 @@ pub(crate) enum Block {
         rows: Vec<TotalsRow>,
         style: Style,
     },
+    /// A PNG or JPEG image, `height` points tall (a logo).
+    Image {
+        data: std::sync::Arc<Vec<u8>>,
+        height: f32,
+    },
     /// Side-by-side columns; widths are percentages that add up to 100.
     Columns {
         widths: Vec<f32>,
@@ -446,6 +451,24 @@ impl Parser {
                 self.push_block(Block::Space(points));
             }
             "pagebreak" => self.push_block(Block::PageBreak),
+            // `@image <height in points> <base64 PNG or JPEG>`; no data, no image.
+            "image" => {
+                let height = match args.first().map(|a| a.trim_end_matches("pt").parse::<f32>()) {
+                    Some(Ok(h)) if (4.0..=300.0).contains(&h) => h,
+                    _ => return Err(markup_error(line, text, "`@image` takes a height in points from 4 to 300, then the image")),
+                };
+                let encoded: String = args.iter().skip(1).copied().collect();
+                if !encoded.is_empty() {
+                    use base64::Engine as _;
+                    let data = base64::engine::general_purpose::STANDARD
+                        .decode(encoded.as_bytes())
+                        .map_err(|_| markup_error(line, text, "`@image` data is not base64"))?;
+                    if crate::image_kind(&data).is_none() {
+                        return Err(markup_error(line, text, "`@image` takes a PNG or JPEG image"));
+                    }
+                    self.push_block(Block::Image { data: std::sync::Arc::new(data), height });
+                }
+            }
             "table" => {
                 let mut settings = TableSettings::default();
                 for a in &args {

@@ -68,6 +68,18 @@ pub(crate) fn write(pages: &[Page], fonts: &Fonts, title: Option<String>, lang: 
                         surface.draw_path(&path);
                     }
                 }
+                Op::Image { x, y, w, h, data } => {
+                    if !finite(&[*x, *y, *w, *h]) {
+                        continue;
+                    }
+                    let (Some(image), Some(size)) = (crate::decode_image(data), krilla::geom::Size::from_wh(*w, *h))
+                    else {
+                        continue;
+                    };
+                    surface.push_transform(&krilla::geom::Transform::from_translate(*x, *y));
+                    surface.draw_image(image, size);
+                    surface.pop();
+                }
                 Op::Text { x, y, text, bold, size, color } => {
                     if text.is_empty() || !finite(&[*x, *y, *size]) {
                         continue;

@@ -199,4 +199,80 @@ fn run(backend: &'static str) {
         org["_basecurrencyid_value"].as_str().unwrap()
     ));
     assert_eq!(code["isocurrencycode"], "EUR");
+
+    // The logo: uploaded on its page, refused when it is not an image,
+    // printed on quotes, and removed.
+    let upload = |parts: &[(&str, Option<&str>, &[u8])]| {
+        let boundary = "----relatalogo";
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend(format!("--{boundary}\r\n").as_bytes());
+            match file {
+                Some(f) => body.extend(
+                    format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+                ),
+                None => body.extend(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend(*bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        let r = srv
+            .client
+            .post(format!("{}/ui/settings/organization/logo", srv.base))
+            .header("Cookie", format!("relata_session={session}"))
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().unwrap_or_default())
+    };
+    let png = base64_decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+    );
+    let (status, text) = upload(&[("csrf", None, csrf.as_bytes()), ("file", Some("logo.gif"), b"GIF89a, not taken")]);
+    assert_eq!(status, 400);
+    assert!(text.contains("not a PNG or JPEG"), "{text}");
+    let (status, _) = upload(&[("csrf", None, csrf.as_bytes()), ("file", Some("logo.png"), &png)]);
+    assert_eq!(status, 303);
+    let image = srv.send(Method::GET, "/ui/settings/organization/logo/image", Some(&session), None);
+    assert_eq!((image.status, image.body.clone()), (200, png.clone()));
+    let post = |path: &str, body: serde_json::Value| {
+        srv.client
+            .post(format!("{}/api/data/v9.2{path}", srv.base))
+            .bearer_auth(&session)
+            .header("Prefer", "return=representation")
+            .json(&body)
+            .send()
+            .unwrap()
+            .json::<serde_json::Value>()
+            .unwrap()
+    };
+    let pdf_images = || {
+        let account = post("/accounts", serde_json::json!({ "name": "Logo customer" }));
+        let customer = format!("/accounts({})", account["accountid"].as_str().unwrap());
+        let quote =
+            post("/quotes", serde_json::json!({ "name": "Logo quote", "customerid_account@odata.bind": customer }));
+        let records = format!("[\"{}\"]", quote["quoteid"].as_str().unwrap());
+        let pdf = post("/ExportPdfDocument", serde_json::json!({ "EntityTypeCode": 1084, "SelectedRecords": records }));
+        let bytes = base64_decode(pdf["PdfFile"].as_str().expect("a PDF"));
+        let doc = lopdf::Document::load_mem(&bytes).expect("the PDF parses");
+        doc.objects
+            .values()
+            .filter(|o| {
+                o.as_stream().ok().and_then(|s| s.dict.get(b"Subtype").ok()).and_then(|t| t.as_name().ok())
+                    == Some(b"Image".as_slice())
+            })
+            .count()
+    };
+    assert_eq!(pdf_images(), 1, "the quote prints the logo");
+    let (status, _) = upload(&[("csrf", None, csrf.as_bytes()), ("remove", None, b"1")]);
+    assert_eq!(status, 303);
+    assert_eq!(pdf_images(), 0, "no logo, no image");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
 }

@@ -163,6 +163,13 @@ impl Session<'_, '_, '_> {
             },
             "director": text(&org, "relata_director"),
             "accountant": text(&org, "relata_accountant"),
+            "logo": match org.get("relata_logo") {
+                Some(Value::Bytes(b)) if !b.is_empty() => {
+                    use base64::Engine as _;
+                    Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+                }
+                _ => Json::String(String::new()),
+            },
         });
         let customer = match &customer {
             Some((kind, c)) => {

@@ -368,6 +368,7 @@ pub(super) async fn record(
             "role" => Some((format!("/ui/settings/roles/{id}"), text(lang, "set_privileges"))),
             "systemuser" => Some((format!("/ui/settings/users/{id}/roles"), text(lang, "set_roles"))),
             "team" => Some((format!("/ui/settings/teams/{id}/members"), text(lang, "set_members"))),
+            "organization" => Some(("/ui/settings/organization/logo".to_string(), text(lang, "set_logo"))),
             _ => None,
         };
         let grids = subgrids(s, &entity, id, lang)?;

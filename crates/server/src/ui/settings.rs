@@ -33,11 +33,20 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("settings_units.html", include_str!("templates/settings_units.html")),
     ("settings_licenses.html", include_str!("templates/settings_licenses.html")),
     ("settings_audit.html", include_str!("templates/settings_audit.html")),
+    ("settings_logo.html", include_str!("templates/settings_logo.html")),
 ];
 
 pub(super) const TEXT: &[Text] = &[
     ("set_title", "Settings", "Параметры"),
     ("set_organization", "Organization", "Организация"),
+    ("set_logo", "Logo", "Логотип"),
+    (
+        "set_logo_about",
+        "Printed at the top of quotes, orders and invoices. A PNG or JPEG image up to 1 MB.",
+        "Печатается в начале предложений, заказов и счетов. Изображение PNG или JPEG до 1 МБ.",
+    ),
+    ("set_logo_file", "Image (PNG or JPEG, up to 1 MB)", "Изображение (PNG или JPEG, до 1 МБ)"),
+    ("set_logo_remove", "Remove the logo", "Убрать логотип"),
     ("set_users", "Users", "Пользователи"),
     ("set_teams", "Teams", "Рабочие группы"),
     ("set_units", "Business units", "Подразделения"),
@@ -98,6 +107,11 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/ui/settings", get(home))
         .route("/ui/settings/organization", get(organization))
+        .route(
+            "/ui/settings/organization/logo",
+            get(logo_page).post(save_logo).layer(axum::extract::DefaultBodyLimit::max(MAX_LOGO_UPLOAD)),
+        )
+        .route("/ui/settings/organization/logo/image", get(logo_image))
         .route("/ui/settings/roles/{id}", get(role).post(save_role))
         .route("/ui/settings/users/{id}/roles", get(user_roles).post(save_user_roles))
         .route("/ui/settings/teams/{id}/members", get(members).post(save_members))
@@ -157,6 +171,117 @@ async fn home(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<Ha
 /// form), and the base currency (an action on its page).
 async fn organization(State(st): State<AppState>) -> Response {
     super::redirect(&format!("/ui/organizations/{}", st.org.ids.organization))
+}
+
+/// The largest upload the logo form reads (the column takes 1 MB; the
+/// rest is room for the form, so a larger file gets the engine's message).
+const MAX_LOGO_UPLOAD: usize = 4 * 1024 * 1024;
+
+fn logo_form(
+    s: &mut Session<'_, '_, '_>,
+    lang: Lang,
+    token: &str,
+    done: bool,
+    problem: Option<String>,
+) -> Result<Response, PageError> {
+    let sh = shell(s, lang, token, None)?;
+    let org = s.retrieve("organization", s.org.ids.organization, &Default::default())?;
+    let has_logo = matches!(org.get("relata_logo"), Some(Value::Bytes(b)) if !b.is_empty());
+    let mut r = render(
+        "settings_logo.html",
+        context! { ..shell_context(&sh), ..context! { q_global => "", has_logo => has_logo, done => done, problem => problem.clone() } },
+    );
+    if problem.is_some() {
+        *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(r)
+}
+
+async fn logo_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    signed_in(&st, &headers, "/ui/settings/organization/logo", q.get("lang").cloned(), false, move |s, lang, token| {
+        logo_form(s, lang, token, q.contains_key("done"), None)
+    })
+    .await
+}
+
+/// `POST …/logo` (multipart): a new logo, or none; the engine checks the
+/// image and the user's right to change the organization.
+async fn save_logo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let (mut csrf, mut file, mut remove) = (String::new(), None::<Vec<u8>>, false);
+    let mut unreadable = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                let has_name = field.file_name().is_some_and(|f| !f.is_empty());
+                match field.bytes().await {
+                    Ok(b) => match name.as_str() {
+                        "csrf" => csrf = String::from_utf8_lossy(&b).to_string(),
+                        "remove" => remove = !b.is_empty(),
+                        "file" if has_name && !b.is_empty() => file = Some(b.to_vec()),
+                        _ => {}
+                    },
+                    Err(e) => unreadable = Some(e.body_text()),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                unreadable = Some(e.body_text());
+                break;
+            }
+        }
+    }
+    let token = super::cookie(&headers, super::SESSION_COOKIE);
+    if !token.as_deref().is_some_and(|t| super::same(&csrf, &super::csrf_for(t))) {
+        return super::html_response(
+            axum::http::StatusCode::FORBIDDEN,
+            "<!doctype html><p role=\"alert\">CSRF</p>".into(),
+        );
+    }
+    signed_in(&st, &headers, "/ui/settings/organization/logo", None, true, move |s, lang, token| {
+        if let Some(reason) = unreadable {
+            return logo_form(s, lang, token, false, Some(reason));
+        }
+        let value = match (remove, file) {
+            (true, _) => Value::Null,
+            (false, Some(bytes)) => Value::Bytes(bytes),
+            (false, None) => return Ok(redirect("/ui/settings/organization/logo")),
+        };
+        let id = s.org.ids.organization;
+        let input = relata_engine::RecordInput::new(vec![("relata_logo".into(), value)]);
+        match s.update("organization", id, input, relata_engine::Condition::default(), false) {
+            Ok(_) => Ok(redirect("/ui/settings/organization/logo?done=1")),
+            Err(EngineError::Invalid(m)) => {
+                let page = logo_form(s, lang, token, false, Some(m))?;
+                Err(PageError::Shown(Box::new(page)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// The logo as an image, for whoever may read the organization.
+async fn logo_image(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    signed_in(&st, &headers, "/ui/settings/organization/logo", None, false, move |s, _lang, _token| {
+        let org = s.retrieve("organization", s.org.ids.organization, &Default::default())?;
+        let Some(Value::Bytes(b)) = org.get("relata_logo").cloned() else {
+            return Err(EngineError::NotFound("no logo".into()).into());
+        };
+        let kind = if b.starts_with(&[0xff, 0xd8, 0xff]) { "image/jpeg" } else { "image/png" };
+        let mut r = axum::response::IntoResponse::into_response(b);
+        r.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(kind));
+        Ok(r)
+    })
+    .await
 }
 
 // ----- the role privilege grid -------------------------------------------
