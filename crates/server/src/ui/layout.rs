@@ -319,6 +319,8 @@ pub(super) fn generated(entity: &Entity, lang: Lang) -> FormLayout {
             .filter(|a| {
                 &a.name != primary
                     && a.valid_for_form
+                    // The state heads the record page already.
+                    && a.kind != relata_metadata::AttrKind::State
                     && !never_shown(entity, a)
                     && !ADMINISTRATION.contains(&a.name.as_str())
                     && !placed.contains(&a.name)
