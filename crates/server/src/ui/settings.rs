@@ -276,7 +276,7 @@ async fn logo_image(State(st): State<AppState>, headers: HeaderMap) -> Response 
         let Some(Value::Bytes(b)) = org.get("relata_logo").cloned() else {
             return Err(EngineError::NotFound("no logo".into()).into());
         };
-        let kind = if b.starts_with(&[0xff, 0xd8, 0xff]) { "image/jpeg" } else { "image/png" };
+        let kind = if relata_print::image_kind(&b) == Some("jpeg") { "image/jpeg" } else { "image/png" };
         let mut r = axum::response::IntoResponse::into_response(b);
         r.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(kind));
         Ok(r)
