@@ -276,3 +276,32 @@ fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).expect("base64")
 }
+
+/// A configuration naming another organization or currency than the
+/// database's is pointed out at start-up, with where to change them.
+#[test]
+fn configuration_that_differs_from_the_database_is_reported() {
+    let mut failed = Vec::new();
+    for backend in backends() {
+        let ok = std::panic::catch_unwind(|| {
+            let store = new_store(backend);
+            let _first = start_server(&store);
+            let _second = common::start_server_env(
+                &store,
+                &[("RELATA_ORGANIZATION_NAME", "Configured Name"), ("RELATA_BASE_CURRENCY", "EUR")],
+            );
+            let log = std::fs::read_to_string(common::server_log(&store)).unwrap_or_default();
+            assert!(
+                log.contains("organization_name in the configuration differs")
+                    && log.contains("Settings → Organization"),
+                "{log}"
+            );
+            assert!(log.contains("base_currency in the configuration differs"), "{log}");
+        })
+        .is_ok();
+        if !ok {
+            failed.push(backend);
+        }
+    }
+    assert!(failed.is_empty(), "failed on: {}", failed.join(", "));
+}
