@@ -15,7 +15,7 @@ mod value;
 pub use builtin::builtin_definitions;
 pub use model::*;
 pub use schema::{Entity, Nav, OneToMany, Schema};
-pub use validate::{check_value, ValidationError};
+pub use validate::{check_range, check_storable, check_value, ValidationError};
 pub use value::{EntityRef, Value};
 
 #[derive(Debug, thiserror::Error)]

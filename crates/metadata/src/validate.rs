@@ -2,7 +2,7 @@
 //! checks; values are normalized on the way (money rounded to storage scale,
 //! date-only values truncated to midnight, multi-select values sorted).
 
-use chrono::{TimeZone, Utc};
+use chrono::{Datelike, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use crate::model::{AttrKind, AttributeDef};
@@ -32,6 +32,89 @@ pub fn max_length(attr: &AttributeDef) -> u32 {
     })
 }
 
+/// The values a whole-number column holds: its metadata range within the
+/// storage type's.
+fn int_range(attr: &AttributeDef, min: Option<Decimal>, max: Option<Decimal>) -> (i64, i64) {
+    let (dmin, dmax) =
+        if attr.kind == AttrKind::Integer { (i32::MIN as i64, i32::MAX as i64) } else { (i64::MIN, i64::MAX) };
+    let min = min.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmin).max(dmin);
+    let max = max.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmax).min(dmax);
+    (min, max)
+}
+
+/// The values a decimal or money column holds: its metadata range (Dataverse's
+/// defaults otherwise), never more than fits a 64-bit integer at the column's
+/// scale, which is how SQLite stores it; PostgreSQL gets the same limit so
+/// both databases accept the same values.
+fn decimal_range(attr: &AttributeDef, metadata: bool) -> (Decimal, Decimal) {
+    let storable = (Decimal::from(i64::MAX) / Decimal::from(10i64.pow(decimal_scale(attr)))).trunc();
+    if !metadata {
+        return (-storable, storable);
+    }
+    let limit = if attr.kind == AttrKind::Money { money_limit() } else { Decimal::from(100_000_000_000i64) };
+    (attr.min.unwrap_or(-limit).max(-storable), attr.max.unwrap_or(limit).min(storable))
+}
+
+/// Can the column's storage type hold this value at all? Checked for every
+/// value a request compares with a column, so the database never sees one it
+/// refuses; a comparison outside the metadata range is still a fair question.
+pub fn check_storable(attr: &AttributeDef, value: &Value) -> Result<(), ValidationError> {
+    in_range(attr, value, false)
+}
+
+/// Is a value within its column's range (the metadata's, within the storage
+/// type's)? Checked for every value written.
+pub fn check_range(attr: &AttributeDef, value: &Value) -> Result<(), ValidationError> {
+    in_range(attr, value, true)
+}
+
+fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), ValidationError> {
+    let (meta_min, meta_max) = if metadata { (attr.min, attr.max) } else { (None, None) };
+    match (attr.kind, value) {
+        (AttrKind::Integer | AttrKind::BigInt, Value::Int(i)) => {
+            let (min, max) = int_range(attr, meta_min, meta_max);
+            if *i < min || *i > max {
+                return Err(err(attr, format!("{i} is out of range [{min}, {max}]")));
+            }
+        }
+        (AttrKind::Decimal | AttrKind::Money, Value::Decimal(d)) => {
+            let (min, max) = decimal_range(attr, metadata);
+            if *d < min || *d > max {
+                return Err(err(attr, format!("{d} is out of range [{min}, {max}]")));
+            }
+        }
+        (AttrKind::Decimal | AttrKind::Money, Value::Int(i)) => {
+            return in_range(attr, &Value::Decimal(Decimal::from(*i)), metadata);
+        }
+        (AttrKind::Double, Value::Double(f)) => {
+            if !f.is_finite() {
+                return Err(err(attr, "the number must be finite"));
+            }
+            if !metadata {
+                return Ok(());
+            }
+            let min = attr.min.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MIN)).unwrap_or(-1e11);
+            let max = attr.max.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MAX)).unwrap_or(1e11);
+            if *f < min || *f > max {
+                return Err(err(attr, format!("{f} is out of range [{min}, {max}]")));
+            }
+        }
+        (AttrKind::DateTime, Value::DateTime(dt)) => {
+            // Four-digit years: what OData text and both databases express.
+            if !(1..=9999).contains(&dt.year()) {
+                return Err(err(attr, format!("{dt} is out of range: the year must be between 1 and 9999")));
+            }
+        }
+        (AttrKind::Picklist | AttrKind::State | AttrKind::Status | AttrKind::MultiSelectPicklist, Value::Int(i)) => {
+            if i32::try_from(*i).is_err() {
+                return Err(err(attr, format!("{i} is not a valid option value")));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Checks `value` against `attr` and returns the normalized value.
 pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result<Value, ValidationError> {
     if value.is_null() {
@@ -52,13 +135,7 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
         }
         AttrKind::Integer | AttrKind::BigInt => {
             let Value::Int(i) = value else { return Err(expected(attr, "a whole number")) };
-            let (dmin, dmax) =
-                if attr.kind == AttrKind::Integer { (i32::MIN as i64, i32::MAX as i64) } else { (i64::MIN, i64::MAX) };
-            let min = attr.min.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmin);
-            let max = attr.max.and_then(|m| i64::try_from(m).ok()).unwrap_or(dmax);
-            if i < min || i > max {
-                return Err(err(attr, format!("{i} is out of range [{min}, {max}]")));
-            }
+            check_range(attr, &Value::Int(i))?;
             Ok(Value::Int(i))
         }
         AttrKind::Decimal | AttrKind::Money => {
@@ -69,12 +146,7 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             };
             let scale = decimal_scale(attr);
             let d = d.round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize();
-            let limit = if attr.kind == AttrKind::Money { money_limit() } else { Decimal::from(100_000_000_000i64) };
-            let min = attr.min.unwrap_or(-limit);
-            let max = attr.max.unwrap_or(limit);
-            if d < min || d > max {
-                return Err(err(attr, format!("{d} is out of range [{min}, {max}]")));
-            }
+            check_range(attr, &Value::Decimal(d))?;
             Ok(Value::Decimal(d))
         }
         AttrKind::Double => {
@@ -84,14 +156,7 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
                 Value::Decimal(d) => d.to_string().parse::<f64>().map_err(|_| expected(attr, "a number"))?,
                 _ => return Err(expected(attr, "a number")),
             };
-            if !f.is_finite() {
-                return Err(err(attr, "the number must be finite"));
-            }
-            let min = attr.min.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MIN)).unwrap_or(-1e11);
-            let max = attr.max.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MAX)).unwrap_or(1e11);
-            if f < min || f > max {
-                return Err(err(attr, format!("{f} is out of range [{min}, {max}]")));
-            }
+            check_range(attr, &Value::Double(f))?;
             Ok(Value::Double(f))
         }
         AttrKind::Boolean => match value {
@@ -100,6 +165,7 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
         },
         AttrKind::DateTime => {
             let Value::DateTime(dt) = value else { return Err(expected(attr, "a date and time")) };
+            check_range(attr, &Value::DateTime(dt))?;
             if attr.is_date_only() {
                 let day = dt.date_naive().and_hms_opt(0, 0, 0).expect("midnight exists");
                 return Ok(Value::DateTime(Utc.from_utc_datetime(&day)));

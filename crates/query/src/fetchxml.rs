@@ -220,9 +220,20 @@ fn required(e: &BytesStart<'_>, key: &str, element: &str) -> Result<String, Fetc
 /// A literal for OData: numbers, GUIDs, booleans and dates as they are,
 /// everything else quoted.
 fn literal(v: &str) -> String {
-    let is_number = !v.is_empty() && v.parse::<f64>().is_ok() && !v.contains(['e', 'E']);
+    // Only plain decimal notation passes unquoted ("inf" and "1e5" parse as
+    // floats but are not OData numbers).
+    let is_number = v.parse::<f64>().is_ok()
+        && v.bytes().any(|b| b.is_ascii_digit())
+        && v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'));
     let is_guid = uuid::Uuid::parse_str(v.trim_matches(['{', '}'])).is_ok() && v.len() >= 32;
-    let is_date = v.len() >= 10 && chrono::NaiveDate::parse_from_str(&v[..10], "%Y-%m-%d").is_ok();
+    // The whole value must be a date or a date and time: anything after it
+    // would otherwise reach the OData text unquoted.
+    let is_date =
+        chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() || chrono::DateTime::parse_from_rfc3339(v).is_ok();
+    // FetchXML often gives a time without an offset; OData needs one.
+    if chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S").is_ok() {
+        return format!("{v}Z");
+    }
     if is_number || v == "true" || v == "false" {
         v.to_string()
     } else if is_guid {

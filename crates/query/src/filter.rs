@@ -261,12 +261,21 @@ impl<'s> Ctx<'s> {
                         _ => Err(bad(format!("{name}() takes a property as argument {}", i + 1))),
                     }
                 };
+                // String functions take text columns only: a GUID or a number
+                // has no text form the two databases agree on.
+                let text = |i: usize| -> Result<ColRef<'s>, QueryError> {
+                    let c = arg(i)?;
+                    match c.attr.kind {
+                        AttrKind::String | AttrKind::Memo | AttrKind::EntityName => Ok(c),
+                        _ => Err(bad(format!("{name}() takes a text property; '{}' is not text", c.attr.name))),
+                    }
+                };
                 let sqlite = self.backend == relata_store::Backend::Sqlite;
                 let (sql, storage) = match name.as_str() {
-                    "tolower" => (format!("lower({})", arg(0)?.sql), Storage::Text),
-                    "toupper" => (format!("upper({})", arg(0)?.sql), Storage::Text),
-                    "trim" => (format!("trim({})", arg(0)?.sql), Storage::Text),
-                    "length" => (format!("length({})", arg(0)?.sql), Storage::BigInt),
+                    "tolower" => (format!("lower({})", text(0)?.sql), Storage::Text),
+                    "toupper" => (format!("upper({})", text(0)?.sql), Storage::Text),
+                    "trim" => (format!("trim({})", text(0)?.sql), Storage::Text),
+                    "length" => (format!("length({})", text(0)?.sql), Storage::BigInt),
                     "year" | "month" | "day" | "hour" | "minute" | "second" => {
                         let c = arg(0)?;
                         if c.attr.kind != AttrKind::DateTime {
@@ -466,11 +475,14 @@ impl<'s> Ctx<'s> {
             }
         };
         let int_param = |b: &mut SqlBuilder| -> Result<i64, QueryError> {
-            match single(b, "PropertyValue")? {
-                Literal::Int(i) if (0..=100_000).contains(&i) => Ok(i),
-                Literal::String(s) => {
-                    s.parse::<i64>().map_err(|_| bad(format!("{name}: PropertyValue must be a whole number")))
-                }
+            // Quoted or not, the count is bounded before any date arithmetic.
+            let x = match single(b, "PropertyValue")? {
+                Literal::Int(i) => Some(i),
+                Literal::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            match x {
+                Some(i) if (0..=100_000).contains(&i) => Ok(i),
                 _ => Err(bad(format!("{name}: PropertyValue must be a whole number between 0 and 100000"))),
             }
         };
@@ -690,13 +702,15 @@ impl<'s> Ctx<'s> {
                         .map_err(|_| bad(format!("'{s}' is not a date")))?,
                     _ => return Err(bad(format!("{name}: PropertyValue must be a date"))),
                 };
+                // The day after the last representable date has no midnight.
+                let next = d.succ_opt().ok_or_else(|| bad(format!("{name}: the date {d} is out of range")))?;
                 match name {
-                    "On" => range(b, Some(day(d)), Some(day(d + Duration::days(1)))),
+                    "On" => range(b, Some(day(d)), Some(day(next))),
                     "OnOrAfter" => range(b, Some(day(d)), None),
-                    "OnOrBefore" => range(b, None, Some(day(d + Duration::days(1)))),
+                    "OnOrBefore" => range(b, None, Some(day(next))),
                     _ => {
                         b.push("NOT ");
-                        range(b, Some(day(d)), Some(day(d + Duration::days(1))))
+                        range(b, Some(day(d)), Some(day(next)))
                     }
                 }
             }
@@ -770,22 +784,31 @@ fn sql_op(op: BinOp) -> &'static str {
     }
 }
 
+/// A literal compared with a computed value (`length(name)`, `tolower(name)`):
+/// it must have the computed value's type, or the database would be handed a
+/// parameter it cannot convert.
 fn literal_value(l: &Literal, storage: Storage) -> Result<Value, QueryError> {
     Ok(match (l, storage) {
         (Literal::Null, _) => Value::Null,
-        (Literal::Int(i), _) => Value::Int(*i),
-        (Literal::String(s), _) => Value::String(s.clone()),
-        (Literal::Decimal(d), _) => Value::Decimal(*d),
-        (Literal::Double(f), _) => Value::Double(*f),
-        (Literal::Bool(v), _) => Value::Bool(*v),
-        (Literal::Guid(g), _) => Value::Uuid(*g),
-        (Literal::DateTime(d), _) => Value::DateTime(*d),
-        (Literal::Date(d), _) => Value::DateTime(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))),
+        (Literal::String(s), Storage::Text) => Value::String(s.clone()),
+        (Literal::Int(i), Storage::Int | Storage::BigInt) => Value::Int(*i),
+        (Literal::Decimal(d), Storage::Int | Storage::BigInt) if d.fract().is_zero() => {
+            Value::Int(i64::try_from(*d).map_err(|_| bad(format!("{d} is out of range for a whole number")))?)
+        }
+        (l, Storage::Text) => return Err(bad(format!("a {} literal cannot be compared with text", literal_kind(l)))),
+        (l, _) => return Err(bad(format!("a {} literal cannot be compared with a whole number", literal_kind(l)))),
     })
 }
 
 /// Converts a literal to the attribute's value type, or explains why not.
 pub(crate) fn coerce(attr: &AttributeDef, l: &Literal) -> Result<Value, QueryError> {
+    let value = coerce_kind(attr, l)?;
+    // A number the column cannot hold is the client's mistake, not the database's.
+    relata_metadata::check_storable(attr, &value).map_err(|e| bad(e.to_string()))?;
+    Ok(value)
+}
+
+fn coerce_kind(attr: &AttributeDef, l: &Literal) -> Result<Value, QueryError> {
     let mismatch = || {
         bad(format!(
             "a {} literal cannot be compared with '{}' ({})",

@@ -435,7 +435,12 @@ impl<'a> Lexer<'a> {
             let f: f64 = text.parse().map_err(|_| out_of_range("number"))?;
             return if f.is_finite() { Ok(Tok::Double(f)) } else { Err(out_of_range("number")) };
         }
-        text.parse::<i64>().map(Tok::Int).map_err(|_| out_of_range("integer"))
+        // Digits beyond Int64 are still an OData decimal literal; whether the
+        // column holds it is for the column's range check to say.
+        text.parse::<i64>()
+            .map(Tok::Int)
+            .or_else(|_| Decimal::from_str_exact(text).map(Tok::Decimal))
+            .map_err(|_| out_of_range("integer"))
     }
 
     fn date_or_datetime(&mut self) -> PResult<Tok> {

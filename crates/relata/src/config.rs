@@ -35,6 +35,7 @@ struct FileConfig {
     signin_lockout_minutes: Option<u64>,
     token_lifetime_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
+    metrics_token: Option<String>,
     organization_name: Option<String>,
     base_currency: Option<String>,
 }
@@ -71,6 +72,9 @@ pub struct Settings {
     pub token_lifetime_minutes: u64,
     /// Take client addresses from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// Opens `/metrics` to remote scrapers that send it as a bearer token;
+    /// without it only loopback clients read metrics.
+    pub metrics_token: Option<String>,
     pub organization_name: String,
     pub base_currency: String,
     /// The TOML file that was read, if any.
@@ -162,6 +166,7 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         },
         None => file.trust_forwarded_for.unwrap_or(false),
     };
+    let metrics_token = env("RELATA_METRICS_TOKEN").or(file.metrics_token).filter(|t| !t.trim().is_empty());
     if signin_max_failures == 0 || signin_max_failures_per_address == 0 {
         bail!("the sign-in failure limits must be greater than 0");
     }
@@ -194,6 +199,7 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         signin_lockout_minutes,
         token_lifetime_minutes,
         trust_forwarded_for,
+        metrics_token,
         organization_name,
         base_currency,
         config_file,

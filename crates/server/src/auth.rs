@@ -101,7 +101,7 @@ pub async fn token(State(st): State<AppState>, req: Request) -> Response {
     let address = client_address(&parts, st.config.trust_forwarded_for);
     let org = st.org.clone();
     let policy = st.config.sign_in.clone();
-    let result = tokio::task::spawn_blocking(move || org.sign_in(&user, &password, &address, &policy)).await;
+    let result = crate::panics::blocking(move || org.sign_in(&user, &password, &address, &policy)).await;
     match result {
         Ok(Ok(signed)) => {
             let expires_in = (signed.expires_on - chrono::Utc::now()).num_seconds().max(0);
@@ -135,7 +135,7 @@ pub async fn revoke(State(st): State<AppState>, req: Request) -> Response {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required.", None);
     };
     let org = st.org.clone();
-    match tokio::task::spawn_blocking(move || org.revoke_token_value(&token)).await {
+    match crate::panics::blocking(move || org.revoke_token_value(&token)).await {
         Ok(Ok(_)) => StatusCode::OK.into_response(),
         Ok(Err(e)) => crate::error::ApiError::from(e).into_response(),
         Err(_) => crate::error::ApiError::internal("the token could not be revoked").into_response(),

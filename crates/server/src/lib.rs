@@ -11,6 +11,7 @@ mod auth;
 mod error;
 mod limits;
 mod metrics_layer;
+mod panics;
 mod ui;
 pub mod webapi;
 
@@ -41,6 +42,9 @@ pub struct ServerConfig {
     pub sign_in: relata_engine::SignInPolicy,
     /// Take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// `/metrics` answers only loopback clients unless this token is set;
+    /// then it answers whoever sends `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +54,7 @@ impl Default for ServerConfig {
             requests_per_minute: 0,
             sign_in: relata_engine::SignInPolicy::default(),
             trust_forwarded_for: false,
+            metrics_token: None,
         }
     }
 }
@@ -64,6 +69,7 @@ struct AppState {
 /// The application's routes.
 pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
     metrics_layer::install();
+    panics::install_hook();
     let limiter = Arc::new(limits::RateLimiter::new(config.requests_per_minute));
     let state = AppState { org, config: Arc::new(config), limiter };
     Router::new()
@@ -77,6 +83,7 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         // Pages are text that compresses well; phones on slow links benefit most.
         .merge(ui::routes().layer(tower_http::compression::CompressionLayer::new().gzip(true)))
         .fallback(not_found)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::last_resort))
         .layer(axum::middleware::from_fn(metrics_layer::track))
         .with_state(state)
 }
@@ -131,7 +138,7 @@ async fn not_found() -> ApiError {
 async fn health(State(st): State<AppState>) -> Response {
     let org = st.org.clone();
     let started = Instant::now();
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = panics::blocking(move || {
         org.db().read(|tx| tx.query("SELECT 1", &[], &[relata_store::Storage::BigInt]).map(|_| ()))
     })
     .await;
@@ -150,17 +157,50 @@ async fn health(State(st): State<AppState>) -> Response {
             serde_json::json!({"status": "unavailable", "database": backend, "error": e.to_string()}).to_string(),
         )
             .into_response(),
-        Err(_) => ApiError::internal("health check failed").into_response(),
+        Err(id) => ApiError::internal(id.message()).into_response(),
     }
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
+/// Metrics reveal traffic and user counts: by default only a client on this
+/// machine reads them; a configured token opens them to a remote scraper.
+async fn metrics(State(st): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    match &st.config.metrics_token {
+        Some(expected) => {
+            let given = bearer(&parts.headers).unwrap_or_default();
+            let ok: bool = sha2_eq(given.as_bytes(), expected.as_bytes());
+            if !ok {
+                return ApiError::unauthorized("/metrics needs 'Authorization: Bearer <metrics token>'.")
+                    .into_response();
+            }
+        }
+        None => {
+            let peer_local = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .is_some_and(|c| c.0.ip().is_loopback());
+            // Behind a trusted proxy every peer is the proxy: the client is
+            // the forwarded address, and it must be local too.
+            let client_local = !st.config.trust_forwarded_for
+                || auth::client_address(&parts, true).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if !(peer_local && client_local) {
+                return not_found().await.into_response();
+            }
+        }
+    }
     let pool = st.org.db().pool_status();
     metrics::gauge!("relata_db_pool_connections").set(pool.connections as f64);
     metrics::gauge!("relata_db_pool_idle").set(pool.idle as f64);
     metrics::gauge!("relata_db_pool_max").set(pool.max as f64);
     (StatusCode::OK, [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_layer::render())
         .into_response()
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn sha2_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn bearer(headers: &http::HeaderMap) -> Result<String, ApiError> {
@@ -216,7 +256,7 @@ async fn web_api_inner(st: AppState, req: Request, user: metrics_layer::UserSlot
     let org = st.org.clone();
     let limiter = st.limiter.clone();
     let limited = st.config.requests_per_minute > 0;
-    tokio::task::spawn_blocking(move || {
+    panics::blocking(move || {
         if api.path == "$batch" {
             let principal = org.authenticate(&token)?;
             let _ = user.set(principal.user_id);
@@ -235,5 +275,5 @@ async fn web_api_inner(st: AppState, req: Request, user: metrics_layer::UserSlot
         })
     })
     .await
-    .map_err(|e| ApiError::internal(format!("the request could not be completed: {e}")))?
+    .map_err(|id| ApiError::internal(id.message()))?
 }

@@ -105,21 +105,36 @@ impl Writer {
         }
         let group = st.open.expect("open group");
         run(&st.conn, "SAVEPOINT job").map_err(StoreError::from)?;
+        // A panic in `f` is caught here so that it undoes only its own unit:
+        // the group is still finished below and every waiter answered, and
+        // only then does the panic continue to the caller.
+        let mut panicked = None;
         let result = {
             let mut job = Job { conn: &st.conn, done: false };
             let mut t = Tx { inner: TxInner::Sqlite(job.conn) };
-            let r = f(&mut t);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut t)));
             drop(t);
             match r {
-                Ok(out) => match run(job.conn, "RELEASE job") {
+                Ok(Ok(out)) => match run(job.conn, "RELEASE job") {
                     Ok(()) => {
                         job.done = true;
                         Ok(out)
                     }
                     Err(e) => Err(StoreError::from(e).into()),
                 },
-                Err(e) => Err(e),
+                Ok(Err(e)) => Err(e),
+                Err(payload) => {
+                    panicked = Some(payload);
+                    Err(StoreError::Other("the unit of work panicked".into()).into())
+                }
             }
+        };
+        let result = match panicked {
+            Some(payload) => {
+                self.finish_after_panic(st, group);
+                std::panic::resume_unwind(payload);
+            }
+            None => result,
         };
         // SQLite may have rolled the whole transaction back (I/O errors,
         // out of memory): then the group is lost for everyone in it.
@@ -163,5 +178,21 @@ impl Writer {
             }
         }
         Ok((out, false))
+    }
+
+    /// After a unit panicked (its savepoint already rolled back): commits the
+    /// group if nobody is queued to continue it, so the group's other units
+    /// are answered and the write lock is not left held.
+    fn finish_after_panic(&self, mut st: parking_lot::MutexGuard<'_, State>, group: u64) {
+        if st.conn.is_autocommit() {
+            st.open = None;
+            st.failed = Some((group, "the transaction was rolled back by the database".into()));
+            st.finished_upto = group;
+        } else if self.queued.load(Ordering::SeqCst) == 0 {
+            if let Some(e) = st.finish() {
+                tracing::error!(error = %e, "commit after a panicking unit of work failed");
+            }
+        }
+        self.committed.notify_all();
     }
 }

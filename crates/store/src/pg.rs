@@ -124,7 +124,15 @@ fn statement(tx: &mut impl GenericClient, cache: &mut HashMap<String, Statement>
 }
 
 fn map_err(e: postgres::Error) -> StoreError {
+    if let Some(StoreError::Encode(m)) = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<StoreError>()) {
+        return StoreError::Encode(m.clone());
+    }
     if let Some(db) = e.as_db_error() {
+        // Class 22, data exception: a value out of range or of the wrong
+        // form, which the request brought.
+        if db.code().code().starts_with("22") {
+            return StoreError::Encode(db.message().to_string());
+        }
         if db.code().code() == "23505" {
             // Named like SQLite names it ("account.accountid"), not by the
             // constraint: the message reaches API callers.

@@ -212,6 +212,13 @@ pub(crate) fn execute(tx: &Connection, sql: &str, params: &[Param]) -> Result<u6
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
+    // A parameter that could not be encoded (a number too large for its
+    // column) is the caller's value, not a database fault.
+    if let rusqlite::Error::ToSqlConversionFailure(inner) = &e {
+        if let Some(StoreError::Encode(m)) = inner.downcast_ref::<StoreError>() {
+            return StoreError::Encode(m.clone());
+        }
+    }
     if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY

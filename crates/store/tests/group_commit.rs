@@ -84,3 +84,150 @@ fn a_write_is_visible_to_readers_once_it_returns() {
         w.join().unwrap();
     }
 }
+
+/// A unit of work that panics after the unit before it has finished and is
+/// waiting for the group's commit: the waiter must still be answered, its row
+/// committed, the panicking unit's row absent, and the write lock released.
+#[test]
+fn a_panicking_unit_rolls_back_alone_and_the_group_still_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let db = Arc::new(Db::open_sqlite(&path, &DbOptions::default()).unwrap());
+    db.write(|tx| tx.batch("CREATE TABLE item (id INTEGER PRIMARY KEY)")).unwrap();
+
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let waiter = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let r = db.write(|tx| -> Result<(), StoreError> {
+                tx.execute("INSERT INTO item (id) VALUES (1)", &[])?;
+                started_tx.send(()).unwrap();
+                // Long enough for the panicking unit to queue behind this one,
+                // so this unit leaves the commit to it.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok(())
+            });
+            done_tx.send(r).unwrap();
+        })
+    };
+    started_rx.recv().unwrap();
+    let panicker = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            db.write(|tx| -> Result<(), StoreError> {
+                tx.execute("INSERT INTO item (id) VALUES (2)", &[])?;
+                panic!("injected panic in a unit of work");
+            })
+        })
+    };
+    assert!(panicker.join().is_err(), "the panic reaches the caller that caused it");
+    let answered = done_rx.recv_timeout(std::time::Duration::from_secs(5));
+    assert!(matches!(answered, Ok(Ok(()))), "the unit waiting for the group's commit was answered: {answered:?}");
+    waiter.join().unwrap();
+
+    let ids = db.read(|tx| tx.query("SELECT id FROM item ORDER BY id", &[], &[Storage::BigInt])).unwrap();
+    let ids: Vec<_> = ids.iter().map(|r| r[0].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![1], "the waiter's row is committed and the panicking unit's row is not");
+
+    // Another process can take the write lock: nothing is left open.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.busy_timeout(std::time::Duration::from_millis(500)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; INSERT INTO item (id) VALUES (3); COMMIT").unwrap();
+    db.write(|tx| tx.execute("INSERT INTO item (id) VALUES (4)", &[]).map(|_| ())).unwrap();
+}
+
+/// Panics injected at random into concurrent writers: every other unit is
+/// answered promptly and committed, no panicking unit leaves a row, and the
+/// database stays writable from outside.
+#[test]
+fn panics_under_concurrent_writers_lose_nothing_and_hold_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let db = Arc::new(Db::open_sqlite(&path, &DbOptions::default()).unwrap());
+    db.write(|tx| tx.batch("CREATE TABLE item (id INTEGER PRIMARY KEY, panicked INTEGER NOT NULL)")).unwrap();
+    let (tx_done, rx_done) = std::sync::mpsc::channel();
+    for t in 0..8i64 {
+        let db = db.clone();
+        let tx_done = tx_done.clone();
+        std::thread::spawn(move || {
+            for i in 0..150i64 {
+                let id = t * 1000 + i;
+                let panics = (id * 7919) % 11 == 0;
+                let started = std::time::Instant::now();
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    db.write(|tx| -> Result<(), StoreError> {
+                        tx.execute(
+                            "INSERT INTO item (id, panicked) VALUES ($1, $2)",
+                            &[Param::bigint(id), Param::bigint(panics as i64)],
+                        )?;
+                        if panics {
+                            panic!("injected panic {id}");
+                        }
+                        Ok(())
+                    })
+                }));
+                tx_done.send((id, panics, r.map_err(|_| ()).map(|r| r.is_ok()), started.elapsed())).unwrap();
+            }
+        });
+    }
+    drop(tx_done);
+    let mut answered = 0;
+    let mut slowest = std::time::Duration::ZERO;
+    loop {
+        match rx_done.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok((id, panics, outcome, took)) => {
+                answered += 1;
+                slowest = slowest.max(took);
+                match (panics, outcome) {
+                    (true, Err(())) | (false, Ok(true)) => {}
+                    other => panic!("unit {id}: unexpected outcome {other:?}"),
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => panic!("a writer was not answered within 10 s ({answered} answered): {e}"),
+        }
+    }
+    assert_eq!(answered, 8 * 150);
+    assert!(slowest < std::time::Duration::from_secs(5), "slowest write took {slowest:?}");
+    let rows = db
+        .read(|tx| {
+            tx.query("SELECT COUNT(*), COALESCE(SUM(panicked), 0) FROM item", &[], &[Storage::BigInt, Storage::BigInt])
+        })
+        .unwrap();
+    let expected = (0..8i64).flat_map(|t| (0..150i64).map(move |i| t * 1000 + i)).filter(|id| (id * 7919) % 11 != 0);
+    assert_eq!(rows[0][0].as_i64(), Some(expected.count() as i64));
+    assert_eq!(rows[0][1].as_i64(), Some(0), "no panicking unit left a row");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.busy_timeout(std::time::Duration::from_millis(500)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; COMMIT").unwrap();
+}
+
+/// On PostgreSQL a panicking unit's transaction is rolled back and its
+/// connection goes back to the pool usable.
+#[test]
+fn a_panicking_unit_on_postgres_rolls_back_and_frees_its_connection() {
+    let Ok(url) = std::env::var("RELATA_TEST_POSTGRES_URL") else {
+        eprintln!("RELATA_TEST_POSTGRES_URL is not set: PostgreSQL case not run");
+        return;
+    };
+    let opts = DbOptions { max_connections: 2, ..DbOptions::default() };
+    let db = Db::open_postgres(&url, &opts).expect("RELATA_TEST_POSTGRES_URL is set but unreachable");
+    let table = format!("panic_item_{}", std::process::id());
+    db.write(|tx| tx.batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id BIGINT PRIMARY KEY)")))
+        .unwrap();
+    for i in 0..6i64 {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.write(|tx| -> Result<(), StoreError> {
+                tx.execute(&format!("INSERT INTO {table} (id) VALUES ($1)"), &[Param::bigint(i)])?;
+                panic!("injected panic {i}");
+            })
+        }));
+        assert!(r.is_err());
+    }
+    db.write(|tx| tx.execute(&format!("INSERT INTO {table} (id) VALUES (100)"), &[]).map(|_| ())).unwrap();
+    let rows = db.read(|tx| tx.query(&format!("SELECT id FROM {table}"), &[], &[Storage::BigInt])).unwrap();
+    assert_eq!(rows.len(), 1, "only the unit that did not panic left a row");
+    assert_eq!(rows[0][0].as_i64(), Some(100));
+    db.write(|tx| tx.batch(&format!("DROP TABLE {table}"))).unwrap();
+}

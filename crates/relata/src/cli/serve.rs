@@ -45,6 +45,7 @@ pub fn run(flags: &Flags) -> Result<()> {
         requests_per_minute: settings.requests_per_minute,
         sign_in: settings.sign_in_policy(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        metrics_token: settings.metrics_token.clone(),
     };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener).context("cannot use the listening socket")?;

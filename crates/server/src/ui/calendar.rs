@@ -131,8 +131,10 @@ struct Day {
     items: Vec<Item>,
 }
 
+/// A day from the address or a form: four-digit years only, so that paging a
+/// month either way stays within what dates can hold.
 fn local_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    super::zone::parse_day(s)
 }
 
 /// The user's activities whose start (or due time) falls in the range.
@@ -142,8 +144,17 @@ fn items(
     days: usize,
     lang: Lang,
 ) -> Result<HashMap<NaiveDate, Vec<Item>>, PageError> {
-    let from = from_local(first.and_time(NaiveTime::MIN));
-    let to = from_local((first + Duration::days(days as i64)).and_time(NaiveTime::MIN));
+    // Pages at the ends of the calendar reach past the years records hold.
+    let earliest = NaiveDate::from_ymd_opt(1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+    let latest = NaiveDate::from_ymd_opt(9999, 12, 31).and_then(|d| d.and_hms_opt(23, 59, 59)).map(|d| d.and_utc());
+    let from = from_local(first.and_time(NaiveTime::MIN)).max(earliest.unwrap_or_default());
+    let to = first
+        .checked_add_signed(Duration::days(days as i64))
+        .map(|d| from_local(d.and_time(NaiveTime::MIN)))
+        .into_iter()
+        .chain(latest)
+        .min()
+        .unwrap_or_default();
     let lit = |d: chrono::DateTime<Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let (a, b) = (lit(from), lit(to));
     let q = format!(
@@ -250,7 +261,7 @@ fn weekday_name(d: Weekday, lang: Lang) -> &'static str {
 }
 
 fn parse_local(v: Option<&String>) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(v?.trim(), "%Y-%m-%dT%H:%M").ok()
+    super::zone::parse_minute(v?)
 }
 
 fn new_page(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDateTime, TimeZone, Utc};
 use minijinja::context;
 use relata_engine::{Condition, EngineError, RecordInput, Session, UpsertOutcome};
 use relata_metadata::{AttrKind, AttributeDef, Entity, Value};
@@ -178,9 +178,9 @@ fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String>
             .ok_or_else(|| text(lang, "bad_number").to_string()),
         AttrKind::DateTime => {
             let parsed = if a.is_date_only() {
-                NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+                super::zone::parse_day(raw).and_then(|d| d.and_hms_opt(0, 0, 0))
             } else {
-                NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").ok()
+                super::zone::parse_minute(raw)
             };
             // Dates are calendar dates; times are the user's wall-clock time.
             let at = |d: NaiveDateTime| {

@@ -200,7 +200,7 @@ pub(super) async fn signed_in(
     let chosen = chosen_lang.clone();
     let user = crate::metrics_layer::UserSlot::default();
     let found = user.clone();
-    let result = tokio::task::spawn_blocking(move || {
+    let result = crate::panics::blocking(move || {
         org.with_token(&token, write, |s| {
             let _ = found.set(s.principal.user_id);
             let own_language = super::zone::enter(s)?;
@@ -218,7 +218,7 @@ pub(super) async fn signed_in(
         }
         Ok(Err(PageError::Shown(page))) => *page,
         Ok(Err(e)) => error_page(e),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.").into_response(),
+        Err(id) => message_page(StatusCode::INTERNAL_SERVER_ERROR, &id.message()),
     };
     if let Some(l) = chosen_lang.as_deref().and_then(Lang::from_code) {
         set_cookie(&mut response, format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", l.code()));
@@ -246,13 +246,18 @@ fn error_page(e: PageError) -> Response {
         }
         PageError::Shown(page) => return *page,
     };
+    message_page(status, &message)
+}
+
+/// A plain page that states an error.
+fn message_page(status: StatusCode, message: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>Relata</title><link rel=\"stylesheet\" \
          href=\"/ui/static/app.css\"></head><body><main id=\"main\"><h1>{}</h1><p role=\"alert\">{}</p><p><a \
          href=\"/\">Relata</a></p></main></body></html>",
         status.canonical_reason().unwrap_or("Error"),
-        escape(&message)
+        escape(message)
     );
     html_response(status, html)
 }
@@ -305,7 +310,7 @@ pub(super) async fn signin_page(
 ) -> Response {
     // Nobody can sign in yet: the first run's setup comes first.
     let org = st.org.clone();
-    if tokio::task::spawn_blocking(move || org.needs_setup()).await.ok().and_then(Result::ok) == Some(true) {
+    if crate::panics::blocking(move || org.needs_setup()).await.ok().and_then(Result::ok) == Some(true) {
         return redirect("/setup");
     }
     let lang = language(&headers, q.get("lang").map(String::as_str), None);
@@ -360,7 +365,7 @@ pub(super) async fn signin(State(st): State<AppState>, req: Request) -> Response
     let (email, password) = (field("email").trim().to_string(), field("password").to_string());
     let org = st.org.clone();
     let who = email.clone();
-    let result = tokio::task::spawn_blocking(move || org.sign_in(&who, &password, &address, &policy)).await;
+    let result = crate::panics::blocking(move || org.sign_in(&who, &password, &address, &policy)).await;
     match result {
         Ok(Ok(signed)) => {
             let mut r = redirect(&safe_next(next));
@@ -396,7 +401,7 @@ pub(super) async fn signout(State(st): State<AppState>, req: Request) -> Respons
         );
     }
     let org = st.org.clone();
-    let _ = tokio::task::spawn_blocking(move || org.revoke_token_value(&token)).await;
+    let _ = crate::panics::blocking(move || org.revoke_token_value(&token)).await;
     let mut r = redirect("/signin");
     set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
     r

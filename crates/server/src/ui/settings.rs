@@ -810,7 +810,7 @@ async fn audit(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         if let Some(a) = action {
             filters.push(format!("action eq {a}"));
         }
-        let day = |k: &str| q.get(k).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let day = |k: &str| q.get(k).and_then(|d| super::zone::parse_day(d));
         if let Some(from) = day("from") {
             filters.push(format!("createdon ge {}T00:00:00Z", from));
         }

@@ -294,10 +294,29 @@ pub const FORMATTED: &str = "OData.Community.Display.V1.FormattedValue";
 pub const LOOKUP_NAME: &str = "Microsoft.Dynamics.CRM.lookuplogicalname";
 pub const NAV_NAME: &str = "Microsoft.Dynamics.CRM.associatednavigationproperty";
 
+/// More annotation patterns than any client needs are ignored.
+pub const MAX_ANNOTATION_PATTERNS: usize = 16;
+
 impl Annotations {
+    /// Patterns kept: annotation names (letters, digits, `.`, `*`, a leading
+    /// `-`), at most [`MAX_ANNOTATION_PATTERNS`] of them, so what is echoed in
+    /// `Preference-Applied` stays small whatever the client sent.
     pub fn parse(pref: Option<&str>) -> Annotations {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 128
+                && s.trim_start_matches('-').chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '*' | '_'))
+        };
         let patterns = pref
-            .map(|p| p.trim_matches('"').split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|p| {
+                p.trim_matches('"')
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| valid(s))
+                    .take(MAX_ANNOTATION_PATTERNS)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         Annotations { patterns }
     }

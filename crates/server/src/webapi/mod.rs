@@ -242,7 +242,9 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
                 Method::GET => retrieve(s, req, &entity, id, &prefer),
                 Method::PATCH => update(s, req, &entity, id, &prefer),
                 Method::DELETE => {
-                    let if_match = header(&req.headers, "if-match").filter(|v| v.trim() != "*").and_then(parse_etag);
+                    // As on PATCH: an ETag that cannot be read refuses the
+                    // delete rather than deleting unconditionally.
+                    let if_match = condition(&req.headers)?.if_match.flatten();
                     s.delete(entity.name(), id, if_match)?;
                     Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
                 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use relata_engine::{CloseRequest, Condition, EngineError, QualifyLead, RecordInput, Session};
 use relata_metadata::{Entity, EntityRef, Value};
 use relata_security::{AccessRights, Right};
@@ -233,7 +233,7 @@ fn status_field(form: &HashMap<String, String>) -> Option<i64> {
 }
 
 fn date_field(form: &HashMap<String, String>, name: &str) -> Option<Value> {
-    let d = NaiveDate::parse_from_str(form.get(name)?.trim(), "%Y-%m-%d").ok()?;
+    let d = crate::ui::zone::parse_day(form.get(name)?)?;
     Some(Value::DateTime(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)))
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::extract::{Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use relata_engine::{EngineError, RecordInput, Session};
 use relata_metadata::{Entity, EntityRef, Value};
 use relata_query::options::parse_query_options;
@@ -380,7 +380,7 @@ pub(in super::super) async fn add_task(
             ("subject".to_string(), Value::String(subject)),
             ("regardingobjectid".to_string(), Value::Ref(EntityRef { entity: entity.name().into(), id })),
         ];
-        if let Some(d) = form.get("scheduledend").and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()) {
+        if let Some(d) = form.get("scheduledend").and_then(|d| crate::ui::zone::parse_day(d)) {
             let at = Utc.from_utc_datetime(&d.and_hms_opt(12, 0, 0).expect("noon"));
             values.push(("scheduledend".into(), Value::DateTime(at)));
         }
