@@ -91,3 +91,79 @@ pub fn last_resort(payload: Box<dyn std::any::Any + Send + 'static>) -> http::Re
     r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects what the log says, for the assertions.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        let out = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        (out, text)
+    }
+
+    #[test]
+    fn a_caught_panic_gives_the_client_an_id_and_the_log_the_detail() {
+        install_hook();
+        let (r, log) =
+            logged(|| guarded(|| -> u32 { panic!("overflow near the user's value 'Ромашка' <script>") }));
+        let id = r.expect_err("the panic is caught");
+        let message = id.message();
+        assert!(message.contains(&id.0), "{message}");
+        assert!(!message.contains("Ромашка") && !message.contains("overflow"), "no detail for the client: {message}");
+        let line = log.lines().find(|l| l.contains(&id.0)).unwrap_or_else(|| panic!("the id is logged: {log}"));
+        assert!(line.contains("Ромашка"), "the detail is beside the id: {line}");
+        assert!(line.contains("panics.rs"), "with the panic's location: {line}");
+        assert_eq!(guarded(|| 7).unwrap(), 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_work_that_panics_answers_with_an_id() {
+        install_hook();
+        let err = blocking(|| -> u32 { panic!("secret 42") }).await.expect_err("caught");
+        assert!(!err.message().contains("secret"));
+        assert_eq!(blocking(|| 5).await.unwrap(), 5);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_handler_that_panics_answers_500_without_its_text() {
+        use tower::ServiceExt;
+        install_hook();
+        let app = axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    let v: Vec<u8> = Vec::new();
+                    let at = "user input 12345".len();
+                    format!("{}", v[at])
+                }),
+            )
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(last_resort));
+        let r = app.oneshot(http::Request::get("/boom").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("Error id"), "{body}");
+        assert!(!body.contains("index out of bounds") && !body.contains("the len is"), "{body}");
+    }
+}
