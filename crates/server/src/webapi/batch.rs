@@ -110,6 +110,10 @@ fn parse_inner_request(
     outer: &ApiRequest,
 ) -> Result<(Option<String>, ApiRequest), ApiError> {
     let content_id = part_headers.get("content-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    // Echoed into the response part: a reference name, not a payload.
+    if content_id.as_ref().is_some_and(|id| id.len() > 128) {
+        return Err(ApiError::bad_request("A batch part's Content-ID is longer than 128 characters."));
+    }
     let (request_line_end, _) = body
         .iter()
         .enumerate()
