@@ -99,16 +99,14 @@ fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), Va
                 return Err(err(attr, format!("{f} is out of range [{min}, {max}]")));
             }
         }
-        (AttrKind::DateTime, Value::DateTime(dt)) => {
-            // Four-digit years: what OData text and both databases express.
-            if !(1..=9999).contains(&dt.year()) {
-                return Err(err(attr, format!("{dt} is out of range: the year must be between 1 and 9999")));
-            }
+        // Four-digit years: what OData text and both databases express.
+        (AttrKind::DateTime, Value::DateTime(dt)) if !(1..=9999).contains(&dt.year()) => {
+            return Err(err(attr, format!("{dt} is out of range: the year must be between 1 and 9999")));
         }
-        (AttrKind::Picklist | AttrKind::State | AttrKind::Status | AttrKind::MultiSelectPicklist, Value::Int(i)) => {
-            if i32::try_from(*i).is_err() {
-                return Err(err(attr, format!("{i} is not a valid option value")));
-            }
+        (AttrKind::Picklist | AttrKind::State | AttrKind::Status | AttrKind::MultiSelectPicklist, Value::Int(i))
+            if i32::try_from(*i).is_err() =>
+        {
+            return Err(err(attr, format!("{i} is not a valid option value")));
         }
         _ => {}
     }

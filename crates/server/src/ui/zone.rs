@@ -195,6 +195,19 @@ async fn change_password(State(st): State<AppState>, req: Request) -> Response {
     .await
 }
 
+/// A day typed in a form or an address (`YYYY-MM-DD`), in the years records
+/// hold (1–9999), so that the day before or after it always exists.
+pub(crate) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().filter(|d| (1..=9999).contains(&d.year()))
+}
+
+/// A wall-clock time typed in a form (`YYYY-MM-DDTHH:MM`), in the same years.
+pub(crate) fn parse_minute(s: &str) -> Option<NaiveDateTime> {
+    use chrono::Datelike;
+    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().filter(|d| (1..=9999).contains(&d.year()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,17 +233,4 @@ mod tests {
         let twice = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap().and_hms_opt(2, 30, 0).unwrap();
         assert_eq!(from_local(twice), Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap());
     }
-}
-
-/// A day typed in a form or an address (`YYYY-MM-DD`), in the years records
-/// hold (1–9999), so that the day before or after it always exists.
-pub(crate) fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
-    use chrono::Datelike;
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().filter(|d| (1..=9999).contains(&d.year()))
-}
-
-/// A wall-clock time typed in a form (`YYYY-MM-DDTHH:MM`), in the same years.
-pub(crate) fn parse_minute(s: &str) -> Option<NaiveDateTime> {
-    use chrono::Datelike;
-    NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").ok().filter(|d| (1..=9999).contains(&d.year()))
 }
