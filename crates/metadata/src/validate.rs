@@ -71,6 +71,10 @@ pub fn check_range(attr: &AttributeDef, value: &Value) -> Result<(), ValidationE
 fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), ValidationError> {
     let (meta_min, meta_max) = if metadata { (attr.min, attr.max) } else { (None, None) };
     match (attr.kind, value) {
+        // PostgreSQL text cannot hold U+0000; SQLite would, so both refuse it.
+        (_, Value::String(s)) if s.contains('\0') => {
+            return Err(err(attr, "text cannot contain the NUL character (U+0000)"));
+        }
         (AttrKind::Integer | AttrKind::BigInt, Value::Int(i)) => {
             let (min, max) = int_range(attr, meta_min, meta_max);
             if *i < min || *i > max {
@@ -121,6 +125,7 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
     match attr.kind {
         AttrKind::String | AttrKind::Memo | AttrKind::EntityName => {
             let Value::String(s) = value else { return Err(expected(attr, "a string")) };
+            check_range(attr, &Value::String(s.clone()))?;
             let max = max_length(attr);
             let len = s.chars().count();
             if len as u64 > max as u64 {

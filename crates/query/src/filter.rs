@@ -239,6 +239,13 @@ impl<'s> Ctx<'s> {
             }
             other => {
                 let rhs = self.value_operand(frame, other)?;
+                if !comparable(lhs.storage(), rhs.storage()) {
+                    return Err(bad(format!(
+                        "{} and {} cannot be compared: their types differ",
+                        lhs.describe(),
+                        rhs.describe()
+                    )));
+                }
                 if ci {
                     b.push(fold);
                 }
@@ -494,6 +501,15 @@ impl<'s> Ctx<'s> {
                 if attr.kind != AttrKind::DateTime {
                     return Err(bad(format!("Microsoft.Dynamics.CRM.{name} needs a date and time property")));
                 }
+                // A count far enough back or ahead leaves the years records hold.
+                for bound in [from, to].into_iter().flatten() {
+                    if !(1..=9999).contains(&bound.year()) {
+                        return Err(bad(format!(
+                            "Microsoft.Dynamics.CRM.{name}: the date {} is out of range (years 1 to 9999)",
+                            bound.date_naive()
+                        )));
+                    }
+                }
                 b.push("(");
                 let mut first = true;
                 if let Some(f) = from {
@@ -549,6 +565,20 @@ impl<'s> Ctx<'s> {
             "Null" | "NotNull" => {
                 b.push(&col.sql).push(if name == "Null" { " IS NULL" } else { " IS NOT NULL" });
                 Ok(())
+            }
+            "EqualUserId"
+            | "NotEqualUserId"
+            | "EqualBusinessId"
+            | "NotEqualBusinessId"
+            | "EqualUserOrUserTeams"
+            | "EqualUserTeams"
+                if storage != Storage::Uuid =>
+            {
+                Err(bad(format!(
+                    "Microsoft.Dynamics.CRM.{name} needs a lookup or unique identifier property; '{}' is {}",
+                    attr.name,
+                    attr.kind.dataverse_name()
+                )))
             }
             "EqualUserId" | "NotEqualUserId" => {
                 b.push(&col.sql).push(if name == "EqualUserId" { " = " } else { " <> " });
@@ -751,11 +781,33 @@ impl<'a> Operand<'a> {
             Operand::Computed { .. } => None,
         }
     }
-    fn is_text(&self) -> bool {
+    fn storage(&self) -> Storage {
         match self {
-            Operand::Column(c) => Storage::of(c.attr) == Storage::Text,
-            Operand::Computed { storage, .. } => *storage == Storage::Text,
+            Operand::Column(c) => Storage::of(c.attr),
+            Operand::Computed { storage, .. } => *storage,
         }
+    }
+    fn is_text(&self) -> bool {
+        self.storage() == Storage::Text
+    }
+    /// How an error names the operand: the column, or "a computed value".
+    fn describe(&self) -> String {
+        match self {
+            Operand::Column(c) => format!("'{}' ({})", c.attr.name, c.attr.kind.dataverse_name()),
+            Operand::Computed { .. } => "a computed value".to_string(),
+        }
+    }
+}
+
+/// Can two columns (or computed values) be compared in SQL with the meaning
+/// OData gives it, on both databases? Whole and floating-point numbers mix;
+/// decimals are stored scaled on SQLite, so only the same scale compares.
+fn comparable(a: Storage, b: Storage) -> bool {
+    let number = |s: Storage| matches!(s, Storage::Int | Storage::BigInt | Storage::Double);
+    match (a, b) {
+        (Storage::Options | Storage::Blob, _) | (_, Storage::Options | Storage::Blob) => false,
+        _ if number(a) && number(b) => true,
+        _ => a == b,
     }
 }
 

@@ -479,7 +479,7 @@ fn decode_token(token: &str, keys: &[SortKey<'_>]) -> Result<Vec<Value>, QueryEr
             if j.is_null() {
                 return Ok(Value::Null);
             }
-            Ok(match Storage::of(k.attr) {
+            let v = match Storage::of(k.attr) {
                 Storage::Bool => Value::Bool(j.as_bool().ok_or_else(bad)?),
                 Storage::Int | Storage::BigInt => Value::Int(j.as_i64().ok_or_else(bad)?),
                 Storage::Decimal(_) => {
@@ -492,7 +492,10 @@ fn decode_token(token: &str, keys: &[SortKey<'_>]) -> Result<Vec<Value>, QueryEr
                     Value::DateTime(j.as_i64().and_then(DateTime::<Utc>::from_timestamp_micros).ok_or_else(bad)?)
                 }
                 Storage::Blob => return Err(bad()),
-            })
+            };
+            // A token is client input: a value its column cannot hold is refused here.
+            relata_metadata::check_storable(k.attr, &v).map_err(|_| bad())?;
+            Ok(v)
         })
         .collect()
 }

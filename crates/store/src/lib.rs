@@ -55,6 +55,15 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Values neither database takes alike are refused before either sees them:
+/// PostgreSQL text cannot hold U+0000, and dates outside years 1–9999 have no
+/// OData text form (and PostgreSQL's range ends elsewhere).
+pub(crate) const NUL_TEXT: &str = "text cannot contain the NUL character (U+0000)";
+
+pub(crate) fn date_out_of_range(dt: &chrono::DateTime<chrono::Utc>) -> String {
+    format!("{dt} is out of range: the year must be between 1 and 9999")
+}
+
 /// PostgreSQL's own message ("deadlock detected", …), which the driver's
 /// Display leaves out.
 fn pg_detail(e: &postgres::Error) -> String {

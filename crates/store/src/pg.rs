@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 
 use bytes::BytesMut;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, NoTls, Statement};
 use relata_metadata::Value;
@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::sql::{Param, Storage};
 use crate::sqlite::{decode_options, encode_options};
-use crate::{Result, StoreError};
+use crate::{date_out_of_range, Result, StoreError, NUL_TEXT};
 
 pub(crate) struct Conn {
     pub client: Client,
@@ -94,6 +94,8 @@ impl ToSql for Enc<'_> {
                 Type::NUMERIC => Decimal::try_from(*f).map_err(|e| conv_err(e.to_string()))?.to_sql(ty, out),
                 _ => Err(conv_err(format!("cannot use a floating-point number as {ty}"))),
             },
+            Value::String(s) if s.contains('\0') => Err(conv_err(NUL_TEXT.to_string())),
+            Value::DateTime(dt) if !(1..=9999).contains(&dt.year()) => Err(conv_err(date_out_of_range(dt))),
             Value::String(s) => match *ty {
                 Type::UUID => uuid::Uuid::parse_str(s).map_err(|e| conv_err(e.to_string()))?.to_sql(ty, out),
                 _ => s.as_str().to_sql(&Type::TEXT, out),

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use relata_metadata::Value;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
@@ -161,7 +161,12 @@ impl ToSql for Enc<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         use rusqlite::types::Value as V;
         let p = self.0;
+        let refuse = |m: String| rusqlite::Error::ToSqlConversionFailure(Box::new(StoreError::Encode(m)));
         Ok(match (&p.value, p.storage) {
+            (Value::String(s), _) if s.contains('\0') => return Err(refuse(crate::NUL_TEXT.to_string())),
+            (Value::DateTime(dt), _) if !(1..=9999).contains(&dt.year()) => {
+                return Err(refuse(crate::date_out_of_range(dt)))
+            }
             (Value::Null, _) => ToSqlOutput::Owned(V::Null),
             (Value::Bool(b), _) => ToSqlOutput::Owned(V::Integer(*b as i64)),
             (Value::Int(i), Storage::Decimal(s)) => ToSqlOutput::Owned(V::Integer(
