@@ -337,6 +337,8 @@ impl<'a> Lexer<'a> {
         loop {
             match self.at(k) {
                 None => return Err(self.err(open, "unterminated string literal")),
+                // No record can hold U+0000 (PostgreSQL text cannot), so no value equals it.
+                Some(0) => return Err(self.err(k, "a string literal cannot contain the NUL character (U+0000)")),
                 Some(b'\'') => {
                     out.push_str(self.slice(seg, k));
                     if self.at(k + 1) == Some(b'\'') {
@@ -362,6 +364,7 @@ impl<'a> Lexer<'a> {
         loop {
             match self.at(k) {
                 None => return Err(self.err(open, "unterminated string literal")),
+                Some(0) => return Err(self.err(k, "a string literal cannot contain the NUL character (U+0000)")),
                 Some(b'"') => {
                     out.push_str(self.slice(seg, k));
                     self.i = k + 1;
