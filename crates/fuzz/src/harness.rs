@@ -163,6 +163,13 @@ impl Drop for PgSchema {
     }
 }
 
+/// A fingerprint and when it was read.
+struct Snapshot {
+    horizon: Option<i64>,
+    sent: u64,
+    fingerprint: Vec<String>,
+}
+
 /// One organization on one database, and the admin's credentials.
 pub struct Harness {
     /// "sqlite" or "postgres".
@@ -180,8 +187,10 @@ pub struct Harness {
     fingerprint_sql: String,
     fingerprint_columns: Vec<Storage>,
     fingerprint_labels: Vec<String>,
-    /// The fingerprint after the last input, when nothing has run since.
-    last_fingerprint: Mutex<Option<Vec<String>>>,
+    /// The last fingerprint read in full, and the transaction horizon it was read at.
+    last_fingerprint: Mutex<Option<Snapshot>>,
+    /// Requests sent so far.
+    sent: std::sync::atomic::AtomicU64,
     /// Statuses of the requests of the current input.
     statuses: Mutex<Vec<u16>>,
     /// Print every request and response (`RELATA_FUZZ_VERBOSE=1`, and when replaying).
@@ -298,6 +307,7 @@ impl Harness {
             fingerprint_columns: Vec::new(),
             fingerprint_labels: Vec::new(),
             last_fingerprint: Mutex::new(None),
+            sent: Default::default(),
             statuses: Mutex::new(Vec::new()),
             verbose: false,
             _pg: pg,
@@ -340,6 +350,7 @@ impl Harness {
                 )
             }
         };
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rt = self.runtime.as_ref().expect("the runtime is running");
         let reply = rt.block_on(async {
             let resp = self.app.clone().oneshot(req).await.expect("the router never fails");
@@ -616,18 +627,54 @@ impl Harness {
         out.join("; ")
     }
 
-    /// The fingerprint before an input: the one after the previous input
-    /// when nothing ran in between.
-    pub fn fingerprint_before(&self) -> Vec<String> {
-        let cached = self.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner()).take();
-        cached.unwrap_or_else(|| self.fingerprint())
+    /// On PostgreSQL, the next transaction id: every transaction that writes
+    /// a row takes one, so while it stays the same nothing was written (the
+    /// converse does not hold: other databases of the server count too).
+    fn horizon(&self) -> Option<i64> {
+        if self.org.db().backend() != Backend::Postgres {
+            return None;
+        }
+        self.org
+            .db()
+            .read(|tx| {
+                tx.query_one("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint", &[], &[Storage::BigInt])
+            })
+            .ok()
+            .flatten()
+            .and_then(|r| r[0].as_i64())
     }
 
-    /// Reads the fingerprint after an input and keeps it for the next.
+    /// The fingerprint now, read in full only when the database may have
+    /// changed since the last one: a request was sent since, and (on
+    /// PostgreSQL) a transaction took an id.
+    fn current_fingerprint(&self) -> Vec<String> {
+        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
+        let mut cache = self.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.as_ref() {
+            if c.sent == sent {
+                return c.fingerprint.clone();
+            }
+        }
+        let horizon = self.horizon();
+        if let (Some(h), Some(c)) = (horizon, cache.as_mut()) {
+            if c.horizon == Some(h) {
+                c.sent = sent;
+                return c.fingerprint.clone();
+            }
+        }
+        let fingerprint = self.fingerprint();
+        *cache = Some(Snapshot { horizon, sent, fingerprint: fingerprint.clone() });
+        fingerprint
+    }
+
+    /// The fingerprint before an input.
+    pub fn fingerprint_before(&self) -> Vec<String> {
+        self.current_fingerprint()
+    }
+
+    /// The fingerprint after an input.
     pub fn fingerprint_after(&self) -> Vec<String> {
-        let fp = self.fingerprint();
-        *self.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = Some(fp.clone());
-        fp
+        self.current_fingerprint()
     }
 
     /// Deletes the records a write created (named in `OData-EntityId` or
@@ -657,8 +704,6 @@ impl Harness {
             let call = self.api(Method::DELETE, &format!("/{set}({id})"));
             self.send(ctx, &call)?;
         }
-        // The deletes are not the input's doing.
-        *self.last_fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 }

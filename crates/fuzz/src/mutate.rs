@@ -156,7 +156,8 @@ impl Mutator {
     /// One to four mutations of `base`; `other` is another input to splice with.
     pub fn mutate(&mut self, base: &[u8], other: &[u8]) -> Vec<u8> {
         let mut out = base.to_vec();
-        let n = 1 + self.rng.below(4);
+        // Mostly one change: inputs that still parse get further in.
+        let n = if self.rng.chance(2) { 1 } else { 2 + self.rng.below(3) };
         for _ in 0..n {
             self.once(&mut out, other);
         }
@@ -185,7 +186,25 @@ impl Mutator {
 
     fn once(&mut self, out: &mut Vec<u8>, other: &[u8]) {
         let len = out.len();
-        match self.rng.below(15) {
+        match self.rng.below(19) {
+            // A word (a name, a keyword, a number) becomes a dictionary token
+            // or another word of either input: the syntax stays whole.
+            15..=18 => {
+                let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'$' | b'-' | b':');
+                let replacement = if !self.dict.is_empty() && self.rng.chance(2) {
+                    self.rng.pick(&self.dict).clone()
+                } else {
+                    let words = words(if self.rng.chance(2) { other } else { out }, word);
+                    if words.is_empty() {
+                        self.token()
+                    } else {
+                        self.rng.pick(&words).to_vec()
+                    }
+                };
+                if !replace_run(out, &mut self.rng, word, &replacement) {
+                    out.extend_from_slice(&replacement);
+                }
+            }
             // Flip a bit.
             0 if len > 0 => {
                 let i = self.rng.below(len);
@@ -293,6 +312,11 @@ impl Mutator {
             _ => out.push(self.rng.next_u64() as u8),
         }
     }
+}
+
+/// The runs of bytes matching `is`.
+fn words(bytes: &[u8], is: impl Fn(u8) -> bool) -> Vec<Vec<u8>> {
+    bytes.split(|b| !is(*b)).filter(|w| !w.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 /// Replaces one run of bytes matching `is` (chosen at random) with `v`.

@@ -350,15 +350,18 @@ fn batch(h: &Harness, ctx: &Ctx<'_>, data: &[u8]) -> Result<(), Finding> {
         call = call.header("prefer", "odata.continue-on-error");
     }
     let before = h.fingerprint_before();
-    let reply = h.send(ctx, &call)?;
+    let (reply, log) = h.exchange(&call);
     let text = reply.text();
+    if reply.status >= 500 {
+        return Err(ctx.finding(Kind::Status(reply.status), &call, &text, &log));
+    }
     let inner: Vec<u16> = text
         .lines()
         .filter_map(|l| l.strip_prefix("HTTP/1.1 "))
         .filter_map(|l| l.get(..3).and_then(|s| s.parse().ok()))
         .collect();
     if let Some(s) = inner.iter().find(|s| **s >= 500) {
-        return Err(ctx.finding(Kind::Status(*s), &call, &text, ""));
+        return Err(ctx.finding(Kind::Status(*s), &call, &text, &log));
     }
     if reply.status >= 400 || (!inner.is_empty() && inner.iter().all(|s| *s >= 400)) {
         return refused_wrote_nothing(h, ctx, &before, &call, &reply);
