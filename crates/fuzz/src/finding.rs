@@ -43,9 +43,11 @@ impl Finding {
         };
         let source = if self.log.trim().is_empty() { &self.response } else { &self.log };
         // The log line's message and fields, without time stamps and ids.
+        // The errors name the cause; the request log's warning repeats the input.
+        let level = ["ERROR", "WARN"].into_iter().find(|lv| source.lines().any(|l| l.contains(lv)));
         let detail: String = source
             .lines()
-            .filter(|l| l.contains("ERROR") || l.contains("WARN") || !source.contains("ERROR"))
+            .filter(|l| level.is_none_or(|lv| l.contains(lv)))
             .map(|l| l.split_once("relata_").map(|(_, r)| r).unwrap_or(l))
             .collect::<Vec<_>>()
             .join(" ");
