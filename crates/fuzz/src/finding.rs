@@ -21,15 +21,15 @@ pub struct Finding {
     pub target: &'static str,
     pub backend: &'static str,
     /// The input as the target received it.
-    pub input: Vec<u8>,
+    pub input: Box<[u8]>,
     /// The request that failed, as sent (without credentials).
-    pub request: String,
+    pub request: Box<str>,
     pub kind: Kind,
     /// The response body, or the panic's message.
-    pub response: String,
+    pub response: Box<str>,
     /// What the server logged while it answered (the panic's location or the
     /// database's error is here; the response only names an error id).
-    pub log: String,
+    pub log: Box<str>,
 }
 
 impl Finding {
@@ -41,7 +41,7 @@ impl Finding {
             Kind::Panic => "panic".into(),
             Kind::Wrote => "wrote".into(),
         };
-        let source = if self.log.trim().is_empty() { &self.response } else { &self.log };
+        let source: &str = if self.log.trim().is_empty() { &self.response } else { &self.log };
         // The log line's message and fields, without time stamps and ids.
         // The errors name the cause; the request log's warning repeats the input.
         let level = ["ERROR", "WARN"].into_iter().find(|lv| source.lines().any(|l| l.contains(lv)));
@@ -161,7 +161,12 @@ impl fmt::Display for Finding {
             Kind::Wrote => "changed the database where nothing was to be written".into(),
         };
         writeln!(f, "[{}] target {} {what}", self.backend, self.target)?;
-        writeln!(f, "input ({} bytes): \"{}\"", self.input.len(), crate::harness::truncate(&escape(&self.input), 2000))?;
+        writeln!(
+            f,
+            "input ({} bytes): \"{}\"",
+            self.input.len(),
+            crate::harness::truncate(&escape(&self.input), 2000)
+        )?;
         writeln!(f, "request: {}", crate::harness::truncate(&self.request, 2000))?;
         writeln!(f, "response: {}", self.response)?;
         if !self.log.trim().is_empty() {

@@ -519,8 +519,12 @@ impl Harness {
         for b in leads {
             create(self, "leads", b);
         }
-        create(self, "annotations", json!({"subject": "Note", "notetext": "Remember the 15% discount",
-            "objectid_account@odata.bind": format!("/accounts({})", acc[0])}));
+        create(
+            self,
+            "annotations",
+            json!({"subject": "Note", "notetext": "Remember the 15% discount",
+            "objectid_account@odata.bind": format!("/accounts({})", acc[0])}),
+        );
         let mut placeholders = Vec::new();
         for (entity, list) in &ids {
             for (i, id) in list.iter().enumerate() {
@@ -542,10 +546,9 @@ impl Harness {
     fn read_csrf(&self) -> String {
         let (r, log) = self.exchange(&self.page(Method::GET, "/"));
         let html = r.text();
-        let at = html
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("[{}] the home page has no csrf field ({}): {html}\n{log}", self.backend, r.status))
-            + "name=\"csrf\" value=\"".len();
+        let at = html.find("name=\"csrf\" value=\"").unwrap_or_else(|| {
+            panic!("[{}] the home page has no csrf field ({}): {html}\n{log}", self.backend, r.status)
+        }) + "name=\"csrf\" value=\"".len();
         html[at..].split('"').next().unwrap_or_default().to_string()
     }
 
@@ -566,7 +569,11 @@ impl Harness {
                          WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
                     }
                 };
-                Ok(tx.query(sql, &[], &[Storage::Text])?.into_iter().filter_map(|r| r[0].as_str().map(String::from)).collect())
+                Ok(tx
+                    .query(sql, &[], &[Storage::Text])?
+                    .into_iter()
+                    .filter_map(|r| r[0].as_str().map(String::from))
+                    .collect())
             })
             .expect("list the tables");
         let mut parts = Vec::new();
@@ -720,11 +727,11 @@ impl Ctx<'_> {
         Finding {
             target: self.target,
             backend: self.backend,
-            input: self.input.to_vec(),
-            request: call.describe(),
+            input: self.input.into(),
+            request: call.describe().into(),
             kind,
-            response: truncate(response, 4000),
-            log: truncate(log, 8000),
+            response: truncate(response, 4000).into(),
+            log: truncate(log, 8000).into(),
         }
     }
 }

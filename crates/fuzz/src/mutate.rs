@@ -213,7 +213,8 @@ impl Mutator {
             // Set a byte to something interesting.
             1 if len > 0 => {
                 let i = self.rng.below(len);
-                out[i] = *self.rng.pick(&[0u8, 0x7f, 0x80, 0xff, b'\'', b'"', b'(', b')', b',', b'/', b'%', b'&', b' ']);
+                out[i] =
+                    *self.rng.pick(&[0u8, 0x7f, 0x80, 0xff, b'\'', b'"', b'(', b')', b',', b'/', b'%', b'&', b' ']);
             }
             // Insert random bytes.
             2 => {
@@ -344,12 +345,10 @@ fn replace_run(out: &mut Vec<u8>, rng: &mut Rng, is: impl Fn(u8) -> bool, v: &[u
 
 /// Replaces the inside of one quoted string (`'…'` or `"…"`) with `v`.
 fn replace_quoted(out: &mut Vec<u8>, rng: &mut Rng, v: &[u8]) -> bool {
-    let quotes: Vec<usize> = out.iter().enumerate().filter(|(_, b)| **b == b'\'' || **b == b'"').map(|(i, _)| i).collect();
-    let pairs: Vec<(usize, usize)> = quotes
-        .windows(2)
-        .filter(|w| out[w[0]] == out[w[1]])
-        .map(|w| (w[0] + 1, w[1]))
-        .collect();
+    let quotes: Vec<usize> =
+        out.iter().enumerate().filter(|(_, b)| **b == b'\'' || **b == b'"').map(|(i, _)| i).collect();
+    let pairs: Vec<(usize, usize)> =
+        quotes.windows(2).filter(|w| out[w[0]] == out[w[1]]).map(|w| (w[0] + 1, w[1])).collect();
     if pairs.is_empty() {
         return false;
     }

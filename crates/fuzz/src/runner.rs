@@ -55,9 +55,8 @@ pub fn crate_dir() -> PathBuf {
 
 /// Where findings are written: `<target dir>/fuzz-findings`.
 pub fn findings_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate_dir().join("../../target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate_dir().join("../../target"));
     target.join("fuzz-findings")
 }
 
@@ -135,7 +134,11 @@ pub fn fuzz(h: &Harness, t: &Target, seed: u64, budget: Duration) -> Report {
             if started.elapsed() >= budget || report.findings.len() >= MAX_FINDINGS {
                 break;
             }
-            let base = if !pool.is_empty() && m.rng.chance(2) { m.rng.pick(&pool).clone() } else { m.rng.pick(&corpus).clone() };
+            let base = if !pool.is_empty() && m.rng.chance(2) {
+                m.rng.pick(&pool).clone()
+            } else {
+                m.rng.pick(&corpus).clone()
+            };
             let other = m.rng.pick(&corpus).clone();
             m.mutate(&base, &other)
         };
@@ -158,7 +161,8 @@ pub fn fuzz(h: &Harness, t: &Target, seed: u64, budget: Duration) -> Report {
             }
             Err(f) => {
                 if seen.insert(f.signature()) {
-                    let saved = f.save(&dir).map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(not saved: {e})"));
+                    let saved =
+                        f.save(&dir).map(|p| p.display().to_string()).unwrap_or_else(|e| format!("(not saved: {e})"));
                     note(&format!("FINDING {saved}\n{f}"));
                     report.findings.push(f);
                 }
@@ -174,10 +178,12 @@ pub fn main(s: &Settings) -> Result<Vec<Report>, String> {
     if let Some(path) = &s.input {
         return replay(s, path).map(|()| Vec::new());
     }
-    let targets: Vec<&Target> = match &s.only {
-        Some(name) => vec![target(name).unwrap_or_else(|| panic!("RELATA_FUZZ_TARGET={name} is not a target; targets: {}", names()))],
-        None => TARGETS.iter().collect(),
-    };
+    let targets: Vec<&Target> =
+        match &s.only {
+            Some(name) => vec![target(name)
+                .unwrap_or_else(|| panic!("RELATA_FUZZ_TARGET={name} is not a target; targets: {}", names()))],
+            None => TARGETS.iter().collect(),
+        };
     note(&format!(
         "relata-fuzz: seed {} (replay the sequence with RELATA_FUZZ_SEED={}), {:.1} s per target and backend, backends: {}",
         s.seed,
@@ -220,13 +226,18 @@ fn replay(s: &Settings, path: &Path) -> Result<(), String> {
     // `cargo test` runs in the crate's directory; a path may be given from
     // the repository's root.
     let root = crate_dir().join("../..");
-    let path = if path.is_relative() && !path.exists() && root.join(path).exists() { root.join(path) } else { path.to_path_buf() };
+    let path = if path.is_relative() && !path.exists() && root.join(path).exists() {
+        root.join(path)
+    } else {
+        path.to_path_buf()
+    };
     let path = path.as_path();
     let input = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let from_dir = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).map(str::to_string);
-    let name = s.only.clone().or(from_dir.filter(|n| target(n).is_some())).ok_or_else(|| {
-        format!("set RELATA_FUZZ_TARGET to the target of {} (one of {})", path.display(), names())
-    })?;
+    let name =
+        s.only.clone().or(from_dir.filter(|n| target(n).is_some())).ok_or_else(|| {
+            format!("set RELATA_FUZZ_TARGET to the target of {} (one of {})", path.display(), names())
+        })?;
     let t = target(&name).ok_or_else(|| format!("{name} is not a target; targets: {}", names()))?;
     note(&format!("replaying {} on {}: \"{}\"", path.display(), t.name, escape(&input)));
     let mut failures = Vec::new();

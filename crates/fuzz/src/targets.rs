@@ -76,8 +76,18 @@ const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_'
 
 /// Only what cannot stand in a URI encoded: `%`, `+`, `&` and `=` reach the
 /// server's own decoding as typed.
-const RAW: &AsciiSet =
-    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'\\').add(b'^').add(b'`').add(b'{').add(b'|').add(b'}');
+const RAW: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
 
 fn enc(bytes: &[u8]) -> String {
     percent_encoding::percent_encode(bytes, VALUE).to_string()
@@ -221,7 +231,9 @@ fn odata_skiptoken(h: &Harness, ctx: &Ctx<'_>, data: &[u8]) -> Result<(), Findin
         Some((line, rest)) => {
             let line = String::from_utf8_lossy(line);
             match line.split_once('?') {
-                Some((set, q)) if h.set(set.trim()).is_some() => (format!("/{}?{}", set.trim(), raw(q.as_bytes())), rest),
+                Some((set, q)) if h.set(set.trim()).is_some() => {
+                    (format!("/{}?{}", set.trim(), raw(q.as_bytes())), rest)
+                }
                 _ => ("/accounts?$select=name&$orderby=name".to_string(), &data[..]),
             }
         }
@@ -286,7 +298,8 @@ fn refused_wrote_nothing(
 ) -> Result<(), Finding> {
     let after = h.fingerprint_after();
     if before != after {
-        let what = format!("answered {} but wrote: {}\n{}", reply.status, h.describe_change(before, &after), reply.text());
+        let what =
+            format!("answered {} but wrote: {}\n{}", reply.status, h.describe_change(before, &after), reply.text());
         return Err(ctx.finding(Kind::Wrote, call, &what, ""));
     }
     Ok(())

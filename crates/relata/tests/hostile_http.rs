@@ -251,7 +251,9 @@ fn mutate(r: &mut Rng, s: &str) -> String {
             1 => out.splice(at..at, r.pick(NUMBERS).chars()).for_each(drop),
             2 => out.splice(at..at, r.pick(STRINGS).chars()).for_each(drop),
             3 => out.splice(at..at, r.pick(DATES).chars()).for_each(drop),
-            4 => out.splice(at..at, r.pick(&["(", ")", "'", ",", " and ", "/", ";", "$", "@p1"]).chars()).for_each(drop),
+            4 => {
+                out.splice(at..at, r.pick(&["(", ")", "'", ",", " and ", "/", ";", "$", "@p1"]).chars()).for_each(drop)
+            }
             _ => out.splice(at..at, r.pick(COLUMNS).chars()).for_each(drop),
         }
     }
@@ -308,7 +310,10 @@ impl Hostile {
         if let Some(b) = &self.body {
             let text = String::from_utf8_lossy(b);
             let cut: String = text.chars().take(600).collect();
-            s.push_str(&format!("\n\n{cut}{}", if text.len() > cut.len() { format!("… ({} bytes)", b.len()) } else { String::new() }));
+            s.push_str(&format!(
+                "\n\n{cut}{}",
+                if text.len() > cut.len() { format!("… ({} bytes)", b.len()) } else { String::new() }
+            ));
         }
         s
     }
@@ -327,13 +332,27 @@ fn key(r: &mut Rng, w: &World, set: &str) -> String {
     match r.below(10) {
         0..=4 => {
             let same: Vec<_> = w.owned.iter().filter(|(s, _)| *s == set).collect();
-            if same.is_empty() { w.owned[r.below(w.owned.len())].1.to_string() } else { same[r.below(same.len())].1.to_string() }
+            if same.is_empty() {
+                w.owned[r.below(w.owned.len())].1.to_string()
+            } else {
+                same[r.below(same.len())].1.to_string()
+            }
         }
         5 => uuid::Uuid::new_v4().to_string(),
         6 => format!("'{}'", w.owned[0].1),
         7 => format!("accountid={}", w.owned[0].1),
         8 => "9".repeat(300),
-        _ => enc(r.pick(&["", "1", "'", "00000000-0000-0000-0000-000000000000", "name='x'", "ООО", "\u{0}", "((", "a,b"])),
+        _ => enc(r.pick(&[
+            "",
+            "1",
+            "'",
+            "00000000-0000-0000-0000-000000000000",
+            "name='x'",
+            "ООО",
+            "\u{0}",
+            "((",
+            "a,b",
+        ])),
     }
 }
 
@@ -341,7 +360,8 @@ fn query(r: &mut Rng, w: &World) -> String {
     let mut parts = Vec::new();
     for _ in 0..r.below(3) {
         let (option, value) = w.options[r.below(w.options.len())].clone();
-        let value = value.replace("{account}", &w.owned[0].1.to_string()).replace("{contact}", &w.owned[3].1.to_string());
+        let value =
+            value.replace("{account}", &w.owned[0].1.to_string()).replace("{contact}", &w.owned[3].1.to_string());
         let value = if r.chance(3) { value } else { mutate(r, &value) };
         parts.push(format!("{option}={}", enc(&value)));
     }
@@ -350,7 +370,11 @@ fn query(r: &mut Rng, w: &World) -> String {
         1 => parts.push(format!("$skiptoken={}", enc(&string_value(r)))),
         2 => parts.push("$count=true".into()),
         3 => parts.push(format!("$select={}", r.pick(COLUMNS))),
-        4 => parts.push(format!("{}={}", r.pick(&["%zz", "$filter", "$FILTER", "@p1", "&&", "=", "$select"]), r.pick(&["%", "%C3%28", "%00", "", "'"]))),
+        4 => parts.push(format!(
+            "{}={}",
+            r.pick(&["%zz", "$filter", "$FILTER", "@p1", "&&", "=", "$select"]),
+            r.pick(&["%", "%C3%28", "%00", "", "'"])
+        )),
         _ => {}
     }
     parts.join("&")
@@ -371,7 +395,9 @@ fn batch_body(r: &mut Rng, w: &World, srv: &Srv) -> (String, Vec<u8>) {
         };
         out.extend_from_slice(b"Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n");
         if !r.chance(4) {
-            out.extend_from_slice(format!("Content-ID: {}\r\n", if r.chance(8) { "x".repeat(500) } else { id.to_string() }).as_bytes());
+            out.extend_from_slice(
+                format!("Content-ID: {}\r\n", if r.chance(8) { "x".repeat(500) } else { id.to_string() }).as_bytes(),
+            );
         }
         out.extend_from_slice(format!("\r\n{method} {url} HTTP/1.1\r\n").as_bytes());
         if method == "DELETE" || (method == "PATCH" && r.chance(2)) {
@@ -412,7 +438,14 @@ fn batch_body(r: &mut Rng, w: &World, srv: &Srv) -> (String, Vec<u8>) {
 }
 
 fn generate(r: &mut Rng, w: &World, srv: &Srv) -> Hostile {
-    let mut h = Hostile { method: Method::GET, path: String::new(), headers: Vec::new(), body: None, stale_if_match: false, oversized: false };
+    let mut h = Hostile {
+        method: Method::GET,
+        path: String::new(),
+        headers: Vec::new(),
+        body: None,
+        stale_if_match: false,
+        oversized: false,
+    };
     let api = common::API_PATH;
     // A few kinds of request, weighted towards the Web API's records.
     match r.below(20) {
@@ -427,9 +460,18 @@ fn generate(r: &mut Rng, w: &World, srv: &Srv) -> Hostile {
             // Pages of the web interface, with hostile queries.
             let set = r.pick(&SETS[..8]);
             h.path = match r.below(3) {
-                0 => format!("/ui/{set}?q={}&sort={}&view={}", enc(&string_value(r)), enc(r.pick(COLUMNS)), enc(&string_value(r))),
+                0 => format!(
+                    "/ui/{set}?q={}&sort={}&view={}",
+                    enc(&string_value(r)),
+                    enc(r.pick(COLUMNS)),
+                    enc(&string_value(r))
+                ),
                 1 => format!("/ui/{set}/{}", key(r, w, set)),
-                _ => format!("/ui/calendar?view={}&date={}", r.pick(&["week", "month", "day", "year", ""]), enc(r.pick(DATES))),
+                _ => format!(
+                    "/ui/calendar?view={}&date={}",
+                    r.pick(&["week", "month", "day", "year", ""]),
+                    enc(r.pick(DATES))
+                ),
             };
             h.headers.push(("cookie".into(), format!("relata_session={}", srv.token).into_bytes()));
         }
@@ -437,13 +479,29 @@ fn generate(r: &mut Rng, w: &World, srv: &Srv) -> Hostile {
             h.method = [Method::GET, Method::POST, Method::OPTIONS, Method::TRACE][r.below(4)].clone();
             h.path = r
                 .pick(&[
-                    "/", "/health", "/metrics", "/oauth2/token", "/oauth2/revoke", "/api", "/api/data/v9.1/accounts",
-                    "/api/data/v9.2", "/api/data/v9.2/", "/%2e%2e/etc/passwd", "/api/data/v9.2/accounts/../../x",
+                    "/",
+                    "/health",
+                    "/metrics",
+                    "/oauth2/token",
+                    "/oauth2/revoke",
+                    "/api",
+                    "/api/data/v9.1/accounts",
+                    "/api/data/v9.2",
+                    "/api/data/v9.2/",
+                    "/%2e%2e/etc/passwd",
+                    "/api/data/v9.2/accounts/../../x",
                 ])
                 .to_string();
             if h.method == Method::POST {
                 h.headers.push(("content-type".into(), b"application/x-www-form-urlencoded".to_vec()));
-                h.body = Some(format!("grant_type=password&username={}&password={}", enc(&string_value(r)), enc(&string_value(r))).into_bytes());
+                h.body = Some(
+                    format!(
+                        "grant_type=password&username={}&password={}",
+                        enc(&string_value(r)),
+                        enc(&string_value(r))
+                    )
+                    .into_bytes(),
+                );
             }
         }
         _ => {
@@ -589,7 +647,12 @@ fn fingerprint(srv: &Srv, w: &World) -> Result<String, String> {
     }
     let (ct, b) = common::batch_body(&parts);
     let send = || {
-        let req = srv.req(Method::POST, "/$batch").header("Content-Type", ct.clone()).body(b.clone()).build().expect("a request");
+        let req = srv
+            .req(Method::POST, "/$batch")
+            .header("Content-Type", ct.clone())
+            .body(b.clone())
+            .build()
+            .expect("a request");
         srv.client.execute(req)
     };
     // A connection the server closed after a refused body is not its failure: once more.
@@ -600,7 +663,13 @@ fn fingerprint(srv: &Srv, w: &World) -> Result<String, String> {
             let body = resp.bytes().map(|b| b.to_vec()).unwrap_or_default();
             common::Resp { status, headers, body, what: format!("[{}] fingerprint", srv.backend) }
         }
-        Err(e) => return Err(format!("[{}] the server no longer answers ({e}); its log ends with:\n{}", srv.backend, log_tail(srv))),
+        Err(e) => {
+            return Err(format!(
+                "[{}] the server no longer answers ({e}); its log ends with:\n{}",
+                srv.backend,
+                log_tail(srv)
+            ))
+        }
     };
     if r.status != 200 {
         return Err(format!("[{}] the fingerprint's batch answered {}: {}", srv.backend, r.status, r.text()));
@@ -610,7 +679,9 @@ fn fingerprint(srv: &Srv, w: &World) -> Result<String, String> {
     for p in common::parse_batch(&ct, &r.text()) {
         let v = if p.status == 200 { p.json() } else { json!({"status": p.status}) };
         let v = match v.get("value") {
-            Some(rows) => json!({"count": v["@odata.count"], "newest": rows.get(0).map(|r| (r["modifiedon"].clone(), r["@odata.etag"].clone()))}),
+            Some(rows) => {
+                json!({"count": v["@odata.count"], "newest": rows.get(0).map(|r| (r["modifiedon"].clone(), r["@odata.etag"].clone()))})
+            }
             None => json!({"etag": v["@odata.etag"], "status": p.status}),
         };
         out.push_str(&v.to_string());
@@ -623,7 +694,11 @@ fn fingerprint(srv: &Srv, w: &World) -> Result<String, String> {
 fn log_tail(srv: &Srv) -> String {
     let text = std::fs::read_to_string(srv.data_dir.join("server.log")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].iter().map(|l| l.chars().take(600).collect::<String>()).collect::<Vec<_>>().join("\n")
+    lines[lines.len().saturating_sub(30)..]
+        .iter()
+        .map(|l| l.chars().take(600).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn requests_per_database() -> usize {
@@ -652,7 +727,10 @@ fn say(line: &str) {
 fn setup(srv: &Srv) -> World {
     let tag = uid();
     let mut owned = Vec::new();
-    for (i, extra) in [json!({"revenue": 1000.5, "industrycode": 7}), json!({"numberofemployees": 10}), json!({})].into_iter().enumerate() {
+    for (i, extra) in [json!({"revenue": 1000.5, "industrycode": 7}), json!({"numberofemployees": 10}), json!({})]
+        .into_iter()
+        .enumerate()
+    {
         let mut b = json!({"name": format!("Hostile {tag} {i}")});
         b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         owned.push(("accounts", srv.create("accounts", &b)));
@@ -696,7 +774,12 @@ fn hostile_requests_never_fail_the_server_nor_write_when_refused() {
         // The fingerprint sees a change to one of the test's records.
         let fp = fingerprint(srv, &w).unwrap_or_else(|e| panic!("{e}"));
         srv.patch(&format!("/accounts({})", w.owned[1].1), &json!({"telephone1": "+1 555-0101"})).expect(204);
-        assert_ne!(fp, fingerprint(srv, &w).unwrap_or_else(|e| panic!("{e}")), "[{}] the fingerprint misses an update", srv.backend);
+        assert_ne!(
+            fp,
+            fingerprint(srv, &w).unwrap_or_else(|e| panic!("{e}")),
+            "[{}] the fingerprint misses an update",
+            srv.backend
+        );
         let mut r = Rng(seed);
         let mut classes: BTreeMap<u16, usize> = BTreeMap::new();
         let mut failures: Vec<String> = Vec::new();
@@ -757,7 +840,15 @@ fn hostile_requests_never_fail_the_server_nor_write_when_refused() {
                 }
             };
             *classes.entry(resp.status / 100 * 100).or_default() += 1;
-            let what = || format!("[{}] request {i}:\n{}\n→ {} {}", srv.backend, h.describe(), resp.status, resp.text().chars().take(1500).collect::<String>());
+            let what = || {
+                format!(
+                    "[{}] request {i}:\n{}\n→ {} {}",
+                    srv.backend,
+                    h.describe(),
+                    resp.status,
+                    resp.text().chars().take(1500).collect::<String>()
+                )
+            };
             if resp.status >= 500 {
                 failures.push(format!("5xx: {}", what()));
             }
@@ -779,7 +870,8 @@ fn hostile_requests_never_fail_the_server_nor_write_when_refused() {
                         }
                     };
                     if after != before {
-                        failures.push(format!("a refused write changed data:\nbefore {before}\nafter {after}\n{}", what()));
+                        failures
+                            .push(format!("a refused write changed data:\nbefore {before}\nafter {after}\n{}", what()));
                         known = None;
                     } else {
                         known = Some(after);
