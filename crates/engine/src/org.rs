@@ -13,6 +13,7 @@ use relata_store::{migrate, sync_schema, Db, Param, Storage, Tx};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
+use crate::modules::{Module, Modules};
 use crate::principal::load_principal;
 use crate::seed;
 use crate::session::Session;
@@ -24,11 +25,18 @@ pub struct OrgConfig {
     pub organization_name: String,
     /// ISO code of the base currency, used when a database is created.
     pub base_currency: String,
+    /// The business modules, in registration order
+    /// ([`crate::modules::standard`] by default).
+    pub modules: Vec<Arc<dyn Module>>,
 }
 
 impl Default for OrgConfig {
     fn default() -> Self {
-        OrgConfig { organization_name: "Relata".into(), base_currency: "USD".into() }
+        OrgConfig {
+            organization_name: "Relata".into(),
+            base_currency: "USD".into(),
+            modules: crate::modules::standard(),
+        }
     }
 }
 
@@ -52,6 +60,7 @@ pub struct Org {
     principals: Mutex<HashMap<Uuid, (i64, Arc<Principal>)>>,
     /// Serializes schema installs so the version check and the swap agree.
     schema_install: Mutex<()>,
+    modules: Modules,
     pub ids: OrgIds,
 }
 
@@ -123,11 +132,12 @@ impl Org {
     /// Opens an organization: migrates the system tables, brings entity
     /// tables in line with metadata and seeds a new database.
     pub fn open(db: Db, config: &OrgConfig) -> Result<Org> {
+        let modules = Modules::build(&config.modules)?;
         let (schema, version, ids) = db.write(|tx| -> Result<_> {
             migrate(tx)?;
             let schema = build_schema(load_custom(tx)?)?;
             sync_schema(tx, &schema)?;
-            let ids = seed::ensure(tx, &schema, config)?;
+            let ids = seed::ensure(tx, &schema, config, &modules)?;
             let version = tx.counter("schema")?;
             Ok((schema, version, ids))
         })?;
@@ -137,8 +147,14 @@ impl Org {
             schema_version: AtomicI64::new(version),
             principals: Mutex::new(HashMap::new()),
             schema_install: Mutex::new(()),
+            modules,
             ids,
         })
+    }
+
+    /// The registered modules and their pipeline.
+    pub fn modules(&self) -> &Modules {
+        &self.modules
     }
 
     pub fn db(&self) -> &Db {

@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
+use crate::modules::Modules;
 use crate::org::{OrgConfig, OrgIds};
 use crate::privileges::{set_role_privileges, sync_privileges, upgrade_legacy_grants};
 use crate::roles::{STANDARD_ROLES, SYSTEM_ADMINISTRATOR};
@@ -78,7 +79,7 @@ fn r(entity: &str, id: Uuid) -> Value {
 }
 
 /// Returns the organization's ids, creating everything on first run.
-pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Result<OrgIds> {
+pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig, modules: &Modules) -> Result<OrgIds> {
     if let Some(row) = tx.query_one(
         "SELECT definition FROM relata_metadata WHERE kind = 'org' AND name = 'ids'",
         &[],
@@ -94,7 +95,7 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Re
             system_user: id("system_user"),
             system_administrator_role: id("system_administrator_role"),
         };
-        finish(tx, schema, &ids)?;
+        finish(tx, schema, &ids, modules)?;
         return Ok(ids);
     }
     let (code, name, symbol, precision) = currency_info(&config.base_currency).ok_or_else(|| {
@@ -179,17 +180,18 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig) -> Re
         "INSERT INTO relata_metadata (kind, name, definition) VALUES ('org', 'ids', $1)",
         &[Param::text(doc.to_string())],
     )?;
-    finish(tx, schema, &ids)?;
+    finish(tx, schema, &ids, modules)?;
     Ok(ids)
 }
 
 /// What every open brings up to date: the privilege catalog, grants of
 /// older databases, the standard roles, and default teams.
-fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> Result<()> {
     sync_privileges(tx, schema, ids.system_administrator_role)?;
     upgrade_legacy_grants(tx)?;
     seed_roles(tx, schema, ids)?;
-    crate::sales::seed(tx, schema, ids)?;
+    modules.seed(tx, schema, ids)?;
+    modules.sync_steps(tx, schema, ids.system_user)?;
     crate::views::seed(tx, schema, ids)?;
     default_teams(tx, schema, ids)
 }

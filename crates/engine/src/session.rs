@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::error::{EngineError, Result};
+use crate::modules::{Message, Stage, StepContext};
 use crate::org::Org;
-use crate::rules;
 
 /// Attribute values by logical name.
 pub type Fields = BTreeMap<String, Value>;
@@ -90,6 +90,11 @@ pub struct Session<'o, 't, 'c> {
     /// The business action running (`WinOpportunity`): state transitions
     /// reserved to an action are allowed only inside it.
     pub(crate) action: Option<&'static str>,
+}
+
+/// A merged view: the change if present, else the stored value.
+pub(crate) fn current<'a>(existing: Option<&'a Fields>, changes: &'a Fields, name: &str) -> Option<&'a Value> {
+    changes.get(name).or_else(|| existing.and_then(|e| e.get(name)))
 }
 
 pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
@@ -232,7 +237,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         mut changes: Fields,
     ) -> Result<()> {
         let entity = self.entity(entity_name)?;
-        rules::money_bases(self, &entity, Some(existing), &mut changes)?;
+        crate::platform::money_bases(self, &entity, Some(existing), &mut changes)?;
         changes.retain(|k, v| existing.get(k) != Some(v));
         if changes.is_empty() {
             return Ok(());
@@ -586,6 +591,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             Some(Value::Null) | None => Uuid::now_v7(),
             Some(_) => return Err(EngineError::Invalid("the primary key must be a GUID".into())),
         };
+        self.run_steps(&[Message::Create], Stage::PreValidation, &entity, id, None, &mut fields, None)?;
 
         // Single-valued deep insert: create the target first, then point at it.
         let mut nested_collections = Vec::new();
@@ -648,7 +654,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 }
             }
         }
-        rules::pre_create(self, &entity, &mut fields)?;
+        self.run_steps(&[Message::Create], Stage::PreOperation, &entity, id, None, &mut fields, None)?;
         // System-required columns must have a value; business-required
         // ("application") ones are a form rule, not enforced by the API,
         // as in Dataverse.
@@ -695,7 +701,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.associate(entity.name(), id, &nav, &t.entity, t.id)?;
             }
         }
-        rules::post_create(self, &entity, id, &fields)?;
+        self.run_steps(&[Message::Create], Stage::PostOperation, &entity, id, None, &mut fields, None)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
         }
@@ -726,6 +732,24 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 parent.name()
             ))),
         }
+    }
+
+    /// Runs the registered steps of `stage` for `messages` (see
+    /// [`crate::modules::Pipeline`]).
+    #[allow(clippy::too_many_arguments)]
+    fn run_steps(
+        &mut self,
+        messages: &[Message],
+        stage: Stage,
+        entity: &Entity,
+        id: Uuid,
+        pre_image: Option<&Fields>,
+        target: &mut Fields,
+        related: Option<(&str, &EntityRef)>,
+    ) -> Result<()> {
+        let org = self.org;
+        let mut ctx = StepContext { message: messages[0], stage, entity, id, pre_image, target, related };
+        org.modules().pipeline().run(self, messages, stage, &mut ctx)
     }
 
     fn insert_row(&mut self, entity: &Entity, fields: &Fields) -> Result<()> {
@@ -796,6 +820,8 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         existing: &Fields,
         changes: &mut Fields,
     ) -> Result<()> {
+        let messages = update_messages(existing, changes);
+        self.run_steps(&messages, Stage::PreValidation, entity, id, Some(existing), changes, None)?;
         let owner = existing.get("ownerid").and_then(Value::as_uuid);
         let mut assigned = None;
         let only_owner = changes.keys().all(|k| k == "ownerid");
@@ -828,7 +854,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         let current_state =
             existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
         self.resolve_state(entity, current_state.or(Some((0, 0))), changes)?;
-        rules::pre_update(self, entity, id, existing, changes)?;
+        self.run_steps(
+            &update_messages(existing, changes),
+            Stage::PreOperation,
+            entity,
+            id,
+            Some(existing),
+            changes,
+            None,
+        )?;
         self.check_references(changes, &caller_lookups)?;
         changes.retain(|k, v| existing.get(k) != Some(v) || k == "statecode");
         if changes.is_empty() {
@@ -842,7 +876,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         if Session::share_parent_changed(entity, changes) {
             self.inherit_shares(entity, id, 0, &mut HashSet::new())?;
         }
-        rules::post_update(self, entity, id, existing, changes)?;
+        self.run_steps(
+            &update_messages(existing, changes),
+            Stage::PostOperation,
+            entity,
+            id,
+            Some(existing),
+            changes,
+            None,
+        )?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
         }
@@ -912,13 +954,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 ));
             }
         }
+        let mut target = Fields::new();
+        self.run_steps(&[Message::Delete], Stage::PreValidation, &entity, id, Some(&existing), &mut target, None)?;
         self.require(&entity, Right::Delete, &existing, id)?;
         self.check_parent_write(&entity, &existing)?;
-        rules::pre_delete(self, &entity, id, &existing)?;
+        self.run_steps(&[Message::Delete], Stage::PreOperation, &entity, id, Some(&existing), &mut target, None)?;
         audit::deleted(self, &entity, id, &existing)?;
         let mut visited = HashSet::new();
         self.delete_cascade(&entity, id, &mut visited)?;
-        rules::post_delete(self, &entity, id, &existing)?;
+        self.run_steps(&[Message::Delete], Stage::PostOperation, &entity, id, Some(&existing), &mut target, None)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
         }
@@ -1066,6 +1110,18 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                     self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
                 self.check_link_rights(&entity, id, &existing, &other_entity, target_id, &other_existing)?;
                 self.check_link_rules(&table, &entity, id, &other_entity, target_id, true)?;
+                let other_ref = EntityRef { entity: other.clone(), id: target_id };
+                let link = Some((relationship.as_str(), &other_ref));
+                let mut target = Fields::new();
+                self.run_steps(
+                    &[Message::Associate],
+                    Stage::PreOperation,
+                    &entity,
+                    id,
+                    Some(&existing),
+                    &mut target,
+                    link,
+                )?;
                 let present = self.tx.query(
                     &format!("SELECT 1 FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
                     &[Param::uuid(id), Param::uuid(target_id)],
@@ -1084,6 +1140,15 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                         ],
                     )?;
                     self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), true)?;
+                    self.run_steps(
+                        &[Message::Associate],
+                        Stage::PostOperation,
+                        &entity,
+                        id,
+                        Some(&existing),
+                        &mut target,
+                        link,
+                    )?;
                 }
                 Ok(())
             }
@@ -1162,6 +1227,11 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                     self.load(&other_entity, target_id)?.ok_or_else(|| not_found(&other, target_id))?;
                 self.check_link_rights(&entity, id, &existing, &other_entity, target_id, &other_existing)?;
                 self.check_link_rules(&table, &entity, id, &other_entity, target_id, false)?;
+                let other_ref = EntityRef { entity: other.clone(), id: target_id };
+                let link = Some((relationship.as_str(), &other_ref));
+                let mut target = Fields::new();
+                let m = [Message::Disassociate];
+                self.run_steps(&m, Stage::PreOperation, &entity, id, Some(&existing), &mut target, link)?;
                 let n = self.tx.execute(
                     &format!("DELETE FROM \"{table}\" WHERE \"{self_column}\" = $1 AND \"{other_column}\" = $2"),
                     &[Param::uuid(id), Param::uuid(target_id)],
@@ -1169,11 +1239,26 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 if n == 0 {
                     return Err(EngineError::NotFound(format!("the records are not associated through '{nav}'")));
                 }
-                self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), false)
+                self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), false)?;
+                self.run_steps(&m, Stage::PostOperation, &entity, id, Some(&existing), &mut target, link)
             }
             None => Err(EngineError::Invalid(format!("'{nav}' is not a navigation property of '{}'", entity.name()))),
         }
     }
+}
+
+/// The messages an update raises: Update, and Assign when the owner
+/// changes, SetState when the state does.
+fn update_messages(existing: &Fields, changes: &Fields) -> Vec<Message> {
+    let changed = |k: &str| changes.get(k).is_some_and(|v| existing.get(k) != Some(v));
+    let mut m = vec![Message::Update];
+    if changed("ownerid") {
+        m.push(Message::Assign);
+    }
+    if changed("statecode") {
+        m.push(Message::SetState);
+    }
+    m
 }
 
 /// Records the engine alone writes (audit, privileges) refuse every API write.

@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
 use crate::org::Org;
-use crate::sales::defaults::{DEFAULT_PRICE_LIST, DEFAULT_UNIT};
 use crate::session::{Fields, RecordInput, Session};
 use crate::settings::{OwnSettings, LANGUAGES};
 
@@ -134,9 +133,8 @@ impl Org {
             unit.insert("name".into(), Value::String(name.to_string()));
             s.system_update("businessunit", ids.root_business_unit, unit)?;
             s.set_base_currency(&req.base_currency)?;
-            if req.language == 1049 {
-                s.russian_catalog_names()?;
-            }
+            let org = s.org;
+            org.modules().first_run(s, req)?;
             let user = s.create(
                 "systemuser",
                 RecordInput::new(vec![
@@ -220,24 +218,5 @@ impl Session<'_, '_, '_> {
         changes.insert("currencysymbol".into(), Value::String(symbol.into()));
         changes.insert("currencyprecision".into(), Value::Int(precision));
         self.system_update("transactioncurrency", base, changes)
-    }
-
-    /// The seeded unit and price list, named in Russian while they keep
-    /// their English default names.
-    fn russian_catalog_names(&mut self) -> Result<()> {
-        for (entity, from, to) in
-            [("uom", DEFAULT_UNIT, "шт"), ("pricelevel", DEFAULT_PRICE_LIST, "Основной прайс-лист")]
-        {
-            let e = self.entity(entity)?;
-            let q = format!("$select={}&$filter=name eq '{from}'", e.primary_id());
-            for r in self.query_system(entity, &q)? {
-                if let Some(id) = r.get(e.primary_id()).and_then(Value::as_uuid) {
-                    let mut c = Fields::new();
-                    c.insert("name".into(), Value::String(to.into()));
-                    self.system_update(entity, id, c)?;
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -30,6 +30,12 @@ struct ColRef<'a> {
     attr: &'a AttributeDef,
 }
 
+/// The longest text `contains`, `startswith` and `endswith` search for, in
+/// characters. SQLite refuses LIKE patterns over 50,000 bytes; 10,000
+/// characters of at most four bytes each, wildcards and escapes included,
+/// stay under it, and both databases get the same limit.
+pub const MAX_PATTERN_CHARS: usize = 10_000;
+
 fn bad(msg: impl Into<String>) -> QueryError {
     QueryError::Invalid(msg.into())
 }
@@ -337,6 +343,12 @@ impl<'s> Ctx<'s> {
                 let c = self.column(frame, p)?;
                 if Storage::of(c.attr) != Storage::Text {
                     return Err(bad(format!("{name}() takes a text property; '{}' is not text", p.join("/"))));
+                }
+                let chars = s.chars().count();
+                if chars > MAX_PATTERN_CHARS {
+                    return Err(bad(format!(
+                        "the text {name}() searches for is {chars} characters long; the limit is {MAX_PATTERN_CHARS}"
+                    )));
                 }
                 let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                 let pattern = match name {

@@ -1047,6 +1047,16 @@ impl<'s> Ctx<'s> {
                     storages.push(Storage::BigInt);
                     outputs.push((a.alias.clone(), OutKind::Average(attr)));
                 }
+                AggregateMethod::Min | AggregateMethod::Max
+                    if matches!(Storage::of(attr), Storage::Uuid | Storage::Bool) =>
+                {
+                    // PostgreSQL has no MIN or MAX of uuid or boolean, and neither is meaningful.
+                    return Err(QueryError::Invalid(format!(
+                        "min and max take numbers, dates, money or text; '{}' is a {}",
+                        attr.name,
+                        if Storage::of(attr) == Storage::Uuid { "GUID or lookup" } else { "yes/no column" }
+                    )));
+                }
                 AggregateMethod::Min | AggregateMethod::Max => {
                     let f = if a.method == AggregateMethod::Min { "MIN" } else { "MAX" };
                     b.push(&format!("{f}({col})"));

@@ -202,6 +202,47 @@ fn quotes_and_wildcards_match_literally() {
 }
 
 #[test]
+fn min_and_max_of_guids_and_booleans_are_refused_by_name() {
+    for f in fixtures() {
+        for (q, says) in [
+            ("$apply=aggregate(accountid with max as m)", "'accountid' is a GUID or lookup"),
+            ("$apply=aggregate(_primarycontactid_value with min as m)", "is a GUID or lookup"),
+            ("$apply=aggregate(donotemail with max as m)", "'donotemail' is a yes/no column"),
+        ] {
+            let m = run(&f, q).unwrap_err();
+            assert!(m.contains(says), "{:?} {q}: {m}", f.db.backend());
+        }
+        assert_eq!(run(&f, "$apply=aggregate(name with max as m)"), Ok(1));
+    }
+}
+
+#[test]
+fn overlong_search_text_is_refused_before_the_database_sees_it() {
+    // 10,000 characters pass on both databases (SQLite refuses LIKE
+    // patterns over 50,000 bytes, so 4-byte characters and escapes are the
+    // worst case); one more is refused by name, whatever the function.
+    let widest = "𝄞".repeat(10_000);
+    let escapes = "%_".repeat(5_000);
+    for f in fixtures() {
+        for text in [&widest, &escapes] {
+            for func in ["contains", "startswith", "endswith"] {
+                let q = format!("$filter={}", enc(&format!("{func}(name,'{text}')")));
+                assert_eq!(run(&f, &q), Ok(0), "{:?} {func}", f.db.backend());
+            }
+        }
+        for func in ["contains", "startswith", "endswith"] {
+            let q = format!("$filter={}", enc(&format!("{func}(name,'{}')", "n".repeat(10_001))));
+            let m = run(&f, &q).unwrap_err();
+            assert!(
+                m.contains(&format!("the text {func}() searches for is 10001 characters long; the limit is 10000")),
+                "{m}"
+            );
+        }
+        assert_eq!(account_count(&f), 3);
+    }
+}
+
+#[test]
 fn hostile_values_in_other_options_are_rejected_cleanly() {
     for f in fixtures() {
         // Each is refused before any SQL is built, by an error that points

@@ -72,6 +72,9 @@ enum Command {
     /// License types and who holds them
     #[command(subcommand)]
     License(cli::license::LicenseCommand),
+    /// Business modules and the pipeline steps they register
+    #[command(subcommand)]
+    Module(cli::module::ModuleCommand),
     /// Manage API bearer tokens
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
         Command::Bu(cmd) => cli::bu::run(&flags, cmd),
         Command::Audit(cmd) => cli::audit::run(&flags, cmd),
         Command::License(cmd) => cli::license::run(&flags, cmd),
+        Command::Module(cmd) => cli::module::run(cmd),
         Command::Token(cmd) => cli::token::run(&flags, cmd),
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),

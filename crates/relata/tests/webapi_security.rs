@@ -719,6 +719,36 @@ fn role_privileges_are_managed_with_the_dataverse_actions() {
 }
 
 #[test]
+fn renaming_a_unit_renames_its_default_team_with_version_and_audit() {
+    each_server(|srv| {
+        let unit = business_unit(srv, root_bu(srv));
+        let filter = enc(&format!("_businessunitid_value eq {unit} and isdefault eq true"));
+        let team_of =
+            || srv.get(&format!("/teams?$select=teamid,name,versionnumber&$filter={filter}")).rows().remove(0);
+        let before = team_of();
+        let new_name = format!("Renamed {}", uid());
+        srv.patch(&format!("/businessunits({unit})"), &json!({ "name": new_name })).expect(204);
+        let after = team_of();
+        assert_eq!(after["name"], new_name);
+        assert!(
+            after["versionnumber"].as_i64() > before["versionnumber"].as_i64(),
+            "the rename is a versioned write: {before} → {after}"
+        );
+        // The team's rename is in the audit log like any update.
+        let team = after["teamid"].as_str().unwrap().to_string();
+        let audits = srv
+            .get(&format!(
+                "/audits?$select=action,changedata&$filter={}",
+                enc(&format!("_objectid_value eq {team} and action eq 2"))
+            ))
+            .expect(200)
+            .rows();
+        assert_eq!(audits.len(), 1, "{audits:?}");
+        assert!(audits[0]["changedata"].as_str().unwrap_or_default().contains(&new_name), "{audits:?}");
+    });
+}
+
+#[test]
 fn business_units_teams_and_role_inheritance() {
     each_server(|srv| {
         let root = root_bu(srv);

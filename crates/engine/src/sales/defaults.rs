@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::org::OrgIds;
-use crate::rules::current;
 use crate::seed::insert;
+use crate::session::current;
 use crate::session::{Condition, Fields, RecordInput, Session};
+use crate::setup::FirstRun;
 
 /// Names of what a new database starts with.
 pub(crate) const DEFAULT_UNIT_GROUP: &str = "Default Unit";
@@ -195,6 +196,27 @@ pub(super) fn keep_list_price(
                     ("amount".into(), Value::Decimal(price)),
                 ]),
             )?;
+        }
+    }
+    Ok(())
+}
+
+/// First run in Russian: the seeded unit and price list take Russian
+/// names while they keep their English default ones.
+pub(super) fn first_run(s: &mut Session<'_, '_, '_>, req: &FirstRun) -> Result<()> {
+    if req.language != 1049 {
+        return Ok(());
+    }
+    for (entity, from, to) in [("uom", DEFAULT_UNIT, "шт"), ("pricelevel", DEFAULT_PRICE_LIST, "Основной прайс-лист")]
+    {
+        let e = s.entity(entity)?;
+        let q = format!("$select={}&$filter=name eq '{from}'", e.primary_id());
+        for r in s.query_system(entity, &q)? {
+            if let Some(id) = r.get(e.primary_id()).and_then(Value::as_uuid) {
+                let mut c = Fields::new();
+                c.insert("name".into(), Value::String(to.into()));
+                s.system_update(entity, id, c)?;
+            }
         }
     }
     Ok(())

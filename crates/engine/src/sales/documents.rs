@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::lines::{dec, pricing_error, DocContext};
 use super::DocKind;
 use crate::error::{EngineError, Result};
-use crate::rules::current;
+use crate::session::current;
 use crate::session::{Fields, RecordInput, Session};
 
 fn invalid(msg: impl Into<String>) -> EngineError {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::DocKind;
 use crate::error::{EngineError, Result};
-use crate::rules::current;
+use crate::session::current;
 use crate::session::{Fields, Session};
 
 fn invalid(msg: impl Into<String>) -> EngineError {

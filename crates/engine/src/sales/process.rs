@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
 use crate::org::OrgIds;
-use crate::rules::current;
 use crate::seed::insert;
+use crate::session::current;
 use crate::session::{Fields, Session};
 
 /// The process new opportunities follow, and its stages: name (en, ru),

@@ -44,6 +44,9 @@ const TRANSITIONS: &[Transition] = &[
     t("invoice", &[0], 3, &[]),
 ];
 
+/// The entities with a sales lifecycle.
+pub(super) const ENTITIES: [&str; 5] = ["lead", "opportunity", "quote", "salesorder", "invoice"];
+
 /// Status changes allowed within a read-only state: a partly paid
 /// invoice marked paid in full (the rest is recorded as a payment).
 const STATUS_CHANGES: &[(&str, i64, i64)] = &[("invoice", 2, 100001)];

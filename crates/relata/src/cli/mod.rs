@@ -9,6 +9,7 @@ pub mod bu;
 pub mod customize;
 pub mod demo;
 pub mod license;
+pub mod module;
 pub mod role;
 pub mod serve;
 pub mod team;
@@ -62,6 +63,7 @@ fn org_on(settings: &Settings, db: Db) -> Result<Org> {
     let config = OrgConfig {
         organization_name: settings.organization_name.clone(),
         base_currency: settings.base_currency.clone(),
+        ..OrgConfig::default()
     };
     Org::open(db, &config).with_context(|| format!("cannot set up the database at {}", settings.database))
 }

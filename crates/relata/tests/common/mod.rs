@@ -16,7 +16,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder};
@@ -48,8 +48,9 @@ pub struct Srv {
     pub data_dir: PathBuf,
     /// The `--database-url` given to the CLI (PostgreSQL only).
     pub database_url: Option<String>,
-    /// Holds the wrapper's stdin pipe open for the life of the test binary.
-    _guard: Mutex<(Child, ChildStdin)>,
+    /// Holds the wrapper's stdin pipe open for the life of the test binary
+    /// (or, for an in-process server, removes its database when dropped).
+    _guard: Mutex<Box<dyn Send>>,
 }
 
 /// A response read in full.
@@ -557,16 +558,7 @@ fn wait_healthy(base_url: &str, child: &mut Child, log: &Path) {
 
 fn start(backend: &'static str) -> Srv {
     let store = new_store(backend);
-    let mut user_args: Vec<String> = ["user", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    user_args.extend(["--name".to_string(), "Test Admin".to_string()]);
-    user_args.extend(store.args());
-    run_cli(&user_args);
-    let mut tok_args: Vec<String> = ["token", "create", "--email", ADMIN_EMAIL].iter().map(|s| s.to_string()).collect();
-    tok_args.extend(store.args());
-    let token = last_line(&run_cli(&tok_args).stdout);
+    let token = admin_token(&store);
     let (base_url, child, stdin) = start_server(&store);
     Srv {
         backend,
@@ -576,7 +568,78 @@ fn start(backend: &'static str) -> Srv {
         token,
         data_dir: store.data_dir.clone(),
         database_url: store.database_url.clone(),
-        _guard: Mutex::new((child, stdin)),
+        _guard: Mutex::new(Box::new((child, stdin))),
+    }
+}
+
+/// The admin account and its bearer token, made with the CLI on `store`.
+fn admin_token(store: &StoreSetup) -> String {
+    let mut user_args: Vec<String> = ["user", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    user_args.extend(["--name".to_string(), "Test Admin".to_string()]);
+    user_args.extend(store.args());
+    run_cli(&user_args);
+    let mut tok_args: Vec<String> = ["token", "create", "--email", ADMIN_EMAIL].iter().map(|s| s.to_string()).collect();
+    tok_args.extend(store.args());
+    last_line(&run_cli(&tok_args).stdout)
+}
+
+/// Removes an in-process server's data directory and PostgreSQL schema.
+struct StoreCleanup(StoreSetup);
+
+impl Drop for StoreCleanup {
+    fn drop(&mut self) {
+        if let (Some(base), Some(schema)) = (&self.0.pg_base, &self.0.pg_schema) {
+            if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0.data_dir);
+    }
+}
+
+/// A server running inside the test process on a fresh `backend` store,
+/// with `modules` registered — so a test can add a module of its own.
+/// The admin account is made by the CLI first (standard modules).
+pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_engine::modules::Module>>) -> Srv {
+    let store = new_store(backend);
+    let token = admin_token(&store);
+    let opts = relata_store::DbOptions::default();
+    let db = match &store.database_url {
+        Some(url) => relata_store::Db::open_postgres(url, &opts),
+        None => relata_store::Db::open_sqlite(&store.data_dir.join("relata.db"), &opts),
+    }
+    .expect("open the test database");
+    let config = relata_engine::OrgConfig { modules, ..relata_engine::OrgConfig::default() };
+    let org = Arc::new(relata_engine::Org::open(db, &config).expect("open the organization"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.set_nonblocking(true).expect("non-blocking listener");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let config = relata_server::ServerConfig::default();
+            relata_server::serve(org, config, listener, std::future::pending()).await.expect("serve");
+        });
+    });
+    let client = Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !client.get(format!("{base_url}/health")).send().is_ok_and(|r| r.status().as_u16() == 200) {
+        assert!(Instant::now() < deadline, "the in-process server at {base_url} is not healthy");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Srv {
+        backend,
+        api: format!("{base_url}{API_PATH}"),
+        base_url,
+        client: http_client(),
+        token,
+        data_dir: store.data_dir.clone(),
+        database_url: store.database_url.clone(),
+        _guard: Mutex::new(Box::new(StoreCleanup(store))),
     }
 }
 

@@ -1,0 +1,254 @@
+//! Business modules and the registry they plug into.
+//!
+//! A module is a value implementing [`Module`]; its `register` tells the
+//! [`Registry`] what it brings — pipeline steps, seed data, first-run
+//! hooks. The organization is opened with an ordered list of modules
+//! ([`standard`] for the binary); the engine's core never names a module's
+//! entities, it runs what the registry holds.
+
+pub mod pipeline;
+
+use std::fmt;
+use std::sync::Arc;
+
+use std::collections::{HashMap, HashSet};
+
+use relata_metadata::{Schema, Value};
+use relata_store::{Param, Storage, Tx};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::org::OrgIds;
+use crate::session::Session;
+use crate::setup::FirstRun;
+pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
+
+/// Namespace of the ids of registered steps (UUID v5 of
+/// `module/step/message/entity`).
+const STEP_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_2a7e_8b3d_4c69_9e01_7a6b_d2c4_f380);
+
+/// A business module: one folder, one registration line in [`standard`].
+pub trait Module: Send + Sync + 'static {
+    /// A short lower-case name, unique among the modules (`sales`).
+    fn name(&self) -> &'static str;
+
+    /// Modules that must be registered before this one.
+    fn depends_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Registers everything the module brings.
+    fn register(&self, r: &mut Registry);
+}
+
+impl fmt::Debug for dyn Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Module({})", self.name())
+    }
+}
+
+/// Seeds or upgrades a module's data when an organization opens, in the
+/// opening transaction (idempotent: it runs on every open).
+pub type SeedFn = fn(&mut Tx<'_>, &Schema, &OrgIds) -> Result<()>;
+
+/// Runs in the first-run setup's transaction, after the organization's
+/// name, language and currency are set.
+pub type FirstRunFn = fn(&mut Session<'_, '_, '_>, &FirstRun) -> Result<()>;
+
+/// What the modules registered.
+pub struct Registry {
+    module: &'static str,
+    steps: Vec<Step>,
+    seeds: Vec<(&'static str, SeedFn)>,
+    first_run: Vec<FirstRunFn>,
+    errors: Vec<String>,
+}
+
+impl Registry {
+    /// Registers a pipeline step for the module being registered.
+    pub fn step(&mut self, mut step: Step) -> &mut Self {
+        step.module = self.module;
+        let duplicate = self.steps.iter().any(|s| {
+            s.module == step.module && s.name == step.name && s.message == step.message && s.entity == step.entity
+        });
+        if duplicate {
+            self.errors.push(format!("step '{}' is registered twice", step.display_name()));
+        }
+        if !step.filtering_attributes.is_empty() && step.message != Message::Update {
+            self.errors.push(format!("step '{}': filtering attributes apply to Update only", step.display_name()));
+        }
+        self.steps.push(step);
+        self
+    }
+
+    /// Seed data the module keeps in every organization.
+    pub fn seed(&mut self, f: SeedFn) -> &mut Self {
+        self.seeds.push((self.module, f));
+        self
+    }
+
+    /// Work done once, when the first administrator sets the organization up.
+    pub fn on_first_run(&mut self, f: FirstRunFn) -> &mut Self {
+        self.first_run.push(f);
+        self
+    }
+}
+
+/// The registered modules of an organization.
+pub struct Modules {
+    names: Vec<&'static str>,
+    pipeline: Pipeline,
+    seeds: Vec<(&'static str, SeedFn)>,
+    first_run: Vec<FirstRunFn>,
+}
+
+impl fmt::Debug for Modules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Modules").field("names", &self.names).field("steps", &self.pipeline.steps().len()).finish()
+    }
+}
+
+impl Modules {
+    /// Registers `list` in order. Names must be unique and every
+    /// dependency registered before its dependant.
+    pub fn build(list: &[Arc<dyn Module>]) -> Result<Modules> {
+        let mut r =
+            Registry { module: "", steps: Vec::new(), seeds: Vec::new(), first_run: Vec::new(), errors: Vec::new() };
+        let mut names: Vec<&'static str> = Vec::new();
+        for m in list {
+            let name = m.name();
+            let well_formed = !name.is_empty()
+                && name.len() <= 50
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !well_formed {
+                return Err(EngineError::Invalid(format!(
+                    "module name '{name}' must be 1-50 lower-case letters, digits or '_'"
+                )));
+            }
+            if names.contains(&name) {
+                return Err(EngineError::Invalid(format!("module '{name}' is registered twice")));
+            }
+            if let Some(missing) = m.depends_on().iter().find(|d| !names.contains(d)) {
+                return Err(EngineError::Invalid(format!(
+                    "module '{name}' depends on '{missing}', which must be registered before it"
+                )));
+            }
+            names.push(name);
+            r.module = name;
+            m.register(&mut r);
+        }
+        if !r.errors.is_empty() {
+            return Err(EngineError::Invalid(r.errors.join("; ")));
+        }
+        Ok(Modules { names, pipeline: Pipeline::new(r.steps), seeds: r.seeds, first_run: r.first_run })
+    }
+
+    pub fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    pub(crate) fn seed(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+        for (_, f) in &self.seeds {
+            f(tx, schema, ids)?;
+        }
+        Ok(())
+    }
+
+    /// Brings `sdkmessageprocessingstep` in line with the registered
+    /// steps, so that they can be read like any table. Ids are derived from
+    /// the step's identity, so a step keeps its id across restarts.
+    pub(crate) fn sync_steps(&self, tx: &mut Tx<'_>, schema: &Schema, system_user: Uuid) -> Result<()> {
+        const COLUMNS: &str = "name, description, relata_messagename, relata_primaryentity, relata_module, stage, \
+                               mode, rank, filteringattributes";
+        let stored: HashMap<Uuid, Vec<Value>> = tx
+            .query(
+                &format!("SELECT sdkmessageprocessingstepid, {COLUMNS} FROM sdkmessageprocessingstep"),
+                &[],
+                &[
+                    Storage::Uuid,
+                    Storage::Text,
+                    Storage::Text,
+                    Storage::Text,
+                    Storage::Text,
+                    Storage::Text,
+                    Storage::Int,
+                    Storage::Int,
+                    Storage::Int,
+                    Storage::Text,
+                ],
+            )?
+            .into_iter()
+            .filter_map(|mut r| {
+                let id = r.remove(0).as_uuid()?;
+                Some((id, r))
+            })
+            .collect();
+        let mut wanted = HashSet::new();
+        for step in self.pipeline.steps() {
+            let key = format!("{}/{}/{}/{}", step.module, step.name, step.message, step.entity.unwrap_or(""));
+            let id = Uuid::new_v5(&STEP_NAMESPACE, key.as_bytes());
+            wanted.insert(id);
+            let text = |t: &str| if t.is_empty() { Value::Null } else { Value::String(t.to_string()) };
+            let row = vec![
+                Value::String(step.display_name()),
+                text(step.description),
+                Value::String(step.message.name().into()),
+                text(step.entity.unwrap_or("")),
+                Value::String(step.module.into()),
+                Value::Int(step.stage.number()),
+                Value::Int(step.mode.number()),
+                Value::Int(step.rank as i64),
+                text(&step.filtering_attributes.join(",")),
+            ];
+            if stored.get(&id) == Some(&row) {
+                continue;
+            }
+            tx.execute(
+                "DELETE FROM sdkmessageprocessingstep WHERE sdkmessageprocessingstepid = $1",
+                &[Param::uuid(id)],
+            )?;
+            let names = [
+                "name",
+                "description",
+                "relata_messagename",
+                "relata_primaryentity",
+                "relata_module",
+                "stage",
+                "mode",
+                "rank",
+                "filteringattributes",
+            ];
+            crate::seed::insert(
+                tx,
+                schema,
+                "sdkmessageprocessingstep",
+                id,
+                system_user,
+                names.into_iter().zip(row).collect(),
+            )?;
+        }
+        for stale in stored.keys().filter(|id| !wanted.contains(*id)) {
+            tx.execute(
+                "DELETE FROM sdkmessageprocessingstep WHERE sdkmessageprocessingstepid = $1",
+                &[Param::uuid(*stale)],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn first_run(&self, s: &mut Session<'_, '_, '_>, req: &FirstRun) -> Result<()> {
+        for f in &self.first_run {
+            f(s, req)?;
+        }
+        Ok(())
+    }
+}
+
+/// The modules of the standard build, in registration order.
+pub fn standard() -> Vec<Arc<dyn Module>> {
+    vec![Arc::new(crate::platform::Platform), Arc::new(crate::sales::Sales)]
+}

@@ -1,0 +1,74 @@
+//! `relata module list`: the business modules compiled into this binary and
+//! the pipeline steps each registers, in the order the engine runs them.
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use relata_engine::modules::{self, Modules};
+use serde_json::json;
+
+use super::user::print_table;
+
+#[derive(Subcommand)]
+pub enum ModuleCommand {
+    /// The modules in registration order, then every step by message, stage and rank
+    List {
+        /// One JSON document instead of tables
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(cmd: ModuleCommand) -> Result<()> {
+    super::init_logging("warn");
+    match cmd {
+        ModuleCommand::List { json } => list(json),
+    }
+}
+
+fn list(as_json: bool) -> Result<()> {
+    // The modules are part of the binary, so no database is needed to list them.
+    let modules = Modules::build(&modules::standard()).context("the standard modules do not register")?;
+    let steps = modules.pipeline().steps();
+    if as_json {
+        let steps: Vec<_> = steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "module": s.module,
+                    "name": s.name,
+                    "message": s.message.name(),
+                    "entity": s.entity,
+                    "stage": s.stage.name(),
+                    "mode": s.mode.name(),
+                    "rank": s.rank,
+                    "filteringattributes": s.filtering_attributes,
+                    "description": s.description,
+                })
+            })
+            .collect();
+        println!("{:#}", json!({ "modules": modules.names(), "steps": steps }));
+        return Ok(());
+    }
+    println!("modules: {}", modules.names().join(", "));
+    println!();
+    let mut rows: Vec<[String; 8]> = steps
+        .iter()
+        .map(|s| {
+            [
+                s.message.name().to_string(),
+                s.entity.unwrap_or("*").to_string(),
+                s.stage.name().to_string(),
+                s.rank.to_string(),
+                s.mode.name().to_string(),
+                s.module.to_string(),
+                s.name.to_string(),
+                s.filtering_attributes.join(","),
+            ]
+        })
+        .collect();
+    // By message, then entity, then the order the pipeline runs them in.
+    rows.sort_by(|a, b| (&a[0], &a[1]).cmp(&(&b[0], &b[1])));
+    print_table(&["MESSAGE", "ENTITY", "STAGE", "RANK", "MODE", "MODULE", "STEP", "FILTERING"], &rows);
+    println!("\n{} steps", rows.len());
+    Ok(())
+}
