@@ -254,3 +254,17 @@ fn health_and_metrics() {
         assert!(total >= 2.0, "{req_counter} counts requests ({total}):\n{text}");
     });
 }
+
+#[test]
+fn the_service_document_is_read_only_and_has_no_version() {
+    each_server(|srv| {
+        for method in [Method::OPTIONS, Method::TRACE, Method::DELETE, Method::PATCH] {
+            let r = srv.send(srv.req(method.clone(), "/"));
+            assert_eq!(r.status, 405, "{method} on the service root: {}", r.text());
+        }
+        let m = srv.get_with("/", &[("If-Match", "W/\"142\"")]).expect_error(412);
+        assert!(m.contains("no version"), "{m}");
+        let docs = srv.get_with("/", &[("If-Match", "*")]).expect(200).json();
+        assert!(docs["value"].as_array().is_some_and(|v| !v.is_empty()));
+    });
+}

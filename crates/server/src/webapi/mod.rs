@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use relata_engine::{Condition, Org, RecordInput, Session, UpsertOutcome};
+use relata_engine::{Condition, EngineError, Org, RecordInput, Session, UpsertOutcome};
 use relata_metadata::{Entity, EntityRef, Nav, Value};
 use relata_query::ast::QueryOptions;
 use relata_query::options::parse_query_options;
@@ -207,6 +207,19 @@ pub fn execute(org: &Org, principal: &Principal, req: &ApiRequest) -> Result<Api
 pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let segs = parse_path(&req.path)?;
     let Some(first) = segs.first() else {
+        if !is_read(req) {
+            return Err(ApiError::method_not_allowed(format!(
+                "The service document is read with GET; {} is not allowed here.",
+                req.method
+            )));
+        }
+        // It has no version, so only `If-Match: *` can match it.
+        if header(&req.headers, "if-match").is_some_and(|v| v.trim() != "*") {
+            return Err(EngineError::PreconditionFailed(
+                "The service document has no version to match If-Match.".into(),
+            )
+            .into());
+        }
         return Ok(service_document(s, req));
     };
     match first.name.as_str() {
