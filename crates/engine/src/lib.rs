@@ -7,8 +7,10 @@
 
 mod assign;
 mod audit;
+pub mod clock;
 mod customize;
 mod error;
+pub mod jobs;
 mod limits;
 mod membership;
 pub mod modules;
@@ -27,6 +29,7 @@ mod signin;
 pub mod views;
 
 pub use audit::AuditAction;
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use customize::{can_be_secured, NewAttribute, NewEntity};
 pub use error::{EngineError, Result};
 pub use limits::Lease;

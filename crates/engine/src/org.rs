@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use chrono::Utc;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use relata_metadata::{builtin_definitions, AttributeDef, EntityDef, OptionSetDef, Schema, Value};
 use relata_security::{hash_token, Principal};
 use relata_store::{migrate, sync_schema, Db, Param, Storage, Tx};
 use uuid::Uuid;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{EngineError, Result};
 use crate::modules::{Module, Modules};
 use crate::principal::load_principal;
@@ -28,6 +29,9 @@ pub struct OrgConfig {
     /// The business modules, in registration order
     /// ([`crate::modules::standard`] by default).
     pub modules: Vec<Arc<dyn Module>>,
+    /// The time the organization works by (the system clock; tests move a
+    /// [`crate::ManualClock`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for OrgConfig {
@@ -36,6 +40,7 @@ impl Default for OrgConfig {
             organization_name: "Relata".into(),
             base_currency: "USD".into(),
             modules: crate::modules::standard(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -61,6 +66,9 @@ pub struct Org {
     /// Serializes schema installs so the version check and the swap agree.
     schema_install: Mutex<()>,
     modules: Modules,
+    clock: Arc<dyn Clock>,
+    /// Wakes the job runner when a job is enqueued in this process.
+    jobs_wakeup: (Mutex<u64>, Condvar),
     pub ids: OrgIds,
 }
 
@@ -148,8 +156,33 @@ impl Org {
             principals: Mutex::new(HashMap::new()),
             schema_install: Mutex::new(()),
             modules,
+            clock: config.clock.clone(),
+            jobs_wakeup: (Mutex::new(0), Condvar::new()),
             ids,
         })
+    }
+
+    /// Now, by the organization's clock.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Tells this process's job runner that a job may be due.
+    pub(crate) fn jobs_enqueued(&self) {
+        *self.jobs_wakeup.0.lock() += 1;
+        self.jobs_wakeup.1.notify_all();
+    }
+
+    /// Waits until a job is enqueued in this process or `timeout` passes.
+    pub(crate) fn wait_for_jobs(&self, timeout: std::time::Duration) {
+        let mut seen = self.jobs_wakeup.0.lock();
+        let start = *seen;
+        let deadline = std::time::Instant::now() + timeout;
+        while *seen == start {
+            if self.jobs_wakeup.1.wait_until(&mut seen, deadline).timed_out() {
+                break;
+            }
+        }
     }
 
     /// The registered modules and their pipeline.
@@ -296,6 +329,49 @@ impl Org {
             self.install_schema(schema, version);
         }
         out
+    }
+
+    /// Runs `f` in one read-write transaction as `user`, whose principal is
+    /// read in that transaction (background jobs run as their owner).
+    pub(crate) fn write_as<R, E: From<relata_store::StoreError> + From<EngineError>>(
+        &self,
+        user: Uuid,
+        f: impl FnOnce(&mut Session<'_, '_, '_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let mut changed = None;
+        let out = self.db.write(|tx| {
+            let schema = self.schema_for_write(tx)?;
+            let principal = self.principal_in(tx, user)?;
+            let mut s = Session::new(self, tx, &principal, schema);
+            let r = f(&mut s);
+            changed = s.changed_schema.take();
+            r
+        });
+        if let (Ok(_), Some((schema, version))) = (&out, changed) {
+            self.install_schema(schema, version);
+        }
+        out
+    }
+
+    /// A user's principal as of this transaction; a disabled user (or one
+    /// in a disabled business unit) is refused.
+    fn principal_in(&self, tx: &mut Tx<'_>, user: Uuid) -> Result<Arc<Principal>> {
+        if user == self.ids.system_user {
+            return Ok(Arc::new(self.system_principal()));
+        }
+        let disabled = tx
+            .query_one(
+                "SELECT isdisabled FROM systemuser WHERE systemuserid = $1",
+                &[Param::uuid(user)],
+                &[Storage::Bool],
+            )?
+            .ok_or_else(|| EngineError::Invalid(format!("the user {user} no longer exists")))?;
+        let security_version = tx.counter("security")?;
+        let p = self.principal_for(tx, user, security_version)?;
+        if disabled[0].as_bool() == Some(true) || p.business_unit_disabled {
+            return Err(EngineError::Invalid(format!("the user {} ({user}) is disabled", p.full_name)));
+        }
+        Ok(p)
     }
 
     /// The schema a write transaction must use: the installed one, unless

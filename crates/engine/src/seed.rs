@@ -49,10 +49,23 @@ pub(crate) fn insert(
     system_user: Uuid,
     fields: Vec<(&str, Value)>,
 ) -> Result<()> {
+    insert_at(tx, schema, entity, id, system_user, Utc::now(), fields)
+}
+
+/// [`insert`] with the creation time given (the session's clock).
+pub(crate) fn insert_at(
+    tx: &mut Tx<'_>,
+    schema: &Schema,
+    entity: &str,
+    id: Uuid,
+    system_user: Uuid,
+    now: chrono::DateTime<Utc>,
+    fields: Vec<(&str, Value)>,
+) -> Result<()> {
     let e = schema.entity(entity).ok_or_else(|| EngineError::Invalid(format!("unknown entity {entity}")))?;
     let mut all: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     all.push((e.primary_id().to_string(), Value::Uuid(id)));
-    let now = Value::DateTime(Utc::now());
+    let now = Value::DateTime(now);
     let user = Value::Ref(EntityRef { entity: "systemuser".into(), id: system_user });
     for (k, v) in [("createdon", now.clone()), ("modifiedon", now), ("createdby", user.clone()), ("modifiedby", user)] {
         if e.attribute(k).is_some() {
@@ -192,6 +205,7 @@ fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> 
     seed_roles(tx, schema, ids)?;
     modules.seed(tx, schema, ids)?;
     modules.sync_steps(tx, schema, ids.system_user)?;
+    modules.schedule_recurring(tx, schema, ids)?;
     crate::views::seed(tx, schema, ids)?;
     default_teams(tx, schema, ids)
 }

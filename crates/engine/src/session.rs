@@ -90,6 +90,8 @@ pub struct Session<'o, 't, 'c> {
     /// The business action running (`WinOpportunity`): state transitions
     /// reserved to an action are allowed only inside it.
     pub(crate) action: Option<&'static str>,
+    /// Inside a job's step: that job's depth (0 in a request).
+    pub(crate) job_depth: i64,
 }
 
 /// A merged view: the change if present, else the stored value.
@@ -127,7 +129,7 @@ pub(crate) fn missing_global(p: &Principal, privilege: &str) -> EngineError {
 
 impl<'o, 't, 'c> Session<'o, 't, 'c> {
     pub fn new(org: &'o Org, tx: &'t mut Tx<'c>, principal: &'o Principal, schema: Arc<Schema>) -> Self {
-        Session { org, tx, principal, schema, now: Utc::now(), changed_schema: None, action: None }
+        Session { org, tx, principal, schema, now: org.now(), changed_schema: None, action: None, job_depth: 0 }
     }
 
     pub fn entity(&self, name: &str) -> Result<Arc<Entity>> {
@@ -521,7 +523,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// The business unit a principal (user or team) belongs to.
-    fn business_unit_of(&mut self, owner: &EntityRef) -> Result<Uuid> {
+    pub(crate) fn business_unit_of(&mut self, owner: &EntityRef) -> Result<Uuid> {
         let (table, pk) = match owner.entity.as_str() {
             "systemuser" => ("systemuser", "systemuserid"),
             "team" => ("team", "teamid"),

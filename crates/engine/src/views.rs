@@ -165,6 +165,23 @@ pub const SYSTEM_VIEWS: &[SystemView] = &[
         columns: &["name", "productnumber", "price", "defaultuomid"],
         order: ("name", false),
     },
+    // Settings → System Jobs: newest first, whatever their state.
+    SystemView {
+        entity: "asyncoperation",
+        name: "All System Jobs",
+        is_default: true,
+        conditions: &[],
+        columns: &["name", "operationtype", "statuscode", "postponeuntil", "completedon", "retrycount", "ownerid"],
+        order: ("createdon", true),
+    },
+    SystemView {
+        entity: "asyncoperation",
+        name: "Failed System Jobs",
+        is_default: false,
+        conditions: &[r#"attribute="statuscode" operator="eq" value="31""#],
+        columns: &["name", "operationtype", "completedon", "message", "ownerid"],
+        order: ("completedon", true),
+    },
     // Document lines, as a document's product grid shows them.
     SystemView {
         entity: "opportunityproduct",

@@ -26,6 +26,7 @@ const FILES: &[(&str, &str)] = &[
     ("orders.toml", include_str!("../schema/orders.toml")),
     ("activities.toml", include_str!("../schema/activities.toml")),
     ("customization.toml", include_str!("../schema/customization.toml")),
+    ("jobs.toml", include_str!("../schema/jobs.toml")),
 ];
 
 #[derive(Deserialize)]

@@ -18,6 +18,9 @@ use crate::QueryError;
 
 /// Largest page a caller can ask for, and the default (as in Dataverse).
 pub const MAX_PAGE_SIZE: usize = 5000;
+/// Distinct columns one query may sort on (each one more term in every
+/// keyset comparison of the paging cookie).
+pub const MAX_SORT_KEYS: usize = 100;
 /// Rows returned per parent in a collection-valued `$expand`.
 pub const MAX_EXPAND_ROWS: usize = 5000;
 /// Rows one collection-valued `$expand` may return in all, so a response
@@ -401,7 +404,17 @@ fn sort_keys<'s>(ctx: &Ctx<'s>, entity: &'s Entity, opts: &QueryOptions) -> Resu
         if matches!(attr.kind, AttrKind::File | AttrKind::MultiSelectPicklist | AttrKind::Memo) {
             return Err(QueryError::Invalid(format!("cannot sort on '{}'", attr.name)));
         }
+        // A column sorted on again cannot change the order the first
+        // mention set: dropped, so the database never sees a repeat.
+        if keys.iter().any(|k: &SortKey<'_>| k.attr.name == attr.name) {
+            continue;
+        }
         keys.push(SortKey { attr, descending: o.descending, masked: ctx.masked(entity, attr) });
+        if keys.len() > MAX_SORT_KEYS {
+            return Err(QueryError::Invalid(format!(
+                "the query sorts on more than {MAX_SORT_KEYS} columns; sort on at most {MAX_SORT_KEYS}"
+            )));
+        }
     }
     let pk = entity.attribute(entity.primary_id()).expect("primary id attribute");
     if !keys.iter().any(|k| k.attr.name == pk.name) {

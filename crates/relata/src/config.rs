@@ -36,6 +36,8 @@ struct FileConfig {
     token_lifetime_minutes: Option<u64>,
     trust_forwarded_for: Option<bool>,
     metrics_token: Option<String>,
+    job_workers: Option<u64>,
+    job_lease_seconds: Option<u64>,
     organization_name: Option<String>,
     base_currency: Option<String>,
 }
@@ -75,6 +77,12 @@ pub struct Settings {
     /// Opens `/metrics` to remote scrapers that send it as a bearer token;
     /// without it only loopback clients read metrics.
     pub metrics_token: Option<String>,
+    /// Threads running background jobs in this process (0: none — another
+    /// process sharing the database runs them).
+    pub job_workers: u64,
+    /// How long a job stays with a process that stopped answering before
+    /// another process takes it over.
+    pub job_lease_seconds: u64,
     pub organization_name: String,
     pub base_currency: String,
     /// The TOML file that was read, if any.
@@ -158,6 +166,11 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         number("RELATA_SIGNIN_LOCKOUT_MINUTES", file.signin_lockout_minutes, policy.window.as_secs() / 60)?;
     let token_lifetime_minutes =
         number("RELATA_TOKEN_LIFETIME_MINUTES", file.token_lifetime_minutes, policy.token_lifetime.as_secs() / 60)?;
+    let job_workers = number("RELATA_JOB_WORKERS", file.job_workers, 1)?;
+    let job_lease_seconds = number("RELATA_JOB_LEASE_SECONDS", file.job_lease_seconds, 60)?;
+    if job_lease_seconds == 0 || job_workers > 64 {
+        bail!("job_lease_seconds must be at least 1 and job_workers at most 64");
+    }
     let trust_forwarded_for = match env("RELATA_TRUST_FORWARDED_FOR") {
         Some(v) => match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => true,
@@ -198,6 +211,8 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         signin_max_failures_per_address,
         signin_lockout_minutes,
         token_lifetime_minutes,
+        job_workers,
+        job_lease_seconds,
         trust_forwarded_for,
         metrics_token,
         organization_name,

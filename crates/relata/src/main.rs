@@ -78,6 +78,9 @@ enum Command {
     /// Manage API bearer tokens
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
+    /// System jobs: list, cancel, retry
+    #[command(subcommand)]
+    Jobs(cli::jobs::JobsCommand),
     /// Fill the database with a demo company and a year of its sales history
     #[command(long_about = cli::demo::ABOUT)]
     Demo(cli::demo::DemoArgs),
@@ -126,6 +129,7 @@ fn main() -> ExitCode {
         Command::License(cmd) => cli::license::run(&flags, cmd),
         Command::Module(cmd) => cli::module::run(cmd),
         Command::Token(cmd) => cli::token::run(&flags, cmd),
+        Command::Jobs(cmd) => cli::jobs::run(&flags, cmd),
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),
         Command::Bench(args) => cli::bench::run(&flags, args),

@@ -18,14 +18,11 @@ use relata_store::{Param, Storage, Tx};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
+use crate::jobs::{JobKind, RecurringJob};
 use crate::org::OrgIds;
 use crate::session::Session;
 use crate::setup::FirstRun;
 pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
-
-/// Namespace of the ids of registered steps (UUID v5 of
-/// `module/step/message/entity`).
-const STEP_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_2a7e_8b3d_4c69_9e01_7a6b_d2c4_f380);
 
 /// A business module: one folder, one registration line in [`standard`].
 pub trait Module: Send + Sync + 'static {
@@ -61,6 +58,8 @@ pub struct Registry {
     steps: Vec<Step>,
     seeds: Vec<(&'static str, SeedFn)>,
     first_run: Vec<FirstRunFn>,
+    jobs: Vec<JobKind>,
+    recurring: Vec<RecurringJob>,
     errors: Vec<String>,
 }
 
@@ -77,6 +76,15 @@ impl Registry {
         if !step.filtering_attributes.is_empty() && step.message != Message::Update {
             self.errors.push(format!("step '{}': filtering attributes apply to Update only", step.display_name()));
         }
+        if step.mode == Mode::Asynchronous
+            && (step.stage != Stage::PostOperation
+                || matches!(step.message, Message::Associate | Message::Disassociate))
+        {
+            self.errors.push(format!(
+                "step '{}': asynchronous steps run at PostOperation of Create, Update, Delete, Assign or SetState",
+                step.display_name()
+            ));
+        }
         self.steps.push(step);
         self
     }
@@ -84,6 +92,26 @@ impl Registry {
     /// Seed data the module keeps in every organization.
     pub fn seed(&mut self, f: SeedFn) -> &mut Self {
         self.seeds.push((self.module, f));
+        self
+    }
+
+    /// A kind of background job the module runs.
+    pub fn job(&mut self, mut kind: JobKind) -> &mut Self {
+        kind.module = self.module;
+        let name = kind.qualified_name();
+        if self.jobs.iter().any(|k| k.qualified_name() == name) {
+            self.errors.push(format!("job kind '{name}' is registered twice"));
+        }
+        self.jobs.push(kind);
+        self
+    }
+
+    /// A job every organization keeps scheduled.
+    pub fn recurring(&mut self, job: RecurringJob) -> &mut Self {
+        if let Err(e) = crate::jobs::recurrence::Rule::parse(job.pattern) {
+            self.errors.push(format!("recurring job '{}': {e}", job.name));
+        }
+        self.recurring.push(job);
         self
     }
 
@@ -100,6 +128,8 @@ pub struct Modules {
     pipeline: Pipeline,
     seeds: Vec<(&'static str, SeedFn)>,
     first_run: Vec<FirstRunFn>,
+    jobs: HashMap<String, JobKind>,
+    recurring: Vec<RecurringJob>,
 }
 
 impl fmt::Debug for Modules {
@@ -112,8 +142,15 @@ impl Modules {
     /// Registers `list` in order. Names must be unique and every
     /// dependency registered before its dependant.
     pub fn build(list: &[Arc<dyn Module>]) -> Result<Modules> {
-        let mut r =
-            Registry { module: "", steps: Vec::new(), seeds: Vec::new(), first_run: Vec::new(), errors: Vec::new() };
+        let mut r = Registry {
+            module: "",
+            steps: Vec::new(),
+            seeds: Vec::new(),
+            first_run: Vec::new(),
+            jobs: Vec::new(),
+            recurring: Vec::new(),
+            errors: Vec::new(),
+        };
         let mut names: Vec<&'static str> = Vec::new();
         for m in list {
             let name = m.name();
@@ -137,10 +174,23 @@ impl Modules {
             r.module = name;
             m.register(&mut r);
         }
+        let jobs: HashMap<String, JobKind> = r.jobs.into_iter().map(|k| (k.qualified_name(), k)).collect();
+        for job in &r.recurring {
+            if !jobs.contains_key(job.kind) {
+                r.errors.push(format!("recurring job '{}' names an unregistered job kind '{}'", job.name, job.kind));
+            }
+        }
         if !r.errors.is_empty() {
             return Err(EngineError::Invalid(r.errors.join("; ")));
         }
-        Ok(Modules { names, pipeline: Pipeline::new(r.steps), seeds: r.seeds, first_run: r.first_run })
+        Ok(Modules {
+            names,
+            pipeline: Pipeline::new(r.steps),
+            seeds: r.seeds,
+            first_run: r.first_run,
+            jobs,
+            recurring: r.recurring,
+        })
     }
 
     pub fn names(&self) -> &[&'static str] {
@@ -149,6 +199,22 @@ impl Modules {
 
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// A registered job kind by its `module.name`.
+    pub fn job_kind(&self, name: &str) -> Option<&JobKind> {
+        self.jobs.get(name)
+    }
+
+    /// The registered job kinds, by name.
+    pub fn job_kinds(&self) -> Vec<&JobKind> {
+        let mut kinds: Vec<&JobKind> = self.jobs.values().collect();
+        kinds.sort_by_key(|k| k.qualified_name());
+        kinds
+    }
+
+    pub fn recurring_jobs(&self) -> &[RecurringJob] {
+        &self.recurring
     }
 
     pub(crate) fn seed(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
@@ -189,8 +255,7 @@ impl Modules {
             .collect();
         let mut wanted = HashSet::new();
         for step in self.pipeline.steps() {
-            let key = format!("{}/{}/{}/{}", step.module, step.name, step.message, step.entity.unwrap_or(""));
-            let id = Uuid::new_v5(&STEP_NAMESPACE, key.as_bytes());
+            let id = step.id();
             wanted.insert(id);
             let text = |t: &str| if t.is_empty() { Value::Null } else { Value::String(t.to_string()) };
             let row = vec![
@@ -236,6 +301,69 @@ impl Modules {
                 "DELETE FROM sdkmessageprocessingstep WHERE sdkmessageprocessingstepid = $1",
                 &[Param::uuid(*stale)],
             )?;
+        }
+        Ok(())
+    }
+
+    /// Schedules each registered recurring job once per organization (its
+    /// id derives from its kind and name), keeping its pattern current.
+    pub(crate) fn schedule_recurring(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+        const RECURRING_NAMESPACE: Uuid = Uuid::from_u128(0x2b0e_61c4_93a7_4f0d_8c55_1e9a_70d3_b6f2);
+        for job in &self.recurring {
+            let id = Uuid::new_v5(&RECURRING_NAMESPACE, format!("{}/{}", job.kind, job.name).as_bytes());
+            let stored = tx.query_one(
+                "SELECT recurrencepattern FROM asyncoperation WHERE asyncoperationid = $1",
+                &[Param::uuid(id)],
+                &[Storage::Text],
+            )?;
+            match stored {
+                Some(row) if row[0].as_str() == Some(job.pattern) => {}
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE asyncoperation SET recurrencepattern = $1 WHERE asyncoperationid = $2",
+                        &[Param::text(job.pattern), Param::uuid(id)],
+                    )?;
+                }
+                None => {
+                    let kind = self.job_kind(job.kind).expect("checked when the modules were built");
+                    let now = Value::DateTime(chrono::Utc::now());
+                    let text = |t: &str| Value::String(t.to_string());
+                    crate::seed::insert(
+                        tx,
+                        schema,
+                        "asyncoperation",
+                        id,
+                        ids.system_user,
+                        vec![
+                            ("name", text(job.name)),
+                            ("operationtype", Value::Int(kind.operation_type.into())),
+                            ("relata_jobtype", text(job.kind)),
+                            ("data", text("{}")),
+                            ("postponeuntil", now.clone()),
+                            ("recurrencepattern", text(job.pattern)),
+                            ("recurrencestarttime", now),
+                            ("retrycount", Value::Int(0)),
+                            ("depth", Value::Int(1)),
+                            ("statecode", Value::Int(crate::jobs::state::SUSPENDED)),
+                            ("statuscode", Value::Int(crate::jobs::status::WAITING)),
+                            (
+                                "ownerid",
+                                Value::Ref(relata_metadata::EntityRef {
+                                    entity: "systemuser".into(),
+                                    id: ids.system_user,
+                                }),
+                            ),
+                            (
+                                "owningbusinessunit",
+                                Value::Ref(relata_metadata::EntityRef {
+                                    entity: "businessunit".into(),
+                                    id: ids.root_business_unit,
+                                }),
+                            ),
+                        ],
+                    )?;
+                }
+            }
         }
         Ok(())
     }

@@ -89,12 +89,14 @@ impl Stage {
     }
 }
 
-/// How a step runs, with Dataverse's mode numbers. Every step today runs
-/// in the request's transaction; asynchronous steps (a background job
-/// after commit, mode 1) come with the job scheduler.
+/// How a step runs, with Dataverse's mode numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
+    /// In the request's transaction: an error refuses the request.
     Synchronous = 0,
+    /// After the request commits, as a system job run as the same user
+    /// (PostOperation only); an error fails the job, not the request.
+    Asynchronous = 1,
 }
 
 impl Mode {
@@ -105,6 +107,7 @@ impl Mode {
     pub fn name(self) -> &'static str {
         match self {
             Mode::Synchronous => "Synchronous",
+            Mode::Asynchronous => "Asynchronous",
         }
     }
 }
@@ -163,6 +166,9 @@ pub struct Step {
     pub module: &'static str,
 }
 
+/// Namespace of the ids of registered steps.
+const STEP_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_2a7e_8b3d_4c69_9e01_7a6b_d2c4_f380);
+
 /// The default rank of a step.
 pub const DEFAULT_RANK: i32 = 100;
 
@@ -200,6 +206,19 @@ impl Step {
     pub fn filtering(mut self, attributes: &'static [&'static str]) -> Step {
         self.filtering_attributes = attributes;
         self
+    }
+
+    /// Runs as a background job after the write commits.
+    pub fn asynchronous(mut self) -> Step {
+        self.mode = Mode::Asynchronous;
+        self
+    }
+
+    /// A stable id: the same step keeps it across restarts (UUID v5 of
+    /// module, name, message and entity).
+    pub fn id(&self) -> Uuid {
+        let key = format!("{}/{}/{}/{}", self.module, self.name, self.message, self.entity.unwrap_or(""));
+        Uuid::new_v5(&STEP_NAMESPACE, key.as_bytes())
     }
 
     /// The name `sdkmessageprocessingsteps` shows: module, step, message
@@ -266,7 +285,10 @@ impl Pipeline {
             }
             ctx.message = step.message;
             ctx.stage = stage;
-            (step.handler)(s, ctx)?;
+            match step.mode {
+                Mode::Synchronous => (step.handler)(s, ctx)?,
+                Mode::Asynchronous => crate::jobs::enqueue_step(s, step, ctx)?,
+            }
         }
         Ok(())
     }

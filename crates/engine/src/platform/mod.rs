@@ -1,11 +1,12 @@
 //! The platform module: the rules every organization runs whatever other
 //! modules it has — full names, base-currency amounts, activity durations
 //! and read-only closed activities, note attachments, and the invariants
-//! of users, teams, roles and business units.
+//! of users, teams, roles and business units; and the system jobs that
+//! run asynchronous steps and the server's periodic work.
 
 mod steps;
 
-use crate::modules::{Module, Registry};
+use crate::modules::{Message, Module, Registry, Stage, Step};
 
 pub(crate) use steps::money_bases;
 
@@ -18,5 +19,18 @@ impl Module for Platform {
 
     fn register(&self, r: &mut Registry) {
         steps::register(r);
+        for message in [Message::Create, Message::Update, Message::Delete] {
+            r.step(
+                Step::new("system_job", message, Stage::PreValidation, crate::jobs::check_job_change)
+                    .entity("asyncoperation")
+                    .describe("System jobs are created by the server; users cancel, retry, postpone or delete them."),
+            );
+        }
+        for kind in crate::jobs::platform_kinds() {
+            r.job(kind);
+        }
+        for job in crate::jobs::platform_recurring() {
+            r.recurring(job);
+        }
     }
 }

@@ -8,6 +8,7 @@ mod bench_ui;
 pub mod bu;
 pub mod customize;
 pub mod demo;
+pub mod jobs;
 pub mod license;
 pub mod module;
 pub mod role;

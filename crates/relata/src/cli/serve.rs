@@ -35,6 +35,16 @@ pub fn run(flags: &Flags) -> Result<()> {
     report_config_differences(&org, &settings)?;
     announce_setup(&org, &local)?;
 
+    let jobs = (settings.job_workers > 0).then(|| {
+        let config = relata_engine::jobs::RunnerConfig {
+            workers: settings.job_workers as usize,
+            lease: chrono::Duration::seconds(settings.job_lease_seconds as i64),
+            ..Default::default()
+        };
+        info!(workers = config.workers, host = %config.host, "running background jobs");
+        relata_engine::jobs::Runner::new(org.clone(), config).start()
+    });
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("relata")
@@ -55,6 +65,8 @@ pub fn run(flags: &Flags) -> Result<()> {
         relata_server::serve(org.clone(), config, listener, signals.wait()).await.context("the server failed")
     });
     runtime.shutdown_timeout(Duration::from_secs(5));
+    // The job workers finish their current step before the database closes.
+    drop(jobs);
     drop(org);
     served?;
     info!("stopped");

@@ -604,6 +604,24 @@ impl Drop for StoreCleanup {
 /// with `modules` registered — so a test can add a module of its own.
 /// The admin account is made by the CLI first (standard modules).
 pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_engine::modules::Module>>) -> Srv {
+    start_org(backend, relata_engine::OrgConfig { modules, ..relata_engine::OrgConfig::default() }).0
+}
+
+/// Opens another organization (as another server process would) on the
+/// database of `srv`.
+pub fn open_org(srv: &Srv, config: &relata_engine::OrgConfig) -> Arc<relata_engine::Org> {
+    let opts = relata_store::DbOptions::default();
+    let db = match &srv.database_url {
+        Some(url) => relata_store::Db::open_postgres(url, &opts),
+        None => relata_store::Db::open_sqlite(&srv.data_dir.join("relata.db"), &opts),
+    }
+    .expect("open the test database");
+    Arc::new(relata_engine::Org::open(db, config).expect("open the organization"))
+}
+
+/// An in-process server with the given organization settings (modules,
+/// clock), and its organization for driving the engine directly.
+pub fn start_org(backend: &'static str, config: relata_engine::OrgConfig) -> (Srv, Arc<relata_engine::Org>) {
     let store = new_store(backend);
     let token = admin_token(&store);
     let opts = relata_store::DbOptions::default();
@@ -612,8 +630,8 @@ pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_eng
         None => relata_store::Db::open_sqlite(&store.data_dir.join("relata.db"), &opts),
     }
     .expect("open the test database");
-    let config = relata_engine::OrgConfig { modules, ..relata_engine::OrgConfig::default() };
     let org = Arc::new(relata_engine::Org::open(db, &config).expect("open the organization"));
+    let served = org.clone();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.set_nonblocking(true).expect("non-blocking listener");
     let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -622,7 +640,7 @@ pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_eng
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
             let config = relata_server::ServerConfig::default();
-            relata_server::serve(org, config, listener, std::future::pending()).await.expect("serve");
+            relata_server::serve(served, config, listener, std::future::pending()).await.expect("serve");
         });
     });
     let client = Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
@@ -631,7 +649,7 @@ pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_eng
         assert!(Instant::now() < deadline, "the in-process server at {base_url} is not healthy");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Srv {
+    let srv = Srv {
         backend,
         api: format!("{base_url}{API_PATH}"),
         base_url,
@@ -640,7 +658,8 @@ pub fn start_with_modules(backend: &'static str, modules: Vec<Arc<dyn relata_eng
         data_dir: store.data_dir.clone(),
         database_url: store.database_url.clone(),
         _guard: Mutex::new(Box::new(StoreCleanup(store))),
-    }
+    };
+    (srv, org)
 }
 
 /// The backends this run covers.

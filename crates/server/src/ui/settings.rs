@@ -53,6 +53,7 @@ pub(super) const TEXT: &[Text] = &[
     ("set_roles", "Security roles", "Роли безопасности"),
     ("set_licenses", "License types", "Типы лицензий"),
     ("set_audit", "Audit history", "Журнал аудита"),
+    ("set_jobs", "System jobs", "Системные задания"),
     ("set_customize", "Customization", "Настройка"),
     ("set_preferences", "Personal settings", "Личные параметры"),
     ("set_privileges", "Privileges", "Привилегии"),
@@ -153,6 +154,7 @@ fn screens(s: &Session<'_, '_, '_>, lang: Lang) -> Vec<Link> {
     add(readable(s, "role"), "/ui/roles", "set_roles");
     add(readable(s, "systemuser"), "/ui/settings/licenses", "set_licenses");
     add(s.principal.has("prvReadAuditSummary"), "/ui/settings/audit", "set_audit");
+    add(readable(s, "asyncoperation"), "/ui/asyncoperations", "set_jobs");
     add(s.principal.has("prvCreateEntity") || s.principal.has("prvCreateAttribute"), "/ui/customize", "set_customize");
     add(true, "/ui/preferences", "set_preferences");
     out
