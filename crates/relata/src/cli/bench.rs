@@ -73,6 +73,13 @@ pub struct BenchArgs {
     /// size, bytes sent, server time and latency
     #[arg(long, conflicts_with = "sales")]
     pub ui: bool,
+    /// Measure the background job runner instead: queue this many jobs at
+    /// once and report jobs per second and the delay from due to start
+    #[arg(long, value_name = "N", conflicts_with_all = ["sales", "security", "ui"], value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub jobs: Option<u64>,
+    /// With --jobs: job worker threads [default: 1 on SQLite, 2 on PostgreSQL]
+    #[arg(long, requires = "jobs", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub job_workers: Option<u64>,
 }
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
@@ -90,7 +97,9 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     };
     let backend = if pg.is_some() { "postgres" } else { "sqlite" };
     let database_url = pg.as_ref().map(|p| p.url.clone());
-    let what = if args.sales {
+    let what = if let Some(jobs) = args.jobs {
+        format!("{jobs} background jobs queued at once")
+    } else if args.sales {
         format!("sales: {} leads, {} recalculations, {} clients", args.leads, args.recalculations, args.concurrency)
     } else {
         format!("{} accounts, {} clients, {} s per timed phase", args.accounts, args.concurrency, args.seconds)
@@ -107,6 +116,15 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
             String::new()
         }
     );
+
+    if let Some(jobs) = args.jobs {
+        let settings = crate::config::resolve(
+            &Flags { data_dir: Some(data_dir.clone()), database_url: database_url.clone(), ..Default::default() },
+            &|_| None,
+        )?;
+        let workers = args.job_workers.unwrap_or(if pg.is_some() { 2 } else { 1 }) as usize;
+        return super::bench_jobs::measure(&settings, backend, jobs, workers);
+    }
 
     let child = ChildCli { exe: exe.clone(), data_dir: data_dir.clone(), database_url: database_url.clone() };
     let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bench;
+mod bench_jobs;
 mod bench_sales;
 mod bench_ui;
 pub mod bu;
