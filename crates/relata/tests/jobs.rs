@@ -400,3 +400,22 @@ fn two_processes_run_each_job_exactly_once_and_take_over_a_dead_ones_job() {
         assert_eq!((state(&j), j["hostid"].as_str(), j["retrycount"].as_i64()), ((3, 30), Some("survivor"), Some(1)));
     }
 }
+
+#[test]
+fn the_job_benchmark_reports_throughput_and_delay() {
+    for backend in backends() {
+        let mut args = vec!["bench".to_string(), "--jobs".into(), "200".into()];
+        if backend == "postgres" {
+            args.push("--database-url".into());
+            args.push(std::env::var("RELATA_TEST_POSTGRES_URL").unwrap());
+        }
+        let out = common::run_cli(&args);
+        let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+        let figures: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!((figures["backend"].as_str(), figures["jobs"].as_u64()), (Some(backend), Some(200)), "{figures}");
+        assert!(figures["jobs_per_second"].as_f64().unwrap() > 0.0, "{figures}");
+        assert!(figures["due_to_start_ms"]["max"].as_u64().is_some(), "{figures}");
+    }
+    let refused = std::process::Command::new(common::relata_bin()).args(["bench", "--jobs", "0"]).output().unwrap();
+    assert!(!refused.status.success());
+}
