@@ -268,3 +268,21 @@ fn the_service_document_is_read_only_and_has_no_version() {
         assert!(docs["value"].as_array().is_some_and(|v| !v.is_empty()));
     });
 }
+
+#[test]
+fn single_property_writes_honour_if_match() {
+    each_server(|srv| {
+        let id = srv.create("accounts", &json!({"name": format!("etag {}", uid()), "revenue": 5}));
+        let etag = srv.retrieve("accounts", id, "?$select=name")["@odata.etag"].as_str().unwrap().to_string();
+        let stale = "W/\"1\"";
+        let path = format!("accounts({id})/revenue");
+        srv.send(srv.req(Method::DELETE, &path).header("If-Match", stale)).expect_error(412);
+        srv.send_json(Method::PUT, &path, &json!({"value": 7}), &[("If-Match", stale)]).expect_error(412);
+        assert_eq!(srv.retrieve("accounts", id, "?$select=revenue")["revenue"], 5.0, "refused writes changed nothing");
+        srv.send_json(Method::PUT, &path, &json!({"value": 7}), &[("If-Match", &etag)]).expect(204);
+        let etag = srv.retrieve("accounts", id, "?$select=name")["@odata.etag"].as_str().unwrap().to_string();
+        srv.send(srv.req(Method::DELETE, &path).header("If-Match", &etag)).expect(204);
+        assert!(srv.retrieve("accounts", id, "?$select=revenue")["revenue"].is_null());
+        srv.send(srv.req(Method::DELETE, &path).header("If-Match", "W/\"abc\"")).expect_error(400);
+    });
+}

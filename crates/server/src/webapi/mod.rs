@@ -631,13 +631,11 @@ fn property(
                 let v = body.get("value").ok_or_else(|| ApiError::bad_request("The body needs {\"value\": …}."))?;
                 json::json_to_value(&attr, v)?
             };
-            s.update(
-                entity.name(),
-                id,
-                RecordInput::new(vec![(attr.name.clone(), value)]),
-                Condition { if_match: Some(None), ..Default::default() },
-                false,
-            )?;
+            // The record must exist (no upsert of a single property), and
+            // an If-Match names the version the change applies to.
+            let mut cond = condition(&req.headers)?;
+            cond.if_match.get_or_insert(None);
+            s.update(entity.name(), id, RecordInput::new(vec![(attr.name.clone(), value)]), cond, false)?;
             Ok(ApiResponse::empty(StatusCode::NO_CONTENT))
         }
         _ => Err(ApiError::method_not_allowed(format!("{} is not supported on a property.", req.method))),
