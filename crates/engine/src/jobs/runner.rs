@@ -238,6 +238,23 @@ impl Runner {
     pub fn claim(&self) -> Result<Option<Claimed>> {
         let now = self.org.now();
         let lease = Uuid::new_v4();
+        // An idle runner polls every second: it looks on a reader first, so
+        // that polling takes no write transaction while nothing is due.
+        let due = self.org.db().read(|tx| -> Result<bool> {
+            Ok(tx
+                .query_one(
+                    "SELECT 1 FROM asyncoperation
+                     WHERE (statecode IN (0, 1) AND postponeuntil <= $1)
+                        OR (statecode = 2 AND relata_leaseexpireson < $1)
+                     LIMIT 1",
+                    &[ts(now)],
+                    &[Storage::Int],
+                )?
+                .is_some())
+        })?;
+        if !due {
+            return Ok(None);
+        }
         self.org.db().write(|tx| -> Result<Option<Claimed>> {
             let skip_locked = if tx.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
             let version = tx.next_counter("rowversion")?;
