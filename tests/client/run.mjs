@@ -513,6 +513,48 @@ await step("ExportPdfDocument prints the invoice", async () => {
   assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
 });
 
+await step("BulkDelete queues a system job that deletes what the query selects", async () => {
+  const prefix = `bulk ${tag} `;
+  for (let i = 0; i < 3; i++) {
+    await api.create({ collection: "accounts", data: { name: `${prefix}${i}` } });
+  }
+  const r = await api.callAction({
+    actionName: "BulkDelete",
+    action: {
+      QuerySet: [
+        {
+          EntityName: "account",
+          ColumnSet: { AllColumns: false, Columns: [] },
+          Criteria: {
+            FilterOperator: "And",
+            Conditions: [{ AttributeName: "name", Operator: "BeginsWith", Values: [{ Type: "System.String", Value: prefix }] }],
+          },
+        },
+      ],
+      JobName: `bulk ${tag}`,
+      SendEmailNotification: false,
+      ToRecipients: [],
+      CCRecipients: [],
+      RecurrencePattern: "",
+      StartDateTime: new Date().toISOString(),
+    },
+  });
+  assert.ok(isGuid(r.JobId), `JobId: ${JSON.stringify(r)}`);
+  // The server's runner takes the job within a poll interval.
+  let job;
+  for (let i = 0; i < 300; i++) {
+    job = await api.retrieve({ collection: "asyncoperations", key: r.JobId, select: ["statecode", "statuscode", "message"] });
+    if (job.statecode === 3) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  assert.equal(job.statuscode, 30, JSON.stringify(job));
+  const left = await api.retrieveMultiple({ collection: "accounts", select: ["name"], filter: `startswith(name,'${prefix}')` });
+  assert.equal(left.value.length, 0);
+  const ops = await api.retrieveMultiple({ collection: "bulkdeleteoperations", select: ["successcount", "failurecount"], filter: `_asyncoperationid_value eq ${r.JobId}` });
+  assert.equal(ops.value[0].successcount, 3);
+  assert.equal(ops.value[0].failurecount, 0);
+});
+
 await step("delete", async () => {
   await api.deleteRecord({ collection: "contacts", key: contactId });
   await api.deleteRecord({ collection: "accounts", key: accountId });

@@ -32,6 +32,22 @@ pub enum EngineError {
     Store(StoreError),
 }
 
+impl EngineError {
+    /// The Dataverse error code of this kind of error (`0x80040220`, a
+    /// missing privilege).
+    pub fn code(&self) -> u32 {
+        match self {
+            EngineError::NotFound(_) => 0x8004_0217,
+            EngineError::Invalid(_) => 0x8004_0203,
+            EngineError::Forbidden(_) | EngineError::Unauthorized(_) => 0x8004_0220,
+            EngineError::PreconditionFailed(_) => 0x8006_0882,
+            EngineError::Conflict(_) => 0x8004_0237,
+            EngineError::Throttled(..) => 0x8007_2322,
+            EngineError::Store(_) => 0x8004_0216,
+        }
+    }
+}
+
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {

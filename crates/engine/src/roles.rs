@@ -45,6 +45,10 @@ const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"
 const INTERFACE: &[&str] = &["savedquery", "systemform", "usersettings"];
 /// Every user keeps personal views of their own.
 const PERSONAL: &[&str] = &["userquery"];
+/// Every user follows, cancels, retries and removes the system jobs that
+/// run as them (their asynchronous steps, their bulk deletes).
+const OWN_JOBS: &[&str] = &["asyncoperation", "bulkdeleteoperation", "bulkdeletefailure"];
+const READ_DELETE: &[Right] = &[Right::Read, Right::Delete];
 const SETUP: &[&str] = &["transactioncurrency", "businessunit", "systemuser", "team", "role", "organization"];
 
 pub const STANDARD_ROLES: &[StandardRole] = &[
@@ -132,10 +136,13 @@ impl StandardRole {
     pub fn privileges(&self, schema: &Schema) -> Vec<(String, Depth)> {
         let cat = catalog(schema);
         let mut out: std::collections::BTreeMap<String, Depth> = std::collections::BTreeMap::new();
-        // Every role also reads the interface's metadata and keeps personal views.
+        // Every role also reads the interface's metadata, keeps personal views
+        // and manages its own system jobs.
         let interface = [
             Grant { entities: INTERFACE, rights: READ, depth: Depth::Organization },
             Grant { entities: PERSONAL, rights: ALL, depth: Depth::User },
+            Grant { entities: OWN_JOBS, rights: READ_DELETE, depth: Depth::User },
+            Grant { entities: &["asyncoperation"], rights: &[Right::Write], depth: Depth::User },
         ];
         for g in self.grants.iter().chain(&interface) {
             for e in schema.entities().filter(|e| e.has_privileges()) {

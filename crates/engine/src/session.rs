@@ -326,6 +326,23 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
     }
 
+    /// Runs `f` so that, when it fails, what it wrote is undone and the
+    /// transaction goes on (a bulk operation records the failure and moves
+    /// to the next record).
+    pub fn savepoint<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        self.tx.savepoint()?;
+        match f(self) {
+            Ok(r) => {
+                self.tx.release_savepoint()?;
+                Ok(r)
+            }
+            Err(e) => {
+                self.tx.rollback_savepoint()?;
+                Err(e)
+            }
+        }
+    }
+
     /// A global privilege, or the error naming it.
     pub(crate) fn require_global(&self, privilege: &str) -> Result<()> {
         if self.principal.has(privilege) {

@@ -239,7 +239,8 @@ fn literal(v: &str) -> String {
     } else if is_guid {
         v.trim_matches(['{', '}']).to_string()
     } else if is_date {
-        v.to_string()
+        // The text is read as query text, where `+` means a space.
+        v.replace('+', "%2B")
     } else {
         string_literal(v)
     }

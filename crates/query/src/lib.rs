@@ -12,6 +12,7 @@ mod filter;
 pub mod options;
 pub mod parser;
 pub mod plan;
+pub mod query_expression;
 
 pub use plan::{Ctx, Expanded, Page, Record, Restriction, MAX_PAGE_SIZE};
 

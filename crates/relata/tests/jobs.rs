@@ -121,9 +121,9 @@ fn env(backend: &'static str) -> Env {
     let config = OrgConfig { modules: modules(), clock: clock.clone(), ..OrgConfig::default() };
     let (srv, org) = start_org(backend, config);
     let runner = Runner::new(org.clone(), RunnerConfig { host: "test-a".into(), ..RunnerConfig::default() });
-    // The platform's daily maintenance is due when an organization opens:
-    // out of the way, it is not due again for a day.
-    assert_eq!(runner.run_due(10).unwrap().succeeded, 1);
+    // The platform's maintenance (daily) and statistics check (every ten
+    // minutes) are due when an organization opens: out of the way.
+    assert_eq!(runner.run_due(10).unwrap().succeeded, 2);
     Env { srv, org, clock, runner }
 }
 
@@ -212,7 +212,7 @@ fn recurring_jobs_catch_up_once_and_come_round() {
         assert_eq!(e.runner.run_due(10).unwrap().steps(), 0);
         // Every server is down for three days and a bit.
         e.clock.advance(Duration::days(3) + Duration::hours(2));
-        assert_eq!(e.runner.run_due(10).unwrap().succeeded, 2, "the count and the daily maintenance");
+        assert_eq!(e.runner.run_due(10).unwrap().succeeded, 3, "the count, the maintenance and the statistics check");
         assert_eq!(e.runner.run_due(10).unwrap().steps(), 0, "missed occurrences run once, not three times");
         assert_eq!(e.accounts(&format!("{tag}:")), 1);
         let j = e.job(id);
@@ -221,7 +221,7 @@ fn recurring_jobs_catch_up_once_and_come_round() {
         let wait = next - e.org.now();
         assert!(wait > Duration::hours(22) && wait <= Duration::hours(23), "next run in {wait}");
         e.clock.advance(Duration::days(1));
-        assert_eq!(e.runner.run_due(10).unwrap().succeeded, 2);
+        assert_eq!(e.runner.run_due(10).unwrap().succeeded, 3);
         assert_eq!(e.accounts(&format!("{tag}:")), 2);
 
         // A bad pattern is refused when the job is asked for.
@@ -249,7 +249,7 @@ fn users_cancel_retry_and_delete_jobs_through_the_web_api_and_the_cli() {
         e.srv.patch(&path, &json!({"statecode": 3, "statuscode": 32})).expect(204);
         assert_eq!(state(&e.job(id)), (3, 32));
         e.clock.advance(Duration::hours(2));
-        assert_eq!(e.runner.run_due(10).unwrap().steps(), 0, "a canceled job does not run");
+        assert_eq!(e.runner.run_due(10).unwrap().steps(), 1, "a canceled job does not run (the statistics check does)");
         e.srv.patch(&path, &json!({"statecode": 3})).expect_error(400);
         e.srv.patch(&path, &json!({"statecode": 0})).expect(204);
         assert_eq!(state(&e.job(id)), (0, 0));

@@ -324,8 +324,22 @@ fn module_list_prints_the_modules_and_their_steps_in_running_order() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(doc["modules"], json!(["platform", "sales"]));
     let steps = doc["steps"].as_array().unwrap();
-    let count = text.lines().last().unwrap().trim_end_matches(" steps").parse::<usize>().unwrap();
+    let count = text.lines().find_map(|l| l.strip_suffix(" steps")).unwrap().parse::<usize>().unwrap();
     assert_eq!(steps.len(), count);
+    // Then the catalog: BulkDelete is the platform's, and needs its privilege.
+    let bulk = text.lines().find(|l| l.starts_with("BulkDelete ")).expect("the catalog lists BulkDelete");
+    assert_eq!(
+        bulk.split_whitespace().take(5).collect::<Vec<_>>(),
+        ["BulkDelete", "action", "(unbound)", "prvBulkDelete", "platform"]
+    );
+    assert!(
+        bulk.contains("QuerySet: Collection(mscrm.QueryExpression)") && bulk.contains("RecurrencePattern?: Edm.String"),
+        "{bulk}"
+    );
+    let actions = doc["actions"].as_array().unwrap();
+    let bulk = actions.iter().find(|a| a["name"] == "BulkDelete").expect("BulkDelete in the JSON");
+    assert_eq!(bulk["bindingtype"], 0);
+    assert_eq!(bulk["response"], json!([{"name": "JobId", "type": "Edm.Guid", "optional": false}]));
     assert!(steps.iter().all(|s| s["mode"] == "Synchronous"));
     // The JSON lists the steps in the order the pipeline runs them.
     let stage = |s: &serde_json::Value| {

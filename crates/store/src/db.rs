@@ -79,10 +79,13 @@ fn spawn_checkpointer(path: PathBuf, closing: std::sync::Arc<std::sync::atomic::
     });
 }
 
-/// SQLite has no autovacuum-style statistics; refresh them (sampled, so
-/// cheap) this often so the planner keeps choosing the right index.
-const ANALYZE_EVERY_WRITES: u64 = 5000;
-const PG_ANALYZE_EVERY_WRITES: u64 = 20_000;
+/// SQLite has no autovacuum-style statistics: after this many writes the
+/// planner's statistics are stale and the scheduled statistics job
+/// refreshes them, so the planner keeps choosing the right index.
+const SQLITE_STALE_AFTER_WRITES: u64 = 5000;
+/// Autovacuum analyzes eventually; after bulk loads the planner needs
+/// statistics sooner than that.
+const PG_STALE_AFTER_WRITES: u64 = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -159,6 +162,35 @@ impl Db {
         Ok(())
     }
 
+    /// Writes this process committed since the planner statistics were
+    /// last refreshed.
+    pub fn writes_since_statistics(&self) -> u64 {
+        self.writes_since_analyze.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Have enough writes gone by that the statistics need a refresh?
+    pub fn statistics_stale(&self) -> bool {
+        let limit = match self.backend {
+            Backend::Sqlite => SQLITE_STALE_AFTER_WRITES,
+            Backend::Postgres => PG_STALE_AFTER_WRITES,
+        };
+        self.writes_since_statistics() >= limit
+    }
+
+    /// The statements that refresh the statistics inside a write
+    /// transaction (the statistics job's); call
+    /// [`Db::statistics_refreshed`] after it commits.
+    pub fn statistics_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => crate::sqlite::ANALYZE,
+            Backend::Postgres => "ANALYZE",
+        }
+    }
+
+    pub fn statistics_refreshed(&self) {
+        self.writes_since_analyze.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn sqlite_path(&self) -> Option<&Path> {
         self.sqlite_path.as_deref()
     }
@@ -186,8 +218,7 @@ impl Db {
             Pool::Sqlite(pool) => {
                 if write {
                     let writer = self.writer.as_ref().expect("SQLite databases have a writer");
-                    let (out, _analyzed) = writer.run(f, &self.writes_since_analyze, ANALYZE_EVERY_WRITES)?;
-                    return Ok(out);
+                    return writer.run(f, &self.writes_since_analyze);
                 }
                 let mut reader = pool.get().map_err(StoreError::from)?;
                 let conn = &mut reader.conn;
@@ -217,24 +248,7 @@ impl Db {
                     tx.commit().map_err(StoreError::from)?;
                     out
                 };
-                // Autovacuum analyzes eventually; after bulk loads the
-                // planner needs statistics sooner than that.
-                if self.writes_since_analyze.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
-                    >= PG_ANALYZE_EVERY_WRITES
-                {
-                    self.writes_since_analyze.store(0, std::sync::atomic::Ordering::Relaxed);
-                    // In the background: ANALYZE of a large table takes seconds.
-                    let pool = pool.clone();
-                    let _ = std::thread::Builder::new().name("relata-analyze".into()).spawn(move || {
-                        let result = pool
-                            .get()
-                            .map_err(StoreError::from)
-                            .and_then(|mut c| c.client.batch_execute("ANALYZE").map_err(StoreError::from));
-                        if let Err(e) = result {
-                            tracing::warn!(error = %e, "refreshing PostgreSQL statistics failed");
-                        }
-                    });
-                }
+                self.writes_since_analyze.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(out)
             }
         }
@@ -308,6 +322,34 @@ impl Tx<'_> {
                 statements.clear();
                 Ok(tx.batch_execute(sql)?)
             }
+        }
+    }
+
+    /// Marks a savepoint: what is written after it can be rolled back
+    /// alone ([`Tx::rollback_savepoint`]) while the transaction goes on, so
+    /// a bulk operation skips the record that failed instead of losing the
+    /// others. Savepoints nest.
+    pub fn savepoint(&mut self) -> Result<()> {
+        self.control("SAVEPOINT relata_item")
+    }
+
+    /// Keeps what was written since the last savepoint.
+    pub fn release_savepoint(&mut self) -> Result<()> {
+        self.control("RELEASE SAVEPOINT relata_item")
+    }
+
+    /// Undoes what was written since the last savepoint.
+    pub fn rollback_savepoint(&mut self) -> Result<()> {
+        self.control("ROLLBACK TO SAVEPOINT relata_item; RELEASE SAVEPOINT relata_item")
+    }
+
+    /// Transaction control text; unlike [`Tx::batch`] it keeps the cached
+    /// statement plans, which a savepoint does not invalidate.
+    fn control(&mut self, sql: &str) -> Result<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => Ok(tx.execute_batch(sql)?),
+            TxInner::Postgres { tx, .. } => Ok(tx.batch_execute(sql)?),
+            TxInner::PostgresAuto { client, .. } => Ok(client.batch_execute(sql)?),
         }
     }
 

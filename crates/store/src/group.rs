@@ -92,8 +92,7 @@ impl Writer {
         &self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>,
         writes: &AtomicU64,
-        analyze_every: u64,
-    ) -> Result<(R, bool), E> {
+    ) -> Result<R, E> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut st = self.state.lock();
         self.queued.fetch_sub(1, Ordering::SeqCst);
@@ -153,16 +152,9 @@ impl Writer {
         if commit_now {
             let err = st.finish();
             self.committed.notify_all();
-            let mut analyze = false;
-            if writes.fetch_add(st.jobs_in_group as u64, Ordering::Relaxed) + st.jobs_in_group as u64 >= analyze_every {
-                writes.store(0, Ordering::Relaxed);
-                if let Err(e) = st.conn.execute_batch(crate::sqlite::ANALYZE) {
-                    tracing::warn!(error = %e, "refreshing SQLite statistics failed");
-                }
-                analyze = true;
-            }
+            writes.fetch_add(st.jobs_in_group as u64, Ordering::Relaxed);
             return match (result, err) {
-                (Ok(out), None) => Ok((out, analyze)),
+                (Ok(out), None) => Ok(out),
                 (Ok(_), Some(e)) => Err(StoreError::Other(format!("commit failed: {e}")).into()),
                 (Err(e), _) => Err(e),
             };
@@ -177,7 +169,7 @@ impl Writer {
                 return Err(StoreError::Other(format!("commit failed: {e}")).into());
             }
         }
-        Ok((out, false))
+        Ok(out)
     }
 
     /// After a unit panicked (its savepoint already rolled back): commits the

@@ -39,7 +39,9 @@ fn change(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> 
     let int = |v: Option<&Value>| v.and_then(Value::as_i64);
     let current = (int(pre.get("statecode")).unwrap_or(0), int(pre.get("statuscode")).unwrap_or(0));
     let kind = pre.get("relata_jobtype").and_then(Value::as_str).unwrap_or_default().to_string();
-    let controllable = s.org.modules().job_kind(&kind).is_none_or(|k| k.user_controllable);
+    let registered = s.org.modules().job_kind(&kind);
+    let controllable = registered.is_none_or(|k| k.user_controllable);
+    let hook = registered.and_then(|k| k.on_state);
     if let Some(other) = ctx.target.keys().find(|k| !matches!(k.as_str(), "statecode" | "statuscode" | "postponeuntil"))
     {
         return Err(EngineError::Invalid(format!(
@@ -102,6 +104,16 @@ fn change(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> 
                 set(ctx, state::READY, status::WAITING_FOR_RESOURCES);
             }
         }
+    }
+    if let Some(f) = hook {
+        let id = ctx.id;
+        let int = |k: &str| ctx.target.get(k).and_then(Value::as_i64);
+        let (statecode, statuscode) = (int("statecode").unwrap_or(current.0), int("statuscode").unwrap_or(current.1));
+        let due = match ctx.target.get("postponeuntil").or_else(|| pre.get("postponeuntil")) {
+            Some(Value::DateTime(t)) if statecode != state::COMPLETED => Some(*t),
+            _ => None,
+        };
+        f(s.tx, &super::JobState { job: id, statecode, statuscode, due, now })?;
     }
     Ok(())
 }

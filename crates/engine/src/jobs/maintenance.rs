@@ -10,15 +10,42 @@ use crate::error::Result;
 use crate::session::Session;
 
 pub(crate) fn kinds() -> Vec<JobKind> {
-    vec![JobKind::new("purgeexpired", operation::DELETION_SERVICE, purge_expired).platform_only()]
+    vec![
+        JobKind::new("purgeexpired", operation::DELETION_SERVICE, purge_expired).platform_only(),
+        JobKind::new("statistics", operation::DATABASE_STATISTICS, refresh_statistics).platform_only(),
+    ]
 }
 
 pub(crate) fn recurring() -> Vec<RecurringJob> {
-    vec![RecurringJob {
-        kind: "platform.purgeexpired",
-        name: "Remove expired access tokens and sign-in counters",
-        pattern: "FREQ=DAILY;INTERVAL=1",
-    }]
+    vec![
+        RecurringJob {
+            kind: "platform.purgeexpired",
+            name: "Remove expired access tokens and sign-in counters",
+            pattern: "FREQ=DAILY;INTERVAL=1",
+        },
+        RecurringJob {
+            kind: "platform.statistics",
+            name: "Refresh the database's planner statistics",
+            pattern: "FREQ=MINUTELY;INTERVAL=10",
+        },
+    ]
+}
+
+/// The query planner chooses indexes from statistics that go stale as
+/// rows are added (SQLite never refreshes them itself; PostgreSQL's
+/// autovacuum may be late after a bulk load). Every ten minutes the job
+/// looks whether enough writes went by and, if so, refreshes them — at a
+/// known time, as a job, instead of inside whichever request crossed the
+/// count.
+fn refresh_statistics(s: &mut Session<'_, '_, '_>, _: &mut JobContext) -> Result<JobStep> {
+    let db = s.org.db();
+    let writes = db.writes_since_statistics();
+    if !db.statistics_stale() {
+        return Ok(JobStep::Done(Some(format!("Statistics are current ({writes} writes since the last refresh)."))));
+    }
+    s.tx.batch(db.statistics_sql())?;
+    db.statistics_refreshed();
+    Ok(JobStep::Done(Some(format!("Refreshed the planner statistics after {writes} writes."))))
 }
 
 /// Access tokens 30 days past their expiry or revocation are of no use

@@ -101,6 +101,8 @@ pub struct JobContext {
     pub depth: i64,
     /// The time the step runs at (the session's clock).
     pub now: DateTime<Utc>,
+    /// For a recurring job, when it runs next if this step is its last.
+    pub next_run: Option<DateTime<Utc>>,
 }
 
 /// A job's code: one step of work in one transaction, as the job's owner.
@@ -118,13 +120,35 @@ pub struct JobKind {
     /// Whether users may cancel and retry it (Dataverse does not let them
     /// touch platform maintenance jobs).
     pub user_controllable: bool,
+    /// Told of every state the job is moved to outside its handler
+    /// (finished, failed, retried, canceled), in the same transaction, so
+    /// that a record mirroring the job stays true.
+    pub on_state: Option<JobStateFn>,
     /// Filled in by the registry.
     pub module: &'static str,
 }
 
+/// A job's new state, as [`JobKind::on_state`] is told it.
+#[derive(Debug, Clone, Copy)]
+pub struct JobState {
+    pub job: Uuid,
+    pub statecode: i64,
+    pub statuscode: i64,
+    /// When it runs next, if it waits.
+    pub due: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+pub type JobStateFn = fn(&mut relata_store::Tx<'_>, &JobState) -> Result<()>;
+
 impl JobKind {
     pub fn new(name: &'static str, operation_type: i32, handler: JobHandler) -> JobKind {
-        JobKind { name, operation_type, handler, max_attempts: 5, user_controllable: true, module: "" }
+        JobKind { name, operation_type, handler, max_attempts: 5, user_controllable: true, on_state: None, module: "" }
+    }
+
+    pub fn on_state(mut self, f: JobStateFn) -> JobKind {
+        self.on_state = Some(f);
+        self
     }
 
     pub fn attempts(mut self, n: i64) -> JobKind {

@@ -31,7 +31,7 @@ use relata_store::{Backend, Param, Storage, StoreError, Tx};
 use uuid::Uuid;
 
 use super::recurrence::Rule;
-use super::{state, status, JobContext, JobStep};
+use super::{state, status, JobContext, JobState, JobStateFn, JobStep};
 use crate::error::{EngineError, Result};
 use crate::org::Org;
 
@@ -324,6 +324,7 @@ impl Runner {
     fn step(&self, job: &Claimed) -> std::result::Result<Finished, StepError> {
         let org = &self.org;
         let started = Instant::now();
+        let hook = org.modules().job_kind(&job.kind).and_then(|k| k.on_state);
         org.write_as(job.owner, |s| -> std::result::Result<Finished, StepError> {
             s.job_depth = job.depth;
             let now = s.now;
@@ -336,7 +337,7 @@ impl Runner {
             )?;
             let Some(held) = held.into_iter().next() else { return Err(StepError::Lost) };
             if held[0].as_i64() == Some(status::CANCELING) {
-                finish(s.tx, job, now, Outcome::canceled(started))?;
+                finish(s.tx, job, now, Outcome::canceled(started), hook)?;
                 return Ok(Finished::Canceled);
             }
             let kind = org.modules().job_kind(&job.kind).ok_or_else(|| StepError::Failed {
@@ -359,6 +360,7 @@ impl Runner {
                 retry_count,
                 depth: job.depth,
                 now,
+                next_run: next_occurrence(job, now),
             };
             let step = match catch_unwind(AssertUnwindSafe(|| (kind.handler)(s, &mut ctx))) {
                 Ok(Ok(step)) => step,
@@ -406,7 +408,7 @@ impl Runner {
                 },
             };
             let continued = outcome.state.0 == state::READY;
-            finish(s.tx, job, now, outcome)?;
+            finish(s.tx, job, now, outcome, hook)?;
             Ok(if continued { Finished::Continued } else { Finished::Succeeded })
         })
     }
@@ -416,7 +418,9 @@ impl Runner {
     /// `None` when the lease was lost meanwhile.
     fn record_failure(&self, job: &Claimed, message: &str, retry: bool) -> Result<Option<bool>> {
         let now = self.org.now();
-        let max = self.org.modules().job_kind(&job.kind).map(|k| k.max_attempts).unwrap_or(1);
+        let kind = self.org.modules().job_kind(&job.kind);
+        let max = kind.map(|k| k.max_attempts).unwrap_or(1);
+        let hook = kind.and_then(|k| k.on_state);
         self.org.db().write(|tx| -> Result<Option<bool>> {
             let row = tx.query_one(
                 "SELECT retrycount, statuscode FROM asyncoperation
@@ -427,7 +431,7 @@ impl Runner {
             let Some(row) = row else { return Ok(None) };
             let retries = row[0].as_i64().unwrap_or(0);
             if row[1].as_i64() == Some(status::CANCELING) {
-                finish(tx, job, now, Outcome::canceled(Instant::now()))?;
+                finish(tx, job, now, Outcome::canceled(Instant::now()), hook)?;
                 return Ok(Some(false));
             }
             let text = format!("{}: {message}", job.name);
@@ -460,7 +464,7 @@ impl Runner {
                     seconds: 0.0,
                 }
             };
-            finish(tx, job, now, outcome)?;
+            finish(tx, job, now, outcome, hook)?;
             if will_retry {
                 tx.execute(
                     "UPDATE asyncoperation SET retrycount = retrycount + 1 WHERE asyncoperationid = $1",
@@ -509,7 +513,8 @@ fn next_occurrence(job: &Claimed, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// Writes a job's state after a step and gives up the lease.
-fn finish(tx: &mut Tx<'_>, job: &Claimed, now: DateTime<Utc>, o: Outcome) -> Result<()> {
+fn finish(tx: &mut Tx<'_>, job: &Claimed, now: DateTime<Utc>, o: Outcome, hook: Option<JobStateFn>) -> Result<()> {
+    let tell = JobState { job: job.id, statecode: o.state.0, statuscode: o.state.1, due: o.due, now };
     let version = tx.next_counter("rowversion")?;
     let n = tx.execute(
         "UPDATE asyncoperation SET statecode = $1, statuscode = $2, message = COALESCE($3, message),
@@ -535,5 +540,8 @@ fn finish(tx: &mut Tx<'_>, job: &Claimed, now: DateTime<Utc>, o: Outcome) -> Res
     if n == 0 {
         return Err(EngineError::Store(StoreError::Other(format!("job {} is no longer held by this process", job.id))));
     }
-    Ok(())
+    match hook {
+        Some(f) => f(tx, &tell),
+        None => Ok(()),
+    }
 }

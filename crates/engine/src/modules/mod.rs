@@ -6,6 +6,7 @@
 //! ([`standard`] for the binary); the engine's core never names a module's
 //! entities, it runs what the registry holds.
 
+pub mod actions;
 pub mod pipeline;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use crate::jobs::{JobKind, RecurringJob};
 use crate::org::OrgIds;
 use crate::session::Session;
 use crate::setup::FirstRun;
+pub use actions::{Action, ActionHandler, ActionRequest, ActionResponse, Binding, ParamType, Parameter};
 pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
 
 /// A business module: one folder, one registration line in [`standard`].
@@ -60,6 +62,7 @@ pub struct Registry {
     first_run: Vec<FirstRunFn>,
     jobs: Vec<JobKind>,
     recurring: Vec<RecurringJob>,
+    actions: Vec<Action>,
     errors: Vec<String>,
 }
 
@@ -115,6 +118,20 @@ impl Registry {
         self
     }
 
+    /// An action or function of the catalog.
+    pub fn action(&mut self, mut action: Action) -> &mut Self {
+        action.module = self.module;
+        if self.actions.iter().any(|a| a.name == action.name) {
+            self.errors.push(format!("action '{}' is registered twice", action.name));
+        }
+        let valid = !action.name.is_empty() && action.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            self.errors.push(format!("action name '{}' must be letters, digits or '_'", action.name));
+        }
+        self.actions.push(action);
+        self
+    }
+
     /// Work done once, when the first administrator sets the organization up.
     pub fn on_first_run(&mut self, f: FirstRunFn) -> &mut Self {
         self.first_run.push(f);
@@ -130,6 +147,7 @@ pub struct Modules {
     first_run: Vec<FirstRunFn>,
     jobs: HashMap<String, JobKind>,
     recurring: Vec<RecurringJob>,
+    actions: Vec<Action>,
 }
 
 impl fmt::Debug for Modules {
@@ -149,6 +167,7 @@ impl Modules {
             first_run: Vec::new(),
             jobs: Vec::new(),
             recurring: Vec::new(),
+            actions: Vec::new(),
             errors: Vec::new(),
         };
         let mut names: Vec<&'static str> = Vec::new();
@@ -190,6 +209,7 @@ impl Modules {
             first_run: r.first_run,
             jobs,
             recurring: r.recurring,
+            actions: r.actions,
         })
     }
 
@@ -215,6 +235,18 @@ impl Modules {
 
     pub fn recurring_jobs(&self) -> &[RecurringJob] {
         &self.recurring
+    }
+
+    /// A catalog operation by name (with or without the
+    /// `Microsoft.Dynamics.CRM.` namespace).
+    pub fn action(&self, name: &str) -> Option<&Action> {
+        let name = name.strip_prefix("Microsoft.Dynamics.CRM.").unwrap_or(name);
+        self.actions.iter().find(|a| a.name == name)
+    }
+
+    /// The catalog, in registration order.
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
     }
 
     pub(crate) fn seed(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {

@@ -2,8 +2,9 @@
 //! modules it has — full names, base-currency amounts, activity durations
 //! and read-only closed activities, note attachments, and the invariants
 //! of users, teams, roles and business units; and the system jobs that
-//! run asynchronous steps and the server's periodic work.
+//! run asynchronous steps, bulk deletes and the server's periodic work.
 
+mod bulkdelete;
 mod steps;
 
 use crate::modules::{Message, Module, Registry, Stage, Step};
@@ -29,6 +30,17 @@ impl Module for Platform {
         for kind in crate::jobs::platform_kinds() {
             r.job(kind);
         }
+        for message in [Message::Create, Message::Update, Message::Delete] {
+            for entity in ["bulkdeleteoperation", "bulkdeletefailure"] {
+                r.step(
+                    Step::new("bulk_delete_record", message, Stage::PreValidation, bulkdelete::check_change)
+                        .entity(entity)
+                        .describe("Bulk delete records are written by the BulkDelete action and its job."),
+                );
+            }
+        }
+        r.action(bulkdelete::action());
+        r.job(bulkdelete::kind());
         for job in crate::jobs::platform_recurring() {
             r.recurring(job);
         }

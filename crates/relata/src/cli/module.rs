@@ -1,5 +1,6 @@
-//! `relata module list`: the business modules compiled into this binary and
-//! the pipeline steps each registers, in the order the engine runs them.
+//! `relata module list`: the business modules compiled into this binary,
+//! the pipeline steps each registers, in the order the engine runs them,
+//! and the actions and functions of the catalog.
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -10,7 +11,7 @@ use super::user::print_table;
 
 #[derive(Subcommand)]
 pub enum ModuleCommand {
-    /// The modules in registration order, then every step by message, stage and rank
+    /// The modules in registration order, every step by message, stage and rank, and the actions
     List {
         /// One JSON document instead of tables
         #[arg(long)]
@@ -46,7 +47,27 @@ fn list(as_json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{:#}", json!({ "modules": modules.names(), "steps": steps }));
+        let actions: Vec<_> = modules
+            .actions()
+            .iter()
+            .map(|a| {
+                let params = |ps: &[relata_engine::modules::Parameter]| -> Vec<_> {
+                    ps.iter().map(|p| json!({"name": p.name, "type": p.kind.edm(), "optional": p.optional})).collect()
+                };
+                json!({
+                    "module": a.module,
+                    "name": a.name,
+                    "kind": if a.is_function { "function" } else { "action" },
+                    "bindingtype": a.binding.number(),
+                    "boundentity": a.binding.entity(),
+                    "privilege": a.privilege,
+                    "parameters": params(&a.parameters),
+                    "response": params(&a.response),
+                    "description": a.description,
+                })
+            })
+            .collect();
+        println!("{:#}", json!({ "modules": modules.names(), "steps": steps, "actions": actions }));
         return Ok(());
     }
     println!("modules: {}", modules.names().join(", "));
@@ -69,6 +90,27 @@ fn list(as_json: bool) -> Result<()> {
     // By message, then entity, then the order the pipeline runs them in.
     rows.sort_by(|a, b| (&a[0], &a[1]).cmp(&(&b[0], &b[1])));
     print_table(&["MESSAGE", "ENTITY", "STAGE", "RANK", "MODE", "MODULE", "STEP", "FILTERING"], &rows);
-    println!("\n{} steps", rows.len());
+    println!("\n{} steps\n", rows.len());
+    let rows: Vec<[String; 6]> = modules
+        .actions()
+        .iter()
+        .map(|a| {
+            let params: Vec<String> = a
+                .parameters
+                .iter()
+                .map(|p| format!("{}{}: {}", p.name, if p.optional { "?" } else { "" }, p.kind.edm()))
+                .collect();
+            [
+                a.name.to_string(),
+                (if a.is_function { "function" } else { "action" }).to_string(),
+                a.binding.entity().unwrap_or("(unbound)").to_string(),
+                a.privilege.unwrap_or("").to_string(),
+                a.module.to_string(),
+                params.join(", "),
+            ]
+        })
+        .collect();
+    print_table(&["ACTION", "KIND", "BOUND TO", "PRIVILEGE", "MODULE", "PARAMETERS"], &rows);
+    println!("\n{} actions", rows.len());
     Ok(())
 }

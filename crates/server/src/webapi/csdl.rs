@@ -25,7 +25,8 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
 }
 
-pub fn csdl(schema: &Schema) -> String {
+pub fn csdl(schema: &Schema, catalog: &[relata_engine::modules::Action]) -> String {
+    let (catalog_types, catalog_imports) = super::catalog::csdl(catalog);
     let mut x = String::with_capacity(512 * 1024);
     x.push_str(r#"<?xml version="1.0" encoding="utf-8"?>"#);
     x.push_str(r#"<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>"#);
@@ -95,6 +96,8 @@ pub fn csdl(schema: &Schema) -> String {
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
     x.push_str(SECURITY_OPERATIONS);
     x.push_str(super::sales::CSDL);
+    x.push_str(super::catalog::QUERY_TYPES);
+    x.push_str(&catalog_types);
     x.push_str(r#"<EntityContainer Name="System">"#);
     for e in entities.iter() {
         let _ = write!(
@@ -122,6 +125,7 @@ pub fn csdl(schema: &Schema) -> String {
         x.push_str("</EntitySet>");
     }
     x.push_str(r#"<FunctionImport Name="WhoAmI" Function="Microsoft.Dynamics.CRM.WhoAmI"/>"#);
+    x.push_str(&catalog_imports);
     let sales = super::sales::UNBOUND.iter().copied();
     for action in ["GrantAccess", "ModifyAccess", "RevokeAccess"].into_iter().chain(sales) {
         let _ = write!(x, r#"<ActionImport Name="{action}" Action="Microsoft.Dynamics.CRM.{action}"/>"#);

@@ -656,6 +656,6 @@ pub fn csdl_response(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<Ap
     if req.method != Method::GET {
         return Err(ApiError::method_not_allowed("$metadata is read-only."));
     }
-    let xml = super::csdl::csdl(&s.schema);
+    let xml = super::csdl::csdl(&s.schema, s.org.modules().actions());
     Ok(ApiResponse::text(StatusCode::OK, "application/xml", xml))
 }

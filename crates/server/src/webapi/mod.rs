@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod batch;
+pub mod catalog;
 pub mod csdl;
 pub mod json;
 pub mod metadata;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
+use relata_engine::modules::Binding;
 use relata_engine::{Condition, EngineError, Org, RecordInput, Session, UpsertOutcome};
 use relata_metadata::{Entity, EntityRef, Nav, Value};
 use relata_query::ast::QueryOptions;
@@ -228,6 +230,10 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
         "EntityDefinitions" | "RelationshipDefinitions" | "GlobalOptionSetDefinitions" => {
             return metadata::handle(s, req, &segs)
         }
+        name if segs.len() == 1 && catalog::find(s, name).is_some_and(|a| a.binding == Binding::Global) => {
+            let action = catalog::find(s, name).cloned().expect("just found");
+            return catalog::invoke(s, req, &action, None, first.key.as_deref());
+        }
         name if segs.len() == 1 && actions::is_unbound(name) => {
             return actions::unbound(s, req, name, first.key.as_deref())
         }
@@ -425,6 +431,10 @@ fn related(
 ) -> Result<ApiResponse, ApiError> {
     let seg = &rest[0];
     if rest.len() == 1 && seg.name.starts_with(actions::NAMESPACE) {
+        if let Some(action) = catalog::find(s, &seg.name).filter(|a| a.binding.entity() == Some(entity.name())) {
+            let action = action.clone();
+            return catalog::invoke(s, req, &action, Some((entity, id)), seg.key.as_deref());
+        }
         if entity.name() == "lead" && seg.name.ends_with(".QualifyLead") {
             return sales::qualify_lead(s, req, id);
         }

@@ -1,0 +1,325 @@
+//! The catalog of actions and functions, in the shape of Dataverse's
+//! Custom APIs: a name, a binding (unbound, an entity, or an entity's
+//! collection), action or function, typed request parameters and response
+//! properties, and the privilege it needs. A module registers an
+//! [`Action`]; the Web API's dispatch and `$metadata`, `$batch` (through
+//! the dispatch) and `relata module list` read the catalog, so an
+//! operation is declared once.
+//!
+//! The catalog checks a request before the handler runs: the privilege,
+//! unknown parameters, missing required ones and each value's JSON type.
+//! A handler reads checked values through [`ActionRequest`].
+
+use chrono::{DateTime, Utc};
+use relata_metadata::EntityRef;
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::session::Session;
+
+/// What an operation is bound to (Custom API `bindingtype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Called at the service root.
+    Global,
+    /// Called on one record of the entity.
+    Entity(&'static str),
+    /// Called on the entity's collection.
+    EntityCollection(&'static str),
+}
+
+impl Binding {
+    /// Custom API `bindingtype`: 0 Global, 1 Entity, 2 EntityCollection.
+    pub fn number(self) -> i64 {
+        match self {
+            Binding::Global => 0,
+            Binding::Entity(_) => 1,
+            Binding::EntityCollection(_) => 2,
+        }
+    }
+
+    pub fn entity(self) -> Option<&'static str> {
+        match self {
+            Binding::Global => None,
+            Binding::Entity(e) | Binding::EntityCollection(e) => Some(e),
+        }
+    }
+}
+
+/// The type of a parameter or response property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Boolean,
+    DateTime,
+    Decimal,
+    Integer,
+    String,
+    Guid,
+    StringArray,
+    /// A Dataverse complex type (`QueryExpression`), passed as a JSON object.
+    Complex(&'static str),
+    /// A collection of a complex type.
+    ComplexCollection(&'static str),
+    /// Records of an entity type (`activityparty`), as JSON objects.
+    EntityCollection(&'static str),
+}
+
+impl ParamType {
+    /// The OData type name (`Edm.String`, `Collection(mscrm.QueryExpression)`).
+    pub fn edm(self) -> String {
+        match self {
+            ParamType::Boolean => "Edm.Boolean".into(),
+            ParamType::DateTime => "Edm.DateTimeOffset".into(),
+            ParamType::Decimal => "Edm.Decimal".into(),
+            ParamType::Integer => "Edm.Int32".into(),
+            ParamType::String => "Edm.String".into(),
+            ParamType::Guid => "Edm.Guid".into(),
+            ParamType::StringArray => "Collection(Edm.String)".into(),
+            ParamType::Complex(t) => format!("mscrm.{t}"),
+            ParamType::ComplexCollection(t) => format!("Collection(mscrm.{t})"),
+            ParamType::EntityCollection(e) => format!("Collection(mscrm.{e})"),
+        }
+    }
+
+    /// A short name for messages and `relata module list`.
+    pub fn describe(self) -> String {
+        match self {
+            ParamType::Boolean => "a boolean".into(),
+            ParamType::DateTime => "a date and time".into(),
+            ParamType::Decimal => "a number".into(),
+            ParamType::Integer => "a whole number".into(),
+            ParamType::String => "a string".into(),
+            ParamType::Guid => "a GUID".into(),
+            ParamType::StringArray => "an array of strings".into(),
+            ParamType::Complex(t) => format!("a {t} object"),
+            ParamType::ComplexCollection(t) => format!("an array of {t} objects"),
+            ParamType::EntityCollection(e) => format!("an array of {e} records"),
+        }
+    }
+
+    /// Does this JSON value have the type? `null` is checked by the caller.
+    fn accepts(self, v: &Json) -> bool {
+        match self {
+            ParamType::Boolean => v.is_boolean(),
+            ParamType::DateTime => v.as_str().is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
+            ParamType::Decimal => v.is_number(),
+            ParamType::Integer => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            ParamType::String => v.is_string(),
+            ParamType::Guid => v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()),
+            ParamType::StringArray => v.as_array().is_some_and(|a| a.iter().all(Json::is_string)),
+            ParamType::Complex(_) => v.is_object(),
+            ParamType::ComplexCollection(_) | ParamType::EntityCollection(_) => {
+                v.as_array().is_some_and(|a| a.iter().all(Json::is_object))
+            }
+        }
+    }
+}
+
+/// A request parameter or a response property.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: &'static str,
+    pub kind: ParamType,
+    pub optional: bool,
+}
+
+/// An operation's code: runs in the caller's transaction, as the caller.
+pub type ActionHandler = fn(&mut Session<'_, '_, '_>, &ActionRequest) -> Result<ActionResponse>;
+
+/// The response properties by name; empty for an action with none.
+pub type ActionResponse = Map<String, Json>;
+
+/// An action or function a module offers.
+#[derive(Clone)]
+pub struct Action {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub binding: Binding,
+    pub is_function: bool,
+    /// A global privilege the caller must hold (`prvBulkDelete`).
+    pub privilege: Option<&'static str>,
+    pub parameters: Vec<Parameter>,
+    pub response: Vec<Parameter>,
+    pub handler: ActionHandler,
+    /// Filled in by the registry.
+    pub module: &'static str,
+}
+
+impl Action {
+    /// An unbound action; the builder methods say the rest.
+    pub fn new(name: &'static str, handler: ActionHandler) -> Action {
+        Action {
+            name,
+            description: "",
+            binding: Binding::Global,
+            is_function: false,
+            privilege: None,
+            parameters: Vec::new(),
+            response: Vec::new(),
+            handler,
+            module: "",
+        }
+    }
+
+    pub fn describe(mut self, description: &'static str) -> Action {
+        self.description = description;
+        self
+    }
+
+    /// Read with GET, no side effects.
+    pub fn function(mut self) -> Action {
+        self.is_function = true;
+        self
+    }
+
+    pub fn bound(mut self, binding: Binding) -> Action {
+        self.binding = binding;
+        self
+    }
+
+    pub fn privilege(mut self, privilege: &'static str) -> Action {
+        self.privilege = Some(privilege);
+        self
+    }
+
+    /// A required parameter.
+    pub fn param(mut self, name: &'static str, kind: ParamType) -> Action {
+        self.parameters.push(Parameter { name, kind, optional: false });
+        self
+    }
+
+    pub fn optional(mut self, name: &'static str, kind: ParamType) -> Action {
+        self.parameters.push(Parameter { name, kind, optional: true });
+        self
+    }
+
+    pub fn returns(mut self, name: &'static str, kind: ParamType) -> Action {
+        self.response.push(Parameter { name, kind, optional: false });
+        self
+    }
+
+    /// The Dataverse name of the response complex type.
+    pub fn response_type(&self) -> String {
+        format!("{}Response", self.name)
+    }
+
+    /// Checks `params` against the declaration: names, presence, types.
+    fn check(&self, params: &Map<String, Json>) -> Result<()> {
+        if let Some(unknown) = params.keys().find(|k| !self.parameters.iter().any(|p| p.name == k.as_str())) {
+            let known: Vec<&str> = self.parameters.iter().map(|p| p.name).collect();
+            return Err(EngineError::Invalid(format!(
+                "'{unknown}' is not a parameter of {}; it takes {}",
+                self.name,
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+        for p in &self.parameters {
+            match params.get(p.name) {
+                None | Some(Json::Null) if p.optional => {}
+                None | Some(Json::Null) => {
+                    return Err(EngineError::Invalid(format!("{} needs the parameter '{}'", self.name, p.name)))
+                }
+                Some(v) if !p.kind.accepts(v) => {
+                    return Err(EngineError::Invalid(format!(
+                        "the parameter '{}' of {} must be {}",
+                        p.name,
+                        self.name,
+                        p.kind.describe()
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A checked request: the bound record, if any, and the parameters.
+#[derive(Debug, Clone, Default)]
+pub struct ActionRequest {
+    pub target: Option<EntityRef>,
+    pub params: Map<String, Json>,
+}
+
+impl ActionRequest {
+    pub fn json(&self, name: &str) -> Option<&Json> {
+        self.params.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.json(name).and_then(Json::as_str)
+    }
+
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        self.json(name).and_then(Json::as_bool)
+    }
+
+    pub fn datetime(&self, name: &str) -> Option<DateTime<Utc>> {
+        self.string(name).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+    }
+}
+
+impl Session<'_, '_, '_> {
+    /// Runs a catalog operation: checks the caller's privilege and the
+    /// parameters, then the handler, in this transaction.
+    pub fn execute_action(
+        &mut self,
+        name: &str,
+        target: Option<EntityRef>,
+        params: Map<String, Json>,
+    ) -> Result<ActionResponse> {
+        let org = self.org;
+        let action = org
+            .modules()
+            .action(name)
+            .ok_or_else(|| EngineError::NotFound(format!("There is no action or function named '{name}'")))?;
+        if let Some(p) = action.privilege {
+            self.require_global(p)?;
+        }
+        match (action.binding, &target) {
+            (Binding::Entity(e), Some(t)) if t.entity == e => {}
+            (Binding::Entity(e), _) => {
+                return Err(EngineError::Invalid(format!("{} is bound to a record of {e}", action.name)))
+            }
+            (_, Some(_)) => return Err(EngineError::Invalid(format!("{} is not bound to a record", action.name))),
+            _ => {}
+        }
+        action.check(&params)?;
+        (action.handler)(self, &ActionRequest { target, params })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn noop(_: &mut Session<'_, '_, '_>, _: &ActionRequest) -> Result<ActionResponse> {
+        Ok(Map::new())
+    }
+
+    fn params(v: Json) -> Map<String, Json> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn requests_are_checked_against_the_declaration() {
+        let a = Action::new("Send", noop)
+            .param("To", ParamType::String)
+            .optional("At", ParamType::DateTime)
+            .optional("Count", ParamType::Integer)
+            .optional("Queries", ParamType::ComplexCollection("QueryExpression"));
+        assert!(a.check(&params(json!({"To": "x"}))).is_ok());
+        assert!(a.check(&params(json!({"To": "x", "At": null}))).is_ok());
+        let err = |v| a.check(&params(v)).unwrap_err().to_string();
+        assert!(err(json!({})).contains("Send needs the parameter 'To'"));
+        assert!(err(json!({"To": null})).contains("needs the parameter 'To'"));
+        assert!(err(json!({"To": "x", "Cc": 1})).contains("'Cc' is not a parameter of Send; it takes To, At, Count"));
+        assert!(err(json!({"To": 1})).contains("'To' of Send must be a string"));
+        assert!(err(json!({"To": "x", "At": "tomorrow"})).contains("must be a date and time"));
+        assert!(err(json!({"To": "x", "Count": 3_000_000_000u64})).contains("must be a whole number"));
+        assert!(err(json!({"To": "x", "Queries": [1]})).contains("an array of QueryExpression objects"));
+        assert_eq!(ParamType::ComplexCollection("QueryExpression").edm(), "Collection(mscrm.QueryExpression)");
+    }
+}
