@@ -2,7 +2,9 @@
 //! that continue, recurrence and catch-up on a moved clock, cancel and
 //! retry through the Web API and the CLI, asynchronous steps, the runaway
 //! depth limit, and exactly-once runs with two organizations (as two
-//! server processes) sharing one database, one of them losing its lease.
+//! server processes) sharing one database, one of them losing its lease —
+//! and with two real `relata serve` processes, one killed with SIGKILL in
+//! the middle of a bulk delete.
 
 mod common;
 
@@ -418,4 +420,99 @@ fn the_job_benchmark_reports_throughput_and_delay() {
     }
     let refused = std::process::Command::new(common::relata_bin()).args(["bench", "--jobs", "0"]).output().unwrap();
     assert!(!refused.status.success());
+}
+
+/// Two `relata serve` processes share the job queue of one database; the
+/// one holding a bulk delete's job is killed with SIGKILL in the middle of
+/// the work. The survivor takes the job over when its lease expires and
+/// finishes it: every record is deleted exactly once (the counts add up
+/// to the records created, with no failure from a step run twice).
+#[test]
+fn a_server_killed_mid_job_loses_nothing_and_runs_nothing_twice() {
+    for backend in backends() {
+        let env = [("RELATA_JOB_LEASE_SECONDS", "3"), ("RELATA_JOB_WORKERS", "1")];
+        let nodes = common::start_nodes(backend, 2, &env);
+        let tag = uid();
+        const GROUPS: usize = 4;
+        const PER_GROUP: usize = 300;
+        for g in 0..GROUPS {
+            for chunk in 0..PER_GROUP / 100 {
+                // A change set of 100 creates: one transaction.
+                let creates = (0..100)
+                    .map(|i| {
+                        let name = format!("kill {tag} g{g} {}", chunk * 100 + i);
+                        common::BatchReq::new("POST", "accounts", Some(json!({ "name": name })))
+                    })
+                    .collect();
+                let (ct, body) = common::batch_body(&[common::Part::ChangeSet(creates)]);
+                let r =
+                    nodes[0].send(nodes[0].req(reqwest::Method::POST, "$batch").header("content-type", ct).body(body));
+                r.expect(200);
+            }
+        }
+        let count = |srv: &Srv| {
+            let q = format!("accounts?$select=name&$filter=startswith(name,'kill {tag} ')");
+            srv.get(&q).expect(200).rows().len()
+        };
+        assert_eq!(count(&nodes[0]), GROUPS * PER_GROUP, "{backend}: the accounts were created");
+
+        let mut jobs = Vec::new();
+        for g in 0..GROUPS {
+            let query = json!({"EntityName": "account", "Criteria": {"Conditions": [{"AttributeName": "name",
+                "Operator": "BeginsWith", "Values": [{"Type": "System.String", "Value": format!("kill {tag} g{g} ")}]}]}});
+            let r =
+                nodes[g % 2].post("BulkDelete", &json!({"QuerySet": [query], "JobName": format!("kill {tag} {g}")}));
+            r.expect(200);
+            jobs.push(Uuid::parse_str(r.json()["JobId"].as_str().unwrap()).unwrap());
+        }
+
+        // Find a process in the middle of a job, and kill it.
+        let deadline = Instant::now() + StdDuration::from_secs(60);
+        let (victim_job, victim_pid) = loop {
+            assert!(Instant::now() < deadline, "{backend}: no job was seen running");
+            let running = nodes[0]
+                .get("asyncoperations?$select=hostid,statecode&$filter=operationtype eq 13 and statecode eq 2")
+                .expect(200)
+                .rows();
+            if let Some(j) = running.first() {
+                let host = j["hostid"].as_str().unwrap_or_default();
+                let pid: i32 = host.split(':').nth(1).and_then(|p| p.parse().ok()).expect("hostid names the process");
+                let id = Uuid::parse_str(j["asyncoperationid"].as_str().unwrap()).unwrap();
+                break (id, pid);
+            }
+            std::thread::sleep(StdDuration::from_millis(5));
+        };
+        let killed = std::process::Command::new("kill").args(["-9", &victim_pid.to_string()]).status().unwrap();
+        assert!(killed.success(), "{backend}: kill -9 {victim_pid}");
+        let client = reqwest::blocking::Client::builder().timeout(StdDuration::from_secs(2)).build().unwrap();
+        std::thread::sleep(StdDuration::from_millis(200));
+        let alive: Vec<&Srv> =
+            nodes.iter().filter(|n| client.get(format!("{}/health", n.base_url)).send().is_ok()).collect();
+        assert_eq!(alive.len(), 1, "{backend}: one node is down, one up");
+        let survivor = alive[0];
+
+        // The survivor finishes every job, the victim's after its lease ran out.
+        let deadline = Instant::now() + StdDuration::from_secs(90);
+        loop {
+            let done = jobs.iter().filter(|j| survivor.retrieve("asyncoperations", **j, "")["statecode"] == 3).count();
+            if done == jobs.len() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{backend}: {done} of {} jobs finished after the kill", jobs.len());
+            std::thread::sleep(StdDuration::from_millis(200));
+        }
+        assert_eq!(count(survivor), 0, "{backend}: every account was deleted");
+        let (mut deleted, mut failed) = (0, 0);
+        for j in &jobs {
+            let job = survivor.retrieve("asyncoperations", *j, "");
+            assert_eq!(job["statuscode"], 30, "{backend}: {job}");
+            let ops = survivor.get(&format!("bulkdeleteoperations?$filter=_asyncoperationid_value eq {j}")).rows();
+            deleted += ops[0]["successcount"].as_i64().unwrap();
+            failed += ops[0]["failurecount"].as_i64().unwrap();
+        }
+        assert_eq!((deleted, failed), ((GROUPS * PER_GROUP) as i64, 0), "{backend}: each record deleted exactly once");
+        let taken = survivor.retrieve("asyncoperations", victim_job, "");
+        assert!(taken["retrycount"].as_i64().unwrap() >= 1, "{backend}: the victim's job was taken over: {taken}");
+        assert!(!taken["hostid"].as_str().unwrap().contains(&format!(":{victim_pid}:")), "{backend}: {taken}");
+    }
 }

@@ -572,6 +572,28 @@ fn start(backend: &'static str) -> Srv {
     }
 }
 
+/// `n` `relata serve` processes on one fresh `backend` store, as nodes
+/// behind a load balancer, each started with `env`.
+pub fn start_nodes(backend: &'static str, n: usize, env: &[(&str, &str)]) -> Vec<Srv> {
+    let store = new_store(backend);
+    let token = admin_token(&store);
+    (0..n)
+        .map(|_| {
+            let (base_url, child, stdin) = start_server_env(&store, env);
+            Srv {
+                backend,
+                api: format!("{base_url}{API_PATH}"),
+                base_url,
+                client: http_client(),
+                token: token.clone(),
+                data_dir: store.data_dir.clone(),
+                database_url: store.database_url.clone(),
+                _guard: Mutex::new(Box::new((child, stdin))),
+            }
+        })
+        .collect()
+}
+
 /// The admin account and its bearer token, made with the CLI on `store`.
 fn admin_token(store: &StoreSetup) -> String {
     let mut user_args: Vec<String> = ["user", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD]
