@@ -40,6 +40,35 @@ fn csdl_metadata_document() {
                 assert!(xml.contains(&format!("<EntitySet Name=\"{set}\"")), "EntitySet {set} missing from $metadata");
             }
         }
+        // Every type the document names is declared in it (the catalog's
+        // operations name entity, complex and enumeration types).
+        let mut declared = std::collections::HashSet::new();
+        for kind in ["EntityType", "ComplexType", "EnumType"] {
+            for t in xml.split(&format!("<{kind} Name=\"")).skip(1) {
+                declared.insert(t.split('"').next().unwrap().to_string());
+            }
+        }
+        for used in xml.split("Type=\"").skip(1).map(|t| t.split('"').next().unwrap()) {
+            let inner = used.strip_prefix("Collection(").and_then(|t| t.strip_suffix(')')).unwrap_or(used);
+            if let Some(name) = inner.strip_prefix("mscrm.").or_else(|| inner.strip_prefix("Microsoft.Dynamics.CRM.")) {
+                assert!(declared.contains(name), "$metadata uses the undeclared type {used}");
+            } else {
+                assert!(inner.starts_with("Edm."), "$metadata uses the type {used}");
+            }
+        }
+        // Each unbound catalog operation is imported once; bound ones are not.
+        for (import, name) in [
+            ("ActionImport", "BulkDelete"),
+            ("ActionImport", "WinOpportunity"),
+            ("FunctionImport", "RetrieveRolePrivilegesRole"),
+        ] {
+            assert_eq!(xml.matches(&format!("<{import} Name=\"{name}\"")).count(), 1, "{import} {name}");
+        }
+        assert_eq!(xml.matches("<ActionImport Name=\"QualifyLead\"").count(), 0, "QualifyLead is bound to lead");
+        assert!(xml.contains(
+            r#"<Function Name="RetrievePrincipalAccess" IsBound="true"><Parameter Name="entity" Type="mscrm.team""#
+        ));
+
         // The service document lists the sets too.
         let v = srv.get("/").json();
         let names: Vec<&str> = v["value"].as_array().unwrap().iter().filter_map(|e| e["name"].as_str()).collect();

@@ -11,12 +11,12 @@
 //! A handler reads checked values through [`ActionRequest`].
 
 use chrono::{DateTime, Utc};
-use relata_metadata::EntityRef;
+use relata_metadata::{Entity, EntityRef, Schema};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
-use crate::session::Session;
+use crate::session::{RecordInput, Session};
 
 /// What an operation is bound to (Custom API `bindingtype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,18 @@ pub enum ParamType {
     ComplexCollection(&'static str),
     /// Records of an entity type (`activityparty`), as JSON objects.
     EntityCollection(&'static str),
+    /// A record of an entity type (`opportunityclose`), as a JSON object
+    /// the API layer reads into a [`RecordInput`].
+    Entity(&'static str),
+    /// A reference to a record of any entity: `{"@odata.id": "accounts(…)"}`
+    /// or `{"@odata.type": "Microsoft.Dynamics.CRM.account", "accountid": …}`.
+    EntityReference,
+    /// A reference to a record of one entity (`transactioncurrency`).
+    EntityReferenceOf(&'static str),
+    /// A Dataverse enumeration (`AccessRights`): its member names, or a number.
+    Enum(&'static str),
+    /// Bytes, as base64 text.
+    Binary,
 }
 
 impl ParamType {
@@ -79,6 +91,10 @@ impl ParamType {
             ParamType::Complex(t) => format!("mscrm.{t}"),
             ParamType::ComplexCollection(t) => format!("Collection(mscrm.{t})"),
             ParamType::EntityCollection(e) => format!("Collection(mscrm.{e})"),
+            ParamType::Entity(e) | ParamType::EntityReferenceOf(e) => format!("mscrm.{e}"),
+            ParamType::EntityReference => "mscrm.crmbaseentity".into(),
+            ParamType::Enum(t) => format!("mscrm.{t}"),
+            ParamType::Binary => "Edm.Binary".into(),
         }
     }
 
@@ -95,6 +111,11 @@ impl ParamType {
             ParamType::Complex(t) => format!("a {t} object"),
             ParamType::ComplexCollection(t) => format!("an array of {t} objects"),
             ParamType::EntityCollection(e) => format!("an array of {e} records"),
+            ParamType::Entity(e) => format!("a {e} record"),
+            ParamType::EntityReference => "a record reference".into(),
+            ParamType::EntityReferenceOf(e) => format!("a reference to a {e} record"),
+            ParamType::Enum(t) => format!("{t} member names"),
+            ParamType::Binary => "base64 text".into(),
         }
     }
 
@@ -104,7 +125,8 @@ impl ParamType {
             ParamType::Boolean => v.is_boolean(),
             ParamType::DateTime => v.as_str().is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
             ParamType::Decimal => v.is_number(),
-            ParamType::Integer => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            // An option set value may come as `{"Value": n}`.
+            ParamType::Integer => v.get("Value").unwrap_or(v).as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
             ParamType::String => v.is_string(),
             ParamType::Guid => v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()),
             ParamType::StringArray => v.as_array().is_some_and(|a| a.iter().all(Json::is_string)),
@@ -112,23 +134,59 @@ impl ParamType {
             ParamType::ComplexCollection(_) | ParamType::EntityCollection(_) => {
                 v.as_array().is_some_and(|a| a.iter().all(Json::is_object))
             }
+            ParamType::Entity(_) | ParamType::EntityReference | ParamType::EntityReferenceOf(_) => v.is_object(),
+            ParamType::Enum(_) => v.is_string() || v.is_u64(),
+            ParamType::Binary => v.is_string(),
         }
     }
 }
 
 /// A request parameter or a response property.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Parameter {
     pub name: &'static str,
     pub kind: ParamType,
     pub optional: bool,
 }
 
-/// An operation's code: runs in the caller's transaction, as the caller.
-pub type ActionHandler = fn(&mut Session<'_, '_, '_>, &ActionRequest) -> Result<ActionResponse>;
+/// What an operation answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Returns {
+    Nothing,
+    /// Properties of a `<Name>Response` complex type.
+    Properties(Vec<Parameter>),
+    /// One record of the entity (`GenerateQuoteFromOpportunity`).
+    Entity(&'static str),
+    /// References to records of any entity (`QualifyLead`).
+    EntityReferences,
+}
 
-/// The response properties by name; empty for an action with none.
-pub type ActionResponse = Map<String, Json>;
+/// An operation's code: runs in the caller's transaction, as the caller.
+pub type ActionHandler = fn(&mut Session<'_, '_, '_>, &ActionRequest<'_>) -> Result<ActionResponse>;
+
+/// What a handler answers, as its declaration says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionResponse {
+    Empty,
+    Properties(Map<String, Json>),
+    Record(EntityRef),
+    References(Vec<EntityRef>),
+}
+
+impl ActionResponse {
+    /// One response property.
+    pub fn property(name: &str, value: Json) -> ActionResponse {
+        let mut m = Map::new();
+        m.insert(name.to_string(), value);
+        ActionResponse::Properties(m)
+    }
+}
+
+/// Reads a record parameter (`OpportunityClose`) in the API's wire format;
+/// the API layer that received the request supplies it.
+pub trait RecordReader {
+    fn record(&self, schema: &Schema, entity: &Entity, body: &Json) -> Result<RecordInput>;
+}
 
 /// An action or function a module offers.
 #[derive(Clone)]
@@ -140,7 +198,7 @@ pub struct Action {
     /// A global privilege the caller must hold (`prvBulkDelete`).
     pub privilege: Option<&'static str>,
     pub parameters: Vec<Parameter>,
-    pub response: Vec<Parameter>,
+    pub returns: Returns,
     pub handler: ActionHandler,
     /// Filled in by the registry.
     pub module: &'static str,
@@ -156,7 +214,7 @@ impl Action {
             is_function: false,
             privilege: None,
             parameters: Vec::new(),
-            response: Vec::new(),
+            returns: Returns::Nothing,
             handler,
             module: "",
         }
@@ -194,9 +252,34 @@ impl Action {
         self
     }
 
+    /// A property of the response (`JobId`).
     pub fn returns(mut self, name: &'static str, kind: ParamType) -> Action {
-        self.response.push(Parameter { name, kind, optional: false });
+        let p = Parameter { name, kind, optional: false };
+        match &mut self.returns {
+            Returns::Properties(ps) => ps.push(p),
+            _ => self.returns = Returns::Properties(vec![p]),
+        }
         self
+    }
+
+    /// Answers with one record of `entity`.
+    pub fn returns_entity(mut self, entity: &'static str) -> Action {
+        self.returns = Returns::Entity(entity);
+        self
+    }
+
+    /// Answers with references to records of any entity.
+    pub fn returns_references(mut self) -> Action {
+        self.returns = Returns::EntityReferences;
+        self
+    }
+
+    /// The response properties, if it answers with some.
+    pub fn response(&self) -> &[Parameter] {
+        match &self.returns {
+            Returns::Properties(ps) => ps,
+            _ => &[],
+        }
     }
 
     /// The Dataverse name of the response complex type.
@@ -236,13 +319,56 @@ impl Action {
 }
 
 /// A checked request: the bound record, if any, and the parameters.
-#[derive(Debug, Clone, Default)]
-pub struct ActionRequest {
+pub struct ActionRequest<'a> {
+    /// The operation's name (one handler may serve several).
+    pub action: &'static str,
     pub target: Option<EntityRef>,
     pub params: Map<String, Json>,
+    pub reader: &'a dyn RecordReader,
+    pub schema: &'a Schema,
 }
 
-impl ActionRequest {
+impl ActionRequest<'_> {
+    /// The bound record (the catalog has checked that there is one).
+    pub fn bound(&self) -> Result<Uuid> {
+        self.target
+            .as_ref()
+            .map(|t| t.id)
+            .ok_or_else(|| EngineError::Invalid("the operation is bound to a record".into()))
+    }
+
+    /// A required parameter (the catalog has checked it is present).
+    pub fn required(&self, name: &str) -> Result<&Json> {
+        self.json(name).ok_or_else(|| EngineError::Invalid(format!("the parameter '{name}' is required")))
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        self.json(name).map(|v| v.get("Value").unwrap_or(v)).and_then(Json::as_i64)
+    }
+
+    pub fn guid(&self, name: &str) -> Result<Uuid> {
+        guid(self.required(name)?, name)
+    }
+
+    /// A record parameter, read by the API layer.
+    pub fn record(&self, name: &str, entity: &str) -> Result<RecordInput> {
+        let e = self
+            .schema
+            .entity(entity)
+            .ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+        self.reader
+            .record(self.schema, e, self.required(name)?)
+            .map_err(|err| EngineError::Invalid(format!("{name}: {err}")))
+    }
+
+    /// A record-reference parameter, if given.
+    pub fn reference(&self, name: &str) -> Result<Option<EntityRef>> {
+        match self.json(name) {
+            None => Ok(None),
+            Some(v) => reference(self.schema, v, name).map(Some),
+        }
+    }
+
     pub fn json(&self, name: &str) -> Option<&Json> {
         self.params.get(name).filter(|v| !v.is_null())
     }
@@ -260,33 +386,64 @@ impl ActionRequest {
     }
 }
 
+/// A GUID value (quotes and braces tolerated, as clients send them).
+pub fn guid(v: &Json, what: &str) -> Result<Uuid> {
+    v.as_str()
+        .and_then(|s| Uuid::parse_str(s.trim_matches(|c| c == '\'' || c == '{' || c == '}')).ok())
+        .ok_or_else(|| EngineError::Invalid(format!("{what} must be a GUID")))
+}
+
+/// A record reference: `{"@odata.id": "accounts(…)"}` (an entity set and a
+/// key) or `{"@odata.type": "Microsoft.Dynamics.CRM.account", "accountid": …}`.
+pub fn reference(schema: &Schema, v: &Json, what: &str) -> Result<EntityRef> {
+    let bad = |m: String| EngineError::Invalid(format!("{what}: {m}"));
+    if let Some(url) = v.get("@odata.id").and_then(Json::as_str) {
+        let tail = url.rsplit('/').next().unwrap_or(url);
+        let (set, key) = tail
+            .strip_suffix(')')
+            .and_then(|t| t.split_once('('))
+            .ok_or_else(|| bad(format!("'{url}' is not a record URL such as accounts(<id>)")))?;
+        let e = schema.entity_by_set(set).ok_or_else(|| bad(format!("'{set}' is not an entity set")))?;
+        let id = Uuid::parse_str(key).map_err(|_| bad(format!("'{key}' is not a GUID")))?;
+        return Ok(EntityRef { entity: e.name().to_string(), id });
+    }
+    let ty = v
+        .get("@odata.type")
+        .and_then(Json::as_str)
+        .ok_or_else(|| bad("needs \"@odata.type\" (Microsoft.Dynamics.CRM.<entity>) or \"@odata.id\"".into()))?;
+    let name = ty.trim_start_matches('#').strip_prefix(NAMESPACE).unwrap_or(ty);
+    let e = schema.entity(name).ok_or_else(|| bad(format!("'{ty}' is not an entity type")))?;
+    let key =
+        v.get(e.primary_id()).ok_or_else(|| bad(format!("the {name} record needs its key '{}'", e.primary_id())))?;
+    Ok(EntityRef { entity: e.name().to_string(), id: guid(key, e.primary_id())? })
+}
+
+/// The namespace of Dataverse's operations and types.
+pub const NAMESPACE: &str = "Microsoft.Dynamics.CRM.";
+
 impl Session<'_, '_, '_> {
     /// Runs a catalog operation: checks the caller's privilege and the
-    /// parameters, then the handler, in this transaction.
+    /// parameters, then the handler, in this transaction. `target` is the
+    /// record a bound operation is called on.
     pub fn execute_action(
         &mut self,
         name: &str,
         target: Option<EntityRef>,
         params: Map<String, Json>,
+        reader: &dyn RecordReader,
     ) -> Result<ActionResponse> {
         let org = self.org;
-        let action = org
-            .modules()
-            .action(name)
-            .ok_or_else(|| EngineError::NotFound(format!("There is no action or function named '{name}'")))?;
+        let action =
+            org.modules().action(name, target.as_ref().map(|t| t.entity.as_str())).ok_or_else(|| match &target {
+                Some(t) => EngineError::Invalid(format!("'{name}' is not an operation bound to '{}'", t.entity)),
+                None => EngineError::NotFound(format!("There is no action or function named '{name}'")),
+            })?;
         if let Some(p) = action.privilege {
             self.require_global(p)?;
         }
-        match (action.binding, &target) {
-            (Binding::Entity(e), Some(t)) if t.entity == e => {}
-            (Binding::Entity(e), _) => {
-                return Err(EngineError::Invalid(format!("{} is bound to a record of {e}", action.name)))
-            }
-            (_, Some(_)) => return Err(EngineError::Invalid(format!("{} is not bound to a record", action.name))),
-            _ => {}
-        }
         action.check(&params)?;
-        (action.handler)(self, &ActionRequest { target, params })
+        let schema = self.schema.clone();
+        (action.handler)(self, &ActionRequest { action: action.name, target, params, reader, schema: &schema })
     }
 }
 
@@ -295,8 +452,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn noop(_: &mut Session<'_, '_, '_>, _: &ActionRequest) -> Result<ActionResponse> {
-        Ok(Map::new())
+    fn noop(_: &mut Session<'_, '_, '_>, _: &ActionRequest<'_>) -> Result<ActionResponse> {
+        Ok(ActionResponse::Empty)
     }
 
     fn params(v: Json) -> Map<String, Json> {

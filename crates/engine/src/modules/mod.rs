@@ -23,7 +23,9 @@ use crate::jobs::{JobKind, RecurringJob};
 use crate::org::OrgIds;
 use crate::session::Session;
 use crate::setup::FirstRun;
-pub use actions::{Action, ActionHandler, ActionRequest, ActionResponse, Binding, ParamType, Parameter};
+pub use actions::{
+    Action, ActionHandler, ActionRequest, ActionResponse, Binding, ParamType, Parameter, RecordReader, Returns,
+};
 pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
 
 /// A business module: one folder, one registration line in [`standard`].
@@ -121,8 +123,8 @@ impl Registry {
     /// An action or function of the catalog.
     pub fn action(&mut self, mut action: Action) -> &mut Self {
         action.module = self.module;
-        if self.actions.iter().any(|a| a.name == action.name) {
-            self.errors.push(format!("action '{}' is registered twice", action.name));
+        if self.actions.iter().any(|a| a.name == action.name && a.binding == action.binding) {
+            self.errors.push(format!("action '{}' is registered twice with the same binding", action.name));
         }
         let valid = !action.name.is_empty() && action.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
@@ -238,10 +240,19 @@ impl Modules {
     }
 
     /// A catalog operation by name (with or without the
-    /// `Microsoft.Dynamics.CRM.` namespace).
-    pub fn action(&self, name: &str) -> Option<&Action> {
-        let name = name.strip_prefix("Microsoft.Dynamics.CRM.").unwrap_or(name);
-        self.actions.iter().find(|a| a.name == name)
+    /// `Microsoft.Dynamics.CRM.` namespace): unbound, or bound to a record
+    /// of `bound_to`.
+    pub fn action(&self, name: &str, bound_to: Option<&str>) -> Option<&Action> {
+        let name = name.strip_prefix(actions::NAMESPACE).unwrap_or(name);
+        let binding = match bound_to {
+            None => Binding::Global,
+            Some(e) => {
+                return self.actions.iter().find(|a| {
+                    a.name == name && a.binding.entity() == Some(e) && matches!(a.binding, Binding::Entity(_))
+                })
+            }
+        };
+        self.actions.iter().find(|a| a.name == name && a.binding == binding)
     }
 
     /// The catalog, in registration order.

@@ -79,7 +79,7 @@ struct Query {
     filter: Option<String>,
 }
 
-fn submit(s: &mut Session<'_, '_, '_>, req: &ActionRequest) -> Result<ActionResponse> {
+fn submit(s: &mut Session<'_, '_, '_>, req: &ActionRequest<'_>) -> Result<ActionResponse> {
     let set = req.json("QuerySet").and_then(Json::as_array).cloned().unwrap_or_default();
     if set.is_empty() {
         return Err(EngineError::Invalid("QuerySet is empty: give at least one query".into()));
@@ -158,9 +158,7 @@ fn submit(s: &mut Session<'_, '_, '_>, req: &ActionRequest) -> Result<ActionResp
     }
     let schema = s.schema.clone();
     crate::seed::insert_at(s.tx, &schema, "bulkdeleteoperation", operation_id, user, s.now, fields)?;
-    let mut out = Map::new();
-    out.insert("JobId".into(), Json::String(job_id.to_string()));
-    Ok(out)
+    Ok(ActionResponse::property("JobId", Json::String(job_id.to_string())))
 }
 
 /// The OData options that select the next batch of a query: its filter,

@@ -5,6 +5,7 @@
 //! run asynchronous steps, bulk deletes and the server's periodic work.
 
 mod bulkdelete;
+mod security;
 mod steps;
 
 use crate::modules::{Message, Module, Registry, Stage, Step};
@@ -39,6 +40,7 @@ impl Module for Platform {
                 );
             }
         }
+        security::register(r);
         r.action(bulkdelete::action());
         r.job(bulkdelete::kind());
         for job in crate::jobs::platform_recurring() {

@@ -11,6 +11,7 @@ pub(crate) mod defaults;
 mod documents;
 mod lead;
 mod lines;
+mod operations;
 mod payments;
 mod print;
 mod process;
@@ -100,6 +101,7 @@ impl Module for Sales {
 
     fn register(&self, r: &mut Registry) {
         steps::register(r);
+        operations::register(r);
         r.seed(process::seed);
         r.on_first_run(defaults::first_run);
     }

@@ -62,7 +62,7 @@ fn list(as_json: bool) -> Result<()> {
                     "boundentity": a.binding.entity(),
                     "privilege": a.privilege,
                     "parameters": params(&a.parameters),
-                    "response": params(&a.response),
+                    "response": params(a.response()),
                     "description": a.description,
                 })
             })

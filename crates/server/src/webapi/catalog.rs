@@ -6,19 +6,31 @@
 use std::fmt::Write;
 
 use http::{Method, StatusCode};
-use relata_engine::modules::{Action, Binding};
-use relata_engine::Session;
-use relata_metadata::{Entity, EntityRef};
-use serde_json::{Map, Value as Json};
+use relata_engine::modules::{Action, ActionResponse, Binding, RecordReader, Returns};
+use relata_engine::{EngineError, RecordInput, Session};
+use relata_metadata::{Entity, EntityRef, Schema};
+use serde_json::{json, Map, Value as Json};
 use uuid::Uuid;
 
-use super::actions::NAMESPACE;
-use super::{ApiRequest, ApiResponse};
+use super::{ApiRequest, ApiResponse, Prefer};
 use crate::error::ApiError;
 
-/// The catalog operation a path segment names, if any.
-pub fn find<'a>(s: &Session<'a, '_, '_>, name: &str) -> Option<&'a Action> {
-    s.org.modules().action(name.strip_prefix(NAMESPACE).unwrap_or(name))
+pub const NAMESPACE: &str = "Microsoft.Dynamics.CRM.";
+
+/// The catalog operation a path segment names: unbound, or bound to a
+/// record of `bound_to`.
+pub fn find<'a>(s: &Session<'a, '_, '_>, name: &str, bound_to: Option<&str>) -> Option<&'a Action> {
+    s.org.modules().action(name.strip_prefix(NAMESPACE).unwrap_or(name), bound_to)
+}
+
+/// Record parameters (`OpportunityClose`) are read as the Web API reads a
+/// record in a create.
+struct WebApiRecords;
+
+impl RecordReader for WebApiRecords {
+    fn record(&self, schema: &Schema, entity: &Entity, body: &Json) -> relata_engine::Result<RecordInput> {
+        super::parse_record(schema, entity, body).map_err(|e| EngineError::Invalid(e.message))
+    }
 }
 
 /// Runs a catalog operation, unbound or on the record `target`.
@@ -42,7 +54,7 @@ pub fn invoke(
         }
         function_params(req, key.unwrap_or(""))?
     } else {
-        if key.is_some() {
+        if key.is_some_and(|k| !k.trim().is_empty()) {
             return Err(ApiError::bad_request(format!(
                 "{} is an action: its parameters go in the body, not in parentheses.",
                 action.name
@@ -57,82 +69,139 @@ pub fn invoke(
         }
     };
     let target = target.map(|(e, id)| EntityRef { entity: e.name().to_string(), id });
-    let out = s.execute_action(action.name, target, params)?;
-    if action.response.is_empty() {
-        return Ok(ApiResponse::empty(StatusCode::NO_CONTENT));
+    match s.execute_action(action.name, target, params, &WebApiRecords)? {
+        ActionResponse::Empty => Ok(ApiResponse::empty(StatusCode::NO_CONTENT)),
+        ActionResponse::Properties(out) => {
+            let mut body = Map::new();
+            body.insert(
+                "@odata.context".into(),
+                Json::String(format!("{}/$metadata#{NAMESPACE}{}", req.base, action.response_type())),
+            );
+            body.extend(out);
+            Ok(ApiResponse::json(StatusCode::OK, &Json::Object(body)))
+        }
+        // The record made, as a retrieve of it would answer.
+        ActionResponse::Record(r) => {
+            let e = s.entity(&r.entity)?;
+            let mut plain = req.clone();
+            plain.query = String::new();
+            super::retrieve(s, &plain, &e, r.id, &Prefer::default())
+        }
+        ActionResponse::References(refs) => {
+            let value: Vec<Json> = refs
+                .iter()
+                .map(|r| {
+                    let mut m = Map::new();
+                    m.insert("@odata.type".into(), Json::String(format!("#{NAMESPACE}{}", r.entity)));
+                    m.insert(format!("{}id", r.entity), Json::String(r.id.to_string()));
+                    Json::Object(m)
+                })
+                .collect();
+            Ok(ApiResponse::json(
+                StatusCode::OK,
+                &json!({
+                    "@odata.context": format!("{}/$metadata#Collection({NAMESPACE}crmbaseentity)", req.base),
+                    "value": value,
+                }),
+            ))
+        }
     }
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        Json::String(format!("{}/$metadata#{NAMESPACE}{}", req.base, action.response_type())),
-    );
-    body.extend(out);
-    Ok(ApiResponse::json(StatusCode::OK, &Json::Object(body)))
 }
 
-/// A function's parameters from `Name(P1=literal,P2=@alias)` and the
-/// query's aliases: strings quoted, numbers, booleans, `null`, GUIDs, and
-/// aliases holding JSON.
+/// A function's parameters from `Name(P1=literal,P2=@alias)`, with alias
+/// values from the query.
 fn function_params(req: &ApiRequest, key: &str) -> Result<Map<String, Json>, ApiError> {
     let mut out = Map::new();
-    let aliases: Vec<(String, String)> = form_urlencoded::parse(req.query.as_bytes())
-        .filter(|(k, _)| k.starts_with('@'))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    for part in split_top(key) {
+    for part in split_top_level(key) {
         let part = part.trim();
         if part.is_empty() {
             continue;
         }
-        let (name, raw) =
-            part.split_once('=').ok_or_else(|| ApiError::bad_request(format!("'{part}' is not Name=value.")))?;
+        let (name, raw) = part
+            .split_once('=')
+            .ok_or_else(|| ApiError::bad_request(format!("The function parameter '{part}' is not Name=value.")))?;
         let raw = raw.trim();
-        let value = if let Some(alias) = raw.strip_prefix('@') {
-            let text = aliases
-                .iter()
-                .find(|(k, _)| k[1..] == *alias)
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| ApiError::bad_request(format!("The parameter alias '@{alias}' has no value.")))?;
-            serde_json::from_str(&text).unwrap_or_else(|_| literal(&text))
-        } else {
-            literal(raw)
+        let literal = match raw.strip_prefix('@') {
+            Some(alias) => super::query_param(&req.query, &format!("@{alias}")).ok_or_else(|| {
+                ApiError::bad_request(format!("The parameter alias @{alias} has no value in the query."))
+            })?,
+            None => raw.to_string(),
         };
-        if out.insert(name.trim().to_string(), value).is_some() {
+        if out.insert(name.trim().to_string(), literal_json(&literal)?).is_some() {
             return Err(ApiError::bad_request(format!("The parameter '{}' is given twice.", name.trim())));
         }
     }
     Ok(out)
 }
 
-/// Splits on commas outside quotes.
-fn split_top(s: &str) -> Vec<&str> {
-    let (mut parts, mut start, mut quoted) = (Vec::new(), 0, false);
-    for (i, c) in s.char_indices() {
+/// A URL literal: `'text'`, a GUID, a number, `true`/`false`/`null`, or a
+/// JSON object written with single or double quotes
+/// (`{'@odata.id':'accounts(…)'}`).
+fn literal_json(raw: &str) -> Result<Json, ApiError> {
+    let raw = raw.trim();
+    if raw.starts_with('{') || raw.starts_with('[') {
+        let text = if raw.contains('"') { raw.to_string() } else { single_to_double_quotes(raw) };
+        return serde_json::from_str(&text)
+            .map_err(|e| ApiError::bad_request(format!("The parameter value {raw} is not valid JSON: {e}.")));
+    }
+    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+        return Ok(Json::String(inner.replace("''", "'")));
+    }
+    if let Ok(n) = raw.parse::<i64>() {
+        return Ok(Json::from(n));
+    }
+    match raw {
+        "true" | "false" => Ok(Json::Bool(raw == "true")),
+        "null" => Ok(Json::Null),
+        _ => Ok(Json::String(raw.to_string())),
+    }
+}
+
+fn single_to_double_quotes(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        match (c, in_str) {
+            ('\'', false) => {
+                in_str = true;
+                out.push('"');
+            }
+            ('\'', true) if chars.peek() == Some(&'\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            ('\'', true) => {
+                in_str = false;
+                out.push('"');
+            }
+            ('"', true) => out.push_str("\\\""),
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
+/// Splits `A=1,B='x,y',C={…}` at the commas between parameters.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut depth, mut quoted) = (0i32, false);
+    for c in s.chars() {
         match c {
             '\'' => quoted = !quoted,
-            ',' if !quoted => {
-                parts.push(&s[start..i]);
-                start = i + 1;
+            '{' | '[' | '(' if !quoted => depth += 1,
+            '}' | ']' | ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
             }
             _ => {}
         }
+        cur.push(c);
     }
-    parts.push(&s[start..]);
-    parts
-}
-
-fn literal(raw: &str) -> Json {
-    if let Some(inner) = raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
-        return Json::String(inner.replace("''", "'"));
-    }
-    match raw {
-        "true" => Json::Bool(true),
-        "false" => Json::Bool(false),
-        "null" => Json::Null,
-        _ => serde_json::from_str::<serde_json::Number>(raw)
-            .map(Json::Number)
-            .unwrap_or_else(|_| Json::String(raw.to_string())),
-    }
+    out.push(cur);
+    out
 }
 
 /// The catalog's operations, their response types and the imports of the
@@ -140,9 +209,11 @@ fn literal(raw: &str) -> Json {
 pub fn csdl(actions: &[Action]) -> (String, String) {
     let (mut types, mut imports) = (String::new(), String::new());
     for a in actions {
-        if !a.response.is_empty() {
+        // Overloads (one name, several bindings) share one response type.
+        let first = actions.iter().position(|b| b.name == a.name) == actions.iter().position(|b| std::ptr::eq(a, b));
+        if !a.response().is_empty() && first {
             let _ = write!(types, r#"<ComplexType Name="{}">"#, a.response_type());
-            for p in &a.response {
+            for p in a.response() {
                 let _ = write!(types, r#"<Property Name="{}" Type="{}"/>"#, p.name, p.kind.edm());
             }
             types.push_str("</ComplexType>");
@@ -163,11 +234,18 @@ pub fn csdl(actions: &[Action]) -> (String, String) {
             let _ =
                 write!(types, r#"<Parameter Name="{}" Type="{}" Nullable="{}"/>"#, p.name, p.kind.edm(), p.optional);
         }
-        if !a.response.is_empty() {
-            let _ = write!(types, r#"<ReturnType Type="mscrm.{}" Nullable="false"/>"#, a.response_type());
+        match &a.returns {
+            Returns::Nothing => {}
+            Returns::Properties(_) => {
+                let _ = write!(types, r#"<ReturnType Type="mscrm.{}" Nullable="false"/>"#, a.response_type());
+            }
+            Returns::Entity(e) => {
+                let _ = write!(types, r#"<ReturnType Type="mscrm.{e}"/>"#);
+            }
+            Returns::EntityReferences => types.push_str(r#"<ReturnType Type="Collection(mscrm.crmbaseentity)"/>"#),
         }
         let _ = write!(types, "</{element}>");
-        if !bound {
+        if !bound && first {
             let _ = write!(imports, r#"<{element}Import Name="{0}" {element}="{NAMESPACE}{0}"/>"#, a.name);
         }
     }

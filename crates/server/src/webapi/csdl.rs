@@ -94,8 +94,7 @@ pub fn csdl(schema: &Schema, catalog: &[relata_engine::modules::Action]) -> Stri
     }
     x.push_str(r#"<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>"#);
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
-    x.push_str(SECURITY_OPERATIONS);
-    x.push_str(super::sales::CSDL);
+    x.push_str(SECURITY_TYPES);
     x.push_str(super::catalog::QUERY_TYPES);
     x.push_str(&catalog_types);
     x.push_str(r#"<EntityContainer Name="System">"#);
@@ -126,19 +125,13 @@ pub fn csdl(schema: &Schema, catalog: &[relata_engine::modules::Action]) -> Stri
     }
     x.push_str(r#"<FunctionImport Name="WhoAmI" Function="Microsoft.Dynamics.CRM.WhoAmI"/>"#);
     x.push_str(&catalog_imports);
-    let sales = super::sales::UNBOUND.iter().copied();
-    for action in ["GrantAccess", "ModifyAccess", "RevokeAccess"].into_iter().chain(sales) {
-        let _ = write!(x, r#"<ActionImport Name="{action}" Action="Microsoft.Dynamics.CRM.{action}"/>"#);
-    }
-    for function in ["RetrieveSharedPrincipalsAndAccess", "RetrieveRolePrivilegesRole"] {
-        let _ = write!(x, r#"<FunctionImport Name="{function}" Function="Microsoft.Dynamics.CRM.{function}"/>"#);
-    }
     x.push_str("</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>");
     x
 }
 
-/// The security model's types, actions and functions (see `actions.rs`).
-const SECURITY_OPERATIONS: &str = concat!(
+/// The security model's enumerations and complex types, which the
+/// catalog's security operations use.
+const SECURITY_TYPES: &str = concat!(
     r#"<EnumType Name="AccessRights" IsFlags="true" UnderlyingType="Edm.Int32">"#,
     r#"<Member Name="None" Value="0"/><Member Name="ReadAccess" Value="1"/><Member Name="WriteAccess" Value="2"/>"#,
     r#"<Member Name="AppendAccess" Value="4"/><Member Name="AppendToAccess" Value="16"/><Member Name="CreateAccess" Value="32"/>"#,
@@ -151,36 +144,4 @@ const SECURITY_OPERATIONS: &str = concat!(
     r#"<ComplexType Name="RolePrivilege"><Property Name="Depth" Type="mscrm.PrivilegeDepth" Nullable="false"/>"#,
     r#"<Property Name="PrivilegeId" Type="Edm.Guid" Nullable="false"/><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/>"#,
     r#"<Property Name="PrivilegeName" Type="Edm.String"/></ComplexType>"#,
-    r#"<ComplexType Name="RetrieveSharedPrincipalsAndAccessResponse"><Property Name="PrincipalAccesses" Type="Collection(mscrm.PrincipalAccess)"/></ComplexType>"#,
-    r#"<ComplexType Name="RetrievePrincipalAccessResponse"><Property Name="AccessRights" Type="mscrm.AccessRights" Nullable="false"/></ComplexType>"#,
-    r#"<ComplexType Name="RetrieveRolePrivilegesRoleResponse"><Property Name="RolePrivileges" Type="Collection(mscrm.RolePrivilege)"/></ComplexType>"#,
-    r#"<ComplexType Name="RetrieveUserPrivilegesResponse"><Property Name="RolePrivileges" Type="Collection(mscrm.RolePrivilege)"/></ComplexType>"#,
-    r#"<ComplexType Name="RetrieveTeamPrivilegesResponse"><Property Name="RolePrivileges" Type="Collection(mscrm.RolePrivilege)"/></ComplexType>"#,
-    r#"<Action Name="GrantAccess"><Parameter Name="Target" Type="mscrm.crmbaseentity" Nullable="false"/>"#,
-    r#"<Parameter Name="PrincipalAccess" Type="mscrm.PrincipalAccess" Nullable="false"/></Action>"#,
-    r#"<Action Name="ModifyAccess"><Parameter Name="Target" Type="mscrm.crmbaseentity" Nullable="false"/>"#,
-    r#"<Parameter Name="PrincipalAccess" Type="mscrm.PrincipalAccess" Nullable="false"/></Action>"#,
-    r#"<Action Name="RevokeAccess"><Parameter Name="Target" Type="mscrm.crmbaseentity" Nullable="false"/>"#,
-    r#"<Parameter Name="Revokee" Type="mscrm.crmbaseentity" Nullable="false"/></Action>"#,
-    r#"<Action Name="AddPrivilegesRole" IsBound="true"><Parameter Name="entity" Type="mscrm.role" Nullable="false"/>"#,
-    r#"<Parameter Name="Privileges" Type="Collection(mscrm.RolePrivilege)" Nullable="false"/></Action>"#,
-    r#"<Action Name="ReplacePrivilegesRole" IsBound="true"><Parameter Name="entity" Type="mscrm.role" Nullable="false"/>"#,
-    r#"<Parameter Name="Privileges" Type="Collection(mscrm.RolePrivilege)" Nullable="false"/></Action>"#,
-    r#"<Action Name="RemovePrivilegeRole" IsBound="true"><Parameter Name="entity" Type="mscrm.role" Nullable="false"/>"#,
-    r#"<Parameter Name="Privilege" Type="mscrm.privilege" Nullable="false"/></Action>"#,
-    r#"<Action Name="AddMembersTeam" IsBound="true"><Parameter Name="entity" Type="mscrm.team" Nullable="false"/>"#,
-    r#"<Parameter Name="Members" Type="Collection(mscrm.systemuser)" Nullable="false"/></Action>"#,
-    r#"<Action Name="RemoveMembersTeam" IsBound="true"><Parameter Name="entity" Type="mscrm.team" Nullable="false"/>"#,
-    r#"<Parameter Name="Members" Type="Collection(mscrm.systemuser)" Nullable="false"/></Action>"#,
-    r#"<Function Name="RetrieveSharedPrincipalsAndAccess"><Parameter Name="Target" Type="mscrm.crmbaseentity" Nullable="false"/>"#,
-    r#"<ReturnType Type="mscrm.RetrieveSharedPrincipalsAndAccessResponse" Nullable="false"/></Function>"#,
-    r#"<Function Name="RetrieveRolePrivilegesRole"><Parameter Name="RoleId" Type="Edm.Guid" Nullable="false"/>"#,
-    r#"<ReturnType Type="mscrm.RetrieveRolePrivilegesRoleResponse" Nullable="false"/></Function>"#,
-    r#"<Function Name="RetrieveUserPrivileges" IsBound="true"><Parameter Name="entity" Type="mscrm.systemuser" Nullable="false"/>"#,
-    r#"<ReturnType Type="mscrm.RetrieveUserPrivilegesResponse" Nullable="false"/></Function>"#,
-    r#"<Function Name="RetrieveTeamPrivileges" IsBound="true"><Parameter Name="entity" Type="mscrm.team" Nullable="false"/>"#,
-    r#"<ReturnType Type="mscrm.RetrieveTeamPrivilegesResponse" Nullable="false"/></Function>"#,
-    r#"<Function Name="RetrievePrincipalAccess" IsBound="true"><Parameter Name="entity" Type="mscrm.systemuser" Nullable="false"/>"#,
-    r#"<Parameter Name="Target" Type="mscrm.crmbaseentity" Nullable="false"/>"#,
-    r#"<ReturnType Type="mscrm.RetrievePrincipalAccessResponse" Nullable="false"/></Function>"#,
 );

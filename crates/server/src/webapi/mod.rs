@@ -4,19 +4,16 @@
 //! engine transaction, so a `$batch` change set can run several requests
 //! in a single transaction with the same code.
 
-pub mod actions;
 pub mod batch;
 pub mod catalog;
 pub mod csdl;
 pub mod json;
 pub mod metadata;
-pub mod sales;
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use relata_engine::modules::Binding;
 use relata_engine::{Condition, EngineError, Org, RecordInput, Session, UpsertOutcome};
 use relata_metadata::{Entity, EntityRef, Nav, Value};
 use relata_query::ast::QueryOptions;
@@ -230,14 +227,10 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
         "EntityDefinitions" | "RelationshipDefinitions" | "GlobalOptionSetDefinitions" => {
             return metadata::handle(s, req, &segs)
         }
-        name if segs.len() == 1 && catalog::find(s, name).is_some_and(|a| a.binding == Binding::Global) => {
-            let action = catalog::find(s, name).cloned().expect("just found");
+        name if segs.len() == 1 && catalog::find(s, name, None).is_some() => {
+            let action = catalog::find(s, name, None).cloned().expect("just found");
             return catalog::invoke(s, req, &action, None, first.key.as_deref());
         }
-        name if segs.len() == 1 && actions::is_unbound(name) => {
-            return actions::unbound(s, req, name, first.key.as_deref())
-        }
-        name if segs.len() == 1 && sales::is_unbound(name) => return sales::unbound(s, req, name),
         _ => {}
     }
     let entity = s
@@ -430,19 +423,12 @@ fn related(
     prefer: &Prefer,
 ) -> Result<ApiResponse, ApiError> {
     let seg = &rest[0];
-    if rest.len() == 1 && seg.name.starts_with(actions::NAMESPACE) {
-        if let Some(action) = catalog::find(s, &seg.name).filter(|a| a.binding.entity() == Some(entity.name())) {
-            let action = action.clone();
-            return catalog::invoke(s, req, &action, Some((entity, id)), seg.key.as_deref());
-        }
-        if entity.name() == "lead" && seg.name.ends_with(".QualifyLead") {
-            return sales::qualify_lead(s, req, id);
-        }
-        let op = seg.name.strip_prefix(actions::NAMESPACE).unwrap_or(&seg.name);
-        if entity.name() == "systemuser" && matches!(op, "AddUserToRecordTeam" | "RemoveUserFromRecordTeam") {
-            return sales::record_team(s, req, id, &seg.name);
-        }
-        return actions::bound(s, req, entity, id, &seg.name, seg.key.as_deref());
+    if rest.len() == 1 && seg.name.starts_with(catalog::NAMESPACE) {
+        let op = seg.name.strip_prefix(catalog::NAMESPACE).unwrap_or(&seg.name);
+        let Some(action) = catalog::find(s, op, Some(entity.name())).cloned() else {
+            return Err(ApiError::bad_request(format!("'{op}' is not an operation bound to '{}'.", entity.name())));
+        };
+        return catalog::invoke(s, req, &action, Some((entity, id)), seg.key.as_deref());
     }
     let nav = entity.nav(&seg.name).cloned();
     let is_ref = rest.last().is_some_and(|l| l.name == "$ref" && l.key.is_none());
