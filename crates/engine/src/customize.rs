@@ -274,7 +274,7 @@ impl Session<'_, '_, '_> {
         &mut self,
         change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
     ) -> Result<()> {
-        let (schema, version) = apply_change(self.tx, change)?;
+        let (schema, version) = apply_change(self.tx, self.org.modules(), change)?;
         crate::privileges::sync_privileges(self.tx, &schema, self.org.ids.system_administrator_role)?;
         let schema = std::sync::Arc::new(schema);
         self.schema = schema.clone();
@@ -285,6 +285,7 @@ impl Session<'_, '_, '_> {
 
 fn apply_change(
     tx: &mut Tx<'_>,
+    modules: &crate::modules::Modules,
     change: impl FnOnce(&mut CustomMetadata) -> Result<Vec<(String, String, String)>>,
 ) -> Result<(relata_metadata::Schema, i64)> {
     // Taking the next schema version first locks the counter row, so
@@ -292,7 +293,7 @@ fn apply_change(
     let version = tx.next_counter("schema")?;
     let mut custom = load_custom(tx)?;
     let rows = change(&mut custom)?;
-    let schema = build_schema(custom)?;
+    let schema = build_schema(custom, modules)?;
     for (kind, name, definition) in rows {
         tx.execute(
             "DELETE FROM relata_metadata WHERE kind = $1 AND name = $2",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use chrono::Utc;
 use parking_lot::{Condvar, Mutex};
-use relata_metadata::{builtin_definitions, AttributeDef, EntityDef, OptionSetDef, Schema, Value};
+use relata_metadata::{definitions_with, AttributeDef, EntityDef, OptionSetDef, Schema, Value};
 use relata_security::{hash_token, Principal};
 use relata_store::{migrate, sync_schema, Db, Param, Storage, Tx};
 use uuid::Uuid;
@@ -107,9 +107,10 @@ pub(crate) fn load_custom(tx: &mut Tx<'_>) -> Result<CustomMetadata> {
     Ok(out)
 }
 
-/// Built-in definitions plus the custom ones, as one schema.
-pub(crate) fn build_schema(custom: CustomMetadata) -> Result<Schema> {
-    let (mut entities, mut sets) = builtin_definitions().map_err(|e| EngineError::Invalid(e.to_string()))?;
+/// Built-in definitions, the modules' and the custom ones, as one schema.
+pub(crate) fn build_schema(custom: CustomMetadata, modules: &Modules) -> Result<Schema> {
+    let (mut entities, mut sets) =
+        definitions_with(modules.schema_files()).map_err(|e| EngineError::Invalid(e.to_string()))?;
     entities.extend(custom.entities);
     sets.extend(custom.option_sets);
     for (entity, attr) in custom.attributes {
@@ -143,7 +144,7 @@ impl Org {
         let modules = Modules::build(&config.modules)?;
         let (schema, version, ids) = db.write(|tx| -> Result<_> {
             migrate(tx)?;
-            let schema = build_schema(load_custom(tx)?)?;
+            let schema = build_schema(load_custom(tx)?, &modules)?;
             sync_schema(tx, &schema)?;
             let ids = seed::ensure(tx, &schema, config, &modules)?;
             let version = tx.counter("schema")?;
@@ -201,7 +202,7 @@ impl Org {
     /// Reloads the schema if another process (or request) changed it.
     pub(crate) fn refresh_schema(&self, tx: &mut Tx<'_>, version: i64) -> Result<()> {
         if version > self.schema_version.load(Ordering::Acquire) {
-            let schema = build_schema(load_custom(tx)?)?;
+            let schema = build_schema(load_custom(tx)?, self.modules())?;
             self.install_schema(Arc::new(schema), version);
         }
         Ok(())
@@ -388,7 +389,7 @@ impl Org {
             return Ok(installed);
         }
         load_custom(tx)
-            .and_then(build_schema)
+            .and_then(|custom| build_schema(custom, self.modules()))
             .map(Arc::new)
             .map_err(|e| relata_store::StoreError::Other(format!("cannot read the current schema: {e}")))
     }

@@ -63,6 +63,14 @@ pub fn builtin_definitions() -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), Meta
     load(FILES)
 }
 
+/// The built-in definitions with the files modules bring (`(name, text)`,
+/// in the same format), read together so a module's entities may use the
+/// built-in attribute groups.
+pub fn definitions_with(extra: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), MetadataError> {
+    let files: Vec<(&str, &str)> = FILES.iter().copied().chain(extra.iter().copied()).collect();
+    load(&files)
+}
+
 fn load(files: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), MetadataError> {
     let invalid = |file: &str, e: String| MetadataError::Invalid(format!("{file}: {e}"));
     let mut parsed = Vec::new();

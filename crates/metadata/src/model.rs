@@ -259,6 +259,42 @@ pub struct StateDef {
     pub label: Label,
     pub default_status: i32,
     pub statuses: Vec<StatusDef>,
+    /// Records in this state cannot be edited (closed, won, submitted):
+    /// only their state, status and owner change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// Statuses a record may still be moved to while in this read-only
+    /// state (a partly paid invoice marked paid in full).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changeable_statuses: Vec<i32>,
+}
+
+/// A permitted change of `statecode`. When an entity declares
+/// transitions, no other state change is allowed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionDef {
+    pub from: Vec<i32>,
+    pub to: i32,
+    /// The actions of the catalog that make the change; empty: an update
+    /// of `statecode` may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    /// A plain change (no `via`) with a label is offered as a button on the
+    /// record page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Label>,
+}
+
+/// Where an entity appears in the navigation: an area (`sales`,
+/// `service`, `marketing`, `settings`, or a module's own) and its place
+/// there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaPlacement {
+    pub area: String,
+    #[serde(default)]
+    pub order: i32,
 }
 
 fn default_true() -> bool {
@@ -447,6 +483,12 @@ pub struct EntityDef {
     /// (`opportunityclose`).
     #[serde(default = "one")]
     pub activity_type_mask: i32,
+    /// The lifecycle: permitted state changes (see [`TransitionDef`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<TransitionDef>,
+    /// The navigation areas that list the entity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub areas: Vec<AreaPlacement>,
 }
 
 fn one() -> i32 {

@@ -574,6 +574,8 @@ fn add_system_attributes(d: &mut EntityDef) {
                 label: label("Active", "Активный"),
                 default_status: 1,
                 statuses: vec![StatusDef { value: 1, label: label("Active", "Активный") }],
+                read_only: false,
+                changeable_statuses: vec![],
             },
             StateDef {
                 value: 1,
@@ -581,6 +583,8 @@ fn add_system_attributes(d: &mut EntityDef) {
                 label: label("Inactive", "Неактивный"),
                 default_status: 2,
                 statuses: vec![StatusDef { value: 2, label: label("Inactive", "Неактивный") }],
+                read_only: false,
+                changeable_statuses: vec![],
             },
         ];
     }

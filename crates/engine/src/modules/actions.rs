@@ -193,6 +193,9 @@ pub trait RecordReader {
 pub struct Action {
     pub name: &'static str,
     pub description: &'static str,
+    /// With a label, a bound action whose parameters are plain values is
+    /// offered as a button on its entity's record page.
+    pub label: Option<(&'static str, &'static str)>,
     pub binding: Binding,
     pub is_function: bool,
     /// A global privilege the caller must hold (`prvBulkDelete`).
@@ -210,6 +213,7 @@ impl Action {
         Action {
             name,
             description: "",
+            label: None,
             binding: Binding::Global,
             is_function: false,
             privilege: None,
@@ -222,6 +226,12 @@ impl Action {
 
     pub fn describe(mut self, description: &'static str) -> Action {
         self.description = description;
+        self
+    }
+
+    /// The button's label in English and Russian (see [`Action::label`]).
+    pub fn label(mut self, en: &'static str, ru: &'static str) -> Action {
+        self.label = Some((en, ru));
         self
     }
 
@@ -443,7 +453,12 @@ impl Session<'_, '_, '_> {
         }
         action.check(&params)?;
         let schema = self.schema.clone();
-        (action.handler)(self, &ActionRequest { action: action.name, target, params, reader, schema: &schema })
+        // State changes reserved to the action are allowed while it runs.
+        let outer = self.action.replace(action.name);
+        let result =
+            (action.handler)(self, &ActionRequest { action: action.name, target, params, reader, schema: &schema });
+        self.action = outer;
+        result
     }
 }
 

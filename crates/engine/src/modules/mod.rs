@@ -65,10 +65,20 @@ pub struct Registry {
     jobs: Vec<JobKind>,
     recurring: Vec<RecurringJob>,
     actions: Vec<Action>,
+    schema: Vec<(&'static str, &'static str)>,
     errors: Vec<String>,
 }
 
 impl Registry {
+    /// Entities and option sets the module brings, as a schema file in the
+    /// built-in format (`[[entity]]`, `[[option_set]]`); `name` names the
+    /// file in error messages. Its tables are created and kept in line with
+    /// it when the organization opens, like the built-in ones.
+    pub fn schema(&mut self, name: &'static str, toml: &'static str) -> &mut Self {
+        self.schema.push((name, toml));
+        self
+    }
+
     /// Registers a pipeline step for the module being registered.
     pub fn step(&mut self, mut step: Step) -> &mut Self {
         step.module = self.module;
@@ -150,6 +160,7 @@ pub struct Modules {
     jobs: HashMap<String, JobKind>,
     recurring: Vec<RecurringJob>,
     actions: Vec<Action>,
+    schema: Vec<(&'static str, &'static str)>,
 }
 
 impl fmt::Debug for Modules {
@@ -170,6 +181,7 @@ impl Modules {
             jobs: Vec::new(),
             recurring: Vec::new(),
             actions: Vec::new(),
+            schema: Vec::new(),
             errors: Vec::new(),
         };
         let mut names: Vec<&'static str> = Vec::new();
@@ -212,6 +224,7 @@ impl Modules {
             jobs,
             recurring: r.recurring,
             actions: r.actions,
+            schema: r.schema,
         })
     }
 
@@ -253,6 +266,11 @@ impl Modules {
             }
         };
         self.actions.iter().find(|a| a.name == name && a.binding == binding)
+    }
+
+    /// The schema files the modules brought.
+    pub fn schema_files(&self) -> &[(&'static str, &'static str)] {
+        &self.schema
     }
 
     /// The catalog, in registration order.

@@ -5,6 +5,7 @@
 //! run asynchronous steps, bulk deletes and the server's periodic work.
 
 mod bulkdelete;
+mod lifecycle;
 mod security;
 mod steps;
 
@@ -21,6 +22,11 @@ impl Module for Platform {
 
     fn register(&self, r: &mut Registry) {
         steps::register(r);
+        r.step(
+            Step::new("lifecycle", Message::Update, Stage::PreOperation, lifecycle::check_step).rank(20).describe(
+                "State changes the entity's lifecycle allows, those reserved to actions, and read-only states.",
+            ),
+        );
         for message in [Message::Create, Message::Update, Message::Delete] {
             r.step(
                 Step::new("system_job", message, Stage::PreValidation, crate::jobs::check_job_change)

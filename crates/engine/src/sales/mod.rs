@@ -15,7 +15,6 @@ mod operations;
 mod payments;
 mod print;
 mod process;
-mod states;
 mod steps;
 mod team;
 

@@ -4,27 +4,17 @@
 
 use relata_metadata::Value;
 
-use super::{defaults, documents, lines, payments, print, process, states, DocKind, KINDS};
+use super::{defaults, documents, lines, payments, print, process, DocKind, KINDS};
 use crate::error::{EngineError, Result};
 use crate::modules::{Message, Registry, Stage, Step, StepContext};
 use crate::session::{Fields, Session};
 
 /// Defaults come before the rules that read them.
 const DEFAULTS: i32 = 90;
-/// After the platform's full names, before the sales rules.
-const LIFECYCLE: i32 = 20;
 
 pub(super) fn register(r: &mut Registry) {
     use Message::{Create, Delete, Update};
     use Stage::{PostOperation, PreOperation};
-    for entity in states::ENTITIES {
-        r.step(
-            Step::new("lifecycle", Update, PreOperation, lifecycle)
-                .entity(entity)
-                .rank(LIFECYCLE)
-                .describe("Allowed state changes, those reserved to actions, and read-only states."),
-        );
-    }
     for kind in KINDS {
         for message in [Create, Update] {
             r.step(
@@ -148,10 +138,6 @@ fn kind_of_line(c: &StepContext<'_>) -> &'static DocKind {
 
 fn kind_of_doc(c: &StepContext<'_>) -> &'static DocKind {
     super::kind_of_doc(c.entity.name()).expect("registered for document entities")
-}
-
-fn lifecycle(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
-    states::check(s, c.entity, c.pre_image.unwrap_or(&Fields::new()), c.target)
 }
 
 fn price_line(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {

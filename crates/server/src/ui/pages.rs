@@ -2,6 +2,7 @@
 //! record pages and the global search.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Query, Request, State};
@@ -29,43 +30,10 @@ const SESSION_HOURS: u64 = 12;
 /// How long a remembered session lasts.
 const REMEMBER_DAYS: u64 = 30;
 
-/// The areas of the navigation and the entities each offers, by logical
-/// name; an entity the user may not read is left out, and so is an area
-/// left empty.
-const AREAS: &[(&str, &[&str])] = &[
-    (
-        "sales",
-        &[
-            "account",
-            "contact",
-            "lead",
-            "opportunity",
-            "quote",
-            "salesorder",
-            "invoice",
-            "product",
-            "pricelevel",
-            "competitor",
-        ],
-    ),
-    ("service", &["account", "contact", "activitypointer", "task", "phonecall", "appointment", "email", "letter"]),
-    ("marketing", &["lead", "account", "contact", "salesliterature"]),
-    (
-        "settings",
-        &[
-            "systemuser",
-            "team",
-            "businessunit",
-            "role",
-            "transactioncurrency",
-            "uomschedule",
-            "workflow",
-            "documenttemplate",
-            "teamtemplate",
-            "audit",
-        ],
-    ),
-];
+/// The platform's navigation areas, in their order; an entity names the
+/// areas that list it in its metadata (`areas`), and a module may name an
+/// area of its own, shown after these.
+const AREAS: &[&str] = &["sales", "service", "marketing", "settings"];
 
 /// Errors of a page's engine work.
 pub(super) enum PageError {
@@ -97,9 +65,16 @@ struct NavEntity {
 
 #[derive(Serialize)]
 struct Area {
-    key: &'static str,
-    label: &'static str,
+    key: String,
+    label: String,
     entities: Vec<NavEntity>,
+}
+
+/// A module's own area is labelled by its name (`field_service` → "Field service").
+fn area_label(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// What every signed-in page shows: the areas, the user, the CSRF value.
@@ -119,21 +94,40 @@ pub(super) fn shell(
     current: Option<&str>,
 ) -> Result<Shell, PageError> {
     let lcid = lang.lcid();
-    let mut areas: Vec<Area> = AREAS
-        .iter()
-        .filter_map(|(key, names)| {
-            let entities: Vec<NavEntity> = names
+    // Each area's entities, by their place in it; an entity the user may
+    // not read is left out, and so is an area left empty.
+    let mut placed: Vec<(String, i32, Arc<Entity>)> = Vec::new();
+    for e in s.schema.entities() {
+        if e.def.areas.is_empty() || s.principal.read_scope(e) == Scope::Nothing {
+            continue;
+        }
+        for p in &e.def.areas {
+            placed.push((p.area.clone(), p.order, e.clone()));
+        }
+    }
+    placed.sort_by(|a, b| (&a.0, a.1, a.2.name()).cmp(&(&b.0, b.1, b.2.name())));
+    let mut keys: Vec<String> = AREAS.iter().map(|k| k.to_string()).collect();
+    let mut own: Vec<String> = placed.iter().map(|p| p.0.clone()).filter(|k| !keys.contains(k)).collect();
+    own.dedup();
+    keys.extend(own);
+    let mut areas: Vec<Area> = keys
+        .into_iter()
+        .filter_map(|key| {
+            let entities: Vec<NavEntity> = placed
                 .iter()
-                .filter_map(|n| s.schema.entity(n).cloned())
-                .filter(|e| s.principal.read_scope(e) != Scope::Nothing)
-                .map(|e| NavEntity {
+                .filter(|p| p.0 == key)
+                .map(|(_, _, e)| NavEntity {
                     name: e.name().to_string(),
                     set: e.def.entity_set.clone(),
                     label: e.def.plural_label.text(lcid).to_string(),
                     current: current == Some(e.name()),
                 })
                 .collect();
-            (!entities.is_empty()).then(|| Area { key, label: text(lang, key), entities })
+            let label = match AREAS.contains(&key.as_str()) {
+                true => text(lang, &key).to_string(),
+                false => area_label(&key),
+            };
+            (!entities.is_empty()).then_some(Area { key, label, entities })
         })
         .collect();
     // Custom tables get an area of their own.
@@ -150,7 +144,7 @@ pub(super) fn shell(
         .collect();
     custom.sort_by(|a, b| a.label.cmp(&b.label));
     if !custom.is_empty() {
-        areas.push(Area { key: "custom", label: text(lang, "custom_area"), entities: custom });
+        areas.push(Area { key: "custom".into(), label: text(lang, "custom_area").into(), entities: custom });
     }
     let me = s.principal.user_id;
     let names = s.lookup_names(&[&EntityRef { entity: "systemuser".into(), id: me }])?;

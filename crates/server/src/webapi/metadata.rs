@@ -491,6 +491,8 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         parties: Vec::new(),
         activity_type_mask: 1,
         form: Vec::new(),
+        transitions: Vec::new(),
+        areas: Vec::new(),
     })
 }
 

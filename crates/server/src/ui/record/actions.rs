@@ -10,6 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{TimeZone, Utc};
+use relata_engine::modules::{ActionResponse, Binding, ParamType, Parameter, RecordReader};
 use relata_engine::{CloseRequest, Condition, EngineError, QualifyLead, RecordInput, Session};
 use relata_metadata::{Entity, EntityRef, Value};
 use relata_security::{AccessRights, Right};
@@ -23,8 +24,8 @@ use crate::AppState;
 
 #[derive(Debug, Serialize)]
 pub(super) struct Button {
-    pub key: &'static str,
-    pub label: &'static str,
+    pub key: String,
+    pub label: String,
     /// The action's parameters; none = a plain button.
     pub fields: Vec<Input>,
     /// A link instead of a form (printing).
@@ -48,11 +49,16 @@ fn state_of(rec: &relata_query::Record) -> i64 {
 /// Forms edit a record in its first state only (open, draft, active):
 /// closed, won, submitted or inactive records are read-only.
 pub(in super::super) fn read_only(entity: &Entity, rec: &relata_query::Record) -> bool {
-    entity.attribute("statecode").is_some() && state_of(rec) != 0
+    let state = state_of(rec);
+    // An entity that declares its lifecycle says which states are read-only.
+    if !entity.def.transitions.is_empty() {
+        return entity.state(state as i32).is_some_and(|st| st.read_only);
+    }
+    entity.attribute("statecode").is_some() && state != 0
 }
 
 fn button(key: &'static str, lang: Lang) -> Button {
-    Button { key, label: text(lang, &format!("act_{key}")), fields: Vec::new(), href: None }
+    Button { key: key.into(), label: text(lang, &format!("act_{key}")).into(), fields: Vec::new(), href: None }
 }
 
 /// The statuses of a state, as select options.
@@ -184,6 +190,7 @@ pub(super) fn available(
             (_, 1) if active_inactive => out.push(button("activate", lang)),
             _ => {}
         }
+        out.extend(declared(s, entity, state, lang));
     }
     if matches!(entity.name(), "quote" | "salesorder" | "invoice") {
         let mut p = button("print", lang);
@@ -222,6 +229,118 @@ pub(super) fn available(
         }
     }
     Ok(out)
+}
+
+/// The buttons an entity's metadata and its module declare: a plain
+/// state change with a label (`[[entity.transitions]]`), and a bound
+/// action of the catalog with a label whose parameters are plain values —
+/// offered in the states its transitions start from, if it makes any.
+fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) -> Vec<Button> {
+    let mut out = Vec::new();
+    let transitions = &entity.def.transitions;
+    for t in transitions.iter().filter(|t| t.via.is_empty() && t.from.contains(&(state as i32))) {
+        let Some(label) = &t.label else { continue };
+        let mut b = Button {
+            key: format!("state_{}", t.to),
+            label: label.text(lang.lcid()).to_string(),
+            fields: Vec::new(),
+            href: None,
+        };
+        if entity.state(t.to).is_some_and(|st| st.statuses.len() > 1) {
+            let mut reason = input("status", "act_reason", "select", String::new(), lang);
+            reason.options = statuses(entity, t.to, lang);
+            b.fields.push(reason);
+        }
+        out.push(b);
+    }
+    for a in s.org.modules().actions() {
+        let (Some((en, ru)), Some(bound)) = (a.label, a.binding.entity()) else { continue };
+        let on_record = matches!(a.binding, Binding::Entity(_));
+        if bound != entity.name() || !on_record || a.is_function || a.privilege.is_some_and(|p| !s.principal.has(p)) {
+            continue;
+        }
+        let makes: Vec<_> = transitions.iter().filter(|t| t.via.iter().any(|v| v == a.name)).collect();
+        if !makes.is_empty() && !makes.iter().any(|t| t.from.contains(&(state as i32))) {
+            continue;
+        }
+        let fields: Option<Vec<Input>> = a.parameters.iter().map(param_input).collect();
+        let Some(fields) = fields else { continue };
+        let label = if lang.lcid() == 1049 { ru } else { en };
+        out.push(Button { key: format!("op_{}", a.name), label: label.into(), fields, href: None });
+    }
+    out
+}
+
+/// A form input for a plain parameter; `None` for one a form cannot give
+/// (a record, a query).
+fn param_input(p: &Parameter) -> Option<Input> {
+    let kind = match p.kind {
+        ParamType::Boolean => "checkbox",
+        ParamType::DateTime => "date",
+        ParamType::Integer | ParamType::Decimal | ParamType::String | ParamType::Guid => "text",
+        _ => return None,
+    };
+    Some(Input { name: p.name, label: p.name.to_string(), kind, value: String::new(), options: Vec::new() })
+}
+
+/// Runs a declared action with the form's values as its parameters.
+fn run_declared(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    id: Uuid,
+    name: &str,
+    form: &HashMap<String, String>,
+) -> Result<String, EngineError> {
+    let action = s
+        .org
+        .modules()
+        .action(name, Some(entity.name()))
+        .ok_or_else(|| EngineError::Invalid(format!("'{name}' is not an action of {}", entity.name())))?;
+    let mut params = serde_json::Map::new();
+    for p in &action.parameters {
+        let raw = form.get(p.name).map(|v| v.trim()).unwrap_or("");
+        let value = match p.kind {
+            ParamType::Boolean => serde_json::Value::Bool(!raw.is_empty()),
+            _ if raw.is_empty() => continue,
+            ParamType::Integer => serde_json::Value::from(
+                raw.parse::<i64>().map_err(|_| EngineError::Invalid(format!("{} must be a whole number", p.name)))?,
+            ),
+            ParamType::Decimal => serde_json::Number::from_f64(
+                relata_print::format::parse_decimal(raw)
+                    .and_then(|d| d.to_string().parse::<f64>().ok())
+                    .ok_or_else(|| EngineError::Invalid(format!("{} must be a number", p.name)))?,
+            )
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
+            ParamType::DateTime => {
+                let day = crate::ui::zone::parse_day(raw)
+                    .ok_or_else(|| EngineError::Invalid(format!("{} must be a date", p.name)))?;
+                serde_json::Value::String(format!("{day}T00:00:00Z"))
+            }
+            _ => serde_json::Value::String(raw.to_string()),
+        };
+        params.insert(p.name.to_string(), value);
+    }
+    let target = EntityRef { entity: entity.name().into(), id };
+    let name = action.name;
+    match s.execute_action(name, Some(target), params, &NoRecords)? {
+        ActionResponse::Record(r) => Ok(page_of(s, &r.entity, r.id)),
+        _ => Ok(page_of(s, entity.name(), id)),
+    }
+}
+
+/// Forms give plain values only (see [`param_input`]).
+struct NoRecords;
+
+impl RecordReader for NoRecords {
+    fn record(
+        &self,
+        _: &relata_metadata::Schema,
+        entity: &Entity,
+        _: &serde_json::Value,
+    ) -> relata_engine::Result<RecordInput> {
+        Err(EngineError::Invalid(format!("a {} record cannot be given through this form", entity.name())))
+    }
 }
 
 fn bool_field(form: &HashMap<String, String>, name: &str) -> bool {
@@ -397,6 +516,13 @@ fn perform(
             s.grant_access(&EntityRef { entity: entity.name().into(), id }, &who, rights)?;
             Ok(here)
         }
+        a if a.starts_with("state_") => {
+            let to: i64 = a["state_".len()..]
+                .parse()
+                .map_err(|_| EngineError::Forbidden(text(lang, "act_unknown").to_string()))?;
+            set_state(s, to, status_field(form)).map(|_| here)
+        }
+        a if a.starts_with("op_") => run_declared(s, entity, id, &a["op_".len()..], form),
         _ => Err(EngineError::Forbidden(text(lang, "act_unknown").to_string())),
     }
 }
