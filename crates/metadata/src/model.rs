@@ -284,6 +284,10 @@ pub struct TransitionDef {
     /// record page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<Label>,
+    /// The status reason the button sets; without one, the user picks
+    /// among the target state's statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
 }
 
 /// Where an entity appears in the navigation: an area (`sales`,

@@ -302,6 +302,23 @@ fn users_cancel_retry_and_delete_jobs_through_the_web_api_and_the_cli() {
         );
         let list = e.srv.page_as(&e.srv.token, "/ui/asyncoperations").expect(200).text();
         assert!(list.contains("Remove expired access tokens"), "the jobs list shows the platform job: {list}");
+
+        // A job's page offers what its state allows (the lifecycle in its
+        // metadata): a waiting job is canceled, a canceled one retried.
+        let mut later = NewJob::new("jobprobe.count", "from the page", json!({"tag": uid()}));
+        later.due = Some(e.org.now() + Duration::hours(1));
+        let id = e.enqueue(later);
+        let page = format!("/ui/asyncoperations/{id}");
+        let html = e.srv.page_as(&e.srv.token, &page).expect(200).text();
+        assert!(html.contains(">Cancel<") && html.contains(">Resume<") && !html.contains(">Retry<"), "{html}");
+        let csrf = e.srv.csrf_of(&e.srv.token);
+        let r = e.srv.form_as(&e.srv.token, &format!("{page}/act/state_3"), &[("csrf", csrf.clone())]);
+        assert_eq!(r.status, 303);
+        assert_eq!(state(&e.job(id)), (3, 32), "canceled from its page");
+        let html = e.srv.page_as(&e.srv.token, &page).expect(200).text();
+        assert!(html.contains(">Retry<") && !html.contains(">Cancel<"), "{html}");
+        e.srv.form_as(&e.srv.token, &format!("{page}/act/state_0"), &[("csrf", csrf)]);
+        assert_eq!(state(&e.job(id)), (0, 0), "retried from its page");
     }
 }
 

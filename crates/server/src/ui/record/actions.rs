@@ -246,7 +246,7 @@ fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) ->
             fields: Vec::new(),
             href: None,
         };
-        if entity.state(t.to).is_some_and(|st| st.statuses.len() > 1) {
+        if t.status.is_none() && entity.state(t.to).is_some_and(|st| st.statuses.len() > 1) {
             let mut reason = input("status", "act_reason", "select", String::new(), lang);
             reason.options = statuses(entity, t.to, lang);
             b.fields.push(reason);
@@ -520,7 +520,9 @@ fn perform(
             let to: i64 = a["state_".len()..]
                 .parse()
                 .map_err(|_| EngineError::Forbidden(text(lang, "act_unknown").to_string()))?;
-            set_state(s, to, status_field(form)).map(|_| here)
+            let declared = entity.def.transitions.iter().find(|t| t.to as i64 == to && t.label.is_some());
+            let status = declared.and_then(|t| t.status).map(i64::from).or_else(|| status_field(form));
+            set_state(s, to, status).map(|_| here)
         }
         a if a.starts_with("op_") => run_declared(s, entity, id, &a["op_".len()..], form),
         _ => Err(EngineError::Forbidden(text(lang, "act_unknown").to_string())),
