@@ -205,6 +205,7 @@ fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> 
     seed_roles(tx, schema, ids)?;
     modules.seed(tx, schema, ids)?;
     modules.sync_steps(tx, schema, ids.system_user)?;
+    modules.sync_actions(tx, schema, ids.system_user)?;
     modules.schedule_recurring(tx, schema, ids)?;
     crate::views::seed(tx, schema, ids)?;
     default_teams(tx, schema, ids)

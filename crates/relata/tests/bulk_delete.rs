@@ -273,6 +273,31 @@ fn a_bulk_delete_that_cannot_run_is_refused_by_name_and_writes_nothing() {
         assert!(csdl.contains(r#"<Action Name="BulkDelete" IsBound="false"><Parameter Name="QuerySet" Type="Collection(mscrm.QueryExpression)" Nullable="false"/>"#), "{csdl}");
         assert!(csdl.contains(r#"<ActionImport Name="BulkDelete" Action="Microsoft.Dynamics.CRM.BulkDelete"/>"#));
         assert!(csdl.contains(r#"<ComplexType Name="BulkDeleteResponse"><Property Name="JobId" Type="Edm.Guid"/>"#));
+        // And as Dataverse's Custom API tables.
+        let apis = e.srv.get("customapis?$filter=uniquename eq 'BulkDelete'").expect(200).rows();
+        assert_eq!(apis.len(), 1, "{apis:?}");
+        assert_eq!(
+            (
+                &apis[0]["bindingtype"],
+                &apis[0]["isfunction"],
+                &apis[0]["executeprivilegename"],
+                &apis[0]["relata_module"]
+            ),
+            (&json!(0), &json!(false), &json!("prvBulkDelete"), &json!("platform"))
+        );
+        let api = apis[0]["customapiid"].as_str().unwrap();
+        let params =
+            e.srv.get(&format!("customapirequestparameters?$filter=_customapiid_value eq {api}")).expect(200).rows();
+        let param =
+            |n: &str| params.iter().find(|p| p["name"] == n).unwrap_or_else(|| panic!("{n}: {params:?}")).clone();
+        assert_eq!(param("JobName")["type"], 10);
+        assert_eq!(param("JobName")["isoptional"], false);
+        assert_eq!(param("QuerySet")["relata_typename"], "Collection(mscrm.QueryExpression)");
+        assert!(param("QuerySet")["type"].is_null(), "Custom APIs have no code for a query");
+        assert_eq!(param("RecurrencePattern")["isoptional"], true);
+        let props =
+            e.srv.get(&format!("customapiresponseproperties?$filter=_customapiid_value eq {api}")).expect(200).rows();
+        assert_eq!((props.len(), &props[0]["name"], &props[0]["type"]), (1, &json!("JobId"), &json!(12)));
         let out = e.srv.cli(&["module", "list"]);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(text.contains("BulkDelete") && text.contains("prvBulkDelete"), "{text}");

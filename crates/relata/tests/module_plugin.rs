@@ -191,6 +191,10 @@ fn a_module_brings_an_entity_a_step_an_action_and_a_lifecycle_to_the_web_api_and
             .contains(r#"<Action Name="hd_Resolve" IsBound="true"><Parameter Name="entity" Type="mscrm.hd_ticket""#));
         let steps = srv.get("sdkmessageprocessingsteps?$filter=relata_module eq 'helpdesk'").expect(200).rows();
         assert_eq!(steps.len(), 1, "{steps:?}");
+        let apis = srv.get("customapis?$filter=relata_module eq 'helpdesk'").expect(200).rows();
+        assert_eq!(apis.len(), 1, "{apis:?}");
+        assert_eq!((&apis[0]["uniquename"], &apis[0]["bindingtype"]), (&json!("hd_Resolve.hd_ticket"), &json!(1)));
+        assert_eq!(apis[0]["boundentitylogicalname"], "hd_ticket");
 
         // The web UI: its own area, its list, and the buttons its metadata declares.
         let token = &srv.token;

@@ -98,6 +98,26 @@ impl ParamType {
         }
     }
 
+    /// Dataverse's Custom API type code (`customapirequestparameter.type`);
+    /// `None` for a type Custom APIs have no code for.
+    pub fn custom_api_type(self) -> Option<i64> {
+        Some(match self {
+            ParamType::Boolean => 0,
+            ParamType::DateTime => 1,
+            ParamType::Decimal => 2,
+            ParamType::Entity(_) => 3,
+            ParamType::EntityCollection(_) => 4,
+            ParamType::EntityReference | ParamType::EntityReferenceOf(_) => 5,
+            ParamType::Integer => 7,
+            ParamType::String => 10,
+            ParamType::StringArray => 11,
+            ParamType::Guid => 12,
+            ParamType::Complex(_) | ParamType::ComplexCollection(_) | ParamType::Enum(_) | ParamType::Binary => {
+                return None
+            }
+        })
+    }
+
     /// A short name for messages and `relata module list`.
     pub fn describe(self) -> String {
         match self {

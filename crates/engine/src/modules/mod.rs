@@ -289,81 +289,112 @@ impl Modules {
     /// steps, so that they can be read like any table. Ids are derived from
     /// the step's identity, so a step keeps its id across restarts.
     pub(crate) fn sync_steps(&self, tx: &mut Tx<'_>, schema: &Schema, system_user: Uuid) -> Result<()> {
-        const COLUMNS: &str = "name, description, relata_messagename, relata_primaryentity, relata_module, stage, \
-                               mode, rank, filteringattributes";
-        let stored: HashMap<Uuid, Vec<Value>> = tx
-            .query(
-                &format!("SELECT sdkmessageprocessingstepid, {COLUMNS} FROM sdkmessageprocessingstep"),
-                &[],
-                &[
-                    Storage::Uuid,
-                    Storage::Text,
-                    Storage::Text,
-                    Storage::Text,
-                    Storage::Text,
-                    Storage::Text,
-                    Storage::Int,
-                    Storage::Int,
-                    Storage::Int,
-                    Storage::Text,
-                ],
-            )?
-            .into_iter()
-            .filter_map(|mut r| {
-                let id = r.remove(0).as_uuid()?;
-                Some((id, r))
+        let text = |t: &str| if t.is_empty() { Value::Null } else { Value::String(t.to_string()) };
+        let rows = self
+            .pipeline
+            .steps()
+            .iter()
+            .map(|step| {
+                let row = vec![
+                    Value::String(step.display_name()),
+                    text(step.description),
+                    Value::String(step.message.name().into()),
+                    text(step.entity.unwrap_or("")),
+                    Value::String(step.module.into()),
+                    Value::Int(step.stage.number()),
+                    Value::Int(step.mode.number()),
+                    Value::Int(step.rank as i64),
+                    text(&step.filtering_attributes.join(",")),
+                ];
+                (step.id(), row)
             })
             .collect();
-        let mut wanted = HashSet::new();
-        for step in self.pipeline.steps() {
-            let id = step.id();
-            wanted.insert(id);
-            let text = |t: &str| if t.is_empty() { Value::Null } else { Value::String(t.to_string()) };
-            let row = vec![
-                Value::String(step.display_name()),
-                text(step.description),
-                Value::String(step.message.name().into()),
-                text(step.entity.unwrap_or("")),
-                Value::String(step.module.into()),
-                Value::Int(step.stage.number()),
-                Value::Int(step.mode.number()),
-                Value::Int(step.rank as i64),
-                text(&step.filtering_attributes.join(",")),
-            ];
-            if stored.get(&id) == Some(&row) {
-                continue;
-            }
-            tx.execute(
-                "DELETE FROM sdkmessageprocessingstep WHERE sdkmessageprocessingstepid = $1",
-                &[Param::uuid(id)],
-            )?;
-            let names = [
-                "name",
-                "description",
-                "relata_messagename",
-                "relata_primaryentity",
-                "relata_module",
-                "stage",
-                "mode",
-                "rank",
-                "filteringattributes",
-            ];
-            crate::seed::insert(
-                tx,
-                schema,
-                "sdkmessageprocessingstep",
+        let columns = [
+            "name",
+            "description",
+            "relata_messagename",
+            "relata_primaryentity",
+            "relata_module",
+            "stage",
+            "mode",
+            "rank",
+            "filteringattributes",
+        ];
+        sync_table(tx, schema, "sdkmessageprocessingstep", &columns, rows, system_user)
+    }
+
+    /// Brings `customapi`, `customapirequestparameter` and
+    /// `customapiresponseproperty` in line with the catalog, so that the
+    /// actions and functions can be read like any table (`/customapis`).
+    pub(crate) fn sync_actions(&self, tx: &mut Tx<'_>, schema: &Schema, system_user: Uuid) -> Result<()> {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x5d1f_0b7e_2c44_4a19_9e6b_83a0_c7d2_41f5);
+        let text = |t: &str| if t.is_empty() { Value::Null } else { Value::String(t.to_string()) };
+        let (mut apis, mut params, mut props) = (Vec::new(), Vec::new(), Vec::new());
+        for a in &self.actions {
+            let key = format!("{}/{}", a.name, a.binding.entity().unwrap_or(""));
+            let id = Uuid::new_v5(&NAMESPACE, key.as_bytes());
+            let unique = match a.binding.entity() {
+                Some(e) => format!("{}.{e}", a.name),
+                None => a.name.to_string(),
+            };
+            apis.push((
                 id,
-                system_user,
-                names.into_iter().zip(row).collect(),
-            )?;
+                vec![
+                    Value::String(unique.clone()),
+                    Value::String(a.name.into()),
+                    text(a.description),
+                    Value::Int(a.binding.number()),
+                    text(a.binding.entity().unwrap_or("")),
+                    Value::Bool(a.is_function),
+                    text(a.privilege.unwrap_or("")),
+                    Value::String(a.module.into()),
+                ],
+            ));
+            let api = Value::Ref(relata_metadata::EntityRef { entity: "customapi".into(), id });
+            let kind = |k: ParamType| k.custom_api_type().map(Value::Int).unwrap_or(Value::Null);
+            for p in &a.parameters {
+                let pid = Uuid::new_v5(&NAMESPACE, format!("{key}/in/{}", p.name).as_bytes());
+                params.push((
+                    pid,
+                    vec![
+                        Value::String(format!("{unique}.{}", p.name)),
+                        Value::String(p.name.into()),
+                        api.clone(),
+                        kind(p.kind),
+                        Value::String(p.kind.edm()),
+                        Value::Bool(p.optional),
+                    ],
+                ));
+            }
+            for p in a.response() {
+                let pid = Uuid::new_v5(&NAMESPACE, format!("{key}/out/{}", p.name).as_bytes());
+                props.push((
+                    pid,
+                    vec![
+                        Value::String(format!("{unique}.{}", p.name)),
+                        Value::String(p.name.into()),
+                        api.clone(),
+                        kind(p.kind),
+                        Value::String(p.kind.edm()),
+                    ],
+                ));
+            }
         }
-        for stale in stored.keys().filter(|id| !wanted.contains(*id)) {
-            tx.execute(
-                "DELETE FROM sdkmessageprocessingstep WHERE sdkmessageprocessingstepid = $1",
-                &[Param::uuid(*stale)],
-            )?;
-        }
-        Ok(())
+        let api_columns = [
+            "uniquename",
+            "name",
+            "description",
+            "bindingtype",
+            "boundentitylogicalname",
+            "isfunction",
+            "executeprivilegename",
+            "relata_module",
+        ];
+        sync_table(tx, schema, "customapi", &api_columns, apis, system_user)?;
+        let member = ["uniquename", "name", "customapiid", "type", "relata_typename"];
+        let param_columns = [&member[..], &["isoptional"]].concat();
+        sync_table(tx, schema, "customapirequestparameter", &param_columns, params, system_user)?;
+        sync_table(tx, schema, "customapiresponseproperty", &member, props, system_user)
     }
 
     /// Schedules each registered recurring job once per organization (its
@@ -435,6 +466,55 @@ impl Modules {
         }
         Ok(())
     }
+}
+
+/// Keeps a table the engine writes at start-up equal to `rows` (id →
+/// values of `columns`): a row that changed is written again, one no
+/// longer wanted is removed. Ids derive from what each row describes, so
+/// they are stable across restarts.
+fn sync_table(
+    tx: &mut Tx<'_>,
+    schema: &Schema,
+    entity: &str,
+    columns: &[&str],
+    rows: Vec<(Uuid, Vec<Value>)>,
+    system_user: Uuid,
+) -> Result<()> {
+    let e = schema.entity(entity).ok_or_else(|| EngineError::Invalid(format!("unknown entity {entity}")))?;
+    let mut storages = vec![Storage::Uuid];
+    for c in columns {
+        let attr = e.attribute(c).ok_or_else(|| EngineError::Invalid(format!("unknown attribute {entity}.{c}")))?;
+        storages.push(Storage::of(attr));
+    }
+    let sql = format!("SELECT {}, {} FROM {}", e.primary_id(), columns.join(", "), e.table());
+    let stored: HashMap<Uuid, Vec<Value>> = tx
+        .query(&sql, &[], &storages)?
+        .into_iter()
+        .filter_map(|mut r| {
+            let id = r.remove(0).as_uuid()?;
+            Some((id, r))
+        })
+        .collect();
+    // Lookups read back as their id.
+    let comparable = |v: &Value| match v {
+        Value::Ref(r) => Value::Uuid(r.id),
+        other => other.clone(),
+    };
+    let delete = format!("DELETE FROM {} WHERE {} = $1", e.table(), e.primary_id());
+    let mut wanted = HashSet::new();
+    for (id, row) in rows {
+        wanted.insert(id);
+        let same = stored.get(&id).is_some_and(|s| s.iter().zip(&row).all(|(a, b)| *a == comparable(b)));
+        if same {
+            continue;
+        }
+        tx.execute(&delete, &[Param::uuid(id)])?;
+        crate::seed::insert(tx, schema, entity, id, system_user, columns.iter().copied().zip(row).collect())?;
+    }
+    for stale in stored.keys().filter(|id| !wanted.contains(*id)) {
+        tx.execute(&delete, &[Param::uuid(*stale)])?;
+    }
+    Ok(())
 }
 
 /// The modules of the standard build, in registration order.
