@@ -30,6 +30,22 @@ pub enum EngineError {
     Throttled(String, u64),
     #[error("{0}")]
     Store(StoreError),
+    /// Bad input whose meaning is known: the column it is about and a
+    /// message key with parameters, so an interface places the message at
+    /// its field and says it in the user's language ([`EngineError::message_in`]).
+    /// Shown as its English text otherwise, like [`EngineError::Invalid`].
+    #[error("{message}")]
+    Refused { message: String, detail: Box<Detail> },
+}
+
+/// What a [`EngineError::Refused`] is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detail {
+    /// The column concerned, if one is.
+    pub attribute: Option<String>,
+    /// A key of the message catalog (`messages.rs`).
+    pub key: &'static str,
+    pub params: Vec<(&'static str, String)>,
 }
 
 impl EngineError {
@@ -44,6 +60,50 @@ impl EngineError {
             EngineError::Conflict(_) => 0x8004_0237,
             EngineError::Throttled(..) => 0x8007_2322,
             EngineError::Store(_) => 0x8004_0216,
+            EngineError::Refused { .. } => 0x8004_0203,
+        }
+    }
+
+    /// Bad input with a known meaning (see [`Detail`]).
+    pub fn refused(
+        attribute: Option<&str>,
+        key: &'static str,
+        params: Vec<(&'static str, String)>,
+        message: impl Into<String>,
+    ) -> EngineError {
+        EngineError::Refused {
+            message: message.into(),
+            detail: Box::new(Detail { attribute: attribute.map(str::to_string), key, params }),
+        }
+    }
+
+    /// The column the error is about, when it names one.
+    pub fn attribute(&self) -> Option<&str> {
+        match self {
+            EngineError::Refused { detail, .. } => detail.attribute.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The message in a language (`en`, `ru`): the catalog's text where the
+    /// error's meaning is known and the language has one, else the English
+    /// text.
+    pub fn message_in(&self, language: &str) -> String {
+        match self {
+            EngineError::Refused { detail, .. } => {
+                crate::messages::render(detail.key, &detail.params, language).unwrap_or_else(|| self.to_string())
+            }
+            _ => self.to_string(),
+        }
+    }
+
+    /// The text of a refusal of the caller's input ([`EngineError::Invalid`]
+    /// or [`EngineError::Refused`]) in a language, for a page that shows it.
+    pub fn invalid_message(&self, language: &str) -> Option<String> {
+        match self {
+            EngineError::Invalid(m) => Some(m.clone()),
+            EngineError::Refused { .. } => Some(self.message_in(language)),
+            _ => None,
         }
     }
 }
@@ -71,7 +131,8 @@ impl From<QueryError> for EngineError {
 
 impl From<ValidationError> for EngineError {
     fn from(e: ValidationError) -> Self {
-        EngineError::Invalid(e.to_string())
+        let message = e.to_string();
+        EngineError::refused(Some(&e.attribute), e.key, e.params, message)
     }
 }
 

@@ -13,15 +13,33 @@ use crate::{decimal_scale, money_limit, Schema};
 #[error("{attribute}: {message}")]
 pub struct ValidationError {
     pub attribute: String,
+    /// The English text.
     pub message: String,
+    /// What went wrong, for a text in another language: a message key
+    /// and its parameters.
+    pub key: &'static str,
+    pub params: Vec<(&'static str, String)>,
 }
 
-fn err(attr: &AttributeDef, message: impl Into<String>) -> ValidationError {
-    ValidationError { attribute: attr.name.clone(), message: message.into() }
+fn err(
+    attr: &AttributeDef,
+    key: &'static str,
+    params: Vec<(&'static str, String)>,
+    message: impl Into<String>,
+) -> ValidationError {
+    ValidationError { attribute: attr.name.clone(), message: message.into(), key, params }
 }
 
 fn expected(attr: &AttributeDef, what: &str) -> ValidationError {
-    err(attr, format!("expected {what} for a {} attribute", attr.kind.dataverse_name()))
+    err(attr, "wrong_type", vec![], format!("expected {what} for a {} attribute", attr.kind.dataverse_name()))
+}
+
+fn range(
+    value: impl std::fmt::Display,
+    min: impl std::fmt::Display,
+    max: impl std::fmt::Display,
+) -> Vec<(&'static str, String)> {
+    vec![("value", value.to_string()), ("min", min.to_string()), ("max", max.to_string())]
 }
 
 /// Default text limits when the metadata gives none.
@@ -73,18 +91,28 @@ fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), Va
     match (attr.kind, value) {
         // PostgreSQL text cannot hold U+0000; SQLite would, so both refuse it.
         (_, Value::String(s)) if s.contains('\0') => {
-            return Err(err(attr, "text cannot contain the NUL character (U+0000)"));
+            return Err(err(attr, "nul_character", vec![], "text cannot contain the NUL character (U+0000)"));
         }
         (AttrKind::Integer | AttrKind::BigInt, Value::Int(i)) => {
             let (min, max) = int_range(attr, meta_min, meta_max);
             if *i < min || *i > max {
-                return Err(err(attr, format!("{i} is out of range [{min}, {max}]")));
+                return Err(err(
+                    attr,
+                    "out_of_range",
+                    range(i, min, max),
+                    format!("{i} is out of range [{min}, {max}]"),
+                ));
             }
         }
         (AttrKind::Decimal | AttrKind::Money, Value::Decimal(d)) => {
             let (min, max) = decimal_range(attr, metadata);
             if *d < min || *d > max {
-                return Err(err(attr, format!("{d} is out of range [{min}, {max}]")));
+                return Err(err(
+                    attr,
+                    "out_of_range",
+                    range(d, min, max),
+                    format!("{d} is out of range [{min}, {max}]"),
+                ));
             }
         }
         (AttrKind::Decimal | AttrKind::Money, Value::Int(i)) => {
@@ -92,7 +120,7 @@ fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), Va
         }
         (AttrKind::Double, Value::Double(f)) => {
             if !f.is_finite() {
-                return Err(err(attr, "the number must be finite"));
+                return Err(err(attr, "not_finite", vec![], "the number must be finite"));
             }
             if !metadata {
                 return Ok(());
@@ -100,17 +128,32 @@ fn in_range(attr: &AttributeDef, value: &Value, metadata: bool) -> Result<(), Va
             let min = attr.min.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MIN)).unwrap_or(-1e11);
             let max = attr.max.map(|m| m.to_string().parse::<f64>().unwrap_or(f64::MAX)).unwrap_or(1e11);
             if *f < min || *f > max {
-                return Err(err(attr, format!("{f} is out of range [{min}, {max}]")));
+                return Err(err(
+                    attr,
+                    "out_of_range",
+                    range(f, min, max),
+                    format!("{f} is out of range [{min}, {max}]"),
+                ));
             }
         }
         // Four-digit years: what OData text and both databases express.
         (AttrKind::DateTime, Value::DateTime(dt)) if !(1..=9999).contains(&dt.year()) => {
-            return Err(err(attr, format!("{dt} is out of range: the year must be between 1 and 9999")));
+            return Err(err(
+                attr,
+                "year_range",
+                vec![],
+                format!("{dt} is out of range: the year must be between 1 and 9999"),
+            ));
         }
         (AttrKind::Picklist | AttrKind::State | AttrKind::Status | AttrKind::MultiSelectPicklist, Value::Int(i))
             if i32::try_from(*i).is_err() =>
         {
-            return Err(err(attr, format!("{i} is not a valid option value")));
+            return Err(err(
+                attr,
+                "not_an_option",
+                vec![("value", i.to_string())],
+                format!("{i} is not a valid option value"),
+            ));
         }
         _ => {}
     }
@@ -129,10 +172,15 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             let max = max_length(attr);
             let len = s.chars().count();
             if len as u64 > max as u64 {
-                return Err(err(attr, format!("text is {len} characters long; the maximum is {max}")));
+                return Err(err(
+                    attr,
+                    "too_long",
+                    vec![("length", len.to_string()), ("max", max.to_string())],
+                    format!("text is {len} characters long; the maximum is {max}"),
+                ));
             }
             if attr.kind == AttrKind::EntityName && schema.entity(&s).is_none() {
-                return Err(err(attr, format!("'{s}' is not an entity")));
+                return Err(err(attr, "not_an_entity", vec![("value", s.clone())], format!("'{s}' is not an entity")));
             }
             Ok(Value::String(s))
         }
@@ -180,21 +228,38 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             let set = attr.option_set.as_deref().and_then(|n| schema.option_set(n));
             match set {
                 Some(set) if set.options.iter().any(|o| o.value as i64 == i) => Ok(Value::Int(i)),
-                _ => Err(err(attr, format!("{i} is not a valid option value"))),
+                _ => Err(err(
+                    attr,
+                    "not_an_option",
+                    vec![("value", i.to_string())],
+                    format!("{i} is not a valid option value"),
+                )),
             }
         }
         AttrKind::MultiSelectPicklist => {
             let mut values = match value {
                 Value::Options(v) => v,
                 Value::Int(i) => {
-                    vec![i32::try_from(i).map_err(|_| err(attr, format!("{i} is not a valid option value")))?]
+                    vec![i32::try_from(i).map_err(|_| {
+                        err(
+                            attr,
+                            "not_an_option",
+                            vec![("value", i.to_string())],
+                            format!("{i} is not a valid option value"),
+                        )
+                    })?]
                 }
                 _ => return Err(expected(attr, "a list of option values")),
             };
             let set = attr.option_set.as_deref().and_then(|n| schema.option_set(n));
             for v in &values {
                 if !set.is_some_and(|s| s.options.iter().any(|o| o.value == *v)) {
-                    return Err(err(attr, format!("{v} is not a valid option value")));
+                    return Err(err(
+                        attr,
+                        "not_an_option",
+                        vec![("value", v.to_string())],
+                        format!("{v} is not a valid option value"),
+                    ));
                 }
             }
             values.sort_unstable();
@@ -207,6 +272,8 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
                 let allowed: Vec<&str> = attr.targets.iter().map(|t| t.entity.as_str()).collect();
                 return Err(err(
                     attr,
+                    "wrong_target",
+                    vec![("entity", r.entity.clone())],
                     format!("cannot point at a '{}' record (allowed: {})", r.entity, allowed.join(", ")),
                 ));
             }
@@ -220,12 +287,17 @@ pub fn check_value(schema: &Schema, attr: &AttributeDef, value: Value) -> Result
             let Value::Bytes(b) = value else { return Err(expected(attr, "base64 content")) };
             let max = attr.max_length.unwrap_or(32 * 1024 * 1024) as usize;
             if b.len() > max {
-                return Err(err(attr, format!("the file is {} bytes; the maximum is {max}", b.len())));
+                return Err(err(
+                    attr,
+                    "file_too_big",
+                    vec![("size", b.len().to_string()), ("max", max.to_string())],
+                    format!("the file is {} bytes; the maximum is {max}", b.len()),
+                ));
             }
             // An image column (a logo) takes what documents can print.
             let image = b.starts_with(b"\x89PNG\r\n\x1a\n") || b.starts_with(&[0xff, 0xd8, 0xff]);
             if attr.format.as_deref() == Some("Image") && !b.is_empty() && !image {
-                return Err(err(attr, "the file is not a PNG or JPEG image"));
+                return Err(err(attr, "not_an_image", vec![], "the file is not a PNG or JPEG image"));
             }
             Ok(Value::Bytes(b))
         }

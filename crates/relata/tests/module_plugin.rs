@@ -205,6 +205,32 @@ fn a_module_brings_an_entity_a_step_an_action_and_a_lifecycle_to_the_web_api_and
         );
         // Reopened by a plain update, the ticket is listed among the open ones.
         srv.patch(&format!("hd_tickets({id})"), &json!({ "statecode": 0 })).expect(204);
+
+        // An engine refusal names its field and speaks the user's language:
+        // the form shows it at the field, in Russian for a Russian user.
+        let csrf = srv.csrf_of(token);
+        let edit = |priority: &str, language: &str| {
+            srv.send(
+                srv.raw(reqwest::Method::POST, &format!("{}/ui/hd_tickets/{id}/edit", srv.base_url))
+                    .header("Cookie", format!("relata_session={token}"))
+                    .header("Accept-Language", language)
+                    .form(&[("csrf", csrf.clone()), ("hd_title", title.clone()), ("hd_priority", priority.into())]),
+            )
+        };
+        let r = edit("9", "ru");
+        assert_eq!(r.status, 400);
+        let html = r.text();
+        let at = html.find("Значение 9 вне допустимого диапазона: от 1 до 3.").expect("the Russian text");
+        let field = html.find("name=\"hd_priority\"").expect("the priority field");
+        assert!(html[field.min(at)..field.max(at)].len() < 1500, "the message is at its field: {html}");
+        let r = edit("9", "en");
+        assert!(r.text().contains("9 is out of range [1, 3]"), "English for an English user");
+        // A refusal of the lifecycle, in Russian, through the record's form.
+        srv.patch(&format!("hd_tickets({id})"), &json!({ "statecode": 1 })).expect(204);
+        srv.post(&resolve, &json!({ "Resolution": "Cleaned" })).expect(204);
+        let html = edit("1", "ru").text();
+        assert!(html.contains("в состоянии «Решена» и не может быть изменена"), "{html}");
+        srv.patch(&format!("hd_tickets({id})"), &json!({ "statecode": 0 })).expect(204);
         let list = srv.page_as(token, "/ui/hd_tickets").expect(200).text();
         assert!(list.contains(&title), "the list shows the ticket: {list}");
         let page = format!("/ui/hd_tickets/{id}");

@@ -19,6 +19,15 @@ fn state_name(entity: &Entity, state: i64) -> String {
     entity.state(state as i32).map(|s| s.name.clone()).unwrap_or_else(|| state.to_string())
 }
 
+/// The Russian names of the entity and its states, for the translated text.
+fn label(entity: &Entity) -> String {
+    entity.def.label.text(1049).to_string()
+}
+
+fn state_label(entity: &Entity, state: i64) -> String {
+    entity.state(state as i32).map(|s| s.label.text(1049).to_string()).unwrap_or_else(|| state.to_string())
+}
+
 /// How a record of the entity is named in messages ("an order").
 fn noun(entity: &Entity) -> String {
     entity.def.label.en.to_lowercase()
@@ -36,20 +45,30 @@ fn check(s: &Session<'_, '_, '_>, entity: &Entity, existing: &Fields, changes: &
     let to = changes.get("statecode").and_then(Value::as_i64).unwrap_or(from);
     if to != from && !transitions.is_empty() {
         let Some(rule) = transitions.iter().find(|t| t.to as i64 == to && t.from.contains(&(from as i32))) else {
-            return Err(EngineError::Invalid(format!(
-                "A {} cannot go from {} to {}.",
-                noun(entity),
-                state_name(entity, from),
-                state_name(entity, to)
-            )));
+            return Err(EngineError::refused(
+                Some("statecode"),
+                "bad_transition",
+                vec![("entity", label(entity)), ("from", state_label(entity, from)), ("to", state_label(entity, to))],
+                format!(
+                    "A {} cannot go from {} to {}.",
+                    noun(entity),
+                    state_name(entity, from),
+                    state_name(entity, to)
+                ),
+            ));
         };
         if !rule.via.is_empty() && !s.action.is_some_and(|a| rule.via.iter().any(|v| v == a)) {
-            return Err(EngineError::Invalid(format!(
-                "A {} becomes {} through {}, not by setting statecode.",
-                noun(entity),
-                state_name(entity, to),
-                rule.via.join(" or ")
-            )));
+            return Err(EngineError::refused(
+                Some("statecode"),
+                "via_action",
+                vec![("entity", label(entity)), ("to", state_label(entity, to)), ("actions", rule.via.join(", "))],
+                format!(
+                    "A {} becomes {} through {}, not by setting statecode.",
+                    noun(entity),
+                    state_name(entity, to),
+                    rule.via.join(" or ")
+                ),
+            ));
         }
         return Ok(());
     }
@@ -63,11 +82,12 @@ fn check(s: &Session<'_, '_, '_>, entity: &Entity, existing: &Fields, changes: &
                 || k == "statuscode" && !state.changeable_statuses.contains(&(v.as_i64().unwrap_or(-1) as i32)))
     });
     if edited {
-        return Err(EngineError::Invalid(format!(
-            "This {} is {} and cannot be edited.",
-            noun(entity),
-            state_name(entity, from).to_lowercase()
-        )));
+        return Err(EngineError::refused(
+            None,
+            "read_only_state",
+            vec![("entity", label(entity)), ("state", state_label(entity, from))],
+            format!("This {} is {} and cannot be edited.", noun(entity), state_name(entity, from).to_lowercase()),
+        ));
     }
     Ok(())
 }

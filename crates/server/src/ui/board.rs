@@ -252,7 +252,7 @@ async fn move_card(State(st): State<AppState>, req: Request) -> Response {
             Condition { if_match: Some(None), ..Default::default() },
             false,
         );
-        let message = match result {
+        let message = match result.map_err(|e| super::localized(e, lang)) {
             Ok(_) => Ok(text(lang, "board_moved").replace("{stage}", &chosen.label)),
             Err(EngineError::Invalid(m) | EngineError::Conflict(m)) => Err((StatusCode::BAD_REQUEST, m)),
             Err(EngineError::Forbidden(m)) => Err((StatusCode::FORBIDDEN, m)),

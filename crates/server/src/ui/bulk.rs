@@ -139,7 +139,7 @@ pub(super) async fn bulk(State(st): State<AppState>, Path(set): Path<String>, re
                     .ok()
                     .and_then(|m| m.get(id).cloned())
                     .unwrap_or_else(|| id.to_string());
-                let reason = match e {
+                let reason = match super::localized(e, lang) {
                     EngineError::Forbidden(m) | EngineError::Invalid(m) | EngineError::NotFound(m) => m,
                     EngineError::PreconditionFailed(m) => m,
                     other => return Err(other.into()),

@@ -336,7 +336,7 @@ async fn create(State(st): State<AppState>, req: Request) -> Response {
                 values.push((k.to_string(), Value::String(v.to_string())));
             }
         }
-        match s.create("appointment", RecordInput::new(values)) {
+        match s.create("appointment", RecordInput::new(values)).map_err(|e| super::localized(e, lang)) {
             Ok(_) => {
                 let day = to_local(start).date();
                 Ok(redirect(&format!("/ui/calendar?date={day}&done={}", encode(text(lang, "cal_created")))))
@@ -400,7 +400,7 @@ async fn move_item(State(st): State<AppState>, req: Request) -> Response {
             Condition { if_match: Some(version), ..Default::default() },
             false,
         );
-        let outcome = match result {
+        let outcome = match result.map_err(|e| super::localized(e, lang)) {
             Ok(_) => Ok(text(lang, "cal_moved").to_string()),
             Err(EngineError::PreconditionFailed(_)) => {
                 Err((StatusCode::CONFLICT, text(lang, "cal_conflict").to_string()))

@@ -222,7 +222,7 @@ async fn create_table(State(st): State<AppState>, req: Request) -> Response {
             attributes: vec![name_attr],
             ..Default::default()
         };
-        match s.create_entity(def) {
+        match s.create_entity(def).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{name}?done=1"))),
             Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::Forbidden(m)) => {
                 Err(PageError::Shown(Box::new(tables_page(s, lang, token, Some(m), &form)?)))
@@ -372,7 +372,7 @@ async fn create_column(State(st): State<AppState>, Path(entity): Path<String>, r
                 ..Default::default()
             }];
         }
-        match s.create_attribute(e.name(), attr) {
+        match s.create_attribute(e.name(), attr).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{}?done=1", e.name()))),
             Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::Forbidden(m)) => {
                 Err(PageError::Shown(Box::new(again(s, m)?)))
@@ -543,7 +543,7 @@ async fn save_form(State(st): State<AppState>, Path(entity): Path<String>, req: 
                 )
                 .map(|_| ()),
         };
-        match result {
+        match result.map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{}/form?done=1", e.name()))),
             Err(EngineError::Invalid(m) | EngineError::Forbidden(m)) => {
                 Err(PageError::Shown(Box::new(editor(s, lang, token, &e, &text_in, false, Some(m))?)))

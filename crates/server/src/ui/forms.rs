@@ -645,7 +645,26 @@ pub(super) async fn lookup(
     .await
 }
 
-/// The field an engine message is about (`'name' …`), if it names one.
+/// A refusal whose meaning the engine knows: its message, in the user's
+/// language, at the field it names (or at the top of the form).
+fn refused_again<T>(
+    errors: &mut HashMap<String, String>,
+    e: &EngineError,
+    lang: Lang,
+    again: impl FnOnce(&HashMap<String, String>, String) -> Result<T, PageError>,
+) -> Result<T, PageError> {
+    let message = e.message_in(lang.code());
+    match e.attribute() {
+        Some(field) => {
+            errors.insert(field.to_string(), message);
+            again(errors, text(lang, "fix_errors").to_string())
+        }
+        None => again(errors, message),
+    }
+}
+
+/// The field an engine message is about (`'name' …`), if it names one
+/// (for errors that do not say it: see [`EngineError::attribute`]).
 fn field_of_message(entity: &Entity, message: &str) -> Option<String> {
     entity.attributes().iter().find(|a| message.contains(&format!("'{}'", a.name))).map(|a| a.name.clone())
 }
@@ -700,6 +719,12 @@ pub(super) async fn save(
                 // The page is shown after the transaction rolls back.
                 Err(EngineError::PreconditionFailed(_)) => {
                     let page = again(s, &errors, text(lang, "conflict").to_string(), StatusCode::CONFLICT)?;
+                    return Err(PageError::Shown(Box::new(page)));
+                }
+                Err(e @ EngineError::Refused { .. }) => {
+                    let page = refused_again(&mut errors, &e, lang, |errors, alert| {
+                        again(s, errors, alert, StatusCode::BAD_REQUEST)
+                    })?;
                     return Err(PageError::Shown(Box::new(page)));
                 }
                 Err(EngineError::Invalid(m)) => {
@@ -794,6 +819,12 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
         let back = back.as_deref().and_then(super::pages::local_path);
         match s.create(entity.name(), with_parties(&entity, values)) {
             Ok(id) => Ok(redirect(&back.map(str::to_string).unwrap_or(format!("{list}/{id}")))),
+            Err(e @ EngineError::Refused { .. }) => {
+                let page = refused_again(&mut errors, &e, lang, |errors, alert| {
+                    again(s, errors, alert, StatusCode::BAD_REQUEST)
+                })?;
+                Err(PageError::Shown(Box::new(page)))
+            }
             Err(EngineError::Invalid(m)) => {
                 let page = match field_of_message(&entity, &m) {
                     Some(f) => {

@@ -463,8 +463,8 @@ pub(super) async fn list(
         let rows_page = match run(s, &entity, &fetch, state.trail.last().cloned(), PAGE_SIZE as usize) {
             Ok(p) => p,
             // A view an administrator broke shows its message, not an error page.
-            Err(PageError::Engine(EngineError::Invalid(m))) => {
-                errors.push(m);
+            Err(PageError::Engine(e)) if e.invalid_message(lang.code()).is_some() => {
+                errors.push(e.invalid_message(lang.code()).unwrap_or_default());
                 relata_query::Page { records: Vec::new(), count: None, skiptoken: None }
             }
             Err(e) => return Err(e),

@@ -36,6 +36,15 @@ use i18n::strings;
 pub use i18n::Lang;
 
 pub(crate) const SESSION_COOKIE: &str = "relata_session";
+
+/// An engine error as a page shows it: a refusal whose meaning is known,
+/// in the user's language, as any other refusal of the input.
+pub(crate) fn localized(e: relata_engine::EngineError, lang: Lang) -> relata_engine::EngineError {
+    match e {
+        relata_engine::EngineError::Refused { .. } => relata_engine::EngineError::Invalid(e.message_in(lang.code())),
+        other => other,
+    }
+}
 const LANG_COOKIE: &str = "relata_lang";
 const SIGNIN_CSRF_COOKIE: &str = "relata_csrf";
 

@@ -229,7 +229,9 @@ fn error_page(e: PageError) -> Response {
     let (status, message) = match e {
         PageError::Engine(EngineError::NotFound(m)) => (StatusCode::NOT_FOUND, m),
         PageError::Engine(EngineError::Forbidden(m)) => (StatusCode::FORBIDDEN, m),
-        PageError::Engine(EngineError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
+        PageError::Engine(EngineError::Invalid(m) | EngineError::Refused { message: m, .. }) => {
+            (StatusCode::BAD_REQUEST, m)
+        }
         PageError::Engine(other) => {
             tracing::error!(error = %other, "page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be completed.".to_string())

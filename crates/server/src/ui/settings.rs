@@ -259,7 +259,10 @@ async fn save_logo(
         };
         let id = s.org.ids.organization;
         let input = relata_engine::RecordInput::new(vec![("relata_logo".into(), value)]);
-        match s.update("organization", id, input, relata_engine::Condition::default(), false) {
+        match s
+            .update("organization", id, input, relata_engine::Condition::default(), false)
+            .map_err(|e| super::localized(e, lang))
+        {
             Ok(_) => Ok(redirect("/ui/settings/organization/logo?done=1")),
             Err(EngineError::Invalid(m)) => {
                 let page = logo_form(s, lang, token, false, Some(m))?;
@@ -451,7 +454,7 @@ async fn save_role(State(st): State<AppState>, Path(id): Path<String>, req: Requ
                 grants.push(PrivilegeGrant { privilege_id: Some(def.id), name: None, depth });
             }
         }
-        match s.replace_role_privileges(id, &grants) {
+        match s.replace_role_privileges(id, &grants).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/settings/roles/{id}?done=1"))),
             Err(EngineError::Invalid(m) | EngineError::Forbidden(m)) => {
                 let page = role_page(s, lang, token, id, None, Some(m))?;
@@ -657,7 +660,7 @@ async fn save_membership(st: AppState, id: String, req: Request, kind: Membershi
                 }
             }
         }
-        match result {
+        match result.map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("{}?done=1", kind.path(id)))),
             Err(EngineError::Invalid(m) | EngineError::Forbidden(m) | EngineError::Conflict(m)) => {
                 let page = membership_page(s, lang, token, kind, id, false, Some(m))?;

@@ -172,7 +172,7 @@ async fn submit(State(st): State<AppState>, req: Request) -> Response {
         Ok(org.sign_in(&email, &password, &address, &policy)?.token)
     })
     .await;
-    match done {
+    match done.map(|r| r.map_err(|e| super::localized(e, lang))) {
         Some(Ok(session)) => {
             let mut r = redirect("/ui/settings/organization");
             set_cookie(&mut r, format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"));

@@ -147,7 +147,7 @@ async fn save(State(st): State<AppState>, req: Request) -> Response {
             *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             return Ok(r);
         }
-        match s.save_own_settings(&own) {
+        match s.save_own_settings(&own).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect("/ui/preferences?done=1")),
             Err(EngineError::Invalid(m)) => {
                 let mut r = page(s, lang, token, &own, None, Some(m))?;
@@ -183,7 +183,8 @@ async fn change_password(State(st): State<AppState>, req: Request) -> Response {
         if field("new") != field("new2") {
             return refused(s, text(lang, "act_passwords_differ").to_string());
         }
-        match s.change_own_password(field("current"), field("new"), Some(token)) {
+        match s.change_own_password(field("current"), field("new"), Some(token)).map_err(|e| super::localized(e, lang))
+        {
             Ok(()) => Ok(redirect("/ui/preferences?done=1")),
             Err(EngineError::Invalid(m)) => {
                 let m = if m.starts_with("'current'") { text(lang, "pref_wrong_password").to_string() } else { m };

@@ -549,7 +549,7 @@ pub(in super::super) async fn run(
             return Err(EngineError::Forbidden(text(lang, "act_unknown").to_string()).into());
         }
         let page = format!("/ui/{set}/{id}");
-        match perform(s, &entity, id, &action, &form, lang) {
+        match perform(s, &entity, id, &action, &form, lang).map_err(|e| crate::ui::localized(e, lang)) {
             Ok(to) => Ok(redirect(&format!("{to}?done={}", encode(text(lang, "act_done"))))),
             // The engine's refusal, shown on the record after the rollback.
             Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::PreconditionFailed(m)) => {

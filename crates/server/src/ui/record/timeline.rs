@@ -346,7 +346,7 @@ pub(in super::super) async fn add_note(
             values.push(("mimetype".into(), Value::String(mime)));
             values.push(("documentbody".into(), Value::Bytes(bytes)));
         }
-        match s.create("annotation", RecordInput::new(values)) {
+        match s.create("annotation", RecordInput::new(values)).map_err(|e| crate::ui::localized(e, lang)) {
             Ok(_) => Ok(redirect(&format!("{page}?done={}", encode(text(lang, "act_done"))))),
             Err(EngineError::Invalid(m)) => {
                 Err(PageError::Shown(Box::new(redirect(&format!("{page}?problem={}", encode(&m))))))
@@ -384,7 +384,7 @@ pub(in super::super) async fn add_task(
             let at = Utc.from_utc_datetime(&d.and_hms_opt(12, 0, 0).expect("noon"));
             values.push(("scheduledend".into(), Value::DateTime(at)));
         }
-        match s.create("task", RecordInput::new(values)) {
+        match s.create("task", RecordInput::new(values)).map_err(|e| crate::ui::localized(e, lang)) {
             Ok(_) => Ok(redirect(&format!("{page}?done={}", encode(text(lang, "act_done"))))),
             Err(EngineError::Invalid(m)) => {
                 Err(PageError::Shown(Box::new(redirect(&format!("{page}?problem={}", encode(&m))))))

@@ -1,0 +1,56 @@
+//! The texts of the errors whose meaning is known ([`crate::EngineError::Refused`])
+//! in the languages users work in other than English (whose text each error
+//! carries): a key, then the text with `{parameter}` places.
+
+const RUSSIAN: &[(&str, &str)] = &[
+    // A value that does not fit its column (shown at the field).
+    ("wrong_type", "Значение не подходит для этого поля."),
+    ("nul_character", "Текст не может содержать символ NUL (U+0000)."),
+    ("out_of_range", "Значение {value} вне допустимого диапазона: от {min} до {max}."),
+    ("not_finite", "Число должно быть конечным."),
+    ("year_range", "Год должен быть от 1 до 9999."),
+    ("not_an_option", "{value} — недопустимое значение для этого списка."),
+    ("too_long", "Текст длиной {length} символов; допускается не более {max}."),
+    ("not_an_entity", "«{value}» — не сущность."),
+    ("wrong_target", "Это поле не может ссылаться на запись «{entity}»."),
+    ("file_too_big", "Файл занимает {size} байт; допускается не более {max}."),
+    ("not_an_image", "Файл не является изображением PNG или JPEG."),
+    ("required", "Заполните это поле."),
+    ("required_kept", "Это поле обязательно и не может быть пустым."),
+    // A lifecycle the entity's metadata declares.
+    ("bad_transition", "Запись «{entity}» не может перейти из состояния «{from}» в «{to}»."),
+    ("via_action", "Запись «{entity}» переходит в состояние «{to}» только действием: {actions}."),
+    ("read_only_state", "Запись «{entity}» в состоянии «{state}» и не может быть изменена."),
+];
+
+/// The text of `key` in `language` with its parameters, if the catalog has
+/// one.
+pub fn render(key: &str, params: &[(&'static str, String)], language: &str) -> Option<String> {
+    let table = match language {
+        "ru" => RUSSIAN,
+        _ => return None,
+    };
+    let (_, template) = table.iter().find(|(k, _)| *k == key)?;
+    let mut text = template.to_string();
+    for (name, value) in params {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_take_their_parameters() {
+        let params = vec![("value", "12".to_string()), ("min", "1".into()), ("max", "3".into())];
+        assert_eq!(render("out_of_range", &params, "ru").unwrap(), "Значение 12 вне допустимого диапазона: от 1 до 3.");
+        assert_eq!(render("out_of_range", &params, "en"), None, "English is the error's own text");
+        assert_eq!(render("no_such_key", &params, "ru"), None);
+        // Every placeholder of a text is a parameter some error gives.
+        for (key, text) in RUSSIAN {
+            assert!(!text.is_empty(), "{key}");
+        }
+    }
+}
