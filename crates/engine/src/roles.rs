@@ -23,23 +23,13 @@ pub struct StandardRole {
 pub const SYSTEM_ADMINISTRATOR: &str = "System Administrator";
 pub const SYSTEM_CUSTOMIZER: &str = "System Customizer";
 
-const ALL: &[Right] = &RIGHTS;
-const READ: &[Right] = &[Right::Read];
-const READ_APPEND: &[Right] = &[Right::Read, Right::Append, Right::AppendTo];
-const SALES: &[&str] =
-    &["account", "contact", "lead", "opportunity", "quote", "salesorder", "invoice", "activitypointer", "annotation"];
-/// What sales people price and sell from, maintained by sales managers.
-const CATALOG: &[&str] = &[
-    "product",
-    "pricelevel",
-    "uomschedule",
-    "uom",
-    "discounttype",
-    "competitor",
-    "salesliterature",
-    "workflow",
-    "documenttemplate",
-];
+pub(crate) const ALL: &[Right] = &RIGHTS;
+pub(crate) const READ: &[Right] = &[Right::Read];
+pub(crate) const READ_APPEND: &[Right] = &[Right::Read, Right::Append, Right::AppendTo];
+/// The customers and what is said and written about them; modules add
+/// their own entities to the roles (the sales module: leads, opportunities,
+/// quotes, orders, invoices and the catalog).
+const CUSTOMERS: &[&str] = &["account", "contact", "activitypointer", "annotation"];
 const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"];
 /// What every user's interface reads: system views, form layouts, user settings.
 const INTERFACE: &[&str] = &["savedquery", "systemform", "usersettings"];
@@ -56,7 +46,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         name: SYSTEM_CUSTOMIZER,
         grants: &[
             Grant { entities: &["*"], rights: READ, depth: Depth::Organization },
-            Grant { entities: SALES, rights: ALL, depth: Depth::User },
+            Grant { entities: CUSTOMERS, rights: ALL, depth: Depth::User },
         ],
         globals: &[
             "prvCreateEntity",
@@ -69,8 +59,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
         name: "Sales Manager",
         grants: &[
-            Grant { entities: SALES, rights: ALL, depth: Depth::ParentChild },
-            Grant { entities: CATALOG, rights: ALL, depth: Depth::Organization },
+            Grant { entities: CUSTOMERS, rights: ALL, depth: Depth::ParentChild },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel", "prvReadRecordAuditHistory"],
@@ -78,8 +67,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
         name: "Salesperson",
         grants: &[
-            Grant { entities: SALES, rights: ALL, depth: Depth::User },
-            Grant { entities: CATALOG, rights: READ_APPEND, depth: Depth::Organization },
+            Grant { entities: CUSTOMERS, rights: ALL, depth: Depth::User },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel"],
@@ -97,7 +85,6 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         grants: &[
             Grant { entities: SERVICE, rights: ALL, depth: Depth::User },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
-            Grant { entities: CATALOG, rights: READ, depth: Depth::Organization },
         ],
         globals: &["prvExportToExcel"],
     },
@@ -105,7 +92,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
         name: "Marketing Manager",
         grants: &[
             Grant {
-                entities: &["lead", "account", "contact", "activitypointer", "annotation"],
+                entities: &["account", "contact", "activitypointer", "annotation"],
                 rights: ALL,
                 depth: Depth::ParentChild,
             },
@@ -116,7 +103,7 @@ pub const STANDARD_ROLES: &[StandardRole] = &[
     StandardRole {
         name: "Marketing Professional",
         grants: &[
-            Grant { entities: &["lead", "activitypointer", "annotation"], rights: ALL, depth: Depth::User },
+            Grant { entities: &["activitypointer", "annotation"], rights: ALL, depth: Depth::User },
             Grant { entities: &["account", "contact"], rights: READ_APPEND, depth: Depth::BusinessUnit },
             Grant { entities: SETUP, rights: READ_APPEND, depth: Depth::Organization },
         ],
@@ -133,7 +120,7 @@ impl StandardRole {
     /// The role's privileges by name, for the entities in `schema`. Depths a
     /// privilege cannot take (organization-owned entities are Global only)
     /// are raised to Global.
-    pub fn privileges(&self, schema: &Schema) -> Vec<(String, Depth)> {
+    pub fn privileges(&self, schema: &Schema, modules: &[&Grant]) -> Vec<(String, Depth)> {
         let cat = catalog(schema);
         let mut out: std::collections::BTreeMap<String, Depth> = std::collections::BTreeMap::new();
         // Every role also reads the interface's metadata, keeps personal views
@@ -144,7 +131,7 @@ impl StandardRole {
             Grant { entities: OWN_JOBS, rights: READ_DELETE, depth: Depth::User },
             Grant { entities: &["asyncoperation"], rights: &[Right::Write], depth: Depth::User },
         ];
-        for g in self.grants.iter().chain(&interface) {
+        for g in self.grants.iter().chain(&interface).chain(modules.iter().copied()) {
             for e in schema.entities().filter(|e| e.has_privileges()) {
                 if !(g.entities.contains(&"*") || g.entities.contains(&e.name())) {
                     continue;

@@ -202,12 +202,12 @@ pub(crate) fn ensure(tx: &mut Tx<'_>, schema: &Schema, config: &OrgConfig, modul
 fn finish(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> Result<()> {
     sync_privileges(tx, schema, ids.system_administrator_role)?;
     upgrade_legacy_grants(tx)?;
-    seed_roles(tx, schema, ids)?;
+    seed_roles(tx, schema, ids, modules)?;
     modules.seed(tx, schema, ids)?;
     modules.sync_steps(tx, schema, ids.system_user)?;
     modules.sync_actions(tx, schema, ids.system_user)?;
     modules.schedule_recurring(tx, schema, ids)?;
-    crate::views::seed(tx, schema, ids)?;
+    crate::views::seed(tx, schema, ids, modules.views())?;
     default_teams(tx, schema, ids)
 }
 
@@ -253,7 +253,7 @@ fn default_teams(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
 
 /// Creates the standard roles that do not exist yet (by name, in the root
 /// business unit); existing ones are left as administrators edited them.
-fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
+fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> Result<()> {
     for role in STANDARD_ROLES {
         let exists = tx.query_one(
             "SELECT roleid FROM role WHERE name = $1 AND businessunitid = $2",
@@ -275,7 +275,7 @@ fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
                 ("businessunitid", r("businessunit", ids.root_business_unit)),
             ],
         )?;
-        set_role_privileges(tx, id, &role.privileges(schema))?;
+        set_role_privileges(tx, id, &role.privileges(schema, &modules.grants_for(role.name)))?;
     }
     Ok(())
 }

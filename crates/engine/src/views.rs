@@ -23,9 +23,9 @@ pub struct SystemView {
     pub order: (&'static str, bool),
 }
 
-const ACTIVE: &str = r#"attribute="statecode" operator="eq" value="0""#;
-const MINE: &str = r#"attribute="ownerid" operator="eq-userid""#;
-const LINE_COLUMNS: &[&str] =
+pub(crate) const ACTIVE: &str = r#"attribute="statecode" operator="eq" value="0""#;
+pub(crate) const MINE: &str = r#"attribute="ownerid" operator="eq-userid""#;
+pub(crate) const LINE_COLUMNS: &[&str] =
     &["productid", "quantity", "uomid", "priceperunit", "manualdiscountamount", "tax", "extendedamount"];
 
 pub const SYSTEM_VIEWS: &[SystemView] = &[
@@ -70,103 +70,6 @@ pub const SYSTEM_VIEWS: &[SystemView] = &[
         order: ("fullname", false),
     },
     SystemView {
-        entity: "lead",
-        name: "Open Leads",
-        is_default: true,
-        conditions: &[ACTIVE],
-        columns: &["fullname", "subject", "companyname", "leadsourcecode", "ownerid", "createdon"],
-        order: ("createdon", true),
-    },
-    SystemView {
-        entity: "lead",
-        name: "My Open Leads",
-        is_default: false,
-        conditions: &[ACTIVE, MINE],
-        columns: &["fullname", "subject", "companyname", "leadsourcecode", "createdon"],
-        order: ("createdon", true),
-    },
-    SystemView {
-        entity: "lead",
-        name: "Closed Leads",
-        is_default: false,
-        conditions: &[r#"attribute="statecode" operator="ne" value="0""#],
-        columns: &["fullname", "subject", "companyname", "statuscode", "ownerid"],
-        order: ("modifiedon", true),
-    },
-    SystemView {
-        entity: "opportunity",
-        name: "Open Opportunities",
-        is_default: true,
-        conditions: &[ACTIVE],
-        columns: &["name", "customerid", "estimatedvalue", "estimatedclosedate", "closeprobability", "ownerid"],
-        order: ("estimatedclosedate", false),
-    },
-    SystemView {
-        entity: "opportunity",
-        name: "My Open Opportunities",
-        is_default: false,
-        conditions: &[ACTIVE, MINE],
-        columns: &["name", "customerid", "estimatedvalue", "estimatedclosedate", "closeprobability", "stepname"],
-        order: ("estimatedclosedate", false),
-    },
-    SystemView {
-        entity: "opportunity",
-        name: "Won Opportunities",
-        is_default: false,
-        conditions: &[r#"attribute="statecode" operator="eq" value="1""#],
-        columns: &["name", "customerid", "actualvalue", "actualclosedate", "ownerid"],
-        order: ("actualclosedate", true),
-    },
-    SystemView {
-        entity: "opportunity",
-        name: "Lost Opportunities",
-        is_default: false,
-        conditions: &[r#"attribute="statecode" operator="eq" value="2""#],
-        columns: &["name", "customerid", "estimatedvalue", "actualclosedate", "ownerid"],
-        order: ("actualclosedate", true),
-    },
-    SystemView {
-        entity: "quote",
-        name: "Active Quotes",
-        is_default: true,
-        conditions: &[r#"attribute="statecode" operator="in""#],
-        columns: &["name", "quotenumber", "customerid", "totalamount", "statecode", "ownerid"],
-        order: ("modifiedon", true),
-    },
-    SystemView {
-        entity: "salesorder",
-        name: "Active Orders",
-        is_default: true,
-        conditions: &[ACTIVE],
-        columns: &["name", "ordernumber", "customerid", "totalamount", "ownerid"],
-        order: ("modifiedon", true),
-    },
-    SystemView {
-        entity: "invoice",
-        name: "Active Invoices",
-        is_default: true,
-        conditions: &[ACTIVE],
-        columns: &["name", "invoicenumber", "customerid", "totalamount", "duedate", "ownerid"],
-        order: ("duedate", false),
-    },
-    SystemView {
-        entity: "invoice",
-        name: "Paid Invoices",
-        is_default: false,
-        conditions: &[r#"attribute="statecode" operator="eq" value="2""#],
-        columns: &["name", "invoicenumber", "customerid", "totalamount", "relata_paidon", "ownerid"],
-        order: ("relata_paidon", true),
-    },
-    SystemView {
-        entity: "product",
-        name: "Active Products",
-        is_default: true,
-        conditions: &[ACTIVE],
-        columns: &["name", "productnumber", "price", "defaultuomid"],
-        order: ("name", false),
-    },
-    // Settings → System Jobs: newest first, whatever their state.
-    SystemView {
         entity: "asyncoperation",
         name: "All System Jobs",
         is_default: true,
@@ -181,39 +84,6 @@ pub const SYSTEM_VIEWS: &[SystemView] = &[
         conditions: &[r#"attribute="statuscode" operator="eq" value="31""#],
         columns: &["name", "operationtype", "completedon", "message", "ownerid"],
         order: ("completedon", true),
-    },
-    // Document lines, as a document's product grid shows them.
-    SystemView {
-        entity: "opportunityproduct",
-        name: "Opportunity Product Lines",
-        is_default: true,
-        conditions: &[],
-        columns: LINE_COLUMNS,
-        order: ("lineitemnumber", false),
-    },
-    SystemView {
-        entity: "quotedetail",
-        name: "Quote Product Lines",
-        is_default: true,
-        conditions: &[],
-        columns: LINE_COLUMNS,
-        order: ("lineitemnumber", false),
-    },
-    SystemView {
-        entity: "salesorderdetail",
-        name: "Order Product Lines",
-        is_default: true,
-        conditions: &[],
-        columns: LINE_COLUMNS,
-        order: ("lineitemnumber", false),
-    },
-    SystemView {
-        entity: "invoicedetail",
-        name: "Invoice Product Lines",
-        is_default: true,
-        conditions: &[],
-        columns: LINE_COLUMNS,
-        order: ("lineitemnumber", false),
     },
     SystemView {
         entity: "activitypointer",
@@ -272,8 +142,8 @@ impl SystemView {
 }
 
 /// Seeds the standard views that do not exist yet (by entity and name).
-pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
-    for view in SYSTEM_VIEWS {
+pub(crate) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &[&SystemView]) -> Result<()> {
+    for view in SYSTEM_VIEWS.iter().chain(modules.iter().copied()) {
         if schema.entity(view.entity).is_none() {
             continue;
         }
@@ -314,7 +184,8 @@ mod tests {
     fn standard_views_name_real_columns_and_parse() {
         let (entities, sets) = relata_metadata::builtin_definitions().expect("built-in schema");
         let schema = Schema::build(entities, sets).expect("schema builds");
-        for v in SYSTEM_VIEWS {
+        let modules = crate::modules::Modules::build(&crate::modules::standard()).expect("modules register");
+        for v in SYSTEM_VIEWS.iter().chain(modules.views().iter().copied()) {
             let e = schema.entity(v.entity).unwrap_or_else(|| panic!("{}: no entity {}", v.name, v.entity));
             for c in v.columns.iter().chain([&v.order.0]) {
                 assert!(e.attribute(c).is_some(), "{}: no column {c} on {}", v.name, v.entity);

@@ -21,8 +21,10 @@ use uuid::Uuid;
 use crate::error::{EngineError, Result};
 use crate::jobs::{JobKind, RecurringJob};
 use crate::org::OrgIds;
+use crate::roles::Grant;
 use crate::session::Session;
 use crate::setup::FirstRun;
+use crate::views::SystemView;
 pub use actions::{
     Action, ActionHandler, ActionRequest, ActionResponse, Binding, ParamType, Parameter, RecordReader, Returns,
 };
@@ -66,6 +68,8 @@ pub struct Registry {
     recurring: Vec<RecurringJob>,
     actions: Vec<Action>,
     schema: Vec<(&'static str, &'static str)>,
+    views: Vec<&'static SystemView>,
+    grants: Vec<(&'static str, Grant)>,
     errors: Vec<String>,
 }
 
@@ -144,6 +148,23 @@ impl Registry {
         self
     }
 
+    /// Standard views (`savedquery`) of the module's entities, seeded by name
+    /// when missing.
+    pub fn views(&mut self, views: &'static [SystemView]) -> &mut Self {
+        self.views.extend(views.iter());
+        self
+    }
+
+    /// What a standard role (`Salesperson`) grants on the module's
+    /// entities, when the role is created.
+    pub fn grant(&mut self, role: &'static str, grant: Grant) -> &mut Self {
+        if !crate::roles::STANDARD_ROLES.iter().any(|r| r.name == role) {
+            self.errors.push(format!("grant to '{role}': there is no such standard role"));
+        }
+        self.grants.push((role, grant));
+        self
+    }
+
     /// Work done once, when the first administrator sets the organization up.
     pub fn on_first_run(&mut self, f: FirstRunFn) -> &mut Self {
         self.first_run.push(f);
@@ -161,6 +182,8 @@ pub struct Modules {
     recurring: Vec<RecurringJob>,
     actions: Vec<Action>,
     schema: Vec<(&'static str, &'static str)>,
+    views: Vec<&'static SystemView>,
+    grants: Vec<(&'static str, Grant)>,
 }
 
 impl fmt::Debug for Modules {
@@ -182,6 +205,8 @@ impl Modules {
             recurring: Vec::new(),
             actions: Vec::new(),
             schema: Vec::new(),
+            views: Vec::new(),
+            grants: Vec::new(),
             errors: Vec::new(),
         };
         let mut names: Vec<&'static str> = Vec::new();
@@ -225,6 +250,8 @@ impl Modules {
             recurring: r.recurring,
             actions: r.actions,
             schema: r.schema,
+            views: r.views,
+            grants: r.grants,
         })
     }
 
@@ -266,6 +293,16 @@ impl Modules {
             }
         };
         self.actions.iter().find(|a| a.name == name && a.binding == binding)
+    }
+
+    /// The standard views the modules brought.
+    pub fn views(&self) -> &[&'static SystemView] {
+        &self.views
+    }
+
+    /// What the modules add to a standard role.
+    pub fn grants_for(&self, role: &str) -> Vec<&Grant> {
+        self.grants.iter().filter(|(r, _)| *r == role).map(|(_, g)| g).collect()
     }
 
     /// The schema files the modules brought.

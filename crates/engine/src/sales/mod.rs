@@ -15,8 +15,10 @@ mod operations;
 mod payments;
 mod print;
 mod process;
+mod roles;
 mod steps;
 mod team;
+mod views;
 
 pub use actions::{CloseRequest, QualifyLead};
 
@@ -101,6 +103,8 @@ impl Module for Sales {
     fn register(&self, r: &mut Registry) {
         steps::register(r);
         operations::register(r);
+        roles::register(r);
+        r.views(views::VIEWS);
         r.seed(process::seed);
         r.on_first_run(defaults::first_run);
     }
