@@ -258,3 +258,22 @@ fn a_module_brings_an_entity_a_step_an_action_and_a_lifecycle_to_the_web_api_and
         assert_eq!(state(&srv, id), (2, 3));
     }
 }
+
+/// The same module in Chromium: its area, list, buttons and generated form.
+#[test]
+fn a_module_s_pages_work_in_chromium() {
+    for backend in backends() {
+        let mut list = modules::standard();
+        list.push(Arc::new(Helpdesk));
+        let srv = start_with_modules(backend, list);
+        let title = format!("Scanner offline {}", uid());
+        let id = srv.create("hd_tickets", &json!({ "hd_title": title }));
+        common::run_ui_script_at(
+            backend,
+            &srv.base_url,
+            "module.mjs",
+            &[("RELATA_TICKET_ID", id.to_string()), ("RELATA_TICKET_TITLE", title)],
+        );
+        assert_eq!(state(&srv, id), (2, 3), "{backend}: resolved in the browser");
+    }
+}
