@@ -307,9 +307,12 @@ fn refused_wrote_nothing(
 
 /// The path of a write: one of the writable sets, a record of it, or a
 /// property of a record, with an optional query.
+/// Operations of the catalog a body may be posted to as well.
+const ACTIONS: &[&str] = &["BulkDelete"];
+
 fn writable_path(p: &str) -> bool {
     let set_end = p.find(['(', '/', '?']).unwrap_or(p.len());
-    WRITABLE_SETS.contains(&&p[..set_end])
+    WRITABLE_SETS.contains(&&p[..set_end]) || ACTIONS.contains(&p)
 }
 
 /// A POST, PATCH or PUT body. First line: `POST accounts`,
