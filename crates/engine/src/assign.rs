@@ -3,10 +3,11 @@
 //! (all of them, only the open ones, or only those the old owner owned).
 //! The cascade is the platform's doing, as in Dataverse: it does not need
 //! the caller to hold privileges on each child.
+//!
+//! Which records an assignment reaches is the relationship cascade walk's
+//! business (`session/cascade.rs`); this is what it does to each of them.
 
-use std::sync::Arc;
-
-use relata_metadata::{CascadeType, Entity, EntityRef, Value};
+use relata_metadata::{Entity, EntityRef, Value};
 use relata_store::{Param, SqlBuilder, Storage};
 use uuid::Uuid;
 
@@ -14,59 +15,34 @@ use crate::audit;
 use crate::error::Result;
 use crate::session::{Fields, Session};
 
-const MAX_DEPTH: usize = 16;
-
 impl Session<'_, '_, '_> {
-    pub(crate) fn cascade_assign(
+    /// Gives a record an assign cascade reached to `new_owner`, audited as an
+    /// update. `only_from` (a user-owned cascade) limits it to records that
+    /// owner held. Returns the owner the record had, or None when it was left
+    /// alone: gone, already the new owner's, or someone else's.
+    pub(crate) fn follow_assignment(
         &mut self,
         entity: &Entity,
         id: Uuid,
-        old_owner: Option<Uuid>,
+        only_from: Option<Uuid>,
         new_owner: &EntityRef,
         new_bu: Uuid,
-        depth: usize,
-    ) -> Result<()> {
-        if depth >= MAX_DEPTH {
-            return Ok(());
+    ) -> Result<Option<Uuid>> {
+        let Some((owner, bu, version)) = self.owner_of(entity, id)? else { return Ok(None) };
+        if only_from.is_some_and(|o| o != owner.id) || owner.id == new_owner.id {
+            return Ok(None);
         }
-        let schema = self.schema.clone();
-        let rels: Vec<_> =
-            schema.referencing(entity.name()).filter(|r| r.cascade_assign != CascadeType::NoCascade).cloned().collect();
-        for rel in rels {
-            let child: Arc<Entity> = schema.entity(&rel.referencing_entity).expect("relationship entity").clone();
-            if !child.is_owned() {
-                continue;
-            }
-            let ids = match rel.cascade_assign {
-                // "User-owned": only what the previous owner owned.
-                CascadeType::UserOwned => {
-                    let Some(old) = old_owner else { continue };
-                    self.children(entity, id, &child, &rel.referencing_attribute, CascadeType::Cascade)?
-                        .into_iter()
-                        .filter(|c| self.owner_of(&child, *c).ok().flatten().is_some_and(|r| r.0.id == old))
-                        .collect::<Vec<_>>()
-                }
-                other => self.children(entity, id, &child, &rel.referencing_attribute, other)?,
-            };
-            for c in ids {
-                let Some((owner, bu, version)) = self.owner_of(&child, c)? else { continue };
-                if owner.id == new_owner.id {
-                    continue;
-                }
-                let old = owner.id;
-                let mut existing = Fields::new();
-                existing.insert("ownerid".into(), Value::Ref(owner));
-                existing.insert("owningbusinessunit".into(), bu_ref(bu));
-                existing.insert("versionnumber".into(), Value::Int(version));
-                let mut changes = Fields::new();
-                changes.insert("ownerid".into(), Value::Ref(new_owner.clone()));
-                changes.insert("owningbusinessunit".into(), bu_ref(new_bu));
-                self.write_changes(&child, c, &existing, &changes)?;
-                audit::updated(self, &child, c, &existing, &changes)?;
-                self.cascade_assign(&child, c, Some(old), new_owner, new_bu, depth + 1)?;
-            }
-        }
-        Ok(())
+        let previous = owner.id;
+        let mut existing = Fields::new();
+        existing.insert("ownerid".into(), Value::Ref(owner));
+        existing.insert("owningbusinessunit".into(), bu_ref(bu));
+        existing.insert("versionnumber".into(), Value::Int(version));
+        let mut changes = Fields::new();
+        changes.insert("ownerid".into(), Value::Ref(new_owner.clone()));
+        changes.insert("owningbusinessunit".into(), bu_ref(new_bu));
+        self.write_changes(entity, id, &existing, &changes)?;
+        audit::updated(self, entity, id, &existing, &changes)?;
+        Ok(Some(previous))
     }
 
     /// (owner, owning business unit, version) of a record, unscoped.

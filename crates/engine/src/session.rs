@@ -6,7 +6,7 @@
 //! writes → post-operation rules. Entity-specific behaviour lives in
 //! [`crate::rules`], chosen by metadata.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +21,10 @@ use crate::audit;
 use crate::error::{EngineError, Result};
 use crate::modules::{Message, Stage, StepContext};
 use crate::org::Org;
+
+mod cascade;
+
+use cascade::Visited;
 
 /// Attribute values by logical name.
 pub type Fields = BTreeMap<String, Value>;
@@ -890,10 +894,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         self.write_changes(entity, id, existing, changes)?;
         audit::updated(self, entity, id, existing, changes)?;
         if let Some((new_owner, new_bu)) = &assigned {
-            self.cascade_assign(entity, id, owner, new_owner, *new_bu, 0)?;
+            self.assign_cascade(entity, id, owner, new_owner, *new_bu)?;
         }
         if Session::share_parent_changed(entity, changes) {
-            self.inherit_shares(entity, id, 0, &mut HashSet::new())?;
+            self.reinherit_shares(entity, id)?;
         }
         self.run_steps(
             &update_messages(existing, changes),
@@ -979,104 +983,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         self.check_parent_write(&entity, &existing)?;
         self.run_steps(&[Message::Delete], Stage::PreOperation, &entity, id, Some(&existing), &mut target, None)?;
         audit::deleted(self, &entity, id, &existing)?;
-        let mut visited = HashSet::new();
-        self.delete_cascade(&entity, id, &mut visited)?;
+        self.delete_cascade(&entity, id, &mut Visited::new())?;
         self.run_steps(&[Message::Delete], Stage::PostOperation, &entity, id, Some(&existing), &mut target, None)?;
         if SECURITY_ENTITIES.contains(&entity.name()) {
             self.tx.next_counter("security")?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn delete_cascade(&mut self, entity: &Entity, id: Uuid, visited: &mut HashSet<Uuid>) -> Result<()> {
-        if !visited.insert(id) {
-            return Ok(());
-        }
-        let schema = self.schema.clone();
-        for rel in schema.referencing(entity.name()) {
-            let child = schema.entity(&rel.referencing_entity).expect("relationship entity").clone();
-            let attr = child.attribute(&rel.referencing_attribute).expect("relationship attribute").clone();
-            let mut b = SqlBuilder::new(self.tx.backend());
-            b.push("SELECT ").ident(child.primary_id()).push(" FROM ").ident(child.table()).push(" WHERE ");
-            b.ident(&attr.name).push(" = ");
-            b.param(Param::uuid(id));
-            if attr.is_polymorphic() {
-                b.push(" AND ").ident(&attr.type_column()).push(" = ");
-                b.param(Param::text(entity.name()));
-            }
-            if let Some(d) = &child.discriminator {
-                b.push(" AND activitytypecode = ");
-                b.param(Param::text(d.clone()));
-            }
-            let children: Vec<Uuid> = self
-                .tx
-                .query(&b.sql, &b.params, &[Storage::Uuid])?
-                .into_iter()
-                .filter_map(|r| r[0].as_uuid())
-                .collect();
-            if children.is_empty() || (children.len() == 1 && children[0] == id) {
-                continue;
-            }
-            match rel.delete {
-                relata_metadata::CascadeDelete::Restrict => {
-                    return Err(EngineError::Invalid(format!(
-                        "The record cannot be deleted because {} '{}' record(s) are associated with it through '{}'.",
-                        children.len(),
-                        child.name(),
-                        rel.name
-                    )));
-                }
-                relata_metadata::CascadeDelete::Cascade => {
-                    for c in children {
-                        if c != id && !visited.contains(&c) {
-                            self.audit(
-                                audit::AuditAction::Delete,
-                                Some(&EntityRef { entity: child.name().into(), id: c }),
-                                &[],
-                            )?;
-                            self.delete_cascade(&child, c, visited)?;
-                        }
-                    }
-                }
-                relata_metadata::CascadeDelete::RemoveLink => {
-                    for c in children {
-                        if c == id {
-                            continue;
-                        }
-                        let next = self.tx.next_counter("rowversion")?;
-                        let mut u = SqlBuilder::new(self.tx.backend());
-                        u.push("UPDATE ").ident(child.table()).push(" SET ").ident(&attr.name).push(" = NULL");
-                        if attr.is_polymorphic() {
-                            u.push(", ").ident(&attr.type_column()).push(" = NULL");
-                        }
-                        u.push(", versionnumber = ");
-                        u.param(Param::bigint(next));
-                        u.push(" WHERE ").ident(child.primary_id()).push(" = ");
-                        u.param(Param::uuid(c));
-                        self.tx.execute(&u.sql, &u.params)?;
-                        if attr.targets.iter().any(|t| t.cascade_share != relata_metadata::CascadeType::NoCascade) {
-                            self.inherit_shares(&child, c, 0, &mut HashSet::new())?;
-                        }
-                    }
-                }
-            }
-        }
-        for m in schema.many_to_many() {
-            for (e, col) in [(&m.entity1, &m.entity1_column), (&m.entity2, &m.entity2_column)] {
-                if e == entity.name() {
-                    self.tx.execute(
-                        &format!("DELETE FROM \"{}\" WHERE \"{}\" = $1", m.intersect_table, col),
-                        &[Param::uuid(id)],
-                    )?;
-                }
-            }
-        }
-        let mut b = SqlBuilder::new(self.tx.backend());
-        b.push("DELETE FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" = ");
-        b.param(Param::uuid(id));
-        self.tx.execute(&b.sql, &b.params)?;
-        if entity.is_owned() || entity.name() == "team" {
-            self.forget_shares(id)?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 //! child inherits from a shared parent names the record that was shared.
 //! The rows of a record are what every read predicate consults.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use relata_metadata::{AttributeDef, CascadeType, Entity, EntityRef, Value};
@@ -20,10 +20,6 @@ use crate::audit::{self, AuditAction};
 use crate::error::{EngineError, Result};
 use crate::principal::{in_params, load_team_principal};
 use crate::session::{not_found, Fields, Session};
-
-/// How deep inherited shares follow relationships (account → contact →
-/// activity → …); cycles stop earlier.
-const MAX_CASCADE_DEPTH: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ShareChange {
@@ -133,7 +129,7 @@ impl Session<'_, '_, '_> {
         }
         let action = if old.is_empty() { AuditAction::Share } else { AuditAction::ModifyShare };
         audit::shared(self, target, action, &EntityRef { entity: kind.into(), id: principal.id }, old, new)?;
-        self.cascade_shares(&entity, target.id, 0, &mut HashSet::new())
+        self.share_cascade(&entity, target.id)
     }
 
     /// `RevokeAccess`: removes a principal's direct share of a record (and
@@ -157,7 +153,7 @@ impl Session<'_, '_, '_> {
                 AccessRights::NONE,
             )?;
         }
-        self.cascade_shares(&entity, target.id, 0, &mut HashSet::new())
+        self.share_cascade(&entity, target.id)
     }
 
     fn direct_share(&mut self, id: Uuid, principal: Uuid) -> Result<AccessRights> {
@@ -259,93 +255,16 @@ impl Session<'_, '_, '_> {
         Ok(out)
     }
 
-    /// Recomputes what the share-cascading children of a record inherit.
-    pub(crate) fn cascade_shares(
-        &mut self,
-        entity: &Entity,
-        id: Uuid,
-        depth: usize,
-        visited: &mut HashSet<Uuid>,
-    ) -> Result<()> {
-        if depth > MAX_CASCADE_DEPTH || !visited.insert(id) {
-            return Ok(());
-        }
-        let schema = self.schema.clone();
-        let rels: Vec<_> =
-            schema.referencing(entity.name()).filter(|r| r.cascade_share != CascadeType::NoCascade).cloned().collect();
-        for rel in rels {
-            let child = schema.entity(&rel.referencing_entity).expect("relationship entity").clone();
-            for c in self.children(entity, id, &child, &rel.referencing_attribute, rel.cascade_share)? {
-                self.inherit_shares(&child, c, depth + 1, visited)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Records of `child` pointing at `parent_id` through `attribute`, as a
-    /// cascade of type `cascade` selects them.
-    pub(crate) fn children(
-        &mut self,
-        parent: &Entity,
-        parent_id: Uuid,
-        child: &Entity,
-        attribute: &str,
-        cascade: CascadeType,
-    ) -> Result<Vec<Uuid>> {
-        let attr = child.attribute(attribute).expect("relationship attribute").clone();
-        let mut b = SqlBuilder::new(self.tx.backend());
-        b.push("SELECT ").ident(child.primary_id()).push(" FROM ").ident(child.table()).push(" WHERE ");
-        b.ident(&attr.name).push(" = ");
-        b.param(Param::uuid(parent_id));
-        if attr.is_polymorphic() {
-            b.push(" AND ").ident(&attr.type_column()).push(" = ");
-            b.param(Param::text(parent.name()));
-        }
-        if let Some(d) = &child.discriminator {
-            b.push(" AND activitytypecode = ");
-            b.param(Param::text(d.clone()));
-        }
-        match cascade {
-            CascadeType::Active if child.has_state() => {
-                b.push(" AND statecode = ");
-                b.param(Param::int(child.def.states[0].value as i64));
-            }
-            CascadeType::UserOwned if child.is_owned() && parent.is_owned() => {
-                b.push(" AND ownerid = (SELECT ownerid FROM ").ident(parent.table()).push(" WHERE ");
-                b.ident(parent.primary_id()).push(" = ");
-                b.param(Param::uuid(parent_id));
-                b.push(")");
-            }
-            _ => {}
-        }
-        Ok(self
-            .tx
-            .query(&b.sql, &b.params, &[Storage::Uuid])?
-            .into_iter()
-            .filter_map(|r| r[0].as_uuid())
-            .filter(|c| *c != parent_id)
-            .collect())
-    }
-
     /// Replaces a record's inherited shares with those of its current
-    /// share-cascading parents, then passes them on to its own children.
-    pub(crate) fn inherit_shares(
-        &mut self,
-        entity: &Entity,
-        id: Uuid,
-        depth: usize,
-        visited: &mut HashSet<Uuid>,
-    ) -> Result<()> {
-        if !entity.is_owned() {
-            return Ok(());
-        }
+    /// share-cascading parents. Passing them on to its own children is the
+    /// share cascade walk's part (`session/cascade.rs`).
+    pub(crate) fn recompute_inherited_shares(&mut self, entity: &Entity, id: Uuid) -> Result<()> {
         self.tx.execute(
             "DELETE FROM principalobjectaccess WHERE objectid = $1 AND sourceobjectid <> $1",
             &[Param::uuid(id)],
         )?;
         let parents = self.share_parents(entity, id)?;
-        self.copy_parent_shares(entity.name(), id, &parents)?;
-        self.cascade_shares(entity, id, depth, visited)
+        self.copy_parent_shares(entity.name(), id, &parents)
     }
 
     /// On create: a new record inherits the shares of the parents it points at.
