@@ -476,7 +476,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 )));
             }
             if attr.required == RequiredLevel::System && value.is_null() {
-                return Err(EngineError::Invalid(format!("'{}' is required and cannot be cleared.", name)));
+                return Err(EngineError::refused(
+                    Some(name.as_str()),
+                    "required_kept",
+                    vec![],
+                    format!("'{name}' is required and cannot be cleared."),
+                ));
             }
             if out.insert(name.clone(), value).is_some() {
                 return Err(EngineError::Invalid(format!("'{name}' is given twice.")));
@@ -688,11 +693,12 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 && a.valid_for_create
                 && fields.get(&a.name).is_none_or(Value::is_null)
             {
-                return Err(EngineError::Invalid(format!(
-                    "'{}' is required to create a record of '{}'.",
-                    a.name,
-                    entity.name()
-                )));
+                return Err(EngineError::refused(
+                    Some(&a.name),
+                    "required",
+                    vec![],
+                    format!("'{}' is required to create a record of '{}'.", a.name, entity.name()),
+                ));
             }
         }
         self.check_references(&fields, &caller_lookups)?;
