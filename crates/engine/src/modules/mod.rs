@@ -388,34 +388,24 @@ impl Modules {
                 ],
             ));
             let api = Value::Ref(relata_metadata::EntityRef { entity: "customapi".into(), id });
-            let kind = |k: ParamType| k.custom_api_type().map(Value::Int).unwrap_or(Value::Null);
+            // A request parameter or a response property: the same columns,
+            // and whether it may be left out for a parameter.
+            let member = |p: &Parameter, way: &str| {
+                let row = vec![
+                    Value::String(format!("{unique}.{}", p.name)),
+                    Value::String(p.name.into()),
+                    api.clone(),
+                    p.kind.custom_api_type().map(Value::Int).unwrap_or(Value::Null),
+                    Value::String(p.kind.edm()),
+                ];
+                (Uuid::new_v5(&NAMESPACE, format!("{key}/{way}/{}", p.name).as_bytes()), row)
+            };
             for p in &a.parameters {
-                let pid = Uuid::new_v5(&NAMESPACE, format!("{key}/in/{}", p.name).as_bytes());
-                params.push((
-                    pid,
-                    vec![
-                        Value::String(format!("{unique}.{}", p.name)),
-                        Value::String(p.name.into()),
-                        api.clone(),
-                        kind(p.kind),
-                        Value::String(p.kind.edm()),
-                        Value::Bool(p.optional),
-                    ],
-                ));
+                let (pid, mut row) = member(p, "in");
+                row.push(Value::Bool(p.optional));
+                params.push((pid, row));
             }
-            for p in a.response() {
-                let pid = Uuid::new_v5(&NAMESPACE, format!("{key}/out/{}", p.name).as_bytes());
-                props.push((
-                    pid,
-                    vec![
-                        Value::String(format!("{unique}.{}", p.name)),
-                        Value::String(p.name.into()),
-                        api.clone(),
-                        kind(p.kind),
-                        Value::String(p.kind.edm()),
-                    ],
-                ));
-            }
+            props.extend(a.response().iter().map(|p| member(p, "out")));
         }
         let api_columns = [
             "uniquename",
