@@ -120,7 +120,9 @@ impl Module for Helpdesk {
                     .label("Resolve", "Решить")
                     .bound(Binding::Entity("hd_ticket"))
                     .param("Resolution", ParamType::String)
-                    .optional("Duplicate", ParamType::Boolean),
+                    .labelled("How it was resolved", "Как решена")
+                    .optional("Duplicate", ParamType::Boolean)
+                    .labelled("A duplicate", "Дубликат"),
             );
     }
 }
@@ -243,6 +245,9 @@ fn a_module_brings_an_entity_a_step_an_action_and_a_lifecycle_to_the_web_api_and
         assert_eq!(state(&srv, id), (1, 2));
         let html = srv.page_as(token, &page).expect(200).text();
         assert!(html.contains("Resolve") && html.contains("name=\"Resolution\""), "the action's form: {html}");
+        assert!(html.contains("How it was resolved"), "its input is labelled as the module says");
+        let ru = srv.page_as(token, &format!("{page}?lang=ru")).expect(200).text();
+        assert!(ru.contains("Решить") && ru.contains("Как решена"), "and in Russian");
         let r = srv.form_as(
             token,
             &format!("{page}/act/op_hd_Resolve"),

@@ -167,6 +167,9 @@ pub struct Parameter {
     pub name: &'static str,
     pub kind: ParamType,
     pub optional: bool,
+    /// The label of its input in a generated form (English, Russian);
+    /// the name when absent.
+    pub label: Option<(&'static str, &'static str)>,
 }
 
 /// What an operation answers.
@@ -273,18 +276,26 @@ impl Action {
 
     /// A required parameter.
     pub fn param(mut self, name: &'static str, kind: ParamType) -> Action {
-        self.parameters.push(Parameter { name, kind, optional: false });
+        self.parameters.push(Parameter { name, kind, optional: false, label: None });
         self
     }
 
     pub fn optional(mut self, name: &'static str, kind: ParamType) -> Action {
-        self.parameters.push(Parameter { name, kind, optional: true });
+        self.parameters.push(Parameter { name, kind, optional: true, label: None });
+        self
+    }
+
+    /// Labels the parameter declared last, for the form a button opens.
+    pub fn labelled(mut self, en: &'static str, ru: &'static str) -> Action {
+        if let Some(p) = self.parameters.last_mut() {
+            p.label = Some((en, ru));
+        }
         self
     }
 
     /// A property of the response (`JobId`).
     pub fn returns(mut self, name: &'static str, kind: ParamType) -> Action {
-        let p = Parameter { name, kind, optional: false };
+        let p = Parameter { name, kind, optional: false, label: None };
         match &mut self.returns {
             Returns::Properties(ps) => ps.push(p),
             _ => self.returns = Returns::Properties(vec![p]),

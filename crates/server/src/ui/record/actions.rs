@@ -263,7 +263,7 @@ fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) ->
         if !makes.is_empty() && !makes.iter().any(|t| t.from.contains(&(state as i32))) {
             continue;
         }
-        let fields: Option<Vec<Input>> = a.parameters.iter().map(param_input).collect();
+        let fields: Option<Vec<Input>> = a.parameters.iter().map(|p| param_input(p, lang)).collect();
         let Some(fields) = fields else { continue };
         let label = if lang.lcid() == 1049 { ru } else { en };
         out.push(Button { key: format!("op_{}", a.name), label: label.into(), fields, href: None });
@@ -273,14 +273,19 @@ fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) ->
 
 /// A form input for a plain parameter; `None` for one a form cannot give
 /// (a record, a query).
-fn param_input(p: &Parameter) -> Option<Input> {
+fn param_input(p: &Parameter, lang: Lang) -> Option<Input> {
     let kind = match p.kind {
         ParamType::Boolean => "checkbox",
         ParamType::DateTime => "date",
         ParamType::Integer | ParamType::Decimal | ParamType::String | ParamType::Guid => "text",
         _ => return None,
     };
-    Some(Input { name: p.name, label: p.name.to_string(), kind, value: String::new(), options: Vec::new() })
+    let label = match p.label {
+        Some((_, ru)) if lang.lcid() == 1049 => ru,
+        Some((en, _)) => en,
+        None => p.name,
+    };
+    Some(Input { name: p.name, label: label.to_string(), kind, value: String::new(), options: Vec::new() })
 }
 
 /// Runs a declared action with the form's values as its parameters.
