@@ -165,7 +165,7 @@ await step("6 the rep prices the opportunity: a price list and a product line", 
 
 await step("7 the rep drags the opportunity across the pipeline board; the keyboard way works too", async () => {
   using(page);
-  await goto(page, "/ui/pipeline?mine=1");
+  await goto(page, "/ui/board/pipeline?mine=1");
   await checkPage(page);
   const card = page.locator(`.card[data-id="${ids.opportunity}"]`);
   const column = (name) => page.locator(".column", { has: page.locator("h2", { hasText: new RegExp(`^${name}$`) }) });

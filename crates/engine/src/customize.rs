@@ -166,7 +166,7 @@ impl Session<'_, '_, '_> {
         check_attribute(&mut attr)?;
         let schema = self.schema.clone();
         let e =
-            schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+            schema.entity(entity).ok_or_else(|| EngineError::not_found(format!("Entity '{entity}' does not exist")))?;
         if e.def.is_intersect {
             return Err(EngineError::Invalid("columns cannot be added to a relationship's link table".into()));
         }
@@ -360,9 +360,9 @@ fn column<'s>(
     entity: &str,
     name: &str,
 ) -> Result<(&'s relata_metadata::Entity, &'s AttributeDef)> {
-    let e = schema.entity(entity).ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+    let e = schema.entity(entity).ok_or_else(|| EngineError::not_found(format!("Entity '{entity}' does not exist")))?;
     let a =
-        e.attribute(name).ok_or_else(|| EngineError::NotFound(format!("'{entity}' has no column named '{name}'")))?;
+        e.attribute(name).ok_or_else(|| EngineError::not_found(format!("'{entity}' has no column named '{name}'")))?;
     Ok((e, a))
 }
 

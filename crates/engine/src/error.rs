@@ -9,13 +9,13 @@ pub enum EngineError {
     /// Unknown entity, or a record that does not exist or that the caller
     /// may not read (the two are indistinguishable on purpose).
     #[error("{0}")]
-    NotFound(String),
+    NotFound(ErrorMessage),
     /// Bad input: unknown attribute, wrong type, invalid state, bad query.
     #[error("{0}")]
     Invalid(String),
     /// The caller lacks a privilege.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(ErrorMessage),
     /// `If-Match` named an older version, or a concurrent write won.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -36,6 +36,45 @@ pub enum EngineError {
     /// Shown as its English text otherwise, like [`EngineError::Invalid`].
     #[error("{message}")]
     Refused { message: String, detail: Box<Detail> },
+}
+
+/// The text of a refusal or a missing record, and what it means where
+/// that is known: a key of the message catalog and its parameters, so an
+/// interface says it in the user's language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorMessage {
+    pub text: String,
+    pub detail: Option<Box<Detail>>,
+}
+
+impl ErrorMessage {
+    pub fn keyed(text: impl Into<String>, key: &'static str, params: Vec<(&'static str, String)>) -> ErrorMessage {
+        ErrorMessage { text: text.into(), detail: Some(Box::new(Detail { attribute: None, key, params })) }
+    }
+}
+
+impl std::fmt::Display for ErrorMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<String> for ErrorMessage {
+    fn from(text: String) -> ErrorMessage {
+        ErrorMessage { text, detail: None }
+    }
+}
+
+impl From<&str> for ErrorMessage {
+    fn from(text: &str) -> ErrorMessage {
+        ErrorMessage { text: text.to_string(), detail: None }
+    }
+}
+
+impl From<ErrorMessage> for String {
+    fn from(m: ErrorMessage) -> String {
+        m.text
+    }
 }
 
 /// What a [`EngineError::Refused`] is about.
@@ -64,6 +103,16 @@ impl EngineError {
         }
     }
 
+    /// The caller may not do this.
+    pub fn forbidden(message: impl Into<ErrorMessage>) -> EngineError {
+        EngineError::Forbidden(message.into())
+    }
+
+    /// No such entity or record (or none the caller may read).
+    pub fn not_found(message: impl Into<ErrorMessage>) -> EngineError {
+        EngineError::NotFound(message.into())
+    }
+
     /// Bad input with a known meaning (see [`Detail`]).
     pub fn refused(
         attribute: Option<&str>,
@@ -89,11 +138,20 @@ impl EngineError {
     /// error's meaning is known and the language has one, else the English
     /// text.
     pub fn message_in(&self, language: &str) -> String {
+        let detail = match self {
+            EngineError::Refused { detail, .. } => Some(detail),
+            EngineError::Forbidden(m) | EngineError::NotFound(m) => m.detail.as_ref(),
+            _ => None,
+        };
+        detail.and_then(|d| crate::messages::render(d.key, &d.params, language)).unwrap_or_else(|| self.to_string())
+    }
+
+    /// The catalog key of the error's meaning, where it is known.
+    pub fn key(&self) -> Option<&'static str> {
         match self {
-            EngineError::Refused { detail, .. } => {
-                crate::messages::render(detail.key, &detail.params, language).unwrap_or_else(|| self.to_string())
-            }
-            _ => self.to_string(),
+            EngineError::Refused { detail, .. } => Some(detail.key),
+            EngineError::Forbidden(m) | EngineError::NotFound(m) => m.detail.as_ref().map(|d| d.key),
+            _ => None,
         }
     }
 
@@ -137,3 +195,24 @@ impl From<ValidationError> for EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_rights_and_records_speak_the_users_language() {
+        let e = EngineError::forbidden(ErrorMessage::keyed(
+            "Principal user (Id=1) is missing prvDeleteAccount privilege on entity 'account'",
+            "missing_privilege",
+            vec![("privilege", "prvDeleteAccount".into()), ("entity", "account".into())],
+        ));
+        assert_eq!(e.code(), 0x8004_0220);
+        assert_eq!(e.key(), Some("missing_privilege"));
+        assert_eq!(e.message_in("ru"), "У вас нет привилегии prvDeleteAccount для записей «account».");
+        assert!(e.message_in("en").starts_with("Principal user (Id=1) is missing"), "English is the error's text");
+        // Without a known meaning, the text is all there is.
+        let plain = EngineError::not_found("no logo");
+        assert_eq!((plain.key(), plain.message_in("ru")), (None, "no logo".to_string()));
+    }
+}

@@ -32,7 +32,7 @@ pub mod views;
 pub use audit::AuditAction;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use customize::{can_be_secured, NewAttribute, NewEntity};
-pub use error::{Detail, EngineError, Result};
+pub use error::{Detail, EngineError, ErrorMessage, Result};
 pub use limits::Lease;
 pub use org::{Org, OrgConfig, OrgIds, TokenInfo};
 pub use platform::Platform;

@@ -21,6 +21,11 @@ const RUSSIAN: &[(&str, &str)] = &[
     ("bad_transition", "Запись «{entity}» не может перейти из состояния «{from}» в «{to}»."),
     ("via_action", "Запись «{entity}» переходит в состояние «{to}» только действием: {actions}."),
     ("read_only_state", "Запись «{entity}» в состоянии «{state}» и не может быть изменена."),
+    // Missing records and rights.
+    ("record_not_found", "Запись «{entity}» с идентификатором {id} не существует или недоступна вам."),
+    ("missing_privilege", "У вас нет привилегии {privilege} для записей «{entity}»."),
+    ("privilege_depth", "Ваша привилегия {privilege} не распространяется на эту запись «{entity}»."),
+    ("missing_global_privilege", "У вас нет привилегии {privilege}."),
 ];
 
 /// The text of `key` in `language` with its parameters, if the catalog has

@@ -144,6 +144,12 @@ impl Org {
         let modules = Modules::build(&config.modules)?;
         let (schema, version, ids) = db.write(|tx| -> Result<_> {
             migrate(tx)?;
+            // Opening queues behind other opens and metadata changes (which
+            // take this row too): two processes starting at once (a server
+            // and a CLI command) do not both seed, and an open sees a custom
+            // entity committed while it waited, rather than pruning its
+            // privileges as stale.
+            tx.lock_counter("schema")?;
             let schema = build_schema(load_custom(tx)?, &modules)?;
             sync_schema(tx, &schema)?;
             let ids = seed::ensure(tx, &schema, config, &modules)?;

@@ -207,7 +207,7 @@ impl crate::org::Org {
                 &[Storage::Bool],
             )?;
             let Some(row) = row else {
-                return Err(EngineError::NotFound(format!("Entity 'systemuser' With Id = {user} Does Not Exist")));
+                return Err(EngineError::not_found(format!("Entity 'systemuser' With Id = {user} Does Not Exist")));
             };
             if row[0].as_bool() == Some(true) {
                 return Err(EngineError::Unauthorized("The user is disabled.".into()));
@@ -323,7 +323,7 @@ pub(crate) fn load_team_principal(
             &[Param::uuid(team)],
             &[Storage::Text, Storage::Uuid, Storage::Int],
         )?
-        .ok_or_else(|| EngineError::NotFound(format!("Entity 'team' With Id = {team} Does Not Exist")))?;
+        .ok_or_else(|| EngineError::not_found(format!("Entity 'team' With Id = {team} Does Not Exist")))?;
     let business_unit_id = row[1].as_uuid().unwrap_or_default();
     let mut holdings = Holdings { roles: HashMap::new() };
     if row[2].as_i64().unwrap_or(0) == 0 {

@@ -218,7 +218,7 @@ impl Session<'_, '_, '_> {
     pub(crate) fn check_escalation(&self, grants: &[(String, Depth)]) -> Result<()> {
         for (name, depth) in grants {
             if !self.principal.covers(name, *depth) {
-                return Err(EngineError::Forbidden(format!(
+                return Err(EngineError::forbidden(format!(
                     "Principal user (Id={}) cannot grant {name} at depth {} because it does not hold it at that depth itself.",
                     self.principal.user_id,
                     depth.dataverse_name()
@@ -266,7 +266,7 @@ impl Session<'_, '_, '_> {
             &[Param::uuid(role), Param::uuid(privilege)],
         )?;
         if n == 0 {
-            return Err(EngineError::NotFound(format!("The role does not hold the privilege {privilege}.")));
+            return Err(EngineError::not_found(format!("The role does not hold the privilege {privilege}.")));
         }
         let after = self.role_privileges(role)?;
         audit::privileges_changed(self, role, AuditAction::RemovePrivilegesFromRole, &before, &after)?;

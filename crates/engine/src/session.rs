@@ -18,7 +18,7 @@ use relata_store::{Param, SqlBuilder, Storage, Tx};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorMessage, Result};
 use crate::modules::{Message, Stage, StepContext};
 use crate::org::Org;
 
@@ -104,7 +104,11 @@ pub(crate) fn current<'a>(existing: Option<&'a Fields>, changes: &'a Fields, nam
 }
 
 pub(crate) fn not_found(entity: &str, id: Uuid) -> EngineError {
-    EngineError::NotFound(format!("Entity '{entity}' With Id = {id} Does Not Exist"))
+    EngineError::not_found(ErrorMessage::keyed(
+        format!("Entity '{entity}' With Id = {id} Does Not Exist"),
+        "record_not_found",
+        vec![("entity", entity.to_string()), ("id", id.to_string())],
+    ))
 }
 
 pub(crate) fn missing_privilege(p: &Principal, entity: &Entity, right: Right) -> EngineError {
@@ -113,22 +117,31 @@ pub(crate) fn missing_privilege(p: &Principal, entity: &Entity, right: Right) ->
         None => relata_security::privilege_name(right, entity),
     };
     let held = p.depth(entity, right) > relata_security::Depth::None || entity.def.read_privilege.is_some();
+    let params = vec![("privilege", name.clone()), ("entity", entity.name().to_string())];
     if held && entity.def.read_privilege.is_none() {
-        return EngineError::Forbidden(format!(
-            "Principal user (Id={}) has {name} privilege, but not at a depth that reaches this '{}' record.",
-            p.user_id,
-            entity.name()
+        return EngineError::forbidden(ErrorMessage::keyed(
+            format!(
+                "Principal user (Id={}) has {name} privilege, but not at a depth that reaches this '{}' record.",
+                p.user_id,
+                entity.name()
+            ),
+            "privilege_depth",
+            params,
         ));
     }
-    EngineError::Forbidden(format!(
-        "Principal user (Id={}) is missing {name} privilege on entity '{}'",
-        p.user_id,
-        entity.name()
+    EngineError::forbidden(ErrorMessage::keyed(
+        format!("Principal user (Id={}) is missing {name} privilege on entity '{}'", p.user_id, entity.name()),
+        "missing_privilege",
+        params,
     ))
 }
 
 pub(crate) fn missing_global(p: &Principal, privilege: &str) -> EngineError {
-    EngineError::Forbidden(format!("Principal user (Id={}) is missing {privilege} privilege", p.user_id))
+    EngineError::forbidden(ErrorMessage::keyed(
+        format!("Principal user (Id={}) is missing {privilege} privilege", p.user_id),
+        "missing_global_privilege",
+        vec![("privilege", privilege.to_string())],
+    ))
 }
 
 impl<'o, 't, 'c> Session<'o, 't, 'c> {
@@ -140,14 +153,14 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         self.schema
             .entity(name)
             .cloned()
-            .ok_or_else(|| EngineError::NotFound(format!("Entity '{name}' does not exist")))
+            .ok_or_else(|| EngineError::not_found(format!("Entity '{name}' does not exist")))
     }
 
     pub fn entity_by_set(&self, set: &str) -> Result<Arc<Entity>> {
         self.schema
             .entity_by_set(set)
             .cloned()
-            .ok_or_else(|| EngineError::NotFound(format!("Resource not found for the segment '{set}'.")))
+            .ok_or_else(|| EngineError::not_found(format!("Resource not found for the segment '{set}'.")))
     }
 
     /// Runs `f` with a query context for this caller.
@@ -423,7 +436,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             )?),
         };
         if p.depth(entity, Right::Read) == relata_security::Depth::None {
-            return Err(EngineError::Forbidden(format!(
+            return Err(EngineError::forbidden(format!(
                 "The new owner ({} {}) has no privilege to read '{}' records and cannot own one.",
                 owner.entity,
                 owner.id,
@@ -469,7 +482,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
             let value = check_value(&self.schema, attr, value)?;
             if attr.secured && !(creating && value.is_null()) && !self.principal.can_set_field(entity, attr, creating) {
-                return Err(EngineError::Forbidden(format!(
+                return Err(EngineError::forbidden(format!(
                     "The column '{name}' of '{}' is secured; the caller may not {} it.",
                     entity.name(),
                     if creating { "set it on create" } else { "change" }
@@ -1139,7 +1152,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 let child_entity = self.entity(&child)?;
                 let existing = self.load(&child_entity, target_id)?.ok_or_else(|| not_found(&child, target_id))?;
                 if existing.get(&attribute).and_then(Value::as_uuid) != Some(id) {
-                    return Err(EngineError::NotFound(format!(
+                    return Err(EngineError::not_found(format!(
                         "the '{child}' record {target_id} is not related through '{nav}'"
                     )));
                 }
@@ -1172,7 +1185,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                     &[Param::uuid(id), Param::uuid(target_id)],
                 )?;
                 if n == 0 {
-                    return Err(EngineError::NotFound(format!("the records are not associated through '{nav}'")));
+                    return Err(EngineError::not_found(format!("the records are not associated through '{nav}'")));
                 }
                 self.linked(&relationship, &table, (entity.name(), id), (&other, target_id), false)?;
                 self.run_steps(&m, Stage::PostOperation, &entity, id, Some(&existing), &mut target, link)

@@ -120,8 +120,8 @@ impl Org {
             )?;
             let users = s.tx.query_one("SELECT COUNT(*) FROM relata_credential", &[], &[Storage::BigInt])?;
             if used != 1 || users.and_then(|r| r[0].as_i64()).unwrap_or(0) > 0 {
-                return Err(EngineError::Forbidden(
-                    "This setup link is not valid or was already used; sign in instead.".into(),
+                return Err(EngineError::forbidden(
+                    "This setup link is not valid or was already used; sign in instead.",
                 ));
             }
             let ids = s.org.ids;
@@ -200,7 +200,7 @@ impl Session<'_, '_, '_> {
         })?;
         let org = self.entity("organization")?;
         if !self.principal.all_privileges && !self.may(&org, Right::Write, self.org.ids.organization)? {
-            return Err(EngineError::Forbidden("Changing the base currency needs Write on the organization.".into()));
+            return Err(EngineError::forbidden("Changing the base currency needs Write on the organization."));
         }
         let base = self.org.ids.base_currency;
         let current = self.read_system("transactioncurrency", base)?.unwrap_or_default();

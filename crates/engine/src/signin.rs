@@ -188,9 +188,7 @@ impl crate::session::Session<'_, '_, '_> {
     pub fn set_password_hash(&mut self, user: Uuid, hash: &str) -> Result<()> {
         let own = self.principal.user_id == user && !self.principal.is_team;
         if !(self.principal.all_privileges || self.principal.is_system_administrator || own) {
-            return Err(EngineError::Forbidden(
-                "Passwords are set by the user or by an administrator on the server.".into(),
-            ));
+            return Err(EngineError::forbidden("Passwords are set by the user or by an administrator on the server."));
         }
         self.tx.execute("DELETE FROM relata_credential WHERE systemuserid = $1", &[Param::uuid(user)])?;
         self.tx.execute(

@@ -182,9 +182,9 @@ mod tests {
     /// parses, so a schema rename cannot silently break a view.
     #[test]
     fn standard_views_name_real_columns_and_parse() {
-        let (entities, sets) = relata_metadata::builtin_definitions().expect("built-in schema");
-        let schema = Schema::build(entities, sets).expect("schema builds");
         let modules = crate::modules::Modules::build(&crate::modules::standard()).expect("modules register");
+        let (entities, sets) = relata_metadata::definitions_with(modules.schema_files()).expect("standard schema");
+        let schema = Schema::build(entities, sets).expect("schema builds");
         for v in SYSTEM_VIEWS.iter().chain(modules.views().iter().copied()) {
             let e = schema.entity(v.entity).unwrap_or_else(|| panic!("{}: no entity {}", v.name, v.entity));
             for c in v.columns.iter().chain([&v.order.0]) {

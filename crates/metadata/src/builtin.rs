@@ -1,4 +1,6 @@
-//! The built-in CRM schema, compiled into the binary from `schema/*.toml`.
+//! The platform's schema, compiled into the binary from `schema/*.toml`;
+//! business modules bring their own files in the same format, which may
+//! also `[[extend]]` the entities of another file.
 //!
 //! Besides `[[entity]]` and `[[option_set]]`, a file may declare
 //! `[[attribute_group]]`s: columns several entities share (the totals of
@@ -21,9 +23,6 @@ use crate::MetadataError;
 const FILES: &[(&str, &str)] = &[
     ("system.toml", include_str!("../schema/system.toml")),
     ("customers.toml", include_str!("../schema/customers.toml")),
-    ("sales.toml", include_str!("../schema/sales.toml")),
-    ("catalog.toml", include_str!("../schema/catalog.toml")),
-    ("orders.toml", include_str!("../schema/orders.toml")),
     ("activities.toml", include_str!("../schema/activities.toml")),
     ("customization.toml", include_str!("../schema/customization.toml")),
     ("jobs.toml", include_str!("../schema/jobs.toml")),
@@ -38,6 +37,28 @@ struct File {
     option_set: Vec<OptionSetDef>,
     #[serde(default)]
     attribute_group: Vec<AttributeGroup>,
+    #[serde(default)]
+    extend: Vec<Extension>,
+}
+
+/// What a module's file adds to an entity another file declares: columns
+/// (account's `originatingleadid`, which only exists with leads) and
+/// targets of a polymorphic lookup (an activity party that is a lead).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extension {
+    entity: String,
+    #[serde(default)]
+    attributes: Vec<AttributeDef>,
+    #[serde(default)]
+    targets: Vec<MoreTargets>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoreTargets {
+    attribute: String,
+    targets: Vec<crate::model::LookupTarget>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +95,7 @@ pub fn definitions_with(extra: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<O
 fn load(files: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), MetadataError> {
     let invalid = |file: &str, e: String| MetadataError::Invalid(format!("{file}: {e}"));
     let mut parsed = Vec::new();
+    let mut extensions = Vec::new();
     let mut groups: HashMap<String, AttributeGroup> = HashMap::new();
     let mut sets = Vec::new();
     for (name, text) in files {
@@ -92,13 +114,40 @@ fn load(files: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), M
             s.is_global = true;
             s
         }));
+        extensions.extend(f.extend.into_iter().map(|x| (*name, x)));
     }
     // Groups may be declared in any file, so they are applied once all are read.
     let mut entities = Vec::with_capacity(parsed.len());
     for (file, def, uses) in parsed {
         entities.push(apply_groups(def, uses, &groups).map_err(|e| invalid(file, e))?);
     }
+    for (file, x) in extensions {
+        extend(&mut entities, x).map_err(|e| invalid(file, e))?;
+    }
     Ok((entities, sets))
+}
+
+fn extend(entities: &mut [EntityDef], x: Extension) -> Result<(), String> {
+    let def = entities
+        .iter_mut()
+        .find(|e| e.name == x.entity)
+        .ok_or_else(|| format!("extends entity '{}', which no file declares", x.entity))?;
+    for attr in x.attributes {
+        if def.attributes.iter().any(|a| a.name == attr.name) {
+            return Err(format!("adds column '{}' to '{}', which has it already", attr.name, def.name));
+        }
+        def.attributes.push(attr);
+    }
+    for more in x.targets {
+        let attr = def
+            .attributes
+            .iter_mut()
+            .find(|a| a.name == more.attribute)
+            .filter(|a| !a.targets.is_empty())
+            .ok_or_else(|| format!("adds targets to '{}.{}', which is not a lookup", def.name, more.attribute))?;
+        attr.targets.extend(more.targets);
+    }
+    Ok(())
 }
 
 fn split_entity(mut table: toml::Table) -> Result<(EntityDef, GroupUse), String> {
@@ -221,6 +270,40 @@ targets = [
         let customer = &e.attributes[2].targets;
         assert_eq!(customer[0].relationship, "memos_of_accounts");
         assert_eq!(customer[1].relationship, "memo_contacts");
+    }
+
+    #[test]
+    fn a_file_extends_another_files_entity() {
+        let base = entity(
+            "[[entity.attributes]]\nname = \"title\"\ntype = \"string\"\n\n[[entity.attributes]]\nname = \"partyid\"\ntype = \"lookup\"\n\
+             targets = [{ entity = \"memo\", relationship = \"memo_parties\", nav = \"partyid_memo\" }]\n",
+        );
+        let more = r#"
+[[extend]]
+entity = "memo"
+attributes = [{ name = "sourceid", type = "string", max_length = 20 }]
+targets = [{ attribute = "partyid", targets = [{ entity = "lead", relationship = "lead_parties", nav = "partyid_lead" }] }]
+"#;
+        let (entities, _) = load(&[("base.toml", &base), ("module.toml", more)]).unwrap();
+        let memo = &entities[0];
+        assert!(memo.attributes.iter().any(|a| a.name == "sourceid"), "the column is added");
+        let party = memo.attributes.iter().find(|a| a.name == "partyid").unwrap();
+        let targets: Vec<&str> = party.targets.iter().map(|t| t.entity.as_str()).collect();
+        assert_eq!(targets, ["memo", "lead"]);
+        for (bad, says) in [
+            ("[[extend]]\nentity = \"note\"\n", "extends entity 'note', which no file declares"),
+            (
+                "[[extend]]\nentity = \"memo\"\nattributes = [{ name = \"title\", type = \"string\" }]\n",
+                "has it already",
+            ),
+            (
+                "[[extend]]\nentity = \"memo\"\ntargets = [{ attribute = \"title\", targets = [] }]\n",
+                "'memo.title', which is not a lookup",
+            ),
+        ] {
+            let err = load(&[("base.toml", &base), ("module.toml", bad)]).unwrap_err().to_string();
+            assert!(err.contains("module.toml") && err.contains(says), "{err}");
+        }
     }
 
     #[test]

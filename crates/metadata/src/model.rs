@@ -285,9 +285,20 @@ pub struct TransitionDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<Label>,
     /// The status reason the button sets; without one, the user picks
-    /// among the target state's statuses.
+    /// among the target state's statuses. A record that has it already
+    /// is not offered the button.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
+    /// The button's key on the page (`activate`); `state_<to>` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl TransitionDef {
+    /// The key of its button on the record page.
+    pub fn key(&self) -> String {
+        self.key.clone().unwrap_or_else(|| format!("state_{}", self.to))
+    }
 }
 
 /// Where an entity appears in the navigation: an area (`sales`,
@@ -493,6 +504,10 @@ pub struct EntityDef {
     /// The navigation areas that list the entity.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub areas: Vec<AreaPlacement>,
+    /// Searched by the UI's global search, in this order (lowest first);
+    /// absent: not searched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<i32>,
 }
 
 fn one() -> i32 {

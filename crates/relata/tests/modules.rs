@@ -351,3 +351,33 @@ fn module_list_prints_the_modules_and_their_steps_in_running_order() {
     let full_name = steps.iter().position(|s| s["name"] == "full_name" && s["message"] == "Create").unwrap();
     assert!(full_name < bases, "full names (rank 10) run before money base amounts (rank 900)");
 }
+
+/// Without the sales module there are no sales entities: not in the Web
+/// API, not in `$metadata`, not as columns sales adds to accounts; the
+/// platform and its pages work without them.
+#[test]
+fn the_platform_runs_without_the_sales_module() {
+    for backend in backends() {
+        let srv = start_with_modules(backend, vec![Arc::new(relata_engine::Platform)]);
+        assert_eq!(srv.get("/leads").status, 404, "{backend}");
+        assert_eq!(srv.get("/opportunities").status, 404, "{backend}");
+        let csdl = srv.get("/$metadata").expect(200).text();
+        assert!(!csdl.contains("<EntityType Name=\"lead\""), "{backend}: no lead type");
+        assert!(!csdl.contains("Name=\"originatingleadid\""), "{backend}: the column sales adds is gone");
+        assert!(csdl.contains("<EntityType Name=\"account\""), "{backend}");
+        assert_eq!(srv.get("/accounts?$select=originatingleadid").status, 400, "{backend}");
+        let account = srv.create("accounts", &serde_json::json!({ "name": format!("Plain {}", uid()) }));
+        assert_eq!(srv.get(&format!("/accounts({account})?$select=name")).status, 200);
+        // The pages: home, the record, the search — nothing of sales.
+        let home = srv.page_as(&srv.token, "/").expect(200).text();
+        assert!(!home.contains("/ui/board/") && !home.contains("/ui/leads"), "{backend}: {home}");
+        let page = srv.page_as(&srv.token, &format!("/ui/accounts/{account}")).expect(200).text();
+        assert!(!page.contains("data-action=\"print\""), "{backend}");
+        let found = srv.page_as(&srv.token, "/ui/search?q=Plain").expect(200).text();
+        assert!(found.contains(&format!("/ui/accounts/{account}")), "{backend}: {found}");
+        // The platform's own actions are there; the sales ones are not.
+        let who: serde_json::Value = srv.get("/WhoAmI").expect(200).json();
+        assert!(who["UserId"].is_string(), "{backend}");
+        assert_eq!(srv.post("/WinOpportunity", &serde_json::json!({})).status, 404, "{backend}: no sales action");
+    }
+}

@@ -152,6 +152,16 @@ fn bulk_actions_are_all_or_nothing() {
         assert!(r.status >= 400, "{} {}", r.status, r.text());
         assert_eq!(srv.get(&format!("/accounts({a})?$select=name")).status, 200);
         assert_eq!(srv.get(&format!("/accounts({foreign})?$select=name")).status, 200);
+        // A record they may not read is, to them, a record that does not exist.
+        assert!(r.text().contains("Does Not Exist"), "the refusal says why: {}", r.text());
+        // In Russian, the engine's refusal is Russian.
+        let ru =
+            [("csrf", rep_csrf.clone()), ("zone", "UTC".into()), ("language", "1049".into()), ("locale", "".into())];
+        assert_eq!(srv.form_as(&rep.token, "/ui/preferences", &ru).status, 303);
+        let r = bulk(&rep.token, &rep_csrf, "delete", &[a, foreign], &[]);
+        let text = r.text();
+        assert!(text.contains("не существует или недоступна вам"), "{text}");
+        assert!(!text.contains("Does Not Exist"), "{text}");
         // Their own record alone is deleted.
         assert_eq!(bulk(&rep.token, &rep_csrf, "delete", &[a], &[]).status, 303);
         assert_eq!(srv.get(&format!("/accounts({a})?$select=name")).status, 404);

@@ -194,9 +194,9 @@ fn subgrids_and_record_actions() {
                 &format!("/ui/leads/{lead}/act/qualify"),
                 &[
                     ("csrf", c.to_string()),
-                    ("account", "1".into()),
-                    ("contact", "".into()),
-                    ("opportunity", "1".into()),
+                    ("CreateAccount", "1".into()),
+                    ("CreateContact", "".into()),
+                    ("CreateOpportunity", "1".into()),
                 ],
             )
         };
@@ -208,4 +208,100 @@ fn subgrids_and_record_actions() {
         let opps = srv.get(&format!("/opportunities?$filter=_originatingleadid_value eq {lead}")).rows();
         assert_eq!(opps.len(), 1, "qualified once");
     });
+}
+
+/// The sales buttons come from the sales module's declarations: the
+/// lifecycle says in which states they are offered, the action's
+/// parameters and close activity make their forms, and they run through
+/// the catalog.
+#[test]
+fn sales_buttons_follow_the_declared_lifecycle() {
+    each_server(|srv| {
+        let tag = uid();
+        let rep = srv.new_user(&["Salesperson"]);
+        let post = |path: &str, body: serde_json::Value| {
+            let r = srv.send(srv.req_as(&rep.token, Method::POST, path).json(&body));
+            r.expect(204);
+            r.entity_id()
+        };
+        let acc = post("/accounts", json!({ "name": format!("Buyer {tag}") }));
+        let opp = post(
+            "/opportunities",
+            json!({
+                "name": format!("Deal {tag}"),
+                "estimatedvalue": 1500,
+                "customerid_account@odata.bind": format!("/accounts({acc})"),
+            }),
+        );
+        let page = srv.page_as(&rep.token, &format!("/ui/opportunities/{opp}")).text();
+        for key in ["win", "lose", "create_quote"] {
+            assert!(page.contains(&format!("/act/{key}\"")), "{key} offered on an open opportunity: {page}");
+        }
+        assert!(!page.contains("/act/reopen\""), "an open opportunity is not reopened");
+        // The win form starts from the estimate and asks no status (Won has one).
+        let win = section(&page, "data-action=\"win\"");
+        assert!(win.contains("name=\"actualrevenue\" value=\"1500\""), "{win}");
+        assert!(win.contains("inputmode=\"decimal\"") && !win.contains("name=\"Status\""), "{win}");
+        // The lose form offers the statuses of Lost.
+        let lose = section(&page, "data-action=\"lose\"");
+        assert!(lose.contains("name=\"Status\"") && lose.contains("value=\"5\""), "{lose}");
+        assert!(!lose.contains("name=\"actualrevenue\""), "{lose}");
+        let ru = srv.page_as(&rep.token, &format!("/ui/opportunities/{opp}?lang=ru")).text();
+        assert!(ru.contains("Закрыть как проигранную"), "the button speaks Russian");
+
+        let csrf = srv.csrf_of(&rep.token);
+        let act = |key: &str, extra: &[(&str, &str)]| {
+            let mut form = vec![("csrf", csrf.clone())];
+            form.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+            srv.form_as(&rep.token, &format!("/ui/opportunities/{opp}/act/{key}"), &form)
+        };
+        // A status of another state is refused by the action, and nothing changes.
+        let r = act("lose", &[("Status", "3"), ("actualend", "2026-11-30")]);
+        assert!(r.header("location").is_some_and(|l| l.contains("problem=")), "{:?}", r.header("location"));
+        assert_eq!(srv.retrieve("opportunities", opp, "$select=statecode")["statecode"], 0);
+        let r = act("lose", &[("Status", "5"), ("actualend", "2026-11-30"), ("description", "Went elsewhere")]);
+        assert_eq!(r.status, 303, "{}", r.text());
+        let o = srv.retrieve("opportunities", opp, "$select=statecode,statuscode,actualclosedate");
+        assert_eq!((o["statecode"].as_i64(), o["statuscode"].as_i64()), (Some(2), Some(5)), "{o}");
+        let closes =
+            srv.get(&format!("/opportunitycloses?$select=description&$filter=_opportunityid_value eq {opp}")).rows();
+        assert_eq!(closes.len(), 1, "the close activity is written");
+        assert_eq!(closes[0]["description"], "Went elsewhere");
+        let page = srv.page_as(&rep.token, &format!("/ui/opportunities/{opp}")).text();
+        assert!(page.contains("/act/reopen\"") && !page.contains("/act/win\""), "{page}");
+        assert_eq!(act("win", &[]).status, 403, "not offered to a lost opportunity, so refused");
+        assert_eq!(act("reopen", &[]).status, 303);
+        let o = srv.retrieve("opportunities", opp, "$select=statecode,statuscode");
+        assert_eq!((o["statecode"].as_i64(), o["statuscode"].as_i64()), (Some(0), Some(1)), "{o}");
+
+        // A quote from the opportunity opens on the new quote; activated, it
+        // can be closed with any status of Closed but Revised, which has its
+        // own button; it prints.
+        let r = act("create_quote", &[]);
+        let to = r.header("location").unwrap_or_default();
+        assert!(to.starts_with("/ui/quotes/"), "{to}");
+        let quote = &to["/ui/quotes/".len()..to.find('?').unwrap_or(to.len())];
+        let qpage = format!("/ui/quotes/{quote}");
+        let page = srv.page_as(&rep.token, &qpage).text();
+        assert!(page.contains("/act/activate\"") && !page.contains("/act/close_quote\""), "{page}");
+        assert!(page.contains("data-action=\"print\""), "a quote prints");
+        let r = srv.form_as(&rep.token, &format!("{qpage}/act/activate"), &[("csrf", csrf.clone())]);
+        assert_eq!(r.status, 303, "{}", r.text());
+        let page = srv.page_as(&rep.token, &qpage).text();
+        let close = section(&page, "data-action=\"close_quote\"");
+        assert!(
+            close.contains("value=\"5\"") && close.contains("value=\"6\"") && !close.contains("value=\"7\""),
+            "{close}"
+        );
+        assert!(page.contains("/act/revise\"") && page.contains("/act/create_order\""), "{page}");
+        let account_page = srv.page_as(&rep.token, &format!("/ui/accounts/{acc}")).text();
+        assert!(!account_page.contains("data-action=\"print\""), "an account does not print");
+    });
+}
+
+/// The part of a page from `marker` to the end of its element's form.
+fn section<'a>(page: &'a str, marker: &str) -> &'a str {
+    let start = page.find(marker).unwrap_or_else(|| panic!("{marker} not on the page: {page}"));
+    let rest = &page[start..];
+    &rest[..rest.find("</details>").unwrap_or(rest.len())]
 }

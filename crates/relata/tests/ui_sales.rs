@@ -141,7 +141,7 @@ fn board_moves_are_checked() {
         let before = step();
         let post = |token: &str, form: &[(&str, String)], json: bool| {
             let mut rb = srv
-                .raw(reqwest::Method::POST, &format!("{}/ui/pipeline/move", srv.base_url))
+                .raw(reqwest::Method::POST, &format!("{}/ui/board/pipeline/move", srv.base_url))
                 .header("Cookie", format!("relata_session={token}"))
                 .form(form);
             if json {
@@ -151,7 +151,7 @@ fn board_moves_are_checked() {
         };
 
         // Another Salesperson cannot see the card, let alone move it.
-        let board = srv.page_as(&other.token, "/ui/pipeline").text();
+        let board = srv.page_as(&other.token, "/ui/board/pipeline").text();
         assert!(!board.contains(&format!("Board {tag}")), "{board}");
         let r = post(
             &other.token,
@@ -178,7 +178,7 @@ fn board_moves_are_checked() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["ok"], true);
         assert_eq!(step(), "Propose");
-        let board = srv.page_as(&rep.token, "/ui/pipeline?mine=1").text();
+        let board = srv.page_as(&rep.token, "/ui/board/pipeline?mine=1").text();
         assert!(board.contains(&format!("Board {tag}")));
         assert!(board.contains("<svg"), "the pipeline chart is drawn on the server");
     });
@@ -232,6 +232,9 @@ fn dashboards_follow_the_user_and_their_role() {
             figures("dash-leads")
         );
         assert!(figures("dash-won").contains("$1,234.00"), "{}", figures("dash-won"));
+        // Every stage of the process is a bar, empty or not; the board is a click away.
+        assert!(figures("dash-pipeline").contains("<th scope=\"row\">Qualify</th>"), "{}", figures("dash-pipeline"));
+        assert!(html.contains("data-testid=\"board-link\""), "{html}");
         assert!(figures("dash-due").contains("<th scope=\"row\">Overdue</th><td>1</td>"), "{}", figures("dash-due"));
         assert!(html.contains(">Call back</a>"), "the next activities are listed");
 

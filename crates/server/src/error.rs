@@ -56,11 +56,11 @@ impl ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "0x80040217", m),
+            EngineError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "0x80040217", m.text),
             EngineError::Invalid(m) | EngineError::Refused { message: m, .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "0x80040203", m)
             }
-            EngineError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "0x80040220", m),
+            EngineError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, "0x80040220", m.text),
             EngineError::PreconditionFailed(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, "0x80060882", m),
             EngineError::Conflict(m) => ApiError::new(StatusCode::PRECONDITION_FAILED, "0x80040237", m),
             EngineError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, "0x80040220", m),

@@ -379,6 +379,20 @@ impl Tx<'_> {
         }
     }
 
+    /// Holds a counter's row until the transaction ends, so that
+    /// transactions that take it run one after another (PostgreSQL; a
+    /// SQLite write transaction runs alone anyway).
+    pub fn lock_counter(&mut self, name: &str) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            self.query(
+                "SELECT value FROM relata_counter WHERE name = $1 FOR UPDATE",
+                &[Param::text(name)],
+                &[Storage::BigInt],
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn counter(&mut self, name: &str) -> Result<i64> {
         let row = self.query_one(
             "SELECT value FROM relata_counter WHERE name = $1",

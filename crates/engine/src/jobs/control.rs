@@ -50,7 +50,7 @@ fn change(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> 
         )));
     }
     if !controllable {
-        return Err(EngineError::Forbidden(format!(
+        return Err(EngineError::forbidden(format!(
             "'{kind}' is a platform job: it cannot be canceled, retried or postponed"
         )));
     }

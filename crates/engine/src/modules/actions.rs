@@ -216,9 +216,10 @@ pub trait RecordReader {
 pub struct Action {
     pub name: &'static str,
     pub description: &'static str,
-    /// With a label, a bound action whose parameters are plain values is
-    /// offered as a button on its entity's record page.
+    /// A bound action's button label (see [`Action::label`]).
     pub label: Option<(&'static str, &'static str)>,
+    /// The buttons that offer it on record pages.
+    pub commands: Vec<Command>,
     pub binding: Binding,
     pub is_function: bool,
     /// A global privilege the caller must hold (`prvBulkDelete`).
@@ -237,6 +238,7 @@ impl Action {
             name,
             description: "",
             label: None,
+            commands: Vec::new(),
             binding: Binding::Global,
             is_function: false,
             privilege: None,
@@ -252,9 +254,17 @@ impl Action {
         self
     }
 
-    /// The button's label in English and Russian (see [`Action::label`]).
+    /// A button on the record page of the entity it is bound to, keyed
+    /// `op_<name>`, whose form asks for its plain parameters (made when
+    /// the action is registered); see [`Action::command`] for anything else.
     pub fn label(mut self, en: &'static str, ru: &'static str) -> Action {
         self.label = Some((en, ru));
+        self
+    }
+
+    /// A button that offers the action on records of an entity.
+    pub fn command(mut self, command: Command) -> Action {
+        self.commands.push(command);
         self
     }
 
@@ -359,6 +369,111 @@ impl Action {
     }
 }
 
+/// A button that offers an action on a record page, with a small form
+/// for what the user decides. Where it is offered follows the entity's
+/// lifecycle: the states the action's transitions start from.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// The button's key on the page, unique per entity (`win`).
+    pub key: String,
+    pub entity: &'static str,
+    pub label: (&'static str, &'static str),
+    /// How the action is told which record.
+    pub record: CommandRecord,
+    /// The plain parameters the form asks for; empty: all of them.
+    pub asks: Vec<&'static str>,
+    /// Columns of the record parameter's entity the form asks for, each
+    /// with the column of the page's record its input starts from.
+    pub columns: Vec<(&'static str, Option<&'static str>)>,
+    /// The integer parameter that takes the status reason to close with;
+    /// the form offers the statuses of the state the action leads to.
+    pub status: Option<&'static str>,
+    /// Statuses not offered (a quote is revised by its own button).
+    pub hidden_statuses: Vec<i32>,
+    /// Starting values of the form's inputs.
+    pub defaults: Vec<(&'static str, Json)>,
+    /// Offered in these states only; empty: the states the action's
+    /// transitions of the entity start from, or any state.
+    pub states: Vec<i32>,
+    /// After it runs, the page of the first returned record of these
+    /// entities, in this order; else of the first returned record.
+    pub opens: Vec<&'static str>,
+}
+
+/// How a command names the page's record to its action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandRecord {
+    /// The action is bound to the record.
+    Bound,
+    /// A Guid parameter (`QuoteId`).
+    Id(&'static str),
+    /// A record parameter (`OpportunityClose`) whose lookup column
+    /// (`opportunityid`) points at the record.
+    Within(&'static str, &'static str),
+}
+
+impl Command {
+    /// A button keyed `key` on `entity`'s records, for a bound action.
+    pub fn on(entity: &'static str, key: impl Into<String>, en: &'static str, ru: &'static str) -> Command {
+        Command {
+            key: key.into(),
+            entity,
+            label: (en, ru),
+            record: CommandRecord::Bound,
+            asks: Vec::new(),
+            columns: Vec::new(),
+            status: None,
+            hidden_statuses: Vec::new(),
+            defaults: Vec::new(),
+            states: Vec::new(),
+            opens: Vec::new(),
+        }
+    }
+
+    /// The record goes in this Guid parameter.
+    pub fn record_id(mut self, param: &'static str) -> Command {
+        self.record = CommandRecord::Id(param);
+        self
+    }
+
+    /// The record is referred to by `column` of the record parameter `param`.
+    pub fn record_in(mut self, param: &'static str, column: &'static str) -> Command {
+        self.record = CommandRecord::Within(param, column);
+        self
+    }
+
+    pub fn asks(mut self, params: &[&'static str]) -> Command {
+        self.asks = params.to_vec();
+        self
+    }
+
+    pub fn columns(mut self, columns: &[(&'static str, Option<&'static str>)]) -> Command {
+        self.columns = columns.to_vec();
+        self
+    }
+
+    pub fn status(mut self, param: &'static str, hidden: &[i32]) -> Command {
+        self.status = Some(param);
+        self.hidden_statuses = hidden.to_vec();
+        self
+    }
+
+    pub fn default(mut self, param: &'static str, value: Json) -> Command {
+        self.defaults.push((param, value));
+        self
+    }
+
+    pub fn states(mut self, states: &[i32]) -> Command {
+        self.states = states.to_vec();
+        self
+    }
+
+    pub fn opens(mut self, entities: &[&'static str]) -> Command {
+        self.opens = entities.to_vec();
+        self
+    }
+}
+
 /// A checked request: the bound record, if any, and the parameters.
 pub struct ActionRequest<'a> {
     /// The operation's name (one handler may serve several).
@@ -396,7 +511,7 @@ impl ActionRequest<'_> {
         let e = self
             .schema
             .entity(entity)
-            .ok_or_else(|| EngineError::NotFound(format!("Entity '{entity}' does not exist")))?;
+            .ok_or_else(|| EngineError::not_found(format!("Entity '{entity}' does not exist")))?;
         self.reader
             .record(self.schema, e, self.required(name)?)
             .map_err(|err| EngineError::Invalid(format!("{name}: {err}")))
@@ -477,7 +592,7 @@ impl Session<'_, '_, '_> {
         let action =
             org.modules().action(name, target.as_ref().map(|t| t.entity.as_str())).ok_or_else(|| match &target {
                 Some(t) => EngineError::Invalid(format!("'{name}' is not an operation bound to '{}'", t.entity)),
-                None => EngineError::NotFound(format!("There is no action or function named '{name}'")),
+                None => EngineError::not_found(format!("There is no action or function named '{name}'")),
             })?;
         if let Some(p) = action.privilege {
             self.require_global(p)?;

@@ -7,6 +7,7 @@
 //! entities, it runs what the registry holds.
 
 pub mod actions;
+mod pages;
 pub mod pipeline;
 
 use std::fmt;
@@ -26,8 +27,10 @@ use crate::session::Session;
 use crate::setup::FirstRun;
 use crate::views::SystemView;
 pub use actions::{
-    Action, ActionHandler, ActionRequest, ActionResponse, Binding, ParamType, Parameter, RecordReader, Returns,
+    Action, ActionHandler, ActionRequest, ActionResponse, Binding, Command, CommandRecord, ParamType, Parameter,
+    RecordReader, Returns,
 };
+pub use pages::{in_language, Board, Chart, ChartGroup, Dashboard, Measure};
 pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
 
 /// A business module: one folder, one registration line in [`standard`].
@@ -58,6 +61,10 @@ pub type SeedFn = fn(&mut Tx<'_>, &Schema, &OrgIds) -> Result<()>;
 /// name, language and currency are set.
 pub type FirstRunFn = fn(&mut Session<'_, '_, '_>, &FirstRun) -> Result<()>;
 
+/// Prints a record of an entity to PDF, with a chosen template or the
+/// default one.
+pub type PrintFn = fn(&mut Session<'_, '_, '_>, &str, Uuid, Option<Uuid>) -> Result<Vec<u8>>;
+
 /// What the modules registered.
 pub struct Registry {
     module: &'static str,
@@ -70,6 +77,9 @@ pub struct Registry {
     schema: Vec<(&'static str, &'static str)>,
     views: Vec<&'static SystemView>,
     grants: Vec<(&'static str, Grant)>,
+    printers: Vec<(&'static str, PrintFn)>,
+    boards: Vec<Board>,
+    dashboards: Vec<Dashboard>,
     errors: Vec<String>,
 }
 
@@ -144,7 +154,47 @@ impl Registry {
         if !valid {
             self.errors.push(format!("action name '{}' must be letters, digits or '_'", action.name));
         }
+        if let (Some((en, ru)), Binding::Entity(entity)) = (action.label, action.binding) {
+            let key = format!("op_{}", action.name);
+            action.commands.push(Command::on(entity, key, en, ru));
+        }
+        for c in &action.commands {
+            let taken = self.actions.iter().flat_map(|a| &a.commands).any(|o| o.entity == c.entity && o.key == c.key);
+            if taken {
+                self.errors.push(format!("the button '{}' of {} is declared twice", c.key, c.entity));
+            }
+        }
         self.actions.push(action);
+        self
+    }
+
+    /// Printed documents: records of these entities print to PDF with
+    /// `f` (the record page's Print button, `GET /ui/{set}/{id}/pdf`).
+    pub fn printer(&mut self, entities: &[&'static str], f: PrintFn) -> &mut Self {
+        for e in entities {
+            if self.printers.iter().any(|(x, _)| x == e) {
+                self.errors.push(format!("'{e}' records have two printers"));
+            }
+            self.printers.push((e, f));
+        }
+        self
+    }
+
+    /// A board of an entity's records by process stage (`/ui/<path>`).
+    pub fn board(&mut self, board: Board) -> &mut Self {
+        if self.boards.iter().any(|b| b.path == board.path) {
+            self.errors.push(format!("the board '/ui/{}' is declared twice", board.path));
+        }
+        self.boards.push(board);
+        self
+    }
+
+    /// A dashboard of charts for the home page.
+    pub fn dashboard(&mut self, dashboard: Dashboard) -> &mut Self {
+        if let Some(path) = dashboard.board.filter(|p| !self.boards.iter().any(|b| b.path == *p)) {
+            self.errors.push(format!("a dashboard links to the board '/ui/{path}', which is not declared before it"));
+        }
+        self.dashboards.push(dashboard);
         self
     }
 
@@ -184,6 +234,9 @@ pub struct Modules {
     schema: Vec<(&'static str, &'static str)>,
     views: Vec<&'static SystemView>,
     grants: Vec<(&'static str, Grant)>,
+    printers: Vec<(&'static str, PrintFn)>,
+    boards: Vec<Board>,
+    dashboards: Vec<Dashboard>,
 }
 
 impl fmt::Debug for Modules {
@@ -207,6 +260,9 @@ impl Modules {
             schema: Vec::new(),
             views: Vec::new(),
             grants: Vec::new(),
+            printers: Vec::new(),
+            boards: Vec::new(),
+            dashboards: Vec::new(),
             errors: Vec::new(),
         };
         let mut names: Vec<&'static str> = Vec::new();
@@ -252,6 +308,9 @@ impl Modules {
             schema: r.schema,
             views: r.views,
             grants: r.grants,
+            printers: r.printers,
+            boards: r.boards,
+            dashboards: r.dashboards,
         })
     }
 
@@ -313,6 +372,21 @@ impl Modules {
     /// The catalog, in registration order.
     pub fn actions(&self) -> &[Action] {
         &self.actions
+    }
+
+    /// The boards, in registration order.
+    pub fn boards(&self) -> &[Board] {
+        &self.boards
+    }
+
+    /// The dashboards, in registration order.
+    pub fn dashboards(&self) -> &[Dashboard] {
+        &self.dashboards
+    }
+
+    /// Can a module print records of `entity`?
+    pub fn prints(&self, entity: &str) -> bool {
+        self.printers.iter().any(|(e, _)| *e == entity)
     }
 
     pub(crate) fn seed(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
@@ -547,4 +621,13 @@ fn sync_table(
 /// The modules of the standard build, in registration order.
 pub fn standard() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(crate::platform::Platform), Arc::new(crate::sales::Sales)]
+}
+
+impl Session<'_, '_, '_> {
+    /// Prints a record with the printer its module registered.
+    pub fn print(&mut self, entity: &str, id: Uuid, template: Option<Uuid>) -> Result<Vec<u8>> {
+        let printer = self.org.modules().printers.iter().find(|(e, _)| *e == entity).map(|(_, f)| *f);
+        let printer = printer.ok_or_else(|| EngineError::Invalid(format!("'{entity}' records cannot be printed")))?;
+        printer(self, entity, id, template)
+    }
 }

@@ -302,7 +302,7 @@ pub(super) fn copy_document(
     let to_entity = s.entity(to.doc)?;
     let source = s
         .load(&from_entity, from_id)?
-        .ok_or_else(|| EngineError::NotFound(format!("The {} {from_id} does not exist.", from.noun)))?;
+        .ok_or_else(|| EngineError::not_found(format!("The {} {from_id} does not exist.", from.noun)))?;
     let mut fields = copyable(&from_entity, &to_entity, &source, &[]);
     if keep_prices {
         fields.push(("ispricelocked".into(), Value::Bool(true)));

@@ -12,6 +12,7 @@ mod documents;
 mod lead;
 mod lines;
 mod operations;
+mod pages;
 mod payments;
 mod print;
 mod process;
@@ -21,6 +22,15 @@ mod team;
 mod views;
 
 pub use actions::{CloseRequest, QualifyLead};
+
+/// The sales entities: leads and opportunities, the product catalog and
+/// price lists, quotes, orders and invoices with their lines, and what
+/// sales adds to accounts, contacts and the organization.
+pub const SCHEMA: &[(&str, &str)] = &[
+    ("sales.toml", include_str!("schema/sales.toml")),
+    ("catalog.toml", include_str!("schema/catalog.toml")),
+    ("orders.toml", include_str!("schema/orders.toml")),
+];
 
 use crate::modules::{Module, Registry};
 
@@ -101,10 +111,17 @@ impl Module for Sales {
     }
 
     fn register(&self, r: &mut Registry) {
+        for (name, text) in SCHEMA {
+            r.schema(name, text);
+        }
         steps::register(r);
         operations::register(r);
+        pages::register(r);
         roles::register(r);
         r.views(views::VIEWS);
+        r.printer(&["quote", "salesorder", "invoice"], |s, entity, id, template| {
+            s.print_document(entity, id, template)
+        });
         r.seed(process::seed);
         r.on_first_run(defaults::first_run);
     }

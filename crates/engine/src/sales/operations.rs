@@ -14,25 +14,75 @@ use uuid::Uuid;
 
 use super::{CloseRequest, QualifyLead};
 use crate::error::{EngineError, Result};
-use crate::modules::{Action, ActionRequest, ActionResponse, Binding, ParamType, Registry};
+use crate::modules::{Action, ActionRequest, ActionResponse, Binding, Command, ParamType, Registry};
 use crate::session::Session;
 
 pub(crate) fn register(r: &mut Registry) {
     use ParamType as T;
-    // Closing a document: its close activity and the status to close with.
-    for (name, param, activity, description) in [
-        ("WinOpportunity", "OpportunityClose", "opportunityclose", "Closes an opportunity as won."),
-        ("LoseOpportunity", "OpportunityClose", "opportunityclose", "Closes an opportunity as lost."),
-        ("WinQuote", "QuoteClose", "quoteclose", "Closes a quote as won."),
-        ("CloseQuote", "QuoteClose", "quoteclose", "Closes a quote as lost, canceled or revised."),
-        ("FulfillSalesOrder", "OrderClose", "orderclose", "Marks an order fulfilled."),
-        ("CancelSalesOrder", "OrderClose", "orderclose", "Cancels an order."),
+    // Closing a document: its close activity and the status to close
+    // with. On the record page, a button whose form asks for the close
+    // activity's columns (an opportunity's actual revenue starts from its
+    // estimate) and the status, among those of the state it closes to.
+    let close_columns: &[(&str, Option<&str>)] =
+        &[("actualrevenue", Some("estimatedvalue")), ("actualend", None), ("description", None)];
+    for (name, param, activity, description, button) in [
+        (
+            "WinOpportunity",
+            "OpportunityClose",
+            "opportunityclose",
+            "Closes an opportunity as won.",
+            Command::on("opportunity", "win", "Close as won", "Закрыть как выигранную").columns(close_columns),
+        ),
+        (
+            "LoseOpportunity",
+            "OpportunityClose",
+            "opportunityclose",
+            "Closes an opportunity as lost.",
+            Command::on("opportunity", "lose", "Close as lost", "Закрыть как проигранную").columns(&close_columns[1..]),
+        ),
+        (
+            "WinQuote",
+            "QuoteClose",
+            "quoteclose",
+            "Closes a quote as won.",
+            Command::on("quote", "win_quote", "Win quote", "Выиграть предложение"),
+        ),
+        (
+            "CloseQuote",
+            "QuoteClose",
+            "quoteclose",
+            "Closes a quote as lost, canceled or revised.",
+            // Revising has its own button.
+            Command::on("quote", "close_quote", "Close quote", "Закрыть предложение").status("Status", &[7]),
+        ),
+        (
+            "FulfillSalesOrder",
+            "OrderClose",
+            "orderclose",
+            "Marks an order fulfilled.",
+            Command::on("salesorder", "fulfill", "Fulfill order", "Выполнить заказ"),
+        ),
+        (
+            "CancelSalesOrder",
+            "OrderClose",
+            "orderclose",
+            "Cancels an order.",
+            Command::on("salesorder", "cancel_order", "Cancel order", "Отменить заказ"),
+        ),
     ] {
+        let lookup = match activity {
+            "opportunityclose" => "opportunityid",
+            "quoteclose" => "quoteid",
+            _ => "salesorderid",
+        };
+        let button = if button.status.is_none() { button.status("Status", &[]) } else { button };
         r.action(
             Action::new(name, close)
                 .describe(description)
                 .param(param, T::Entity(activity))
-                .optional("Status", T::Integer),
+                .optional("Status", T::Integer)
+                .labelled("Reason", "Причина")
+                .command(button.record_in(param, lookup)),
         );
     }
     for (name, target) in [
@@ -40,25 +90,52 @@ pub(crate) fn register(r: &mut Registry) {
         ("GenerateSalesOrderFromOpportunity", "salesorder"),
         ("GenerateInvoiceFromOpportunity", "invoice"),
     ] {
-        r.action(
-            Action::new(name, generate)
-                .describe("Creates a document with the opportunity's customer, price list and products.")
-                .param("OpportunityId", T::Guid)
-                .optional("ColumnSet", T::Complex("ColumnSet"))
-                .returns_entity(target),
-        );
+        let action = Action::new(name, generate)
+            .describe("Creates a document with the opportunity's customer, price list and products.")
+            .param("OpportunityId", T::Guid)
+            .optional("ColumnSet", T::Complex("ColumnSet"))
+            .returns_entity(target);
+        // An open opportunity gets its quote from the record page.
+        r.action(if target == "quote" {
+            action.command(
+                Command::on("opportunity", "create_quote", "Create quote", "Создать предложение")
+                    .record_id("OpportunityId")
+                    .states(&[0]),
+            )
+        } else {
+            action
+        });
     }
-    for (name, param, target, description) in [
-        ("ReviseQuote", "QuoteId", "quote", "Closes a quote as revised and opens a draft copy."),
-        ("ConvertQuoteToSalesOrder", "QuoteId", "salesorder", "Creates an order from a won quote."),
-        ("ConvertSalesOrderToInvoice", "SalesOrderId", "invoice", "Creates an invoice from an order."),
+    for (name, param, target, description, button) in [
+        (
+            "ReviseQuote",
+            "QuoteId",
+            "quote",
+            "Closes a quote as revised and opens a draft copy.",
+            Command::on("quote", "revise", "Revise", "Пересмотреть"),
+        ),
+        (
+            "ConvertQuoteToSalesOrder",
+            "QuoteId",
+            "salesorder",
+            "Creates an order from a won quote.",
+            Command::on("quote", "create_order", "Create order", "Создать заказ"),
+        ),
+        (
+            "ConvertSalesOrderToInvoice",
+            "SalesOrderId",
+            "invoice",
+            "Creates an invoice from an order.",
+            Command::on("salesorder", "create_invoice", "Create invoice", "Создать счёт"),
+        ),
     ] {
         r.action(
             Action::new(name, convert)
                 .describe(description)
                 .param(param, T::Guid)
                 .optional("ColumnSet", T::Complex("ColumnSet"))
-                .returns_entity(target),
+                .returns_entity(target)
+                .command(button.record_id(param)),
         );
     }
     for (name, param) in [
@@ -86,16 +163,33 @@ pub(crate) fn register(r: &mut Registry) {
             .describe("Qualifies a lead into the account, contact and opportunity asked for.")
             .bound(Binding::Entity("lead"))
             .param("CreateAccount", T::Boolean)
+            .labelled("Create an account", "Создать организацию")
             .param("CreateContact", T::Boolean)
+            .labelled("Create a contact", "Создать контакт")
             .param("CreateOpportunity", T::Boolean)
+            .labelled("Create an opportunity", "Создать возможную сделку")
             .optional("OpportunityCurrencyId", T::EntityReferenceOf("transactioncurrency"))
             .optional("OpportunityCustomerId", T::EntityReference)
             .optional("Status", T::Integer)
+            .labelled("Reason", "Причина")
             .optional("SuppressDuplicateDetection", T::Boolean)
             .optional("LinkExisting", T::Boolean)
+            .labelled(
+                "Use the existing account or contact if one matches",
+                "Использовать существующую организацию или контакт при совпадении",
+            )
             .optional("SourceCampaignId", T::EntityReference)
             .optional("ProcessInstanceId", T::EntityReference)
-            .returns_references(),
+            .returns_references()
+            .command(
+                Command::on("lead", "qualify", "Qualify", "Квалифицировать")
+                    .asks(&["CreateAccount", "CreateContact", "CreateOpportunity", "LinkExisting"])
+                    .status("Status", &[])
+                    .default("CreateAccount", Json::Bool(true))
+                    .default("CreateContact", Json::Bool(true))
+                    .default("CreateOpportunity", Json::Bool(true))
+                    .opens(&["opportunity", "account", "contact"]),
+            ),
     );
     for name in ["AddUserToRecordTeam", "RemoveUserFromRecordTeam"] {
         let action = Action::new(name, record_team)

@@ -83,7 +83,7 @@ pub(super) async fn bulk(State(st): State<AppState>, Path(set): Path<String>, re
         let action = form.get("action").map(String::as_str).unwrap_or("");
         let allowed = bulk_actions(s, &entity, lang);
         if !allowed.iter().any(|(k, _)| *k == action) {
-            return Err(EngineError::Forbidden(text(lang, "bulk_not_allowed").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "bulk_not_allowed").to_string()).into());
         }
         let ids: Vec<Uuid> = ids.iter().filter_map(|i| Uuid::parse_str(i).ok()).collect();
         if ids.is_empty() {
@@ -140,7 +140,8 @@ pub(super) async fn bulk(State(st): State<AppState>, Path(set): Path<String>, re
                     .and_then(|m| m.get(id).cloned())
                     .unwrap_or_else(|| id.to_string());
                 let reason = match super::localized(e, lang) {
-                    EngineError::Forbidden(m) | EngineError::Invalid(m) | EngineError::NotFound(m) => m,
+                    e @ (EngineError::Forbidden(_) | EngineError::NotFound(_)) => e.to_string(),
+                    EngineError::Invalid(m) => m,
                     EngineError::PreconditionFailed(m) => m,
                     other => return Err(other.into()),
                 };
@@ -171,7 +172,7 @@ pub(super) async fn export(
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
         if !s.principal.has("prvExportToExcel") {
-            return Err(EngineError::Forbidden(text(lang, "export_forbidden").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "export_forbidden").to_string()).into());
         }
         let xlsx = match q.get("format").map(String::as_str) {
             Some("xlsx") => true,

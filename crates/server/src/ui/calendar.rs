@@ -197,7 +197,7 @@ async fn calendar(
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let pointer = s.entity_by_set("activitypointers")?;
         if s.principal.read_scope(&pointer) == Scope::Nothing {
-            return Err(EngineError::Forbidden(text(lang, "forbidden").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "forbidden").to_string()).into());
         }
         let sh = shell(s, lang, token, None)?;
         let view = View::parse(q.get("view").map(String::as_str));
@@ -371,7 +371,7 @@ async fn move_item(State(st): State<AppState>, req: Request) -> Response {
         let id = form
             .get("id")
             .and_then(|v| Uuid::parse_str(v).ok())
-            .ok_or_else(|| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+            .ok_or_else(|| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let opts = parse_query_options("$select=scheduledstart,scheduledend,statecode")
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let rec = s.retrieve("appointment", id, &opts)?;
@@ -406,7 +406,7 @@ async fn move_item(State(st): State<AppState>, req: Request) -> Response {
                 Err((StatusCode::CONFLICT, text(lang, "cal_conflict").to_string()))
             }
             Err(EngineError::Invalid(m)) => Err((StatusCode::BAD_REQUEST, m)),
-            Err(EngineError::Forbidden(m)) => Err((StatusCode::FORBIDDEN, m)),
+            Err(EngineError::Forbidden(m)) => Err((StatusCode::FORBIDDEN, m.text)),
             Err(e) => return Err(e.into()),
         };
         let day = to_local(start).date();
@@ -418,7 +418,7 @@ async fn move_item(State(st): State<AppState>, req: Request) -> Response {
                 status,
                 &serde_json::json!({ "ok": false, "message": m }),
             )))),
-            (Err((StatusCode::FORBIDDEN, m)), false) => Err(EngineError::Forbidden(m).into()),
+            (Err((StatusCode::FORBIDDEN, m)), false) => Err(EngineError::forbidden(m).into()),
             (Err((_, m)), false) => {
                 Err(PageError::Shown(Box::new(redirect(&format!("{back}{sep}problem={}", encode(&m))))))
             }

@@ -113,7 +113,7 @@ fn gate(s: &Session<'_, '_, '_>, lang: Lang) -> Result<(), PageError> {
     if may_customize(s) {
         Ok(())
     } else {
-        Err(EngineError::Forbidden(text(lang, "cz_forbidden").to_string()).into())
+        Err(EngineError::forbidden(text(lang, "cz_forbidden").to_string()).into())
     }
 }
 
@@ -224,7 +224,8 @@ async fn create_table(State(st): State<AppState>, req: Request) -> Response {
         };
         match s.create_entity(def).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{name}?done=1"))),
-            Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::Forbidden(m)) => {
+            Err(err @ (EngineError::Invalid(_) | EngineError::Conflict(_) | EngineError::Forbidden(_))) => {
+                let m = err.to_string();
                 Err(PageError::Shown(Box::new(tables_page(s, lang, token, Some(m), &form)?)))
             }
             Err(e) => Err(e.into()),
@@ -247,7 +248,7 @@ fn entity_of(s: &Session<'_, '_, '_>, name: &str, lang: Lang) -> Result<std::syn
         .entity(name)
         .cloned()
         .filter(|e| !e.def.is_intersect)
-        .ok_or_else(|| EngineError::NotFound(text(lang, "not_found").to_string()).into())
+        .ok_or_else(|| EngineError::not_found(text(lang, "not_found").to_string()).into())
 }
 
 async fn entity_page(
@@ -374,7 +375,8 @@ async fn create_column(State(st): State<AppState>, Path(entity): Path<String>, r
         }
         match s.create_attribute(e.name(), attr).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{}?done=1", e.name()))),
-            Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::Forbidden(m)) => {
+            Err(err @ (EngineError::Invalid(_) | EngineError::Conflict(_) | EngineError::Forbidden(_))) => {
+                let m = err.to_string();
                 Err(PageError::Shown(Box::new(again(s, m)?)))
             }
             Err(err) => Err(err.into()),
@@ -545,7 +547,8 @@ async fn save_form(State(st): State<AppState>, Path(entity): Path<String>, req: 
         };
         match result.map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/customize/{}/form?done=1", e.name()))),
-            Err(EngineError::Invalid(m) | EngineError::Forbidden(m)) => {
+            Err(err @ (EngineError::Invalid(_) | EngineError::Forbidden(_))) => {
+                let m = err.to_string();
                 Err(PageError::Shown(Box::new(editor(s, lang, token, &e, &text_in, false, Some(m))?)))
             }
             Err(err) => Err(err.into()),

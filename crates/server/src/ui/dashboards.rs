@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::Router;
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use minijinja::context;
+use relata_engine::modules::{in_language, Chart, ChartGroup, Dashboard, Measure};
 use relata_engine::{EngineError, Session};
 use relata_metadata::Value;
 use relata_query::options::parse_query_options;
@@ -29,22 +30,7 @@ pub(super) mod charts;
 pub(super) const TEMPLATES: &[(&str, &str)] = &[("home.html", include_str!("templates/home.html"))];
 
 pub(super) const TEXT: &[Text] = &[
-    ("dash_sales", "Sales dashboard", "Панель продаж"),
     ("dash_service", "Service dashboard", "Панель обслуживания"),
-    ("dash_pipeline", "Pipeline by stage", "Воронка по этапам"),
-    (
-        "dash_pipeline_desc",
-        "Estimated revenue of open opportunities per sales stage",
-        "Предполагаемый доход открытых сделок по этапам",
-    ),
-    ("dash_leads", "Open leads by source", "Открытые интересы по источникам"),
-    ("dash_leads_desc", "Number of open leads per lead source", "Число открытых интересов по источникам"),
-    ("dash_won", "Won revenue by month", "Выигранный доход по месяцам"),
-    (
-        "dash_won_desc",
-        "Actual revenue of opportunities won in each of the last twelve months",
-        "Фактический доход выигранных сделок за последние двенадцать месяцев",
-    ),
     ("dash_due", "My activities due", "Мои действия по срокам"),
     ("dash_due_desc", "Open activities the user owns, by due date", "Открытые действия пользователя по срокам"),
     ("dash_overdue", "Overdue", "Просрочено"),
@@ -52,10 +38,9 @@ pub(super) const TEXT: &[Text] = &[
     ("dash_week", "Next 7 days", "Ближайшие 7 дней"),
     ("dash_later", "Later or no date", "Позже или без срока"),
     ("dash_next", "Next due", "Ближайшие"),
-    ("dash_unknown_source", "No source", "Без источника"),
+    ("dash_not_set", "Not set", "Не указано"),
     ("dash_nothing", "There is nothing to chart for your role yet.", "Для вашей роли пока нечего показать."),
     ("dash_figures", "Figures", "Цифры"),
-    ("dash_pipeline_link", "Open the pipeline board", "Открыть воронку продаж"),
     ("dash_calendar_link", "Open the calendar", "Открыть календарь"),
 ];
 
@@ -93,90 +78,81 @@ fn date_literal(d: NaiveDate) -> String {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight")).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn pipeline(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, PageError> {
+/// A declared chart's bars, counted as the user.
+fn chart(s: &mut Session<'_, '_, '_>, c: &Chart, lang: Lang) -> Result<charts::Chart, PageError> {
     let base = super::board::base_currency(s)?;
-    let rows = apply(
-        s,
-        "opportunity",
-        "filter(statecode eq 0)/groupby((stepname),aggregate(estimatedvalue_base with sum as total,$count as n))",
-    )?;
-    let mut stages: Vec<String> = super::board::stages(s, lang)?.into_iter().map(|st| st.name).collect();
-    for r in &rows {
-        let name = get(r, "stepname").and_then(Value::as_str).unwrap_or("").to_string();
-        if !stages.contains(&name) {
-            stages.push(name);
+    let lcid = lang.lcid();
+    let aggregate = match c.measure {
+        Measure::Count => "$count as n".to_string(),
+        Measure::Sum(column) => format!("{column}_base with sum as total,$count as n"),
+    };
+    let shown = |total: Decimal, n: Decimal| match c.measure {
+        Measure::Count => (as_f64(n), n.to_string()),
+        Measure::Sum(_) => (as_f64(total), format!("{} · {n}", super::board::money(total, &base, lang))),
+    };
+    let mut bars = Vec::new();
+    match c.group {
+        ChartGroup::Stage | ChartGroup::Column(_) => {
+            let column = match c.group {
+                ChartGroup::Column(column) => column,
+                _ => "stageid",
+            };
+            let rows = apply(s, c.entity, &format!("filter({})/groupby(({column}),aggregate({aggregate}))", c.filter))?;
+            let figures = |r: &[(String, Value)]| shown(number(get(r, "total")), number(get(r, "n")));
+            if c.group == ChartGroup::Stage {
+                // Every stage of the process, in its order, then records without one.
+                let stages = super::board::stages(s, c.entity, lang)?;
+                for st in &stages {
+                    let row = rows.iter().find(|r| get(r, column).and_then(Value::as_uuid) == st.id);
+                    let (value, shown) = row.map_or_else(|| shown(Decimal::ZERO, Decimal::ZERO), |r| figures(r));
+                    bars.push(charts::Bar { label: st.label.clone(), value, shown });
+                }
+                let known = |id: Option<Uuid>| stages.iter().any(|st| st.id.is_some() && st.id == id);
+                for r in rows.iter().filter(|r| !known(get(r, column).and_then(Value::as_uuid))) {
+                    let (value, shown) = figures(r);
+                    bars.push(charts::Bar { label: text(lang, "board_no_stage").to_string(), value, shown });
+                }
+            } else {
+                let attr = s.schema.entity(c.entity).and_then(|e| e.attribute(column).cloned());
+                for r in &rows {
+                    let code = get(r, column).and_then(Value::as_i64);
+                    let label = match (code, &attr) {
+                        (Some(v), Some(a)) => s
+                            .schema
+                            .option_label(a, v as i32)
+                            .map(|l| l.text(lcid).to_string())
+                            .unwrap_or_else(|| v.to_string()),
+                        _ => text(lang, "dash_not_set").to_string(),
+                    };
+                    let (value, shown) = figures(r);
+                    bars.push(charts::Bar { label, value, shown });
+                }
+                bars.sort_by(|a, b| b.value.total_cmp(&a.value));
+            }
+        }
+        ChartGroup::Months(column, count) => {
+            let today = Utc::now().date_naive();
+            let plang = relata_print::format::Lang::from_lcid(lcid);
+            for back in (0..count as i32).rev() {
+                let month_start = |offset: i32| {
+                    let total = today.year() * 12 + today.month0() as i32 - offset;
+                    NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("a month")
+                };
+                let (from, to) = (month_start(back), month_start(back - 1));
+                let filter =
+                    format!("{} and {column} ge {} and {column} lt {}", c.filter, date_literal(from), date_literal(to));
+                let rows = apply(s, c.entity, &format!("filter({filter})/aggregate({aggregate})"))?;
+                let (value, shown) = rows.first().map_or_else(
+                    || shown(Decimal::ZERO, Decimal::ZERO),
+                    |r| shown(number(get(r, "total")), number(get(r, "n"))),
+                );
+                // "Dec 2026", "дек 2026".
+                let month: String = relata_print::format::month_name(from.month(), plang).chars().take(3).collect();
+                bars.push(charts::Bar { label: format!("{month} {}", from.year()), value, shown });
+            }
         }
     }
-    let bars = stages
-        .iter()
-        .map(|stage| {
-            let row = rows.iter().find(|r| get(r, "stepname").and_then(Value::as_str).unwrap_or("") == stage);
-            let total = row.map(|r| number(get(r, "total"))).unwrap_or_default();
-            let n = row.map(|r| number(get(r, "n"))).unwrap_or_default();
-            charts::Bar {
-                label: if stage.is_empty() {
-                    text(lang, "board_no_stage").to_string()
-                } else {
-                    super::i18n::stage_label(stage, lang)
-                },
-                value: as_f64(total),
-                shown: format!("{} · {n}", super::board::money(total, &base, lang)),
-            }
-        })
-        .collect();
-    Ok(charts::bars("dash-pipeline", text(lang, "dash_pipeline"), text(lang, "dash_pipeline_desc"), bars))
-}
-
-fn leads(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, PageError> {
-    let rows = apply(s, "lead", "filter(statecode eq 0)/groupby((leadsourcecode),aggregate($count as n))")?;
-    let attr = s.schema.entity("lead").and_then(|e| e.attribute("leadsourcecode").cloned());
-    let mut bars: Vec<charts::Bar> = rows
-        .iter()
-        .map(|r| {
-            let code = get(r, "leadsourcecode").and_then(Value::as_i64);
-            let label = match (code, &attr) {
-                (Some(c), Some(a)) => s
-                    .schema
-                    .option_label(a, c as i32)
-                    .map(|l| l.text(lang.lcid()).to_string())
-                    .unwrap_or_else(|| c.to_string()),
-                _ => text(lang, "dash_unknown_source").to_string(),
-            };
-            let n = number(get(r, "n"));
-            charts::Bar { label, value: as_f64(n), shown: n.to_string() }
-        })
-        .collect();
-    bars.sort_by(|a, b| b.value.total_cmp(&a.value));
-    Ok(charts::bars("dash-leads", text(lang, "dash_leads"), text(lang, "dash_leads_desc"), bars))
-}
-
-fn won(s: &mut Session<'_, '_, '_>, lang: Lang) -> Result<charts::Chart, PageError> {
-    let base = super::board::base_currency(s)?;
-    let today = Utc::now().date_naive();
-    let mut bars = Vec::new();
-    let plang = relata_print::format::Lang::from_lcid(lang.lcid());
-    for back in (0..12).rev() {
-        let month_start = |offset: i32| {
-            let total = today.year() * 12 + today.month0() as i32 - offset;
-            NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).expect("a month")
-        };
-        let (from, to) = (month_start(back), month_start(back - 1));
-        let rows = apply(
-            s,
-            "opportunity",
-            &format!(
-                "filter(statecode eq 1 and actualclosedate ge {} and actualclosedate lt {})/aggregate(actualvalue_base with sum as total)",
-                date_literal(from),
-                date_literal(to)
-            ),
-        )?;
-        let total = rows.first().map(|r| number(get(r, "total"))).unwrap_or_default();
-        // "Dec 2026", "дек 2026".
-        let month: String = relata_print::format::month_name(from.month(), plang).chars().take(3).collect();
-        let label = format!("{month} {}", from.year());
-        bars.push(charts::Bar { label, value: as_f64(total), shown: super::board::money(total, &base, lang) });
-    }
-    Ok(charts::bars("dash-won", text(lang, "dash_won"), text(lang, "dash_won_desc"), bars))
+    Ok(charts::bars(c.key, in_language(c.title, lcid), in_language(c.description, lcid), bars))
 }
 
 #[derive(Serialize)]
@@ -248,16 +224,25 @@ pub(super) async fn home(
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let sh = shell(s, lang, token, None)?;
         let welcome = text(lang, "welcome").replace("{name}", &sh.user_name);
-        let sales = readable(s, "opportunity");
+        // The first module dashboard with a chart the user may read.
+        let dashboards: Vec<Dashboard> = s.org.modules().dashboards().to_vec();
         let mut chart_list = Vec::new();
-        if sales {
-            chart_list.push(pipeline(s, lang)?);
-        }
-        if readable(s, "lead") {
-            chart_list.push(leads(s, lang)?);
-        }
-        if sales {
-            chart_list.push(won(s, lang)?);
+        let mut heading = text(lang, "dash_service");
+        let mut board = None;
+        for d in &dashboards {
+            let shown: Vec<&Chart> = d.charts.iter().filter(|c| readable(s, c.entity)).collect();
+            if shown.is_empty() {
+                continue;
+            }
+            for c in shown {
+                chart_list.push(chart(s, c, lang)?);
+            }
+            heading = in_language(d.title, lang.lcid());
+            board = d
+                .board
+                .and_then(|path| super::board::declared(s, path))
+                .map(|b| (format!("/ui/board/{}", b.path), in_language(b.title, lang.lcid())));
+            break;
         }
         let mut due = Vec::new();
         if readable(s, "activitypointer") {
@@ -265,11 +250,10 @@ pub(super) async fn home(
             chart_list.push(chart);
             due = next;
         }
-        let heading = if sales { text(lang, "dash_sales") } else { text(lang, "dash_service") };
         Ok(render(
             "home.html",
             context! { ..shell_context(&sh), ..context! {
-                welcome => welcome, q_global => "", heading => heading, sales => sales,
+                welcome => welcome, q_global => "", heading => heading, board => board,
                 charts => minijinja::Value::from(minijinja::value::Serde(&chart_list)),
                 due => minijinja::Value::from(minijinja::value::Serde(&due)),
                 calendar => readable(s, "activitypointer"),

@@ -117,7 +117,7 @@ fn party_lists(schema: &relata_metadata::Schema, entity: &Entity) -> Vec<Attribu
         .collect()
 }
 
-fn input_kind(a: &AttributeDef) -> &'static str {
+pub(super) fn input_kind(a: &AttributeDef) -> &'static str {
     match a.kind {
         AttrKind::Lookup | AttrKind::Customer | AttrKind::Owner => "lookup",
         AttrKind::Memo => "textarea",
@@ -138,7 +138,7 @@ fn input_kind(a: &AttributeDef) -> &'static str {
 }
 
 /// A stored value as an input's text.
-fn input_value(a: &AttributeDef, v: Option<&Value>) -> String {
+pub(super) fn input_value(a: &AttributeDef, v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::Bool(b)) => if *b { "1" } else { "" }.to_string(),
@@ -154,7 +154,7 @@ fn input_value(a: &AttributeDef, v: Option<&Value>) -> String {
 }
 
 /// An input's text as a value, or the message to show beside it.
-fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String> {
+pub(super) fn parse_input(a: &AttributeDef, raw: &str, lang: Lang) -> Result<Value, String> {
     let raw = raw.trim();
     if raw.is_empty() && a.kind != AttrKind::Boolean {
         return Ok(Value::Null);
@@ -328,12 +328,12 @@ pub(super) async fn edit_form(
     let here = format!("/ui/{set}/{id}/edit");
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let rec = s
             .retrieve(entity.name(), id, &Default::default())
-            .map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+            .map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         if !s.may(&entity, Right::Write, id)? {
-            return Err(EngineError::Forbidden(text(lang, "forbidden").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "forbidden").to_string()).into());
         }
         let names = super::pages::names_of(s, std::slice::from_ref(&rec))?;
         let fields = fields_of(
@@ -377,7 +377,7 @@ pub(super) async fn new_form(
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
         if !may_create(s, &entity) {
-            return Err(EngineError::Forbidden(text(lang, "forbidden").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "forbidden").to_string()).into());
         }
         // `?parentcustomerid=account:<id>` (a subgrid's New) or `?name=…` prefill the form.
         let refs: Vec<relata_metadata::EntityRef> = entity
@@ -681,10 +681,10 @@ pub(super) async fn save(
     let here = format!("/ui/{set}/{id}/edit");
     signed_in(&st, &headers, &here, None, true, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let rec = s
             .retrieve(entity.name(), id, &Default::default())
-            .map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+            .map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let (values, mut errors) = read_form(s, &entity, false, &form, lang)?;
         let version = form.get("_version").and_then(|v| v.parse::<i64>().ok());
         let record_url = format!("/ui/{}/{id}", entity.def.entity_set);

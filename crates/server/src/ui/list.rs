@@ -633,7 +633,7 @@ pub(super) async fn delete_view(
     };
     let here = format!("/ui/{set}");
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         s.delete("userquery", id, None)?;
         Ok(redirect(&format!("/ui/{set}")))
     })

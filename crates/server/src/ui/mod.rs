@@ -40,8 +40,11 @@ pub(crate) const SESSION_COOKIE: &str = "relata_session";
 /// An engine error as a page shows it: a refusal whose meaning is known,
 /// in the user's language, as any other refusal of the input.
 pub(crate) fn localized(e: relata_engine::EngineError, lang: Lang) -> relata_engine::EngineError {
+    use relata_engine::EngineError;
     match e {
-        relata_engine::EngineError::Refused { .. } => relata_engine::EngineError::Invalid(e.message_in(lang.code())),
+        EngineError::Refused { .. } => EngineError::Invalid(e.message_in(lang.code())),
+        EngineError::Forbidden(ref m) if m.detail.is_some() => EngineError::forbidden(e.message_in(lang.code())),
+        EngineError::NotFound(ref m) if m.detail.is_some() => EngineError::not_found(e.message_in(lang.code())),
         other => other,
     }
 }

@@ -82,7 +82,7 @@ pub(super) struct Shell {
     pub lang: Lang,
     areas: Vec<Area>,
     /// Screens beyond entity lists: (href, label).
-    tools: Vec<(&'static str, &'static str)>,
+    tools: Vec<(String, &'static str)>,
     pub user_name: String,
     pub csrf: String,
 }
@@ -150,17 +150,15 @@ pub(super) fn shell(
     let names = s.lookup_names(&[&EntityRef { entity: "systemuser".into(), id: me }])?;
     let user_name = names.get(&me).cloned().unwrap_or_default();
     let readable = |n: &str| s.schema.entity(n).is_some_and(|e| s.principal.read_scope(e) != Scope::Nothing);
-    let mut tools = vec![("/", text(lang, "dashboard"))];
-    if readable("opportunity") {
-        tools.push(("/ui/pipeline", text(lang, "board_title")));
-    }
+    let mut tools: Vec<(String, &'static str)> = vec![("/".into(), text(lang, "dashboard"))];
+    tools.extend(super::board::readable_boards(s, lang));
     if readable("activitypointer") {
-        tools.push(("/ui/calendar", text(lang, "cal_title")));
+        tools.push(("/ui/calendar".into(), text(lang, "cal_title")));
     }
     let admin = ["systemuser", "team", "businessunit", "role"].iter().any(|n| readable(n))
         || s.principal.has("prvReadAuditSummary");
     if admin {
-        tools.push(("/ui/settings", text(lang, "set_title")));
+        tools.push(("/ui/settings".into(), text(lang, "set_title")));
     }
     Ok(Shell { lang, areas, tools, user_name, csrf: csrf_for(token) })
 }
@@ -199,7 +197,11 @@ pub(super) async fn signed_in(
             let _ = found.set(s.principal.user_id);
             let own_language = super::zone::enter(s)?;
             let lang = language(&headers, chosen.as_deref(), own_language);
-            page(s, lang, &token)
+            // The engine's refusals in the user's language.
+            page(s, lang, &token).map_err(|e| match e {
+                PageError::Engine(e) => PageError::Engine(super::localized(e, lang)),
+                other => other,
+            })
         })
     })
     .await;
@@ -227,8 +229,8 @@ pub(super) async fn signed_in(
 
 fn error_page(e: PageError) -> Response {
     let (status, message) = match e {
-        PageError::Engine(EngineError::NotFound(m)) => (StatusCode::NOT_FOUND, m),
-        PageError::Engine(EngineError::Forbidden(m)) => (StatusCode::FORBIDDEN, m),
+        PageError::Engine(EngineError::NotFound(m)) => (StatusCode::NOT_FOUND, m.text),
+        PageError::Engine(EngineError::Forbidden(m)) => (StatusCode::FORBIDDEN, m.text),
         PageError::Engine(EngineError::Invalid(m) | EngineError::Refused { message: m, .. }) => {
             (StatusCode::BAD_REQUEST, m)
         }
@@ -485,7 +487,7 @@ pub(super) fn readable_entity(
     let entity = s.entity_by_set(set)?;
     if entity.def.is_intersect || s.principal.read_scope(&entity) == Scope::Nothing {
         let what = entity.def.plural_label.text(lang.lcid());
-        return Err(EngineError::Forbidden(format!("{} ({what})", text(lang, "forbidden"))).into());
+        return Err(EngineError::forbidden(format!("{} ({what})", text(lang, "forbidden"))).into());
     }
     Ok(entity)
 }
@@ -528,7 +530,12 @@ pub(super) async fn search(
         let find = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
         let mut groups = Vec::new();
         if !find.is_empty() {
-            for name in ["account", "contact", "lead", "opportunity", "quote", "salesorder", "invoice"] {
+            // The entities whose metadata puts them in the search, in its order.
+            let mut searched: Vec<_> =
+                s.schema.entities().filter_map(|e| e.def.search.map(|rank| (rank, e.name().to_string()))).collect();
+            searched.sort();
+            for (_, name) in searched {
+                let name = name.as_str();
                 let Some(entity) = s.schema.entity(name).cloned() else { continue };
                 if s.principal.read_scope(&entity) == Scope::Nothing {
                     continue;

@@ -56,16 +56,6 @@ pub(super) const TEXT: &[Text] = &[
     ("record_note", "Note", "Примечание"),
     ("record_download", "Download", "Скачать"),
     ("record_by", "by {who}", "автор: {who}"),
-    ("act_qualify", "Qualify", "Квалифицировать"),
-    ("act_qualify_account", "Create an account", "Создать организацию"),
-    ("act_qualify_contact", "Create a contact", "Создать контакт"),
-    ("act_qualify_opportunity", "Create an opportunity", "Создать возможную сделку"),
-    (
-        "act_link_existing",
-        "Use the existing account or contact if one matches",
-        "Использовать существующую организацию или контакт при совпадении",
-    ),
-    ("act_disqualify", "Disqualify", "Дисквалифицировать"),
     ("act_complete", "Mark complete", "Завершить"),
     ("act_cancel_activity", "Cancel activity", "Отменить действие"),
     ("act_outcome", "Outcome", "Результат"),
@@ -85,23 +75,7 @@ pub(super) const TEXT: &[Text] = &[
     ("act_disable", "Disable", "Отключить"),
     ("record_log", "Log an activity", "Записать действие"),
     ("act_reason", "Reason", "Причина"),
-    ("act_reactivate", "Reactivate", "Активировать повторно"),
-    ("act_win", "Close as won", "Закрыть как выигранную"),
-    ("act_lose", "Close as lost", "Закрыть как проигранную"),
-    ("act_actual_revenue", "Actual revenue", "Фактическая выручка"),
-    ("act_close_date", "Close date", "Дата закрытия"),
-    ("act_description", "Description", "Описание"),
-    ("act_reopen", "Reopen", "Открыть повторно"),
-    ("act_create_quote", "Create quote", "Создать предложение"),
     ("act_activate", "Activate", "Активировать"),
-    ("act_revise", "Revise", "Пересмотреть"),
-    ("act_win_quote", "Win quote", "Выиграть предложение"),
-    ("act_close_quote", "Close quote", "Закрыть предложение"),
-    ("act_create_order", "Create order", "Создать заказ"),
-    ("act_create_invoice", "Create invoice", "Создать счёт"),
-    ("act_fulfill", "Fulfill order", "Выполнить заказ"),
-    ("act_cancel_order", "Cancel order", "Отменить заказ"),
-    ("act_mark_paid", "Mark paid", "Отметить как оплаченный"),
     ("act_deactivate", "Deactivate", "Деактивировать"),
     ("act_assign", "Assign", "Назначить"),
     ("act_owner", "New owner", "Новый ответственный"),
@@ -111,7 +85,6 @@ pub(super) const TEXT: &[Text] = &[
     ("act_done", "Done.", "Готово."),
     ("act_unknown", "This action is not available for this record now.", "Это действие сейчас недоступно для записи."),
     ("act_pick_principal", "Choose a user or team.", "Выберите пользователя или рабочую группу."),
-    ("act_bad_amount", "Enter the actual revenue as a number.", "Укажите фактическую выручку числом."),
 ];
 
 pub(super) fn routes() -> Router<AppState> {
@@ -197,8 +170,13 @@ fn subgrids(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, lang: Lang) 
     let lcid = lang.lcid();
     let mut rels: Vec<relata_metadata::OneToMany> =
         s.schema.referencing(entity.name()).filter(|r| subgrid_worthy(s, r)).cloned().collect();
+    // A record's own parts first (a document's lines): unowned children
+    // read through this record.
     let is_line = |r: &relata_metadata::OneToMany| {
-        r.referencing_entity.ends_with("detail") || r.referencing_entity == "opportunityproduct"
+        s.schema.entity(&r.referencing_entity).is_some_and(|child| {
+            relata_query::plan::parent_lookup(&s.schema, child)
+                .is_some_and(|(attr, _)| attr.name == r.referencing_attribute)
+        })
     };
     rels.sort_by_key(|r| (!is_line(r), r.referencing_entity.clone(), r.referencing_attribute.clone()));
     let mut out = Vec::new();
@@ -304,10 +282,10 @@ pub(super) async fn record(
     let here = path_and_query(&format!("/ui/{set}/{id}"), &q);
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let sh = shell(s, lang, token, Some(entity.name()))?;
         let rec = s.retrieve(entity.name(), id, &Default::default()).map_err(|e| match e {
-            EngineError::NotFound(_) => EngineError::NotFound(text(lang, "not_found").to_string()),
+            EngineError::NotFound(_) => EngineError::not_found(text(lang, "not_found").to_string()),
             other => other,
         })?;
         let names = names_of(s, std::slice::from_ref(&rec))?;

@@ -126,7 +126,7 @@ fn readable(s: &Session<'_, '_, '_>, entity: &str) -> bool {
 }
 
 fn forbidden(lang: Lang) -> PageError {
-    EngineError::Forbidden(text(lang, "forbidden").to_string()).into()
+    EngineError::forbidden(text(lang, "forbidden").to_string()).into()
 }
 
 fn encode(s: &str) -> String {
@@ -279,7 +279,7 @@ async fn logo_image(State(st): State<AppState>, headers: HeaderMap) -> Response 
     signed_in(&st, &headers, "/ui/settings/organization/logo", None, false, move |s, _lang, _token| {
         let org = s.retrieve("organization", s.org.ids.organization, &Default::default())?;
         let Some(Value::Bytes(b)) = org.get("relata_logo").cloned() else {
-            return Err(EngineError::NotFound("no logo".into()).into());
+            return Err(EngineError::not_found("no logo").into());
         };
         let kind = if relata_print::image_kind(&b) == Some("jpeg") { "image/jpeg" } else { "image/png" };
         let mut r = axum::response::IntoResponse::into_response(b);
@@ -333,7 +333,7 @@ fn depth_of(code: u8) -> Option<Depth> {
 }
 
 fn role_id(id: &str, lang: Lang) -> Result<Uuid, PageError> {
-    Uuid::parse_str(id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()).into())
+    Uuid::parse_str(id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()).into())
 }
 
 async fn role(
@@ -456,7 +456,8 @@ async fn save_role(State(st): State<AppState>, Path(id): Path<String>, req: Requ
         }
         match s.replace_role_privileges(id, &grants).map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("/ui/settings/roles/{id}?done=1"))),
-            Err(EngineError::Invalid(m) | EngineError::Forbidden(m)) => {
+            Err(err @ (EngineError::Invalid(_) | EngineError::Forbidden(_))) => {
+                let m = err.to_string();
                 let page = role_page(s, lang, token, id, None, Some(m))?;
                 Err(PageError::Shown(Box::new(page)))
             }
@@ -662,7 +663,8 @@ async fn save_membership(st: AppState, id: String, req: Request, kind: Membershi
         }
         match result.map_err(|e| super::localized(e, lang)) {
             Ok(()) => Ok(redirect(&format!("{}?done=1", kind.path(id)))),
-            Err(EngineError::Invalid(m) | EngineError::Forbidden(m) | EngineError::Conflict(m)) => {
+            Err(err @ (EngineError::Invalid(_) | EngineError::Forbidden(_) | EngineError::Conflict(_))) => {
+                let m = err.to_string();
                 let page = membership_page(s, lang, token, kind, id, false, Some(m))?;
                 Err(PageError::Shown(Box::new(page)))
             }

@@ -493,6 +493,7 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         form: Vec::new(),
         transitions: Vec::new(),
         areas: Vec::new(),
+        search: None,
     })
 }
 

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{TimeZone, Utc};
-use relata_engine::modules::{ActionResponse, Binding, ParamType, Parameter, RecordReader};
-use relata_engine::{CloseRequest, Condition, EngineError, QualifyLead, RecordInput, Session};
-use relata_metadata::{Entity, EntityRef, Value};
+use chrono::Utc;
+use relata_engine::modules::{Action, ActionResponse, Command, CommandRecord, ParamType, Parameter, RecordReader};
+use relata_engine::{Condition, EngineError, RecordInput, Session};
+use relata_metadata::{AttrKind, Entity, EntityRef, Value};
 use relata_security::{AccessRights, Right};
 use serde::Serialize;
 use uuid::Uuid;
@@ -34,12 +34,14 @@ pub(super) struct Button {
 
 #[derive(Debug, Serialize)]
 pub(super) struct Input {
-    pub name: &'static str,
+    pub name: String,
     pub label: String,
     /// text, date, select or checkbox.
     pub kind: &'static str,
     pub value: String,
     pub options: Vec<(String, String)>,
+    /// The keyboard a phone shows: `decimal` for numbers.
+    pub inputmode: &'static str,
 }
 
 fn state_of(rec: &relata_query::Record) -> i64 {
@@ -69,8 +71,15 @@ fn statuses(entity: &Entity, state: i32, lang: Lang) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn input(name: &'static str, label: &str, kind: &'static str, value: String, lang: Lang) -> Input {
-    Input { name, label: text(lang, label).to_string(), kind, value, options: Vec::new() }
+fn input(name: &str, label: &str, kind: &'static str, value: String, lang: Lang) -> Input {
+    Input {
+        name: name.into(),
+        label: text(lang, label).to_string(),
+        kind,
+        value,
+        options: Vec::new(),
+        inputmode: "text",
+    }
 }
 
 /// Users and teams, as `systemuser:<id>` options.
@@ -89,68 +98,10 @@ pub(super) fn available(
     let write = s.may(entity, Right::Write, id)?;
     let state = state_of(rec);
     let mut out = Vec::new();
-    let today = Utc::now().date_naive().to_string();
     let active_inactive =
         entity.state(0).is_some_and(|x| x.name == "Active") && entity.state(1).is_some_and(|x| x.name == "Inactive");
     if write {
         match (entity.name(), state) {
-            ("lead", 0) => {
-                let mut q = button("qualify", lang);
-                for (name, label) in [
-                    ("account", "act_qualify_account"),
-                    ("contact", "act_qualify_contact"),
-                    ("opportunity", "act_qualify_opportunity"),
-                ] {
-                    q.fields.push(input(name, label, "checkbox", "1".into(), lang));
-                }
-                q.fields.push(input("link_existing", "act_link_existing", "checkbox", String::new(), lang));
-                out.push(q);
-                let mut d = button("disqualify", lang);
-                let mut reason = input("status", "act_reason", "select", String::new(), lang);
-                reason.options = statuses(entity, 2, lang);
-                d.fields.push(reason);
-                out.push(d);
-            }
-            ("lead", _) => out.push(button("reactivate", lang)),
-            ("opportunity", 0) => {
-                let estimate = rec.get("estimatedvalue").and_then(Value::as_decimal).map(|d| d.normalize().to_string());
-                let mut w = button("win", lang);
-                w.fields.push(input("actualrevenue", "act_actual_revenue", "text", estimate.unwrap_or_default(), lang));
-                w.fields.push(input("actualend", "act_close_date", "date", today.clone(), lang));
-                w.fields.push(input("description", "act_description", "text", String::new(), lang));
-                out.push(w);
-                let mut l = button("lose", lang);
-                let mut reason = input("status", "act_reason", "select", String::new(), lang);
-                reason.options = statuses(entity, 2, lang);
-                l.fields.push(reason);
-                l.fields.push(input("actualend", "act_close_date", "date", today, lang));
-                l.fields.push(input("description", "act_description", "text", String::new(), lang));
-                out.push(l);
-                out.push(button("create_quote", lang));
-            }
-            ("opportunity", _) => out.push(button("reopen", lang)),
-            ("quote", 0) => out.push(button("activate", lang)),
-            ("quote", 1) => {
-                out.push(button("create_order", lang));
-                out.push(button("win_quote", lang));
-                let mut c = button("close_quote", lang);
-                let mut reason = input("status", "act_reason", "select", String::new(), lang);
-                reason.options = statuses(entity, 3, lang).into_iter().filter(|(v, _)| v != "7").collect();
-                c.fields.push(reason);
-                out.push(c);
-                out.push(button("revise", lang));
-            }
-            ("quote", 3) => out.push(button("revise", lang)),
-            ("salesorder", 0 | 1) => {
-                out.push(button("create_invoice", lang));
-                out.push(button("fulfill", lang));
-                out.push(button("cancel_order", lang));
-            }
-            ("salesorder", 3) => out.push(button("create_invoice", lang)),
-            ("invoice", 0) => out.push(button("mark_paid", lang)),
-            ("invoice", 2) if rec.get("statuscode").and_then(Value::as_i64) == Some(100002) => {
-                out.push(button("mark_paid", lang))
-            }
             // Users: a new password (administrators), sign-in unlocked,
             // enabled or disabled.
             ("systemuser", _) => {
@@ -190,9 +141,9 @@ pub(super) fn available(
             (_, 1) if active_inactive => out.push(button("activate", lang)),
             _ => {}
         }
-        out.extend(declared(s, entity, state, lang));
+        out.extend(declared(s, entity, rec, lang)?);
     }
-    if matches!(entity.name(), "quote" | "salesorder" | "invoice") {
+    if s.org.modules().prints(entity.name()) {
         let mut p = button("print", lang);
         p.href = Some(format!("/ui/{}/{id}/pdf", entity.def.entity_set));
         out.push(p);
@@ -213,16 +164,12 @@ pub(super) fn available(
             for (name, right) in [("read", "Read"), ("write", "Write"), ("append", "Append"), ("appendto", "Append To")]
             {
                 sh.fields.push(Input {
-                    name: match name {
-                        "read" => "right_read",
-                        "write" => "right_write",
-                        "append" => "right_append",
-                        _ => "right_appendto",
-                    },
+                    name: format!("right_{name}"),
                     label: right.to_string(),
                     kind: "checkbox",
                     value: if name == "read" { "1".into() } else { String::new() },
                     options: Vec::new(),
+                    inputmode: "text",
                 });
             }
             out.push(sh);
@@ -231,21 +178,27 @@ pub(super) fn available(
     Ok(out)
 }
 
-/// The buttons an entity's metadata and its module declare: a plain
-/// state change with a label (`[[entity.transitions]]`), and a bound
-/// action of the catalog with a label whose parameters are plain values —
-/// offered in the states its transitions start from, if it makes any.
-fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) -> Vec<Button> {
+/// The buttons an entity's metadata and its modules declare: a plain
+/// state change with a label (`[[entity.transitions]]`), and the commands
+/// of the catalog's actions — offered in the states the action's
+/// transitions start from, with a form for what the user decides.
+fn declared(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    rec: &relata_query::Record,
+    lang: Lang,
+) -> Result<Vec<Button>, PageError> {
+    let state = state_of(rec) as i32;
+    let status = rec.get("statuscode").and_then(Value::as_i64);
     let mut out = Vec::new();
     let transitions = &entity.def.transitions;
-    for t in transitions.iter().filter(|t| t.via.is_empty() && t.from.contains(&(state as i32))) {
+    for t in transitions.iter().filter(|t| t.via.is_empty() && t.from.contains(&state)) {
         let Some(label) = &t.label else { continue };
-        let mut b = Button {
-            key: format!("state_{}", t.to),
-            label: label.text(lang.lcid()).to_string(),
-            fields: Vec::new(),
-            href: None,
-        };
+        // A change to the status the record has already is no change.
+        if t.status.is_some_and(|st| t.to == state && Some(i64::from(st)) == status) {
+            continue;
+        }
+        let mut b = Button { key: t.key(), label: label.text(lang.lcid()).to_string(), fields: Vec::new(), href: None };
         if t.status.is_none() && entity.state(t.to).is_some_and(|st| st.statuses.len() > 1) {
             let mut reason = input("status", "act_reason", "select", String::new(), lang);
             reason.options = statuses(entity, t.to, lang);
@@ -253,22 +206,137 @@ fn declared(s: &Session<'_, '_, '_>, entity: &Entity, state: i64, lang: Lang) ->
         }
         out.push(b);
     }
-    for a in s.org.modules().actions() {
-        let (Some((en, ru)), Some(bound)) = (a.label, a.binding.entity()) else { continue };
-        let on_record = matches!(a.binding, Binding::Entity(_));
-        if bound != entity.name() || !on_record || a.is_function || a.privilege.is_some_and(|p| !s.principal.has(p)) {
+    for (a, c) in commands(s, entity) {
+        let allowed = if c.states.is_empty() {
+            let makes: Vec<_> = transitions.iter().filter(|t| t.via.iter().any(|v| v == a.name)).collect();
+            makes.is_empty() || makes.iter().any(|t| t.from.contains(&state))
+        } else {
+            c.states.contains(&state)
+        };
+        if !allowed {
             continue;
         }
-        let makes: Vec<_> = transitions.iter().filter(|t| t.via.iter().any(|v| v == a.name)).collect();
-        if !makes.is_empty() && !makes.iter().any(|t| t.from.contains(&(state as i32))) {
-            continue;
+        if let Some(fields) = command_inputs(s, entity, rec, a, c, lang) {
+            let label = if lang.lcid() == 1049 { c.label.1 } else { c.label.0 };
+            out.push(Button { key: c.key.clone(), label: label.into(), fields, href: None });
         }
-        let fields: Option<Vec<Input>> = a.parameters.iter().map(|p| param_input(p, lang)).collect();
-        let Some(fields) = fields else { continue };
-        let label = if lang.lcid() == 1049 { ru } else { en };
-        out.push(Button { key: format!("op_{}", a.name), label: label.into(), fields, href: None });
     }
-    out
+    Ok(out)
+}
+
+/// The commands of the catalog on `entity` the user's privileges allow.
+fn commands<'o>(s: &Session<'o, '_, '_>, entity: &Entity) -> Vec<(&'o Action, &'o Command)> {
+    let org: &'o relata_engine::Org = s.org;
+    let modules = org.modules();
+    modules
+        .actions()
+        .iter()
+        .filter(|a| !a.is_function && a.privilege.is_none_or(|p| s.principal.has(p)))
+        .flat_map(|a| a.commands.iter().map(move |c| (a, c)))
+        .filter(|(_, c)| c.entity == entity.name())
+        .collect()
+}
+
+/// The states a command's action leads the entity to.
+fn targets(entity: &Entity, action: &str) -> Vec<i32> {
+    entity.def.transitions.iter().filter(|t| t.via.iter().any(|v| v == action)).map(|t| t.to).collect()
+}
+
+/// The form of a command: the status to close with, the columns of its
+/// record parameter, then its plain parameters. `None` when the action
+/// needs something a form cannot give.
+fn command_inputs(
+    s: &Session<'_, '_, '_>,
+    entity: &Entity,
+    rec: &relata_query::Record,
+    a: &Action,
+    c: &Command,
+    lang: Lang,
+) -> Option<Vec<Input>> {
+    let lcid = lang.lcid();
+    let mut fields = Vec::new();
+    if let Some(param) = c.status {
+        let mut options: Vec<(String, String)> = targets(entity, a.name)
+            .into_iter()
+            .flat_map(|to| statuses(entity, to, lang))
+            .filter(|(v, _)| !c.hidden_statuses.iter().any(|h| h.to_string() == *v))
+            .collect();
+        options.dedup();
+        // One status is no choice: the action's own default applies.
+        if options.len() > 1 {
+            let label = a.parameters.iter().find(|p| p.name == param).map_or(param, |p| param_label(p, lang));
+            let (name, kind, value) = (param.into(), "select", String::new());
+            fields.push(Input { name, label: label.into(), kind, value, options, inputmode: "text" });
+        }
+    }
+    if let CommandRecord::Within(param, _) = c.record {
+        let Some(ParamType::Entity(of)) = a.parameters.iter().find(|p| p.name == param).map(|p| p.kind) else {
+            return None;
+        };
+        let of = s.schema.entity(of)?;
+        for (column, from) in &c.columns {
+            let attr = of.attribute(column)?;
+            let start = from.and_then(|f| rec.get(f));
+            let mut value = super::super::forms::input_value(attr, start);
+            let kind = super::super::forms::input_kind(attr);
+            if value.is_empty() && kind == "date" {
+                value = Utc::now().date_naive().to_string();
+            }
+            fields.push(Input {
+                name: column.to_string(),
+                label: attr.label.text(lcid).to_string(),
+                kind: if kind == "textarea" { "text" } else { kind },
+                value,
+                options: Vec::new(),
+                inputmode: if matches!(
+                    attr.kind,
+                    AttrKind::Integer | AttrKind::BigInt | AttrKind::Decimal | AttrKind::Money | AttrKind::Double
+                ) {
+                    "decimal"
+                } else {
+                    "text"
+                },
+            });
+        }
+    }
+    for p in &a.parameters {
+        let is_record = match c.record {
+            CommandRecord::Bound => false,
+            CommandRecord::Id(r) | CommandRecord::Within(r, _) => r == p.name,
+        };
+        let within = matches!(c.record, CommandRecord::Within(r, _) if r == p.name);
+        let input = param_input(p, lang);
+        let asked = if c.asks.is_empty() {
+            !is_record && c.status != Some(p.name) && input.is_some()
+        } else {
+            c.asks.contains(&p.name)
+        };
+        if !asked {
+            // What the form cannot give, the action must do without.
+            if !p.optional && !is_record && !within {
+                return None;
+            }
+            continue;
+        }
+        let mut input = input?;
+        if let Some((_, v)) = c.defaults.iter().find(|(n, _)| *n == p.name) {
+            input.value = match v {
+                serde_json::Value::Bool(b) => if *b { "1" } else { "" }.to_string(),
+                serde_json::Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+        }
+        fields.push(input);
+    }
+    Some(fields)
+}
+
+fn param_label(p: &Parameter, lang: Lang) -> &'static str {
+    match p.label {
+        Some((_, ru)) if lang.lcid() == 1049 => ru,
+        Some((en, _)) => en,
+        None => p.name,
+    }
 }
 
 /// A form input for a plain parameter; `None` for one a form cannot give
@@ -280,29 +348,60 @@ fn param_input(p: &Parameter, lang: Lang) -> Option<Input> {
         ParamType::Integer | ParamType::Decimal | ParamType::String | ParamType::Guid => "text",
         _ => return None,
     };
-    let label = match p.label {
-        Some((_, ru)) if lang.lcid() == 1049 => ru,
-        Some((en, _)) => en,
-        None => p.name,
-    };
-    Some(Input { name: p.name, label: label.to_string(), kind, value: String::new(), options: Vec::new() })
+    let inputmode = if matches!(p.kind, ParamType::Integer | ParamType::Decimal) { "decimal" } else { "text" };
+    let (name, label) = (p.name.into(), param_label(p, lang).into());
+    Some(Input { name, label, kind, value: String::new(), options: Vec::new(), inputmode })
 }
 
-/// Runs a declared action with the form's values as its parameters.
-fn run_declared(
+/// Runs a command's action with the form's values as its parameters;
+/// answers the page to go to.
+fn run_command(
     s: &mut Session<'_, '_, '_>,
     entity: &Entity,
     id: Uuid,
-    name: &str,
+    key: &str,
     form: &HashMap<String, String>,
+    lang: Lang,
 ) -> Result<String, EngineError> {
-    let action = s
-        .org
-        .modules()
-        .action(name, Some(entity.name()))
-        .ok_or_else(|| EngineError::Invalid(format!("'{name}' is not an action of {}", entity.name())))?;
+    let unknown = || EngineError::forbidden(text(lang, "act_unknown").to_string());
+    let (action, command) = commands(s, entity).into_iter().find(|(_, c)| c.key == key).ok_or_else(unknown)?;
     let mut params = serde_json::Map::new();
+    let mut target = None;
+    let mut record = RecordInput::default();
+    match command.record {
+        CommandRecord::Bound => target = Some(EntityRef { entity: entity.name().into(), id }),
+        CommandRecord::Id(p) => {
+            params.insert(p.into(), serde_json::Value::String(id.to_string()));
+        }
+        CommandRecord::Within(p, lookup) => {
+            let Some(ParamType::Entity(of)) = action.parameters.iter().find(|x| x.name == p).map(|x| x.kind) else {
+                return Err(unknown());
+            };
+            let of = s.schema.entity(of).cloned().ok_or_else(unknown)?;
+            record.fields.push((lookup.into(), reference(entity.name(), id)));
+            for (column, _) in &command.columns {
+                let Some(attr) = of.attribute(column) else { continue };
+                let raw = form.get(*column).map(String::as_str).unwrap_or("");
+                let value = super::super::forms::parse_input(attr, raw, lang)
+                    .map_err(|m| EngineError::Invalid(format!("{}: {m}", attr.label.text(lang.lcid()))))?;
+                if value != Value::Null {
+                    record.fields.push((column.to_string(), value));
+                }
+            }
+            params.insert(p.into(), serde_json::Value::Object(Default::default()));
+        }
+    }
+    if let Some(p) = command.status {
+        if let Some(v) = form.get(p).and_then(|v| v.trim().parse::<i64>().ok()) {
+            params.insert(p.into(), v.into());
+        }
+    }
     for p in &action.parameters {
+        let asked =
+            if command.asks.is_empty() { param_input(p, lang).is_some() } else { command.asks.contains(&p.name) };
+        if !asked || params.contains_key(p.name) || Some(p.name) == command.status {
+            continue;
+        }
         let raw = form.get(p.name).map(|v| v.trim()).unwrap_or("");
         let value = match p.kind {
             ParamType::Boolean => serde_json::Value::Bool(!raw.is_empty()),
@@ -326,25 +425,28 @@ fn run_declared(
         };
         params.insert(p.name.to_string(), value);
     }
-    let target = EntityRef { entity: entity.name().into(), id };
-    let name = action.name;
-    match s.execute_action(name, Some(target), params, &NoRecords)? {
-        ActionResponse::Record(r) => Ok(page_of(s, &r.entity, r.id)),
-        _ => Ok(page_of(s, entity.name(), id)),
-    }
+    let reader = FormRecord(record);
+    let opened = match s.execute_action(action.name, target, params, &reader)? {
+        ActionResponse::Record(r) => Some(r),
+        ActionResponse::References(refs) => {
+            command.opens.iter().find_map(|e| refs.iter().find(|r| r.entity == *e)).or(refs.first()).cloned()
+        }
+        _ => None,
+    };
+    Ok(opened.map_or_else(|| page_of(s, entity.name(), id), |r| page_of(s, &r.entity, r.id)))
 }
 
-/// Forms give plain values only (see [`param_input`]).
-struct NoRecords;
+/// The record a command's form gives for its record parameter.
+struct FormRecord(RecordInput);
 
-impl RecordReader for NoRecords {
+impl RecordReader for FormRecord {
     fn record(
         &self,
         _: &relata_metadata::Schema,
-        entity: &Entity,
+        _: &Entity,
         _: &serde_json::Value,
     ) -> relata_engine::Result<RecordInput> {
-        Err(EngineError::Invalid(format!("a {} record cannot be given through this form", entity.name())))
+        Ok(self.0.clone())
     }
 }
 
@@ -354,11 +456,6 @@ fn bool_field(form: &HashMap<String, String>, name: &str) -> bool {
 
 fn status_field(form: &HashMap<String, String>) -> Option<i64> {
     form.get("status").and_then(|v| v.parse().ok())
-}
-
-fn date_field(form: &HashMap<String, String>, name: &str) -> Option<Value> {
-    let d = crate::ui::zone::parse_day(form.get(name)?)?;
-    Some(Value::DateTime(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)))
 }
 
 fn text_field(form: &HashMap<String, String>, name: &str) -> Option<Value> {
@@ -410,28 +507,13 @@ fn perform(
         }
         write(s, values)
     };
-    let close = |lookup: &str, extra: Vec<(String, Value)>| {
-        let mut fields = vec![(lookup.to_string(), reference(entity.name(), id))];
-        fields.extend(extra);
-        CloseRequest { close: RecordInput::new(fields), status: status_field(form) }
-    };
+    // A state change the lifecycle declares.
+    let declared = entity.def.transitions.iter().find(|t| t.label.is_some() && t.via.is_empty() && t.key() == action);
+    if let Some(t) = declared {
+        let status = t.status.map(i64::from).or_else(|| status_field(form));
+        return set_state(s, i64::from(t.to), status).map(|_| here);
+    }
     match action {
-        "qualify" => {
-            let req = QualifyLead {
-                create_account: bool_field(form, "account"),
-                create_contact: bool_field(form, "contact"),
-                create_opportunity: bool_field(form, "opportunity"),
-                link_existing: bool_field(form, "link_existing"),
-                ..Default::default()
-            };
-            let created = s.qualify_lead(id, &req)?;
-            let to = ["opportunity", "account", "contact"]
-                .iter()
-                .find_map(|e| created.iter().find(|r| r.entity == *e))
-                .map(|r| page_of(s, &r.entity, r.id));
-            Ok(to.unwrap_or(here))
-        }
-        "disqualify" => set_state(s, 2, status_field(form)).map(|_| here),
         "set_password" => {
             let p = form.get("password").map(String::as_str).unwrap_or("");
             if Some(p) != form.get("password2").map(String::as_str) {
@@ -465,40 +547,8 @@ fn perform(
             }
             write(s, values).map(|_| here)
         }
-        "reactivate" | "reopen" | "activate" if entity.name() != "quote" => set_state(s, 0, None).map(|_| here),
-        "activate" => set_state(s, 1, None).map(|_| here),
+        "activate" => set_state(s, 0, None).map(|_| here),
         "deactivate" => set_state(s, 1, None).map(|_| here),
-        "win" | "lose" => {
-            let mut extra = Vec::new();
-            if let Some(raw) = form.get("actualrevenue").map(|v| v.trim()).filter(|v| !v.is_empty()) {
-                let d = relata_print::format::parse_decimal(raw)
-                    .ok_or_else(|| EngineError::Invalid(text(lang, "act_bad_amount").to_string()))?;
-                extra.push(("actualrevenue".to_string(), Value::Decimal(d)));
-            }
-            if let Some(d) = date_field(form, "actualend") {
-                extra.push(("actualend".into(), d));
-            }
-            if let Some(t) = text_field(form, "description") {
-                extra.push(("description".into(), t));
-            }
-            let req = close("opportunityid", extra);
-            if action == "win" {
-                s.win_opportunity(req)?;
-            } else {
-                s.lose_opportunity(req)?;
-            }
-            Ok(here)
-        }
-        "create_quote" => s.generate_from_opportunity(id, "quote").map(|q| page_of(s, "quote", q)),
-        "create_order" => s.convert_quote_to_sales_order(id).map(|o| page_of(s, "salesorder", o)),
-        "win_quote" => s.win_quote(close("quoteid", Vec::new())).map(|_| here),
-        "close_quote" => s.close_quote(close("quoteid", Vec::new())).map(|_| here),
-        "revise" => s.revise_quote(id).map(|q| page_of(s, "quote", q)),
-        "create_invoice" => s.convert_sales_order_to_invoice(id).map(|i| page_of(s, "invoice", i)),
-        "fulfill" => s.fulfill_sales_order(close("salesorderid", Vec::new())).map(|_| here),
-        "cancel_order" => s.cancel_sales_order(close("salesorderid", Vec::new())).map(|_| here),
-        // Paid in full: the engine records what is still due as a payment.
-        "mark_paid" => set_state(s, 2, Some(100001)).map(|_| here),
         "assign" => {
             let owner = principal_field(form, "owner")
                 .ok_or_else(|| EngineError::Invalid(text(lang, "act_pick_principal").to_string()))?;
@@ -521,16 +571,8 @@ fn perform(
             s.grant_access(&EntityRef { entity: entity.name().into(), id }, &who, rights)?;
             Ok(here)
         }
-        a if a.starts_with("state_") => {
-            let to: i64 = a["state_".len()..]
-                .parse()
-                .map_err(|_| EngineError::Forbidden(text(lang, "act_unknown").to_string()))?;
-            let declared = entity.def.transitions.iter().find(|t| t.to as i64 == to && t.label.is_some());
-            let status = declared.and_then(|t| t.status).map(i64::from).or_else(|| status_field(form));
-            set_state(s, to, status).map(|_| here)
-        }
-        a if a.starts_with("op_") => run_declared(s, entity, id, &a["op_".len()..], form),
-        _ => Err(EngineError::Forbidden(text(lang, "act_unknown").to_string())),
+        // A module's command.
+        key => run_command(s, entity, id, key, form, lang),
     }
 }
 
@@ -547,11 +589,11 @@ pub(in super::super) async fn run(
     let here = format!("/ui/{set}/{id}");
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let rec = s.retrieve(entity.name(), id, &Default::default())?;
         // Only what the page would offer: the state and the rights decide.
         if !available(s, &entity, &rec, lang)?.iter().any(|b| b.key == action && b.href.is_none()) {
-            return Err(EngineError::Forbidden(text(lang, "act_unknown").to_string()).into());
+            return Err(EngineError::forbidden(text(lang, "act_unknown").to_string()).into());
         }
         let page = format!("/ui/{set}/{id}");
         match perform(s, &entity, id, &action, &form, lang).map_err(|e| crate::ui::localized(e, lang)) {
@@ -580,8 +622,8 @@ pub(in super::super) async fn pdf(
     let here = format!("/ui/{set}/{id}/pdf");
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
-        let bytes = s.print_document(entity.name(), id, None)?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
+        let bytes = s.print(entity.name(), id, None)?;
         let mut r = (StatusCode::OK, bytes).into_response();
         let h = r.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));

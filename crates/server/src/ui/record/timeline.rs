@@ -329,7 +329,7 @@ pub(in super::super) async fn add_note(
     let here = page.clone();
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         s.retrieve(entity.name(), id, &Default::default())?;
         if form.subject.is_empty() && form.notetext.is_empty() && form.file.is_none() {
             return Ok(redirect(&format!("{page}?problem={}", encode(text(lang, "record_note_empty")))));
@@ -371,7 +371,7 @@ pub(in super::super) async fn add_task(
     let here = page.clone();
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let subject = form.get("subject").map(|v| v.trim().to_string()).unwrap_or_default();
         if subject.is_empty() {
             return Ok(redirect(&format!("{page}?problem={}", encode(text(lang, "fix_errors")))));
@@ -405,14 +405,14 @@ pub(in super::super) async fn download(
     let here = format!("/ui/{set}/{id}/file");
     signed_in(&st, &headers, &here, q.get("lang").cloned(), false, move |s, lang, _token| {
         if set != "annotations" {
-            return Err(EngineError::NotFound(text(lang, "not_found").to_string()).into());
+            return Err(EngineError::not_found(text(lang, "not_found").to_string()).into());
         }
-        let id = Uuid::parse_str(&id).map_err(|_| EngineError::NotFound(text(lang, "not_found").to_string()))?;
+        let id = Uuid::parse_str(&id).map_err(|_| EngineError::not_found(text(lang, "not_found").to_string()))?;
         let opts = parse_query_options("$select=filename,mimetype,documentbody")
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let rec = s.retrieve("annotation", id, &opts)?;
         let Some(Value::Bytes(bytes)) = rec.get("documentbody").cloned() else {
-            return Err(EngineError::NotFound(text(lang, "not_found").to_string()).into());
+            return Err(EngineError::not_found(text(lang, "not_found").to_string()).into());
         };
         let name = rec.get("filename").and_then(Value::as_str).unwrap_or("file").replace(['"', '\\', '\r', '\n'], "_");
         let mime = rec.get("mimetype").and_then(Value::as_str).unwrap_or("application/octet-stream").to_string();

@@ -1,13 +1,21 @@
-//! The built-in CRM schema (`schema/*.toml`) loads, builds, and carries the
-//! Dataverse names, navigation properties and state models clients rely on.
+//! The standard schema — the platform's files with those of the standard
+//! modules — loads, builds, and carries the Dataverse names, navigation
+//! properties and state models clients rely on.
 
 use std::collections::{HashMap, HashSet};
 
+use relata_engine::modules::{standard, Modules};
 use relata_metadata::*;
 
+/// The platform's definitions with the standard modules' files.
+fn definitions() -> (Vec<EntityDef>, Vec<OptionSetDef>) {
+    let modules = Modules::build(&standard()).expect("the standard modules register");
+    definitions_with(modules.schema_files()).expect("the standard definitions parse")
+}
+
 fn schema() -> Schema {
-    let (entities, option_sets) = builtin_definitions().expect("built-in definitions parse");
-    Schema::build(entities, option_sets).expect("built-in schema builds")
+    let (entities, option_sets) = definitions();
+    Schema::build(entities, option_sets).expect("the standard schema builds")
 }
 
 fn entity<'a>(s: &'a Schema, name: &str) -> &'a Entity {
@@ -1120,7 +1128,7 @@ fn missing_base_twins_are_generated() {
         attributes: vec![amount],
         ..Default::default()
     };
-    let (mut defs, sets) = builtin_definitions().unwrap();
+    let (mut defs, sets) = definitions();
     defs.push(def);
     let s = Schema::build(defs, sets).unwrap();
     let twin = entity(&s, "new_thing").attribute("new_amount_base").unwrap();
