@@ -3,10 +3,8 @@
 //! expires; `POST /oauth2/revoke` ends it. Failed attempts are throttled
 //! per account and per client address (429 with `Retry-After`).
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use relata_engine::EngineError;
@@ -59,24 +57,6 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop
-/// when the server is configured to trust its proxy.
-pub(crate) fn client_address(parts: &http::request::Parts, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(first) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return first.to_string();
-        }
-    }
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "unknown".into())
-}
-
 pub async fn token(State(st): State<AppState>, req: Request) -> Response {
     let (form, parts) = match fields(req).await {
         Ok(f) => f,
@@ -98,10 +78,10 @@ pub async fn token(State(st): State<AppState>, req: Request) -> Response {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "username and password are required.", None);
     };
     let (user, password) = (user.to_string(), password.to_string());
-    let address = client_address(&parts, st.config.trust_forwarded_for);
+    let address = relata_http::client_address(&parts, st.config.trust_forwarded_for);
     let org = st.org.clone();
     let policy = st.config.sign_in.clone();
-    let result = crate::panics::blocking(move || org.sign_in(&user, &password, &address, &policy)).await;
+    let result = relata_http::panics::blocking(move || org.sign_in(&user, &password, &address, &policy)).await;
     match result {
         Ok(Ok(signed)) => {
             let expires_in = (signed.expires_on - chrono::Utc::now()).num_seconds().max(0);
@@ -135,7 +115,7 @@ pub async fn revoke(State(st): State<AppState>, req: Request) -> Response {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required.", None);
     };
     let org = st.org.clone();
-    match crate::panics::blocking(move || org.revoke_token_value(&token)).await {
+    match relata_http::panics::blocking(move || org.revoke_token_value(&token)).await {
         Ok(Ok(_)) => StatusCode::OK.into_response(),
         Ok(Err(e)) => crate::error::ApiError::from(e).into_response(),
         Err(_) => crate::error::ApiError::internal("the token could not be revoked").into_response(),

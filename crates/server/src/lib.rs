@@ -1,8 +1,9 @@
 //! HTTP for Relata: the Dataverse-compatible Web API under
 //! `/api/data/v9.2/`, sign-in (`/oauth2/token`, `/oauth2/revoke`),
-//! `/health` and `/metrics`.
+//! `/health` and `/metrics`, with the web interface (`relata-ui`) mounted
+//! at `/`.
 //!
-//! Invariant: this is the only crate that knows HTTP and the Web API's JSON
+//! Invariant: this is the only crate that knows the Web API's JSON
 //! shapes; it turns requests into engine calls and engine results into
 //! responses, and holds no business rules. Engine work runs on blocking
 //! threads, one transaction per request (or per `$batch` change set).
@@ -10,10 +11,9 @@
 mod auth;
 mod error;
 mod limits;
-mod metrics_layer;
-mod panics;
-mod ui;
 pub mod webapi;
+
+use relata_http::{metrics as metrics_layer, panics};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -71,6 +71,11 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
     metrics_layer::install();
     panics::install_hook();
     let limiter = Arc::new(limits::RateLimiter::new(config.requests_per_minute));
+    let ui = relata_ui::UiState {
+        org: org.clone(),
+        sign_in: config.sign_in.clone(),
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
     let state = AppState { org, config: Arc::new(config), limiter };
     Router::new()
         .route("/health", get(health))
@@ -80,12 +85,20 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         .route(API_PREFIX, any(web_api))
         .route(&format!("{API_PREFIX}/"), any(web_api))
         .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
-        // Pages are text that compresses well; phones on slow links benefit most.
-        .merge(ui::routes().layer(tower_http::compression::CompressionLayer::new().gzip(true)))
         .fallback(not_found)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panics::last_resort))
-        .layer(axum::middleware::from_fn(metrics_layer::track))
         .with_state(state)
+        // Pages are text that compresses well; phones on slow links benefit most.
+        .merge(relata_ui::router(ui).layer(tower_http::compression::CompressionLayer::new().gzip(true)))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(last_resort))
+        .layer(axum::middleware::from_fn(metrics_layer::track))
+}
+/// The router's last resort for a panic outside [`blocking`].
+fn last_resort(payload: Box<dyn std::any::Any + Send + 'static>) -> http::Response<axum::body::Body> {
+    let id = panics::caught(payload.as_ref());
+    let mut r = http::Response::new(axum::body::Body::from(ApiError::internal(id.message()).body()));
+    *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    r
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -182,7 +195,9 @@ async fn metrics(State(st): State<AppState>, req: Request) -> Response {
             // Behind a trusted proxy every peer is the proxy: the client is
             // the forwarded address, and it must be local too.
             let client_local = !st.config.trust_forwarded_for
-                || auth::client_address(&parts, true).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                || relata_http::client_address(&parts, true)
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
             if !(peer_local && client_local) {
                 return not_found().await.into_response();
             }
@@ -276,4 +291,31 @@ async fn web_api_inner(st: AppState, req: Request, user: metrics_layer::UserSlot
     })
     .await
     .map_err(|id| ApiError::internal(id.message()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_handler_that_panics_answers_500_without_its_text() {
+        use tower::ServiceExt;
+        panics::install_hook();
+        let app = axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    let v: Vec<u8> = Vec::new();
+                    let at = "user input 12345".len();
+                    format!("{}", v[at])
+                }),
+            )
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(last_resort));
+        let r = app.oneshot(http::Request::get("/boom").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(r.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("Error id"), "{body}");
+        assert!(!body.contains("index out of bounds") && !body.contains("the len is"), "{body}");
+    }
 }

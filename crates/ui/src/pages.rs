@@ -190,9 +190,9 @@ pub(super) async fn signed_in(
     let org = st.org.clone();
     let headers = headers.clone();
     let chosen = chosen_lang.clone();
-    let user = crate::metrics_layer::UserSlot::default();
+    let user = relata_http::metrics::UserSlot::default();
     let found = user.clone();
-    let result = crate::panics::blocking(move || {
+    let result = relata_http::panics::blocking(move || {
         org.with_token(&token, write, |s| {
             let _ = found.set(s.principal.user_id);
             let own_language = super::zone::enter(s)?;
@@ -223,7 +223,7 @@ pub(super) async fn signed_in(
     if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
         response.headers_mut().insert("server-timing", v);
     }
-    crate::metrics_layer::mark_user(&mut response, &user);
+    relata_http::metrics::mark_user(&mut response, &user);
     response
 }
 
@@ -308,7 +308,7 @@ pub(super) async fn signin_page(
 ) -> Response {
     // Nobody can sign in yet: the first run's setup comes first.
     let org = st.org.clone();
-    if crate::panics::blocking(move || org.needs_setup()).await.ok().and_then(Result::ok) == Some(true) {
+    if relata_http::panics::blocking(move || org.needs_setup()).await.ok().and_then(Result::ok) == Some(true) {
         return redirect("/setup");
     }
     let lang = language(&headers, q.get("lang").map(String::as_str), None);
@@ -356,14 +356,14 @@ pub(super) async fn signin(State(st): State<AppState>, req: Request) -> Response
     }
     let csrf = expected.unwrap_or_default();
     let remember = !field("remember").is_empty();
-    let mut policy = st.config.sign_in.clone();
+    let mut policy = st.sign_in.clone();
     policy.token_lifetime =
         std::time::Duration::from_secs(if remember { REMEMBER_DAYS * 24 * 3600 } else { SESSION_HOURS * 3600 });
-    let address = crate::auth::client_address(&parts, st.config.trust_forwarded_for);
+    let address = relata_http::client_address(&parts, st.trust_forwarded_for);
     let (email, password) = (field("email").trim().to_string(), field("password").to_string());
     let org = st.org.clone();
     let who = email.clone();
-    let result = crate::panics::blocking(move || org.sign_in(&who, &password, &address, &policy)).await;
+    let result = relata_http::panics::blocking(move || org.sign_in(&who, &password, &address, &policy)).await;
     match result {
         Ok(Ok(signed)) => {
             let mut r = redirect(&safe_next(next));
@@ -399,7 +399,7 @@ pub(super) async fn signout(State(st): State<AppState>, req: Request) -> Respons
         );
     }
     let org = st.org.clone();
-    let _ = crate::panics::blocking(move || org.revoke_token_value(&token)).await;
+    let _ = relata_http::panics::blocking(move || org.revoke_token_value(&token)).await;
     let mut r = redirect("/signin");
     set_cookie(&mut r, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
     r

@@ -417,7 +417,7 @@ fn run_command(
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
             ParamType::DateTime => {
-                let day = crate::ui::zone::parse_day(raw)
+                let day = crate::zone::parse_day(raw)
                     .ok_or_else(|| EngineError::Invalid(format!("{} must be a date", p.name)))?;
                 serde_json::Value::String(format!("{day}T00:00:00Z"))
             }
@@ -596,7 +596,7 @@ pub(in super::super) async fn run(
             return Err(EngineError::forbidden(text(lang, "act_unknown").to_string()).into());
         }
         let page = format!("/ui/{set}/{id}");
-        match perform(s, &entity, id, &action, &form, lang).map_err(|e| crate::ui::localized(e, lang)) {
+        match perform(s, &entity, id, &action, &form, lang).map_err(|e| crate::localized(e, lang)) {
             Ok(to) => Ok(redirect(&format!("{to}?done={}", encode(text(lang, "act_done"))))),
             // The engine's refusal, shown on the record after the rollback.
             Err(EngineError::Invalid(m) | EngineError::Conflict(m) | EngineError::PreconditionFailed(m)) => {

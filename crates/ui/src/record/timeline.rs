@@ -346,7 +346,7 @@ pub(in super::super) async fn add_note(
             values.push(("mimetype".into(), Value::String(mime)));
             values.push(("documentbody".into(), Value::Bytes(bytes)));
         }
-        match s.create("annotation", RecordInput::new(values)).map_err(|e| crate::ui::localized(e, lang)) {
+        match s.create("annotation", RecordInput::new(values)).map_err(|e| crate::localized(e, lang)) {
             Ok(_) => Ok(redirect(&format!("{page}?done={}", encode(text(lang, "act_done"))))),
             Err(EngineError::Invalid(m)) => {
                 Err(PageError::Shown(Box::new(redirect(&format!("{page}?problem={}", encode(&m))))))
@@ -380,11 +380,11 @@ pub(in super::super) async fn add_task(
             ("subject".to_string(), Value::String(subject)),
             ("regardingobjectid".to_string(), Value::Ref(EntityRef { entity: entity.name().into(), id })),
         ];
-        if let Some(d) = form.get("scheduledend").and_then(|d| crate::ui::zone::parse_day(d)) {
+        if let Some(d) = form.get("scheduledend").and_then(|d| crate::zone::parse_day(d)) {
             let at = Utc.from_utc_datetime(&d.and_hms_opt(12, 0, 0).expect("noon"));
             values.push(("scheduledend".into(), Value::DateTime(at)));
         }
-        match s.create("task", RecordInput::new(values)).map_err(|e| crate::ui::localized(e, lang)) {
+        match s.create("task", RecordInput::new(values)).map_err(|e| crate::localized(e, lang)) {
             Ok(_) => Ok(redirect(&format!("{page}?done={}", encode(text(lang, "act_done"))))),
             Err(EngineError::Invalid(m)) => {
                 Err(PageError::Shown(Box::new(redirect(&format!("{page}?problem={}", encode(&m))))))

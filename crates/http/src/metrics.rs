@@ -29,14 +29,14 @@ pub fn render() -> String {
 /// by the handlers that authenticate (Web API, web pages) so that the
 /// request log can name them without authenticating again.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SignedInUser(pub uuid::Uuid);
+pub struct SignedInUser(pub uuid::Uuid);
 
 /// Where a handler that authenticates on a blocking thread leaves the
 /// user it found; read back into [`SignedInUser`].
-pub(crate) type UserSlot = std::sync::Arc<std::sync::OnceLock<uuid::Uuid>>;
+pub type UserSlot = std::sync::Arc<std::sync::OnceLock<uuid::Uuid>>;
 
 /// Puts the user found (if any) into the response for the request log.
-pub(crate) fn mark_user(response: &mut Response, slot: &UserSlot) {
+pub fn mark_user(response: &mut Response, slot: &UserSlot) {
     if let Some(user) = slot.get() {
         response.extensions_mut().insert(SignedInUser(*user));
     }

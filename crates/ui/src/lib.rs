@@ -5,7 +5,11 @@
 //! that changes something carries a CSRF value derived from that token.
 //!
 //! Lists and record pages are generated from metadata for every entity,
-//! built-in and custom alike.
+//! built-in and custom alike; the record buttons, boards and dashboards
+//! of modules from what they declare.
+//!
+//! Invariant: knows the engine and HTML, not the Web API's JSON shapes;
+//! names no module's entity.
 
 mod board;
 mod bulk;
@@ -31,11 +35,27 @@ use axum::Router;
 use minijinja::{AutoEscape, Environment};
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
 use i18n::strings;
 pub use i18n::Lang;
 
 pub(crate) const SESSION_COOKIE: &str = "relata_session";
+
+/// What the pages need from the server.
+#[derive(Clone)]
+pub struct UiState {
+    pub org: std::sync::Arc<relata_engine::Org>,
+    /// Failed sign-in limits and the life of sign-in tokens.
+    pub sign_in: relata_engine::SignInPolicy,
+    /// Take the client address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
+}
+
+pub(crate) type AppState = UiState;
+
+/// The pages, at `/` and under `/ui/`.
+pub fn router(state: UiState) -> Router {
+    routes().with_state(state)
+}
 
 /// An engine error as a page shows it: a refusal whose meaning is known,
 /// in the user's language, as any other refusal of the input.
@@ -52,7 +72,7 @@ const LANG_COOKIE: &str = "relata_lang";
 const SIGNIN_CSRF_COOKIE: &str = "relata_csrf";
 
 /// The pages' routes.
-pub(crate) fn routes() -> Router<AppState> {
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboards::home))
         .route("/signin", get(pages::signin_page).post(pages::signin))

@@ -94,7 +94,7 @@ fn form_page(
 
 /// Blocking engine work off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    crate::panics::blocking(f).await.ok()
+    relata_http::panics::blocking(f).await.ok()
 }
 
 async fn page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -164,8 +164,8 @@ async fn submit(State(st): State<AppState>, req: Request) -> Response {
     };
     let org = st.org.clone();
     let t = token.clone();
-    let policy = st.config.sign_in.clone();
-    let address = crate::auth::client_address(&parts, st.config.trust_forwarded_for);
+    let policy = st.sign_in.clone();
+    let address = relata_http::client_address(&parts, st.trust_forwarded_for);
     let email = values.email.clone();
     let done = blocking(move || -> Result<String, EngineError> {
         org.complete_setup(&t, &request)?;
