@@ -1,6 +1,25 @@
 //! The texts of the errors whose meaning is known ([`crate::EngineError::Refused`])
 //! in the languages users work in other than English (whose text each error
-//! carries): a key, then the text with `{parameter}` places.
+//! carries): a key, then the text with `{parameter}` places. The platform's
+//! are here; a module brings its own (`Registry::messages`, keys prefixed
+//! with the module's name), added to the process's catalog when its
+//! registry is built.
+
+use std::sync::RwLock;
+
+/// A table of texts by key.
+type Texts = &'static [(&'static str, &'static str)];
+
+/// The modules' tables, by language.
+static MODULE_TABLES: RwLock<Vec<(&'static str, Texts)>> = RwLock::new(Vec::new());
+
+/// Adds a module's table (once: the same table registered again is kept once).
+pub(crate) fn add(language: &'static str, table: Texts) {
+    let mut tables = MODULE_TABLES.write().unwrap_or_else(|e| e.into_inner());
+    if !tables.iter().any(|(l, t)| *l == language && std::ptr::eq(*t, table)) {
+        tables.push((language, table));
+    }
+}
 
 const RUSSIAN: &[(&str, &str)] = &[
     // A value that does not fit its column (shown at the field).
@@ -31,11 +50,17 @@ const RUSSIAN: &[(&str, &str)] = &[
 /// The text of `key` in `language` with its parameters, if the catalog has
 /// one.
 pub fn render(key: &str, params: &[(&'static str, String)], language: &str) -> Option<String> {
-    let table = match language {
+    let core = match language {
         "ru" => RUSSIAN,
-        _ => return None,
+        _ => &[],
     };
-    let (_, template) = table.iter().find(|(k, _)| *k == key)?;
+    let template = match core.iter().find(|(k, _)| *k == key) {
+        Some((_, t)) => *t,
+        None => {
+            let tables = MODULE_TABLES.read().unwrap_or_else(|e| e.into_inner());
+            tables.iter().filter(|(l, _)| *l == language).flat_map(|(_, t)| t.iter()).find(|(k, _)| *k == key)?.1
+        }
+    };
     let mut text = template.to_string();
     for (name, value) in params {
         text = text.replace(&format!("{{{name}}}"), value);

@@ -296,10 +296,13 @@ fn a_module_that_breaks_the_rules_is_refused_when_the_organization_opens() {
         }
         fn register(&self, r: &mut Registry) {
             r.step(Step::new("s", Message::Create, Stage::PreOperation, gatekeeper).filtering(&["name"]));
+            // Its texts must be keyed by its name, so modules' keys never meet.
+            r.messages("ru", &[("closed", "Закрыто.")]);
         }
     }
     let err = modules::Modules::build(&[Arc::new(Sloppy)]).unwrap_err().to_string();
     assert!(err.contains("filtering attributes apply to Update only"), "{err}");
+    assert!(err.contains("message key 'closed' does not start with 'sloppy.'"), "{err}");
 }
 
 #[test]

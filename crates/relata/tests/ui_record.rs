@@ -296,6 +296,15 @@ fn sales_buttons_follow_the_declared_lifecycle() {
         assert!(page.contains("/act/revise\"") && page.contains("/act/create_order\""), "{page}");
         let account_page = srv.page_as(&rep.token, &format!("/ui/accounts/{acc}")).text();
         assert!(!account_page.contains("data-action=\"print\""), "an account does not print");
+
+        // A module's refusal, to a Russian user, is Russian.
+        let ru = [("csrf", csrf.clone()), ("zone", "UTC".into()), ("language", "1049".into()), ("locale", "".into())];
+        assert_eq!(srv.form_as(&rep.token, "/ui/preferences", &ru).status, 303);
+        let r = act("lose", &[("Status", "3"), ("actualend", "2026-11-30")]);
+        let to = r.header("location").unwrap_or_default();
+        assert!(to.contains("problem="), "{to}");
+        let shown = srv.page_as(&rep.token, &to).text();
+        assert!(shown.contains("3 — недопустимая причина для LoseOpportunity."), "{shown}");
     });
 }
 

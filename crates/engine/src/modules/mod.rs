@@ -180,6 +180,18 @@ impl Registry {
         self
     }
 
+    /// The module's error texts in a language other than English (whose
+    /// text each error carries), by key (`sales.lead_qualified`); see
+    /// [`crate::EngineError::refused`].
+    pub fn messages(&mut self, language: &'static str, texts: &'static [(&'static str, &'static str)]) -> &mut Self {
+        let prefix = format!("{}.", self.module);
+        if let Some((key, _)) = texts.iter().find(|(k, _)| !k.starts_with(&prefix)) {
+            self.errors.push(format!("message key '{key}' does not start with '{prefix}'"));
+        }
+        crate::messages::add(language, texts);
+        self
+    }
+
     /// A board of an entity's records by process stage (`/ui/<path>`).
     pub fn board(&mut self, board: Board) -> &mut Self {
         if self.boards.iter().any(|b| b.path == board.path) {

@@ -145,14 +145,20 @@ impl Session<'_, '_, '_> {
         let entity = self.entity(record_entity)?;
         let state = record.get("statecode").and_then(Value::as_i64).unwrap_or(0);
         if !how.from_states.contains(&state) {
-            let name = entity.state(state as i32).map(|s| s.name.to_lowercase()).unwrap_or_default();
-            return Err(invalid(format!("{} cannot close this {record_entity}: it is {name}.", how.action)));
+            let st = entity.state(state as i32);
+            let name = st.map(|s| s.name.to_lowercase()).unwrap_or_default();
+            // The parameter fills the translated text, so it is the state's label there.
+            let label = st.map(|s| s.label.text(1049).to_string()).unwrap_or_default();
+            let english = format!("{} cannot close this {record_entity}: it is {name}.", how.action);
+            return Err(super::messages::refused(None, "sales.cannot_close", vec![("state", label)], english));
         }
         let status = req.status.unwrap_or(how.default_status);
         let valid =
             entity.state(how.to_state as i32).is_some_and(|s| s.statuses.iter().any(|x| x.value as i64 == status));
         if !valid {
-            return Err(invalid(format!("{status} is not a valid Status for {}.", how.action)));
+            let params = vec![("status", status.to_string()), ("action", how.action.to_string())];
+            let english = format!("{status} is not a valid Status for {}.", how.action);
+            return Err(super::messages::refused(None, "sales.bad_close_status", params, english));
         }
         let name = record.get(&entity.def.primary_name).and_then(Value::as_str).unwrap_or("").to_string();
         let mut close = req.close;
@@ -244,7 +250,8 @@ impl Session<'_, '_, '_> {
     pub fn generate_from_opportunity(&mut self, opportunity: Uuid, target: &str) -> Result<Uuid> {
         let opp = self.writable("opportunity", opportunity)?;
         if opp.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
-            return Err(invalid("The opportunity is closed; reopen it before creating documents from it."));
+            let english = "The opportunity is closed; reopen it before creating documents from it.";
+            return Err(super::messages::refused(None, "sales.opportunity_closed", vec![], english));
         }
         let to = kind_of_doc(target).filter(|k| k.doc != "opportunity").ok_or_else(|| invalid("unknown document"))?;
         let extra =
@@ -259,7 +266,8 @@ impl Session<'_, '_, '_> {
         let state = q.get("statecode").and_then(Value::as_i64).unwrap_or(0);
         let status = q.get("statuscode").and_then(Value::as_i64).unwrap_or(0);
         if !(state == 1 || state == 3 && matches!(status, 5 | 6)) {
-            return Err(invalid("Only an active, lost or canceled quote can be revised."));
+            let english = "Only an active, lost or canceled quote can be revised.";
+            return Err(super::messages::refused(None, "sales.revise_state", vec![], english));
         }
         let mut extra = Vec::new();
         for k in ["quotenumber"] {
@@ -299,7 +307,10 @@ impl Session<'_, '_, '_> {
                 })?;
             }
             2 => {}
-            _ => return Err(invalid("Only an active or won quote can become an order; activate it first.")),
+            _ => {
+                let english = "Only an active or won quote can become an order; activate it first.";
+                return Err(super::messages::refused(None, "sales.order_from_quote_state", vec![], english));
+            }
         }
         let extra = vec![("quoteid".into(), Value::Ref(EntityRef { entity: "quote".into(), id: quote }))];
         copy_document(self, kind("quote"), quote, kind("salesorder"), extra, true)
@@ -310,7 +321,8 @@ impl Session<'_, '_, '_> {
     pub fn convert_sales_order_to_invoice(&mut self, order: Uuid) -> Result<Uuid> {
         let o = self.writable("salesorder", order)?;
         if !matches!(o.get("statecode").and_then(Value::as_i64).unwrap_or(0), 0 | 1 | 3) {
-            return Err(invalid("A canceled or already invoiced order cannot be invoiced."));
+            let english = "A canceled or already invoiced order cannot be invoiced.";
+            return Err(super::messages::refused(None, "sales.invoice_from_order_state", vec![], english));
         }
         let extra = vec![("salesorderid".into(), Value::Ref(EntityRef { entity: "salesorder".into(), id: order }))];
         let invoice = copy_document(self, kind("salesorder"), order, kind("invoice"), extra, true)?;

@@ -47,7 +47,13 @@ pub(super) fn prepare(
             let doc_currency = current(old, changes, "transactioncurrencyid").and_then(Value::as_uuid);
             match (list_currency, doc_currency, changes.contains_key("transactioncurrencyid")) {
                 (Some(l), Some(d), true) if l != d => {
-                    return Err(invalid(format!("The {}'s currency must be its price list's currency.", kind.noun)))
+                    let english = format!("The {}'s currency must be its price list's currency.", kind.noun);
+                    return Err(super::messages::refused(
+                        Some("transactioncurrencyid"),
+                        "sales.currency_of_price_list",
+                        vec![],
+                        english,
+                    ));
                 }
                 (Some(l), _, _) => {
                     changes.insert(
@@ -64,19 +70,22 @@ pub(super) fn prepare(
             .get("transactioncurrencyid")
             .is_some_and(|c| c.as_uuid() != old.get("transactioncurrencyid").and_then(Value::as_uuid));
         if currency_changed && line_count(s, kind, id)? > 0 {
-            return Err(invalid(format!(
-                "The currency of a {} with products cannot change; remove the products first.",
-                kind.noun
-            )));
+            let english =
+                format!("The currency of a {} with products cannot change; remove the products first.", kind.noun);
+            return Err(super::messages::refused(
+                Some("transactioncurrencyid"),
+                "sales.currency_with_products",
+                vec![],
+                english,
+            ));
         }
         if kind.doc == "opportunity"
             && changes.contains_key("estimatedvalue")
             && current(Some(old), changes, "isrevenuesystemcalculated").and_then(Value::as_bool) == Some(true)
         {
-            return Err(invalid(
-                "The estimated revenue is calculated from the products; set isrevenuesystemcalculated = false to \
-                 enter it.",
-            ));
+            let english = "The estimated revenue is calculated from the products; set isrevenuesystemcalculated = \
+                           false to enter it.";
+            return Err(super::messages::refused(Some("estimatedvalue"), "sales.revenue_calculated", vec![], english));
         }
         if TOTAL_INPUTS.iter().any(|k| changes.get(*k).is_some_and(|v| old.get(*k) != Some(v))) {
             let mut header = old.clone();

@@ -58,19 +58,38 @@ impl Session<'_, '_, '_> {
         self.require(&lead_entity, relata_security::Right::Write, &lead, lead_id)?;
         match lead.get("statecode").and_then(Value::as_i64).unwrap_or(0) {
             0 => {}
-            1 => return Err(invalid("The lead is already qualified.")),
-            _ => return Err(invalid("The lead is disqualified; reactivate it before qualifying it.")),
+            1 => {
+                return Err(super::messages::refused(
+                    None,
+                    "sales.lead_qualified",
+                    vec![],
+                    "The lead is already qualified.",
+                ))
+            }
+            _ => {
+                let english = "The lead is disqualified; reactivate it before qualifying it.";
+                return Err(super::messages::refused(None, "sales.lead_disqualified", vec![], english));
+            }
         }
         let status = req.status.unwrap_or(3);
         if lead_entity.state_of_status(status as i32).map(|s| s.value) != Some(1) {
-            return Err(invalid(format!("{status} is not a status of a qualified lead.")));
+            let english = format!("{status} is not a status of a qualified lead.");
+            return Err(super::messages::refused(
+                None,
+                "sales.lead_status",
+                vec![("status", status.to_string())],
+                english,
+            ));
         }
         let mut created = Vec::new();
 
         let mut account = lead.get("parentaccountid").and_then(Value::as_uuid).filter(|_| req.create_account);
         if req.create_account && account.is_none() {
             let name = text(&lead, "companyname")
-                .ok_or_else(|| invalid("The lead has no company name (companyname) to create an account from."))?
+                .ok_or_else(|| {
+                    let english = "The lead has no company name (companyname) to create an account from.";
+                    super::messages::refused(Some("companyname"), "sales.lead_no_company", vec![], english)
+                })?
                 .to_string();
             let mut checks = vec![format!("name eq {}", odata_string(&name))];
             if let Some(e) = text(&lead, "emailaddress1") {
@@ -95,7 +114,10 @@ impl Session<'_, '_, '_> {
         let mut contact = lead.get("parentcontactid").and_then(Value::as_uuid).filter(|_| req.create_contact);
         if req.create_contact && contact.is_none() {
             let last = text(&lead, "lastname")
-                .ok_or_else(|| invalid("The lead has no last name (lastname) to create a contact from."))?
+                .ok_or_else(|| {
+                    let english = "The lead has no last name (lastname) to create a contact from.";
+                    super::messages::refused(Some("lastname"), "sales.lead_no_lastname", vec![], english)
+                })?
                 .to_string();
             let full = text(&lead, "fullname").unwrap_or(&last).to_string();
             let mut checks = Vec::new();

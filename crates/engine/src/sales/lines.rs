@@ -120,11 +120,13 @@ fn document_for_write(s: &mut Session<'_, '_, '_>, kind: &'static DocKind, doc: 
     let fields = s.load(&entity, doc)?.ok_or_else(|| invalid(format!("The {} {doc} does not exist.", kind.noun)))?;
     let ctx = DocContext::from_fields(s, kind, fields)?;
     if ctx.state() != 0 {
-        return Err(invalid(format!(
+        let english = format!(
             "The products of this {} cannot be changed: it is {}.",
             kind.noun,
             state_label(&entity, ctx.state())
-        )));
+        );
+        let label = entity.state(ctx.state() as i32).map(|s| s.label.text(1049).to_string()).unwrap_or_default();
+        return Err(super::messages::refused(None, "sales.lines_frozen", vec![("state", label)], english));
     }
     Ok(ctx)
 }
@@ -189,28 +191,34 @@ pub(super) fn compute_line(
     let cur = |changes: &Fields, n: &str| current(old, changes, n).cloned().unwrap_or(Value::Null);
     let write_in = cur(changes, "isproductoverridden").as_bool() == Some(true);
     let price_overridden = cur(changes, "ispriceoverridden").as_bool() == Some(true);
-    let quantity = cur(changes, "quantity")
-        .as_decimal()
-        .ok_or_else(|| invalid(format!("Enter a quantity for the {noun} line (quantity).")))?;
+    let quantity = cur(changes, "quantity").as_decimal().ok_or_else(|| {
+        let english = format!("Enter a quantity for the {noun} line (quantity).");
+        super::messages::refused(Some("quantity"), "sales.line_quantity", vec![], english)
+    })?;
     let stored_price = cur(changes, "priceperunit").as_decimal();
     let mut volume_per_unit = Decimal::ZERO;
     let mut tax_rate = cur(changes, "relata_taxrate").as_decimal();
 
     let price = if write_in {
         if !cur(changes, "productid").is_null() {
-            return Err(invalid("A write-in product line cannot also name a catalog product (productid)."));
+            let english = "A write-in product line cannot also name a catalog product (productid).";
+            return Err(super::messages::refused(Some("productid"), "sales.writein_product", vec![], english));
         }
         let name = cur(changes, "productdescription");
-        let name = name
-            .as_str()
-            .filter(|n| !n.trim().is_empty())
-            .ok_or_else(|| invalid("A write-in product line needs its product name (productdescription)."))?;
+        let name = name.as_str().filter(|n| !n.trim().is_empty()).ok_or_else(|| {
+            let english = "A write-in product line needs its product name (productdescription).";
+            super::messages::refused(Some("productdescription"), "sales.writein_name", vec![], english)
+        })?;
         changes.insert(doc.kind.line_name.into(), Value::String(name.chars().take(500).collect()));
         pricing::check_quantity(quantity, 5, pricing::QuantitySelling::NoControl).map_err(pricing_error)?;
-        stored_price.ok_or_else(|| invalid("A write-in product line needs its price (priceperunit)."))?
+        stored_price.ok_or_else(|| {
+            let english = "A write-in product line needs its price (priceperunit).";
+            super::messages::refused(Some("priceperunit"), "sales.writein_price", vec![], english)
+        })?
     } else {
         let product_id = cur(changes, "productid").as_uuid().ok_or_else(|| {
-            invalid("Choose a product (productid), or make the line a write-in (isproductoverridden = true).")
+            let english = "Choose a product (productid), or make the line a write-in (isproductoverridden = true).";
+            super::messages::refused(Some("productid"), "sales.choose_product", vec![], english)
         })?;
         let product = s
             .read_system("product", product_id)?
@@ -218,18 +226,27 @@ pub(super) fn compute_line(
         let product_name = product.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let product_state = product.get("statecode").and_then(Value::as_i64).unwrap_or(0);
         if !matches!(product_state, 0 | 3) {
-            return Err(invalid(format!("The product '{product_name}' is retired or a draft and cannot be sold.")));
+            let english = format!("The product '{product_name}' is retired or a draft and cannot be sold.");
+            let params = vec![("product", product_name.clone())];
+            return Err(super::messages::refused(Some("productid"), "sales.product_not_sellable", params, english));
         }
         if product.get("productstructure").and_then(Value::as_i64) == Some(2) {
-            return Err(invalid(format!(
-                "'{product_name}' is a product family: families group products and cannot be sold themselves."
-            )));
+            let english =
+                format!("'{product_name}' is a product family: families group products and cannot be sold themselves.");
+            let params = vec![("product", product_name.clone())];
+            return Err(super::messages::refused(Some("productid"), "sales.product_family", params, english));
         }
         let uom = match cur(changes, "uomid").as_uuid() {
             Some(u) => u,
             None => {
                 let u = product.get("defaultuomid").and_then(Value::as_uuid).ok_or_else(|| {
-                    invalid(format!("Choose a unit (uomid): the product '{product_name}' has no default unit."))
+                    let english = format!("Choose a unit (uomid): the product '{product_name}' has no default unit.");
+                    super::messages::refused(
+                        Some("uomid"),
+                        "sales.choose_unit",
+                        vec![("product", product_name.clone())],
+                        english,
+                    )
                 })?;
                 changes.insert("uomid".into(), reference("uom", u));
                 u
@@ -260,20 +277,31 @@ pub(super) fn compute_line(
         });
         if price_overridden || (doc.locked && (given_price || catalog_unchanged)) {
             if price_overridden && stored_price.is_none() {
-                return Err(invalid("An overridden price needs the price (priceperunit)."));
+                let english = "An overridden price needs the price (priceperunit).";
+                return Err(super::messages::refused(Some("priceperunit"), "sales.override_price", vec![], english));
             }
             volume_per_unit = if doc.locked && !given_price {
                 old.and_then(|o| dec(o, "volumediscountamount")).unwrap_or_default()
             } else {
                 Decimal::ZERO
             };
-            stored_price.ok_or_else(|| invalid(format!("Enter the price of '{product_name}' (priceperunit).")))?
+            stored_price.ok_or_else(|| {
+                let english = format!("Enter the price of '{product_name}' (priceperunit).");
+                super::messages::refused(
+                    Some("priceperunit"),
+                    "sales.enter_price",
+                    vec![("product", product_name.clone())],
+                    english,
+                )
+            })?
         } else {
             if given_price {
-                return Err(invalid(format!(
+                let english = format!(
                     "The price of '{product_name}' comes from the price list; set ispriceoverridden = true to enter \
                      one (priceperunit)."
-                )));
+                );
+                let params = vec![("product", product_name.clone())];
+                return Err(super::messages::refused(Some("priceperunit"), "sales.price_from_list", params, english));
             }
             let item = item.ok_or_else(|| missing_from_price_list(doc, &product_name))?;
             let price = unit_price(s, doc, &product, &product_name, &item)?;
@@ -322,12 +350,15 @@ pub(super) fn pricing_error(e: pricing::PricingError) -> EngineError {
 
 fn missing_from_price_list(doc: &DocContext, product: &str) -> EngineError {
     if doc.fields.get("pricelevelid").is_none_or(Value::is_null) {
-        invalid(format!(
+        let english = format!(
             "The {} has no price list: choose one (pricelevelid) before adding catalog products.",
             doc.kind.noun
-        ))
+        );
+        super::messages::refused(None, "sales.no_price_list", vec![], english)
     } else {
-        invalid(format!("The product '{product}' has no price for this unit in the {}'s price list.", doc.kind.noun))
+        let english =
+            format!("The product '{product}' has no price for this unit in the {}'s price list.", doc.kind.noun);
+        super::messages::refused(Some("uomid"), "sales.no_price", vec![("product", product.to_string())], english)
     }
 }
 
@@ -347,9 +378,9 @@ fn check_unit(
     let group = product.get("defaultuomscheduleid").and_then(Value::as_uuid);
     if group.is_some() && unit.get("uomscheduleid").and_then(Value::as_uuid) != group {
         let unit_name = unit.get("name").and_then(Value::as_str).unwrap_or("");
-        return Err(invalid(format!(
-            "The unit '{unit_name}' is not in the unit group of the product '{product_name}'."
-        )));
+        let english = format!("The unit '{unit_name}' is not in the unit group of the product '{product_name}'.");
+        let params = vec![("unit", unit_name.to_string()), ("product", product_name.to_string())];
+        return Err(super::messages::refused(Some("uomid"), "sales.unit_group", params, english));
     }
     Ok(())
 }
@@ -365,7 +396,9 @@ fn price_list_item(
     let Some((list, price_list)) = &doc.price_list else { return Ok(None) };
     if price_list.get("statecode").and_then(Value::as_i64).unwrap_or(0) != 0 {
         let name = price_list.get("name").and_then(Value::as_str).unwrap_or("");
-        return Err(invalid(format!("The price list '{name}' is inactive; {product_name} cannot be priced from it.")));
+        let english = format!("The price list '{name}' is inactive; {product_name} cannot be priced from it.");
+        let params = vec![("list", name.to_string()), ("product", product_name.to_string())];
+        return Err(super::messages::refused(None, "sales.price_list_inactive", params, english));
     }
     let rows = s.query_system(
         "productpricelevel",

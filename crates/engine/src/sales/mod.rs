@@ -11,6 +11,7 @@ pub(crate) mod defaults;
 mod documents;
 mod lead;
 mod lines;
+mod messages;
 mod operations;
 mod pages;
 mod payments;
@@ -114,6 +115,7 @@ impl Module for Sales {
         for (name, text) in SCHEMA {
             r.schema(name, text);
         }
+        r.messages("ru", messages::RUSSIAN);
         steps::register(r);
         operations::register(r);
         pages::register(r);

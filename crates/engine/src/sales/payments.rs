@@ -35,20 +35,38 @@ pub(super) fn prepare(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> Resul
     let status = invoice.get("statuscode").and_then(Value::as_i64).unwrap_or(0);
     match (state, status) {
         (0, _) | (PAID, PARTIAL) => {}
-        (PAID, _) => return Err(invalid("The invoice is paid in full already.")),
-        _ => return Err(invalid("A canceled invoice cannot be paid.")),
+        (PAID, _) => {
+            return Err(super::messages::refused(
+                None,
+                "sales.invoice_paid",
+                vec![],
+                "The invoice is paid in full already.",
+            ))
+        }
+        _ => {
+            return Err(super::messages::refused(
+                None,
+                "sales.invoice_canceled",
+                vec![],
+                "A canceled invoice cannot be paid.",
+            ))
+        }
     }
     let paid = fields.get("relata_amount").and_then(Value::as_decimal).unwrap_or_default();
     if paid <= Decimal::ZERO {
-        return Err(invalid("A payment needs a positive amount (relata_amount)."));
+        let english = "A payment needs a positive amount (relata_amount).";
+        return Err(super::messages::refused(Some("relata_amount"), "sales.payment_amount", vec![], english));
     }
     let due = amount(&invoice, "totalamount") - amount(&invoice, "relata_amountpaid");
     if paid > due {
-        return Err(invalid(format!(
-            "The payment ({}) exceeds the amount due ({}).",
-            paid.normalize(),
-            due.normalize()
-        )));
+        let (paid, due) = (paid.normalize().to_string(), due.normalize().to_string());
+        let english = format!("The payment ({paid}) exceeds the amount due ({due}).");
+        return Err(super::messages::refused(
+            Some("relata_amount"),
+            "sales.payment_exceeds",
+            vec![("paid", paid), ("due", due)],
+            english,
+        ));
     }
     if let Some(c) = invoice.get("transactioncurrencyid").filter(|v| !v.is_null()) {
         fields.insert("transactioncurrencyid".into(), c.clone());
@@ -109,7 +127,8 @@ pub(super) fn check_removable(s: &mut Session<'_, '_, '_>, payment: &Fields) -> 
     let entity = s.entity("invoice")?;
     let invoice = s.load(&entity, id)?.ok_or_else(|| invalid(format!("The invoice {id} does not exist.")))?;
     if invoice.get("statecode").and_then(Value::as_i64) == Some(3) {
-        return Err(invalid("The payments of a canceled invoice cannot be changed."));
+        let english = "The payments of a canceled invoice cannot be changed.";
+        return Err(super::messages::refused(None, "sales.canceled_invoice_payments", vec![], english));
     }
     Ok(())
 }
@@ -131,16 +150,17 @@ pub(super) fn invoice_state(
     let status = changes.get("statuscode").and_then(Value::as_i64);
     let paid = amount(existing, "relata_amountpaid");
     if to == PAID && status == Some(PARTIAL) && changes.get("statuscode") != existing.get("statuscode") {
-        return Err(invalid(
-            "Record the payment (relata_payments with its amount and date); the invoice becomes Paid – Partial by \
-             itself.",
-        ));
+        let english = "Record the payment (relata_payments with its amount and date); the invoice becomes Paid – \
+                       Partial by itself.";
+        return Err(super::messages::refused(None, "sales.record_payment", vec![], english));
     }
     if to == 3 && from != 3 && paid > Decimal::ZERO {
-        return Err(invalid("An invoice with payments cannot be canceled; remove the payments first."));
+        let english = "An invoice with payments cannot be canceled; remove the payments first.";
+        return Err(super::messages::refused(None, "sales.cancel_paid_invoice", vec![], english));
     }
     if to == PAID && from != PAID && amount(existing, "totalamount") <= Decimal::ZERO {
-        return Err(invalid("An invoice without an amount to pay cannot be marked paid."));
+        let english = "An invoice without an amount to pay cannot be marked paid.";
+        return Err(super::messages::refused(None, "sales.nothing_to_pay", vec![], english));
     }
     Ok(())
 }

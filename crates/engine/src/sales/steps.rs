@@ -5,7 +5,7 @@
 use relata_metadata::Value;
 
 use super::{defaults, documents, lines, payments, print, process, DocKind, KINDS};
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::modules::{Message, Registry, Stage, Step, StepContext};
 use crate::session::{Fields, Session};
 
@@ -204,7 +204,8 @@ fn payment(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
 }
 
 fn payment_fixed(_: &mut Session<'_, '_, '_>, _: &mut StepContext<'_>) -> Result<()> {
-    Err(EngineError::Invalid("A recorded payment cannot be changed; delete it and record the right one.".into()))
+    let english = "A recorded payment cannot be changed; delete it and record the right one.";
+    Err(super::messages::refused(None, "sales.payment_fixed", vec![], english))
 }
 
 fn payment_removable(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {

@@ -33,7 +33,10 @@ impl Session<'_, '_, '_> {
         )?;
         match active.and_then(|r| r[0].as_bool()) {
             None => return Err(invalid(format!("The user {user} does not exist."))),
-            Some(true) => return Err(invalid("A disabled user cannot join a record's team.")),
+            Some(true) => {
+                let english = "A disabled user cannot join a record's team.";
+                return Err(super::messages::refused(None, "sales.disabled_team_member", vec![], english));
+            }
             Some(false) => {}
         }
         self.grant_access(record, &EntityRef { entity: "team".into(), id: team }, mask)?;
