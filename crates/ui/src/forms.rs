@@ -663,12 +663,6 @@ fn refused_again<T>(
     }
 }
 
-/// The field an engine message is about (`'name' …`), if it names one
-/// (for errors that do not say it: see [`EngineError::attribute`]).
-fn field_of_message(entity: &Entity, message: &str) -> Option<String> {
-    entity.attributes().iter().find(|a| message.contains(&format!("'{}'", a.name))).map(|a| a.name.clone())
-}
-
 pub(super) async fn save(
     State(st): State<AppState>,
     Path((set, id)): Path<(String, String)>,
@@ -727,15 +721,9 @@ pub(super) async fn save(
                     })?;
                     return Err(PageError::Shown(Box::new(page)));
                 }
+                // A refusal that names no column is shown above the form.
                 Err(EngineError::Invalid(m)) => {
-                    let status = StatusCode::BAD_REQUEST;
-                    let page = match field_of_message(&entity, &m) {
-                        Some(f) => {
-                            errors.insert(f, m);
-                            again(s, &errors, text(lang, "fix_errors").to_string(), status)
-                        }
-                        None => again(s, &errors, m, status),
-                    }?;
+                    let page = again(s, &errors, m, StatusCode::BAD_REQUEST)?;
                     return Err(PageError::Shown(Box::new(page)));
                 }
                 Err(e) => return Err(e.into()),
@@ -825,14 +813,9 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
                 })?;
                 Err(PageError::Shown(Box::new(page)))
             }
+            // A refusal that names no column is shown above the form.
             Err(EngineError::Invalid(m)) => {
-                let page = match field_of_message(&entity, &m) {
-                    Some(f) => {
-                        errors.insert(f, m);
-                        again(s, &errors, text(lang, "fix_errors").to_string(), StatusCode::BAD_REQUEST)
-                    }
-                    None => again(s, &errors, m, StatusCode::BAD_REQUEST),
-                }?;
+                let page = again(s, &errors, m, StatusCode::BAD_REQUEST)?;
                 Err(PageError::Shown(Box::new(page)))
             }
             Err(e) => Err(e.into()),

@@ -205,16 +205,16 @@ fn user_rules(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()
 
 fn administrator_role_fixed(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     if c.id == s.org.ids.system_administrator_role {
-        return Err(EngineError::Invalid("The System Administrator role cannot be changed.".into()));
+        let english = "The System Administrator role cannot be changed.";
+        return Err(EngineError::refused(None, "administrator_role_fixed", vec![], english));
     }
     Ok(())
 }
 
 fn default_team_fixed(_: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     if c.pre_image.and_then(|e| e.get("isdefault")).and_then(Value::as_bool) == Some(true) {
-        return Err(EngineError::Invalid(
-            "A business unit's default team follows its business unit: it cannot be renamed or moved.".into(),
-        ));
+        let english = "A business unit's default team follows its business unit: it cannot be renamed or moved.";
+        return Err(EngineError::refused(None, "default_team_fixed", vec![], english));
     }
     Ok(())
 }
@@ -223,14 +223,17 @@ fn unit_tree(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()>
     let changes = &*c.target;
     if c.id == s.org.ids.root_business_unit {
         if changes.get("parentbusinessunitid").is_some_and(|v| !v.is_null()) {
-            return Err(EngineError::Invalid("the root business unit cannot have a parent".into()));
+            let english = "the root business unit cannot have a parent";
+            return Err(EngineError::refused(Some("parentbusinessunitid"), "root_unit_parent", vec![], english));
         }
         if changes.get("isdisabled").and_then(Value::as_bool) == Some(true) {
-            return Err(EngineError::Invalid("The root business unit cannot be disabled.".into()));
+            let english = "The root business unit cannot be disabled.";
+            return Err(EngineError::refused(Some("isdisabled"), "root_unit_disabled", vec![], english));
         }
     } else if let Some(v) = changes.get("parentbusinessunitid") {
         let Some(parent) = v.as_uuid() else {
-            return Err(EngineError::Invalid("a business unit other than the root needs a parent".into()));
+            let english = "a business unit other than the root needs a parent";
+            return Err(EngineError::refused(Some("parentbusinessunitid"), "unit_needs_parent", vec![], english));
         };
         no_cycle(s, c.id, parent)?;
     }
@@ -293,25 +296,29 @@ fn unit_renamed(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<
     Ok(())
 }
 
+/// A refusal to delete a record the organization keeps.
+fn kept(key: &'static str, english: &str) -> EngineError {
+    EngineError::refused(None, key, vec![], english)
+}
+
 fn protected_records(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     let id = c.id;
     let existing = c.pre_image.unwrap_or(&Fields::new()).clone();
     match c.entity.name() {
-        "systemuser" => {
-            Err(EngineError::Invalid("Users cannot be deleted; disable them instead (isdisabled = true).".into()))
-        }
+        "systemuser" => Err(kept("user_kept", "Users cannot be deleted; disable them instead (isdisabled = true).")),
         "businessunit" if id == s.org.ids.root_business_unit => {
-            Err(EngineError::Invalid("The root business unit cannot be deleted.".into()))
+            Err(kept("root_unit_kept", "The root business unit cannot be deleted."))
         }
-        "team" if existing.get("isdefault").and_then(Value::as_bool) == Some(true) => Err(EngineError::Invalid(
-            "A business unit's default team is removed with its business unit, not on its own.".into(),
+        "team" if existing.get("isdefault").and_then(Value::as_bool) == Some(true) => Err(kept(
+            "default_team_kept",
+            "A business unit's default team is removed with its business unit, not on its own.",
         )),
         "role" if id == s.org.ids.system_administrator_role => {
-            Err(EngineError::Invalid("The System Administrator role cannot be deleted.".into()))
+            Err(kept("administrator_role_kept", "The System Administrator role cannot be deleted."))
         }
-        "organization" => Err(EngineError::Invalid("The organization cannot be deleted.".into())),
+        "organization" => Err(kept("organization_kept", "The organization cannot be deleted.")),
         "transactioncurrency" if id == s.org.ids.base_currency => {
-            Err(EngineError::Invalid("The base currency cannot be deleted.".into()))
+            Err(kept("base_currency_kept", "The base currency cannot be deleted."))
         }
         _ => Ok(()),
     }
@@ -431,10 +438,9 @@ fn closed_activity(entity: &Entity, existing: &Fields, changes: &Fields) -> Resu
     let closed = matches!(state, 1 | 2);
     let reopening = changes.get("statecode").and_then(Value::as_i64).is_some_and(|s| s == 0 || s == 3);
     if closed && !reopening && changes.keys().any(|k| k != "statecode" && k != "statuscode") {
-        return Err(EngineError::Invalid(format!(
-            "This {} is closed (completed or canceled) and cannot be edited; reopen it first.",
-            entity.name()
-        )));
+        let english =
+            format!("This {} is closed (completed or canceled) and cannot be edited; reopen it first.", entity.name());
+        return Err(EngineError::refused(None, "activity_closed", vec![], english));
     }
     Ok(())
 }
@@ -473,9 +479,8 @@ fn no_cycle(s: &mut Session<'_, '_, '_>, id: Uuid, parent: Uuid) -> Result<()> {
     let mut steps = 0;
     while let Some(c) = cursor {
         if c == id {
-            return Err(EngineError::Invalid(
-                "a business unit cannot be placed under itself or its own children".into(),
-            ));
+            let english = "a business unit cannot be placed under itself or its own children";
+            return Err(EngineError::refused(Some("parentbusinessunitid"), "unit_cycle", vec![], english));
         }
         steps += 1;
         if steps > 1000 {
