@@ -300,25 +300,15 @@ fn command_inputs(
         }
     }
     for p in &a.parameters {
-        let is_record = match c.record {
-            CommandRecord::Bound => false,
-            CommandRecord::Id(r) | CommandRecord::Within(r, _) => r == p.name,
-        };
-        let within = matches!(c.record, CommandRecord::Within(r, _) if r == p.name);
-        let input = param_input(p, lang);
-        let asked = if c.asks.is_empty() {
-            !is_record && c.status != Some(p.name) && input.is_some()
-        } else {
-            c.asks.contains(&p.name)
-        };
-        if !asked {
+        let is_record = matches!(c.record, CommandRecord::Id(r) | CommandRecord::Within(r, _) if r == p.name);
+        if !asks(c, p) {
             // What the form cannot give, the action must do without.
-            if !p.optional && !is_record && !within {
+            if !p.optional && !is_record {
                 return None;
             }
             continue;
         }
-        let mut input = input?;
+        let mut input = param_input(p, lang)?;
         if let Some((_, v)) = c.defaults.iter().find(|(n, _)| *n == p.name) {
             input.value = match v {
                 serde_json::Value::Bool(b) => if *b { "1" } else { "" }.to_string(),
@@ -342,15 +332,30 @@ fn param_label(p: &Parameter, lang: Lang) -> &'static str {
 /// A form input for a plain parameter; `None` for one a form cannot give
 /// (a record, a query).
 fn param_input(p: &Parameter, lang: Lang) -> Option<Input> {
-    let kind = match p.kind {
-        ParamType::Boolean => "checkbox",
-        ParamType::DateTime => "date",
-        ParamType::Integer | ParamType::Decimal | ParamType::String | ParamType::Guid => "text",
-        _ => return None,
-    };
+    let kind = form_kind(p)?;
     let inputmode = if matches!(p.kind, ParamType::Integer | ParamType::Decimal) { "decimal" } else { "text" };
     let (name, label) = (p.name.into(), param_label(p, lang).into());
     Some(Input { name, label, kind, value: String::new(), options: Vec::new(), inputmode })
+}
+
+/// The input a plain parameter takes; `None` for a record or a query.
+fn form_kind(p: &Parameter) -> Option<&'static str> {
+    match p.kind {
+        ParamType::Boolean => Some("checkbox"),
+        ParamType::DateTime => Some("date"),
+        ParamType::Integer | ParamType::Decimal | ParamType::String | ParamType::Guid => Some("text"),
+        _ => None,
+    }
+}
+
+/// Does the command's form ask for this parameter? The ones it names, or
+/// else every plain one but the record and the status.
+fn asks(c: &Command, p: &Parameter) -> bool {
+    if !c.asks.is_empty() {
+        return c.asks.contains(&p.name);
+    }
+    let is_record = matches!(c.record, CommandRecord::Id(r) | CommandRecord::Within(r, _) if r == p.name);
+    !is_record && c.status != Some(p.name) && form_kind(p).is_some()
 }
 
 /// Runs a command's action with the form's values as its parameters;
@@ -397,9 +402,7 @@ fn run_command(
         }
     }
     for p in &action.parameters {
-        let asked =
-            if command.asks.is_empty() { param_input(p, lang).is_some() } else { command.asks.contains(&p.name) };
-        if !asked || params.contains_key(p.name) || Some(p.name) == command.status {
+        if !asks(command, p) || params.contains_key(p.name) {
             continue;
         }
         let raw = form.get(p.name).map(|v| v.trim()).unwrap_or("");
