@@ -88,6 +88,9 @@ enum Command {
     Backup(cli::backup::BackupArgs),
     /// Measure the HTTP API on a fresh database
     Bench(cli::bench::BenchArgs),
+    /// The bench's raw limit server (see `relata bench --raw-limit`)
+    #[command(hide = true)]
+    BenchRawLimit(cli::bench_raw::RawLimitArgs),
     /// Custom entities
     #[command(subcommand)]
     Entity(cli::customize::EntityCommand),
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),
         Command::Bench(args) => cli::bench::run(&flags, args),
+        Command::BenchRawLimit(args) => cli::bench_raw::run(args),
         Command::Entity(cmd) => cli::customize::run_entity(&flags, cmd),
         Command::Attribute(cmd) => cli::customize::run_attribute(&flags, cmd),
     };

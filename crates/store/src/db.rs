@@ -49,7 +49,7 @@ pub struct Db {
     /// connection, queued here. Queueing is fairer than the busy handler, and
     /// the writer's page cache stays warm (a connection's cache is reset
     /// whenever another connection has written).
-    writer: Option<crate::group::Writer>,
+    writer: Option<std::sync::Arc<crate::group::Writer>>,
     sqlite_path: Option<PathBuf>,
     /// Writes since SQLite's planner statistics were refreshed.
     writes_since_analyze: std::sync::atomic::AtomicU64,
@@ -63,21 +63,69 @@ impl Drop for Db {
     }
 }
 
-/// Copies the WAL back into the database file in the background
-/// (PASSIVE: never blocks readers or the writer), so commits never pay for
-/// a checkpoint and the WAL stays small.
-fn spawn_checkpointer(path: PathBuf, closing: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+/// Copies the WAL back into the database file in the background, so
+/// commits never pay for a checkpoint. Most of the copying runs beside the
+/// writer (PASSIVE never blocks it). But under a steady stream of writes a
+/// checkpoint never catches up with the frames appended meanwhile, and the
+/// WAL can only start over once one has: so when the WAL has grown past
+/// [`WAL_RESTART_FRAMES`], a second pass runs while the writer is idle and
+/// held, copying just what arrived since the first pass and syncing the file
+/// (3–40 ms on a plain SSD; the longest pause writes see), and the next write
+/// starts the WAL from its beginning.
+fn spawn_checkpointer(
+    path: PathBuf,
+    writer: std::sync::Arc<crate::group::Writer>,
+    closing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let _ = std::thread::Builder::new().name("relata-checkpoint".into()).spawn(move || {
-        let Ok(conn) = sqlite::open(&path) else { return };
+        let Ok(conn) = sqlite::open(&path, sqlite::Role::Checkpointer) else { return };
+        // RESTART waits for the readers still on the old WAL, while the
+        // writer is held. They finish within a millisecond or two, so poll
+        // finely (SQLite's own handler sleeps 1, 2, 5, 10… ms) and give up
+        // after 10 ms, to try again at the next tick.
+        let _ = conn.busy_handler(Some(|attempt: i32| {
+            std::thread::sleep(Duration::from_micros(100));
+            attempt < 100
+        }));
+        let checkpoint = |conn: &rusqlite::Connection| -> rusqlite::Result<(i64, i64)> {
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(1)?, r.get(2)?)))
+        };
         while !closing.load(std::sync::atomic::Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(250));
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::debug!(error = %e, "WAL checkpoint skipped");
+            std::thread::sleep(CHECKPOINT_EVERY);
+            match checkpoint(&conn) {
+                // Holding the writer is worth it only when little is left to
+                // copy (the usual case) or the WAL has grown far too long.
+                Ok((frames, copied))
+                    if frames >= WAL_RESTART_FRAMES
+                        && (frames - copied <= HELD_COPY_FRAMES || frames >= WAL_FORCE_FRAMES) =>
+                {
+                    let held = writer.while_idle(|| {
+                        let started = std::time::Instant::now();
+                        (conn.execute_batch("PRAGMA wal_checkpoint(RESTART)"), started.elapsed())
+                    });
+                    match held {
+                        Some((Err(e), _)) => tracing::debug!(error = %e, "WAL restart skipped"),
+                        Some((Ok(()), took)) => {
+                            tracing::debug!(frames, ms = took.as_millis() as u64, "WAL checkpointed for a restart")
+                        }
+                        None => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "WAL checkpoint skipped"),
             }
         }
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     });
 }
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// 4,000 frames of 4 KiB: the WAL stays near 16 MB.
+const WAL_RESTART_FRAMES: i64 = 4000;
+/// At most this much (4 MB) is copied while the writer is held...
+const HELD_COPY_FRAMES: i64 = 1000;
+/// ...unless the WAL has reached 128 MB without a restart.
+const WAL_FORCE_FRAMES: i64 = 32000;
 
 /// SQLite has no autovacuum-style statistics: after this many writes the
 /// planner's statistics are stale and the scheduled statistics job
@@ -86,6 +134,15 @@ const SQLITE_STALE_AFTER_WRITES: u64 = 5000;
 /// Autovacuum analyzes eventually; after bulk loads the planner needs
 /// statistics sooner than that.
 const PG_STALE_AFTER_WRITES: u64 = 20_000;
+
+/// SQLite readers: a read is CPU work on this machine's cores (the page
+/// cache is shared by the operating system), so more readers than cores
+/// add memory and context switches, not throughput. Two per core, plus two
+/// so a slow read does not hold up the rest.
+fn sqlite_readers() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    (2 * cores + 2).max(4)
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -99,22 +156,21 @@ impl Db {
     pub fn open_sqlite(path: &Path, opts: &DbOptions) -> Result<Db> {
         // The writer opens first: "cannot open" becomes one clear error
         // instead of a pool time-out.
-        let writer = sqlite::open(path)?;
-        // A background thread keeps the WAL checkpointed; the writer's own,
-        // rarer checkpoint then has little left to copy, and lets the next
-        // write start the WAL over (only a writer can), so it stays small.
-        writer.execute_batch("PRAGMA wal_autocheckpoint = 8000")?;
+        let writer = sqlite::open(path, sqlite::Role::Writer)?;
+        // After the WAL starts over its file keeps its size; this trims it.
+        writer.execute_batch("PRAGMA journal_size_limit = 67108864")?;
+        let writer = std::sync::Arc::new(crate::group::Writer::new(writer));
         let pool = r2d2::Pool::builder()
-            .max_size(opts.max_connections)
+            .max_size(opts.max_connections.min(sqlite_readers()))
             .min_idle(Some(1))
             .connection_timeout(opts.connect_timeout)
             .build(sqlite::Manager { path: path.to_path_buf() })?;
         let closing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        spawn_checkpointer(path.to_path_buf(), closing.clone());
+        spawn_checkpointer(path.to_path_buf(), writer.clone(), closing.clone());
         let db = Db {
             pool: Pool::Sqlite(pool),
             backend: Backend::Sqlite,
-            writer: Some(crate::group::Writer::new(writer)),
+            writer: Some(writer),
             sqlite_path: Some(path.into()),
             writes_since_analyze: Default::default(),
             closing,
@@ -233,7 +289,8 @@ impl Db {
             }
             Pool::Postgres(pool) => {
                 let mut conn = pool.get().map_err(StoreError::from)?;
-                let pg::Conn { client, statements } = &mut *conn;
+                conn.last_used = std::time::Instant::now();
+                let pg::Conn { client, statements, .. } = &mut *conn;
                 if !write {
                     // READ COMMITTED gives each statement its own snapshot
                     // anyway, so reads skip BEGIN/COMMIT and their round trips.

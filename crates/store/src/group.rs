@@ -14,6 +14,8 @@ use crate::{Result, StoreError};
 
 /// Most units of work committed together.
 const MAX_GROUP: usize = 128;
+/// A commit (one fsync) slower than this is logged: the disk is struggling.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub(crate) struct Writer {
     state: Mutex<State>,
@@ -37,7 +39,12 @@ impl State {
     /// Ends the open group with COMMIT (or records why it failed).
     fn finish(&mut self) -> Option<String> {
         let group = self.open.take()?;
-        let err = match run(&self.conn, "COMMIT") {
+        let started = std::time::Instant::now();
+        let committed = run(&self.conn, "COMMIT");
+        if started.elapsed() > SLOW_COMMIT {
+            tracing::warn!(ms = started.elapsed().as_millis() as u64, writes = self.jobs_in_group, "slow commit");
+        }
+        let err = match committed {
             Ok(()) => None,
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -170,6 +177,17 @@ impl Writer {
             }
         }
         Ok(out)
+    }
+
+    /// Runs `f` while holding the writer between groups, so that no write
+    /// transaction is open or starts meanwhile; `None` when a group is
+    /// open (its waiters are about to continue it).
+    pub(crate) fn while_idle<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let st = self.state.lock();
+        if st.open.is_some() {
+            return None;
+        }
+        Some(f())
     }
 
     /// After a unit panicked (its savepoint already rolled back): commits the

@@ -80,10 +80,34 @@ pub struct BenchArgs {
     /// With --jobs: job worker threads [default: 1 on SQLite, 2 on PostgreSQL]
     #[arg(long, requires = "jobs", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub job_workers: Option<u64>,
+    /// Also run the same load, first, against the raw limit: a minimal
+    /// server writing and reading a 30-column account table in SQLite with
+    /// no validation, security or audit; then print Relata's share of it
+    #[arg(long, conflicts_with_all = ["security", "sales", "jobs", "url"])]
+    pub raw_limit: bool,
+    /// Send the load to a server already running at this base URL (Relata
+    /// or another speaking the same Web API paths) instead of starting one
+    #[arg(long, value_name = "URL", conflicts_with_all = ["security", "sales", "jobs", "ui"])]
+    pub url: Option<String>,
+    /// With --url: the bearer token to send
+    #[arg(long, requires = "url")]
+    pub token: Option<String>,
+    /// After the phases, a mixed load (creates, retrieves, updates, lists)
+    /// for this many seconds, printing throughput and the server's memory
+    /// every tenth of it, to show whether memory levels off
+    #[arg(long, value_name = "SECONDS", conflicts_with_all = ["sales", "jobs"], value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub soak: Option<u64>,
 }
+
+/// The raw limit's `synchronous`: its fastest setting that survives a
+/// crash of the process, so that it is the ceiling and not a peer.
+const RAW_SYNCHRONOUS: &str = "NORMAL";
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     super::init_logging("warn");
+    if let Some(url) = &args.url {
+        return run_against(url, &args);
+    }
     let settings = Settings::load(flags)?;
     let exe = std::env::current_exe().context("cannot find the relata executable")?;
 
@@ -168,23 +192,34 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         Vec::new()
     };
 
-    let port = free_port()?;
-    let listen = format!("127.0.0.1:{port}");
-    let mut server = Server { child: child.spawn_server(&listen)? };
-    let base = format!("http://{listen}");
-
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let raw = if args.raw_limit {
+        if pg.is_some() {
+            eprintln!("bench: the raw limit runs on SQLite whatever the database measured");
+        }
+        Some(run_raw_limit(&runtime, &exe, &data_dir, &args)?)
+    } else {
+        None
+    };
+
+    let port = free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Server { child: Some(child.spawn_server(&listen)?) };
+    let base = format!("http://{listen}");
+
     if args.sales {
         let results = runtime.block_on(super::bench_sales::measure(&mut server, &base, &token, &args))?;
-        let end = finish(&mut server, pg.as_ref(), &data_dir);
+        let end = finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));
         return super::bench_sales::summarize(backend, &args, &results, &end);
     }
-    let bench = Bench { base, admin_token: token, salespeople, settings: bench_settings };
+    let bench = Bench { base, admin_token: token, salespeople, settings: Some(bench_settings) };
+    println!("Relata ({backend}):");
     let results = runtime.block_on(measure(&mut server, &bench, &args))?;
     let ui =
         if args.ui { Some(runtime.block_on(super::bench_ui::measure(&bench.base, &bench.admin_token))?) } else { None };
-    let ServerEnd { peak_rss_kb, anon_kb, pss_kb, data_bytes } = finish(&mut server, pg.as_ref(), &data_dir);
+    let ServerEnd { peak_rss_kb, anon_kb, pss_kb, data_bytes } =
+        finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));
 
     let mut summary = json!({
         "backend": backend,
@@ -199,6 +234,9 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     });
     if let Some(pages) = &ui {
         summary["ui"] = serde_json::Value::Array(pages.iter().map(|p| p.json()).collect());
+    }
+    if let Some((raw_phases, raw_end)) = &raw {
+        summary["raw_limit"] = compare_with_raw(&results, raw_phases, raw_end, anon_kb);
     }
     if args.security {
         let costs = security_costs(&results);
@@ -217,13 +255,98 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     }
     println!("{summary}");
     drop(pg);
+    failures(&results)
+}
 
+/// The load against a server already running at `url`.
+fn run_against(url: &str, args: &BenchArgs) -> Result<()> {
+    let base = url.trim_end_matches('/').trim_end_matches(API).to_string();
+    eprintln!(
+        "bench: load against {base}; {} accounts, {} clients, {} s per timed phase",
+        args.accounts, args.concurrency, args.seconds
+    );
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let bench =
+        Bench { base, admin_token: args.token.clone().unwrap_or_default(), salespeople: Vec::new(), settings: None };
+    let mut server = Server { child: None };
+    let results = runtime.block_on(measure(&mut server, &bench, args))?;
+    println!("{}", json!({ "url": url, "phases": results.iter().map(Phase::json).collect::<Vec<_>>() }));
+    failures(&results)
+}
+
+fn failures(results: &[Phase]) -> Result<()> {
     let failed: u64 = results.iter().map(|p| p.errors).sum();
     if failed > 0 {
         let total: u64 = results.iter().map(|p| p.requests).sum();
         bail!("{failed} of {total} requests failed");
     }
     Ok(())
+}
+
+/// The same load against the raw limit server, on its own database file.
+fn run_raw_limit(
+    runtime: &tokio::runtime::Runtime,
+    exe: &Path,
+    data_dir: &Path,
+    args: &BenchArgs,
+) -> Result<(Vec<Phase>, ServerEnd)> {
+    let listen = format!("127.0.0.1:{}", free_port()?);
+    let database = data_dir.join("raw-limit.db");
+    let child = Command::new(exe)
+        .args(["bench-raw-limit", "--listen", &listen, "--synchronous", RAW_SYNCHRONOUS, "--database"])
+        .arg(&database)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the raw limit server")?;
+    let mut server = Server { child: Some(child) };
+    let bench =
+        Bench { base: format!("http://{listen}"), admin_token: String::new(), salespeople: Vec::new(), settings: None };
+    println!("raw limit (SQLite, synchronous = {RAW_SYNCHRONOUS}, no validation, security or audit):");
+    let phases = runtime.block_on(measure(&mut server, &bench, args))?;
+    let end = finish(&mut server, None, &database);
+    println!();
+    failures(&phases)?;
+    Ok((phases, end))
+}
+
+/// Prints Relata's figures over the raw limit's, phase by phase.
+fn compare_with_raw(relata: &[Phase], raw: &[Phase], raw_end: &ServerEnd, anon_kb: Option<u64>) -> serde_json::Value {
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    println!();
+    println!("Relata / raw limit:");
+    println!(
+        "{:<10} {:>11} {:>11} {:>7} {:>12} {:>12}",
+        "phase", "raw req/s", "Relata", "ratio", "raw p99 ms", "Relata p99"
+    );
+    let mut rows = Vec::new();
+    for ours in relata {
+        let Some(theirs) = raw.iter().find(|p| p.op == ours.op) else { continue };
+        let ratio = ours.rps() / theirs.rps().max(1e-9);
+        println!(
+            "{:<10} {:>11.1} {:>11.1} {:>6.2}x {:>12.2} {:>12.2}",
+            ours.op.name(),
+            theirs.rps(),
+            ours.rps(),
+            ratio,
+            theirs.pct(99.0),
+            ours.pct(99.0)
+        );
+        rows.push(json!({
+            "name": ours.op.name(),
+            "raw_rps": r2(theirs.rps()),
+            "rps": r2(ours.rps()),
+            "ratio": r2(ratio),
+            "raw_p99_ms": r2(theirs.pct(99.0)),
+            "p99_ms": r2(ours.pct(99.0)),
+        }));
+    }
+    if let (Some(theirs), Some(ours)) = (raw_end.anon_kb, anon_kb) {
+        println!("anonymous memory at end: raw {} MiB, Relata {} MiB", mib(theirs), mib(ours));
+    }
+    json!({ "synchronous": RAW_SYNCHRONOUS, "phases": rows, "anon_kb": raw_end.anon_kb })
 }
 
 /// What the server used, read just before it stops, and what it left on disk.
@@ -235,13 +358,13 @@ pub(super) struct ServerEnd {
 }
 
 /// Stops the server and prints its memory and the database size.
-fn finish(server: &mut Server, pg: Option<&PgSchema>, data_dir: &Path) -> ServerEnd {
+fn finish(server: &mut Server, pg: Option<&PgSchema>, sqlite_file: &Path) -> ServerEnd {
     let peak_rss_kb = server.peak_rss_kb();
     let (anon_kb, pss_kb) = server.memory_kb();
     server.stop();
     let data_bytes = match pg {
         Some(p) => p.size().unwrap_or(0),
-        None => sqlite_size(data_dir),
+        None => sqlite_size(sqlite_file),
     };
     println!();
     match peak_rss_kb {
@@ -304,26 +427,39 @@ impl ChildCli {
     }
 }
 
-/// The server child process; killed whatever happens.
+/// The server child process, killed whatever happens; none when the load
+/// goes to a server somebody else runs (`--url`).
 pub(super) struct Server {
-    child: Child,
+    child: Option<Child>,
 }
 
 impl Server {
     pub(super) fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
-    /// High-water mark of resident memory (Linux).
-    fn peak_rss_kb(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    /// A field of `/proc/<pid>/status`, in kB (Linux).
+    fn status_kb(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.as_ref()?.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// High-water mark of resident memory.
+    fn peak_rss_kb(&self) -> Option<u64> {
+        self.status_kb("VmHWM:")
+    }
+
+    /// Resident memory now: anonymous (heap, SQLite's page caches) and
+    /// file-backed (the mapped database file, the executable).
+    fn rss_kb(&self) -> Option<Rss> {
+        Some(Rss { anon_kb: self.status_kb("RssAnon:")?, file_kb: self.status_kb("RssFile:")? })
     }
 
     /// Anonymous (heap) and proportional set size now (Linux).
     fn memory_kb(&self) -> (Option<u64>, Option<u64>) {
-        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", self.child.id())) else {
+        let Some(child) = &self.child else { return (None, None) };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", child.id())) else {
             return (None, None);
         };
         let field = |name: &str| -> Option<u64> {
@@ -334,15 +470,12 @@ impl Server {
 
     /// SIGTERM first so SQLite checkpoints its WAL, then SIGKILL.
     fn stop(&mut self) {
+        let Some(pid) = self.child.as_ref().map(Child::id) else { return };
         if self.exited().is_some() {
             return;
         }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            Command::new("kill").arg("-TERM").arg(pid.to_string()).stdout(Stdio::null()).stderr(Stdio::null()).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if self.exited().is_some() {
@@ -350,18 +483,40 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         if self.exited().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.kill();
         }
     }
+}
+
+/// Resident memory of the server at one moment.
+#[derive(Clone, Copy)]
+struct Rss {
+    anon_kb: u64,
+    file_kb: u64,
+}
+
+impl Rss {
+    fn json(self) -> serde_json::Value {
+        json!({ "rss_anon_kb": self.anon_kb, "rss_file_kb": self.file_kb })
+    }
+}
+
+fn mib(kb: u64) -> String {
+    format!("{:.0}", kb as f64 / 1024.0)
 }
 
 /// A throwaway PostgreSQL schema, dropped at the end.
@@ -415,8 +570,10 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn sqlite_size(dir: &Path) -> u64 {
-    ["relata.db", "relata.db-wal"].iter().filter_map(|f| std::fs::metadata(dir.join(f)).ok()).map(|m| m.len()).sum()
+/// The database file and its write-ahead log.
+fn sqlite_size(file: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", file.display()));
+    [file, wal.as_path()].iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -425,6 +582,8 @@ enum Op {
     Retrieve,
     Update,
     List,
+    /// The soak's mix: creates, retrieves, updates and lists at random.
+    Mixed,
 }
 
 impl Op {
@@ -434,6 +593,7 @@ impl Op {
             Op::Retrieve => "retrieve",
             Op::Update => "update",
             Op::List => "list",
+            Op::Mixed => "mixed",
         }
     }
 }
@@ -477,6 +637,12 @@ struct Phase {
     latencies: Vec<u64>,
     /// Records in the successful list responses.
     rows: u64,
+    /// The longest time in which no request finished, in microseconds: a
+    /// pause of the server (a checkpoint, a lock, a collector) shows here
+    /// even when it is too rare to move the p99.
+    stall_us: u64,
+    /// The server's resident memory when the phase ended.
+    rss: Option<Rss>,
 }
 
 impl Phase {
@@ -513,7 +679,11 @@ impl Phase {
             "p90_ms": r2(self.pct(90.0)),
             "p99_ms": r2(self.pct(99.0)),
             "max_ms": r2(self.pct(100.0)),
+            "longest_stall_ms": r2(self.stall_us as f64 / 1000.0),
         });
+        if let Some(rss) = self.rss {
+            v["rss"] = rss.json();
+        }
         if let Some(c) = self.caller {
             v["as"] = json!(c.name());
             if self.op == Op::List {
@@ -530,6 +700,18 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The longest gap, from the start or between two, in sorted finishing
+/// times.
+fn longest_gap(sorted: &[u64]) -> u64 {
+    let mut last = 0;
+    let mut gap = 0;
+    for &t in sorted {
+        gap = gap.max(t.saturating_sub(last));
+        last = t;
+    }
+    gap
 }
 
 /// Salesperson figures over System Administrator figures for one operation:
@@ -589,8 +771,8 @@ struct Bench {
     admin_token: String,
     /// Security bench: the Salespersons (user, token); empty otherwise.
     salespeople: Vec<(Uuid, String)>,
-    /// Where the bench database is.
-    settings: Settings,
+    /// Where the bench database is; none when the server is not ours.
+    settings: Option<Settings>,
 }
 
 /// What the clients of one phase share.
@@ -608,6 +790,8 @@ struct Shared {
     deadline: Option<Instant>,
     first_error: Mutex<Option<String>>,
     done: AtomicUsize,
+    /// When the phase started: requests' finishing times count from here.
+    epoch: Instant,
 }
 
 /// The identities (of `n`) client `task` of `concurrency` sends requests
@@ -631,10 +815,7 @@ async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result
     wait_healthy(server, &client, &bench.base).await?;
 
     let width = if args.security { 20 } else { 10 };
-    println!(
-        "{:<width$} {:>10} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "phase", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms"
-    );
+    print_header(width);
     // `seconds`: how long a timed phase runs; none for the create phase.
     let new_phase = |identities: Arc<Vec<Identity>>, owners: Arc<Vec<Uuid>>, seconds: Option<u64>| {
         Arc::new(Shared {
@@ -647,6 +828,7 @@ async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result
             deadline: seconds.map(|s| Instant::now() + Duration::from_secs(s)),
             first_error: Mutex::new(None),
             done: AtomicUsize::new(0),
+            epoch: Instant::now(),
         })
     };
     let mut phases = Vec::new();
@@ -656,8 +838,8 @@ async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result
     let owners: Arc<Vec<Uuid>> = Arc::new(bench.salespeople.iter().map(|(u, _)| *u).collect());
     let creator = Arc::new(vec![Identity { token: bench.admin_token.clone(), ids: vec![] }]);
     let shared = new_phase(creator, owners.clone(), None);
-    let (phase, mut created) = run_phase(Op::Create, None, shared.clone(), concurrency, args.seconds).await;
-    report(server, &phase, &shared, width)?;
+    let (mut phase, mut created) = run_phase(Op::Create, None, shared.clone(), concurrency, args.seconds).await;
+    report(server, &mut phase, &shared, width)?;
     phases.push(phase);
     if created.is_empty() {
         bail!("no account was created, so the other phases cannot run");
@@ -691,7 +873,7 @@ async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result
             .map(|((_, token), ids)| Identity { token: token.clone(), ids })
             .collect();
         // The synchronous database clients cannot run on the async runtime.
-        let settings = bench.settings.clone();
+        let settings = bench.settings.clone().context("the security bench needs its own database")?;
         tokio::task::spawn_blocking(move || refresh_statistics(&settings))
             .await
             .context("refreshing the planner statistics failed")??;
@@ -708,27 +890,52 @@ async fn measure(server: &mut Server, bench: &Bench, args: &BenchArgs) -> Result
     for (op, caller) in steps {
         let identities = if caller == Some(Caller::Salesperson) { sales.clone() } else { admin.clone() };
         let shared = new_phase(identities, Arc::new(Vec::new()), Some(args.seconds));
-        let (phase, _) = run_phase(op, caller, shared.clone(), concurrency, args.seconds).await;
-        report(server, &phase, &shared, width)?;
+        let (mut phase, _) = run_phase(op, caller, shared.clone(), concurrency, args.seconds).await;
+        report(server, &mut phase, &shared, width)?;
+        phases.push(phase);
+    }
+    if let Some(seconds) = args.soak {
+        let mut shared = new_phase(admin.clone(), Arc::new(Vec::new()), Some(seconds));
+        // Soak creates are numbered after the first phase's.
+        Arc::get_mut(&mut shared).expect("not shared yet").total = u64::MAX;
+        shared.next.store(args.accounts, Ordering::Relaxed);
+        let (mut phase, _) = soak(server, shared.clone(), concurrency, seconds).await;
+        report(server, &mut phase, &shared, width)?;
         phases.push(phase);
     }
     Ok(phases)
 }
 
+/// The mixed load, with the server's memory and the throughput sampled
+/// ten times along the way.
+async fn soak(server: &Server, shared: Arc<Shared>, concurrency: usize, seconds: u64) -> (Phase, Vec<(u64, Uuid)>) {
+    let every = Duration::from_secs_f64(seconds as f64 / 10.0);
+    let sampler = async {
+        let mut samples = Vec::new();
+        let mut last = 0;
+        let started = Instant::now();
+        for _ in 0..10 {
+            tokio::time::sleep(every).await;
+            let done = shared.done.load(Ordering::Relaxed);
+            samples.push((started.elapsed().as_secs(), (done - last) as f64 / every.as_secs_f64(), server.rss_kb()));
+            last = done;
+        }
+        samples
+    };
+    let (out, samples) = tokio::join!(run_phase(Op::Mixed, None, shared.clone(), concurrency, seconds), sampler);
+    println!("{:>8} {:>9} {:>9} {:>9}", "soak s", "req/s", "anon MiB", "file MiB");
+    for (at, rps, rss) in samples {
+        let (anon, file) = rss.map_or(("-".into(), "-".into()), |r| (mib(r.anon_kb), mib(r.file_kb)));
+        println!("{at:>8} {rps:>9.1} {anon:>9} {file:>9}");
+    }
+    out
+}
+
 /// Prints a finished phase's row, its first error and, in the security
 /// bench, what its lists returned; fails if the server died.
-fn report(server: &mut Server, phase: &Phase, shared: &Shared, width: usize) -> Result<()> {
-    println!(
-        "{:<width$} {:>10} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-        phase.label(),
-        phase.requests,
-        phase.errors,
-        phase.rps(),
-        phase.pct(50.0),
-        phase.pct(90.0),
-        phase.pct(99.0),
-        phase.pct(100.0)
-    );
+fn report(server: &mut Server, phase: &mut Phase, shared: &Shared, width: usize) -> Result<()> {
+    phase.rss = server.rss_kb();
+    print_row(phase, width);
     if phase.op == Op::List && phase.caller.is_some() {
         println!("  records per response: {:.1}", phase.rows_per_response());
     }
@@ -739,6 +946,41 @@ fn report(server: &mut Server, phase: &Phase, shared: &Shared, width: usize) -> 
         bail!("the server exited during the {} phase ({status})", phase.label());
     }
     Ok(())
+}
+
+fn print_header(width: usize) {
+    println!(
+        "{:<width$} {:>9} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "phase",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "stall ms",
+        "anon MiB",
+        "file MiB"
+    );
+}
+
+fn print_row(phase: &Phase, width: usize) {
+    let (anon, file) = phase.rss.map_or(("-".into(), "-".into()), |r| (mib(r.anon_kb), mib(r.file_kb)));
+    println!(
+        "{:<width$} {:>9} {:>6} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>9} {:>9}",
+        phase.label(),
+        phase.requests,
+        phase.errors,
+        phase.rps(),
+        phase.pct(50.0),
+        phase.pct(90.0),
+        phase.pct(99.0),
+        phase.pct(100.0),
+        phase.stall_us as f64 / 1000.0,
+        anon,
+        file,
+    );
 }
 
 /// Refreshes the planner statistics after the load, so both callers are
@@ -874,6 +1116,7 @@ async fn run_phase(
         tasks.push(tokio::spawn(worker(op, task as u64, mine, shared.clone())));
     }
     let mut latencies = Vec::new();
+    let mut finished = Vec::new();
     let mut errors = 0;
     let mut rows = 0;
     let mut created = Vec::new();
@@ -881,6 +1124,7 @@ async fn run_phase(
         // A worker only ends by returning; a panic would be a bug in it.
         if let Ok(out) = t.await {
             latencies.extend(out.latencies);
+            finished.extend(out.finished);
             errors += out.errors;
             rows += out.rows;
             created.extend(out.created);
@@ -890,12 +1134,19 @@ async fn run_phase(
     ticker.abort();
     pb.finish_and_clear();
     latencies.sort_unstable();
-    (Phase { op, caller, requests: latencies.len() as u64, errors, secs, latencies, rows }, created)
+    finished.sort_unstable();
+    let stall_us = longest_gap(&finished);
+    (
+        Phase { op, caller, requests: latencies.len() as u64, errors, secs, latencies, rows, stall_us, rss: None },
+        created,
+    )
 }
 
 #[derive(Default)]
 struct WorkerOut {
     latencies: Vec<u64>,
+    /// When each request finished, in microseconds since the phase began.
+    finished: Vec<u64>,
     errors: u64,
     rows: u64,
     created: Vec<(u64, Uuid)>,
@@ -910,6 +1161,20 @@ async fn worker(op: Op, task: u64, mine: Vec<usize>, shared: Arc<Shared>) -> Wor
     loop {
         let who = &shared.identities[*pick(&mut rng, &mine)];
         let mut number = None;
+        let op = match op {
+            Op::Mixed => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                match rng.gen_range(0..10) {
+                    0 => Op::Create,
+                    1..=4 => Op::Retrieve,
+                    5..=7 => Op::Update,
+                    _ => Op::List,
+                }
+            }
+            op => op,
+        };
         let request = match op {
             Op::Create => {
                 let k = shared.next.fetch_add(1, Ordering::Relaxed);
@@ -925,7 +1190,7 @@ async fn worker(op: Op, task: u64, mine: Vec<usize>, shared: Arc<Shared>) -> Wor
                 shared.client.post(format!("{api}/accounts")).json(&account)
             }
             _ if deadline.is_some_and(|d| Instant::now() >= d) => break,
-            Op::Retrieve => {
+            Op::Retrieve | Op::Mixed => {
                 let id = pick(&mut rng, &who.ids);
                 shared.client.get(format!("{api}/accounts({id})"))
             }
@@ -983,6 +1248,7 @@ async fn worker(op: Op, task: u64, mine: Vec<usize>, shared: Arc<Shared>) -> Wor
             Err(e) => (false, None, Some(format!("request failed: {e}")), None),
         };
         out.latencies.push(t0.elapsed().as_micros() as u64);
+        out.finished.push(shared.epoch.elapsed().as_micros() as u64);
         shared.done.fetch_add(1, Ordering::Relaxed);
         if ok {
             if let (Some(k), Some(id)) = (number, created) {
@@ -1085,6 +1351,8 @@ mod tests {
             secs: 10.0,
             latencies: vec![ms * 1000; 10],
             rows: 0,
+            stall_us: 0,
+            rss: None,
         };
         let phases = [
             phase(Op::Retrieve, Caller::Admin, 2, 1000),

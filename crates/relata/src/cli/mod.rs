@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 mod bench_jobs;
+pub mod bench_raw;
 mod bench_sales;
 mod bench_ui;
 pub mod bu;

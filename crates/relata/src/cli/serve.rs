@@ -17,6 +17,17 @@ pub struct ServeArgs {
     pub listen: Option<String>,
 }
 
+/// Threads for engine work (every request's database work runs on one).
+/// Tokio's default, 512, lets a burst of requests start hundreds of threads,
+/// each keeping its own allocator heap and stack: memory that never comes
+/// back. Requests beyond these wait in line instead; on SQLite they would
+/// have waited for the writer or a reader anyway, and on PostgreSQL there
+/// are no more pooled connections than this.
+fn blocking_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cores).clamp(16, 64)
+}
+
 pub fn run(flags: &Flags) -> Result<()> {
     // The driver logs every PostgreSQL NOTICE (e.g. "already exists, skipping") at info.
     super::init_logging("info,postgres=warn,tokio_postgres=warn");
@@ -48,6 +59,7 @@ pub fn run(flags: &Flags) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("relata")
+        .max_blocking_threads(blocking_threads())
         .build()
         .context("cannot start the async runtime")?;
     let config = ServerConfig {
