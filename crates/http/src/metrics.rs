@@ -14,12 +14,22 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 /// Installs the process-wide recorder once (several routers may exist in tests).
 pub fn install() {
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
+        let handle = PrometheusBuilder::new()
             .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
             .ok()
-            .and_then(|b| b.install_recorder().ok())
+            .and_then(|b| b.install_recorder().ok())?;
+        // The recorder queues every histogram sample until upkeep folds it
+        // into the buckets; without this, memory grows with each request.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("relata-metrics".into()).spawn(move || loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            upkeep.run_upkeep();
+        });
+        Some(handle)
     });
 }
+
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn render() -> String {
     HANDLE.get().and_then(|h| h.as_ref()).map(|h| h.render()).unwrap_or_default()

@@ -70,8 +70,8 @@ impl Drop for Db {
 /// WAL can only start over once one has: so when the WAL has grown past
 /// [`WAL_RESTART_FRAMES`], a second pass runs while the writer is idle and
 /// held, copying just what arrived since the first pass and syncing the file
-/// (3–40 ms on a plain SSD; the longest pause writes see), and the next write
-/// starts the WAL from its beginning.
+/// (mostly the fsync: 3–70 ms on this class of disk, the longest pause
+/// writes see), and the next write starts the WAL from its beginning.
 fn spawn_checkpointer(
     path: PathBuf,
     writer: std::sync::Arc<crate::group::Writer>,
@@ -92,7 +92,19 @@ fn spawn_checkpointer(
         };
         while !closing.load(std::sync::atomic::Ordering::Acquire) {
             std::thread::sleep(CHECKPOINT_EVERY);
-            match checkpoint(&conn) {
+            let mut pass = checkpoint(&conn);
+            // A reader on an older snapshot stops the copy short; reads are
+            // short, so a few quick passes more usually catch up.
+            for _ in 0..CATCH_UP_PASSES {
+                match pass {
+                    Ok((frames, copied)) if frames >= WAL_RESTART_FRAMES && frames - copied > HELD_COPY_FRAMES => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        pass = checkpoint(&conn);
+                    }
+                    _ => break,
+                }
+            }
+            match pass {
                 // Holding the writer is worth it only when little is left to
                 // copy (the usual case) or the WAL has grown far too long.
                 Ok((frames, copied))
@@ -105,8 +117,21 @@ fn spawn_checkpointer(
                     });
                     match held {
                         Some((Err(e), _)) => tracing::debug!(error = %e, "WAL restart skipped"),
+                        Some((Ok(()), took)) if took > SLOW_HELD_CHECKPOINT => {
+                            tracing::warn!(
+                                frames,
+                                copied,
+                                ms = took.as_millis() as u64,
+                                "slow WAL checkpoint held the writer"
+                            )
+                        }
                         Some((Ok(()), took)) => {
-                            tracing::debug!(frames, ms = took.as_millis() as u64, "WAL checkpointed for a restart")
+                            tracing::debug!(
+                                frames,
+                                copied,
+                                ms = took.as_millis() as u64,
+                                "WAL checkpointed for a restart"
+                            )
                         }
                         None => {}
                     }
@@ -120,6 +145,8 @@ fn spawn_checkpointer(
 }
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const CATCH_UP_PASSES: usize = 5;
+const SLOW_HELD_CHECKPOINT: Duration = Duration::from_millis(100);
 /// 4,000 frames of 4 KiB: the WAL stays near 16 MB.
 const WAL_RESTART_FRAMES: i64 = 4000;
 /// At most this much (4 MB) is copied while the writer is held...

@@ -14,6 +14,9 @@ use crate::{Result, StoreError};
 
 /// Most units of work committed together.
 const MAX_GROUP: usize = 128;
+/// A unit of work holding the writer longer than this is logged: every
+/// other write waits behind it.
+const SLOW_UNIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// A commit (one fsync) slower than this is logged: the disk is struggling.
 const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -115,6 +118,7 @@ impl Writer {
         // the group is still finished below and every waiter answered, and
         // only then does the panic continue to the caller.
         let mut panicked = None;
+        let started = std::time::Instant::now();
         let result = {
             let mut job = Job { conn: &st.conn, done: false };
             let mut t = Tx { inner: TxInner::Sqlite(job.conn) };
@@ -135,6 +139,9 @@ impl Writer {
                 }
             }
         };
+        if started.elapsed() > SLOW_UNIT {
+            tracing::warn!(ms = started.elapsed().as_millis() as u64, "a write held the writer for long");
+        }
         let result = match panicked {
             Some(payload) => {
                 self.finish_after_panic(st, group);
