@@ -104,11 +104,11 @@ export async function goto(page, url) {
 export async function screen(page, name, phone) {
   shotNo += 1;
   const nn = String(shotNo).padStart(2, "0");
-  await page.screenshot({ path: join(SHOTS, `${nn}-${name}.png`) });
+  await shoot(page, join(SHOTS, `${nn}-${name}.png`));
   const file = join(SHOTS, `${nn}-${name}-phone.png`);
   if (phone && typeof phone !== "function") {
     await phone.goto(page.url());
-    await phone.screenshot({ path: file });
+    await shoot(phone, file);
     return;
   }
   const ctx = await newContext({ phone: true, storageState: await page.context().storageState() });
@@ -116,9 +116,24 @@ export async function screen(page, name, phone) {
     const p = await ctx.newPage();
     if (phone) await phone(p);
     else await p.goto(page.url());
-    await p.screenshot({ path: file });
+    await shoot(p, file);
   } finally {
     await ctx.close();
+  }
+}
+
+// Headless Chromium under load now and then answers a capture with "Unable
+// to capture screenshot" while its compositor is busy; the page is fine and a
+// second try a moment later succeeds. Three tries, then the error stands.
+async function shoot(page, file) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.screenshot({ path: file });
+      return;
+    } catch (e) {
+      if (attempt >= 3 || !/Unable to capture screenshot/.test(String(e && e.message))) throw e;
+      await page.waitForTimeout(300 * attempt);
+    }
   }
 }
 

@@ -85,6 +85,12 @@ pub struct BenchArgs {
     /// no validation, security or audit; then print Relata's share of it
     #[arg(long, conflicts_with_all = ["security", "sales", "jobs", "url"])]
     pub raw_limit: bool,
+    /// The raw limit's SQLite `synchronous` level: NORMAL (no fsync per
+    /// commit: survives a crash of the process, not a power cut) is the
+    /// ceiling; FULL (an fsync per insert) is a server as durable as Relata
+    /// written the plain way, one commit per request
+    #[arg(long, default_value = "NORMAL", value_parser = ["NORMAL", "FULL"], requires = "raw_limit")]
+    pub raw_synchronous: String,
     /// Send the load to a server already running at this base URL (Relata
     /// or another speaking the same Web API paths) instead of starting one
     #[arg(long, value_name = "URL", conflicts_with_all = ["security", "sales", "jobs", "ui"])]
@@ -98,10 +104,6 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SECONDS", conflicts_with_all = ["sales", "jobs"], value_parser = clap::value_parser!(u64).range(10..=86_400))]
     pub soak: Option<u64>,
 }
-
-/// The raw limit's `synchronous`: its fastest setting that survives a
-/// crash of the process, so that it is the ceiling and not a peer.
-const RAW_SYNCHRONOUS: &str = "NORMAL";
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     super::init_logging("warn");
@@ -236,7 +238,7 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         summary["ui"] = serde_json::Value::Array(pages.iter().map(|p| p.json()).collect());
     }
     if let Some((raw_phases, raw_end)) = &raw {
-        summary["raw_limit"] = compare_with_raw(&results, raw_phases, raw_end, anon_kb);
+        summary["raw_limit"] = compare_with_raw(&results, raw_phases, raw_end, anon_kb, &args.raw_synchronous);
     }
     if args.security {
         let costs = security_costs(&results);
@@ -294,7 +296,7 @@ fn run_raw_limit(
     let listen = format!("127.0.0.1:{}", free_port()?);
     let database = data_dir.join("raw-limit.db");
     let child = Command::new(exe)
-        .args(["bench-raw-limit", "--listen", &listen, "--synchronous", RAW_SYNCHRONOUS, "--database"])
+        .args(["bench-raw-limit", "--listen", &listen, "--synchronous", &args.raw_synchronous, "--database"])
         .arg(&database)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -304,7 +306,7 @@ fn run_raw_limit(
     let mut server = Server { child: Some(child) };
     let bench =
         Bench { base: format!("http://{listen}"), admin_token: String::new(), salespeople: Vec::new(), settings: None };
-    println!("raw limit (SQLite, synchronous = {RAW_SYNCHRONOUS}, no validation, security or audit):");
+    println!("raw limit (SQLite, synchronous = {}, no validation, security or audit):", args.raw_synchronous);
     let phases = runtime.block_on(measure(&mut server, &bench, args))?;
     let end = finish(&mut server, None, &database);
     println!();
@@ -313,7 +315,13 @@ fn run_raw_limit(
 }
 
 /// Prints Relata's figures over the raw limit's, phase by phase.
-fn compare_with_raw(relata: &[Phase], raw: &[Phase], raw_end: &ServerEnd, anon_kb: Option<u64>) -> serde_json::Value {
+fn compare_with_raw(
+    relata: &[Phase],
+    raw: &[Phase],
+    raw_end: &ServerEnd,
+    anon_kb: Option<u64>,
+    synchronous: &str,
+) -> serde_json::Value {
     let r2 = |v: f64| (v * 100.0).round() / 100.0;
     println!();
     println!("Relata / raw limit:");
@@ -346,7 +354,7 @@ fn compare_with_raw(relata: &[Phase], raw: &[Phase], raw_end: &ServerEnd, anon_k
     if let (Some(theirs), Some(ours)) = (raw_end.anon_kb, anon_kb) {
         println!("anonymous memory at end: raw {} MiB, Relata {} MiB", mib(theirs), mib(ours));
     }
-    json!({ "synchronous": RAW_SYNCHRONOUS, "phases": rows, "anon_kb": raw_end.anon_kb })
+    json!({ "synchronous": synchronous, "phases": rows, "anon_kb": raw_end.anon_kb })
 }
 
 /// What the server used, read just before it stops, and what it left on disk.
