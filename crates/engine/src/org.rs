@@ -134,7 +134,10 @@ pub(crate) fn build_schema(custom: CustomMetadata, modules: &Modules) -> Result<
             a.secured = true;
         }
     }
-    Schema::build(entities, sets).map_err(|e| EngineError::Invalid(e.to_string()))
+    let privileges = relata_metadata::privileges_with(modules.schema_files());
+    Schema::build(entities, sets)
+        .and_then(|s| s.with_privileges(privileges?))
+        .map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 impl Org {

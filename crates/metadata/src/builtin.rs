@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use crate::model::{AttributeDef, EntityDef, OptionSetDef};
+use crate::model::{AttributeDef, EntityDef, GlobalPrivilegeDef, OptionSetDef};
 use crate::MetadataError;
 
 const FILES: &[(&str, &str)] = &[
@@ -39,6 +39,8 @@ struct File {
     attribute_group: Vec<AttributeGroup>,
     #[serde(default)]
     extend: Vec<Extension>,
+    #[serde(default)]
+    privilege: Vec<GlobalPrivilegeDef>,
 }
 
 /// What a module's file adds to an entity another file declares: columns
@@ -90,6 +92,16 @@ pub fn builtin_definitions() -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), Meta
 pub fn definitions_with(extra: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), MetadataError> {
     let files: Vec<(&str, &str)> = FILES.iter().copied().chain(extra.iter().copied()).collect();
     load(&files)
+}
+
+/// The global privileges the files modules bring declare (`[[privilege]]`).
+pub fn privileges_with(extra: &[(&str, &str)]) -> Result<Vec<GlobalPrivilegeDef>, MetadataError> {
+    let mut out = Vec::new();
+    for (name, text) in extra {
+        let f: File = toml::from_str(text).map_err(|e| MetadataError::Invalid(format!("{name}: {e}")))?;
+        out.extend(f.privilege);
+    }
+    Ok(out)
 }
 
 fn load(files: &[(&str, &str)]) -> Result<(Vec<EntityDef>, Vec<OptionSetDef>), MetadataError> {

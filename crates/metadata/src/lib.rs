@@ -12,7 +12,7 @@ mod schema;
 mod validate;
 mod value;
 
-pub use builtin::{builtin_definitions, definitions_with};
+pub use builtin::{builtin_definitions, definitions_with, privileges_with};
 pub use model::*;
 pub use schema::{Entity, Nav, OneToMany, Schema};
 pub use validate::{check_range, check_storable, check_value, ValidationError};

@@ -576,3 +576,17 @@ pub struct ManyToManyDef {
     #[serde(default)]
     pub is_custom: bool,
 }
+
+/// A global privilege a module declares in its schema file
+/// (`[[privilege]]`): a right not tied to an entity, granted to roles like
+/// the platform's own (`prvExportToExcel`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalPrivilegeDef {
+    /// `prv…`, unique among all privileges.
+    pub name: String,
+    /// The right class license caps count it under (`Read`, `Write`, …).
+    pub right: String,
+    /// What holding it lets a user do, for the role editor.
+    pub description: String,
+}

@@ -130,6 +130,7 @@ pub struct Schema {
     option_sets: HashMap<String, Arc<OptionSetDef>>,
     one_to_many: Vec<OneToMany>,
     many_to_many: Vec<ManyToManyDef>,
+    privileges: Vec<GlobalPrivilegeDef>,
 }
 
 fn label(en: &str, ru: &str) -> Label {
@@ -424,6 +425,31 @@ impl Schema {
     pub fn entity_by_set(&self, set: &str) -> Option<&Arc<Entity>> {
         self.by_set.get(set).map(|&i| &self.entities[i])
     }
+    /// Adds the global privileges modules declare.
+    pub fn with_privileges(mut self, privileges: Vec<GlobalPrivilegeDef>) -> Result<Schema, MetadataError> {
+        for p in &privileges {
+            let well_formed = p.name.starts_with("prv") && p.name.chars().all(|c| c.is_ascii_alphanumeric());
+            if !well_formed {
+                return Err(MetadataError::Invalid(format!("privilege '{}' must be 'prv' and letters or digits", p.name)));
+            }
+            const RIGHTS: [&str; 8] = ["Create", "Read", "Write", "Delete", "Append", "AppendTo", "Assign", "Share"];
+            if !RIGHTS.contains(&p.right.as_str()) {
+                return Err(MetadataError::Invalid(format!("privilege '{}': '{}' is not a right", p.name, p.right)));
+            }
+            if self.privileges.iter().any(|q| q.name == p.name) {
+                return Err(MetadataError::Invalid(format!("privilege '{}' is declared twice", p.name)));
+            }
+            self.privileges.push(p.clone());
+        }
+        Ok(self)
+    }
+
+    /// Global privileges modules declare (the platform's own are the
+    /// security crate's).
+    pub fn global_privileges(&self) -> &[GlobalPrivilegeDef] {
+        &self.privileges
+    }
+
     pub fn entities(&self) -> impl Iterator<Item = &Arc<Entity>> {
         self.entities.iter()
     }

@@ -30,6 +30,11 @@ pub const RIGHTS: [Right; 8] = [
 ];
 
 impl Right {
+    /// The right named `name` (`Read`).
+    pub fn from_name(name: &str) -> Option<Right> {
+        RIGHTS.into_iter().find(|r| r.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Right::Create => "Create",
@@ -150,7 +155,8 @@ impl PrivilegeDef {
     }
 }
 
-/// Global privileges: (name, right class for license caps, description).
+/// The platform's global privileges: (name, right class for license caps,
+/// description). Modules declare theirs in their schema files.
 pub const GLOBAL_PRIVILEGES: &[(&str, Right, &str)] = &[
     ("prvReadAuditSummary", Right::Read, "read the audit log of every record"),
     ("prvReadRecordAuditHistory", Right::Read, "read the audit history of records the user can read"),
@@ -198,12 +204,13 @@ pub fn catalog(schema: &Schema) -> Vec<PrivilegeDef> {
             });
         }
     }
-    for (name, right, _) in GLOBAL_PRIVILEGES {
+    let declared = schema.global_privileges().iter().map(|p| (p.name.as_str(), Right::from_name(&p.right).unwrap_or(Right::Write)));
+    for (name, right) in GLOBAL_PRIVILEGES.iter().map(|(n, r, _)| (*n, *r)).chain(declared) {
         out.push(PrivilegeDef {
             id: privilege_id(name),
             name: name.to_string(),
             entity: None,
-            right: *right,
+            right,
             access_right: AccessRights::NONE,
             can_be_basic: false,
             can_be_local: false,

@@ -9,6 +9,7 @@
 //! threads, one transaction per request (or per `$batch` change set).
 
 mod auth;
+mod endpoints;
 mod error;
 mod limits;
 pub mod webapi;
@@ -77,6 +78,7 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         trust_forwarded_for: config.trust_forwarded_for,
     };
     let state = AppState { org, config: Arc::new(config), limiter };
+    let module_endpoints = endpoints::routes(&state);
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -85,6 +87,7 @@ pub fn router(org: Arc<Org>, config: ServerConfig) -> Router {
         .route(API_PREFIX, any(web_api))
         .route(&format!("{API_PREFIX}/"), any(web_api))
         .route(&format!("{API_PREFIX}/{{*path}}"), any(web_api))
+        .merge(module_endpoints)
         .fallback(not_found)
         .with_state(state)
         // Pages are text that compresses well; phones on slow links benefit most.

@@ -403,6 +403,10 @@ fn role_page(
                     .iter()
                     .find(|g| g.0 == def.name)
                     .map(|g| g.2.to_string())
+                    .or_else(|| {
+                        let declared = s.schema.global_privileges().iter().find(|g| g.name == def.name);
+                        declared.map(|g| g.description.clone())
+                    })
                     .unwrap_or_default();
                 globals.push(Global { name: def.name.clone(), description, held: depth > Depth::None })
             }

@@ -10,7 +10,7 @@ use crate::requisite;
 /// `Классификатор`: the reference books products point to. In 2.09+ and 3.1
 /// each kind may come in a file of its own, every one with its own
 /// classifier header.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Classifier {
     /// `Ид`.
     pub id: String,
@@ -32,7 +32,7 @@ pub struct Classifier {
 }
 
 /// `Группа`: one node of the product group tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     /// `Ид`.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct Group {
 }
 
 /// `Свойство`: a product or offer attribute defined in the classifier.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Property {
     /// `Ид`.
     pub id: String,
@@ -60,7 +60,7 @@ pub struct Property {
 }
 
 /// One allowed value of a property.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PropertyChoice {
     /// `ИдЗначения`; `None` for a plain `Значение` without an id.
     pub id: Option<String>,
@@ -69,7 +69,7 @@ pub struct PropertyChoice {
 }
 
 /// `ЕдиницаИзмерения` of the classifier (3.x and 2.09+).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Unit {
     /// `Ид` (usually the OKEI code, e.g. `796`).
     pub id: String,
@@ -86,7 +86,7 @@ pub struct Unit {
 }
 
 /// `ТипЦены`: a price list of 1C.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PriceType {
     /// `Ид`.
     pub id: String,
@@ -101,7 +101,7 @@ pub struct PriceType {
 }
 
 /// `Налог` of a price type or a price.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PriceTax {
     /// `Наименование`, e.g. `НДС`.
     pub name: String,
@@ -112,7 +112,7 @@ pub struct PriceTax {
 }
 
 /// `Склад`: a warehouse stock is counted in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Warehouse {
     /// `Ид`.
     pub id: String,
@@ -125,7 +125,7 @@ pub struct Warehouse {
 }
 
 /// `Каталог`: the products of one catalog.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     /// `Ид`.
     pub id: String,
@@ -140,7 +140,7 @@ pub struct Catalog {
 }
 
 /// `Товар` of a catalog.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Product {
     /// `Ид` as sent: a product id, or `product#variant` for a characteristic.
     pub id: String,
@@ -203,7 +203,7 @@ impl Product {
 /// with attributes (`<БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</…>`)
 /// or as a bare OKEI code (`<БазоваяЕдиница>796 </БазоваяЕдиница>`), which
 /// lands in [`BaseUnit::code`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseUnit {
     /// `Код` attribute, or the text when it is a bare numeric code.
     pub code: Option<String>,
@@ -216,7 +216,7 @@ pub struct BaseUnit {
 }
 
 /// `ЗначенияСвойства`: a product's value of a classifier property.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PropertyValue {
     /// `Ид` of the [`Property`].
     pub property_id: String,
@@ -226,7 +226,7 @@ pub struct PropertyValue {
 }
 
 /// `СтавкаНалога`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaxRate {
     /// `Наименование`, e.g. `НДС`.
     pub name: String,
@@ -242,7 +242,7 @@ impl TaxRate {
 }
 
 /// `ХарактеристикаТовара`: a variant attribute such as size or colour.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Characteristic {
     /// `Ид`, when sent.
     pub id: Option<String>,
@@ -255,7 +255,7 @@ pub struct Characteristic {
 /// `ПакетПредложений`: offers with prices and stock. A 2.0x `offers.xml`
 /// holds everything; 2.09+ splits offers, prices and stock into separate
 /// packages with the same shape.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OfferPackage {
     /// `Ид` (`<catalog>#`, or `#<catalog>` in newer 3.1).
     pub id: String,
@@ -276,7 +276,7 @@ pub struct OfferPackage {
 }
 
 /// `Предложение`: what is sold, at which prices, with how much in stock.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     /// `Ид`: a product id, or `product#variant`.
     pub id: String,
@@ -326,7 +326,7 @@ impl Offer {
 }
 
 /// `Цена` of an offer.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Price {
     /// `ИдТипаЦены`.
     pub price_type_id: String,
@@ -343,7 +343,7 @@ pub struct Price {
 }
 
 /// Stock of an offer in one warehouse.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WarehouseStock {
     /// `Ид` of the [`Warehouse`].
     pub warehouse_id: String,

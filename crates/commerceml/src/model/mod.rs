@@ -45,7 +45,7 @@ impl Package {
 
 /// `ЗначениеРеквизита`: a named value attached to a product, a document
 /// or a document line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Requisite {
     /// `Наименование`.
     pub name: String,

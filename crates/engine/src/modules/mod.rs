@@ -7,6 +7,7 @@
 //! entities, it runs what the registry holds.
 
 pub mod actions;
+mod endpoints;
 mod pages;
 pub mod pipeline;
 
@@ -30,6 +31,7 @@ pub use actions::{
     Action, ActionHandler, ActionRequest, ActionResponse, Binding, Command, CommandRecord, ParamType, Parameter,
     RecordReader, Returns,
 };
+pub use endpoints::{Endpoint, EndpointFn, EndpointRequest, EndpointResponse};
 pub use pages::{in_language, Board, Chart, ChartGroup, Dashboard, Measure};
 pub use pipeline::{Handler, Message, Mode, Pipeline, Stage, Step, StepContext, DEFAULT_RANK};
 
@@ -80,6 +82,7 @@ pub struct Registry {
     printers: Vec<(&'static str, PrintFn)>,
     boards: Vec<Board>,
     dashboards: Vec<Dashboard>,
+    endpoints: Vec<Endpoint>,
     errors: Vec<String>,
 }
 
@@ -227,6 +230,19 @@ impl Registry {
         self
     }
 
+    /// A URL the module answers in a protocol of its own (see
+    /// [`Endpoint`]); the server mounts it beside the Web API.
+    pub fn endpoint(&mut self, path: &'static str, handler: EndpointFn) -> &mut Self {
+        if let Some(why) = endpoints::refuse_path(path) {
+            self.errors.push(why);
+        }
+        if self.endpoints.iter().any(|e| e.path == path) {
+            self.errors.push(format!("endpoint '{path}' is registered twice"));
+        }
+        self.endpoints.push(Endpoint { path, handler, module: self.module });
+        self
+    }
+
     /// Work done once, when the first administrator sets the organization up.
     pub fn on_first_run(&mut self, f: FirstRunFn) -> &mut Self {
         self.first_run.push(f);
@@ -249,6 +265,7 @@ pub struct Modules {
     printers: Vec<(&'static str, PrintFn)>,
     boards: Vec<Board>,
     dashboards: Vec<Dashboard>,
+    endpoints: Vec<Endpoint>,
 }
 
 impl fmt::Debug for Modules {
@@ -275,6 +292,7 @@ impl Modules {
             printers: Vec::new(),
             boards: Vec::new(),
             dashboards: Vec::new(),
+            endpoints: Vec::new(),
             errors: Vec::new(),
         };
         let mut names: Vec<&'static str> = Vec::new();
@@ -323,6 +341,7 @@ impl Modules {
             printers: r.printers,
             boards: r.boards,
             dashboards: r.dashboards,
+            endpoints: r.endpoints,
         })
     }
 
@@ -389,6 +408,11 @@ impl Modules {
     /// The boards, in registration order.
     pub fn boards(&self) -> &[Board] {
         &self.boards
+    }
+
+    /// The modules' endpoints.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
     }
 
     /// The dashboards, in registration order.
@@ -632,7 +656,7 @@ fn sync_table(
 
 /// The modules of the standard build, in registration order.
 pub fn standard() -> Vec<Arc<dyn Module>> {
-    vec![Arc::new(crate::platform::Platform), Arc::new(crate::sales::Sales)]
+    vec![Arc::new(crate::platform::Platform), Arc::new(crate::sales::Sales), Arc::new(crate::exchange1c::Exchange1C)]
 }
 
 impl Session<'_, '_, '_> {

@@ -1,0 +1,788 @@
+//! What an import does with each thing 1C describes. Everything is
+//! matched by its 1C `Ид` within the node and created or updated, so a
+//! package imported twice changes nothing the second time.
+//!
+//! - Groups become product families, nested as in 1C.
+//! - Units become unit groups of one unit each, matched by OKEI code:
+//!   1C's units do not convert into one another, so each is the base of
+//!   its own group.
+//! - Properties become `relata_productproperty` records and a product's
+//!   values `relata_productpropertyvalue` records (listed values as text).
+//! - Price types become price lists in their currency; a price for a type
+//!   is the product's item in that list, in the product's unit.
+//! - Warehouses become `relata_warehouse` records, stock per warehouse
+//!   `relata_productstock` records, the total the product's
+//!   `quantityonhand`.
+//! - A variant (`product#variant`) is a product of its own, linked to its
+//!   base product by `relata_baseproductid`, in the base product's family
+//!   and unit, named after the base product and its characteristics.
+//! - Deletion marks retire (products, families) or deactivate (price
+//!   lists, warehouses); nothing 1C sends deletes a record.
+//!
+//! 1C's file order is not guaranteed: what refers to something not yet
+//! received is kept in `relata_exchangepending` under the awaited `Ид`
+//! and applied again when that arrives.
+
+use relata_commerceml::{Group, Offer, PriceType, Product, Property, Unit, Warehouse};
+use relata_metadata::{EntityRef, Value};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::session::{Condition, Fields, RecordInput, Session};
+
+/// One thing to import, in the order they are applied.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "item")]
+pub(super) enum Item {
+    Group(Group),
+    Property(Property),
+    Unit(Unit),
+    PriceType(PriceType),
+    Warehouse(Warehouse),
+    Product(Product),
+    Offer(Offer),
+}
+
+impl Item {
+    fn id(&self) -> &str {
+        match self {
+            Item::Group(g) => &g.id,
+            Item::Property(p) => &p.id,
+            Item::Unit(u) => &u.id,
+            Item::PriceType(t) => &t.id,
+            Item::Warehouse(w) => &w.id,
+            Item::Product(p) => &p.id,
+            Item::Offer(o) => &o.id,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Item::Group(_) => "group",
+            Item::Property(_) => "property",
+            Item::Unit(_) => "unit",
+            Item::PriceType(_) => "pricetype",
+            Item::Warehouse(_) => "warehouse",
+            Item::Product(_) => "product",
+            Item::Offer(_) => "offer",
+        }
+    }
+}
+
+/// The items of a package, references before what refers to them.
+pub(super) fn items(package: relata_commerceml::Package) -> Vec<Item> {
+    let mut out = Vec::new();
+    if let Some(c) = package.classifier {
+        out.extend(c.groups.into_iter().map(Item::Group));
+        out.extend(c.properties.into_iter().map(Item::Property));
+        out.extend(c.units.into_iter().map(Item::Unit));
+        out.extend(c.price_types.into_iter().map(Item::PriceType));
+        out.extend(c.warehouses.into_iter().map(Item::Warehouse));
+    }
+    if let Some(offers) = &package.offers {
+        out.extend(offers.price_types.iter().cloned().map(Item::PriceType));
+        out.extend(offers.warehouses.iter().cloned().map(Item::Warehouse));
+    }
+    if let Some(c) = package.catalog {
+        out.extend(c.products.into_iter().map(Item::Product));
+    }
+    if let Some(offers) = package.offers {
+        out.extend(offers.offers.into_iter().map(Item::Offer));
+    }
+    out
+}
+
+/// What an import did, kept in the job's data between steps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Tally {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub retired: u64,
+    pub waiting: u64,
+    pub resolved: u64,
+    pub warnings: Vec<String>,
+}
+
+impl Tally {
+    fn counted(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Created => self.created += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+
+    fn warn(&mut self, text: String) {
+        // The log keeps the first ones; the count says how many there were.
+        if self.warnings.len() < 50 {
+            self.warnings.push(text);
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} created, {} updated, {} unchanged, {} retired",
+            self.created, self.updated, self.unchanged, self.retired
+        );
+        if self.resolved > 0 {
+            s.push_str(&format!(", {} waiting items applied", self.resolved));
+        }
+        if self.waiting > 0 {
+            s.push_str(&format!(", {} waiting for data not yet received", self.waiting));
+        }
+        if !self.warnings.is_empty() {
+            s.push_str(&format!("; warnings: {}", self.warnings.join("; ")));
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// An OData string literal for an internal filter.
+pub(super) fn quote(s: &str) -> String {
+    relata_query::options::string_literal(s)
+}
+
+fn reference(entity: &str, id: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: entity.into(), id })
+}
+
+fn text(s: &str, max: usize) -> Value {
+    Value::String(s.trim().chars().take(max).collect())
+}
+
+/// The record of `entity` that 1C calls `exchange_id` in this node.
+fn find(s: &mut Session<'_, '_, '_>, entity: &str, node: Uuid, exchange_id: &str) -> Result<Option<Fields>> {
+    let key = s.entity(entity)?.primary_id().to_string();
+    let rows = s.query_system(
+        entity,
+        &format!(
+            "$filter=_relata_exchangenodeid_value eq {node} and relata_exchangeid eq {}&$orderby={key}",
+            quote(exchange_id)
+        ),
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid> {
+    let key = s.entity(entity)?.primary_id().to_string();
+    record.get(&key).and_then(Value::as_uuid).ok_or_else(|| EngineError::Invalid(format!("{entity} without an id")))
+}
+
+/// Creates the record 1C calls `exchange_id`, or updates what changed.
+fn upsert(
+    s: &mut Session<'_, '_, '_>,
+    entity: &str,
+    node: Uuid,
+    exchange_id: &str,
+    fields: Vec<(&str, Value)>,
+) -> Result<(Uuid, Outcome)> {
+    match find(s, entity, node, exchange_id)? {
+        Some(existing) => {
+            let id = id_of(s, entity, &existing)?;
+            let changed = changes(&existing, fields);
+            if changed.is_empty() {
+                return Ok((id, Outcome::Unchanged));
+            }
+            s.update(entity, id, RecordInput::new(changed), Condition::default(), false)?;
+            Ok((id, Outcome::Updated))
+        }
+        None => {
+            let mut all: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            all.push(("relata_exchangeid".into(), Value::String(exchange_id.to_string())));
+            all.push(("relata_exchangenodeid".into(), reference("relata_exchangenode", node)));
+            let id = s.create(entity, RecordInput::new(all))?;
+            resolve_waiting(s, node, exchange_id)?;
+            Ok((id, Outcome::Created))
+        }
+    }
+}
+
+/// The fields whose value differs from the stored record. A state change
+/// is kept whole (status with state).
+fn changes(existing: &Fields, fields: Vec<(&str, Value)>) -> Vec<(String, Value)> {
+    let same = |k: &str, v: &Value| match (existing.get(k), v) {
+        (Some(Value::Ref(a)), Value::Ref(b)) => a.id == b.id,
+        (Some(Value::Decimal(a)), Value::Decimal(b)) => a.normalize() == b.normalize(),
+        (Some(a), b) => a == b,
+        (None, b) => b.is_null(),
+    };
+    let state_changes = fields.iter().any(|(k, v)| *k == "statecode" && !same(k, v));
+    fields
+        .into_iter()
+        .filter(|(k, v)| !same(k, v) || (state_changes && *k == "statuscode"))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+/// Keeps `item` until `awaited` arrives.
+fn wait_for(s: &mut Session<'_, '_, '_>, node: Uuid, awaited: &str, item: &Item, tally: &mut Tally) -> Result<()> {
+    let payload = serde_json::to_string(item).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let kept = s.query_system(
+        "relata_exchangepending",
+        &format!(
+            "$select=relata_payload&$filter=_relata_exchangenodeid_value eq {node} and relata_name eq {} and relata_kind eq {}",
+            quote(awaited),
+            quote(item.kind())
+        ),
+    )?;
+    if !kept.iter().any(|p| p.get("relata_payload").and_then(Value::as_str) == Some(payload.as_str())) {
+        let fields = vec![
+            ("relata_name".to_string(), text(awaited, 200)),
+            ("relata_exchangenodeid".to_string(), reference("relata_exchangenode", node)),
+            ("relata_kind".to_string(), Value::String(item.kind().into())),
+            ("relata_payload".to_string(), Value::String(payload)),
+        ];
+        s.create("relata_exchangepending", RecordInput::new(fields))?;
+    }
+    tally.waiting += 1;
+    Ok(())
+}
+
+/// Applies again what waited for `exchange_id`, now that it exists.
+fn resolve_waiting(s: &mut Session<'_, '_, '_>, node: Uuid, exchange_id: &str) -> Result<()> {
+    let waiting = s.query_system(
+        "relata_exchangepending",
+        &format!(
+            "$select=relata_exchangependingid,relata_payload&$filter=_relata_exchangenodeid_value eq {node} and relata_name eq {}",
+            quote(exchange_id)
+        ),
+    )?;
+    for w in waiting {
+        let Some(id) = w.get("relata_exchangependingid").and_then(Value::as_uuid) else { continue };
+        s.delete("relata_exchangepending", id, None)?;
+        let payload = w.get("relata_payload").and_then(Value::as_str).unwrap_or("");
+        let Ok(item) = serde_json::from_str::<Item>(payload) else { continue };
+        let mut tally = Tally::default();
+        apply(s, node, &item, &mut tally)?;
+    }
+    Ok(())
+}
+
+/// Applies one item.
+pub(super) fn apply(s: &mut Session<'_, '_, '_>, node: Uuid, item: &Item, tally: &mut Tally) -> Result<()> {
+    if item.id().trim().is_empty() {
+        tally.warn(format!("a {} without an Ид was skipped", item.kind()));
+        return Ok(());
+    }
+    match item {
+        Item::Group(g) => group(s, node, g, item, tally),
+        Item::Property(p) => property(s, node, p, tally),
+        Item::Unit(u) => unit(s, u.code.as_deref().unwrap_or(&u.id), unit_names(u), tally).map(|_| ()),
+        Item::PriceType(t) => price_type(s, node, t, tally),
+        Item::Warehouse(w) => warehouse(s, node, w, tally),
+        Item::Product(p) => product(s, node, p, item, tally),
+        Item::Offer(o) => offer(s, node, o, item, tally),
+    }
+}
+
+fn state(deleted: bool, active: (i64, i64), retired: (i64, i64)) -> [(&'static str, Value); 2] {
+    let (state, status) = if deleted { retired } else { active };
+    [("statecode", Value::Int(state)), ("statuscode", Value::Int(status))]
+}
+
+/// A product number no other product has: the first free of the given
+/// candidates, else the last with a counter.
+fn free_product_number(s: &mut Session<'_, '_, '_>, candidates: &[&str]) -> Result<String> {
+    let taken = |s: &mut Session<'_, '_, '_>, n: &str| -> Result<bool> {
+        let rows = s.query_system("product", &format!("$select=productid&$filter=productnumber eq {}", quote(n)))?;
+        Ok(!rows.is_empty())
+    };
+    let candidates: Vec<String> =
+        candidates.iter().map(|c| c.trim().chars().take(90).collect::<String>()).filter(|c| !c.is_empty()).collect();
+    for c in &candidates {
+        if !taken(s, c)? {
+            return Ok(c.clone());
+        }
+    }
+    let last = candidates.last().cloned().unwrap_or_else(|| "1C".into());
+    for n in 2.. {
+        let c = format!("{last}-{n}");
+        if !taken(s, &c)? {
+            return Ok(c);
+        }
+    }
+    unreachable!("the counter runs until a number is free")
+}
+
+fn group(s: &mut Session<'_, '_, '_>, node: Uuid, g: &Group, item: &Item, tally: &mut Tally) -> Result<()> {
+    let parent = match &g.parent_id {
+        Some(p) => match find(s, "product", node, p)? {
+            Some(f) => Some(id_of(s, "product", &f)?),
+            None => {
+                wait_for(s, node, p, item, tally)?;
+                None
+            }
+        },
+        None => None,
+    };
+    let mut fields = vec![("name", text(&g.name, 100)), ("productstructure", Value::Int(2))];
+    fields.extend(state(g.deleted, (0, 1), (1, 2)));
+    if let Some(p) = parent {
+        fields.push(("parentproductid", reference("product", p)));
+    }
+    if find(s, "product", node, &g.id)?.is_none() {
+        let number = free_product_number(s, &[&g.id])?;
+        fields.push(("productnumber", Value::String(number)));
+    }
+    let (_, outcome) = upsert(s, "product", node, &g.id, fields)?;
+    tally.counted(outcome);
+    if g.deleted && outcome != Outcome::Unchanged {
+        tally.retired += 1;
+    }
+    Ok(())
+}
+
+fn property(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Property, tally: &mut Tally) -> Result<()> {
+    let choices: serde_json::Map<String, serde_json::Value> = p
+        .choices
+        .iter()
+        .filter_map(|c| Some((c.id.clone()?, serde_json::Value::String(c.value.clone()))))
+        .collect();
+    let fields = vec![
+        ("relata_name", text(&p.name, 400)),
+        ("relata_valuetype", p.value_type.as_deref().map_or(Value::Null, |t| text(t, 50))),
+        (
+            "relata_choices",
+            if choices.is_empty() { Value::Null } else { Value::String(serde_json::Value::Object(choices).to_string()) },
+        ),
+    ];
+    let (_, outcome) = upsert(s, "relata_productproperty", node, &p.id, fields)?;
+    tally.counted(outcome);
+    Ok(())
+}
+
+/// Names of a unit: (short, full).
+fn unit_names(u: &Unit) -> (String, String) {
+    let short = u.short_name.clone().or_else(|| u.full_name.clone()).unwrap_or_else(|| u.id.clone());
+    let full = u.full_name.clone().unwrap_or_else(|| short.clone());
+    (short, full)
+}
+
+/// The unit with OKEI code `code` (or, for a unit without one, the name),
+/// with a unit group of its own made for it if there is none: (group, unit).
+fn unit(s: &mut Session<'_, '_, '_>, code: &str, names: (String, String), tally: &mut Tally) -> Result<(Uuid, Uuid)> {
+    let code = code.trim();
+    let rows =
+        s.query_system("uom", &format!("$select=uomid,uomscheduleid&$filter=relata_okeicode eq {}", quote(code)))?;
+    if let Some(r) = rows.first() {
+        let unit = r.get("uomid").and_then(Value::as_uuid);
+        let group = r.get("uomscheduleid").and_then(Value::as_uuid);
+        if let (Some(g), Some(u)) = (group, unit) {
+            tally.unchanged += 1;
+            return Ok((g, u));
+        }
+    }
+    let (short, full) = names;
+    let group = s.create(
+        "uomschedule",
+        RecordInput::new(vec![
+            ("name".into(), text(&full, 200)),
+            ("baseuomname".into(), text(&short, 100)),
+            ("description".into(), Value::String(format!("Unit from 1C, OKEI code {code}"))),
+        ]),
+    )?;
+    let base = s.query_system("uom", &format!("$select=uomid&$filter=_uomscheduleid_value eq {group}"))?;
+    let unit = base
+        .first()
+        .and_then(|r| r.get("uomid"))
+        .and_then(Value::as_uuid)
+        .ok_or_else(|| EngineError::Invalid(format!("the unit group for '{short}' has no base unit")))?;
+    s.update(
+        "uom",
+        unit,
+        RecordInput::new(vec![("relata_okeicode".into(), text(code, 10))]),
+        Condition::default(),
+        false,
+    )?;
+    tally.created += 1;
+    Ok((group, unit))
+}
+
+/// A currency 1C names (`руб`, `RUB`, `643`, `USD`), added with exchange
+/// rate 1 and a warning if the organization does not have it yet.
+fn currency(s: &mut Session<'_, '_, '_>, named: &str, tally: &mut Tally) -> Result<Option<Uuid>> {
+    let n = named.trim().trim_end_matches('.').to_lowercase();
+    let iso = match n.as_str() {
+        "" => return Ok(None),
+        "руб" | "rub" | "rur" | "643" | "₽" | "рубль" => "RUB",
+        "usd" | "$" | "840" | "долл" | "доллар сша" => "USD",
+        "eur" | "€" | "978" | "евро" => "EUR",
+        "грн" | "uah" | "980" | "гривна" => "UAH",
+        "тенге" | "kzt" | "398" | "тг" => "KZT",
+        "byn" | "933" | "бел. руб" | "бел руб" => "BYN",
+        "cny" | "156" | "юань" => "CNY",
+        other => return Ok(find_currency(s, &other.to_uppercase())?.or(None)),
+    };
+    if let Some(id) = find_currency(s, iso)? {
+        return Ok(Some(id));
+    }
+    let Some((_, name, symbol, precision)) = crate::seed::currency_info(iso) else { return Ok(None) };
+    let id = s.create(
+        "transactioncurrency",
+        RecordInput::new(vec![
+            ("currencyname".into(), Value::String(name.into())),
+            ("isocurrencycode".into(), Value::String(iso.into())),
+            ("currencysymbol".into(), Value::String(symbol.into())),
+            ("currencyprecision".into(), Value::Int(precision)),
+            ("exchangerate".into(), Value::Decimal(Decimal::ONE)),
+        ]),
+    )?;
+    tally.warn(format!("the currency {iso} was added with exchange rate 1: set its rate"));
+    Ok(Some(id))
+}
+
+fn find_currency(s: &mut Session<'_, '_, '_>, iso: &str) -> Result<Option<Uuid>> {
+    let rows = s.query_system(
+        "transactioncurrency",
+        &format!("$select=transactioncurrencyid&$filter=isocurrencycode eq {}", quote(iso)),
+    )?;
+    Ok(rows.first().and_then(|r| r.get("transactioncurrencyid")).and_then(Value::as_uuid))
+}
+
+fn price_type(s: &mut Session<'_, '_, '_>, node: Uuid, t: &PriceType, tally: &mut Tally) -> Result<()> {
+    let mut fields = vec![("name", text(&t.name, 100))];
+    if let Some(c) = t.currency.as_deref() {
+        match currency(s, c, tally)? {
+            Some(id) => fields.push(("transactioncurrencyid", reference("transactioncurrency", id))),
+            None => tally.warn(format!("price type '{}': the currency '{c}' is not known; the base currency is used", t.name)),
+        }
+    }
+    fields.extend(state(t.deleted, (0, 100_001), (1, 100_002)));
+    let (_, outcome) = upsert(s, "pricelevel", node, &t.id, fields)?;
+    tally.counted(outcome);
+    Ok(())
+}
+
+fn warehouse(s: &mut Session<'_, '_, '_>, node: Uuid, w: &Warehouse, tally: &mut Tally) -> Result<()> {
+    let mut fields = vec![("relata_name", text(&w.name, 200))];
+    if let Some(a) = &w.address {
+        fields.push(("relata_address", text(a, 1000)));
+    }
+    fields.extend(state(w.deleted, (0, 1), (1, 2)));
+    let (_, outcome) = upsert(s, "relata_warehouse", node, &w.id, fields)?;
+    tally.counted(outcome);
+    Ok(())
+}
+
+/// The unit a product is sold in: its base unit from 1C, found or made.
+fn base_unit(s: &mut Session<'_, '_, '_>, b: &relata_commerceml::BaseUnit, tally: &mut Tally) -> Result<Option<(Uuid, Uuid)>> {
+    let name = b.short_name.clone().or_else(|| b.full_name.clone());
+    let code = b.code.clone().or_else(|| name.clone());
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else { return Ok(None) };
+    let short = name.clone().unwrap_or_else(|| code.clone());
+    let full = b.full_name.clone().unwrap_or_else(|| short.clone());
+    let before = tally.unchanged;
+    let found = unit(s, &code, (short, full), tally)?;
+    tally.unchanged = before;
+    Ok(Some(found))
+}
+
+fn product(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Product, item: &Item, tally: &mut Tally) -> Result<()> {
+    let mut fields = vec![("name", text(&p.name, 100))];
+    fields.push(("relata_sku", p.article.as_deref().map_or(Value::Null, |a| text(a, 100))));
+    fields.push(("relata_barcode", p.barcode.as_deref().map_or(Value::Null, |b| text(b, 100))));
+    if let Some(d) = p.description.as_deref().filter(|d| !d.trim().is_empty()) {
+        fields.push(("description", text(d, 2000)));
+    }
+    fields.push(("producttypecode", Value::Int(if p.is_service() { 3 } else { 1 })));
+    if let Some(rate) = p.tax_rates.iter().find_map(|t| t.percent()) {
+        fields.push(("relata_taxrate", Value::Decimal(rate)));
+    }
+    if let Some((group, unit)) = match &p.base_unit {
+        Some(b) => base_unit(s, b, tally)?,
+        None => None,
+    } {
+        fields.push(("defaultuomscheduleid", reference("uomschedule", group)));
+        fields.push(("defaultuomid", reference("uom", unit)));
+    }
+    if let Some(g) = p.group_ids.first() {
+        match find(s, "product", node, g)? {
+            Some(f) => fields.push(("parentproductid", reference("product", id_of(s, "product", &f)?))),
+            None => wait_for(s, node, g, item, tally)?,
+        }
+    }
+    if p.variant_id().is_some() {
+        match find(s, "product", node, p.product_id())? {
+            Some(f) => fields.push(("relata_baseproductid", reference("product", id_of(s, "product", &f)?))),
+            None => tally.warn(format!("variant '{}': its base product '{}' is not known", p.name, p.product_id())),
+        }
+    }
+    fields.extend(state(p.deleted, (0, 1), (1, 2)));
+    let existing = find(s, "product", node, &p.id)?;
+    if existing.is_none() {
+        let code = p.requisite("Код").unwrap_or("");
+        let number = free_product_number(s, &[p.article.as_deref().unwrap_or(""), code, &p.id])?;
+        fields.push(("productnumber", Value::String(number)));
+    }
+    let (id, outcome) = upsert(s, "product", node, &p.id, fields)?;
+    tally.counted(outcome);
+    if p.deleted && outcome != Outcome::Unchanged {
+        tally.retired += 1;
+    }
+    property_values(s, node, id, &p.property_values, tally)
+}
+
+/// A product's property values, as text (a listed value by its text).
+fn property_values(
+    s: &mut Session<'_, '_, '_>,
+    node: Uuid,
+    product: Uuid,
+    values: &[relata_commerceml::PropertyValue],
+    tally: &mut Tally,
+) -> Result<()> {
+    for v in values {
+        let Some(prop) = find(s, "relata_productproperty", node, &v.property_id)? else {
+            if !v.values.iter().all(|x| x.trim().is_empty()) {
+                tally.warn(format!("a value of the unknown property '{}' was skipped", v.property_id));
+            }
+            continue;
+        };
+        let prop_id = id_of(s, "relata_productproperty", &prop)?;
+        let choices: serde_json::Map<String, serde_json::Value> = prop
+            .get("relata_choices")
+            .and_then(Value::as_str)
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        let shown: Vec<String> = v
+            .values
+            .iter()
+            .filter(|x| !x.trim().is_empty())
+            .map(|x| choices.get(x.trim()).and_then(|c| c.as_str()).unwrap_or(x.trim()).to_string())
+            .collect();
+        let kept = s.query_system(
+            "relata_productpropertyvalue",
+            &format!(
+                "$select=relata_productpropertyvalueid,relata_name&$filter=_relata_productid_value eq {product} \
+                 and _relata_productpropertyid_value eq {prop_id}"
+            ),
+        )?;
+        let kept_id = kept.first().and_then(|k| k.get("relata_productpropertyvalueid")).and_then(Value::as_uuid);
+        let kept_text = kept.first().and_then(|k| k.get("relata_name")).and_then(Value::as_str).map(str::to_string);
+        match (kept_id, shown.is_empty()) {
+            (Some(id), true) => s.delete("relata_productpropertyvalue", id, None)?,
+            (Some(id), false) => {
+                let joined = shown.join(", ");
+                if kept_text.as_deref() != Some(joined.as_str()) {
+                    let f = vec![("relata_name".into(), text(&joined, 1000))];
+                    s.update("relata_productpropertyvalue", id, RecordInput::new(f), Condition::default(), false)?;
+                }
+            }
+            (None, false) => {
+                let f = vec![
+                    ("relata_name".into(), text(&shown.join(", "), 1000)),
+                    ("relata_productid".into(), reference("product", product)),
+                    ("relata_productpropertyid".into(), reference("relata_productproperty", prop_id)),
+                ];
+                s.create("relata_productpropertyvalue", RecordInput::new(f))?;
+            }
+            (None, true) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The product an offer prices: the product itself, or for a variant its
+/// own product, made from the base product when first seen.
+fn offer_product(
+    s: &mut Session<'_, '_, '_>,
+    node: Uuid,
+    o: &Offer,
+    item: &Item,
+    tally: &mut Tally,
+) -> Result<Option<Fields>> {
+    if let Some(p) = find(s, "product", node, &o.id)? {
+        return Ok(Some(p));
+    }
+    let Some(_) = o.variant_id() else {
+        wait_for(s, node, &o.id, item, tally)?;
+        return Ok(None);
+    };
+    let Some(base) = find(s, "product", node, o.product_id())? else {
+        wait_for(s, node, o.product_id(), item, tally)?;
+        return Ok(None);
+    };
+    let base_name = base.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let traits: Vec<String> = o.characteristics.iter().map(|c| format!("{}: {}", c.name, c.value)).collect();
+    let name = match (&o.name, traits.is_empty()) {
+        (Some(n), _) if n.trim() != base_name.trim() => n.clone(),
+        (_, false) => format!("{base_name} ({})", traits.join(", ")),
+        _ => format!("{base_name} ({})", o.variant_id().unwrap_or("")),
+    };
+    let variant = Product {
+        id: o.id.clone(),
+        name,
+        article: o.article.clone(),
+        barcode: o.barcode.clone(),
+        base_unit: o.base_unit.clone(),
+        characteristics: o.characteristics.clone(),
+        ..Product::default()
+    };
+    let mut fields = vec![("relata_baseproductid", reference("product", id_of(s, "product", &base)?))];
+    for k in ["parentproductid", "defaultuomscheduleid", "defaultuomid", "producttypecode", "relata_taxrate"] {
+        if let Some(v) = base.get(k).filter(|v| !v.is_null()) {
+            if o.base_unit.is_none() || !k.starts_with("defaultuom") {
+                fields.push((k, v.clone()));
+            }
+        }
+    }
+    let number = free_product_number(s, &[o.article.as_deref().unwrap_or(""), &o.id])?;
+    fields.push(("productnumber", Value::String(number)));
+    fields.push(("name", text(&variant.name, 100)));
+    fields.push(("relata_sku", o.article.as_deref().map_or(Value::Null, |a| text(a, 100))));
+    fields.push(("relata_barcode", o.barcode.as_deref().map_or(Value::Null, |b| text(b, 100))));
+    if let Some((group, unit)) = match &o.base_unit {
+        Some(b) => base_unit(s, b, tally)?,
+        None => None,
+    } {
+        fields.push(("defaultuomscheduleid", reference("uomschedule", group)));
+        fields.push(("defaultuomid", reference("uom", unit)));
+    }
+    let (_, outcome) = upsert(s, "product", node, &o.id, fields)?;
+    tally.counted(outcome);
+    find(s, "product", node, &o.id)
+}
+
+fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally: &mut Tally) -> Result<()> {
+    let Some(product) = offer_product(s, node, o, item, tally)? else { return Ok(()) };
+    let product_id = id_of(s, "product", &product)?;
+    let unit = product.get("defaultuomid").and_then(Value::as_uuid);
+    for price in &o.prices {
+        let Some(list) = find(s, "pricelevel", node, &price.price_type_id)? else {
+            let only_this = Offer { prices: vec![price.clone()], stock: vec![], quantity: None, ..o.clone() };
+            wait_for(s, node, &price.price_type_id, &Item::Offer(only_this), tally)?;
+            continue;
+        };
+        let Some(unit) = unit else {
+            tally.warn(format!("'{}' has no unit, so it cannot be priced", o.id));
+            break;
+        };
+        let list_id = id_of(s, "pricelevel", &list)?;
+        let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
+        let amount = (price.unit_price / factor).round_dp(4);
+        let kept = s.query_system(
+            "productpricelevel",
+            &format!(
+                "$select=productpricelevelid,amount&$filter=_pricelevelid_value eq {list_id} and \
+                 _productid_value eq {product_id} and _uomid_value eq {unit}"
+            ),
+        )?;
+        match kept.first() {
+            Some(k) => {
+                let same = k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
+                let id = k.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");
+                if same {
+                    tally.unchanged += 1;
+                } else {
+                    let f = vec![("amount".into(), Value::Decimal(amount))];
+                    s.update("productpricelevel", id, RecordInput::new(f), Condition::default(), false)?;
+                    tally.updated += 1;
+                }
+            }
+            None => {
+                let f = vec![
+                    ("pricelevelid".into(), reference("pricelevel", list_id)),
+                    ("productid".into(), reference("product", product_id)),
+                    ("uomid".into(), reference("uom", unit)),
+                    ("pricingmethodcode".into(), Value::Int(1)),
+                    ("amount".into(), Value::Decimal(amount)),
+                ];
+                s.create("productpricelevel", RecordInput::new(f))?;
+                tally.created += 1;
+            }
+        }
+    }
+    for st in &o.stock {
+        stock(s, node, &product, product_id, st, tally)?;
+    }
+    let total = o.quantity.or_else(|| (!o.stock.is_empty()).then(|| o.stock.iter().map(|x| x.quantity).sum()));
+    if let Some(total) = total {
+        let mut f = vec![("quantityonhand", Value::Decimal(total))];
+        if o.deleted {
+            f.extend(state(true, (0, 1), (1, 2)));
+        }
+        let changed = changes(&product, f);
+        if !changed.is_empty() {
+            s.update("product", product_id, RecordInput::new(changed), Condition::default(), false)?;
+        }
+    }
+    Ok(())
+}
+
+fn stock(
+    s: &mut Session<'_, '_, '_>,
+    node: Uuid,
+    product: &Fields,
+    product_id: Uuid,
+    st: &relata_commerceml::WarehouseStock,
+    tally: &mut Tally,
+) -> Result<()> {
+    // A warehouse not described yet is made under its Ид and named when
+    // its description arrives.
+    let warehouse = match find(s, "relata_warehouse", node, &st.warehouse_id)? {
+        Some(w) => id_of(s, "relata_warehouse", &w)?,
+        None => upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0,
+    };
+    let kept = s.query_system(
+        "relata_productstock",
+        &format!(
+            "$select=relata_productstockid,relata_quantity&$filter=_relata_productid_value eq {product_id} and \
+             _relata_warehouseid_value eq {warehouse}"
+        ),
+    )?;
+    match kept.first() {
+        Some(k) => {
+            let same = k.get("relata_quantity").and_then(Value::as_decimal).map(|a| a.normalize())
+                == Some(st.quantity.normalize());
+            if same {
+                tally.unchanged += 1;
+            } else {
+                let id = k.get("relata_productstockid").and_then(Value::as_uuid).expect("selected key");
+                let f = vec![("relata_quantity".into(), Value::Decimal(st.quantity))];
+                s.update("relata_productstock", id, RecordInput::new(f), Condition::default(), false)?;
+                tally.updated += 1;
+            }
+        }
+        None => {
+            let name = product.get("name").and_then(Value::as_str).unwrap_or("");
+            let f = vec![
+                ("relata_name".into(), text(name, 400)),
+                ("relata_productid".into(), reference("product", product_id)),
+                ("relata_warehouseid".into(), reference("relata_warehouse", warehouse)),
+                ("relata_quantity".into(), Value::Decimal(st.quantity)),
+            ];
+            s.create("relata_productstock", RecordInput::new(f))?;
+            tally.created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Retires the node's products and families 1C did not touch since
+/// `since` (after a full unload, 3.x's `deactivate`).
+pub(super) fn retire_untouched(s: &mut Session<'_, '_, '_>, node: Uuid, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    let rows = s.query_system(
+        "product",
+        &format!(
+            "$select=productid&$filter=_relata_exchangenodeid_value eq {node} and statecode eq 0 and modifiedon lt {}",
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )?;
+    let mut n = 0;
+    for r in rows {
+        let Some(id) = r.get("productid").and_then(Value::as_uuid) else { continue };
+        let f = vec![("statecode".into(), Value::Int(1)), ("statuscode".into(), Value::Int(2))];
+        s.update("product", id, RecordInput::new(f), Condition::default(), false)?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,180 @@
+//! Importing an uploaded file: 1C's `mode=import` starts a background job
+//! and is answered `progress` until the job ends, so no call waits on a
+//! long import (1C repeats the same call; a proxy never times out). The
+//! job works in steps of [`BATCH`] items, one transaction each, keeping
+//! its place and tally in the job's data; every item is an upsert, so a
+//! step run again after a crash changes nothing twice. An item the sales
+//! rules refuse (a name too long, a unit in the wrong group) is skipped
+//! with a warning in the log rather than failing the package.
+
+use relata_metadata::{EntityRef, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::catalog::{self, quote, Tally};
+use super::uploads;
+use crate::error::{EngineError, Result};
+use crate::jobs::{state, status, JobContext, JobStep, NewJob};
+use crate::session::{RecordInput, Session};
+
+pub(super) const JOB: &str = "import";
+/// Items per step (per transaction).
+const BATCH: usize = 200;
+
+/// `relata_exchangelog.relata_result`.
+pub(super) mod result {
+    pub const IN_PROGRESS: i64 = 1;
+    pub const SUCCEEDED: i64 = 2;
+    pub const FAILED: i64 = 3;
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Progress {
+    node: Uuid,
+    file: String,
+    log: Uuid,
+    #[serde(default)]
+    cursor: usize,
+    #[serde(default)]
+    total: usize,
+    #[serde(default)]
+    tally: Tally,
+}
+
+/// What an import call answers.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Answer {
+    Progress(String),
+    Success(String),
+    Failure(String),
+}
+
+/// One step of the import job.
+pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<JobStep> {
+    let mut p: Progress = serde_json::from_value(ctx.data.clone())
+        .map_err(|e| EngineError::Invalid(format!("the import job's data is not readable: {e}")))?;
+    let bytes = uploads::read(s, p.node, &p.file)?
+        .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
+    let package = relata_commerceml::read(&bytes)
+        .map_err(|e| EngineError::Invalid(format!("'{}' is not a CommerceML document: {e}", p.file)))?;
+    let items = catalog::items(package);
+    p.total = items.len();
+    let end = (p.cursor + BATCH).min(items.len());
+    for item in items.get(p.cursor..end).unwrap_or_default() {
+        let node = p.node;
+        let mut tally = p.tally.clone();
+        match s.savepoint(|s| catalog::apply(s, node, item, &mut tally)) {
+            Ok(()) => p.tally = tally,
+            // The database's own trouble fails the step (and the job says
+            // why); a refusal of one item does not fail the package.
+            Err(e @ EngineError::Store(_)) => return Err(e),
+            Err(e) => p.tally.warnings.push(format!("{}: {e}", describe(item))),
+        }
+    }
+    p.cursor = end;
+    if p.cursor < p.total {
+        ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        return Ok(JobStep::Continue);
+    }
+    let summary = format!("{}: {}", p.file, p.tally.summary());
+    log_result(s, p.log, result::SUCCEEDED, &summary)?;
+    uploads::remove(s, p.node, &p.file)?;
+    uploads::touch_node(s, p.node, "relata_lastimporton")?;
+    ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    Ok(JobStep::Done(Some(summary)))
+}
+
+fn describe(item: &catalog::Item) -> String {
+    let v = serde_json::to_value(item).unwrap_or_default();
+    let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("item").to_string();
+    let name = v.pointer("/item/name").and_then(|n| n.as_str()).unwrap_or("");
+    let id = v.pointer("/item/id").and_then(|n| n.as_str()).unwrap_or("");
+    format!("{kind} '{name}' ({id})")
+}
+
+fn log_result(s: &mut Session<'_, '_, '_>, log: Uuid, result: i64, message: &str) -> Result<()> {
+    let changes = [
+        ("relata_result".to_string(), Value::Int(result)),
+        ("relata_message".to_string(), Value::String(message.chars().take(100_000).collect())),
+    ];
+    s.system_update("relata_exchangelog", log, changes.into_iter().collect())
+}
+
+/// `mode=import&filename=…`: starts the file's import, or tells how the
+/// one started is going. Runs as the system (the bookkeeping of the
+/// exchange); the job runs as `user`.
+pub(super) fn import_call(s: &mut Session<'_, '_, '_>, node: Uuid, user: Uuid, file: &str) -> Result<Answer> {
+    let uploaded = match uploads::uploaded_on(s, node, file)? {
+        Some(t) => Some(t),
+        // An archive is unpacked on the first import that names a file in it.
+        None if !uploads::unpack_archives(s, node)?.is_empty() => uploads::uploaded_on(s, node, file)?,
+        None => None,
+    };
+    let last = s.query_system(
+        "relata_exchangelog",
+        &format!(
+            "$select=relata_exchangelogid,relata_result,relata_message,relata_asyncoperationid,createdon\
+             &$filter=_relata_exchangenodeid_value eq {node} and relata_filename eq {}&$orderby=createdon desc&$top=1",
+            quote(file)
+        ),
+    )?;
+    let last = last.into_iter().next();
+    let started_after_upload = match (&last, uploaded) {
+        (Some(l), Some(up)) => l.get("createdon").and_then(Value::as_datetime).is_some_and(|c| c >= up),
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if let (Some(log), true) = (&last, started_after_upload) {
+        return progress_of(s, log);
+    }
+    if uploaded.is_none() {
+        return Ok(Answer::Failure(format!("the file '{file}' was not uploaded")));
+    }
+    let log = s.create(
+        "relata_exchangelog",
+        RecordInput::new(vec![
+            ("relata_name".into(), Value::String(format!("Import of {file}").chars().take(400).collect())),
+            ("relata_exchangenodeid".into(), Value::Ref(EntityRef { entity: "relata_exchangenode".into(), id: node })),
+            ("relata_filename".into(), Value::String(file.chars().take(400).collect())),
+            ("relata_result".into(), Value::Int(result::IN_PROGRESS)),
+        ]),
+    )?;
+    let data = serde_json::to_value(Progress { node, file: file.to_string(), log, ..Progress::default() })
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let mut job = NewJob::new(format!("exchange1c.{JOB}"), format!("1C import: {file}"), data);
+    job.owner = Some(user);
+    job.regarding = Some(EntityRef { entity: "relata_exchangenode".into(), id: node });
+    let id = s.enqueue(job)?;
+    s.system_update("relata_exchangelog", log, [("relata_asyncoperationid".to_string(), Value::Uuid(id))].into())?;
+    Ok(Answer::Progress(format!("the import of {file} has started")))
+}
+
+/// How the import a log entry records is going.
+fn progress_of(s: &mut Session<'_, '_, '_>, log: &crate::session::Fields) -> Result<Answer> {
+    let text = |k: &str| log.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    match log.get("relata_result").and_then(Value::as_i64) {
+        Some(result::SUCCEEDED) => return Ok(Answer::Success(text("relata_message"))),
+        Some(result::FAILED) => return Ok(Answer::Failure(text("relata_message"))),
+        _ => {}
+    }
+    let log_id = log.get("relata_exchangelogid").and_then(Value::as_uuid).unwrap_or_default();
+    let Some(job_id) = log.get("relata_asyncoperationid").and_then(Value::as_uuid) else {
+        return Ok(Answer::Failure("the import was never started".into()));
+    };
+    let job = s.read_system("asyncoperation", job_id)?.unwrap_or_default();
+    let statecode = job.get("statecode").and_then(Value::as_i64);
+    let statuscode = job.get("statuscode").and_then(Value::as_i64);
+    let message = job.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    if statecode == Some(state::COMPLETED) && statuscode != Some(status::SUCCEEDED) {
+        let why = if message.is_empty() { "the import was canceled".to_string() } else { message };
+        log_result(s, log_id, result::FAILED, &why)?;
+        return Ok(Answer::Failure(why));
+    }
+    let data: Option<Progress> =
+        job.get("data").and_then(Value::as_str).and_then(|d| serde_json::from_str(d).ok());
+    Ok(Answer::Progress(match data {
+        Some(p) if p.total > 0 => format!("{}: {} of {} items imported", p.file, p.cursor, p.total),
+        Some(p) => format!("{}: the import is queued", p.file),
+        None => "the import is queued".into(),
+    }))
+}

@@ -1,0 +1,54 @@
+//! Exchange with 1C: Relata plays the site in 1C's standard "exchange
+//! with site" protocol, so a stock 1C configuration pointed at
+//! `/1c_exchange` pushes its catalog, prices and stock with no 1C-side code.
+//!
+//! - `protocol.rs` answers the protocol's calls (HTTP Basic, the cookie
+//!   and `sessid` handshake, `success`/`progress`/`failure` answers).
+//! - `uploads.rs` keeps the files 1C uploads, chunk by chunk, in the
+//!   database (so any server process can import them) and unpacks archives.
+//! - `nodes.rs`: each 1C database exchanges as its own node; a fresh
+//!   installation has a default node, so no configuration comes first.
+//! - `import.rs` is the background job that imports one file in steps,
+//!   and `catalog.rs` what a step does with each group, unit, property,
+//!   price type, warehouse, product and offer.
+//!
+//! Every write goes through the session's pipeline as the exchange user,
+//! so the sales rules (units in their group, list prices, unique product
+//! numbers) hold for what 1C sends as for what a user types.
+
+mod catalog;
+mod import;
+mod nodes;
+mod protocol;
+mod uploads;
+
+use crate::jobs::JobKind;
+use crate::modules::{Module, Registry};
+
+/// The privilege the exchange user needs (System Administrator has it).
+pub(crate) const PRIVILEGE: &str = "prvRelataExchangeWith1C";
+
+/// Dataverse's `operationtype` for a data import.
+const IMPORT_OPERATION: i32 = 5;
+
+/// The 1C exchange module.
+pub struct Exchange1C;
+
+impl Module for Exchange1C {
+    fn name(&self) -> &'static str {
+        "exchange1c"
+    }
+
+    fn depends_on(&self) -> &'static [&'static str] {
+        &["platform", "sales"]
+    }
+
+    fn register(&self, r: &mut Registry) {
+        r.schema("exchange1c.toml", include_str!("schema.toml"))
+            .seed(nodes::seed)
+            .endpoint("/1c_exchange", protocol::handle)
+            // An import that fails is reported to 1C, which re-sends the
+            // package; retrying it here would only repeat the failure.
+            .job(JobKind::new(import::JOB, IMPORT_OPERATION, import::step).attempts(1));
+    }
+}

@@ -1,0 +1,189 @@
+//! The "exchange with site" protocol as 1C speaks it: one URL, `type` and
+//! `mode` in the query, plain-text answers whose first line is `success`,
+//! `progress` or `failure` (HTTP 200 even for a failure: 1C reads the
+//! line, not the status). `checkauth` signs the user in with HTTP Basic
+//! and hands out a cookie and a `sessid`, either of which identifies the
+//! later calls; a client that sends Basic on every call is signed in each
+//! time. Sign-in goes through the platform's, so its throttling and audit
+//! hold here too.
+
+use base64::Engine as _;
+use relata_security::Principal;
+use uuid::Uuid;
+
+use super::import::{import_call, Answer};
+use super::{catalog, nodes, uploads, PRIVILEGE};
+use crate::error::{EngineError, Result};
+use crate::modules::{EndpointRequest, EndpointResponse};
+use crate::org::Org;
+
+/// The cookie `checkauth` hands out.
+const COOKIE: &str = "relata_1c";
+/// Schema versions this side reads; 1C's `init&version=` is answered with
+/// the version it asked for when it is one of them.
+const VERSIONS: [&str; 9] = ["2.03", "2.04", "2.05", "2.06", "2.07", "2.08", "2.09", "2.10", "3.1"];
+/// Uploads older than this when a new exchange starts are leftovers of
+/// an exchange that never finished.
+const STALE_AFTER_HOURS: i64 = 24;
+
+fn answer(lines: &[&str]) -> EndpointResponse {
+    let mut body = lines.join("\n");
+    body.push('\n');
+    EndpointResponse::new(200, "text/plain; charset=utf-8", body)
+}
+
+fn failure(why: &str) -> EndpointResponse {
+    // One line of message: 1C shows the second line in its log.
+    let why = why.replace(['\r', '\n'], " ");
+    answer(&["failure", &why])
+}
+
+pub(super) fn handle(org: &Org, req: &EndpointRequest) -> EndpointResponse {
+    let kind = req.param("type").unwrap_or("");
+    let mode = req.param("mode").unwrap_or("");
+    if !matches!(kind, "catalog" | "sale") {
+        return failure(&format!("unknown exchange type '{kind}': Relata exchanges 'catalog' and 'sale'"));
+    }
+    if mode == "checkauth" {
+        return check_auth(org, req);
+    }
+    let (token, principal) = match caller(org, req) {
+        Ok(c) => c,
+        Err(e) => return failure(&e.to_string()),
+    };
+    let outcome = match (kind, mode) {
+        (_, "init") => init(org, req, &token, &principal),
+        ("catalog", "file") => file(org, req, &principal),
+        ("catalog", "import") => import(org, req, &principal),
+        ("catalog", "deactivate") => deactivate(org, req, &principal),
+        (_, "complete") => Ok(answer(&["success"])),
+        ("sale", "query" | "success" | "file" | "import" | "info") => {
+            Ok(failure("the exchange of orders (type=sale) is not available in this version of Relata"))
+        }
+        _ => Ok(failure(&format!("unknown mode '{mode}' for type '{kind}'"))),
+    };
+    outcome.unwrap_or_else(|e| failure(&e.to_string()))
+}
+
+/// The user and password of an HTTP Basic header.
+fn basic(req: &EndpointRequest) -> Option<(String, String)> {
+    let value = req.header("authorization")?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// Signs in with HTTP Basic; the user must hold the exchange privilege.
+fn sign_in(org: &Org, req: &EndpointRequest) -> Result<(String, std::sync::Arc<Principal>)> {
+    let (user, password) = basic(req).ok_or_else(|| {
+        EngineError::Unauthorized(
+            "no HTTP Basic credentials: give 1C a Relata user and password (a proxy may strip the Authorization header)"
+                .into(),
+        )
+    })?;
+    let signed = org.sign_in(&user, &password, &req.client_address, &req.sign_in)?;
+    let principal = org.authenticate(&signed.token)?;
+    if !principal.has(PRIVILEGE) {
+        org.revoke_token_value(&signed.token)?;
+        return Err(EngineError::Unauthorized(format!(
+            "the user {user} may not exchange with 1C: a role with the privilege {PRIVILEGE} is needed"
+        )));
+    }
+    Ok((signed.token, principal))
+}
+
+/// The caller of a call after `checkauth`: by cookie, by `sessid`, or by
+/// HTTP Basic again.
+fn caller(org: &Org, req: &EndpointRequest) -> Result<(String, std::sync::Arc<Principal>)> {
+    let token = req.cookie(COOKIE).or_else(|| req.param("sessid")).map(str::to_string);
+    let Some(token) = token.filter(|t| !t.is_empty()) else { return sign_in(org, req) };
+    let principal = org.authenticate(&token).map_err(|e| match e {
+        EngineError::Unauthorized(why) => EngineError::Unauthorized(format!("{why} Start the exchange again (checkauth).")),
+        other => other,
+    })?;
+    if !principal.has(PRIVILEGE) {
+        return Err(EngineError::Unauthorized(format!("a role with the privilege {PRIVILEGE} is needed")));
+    }
+    Ok((token, principal))
+}
+
+fn check_auth(org: &Org, req: &EndpointRequest) -> EndpointResponse {
+    match sign_in(org, req) {
+        Ok((token, _)) => {
+            let sessid = format!("sessid={token}");
+            let timestamp = format!("timestamp={}", org.now().timestamp());
+            answer(&["success", COOKIE, &token, &sessid, &timestamp])
+                .header("set-cookie", format!("{COOKIE}={token}; Path=/; HttpOnly"))
+        }
+        Err(e) => failure(&e.to_string()),
+    }
+}
+
+/// Runs `f` as the system for the exchange's bookkeeping, with the
+/// caller's node.
+fn bookkeeping<R>(
+    org: &Org,
+    principal: &Principal,
+    f: impl FnOnce(&mut crate::session::Session<'_, '_, '_>, Uuid) -> Result<R>,
+) -> Result<R> {
+    let system = org.system_principal();
+    org.write(&system, |s| {
+        let node = nodes::node_of(s, principal.user_id)?;
+        f(s, node)
+    })
+}
+
+fn init(org: &Org, req: &EndpointRequest, token: &str, principal: &Principal) -> Result<EndpointResponse> {
+    bookkeeping(org, principal, |s, node| {
+        let before = s.now - chrono::Duration::hours(STALE_AFTER_HOURS);
+        uploads::remove_stale(s, node, before).map(|_| ())
+    })?;
+    // Room for the request's own overhead under the server's body limit.
+    let limit = req.max_body_bytes.saturating_sub(64 * 1024).max(64 * 1024);
+    let mut lines = vec!["zip=yes".to_string(), format!("file_limit={limit}")];
+    if let Some(asked) = req.param("version") {
+        lines.push(format!("sessid={token}"));
+        let version = if VERSIONS.contains(&asked) { asked } else { "3.1" };
+        lines.push(format!("version={version}"));
+    }
+    Ok(answer(&lines.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
+fn file_name(req: &EndpointRequest) -> Result<String> {
+    let name = req.param("filename").ok_or_else(|| EngineError::Invalid("the filename parameter is missing".into()))?;
+    uploads::normalize(name).map_err(EngineError::Invalid)
+}
+
+fn file(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {
+    if req.method != "POST" {
+        return Ok(failure("a file is uploaded with POST"));
+    }
+    let name = file_name(req)?;
+    bookkeeping(org, principal, |s, node| uploads::append(s, node, &name, &req.body))?;
+    Ok(answer(&["success"]))
+}
+
+fn import(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {
+    let name = file_name(req)?;
+    let outcome = bookkeeping(org, principal, |s, node| import_call(s, node, principal.user_id, &name))?;
+    Ok(match outcome {
+        Answer::Progress(m) => answer(&["progress", &m]),
+        Answer::Success(m) => answer(&["success", &m]),
+        Answer::Failure(m) => failure(&m),
+    })
+}
+
+fn deactivate(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {
+    let since = req
+        .param("timestamp")
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .ok_or_else(|| EngineError::Invalid("deactivate needs the timestamp checkauth gave".into()))?;
+    let retired = org.write(principal, |s| {
+        let node = nodes::node_of(s, principal.user_id)?;
+        catalog::retire_untouched(s, node, since)
+    })?;
+    Ok(answer(&["success", &format!("{retired} products not in the full unload were retired")]))
+}

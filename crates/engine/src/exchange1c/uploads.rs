@@ -1,0 +1,221 @@
+//! The files 1C uploads, kept in the database (`relata_exchangefile`)
+//! until imported: any server process can then import them, and an upload
+//! is a transaction like any write. 1C slices a file bigger than the
+//! `file_limit` it was given into consecutive POSTs of the same name; each
+//! is one part here, read back in order. A POST that starts a file anew
+//! (an XML head or an archive signature) replaces what was kept under that
+//! name: 1C is re-sending it.
+
+use std::io::Read;
+
+use chrono::{DateTime, Utc};
+use relata_metadata::{EntityRef, Value};
+use uuid::Uuid;
+
+use crate::error::{EngineError, Result};
+use crate::session::{RecordInput, Session};
+
+/// The largest part kept in one record; unpacked files are cut to it.
+const PART: usize = 16 * 1024 * 1024;
+/// Limits on an archive's contents: a small archive that unpacks to
+/// gigabytes is refused, not unpacked.
+const MAX_UNPACKED: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_ENTRIES: usize = 100_000;
+
+/// A file name as 1C sends it, made a safe relative path: backslashes
+/// become slashes, a leading slash or a Windows drive goes, and a path
+/// that climbs out (`..`) or carries control characters is refused.
+pub(super) fn normalize(name: &str) -> std::result::Result<String, String> {
+    let name = name.trim().replace('\\', "/");
+    let name = match name.split_once(':') {
+        Some((drive, rest)) if drive.len() == 1 => rest.to_string(),
+        _ => name,
+    };
+    let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.is_empty() {
+        return Err("the file name is empty".into());
+    }
+    if parts.contains(&"..") {
+        return Err(format!("the file name '{name}' leaves the exchange folder ('..')"));
+    }
+    if name.chars().any(char::is_control) || name.contains(':') {
+        return Err(format!("the file name '{name}' has characters a file name cannot have"));
+    }
+    let path = parts.join("/");
+    if path.chars().count() > 400 {
+        return Err(format!("the file name '{path}' is longer than 400 characters"));
+    }
+    Ok(path)
+}
+
+/// Is `bytes` the start of a file (so an upload under a known name
+/// replaces it instead of appending)?
+fn starts_a_file(bytes: &[u8]) -> bool {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    body.starts_with(b"<?xml") || is_archive(body)
+}
+
+pub(super) fn is_archive(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+fn node_ref(node: Uuid) -> Value {
+    Value::Ref(EntityRef { entity: "relata_exchangenode".into(), id: node })
+}
+
+fn filter(node: Uuid, name: &str) -> String {
+    format!("_relata_exchangenodeid_value eq {node} and relata_name eq {}", super::catalog::quote(name))
+}
+
+/// The parts kept under `name`, in order: (id, sequence, created on).
+fn parts(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Vec<(Uuid, i64, Option<DateTime<Utc>>)>> {
+    let rows = s.query_system(
+        "relata_exchangefile",
+        &format!(
+            "$select=relata_exchangefileid,relata_sequence,createdon&$filter={}&$orderby=relata_sequence",
+            filter(node, name)
+        ),
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let id = r.get("relata_exchangefileid")?.as_uuid()?;
+            let seq = r.get("relata_sequence").and_then(Value::as_i64).unwrap_or(0);
+            Some((id, seq, r.get("createdon").and_then(Value::as_datetime)))
+        })
+        .collect())
+}
+
+/// Keeps one POST of a file.
+pub(super) fn append(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, bytes: &[u8]) -> Result<()> {
+    let mut kept = parts(s, node, name)?;
+    if starts_a_file(bytes) && !kept.is_empty() {
+        remove(s, node, name)?;
+        kept.clear();
+    }
+    let next = kept.last().map_or(0, |p| p.1 + 1);
+    // An empty upload is still a file (1C may send one).
+    let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![bytes] } else { bytes.chunks(PART).collect() };
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let fields = vec![
+            ("relata_name".to_string(), Value::String(name.to_string())),
+            ("relata_exchangenodeid".to_string(), node_ref(node)),
+            ("relata_sequence".to_string(), Value::Int(next + i as i64)),
+            ("relata_size".to_string(), Value::Int(chunk.len() as i64)),
+            ("relata_body".to_string(), Value::Bytes(chunk.to_vec())),
+        ];
+        s.create("relata_exchangefile", RecordInput::new(fields))?;
+    }
+    Ok(())
+}
+
+/// A kept file whole, or None if nothing was uploaded under `name`.
+pub(super) fn read(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Option<Vec<u8>>> {
+    let kept = parts(s, node, name)?;
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for (id, _, _) in kept {
+        let part = s.read_system("relata_exchangefile", id)?;
+        if let Some(Value::Bytes(b)) = part.as_ref().and_then(|p| p.get("relata_body")) {
+            out.extend_from_slice(b);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// When the last part of `name` arrived, if it is kept.
+pub(super) fn uploaded_on(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Option<DateTime<Utc>>> {
+    Ok(parts(s, node, name)?.iter().filter_map(|p| p.2).max())
+}
+
+pub(super) fn remove(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<()> {
+    for (id, _, _) in parts(s, node, name)? {
+        s.delete("relata_exchangefile", id, None)?;
+    }
+    Ok(())
+}
+
+/// The names of the files kept for a node.
+pub(super) fn names(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<String>> {
+    let rows = s.query_system(
+        "relata_exchangefile",
+        &format!("$select=relata_name&$filter=_relata_exchangenodeid_value eq {node} and relata_sequence eq 0"),
+    )?;
+    let mut names: Vec<String> =
+        rows.iter().filter_map(|r| r.get("relata_name").and_then(Value::as_str).map(str::to_string)).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Drops what earlier exchanges left behind (files never imported),
+/// older than `before`: a new exchange starts clean, but never loses the
+/// files of one still running.
+pub(super) fn remove_stale(s: &mut Session<'_, '_, '_>, node: Uuid, before: DateTime<Utc>) -> Result<usize> {
+    let rows = s.query_system(
+        "relata_exchangefile",
+        &format!(
+            "$select=relata_exchangefileid&$filter=_relata_exchangenodeid_value eq {node} and createdon lt {}",
+            before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    )?;
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.get("relata_exchangefileid").and_then(Value::as_uuid)).collect();
+    for id in &ids {
+        s.delete("relata_exchangefile", *id, None)?;
+    }
+    Ok(ids.len())
+}
+
+/// Unpacks every archive kept for a node into files of their own (the
+/// names inside, made safe), then drops the archive. Returns the names
+/// unpacked.
+pub(super) fn unpack_archives(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<String>> {
+    let mut unpacked = Vec::new();
+    for name in names(s, node)? {
+        let Some(bytes) = read(s, node, &name)? else { continue };
+        if !is_archive(&bytes) {
+            continue;
+        }
+        for (entry, content) in unzip(&name, &bytes)? {
+            remove(s, node, &entry)?;
+            append(s, node, &entry, &content)?;
+            unpacked.push(entry);
+        }
+        remove(s, node, &name)?;
+    }
+    Ok(unpacked)
+}
+
+fn unzip(name: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let bad = |why: String| EngineError::Invalid(format!("the archive '{name}' cannot be unpacked: {why}"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(bad(format!("it holds {} files, more than {MAX_ENTRIES}", archive.len())));
+    }
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).map_err(|e| bad(e.to_string()))?;
+        if file.is_dir() {
+            continue;
+        }
+        let entry = normalize(file.name()).map_err(bad)?;
+        let mut content = Vec::new();
+        let left = MAX_UNPACKED - total;
+        (&mut file).take(left + 1).read_to_end(&mut content).map_err(|e| bad(format!("'{entry}': {e}")))?;
+        total += content.len() as u64;
+        if total > MAX_UNPACKED {
+            return Err(bad(format!("it unpacks to more than {} GiB", MAX_UNPACKED >> 30)));
+        }
+        out.push((entry, content));
+    }
+    Ok(out)
+}
+
+/// Stamps the node's last import or export time.
+pub(super) fn touch_node(s: &mut Session<'_, '_, '_>, node: Uuid, column: &str) -> Result<()> {
+    let changes = [(column.to_string(), Value::DateTime(s.now))].into_iter().collect();
+    s.system_update("relata_exchangenode", node, changes)
+}
