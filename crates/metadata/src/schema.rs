@@ -430,7 +430,10 @@ impl Schema {
         for p in &privileges {
             let well_formed = p.name.starts_with("prv") && p.name.chars().all(|c| c.is_ascii_alphanumeric());
             if !well_formed {
-                return Err(MetadataError::Invalid(format!("privilege '{}' must be 'prv' and letters or digits", p.name)));
+                return Err(MetadataError::Invalid(format!(
+                    "privilege '{}' must be 'prv' and letters or digits",
+                    p.name
+                )));
             }
             const RIGHTS: [&str; 8] = ["Create", "Read", "Write", "Delete", "Append", "AppendTo", "Assign", "Share"];
             if !RIGHTS.contains(&p.right.as_str()) {

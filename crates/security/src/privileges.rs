@@ -204,7 +204,10 @@ pub fn catalog(schema: &Schema) -> Vec<PrivilegeDef> {
             });
         }
     }
-    let declared = schema.global_privileges().iter().map(|p| (p.name.as_str(), Right::from_name(&p.right).unwrap_or(Right::Write)));
+    let declared = schema
+        .global_privileges()
+        .iter()
+        .map(|p| (p.name.as_str(), Right::from_name(&p.right).unwrap_or(Right::Write)));
     for (name, right) in GLOBAL_PRIVILEGES.iter().map(|(n, r, _)| (*n, *r)).chain(declared) {
         out.push(PrivilegeDef {
             id: privilege_id(name),

@@ -60,7 +60,11 @@ async fn serve(State(st): State<AppState>, req: Request, handler: EndpointFn) ->
             }
             r
         }
-        Err(id) => (StatusCode::INTERNAL_SERVER_ERROR, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], id.message())
+        Err(id) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            id.message(),
+        )
             .into_response(),
     }
 }

@@ -277,7 +277,7 @@ pub(super) fn apply(s: &mut Session<'_, '_, '_>, node: Uuid, item: &Item, tally:
     match item {
         Item::Group(g) => group(s, node, g, item, tally),
         Item::Property(p) => property(s, node, p, tally),
-        Item::Unit(u) => unit(s, u.code.as_deref().unwrap_or(&u.id), unit_names(u), tally).map(|_| ()),
+        Item::Unit(u) => described_unit(s, u, tally),
         Item::PriceType(t) => price_type(s, node, t, tally),
         Item::Warehouse(w) => warehouse(s, node, w, tally),
         Item::Product(p) => product(s, node, p, item, tally),
@@ -343,17 +343,18 @@ fn group(s: &mut Session<'_, '_, '_>, node: Uuid, g: &Group, item: &Item, tally:
 }
 
 fn property(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Property, tally: &mut Tally) -> Result<()> {
-    let choices: serde_json::Map<String, serde_json::Value> = p
-        .choices
-        .iter()
-        .filter_map(|c| Some((c.id.clone()?, serde_json::Value::String(c.value.clone()))))
-        .collect();
+    let choices: serde_json::Map<String, serde_json::Value> =
+        p.choices.iter().filter_map(|c| Some((c.id.clone()?, serde_json::Value::String(c.value.clone())))).collect();
     let fields = vec![
         ("relata_name", text(&p.name, 400)),
         ("relata_valuetype", p.value_type.as_deref().map_or(Value::Null, |t| text(t, 50))),
         (
             "relata_choices",
-            if choices.is_empty() { Value::Null } else { Value::String(serde_json::Value::Object(choices).to_string()) },
+            if choices.is_empty() {
+                Value::Null
+            } else {
+                Value::String(serde_json::Value::Object(choices).to_string())
+            },
         ),
     ];
     let (_, outcome) = upsert(s, "relata_productproperty", node, &p.id, fields)?;
@@ -366,6 +367,23 @@ fn unit_names(u: &Unit) -> (String, String) {
     let short = u.short_name.clone().or_else(|| u.full_name.clone()).unwrap_or_else(|| u.id.clone());
     let full = u.full_name.clone().unwrap_or_else(|| short.clone());
     (short, full)
+}
+
+/// A unit 1C describes: made if new; a unit made earlier from a bare
+/// code in a product (`796`) takes its proper name now.
+fn described_unit(s: &mut Session<'_, '_, '_>, u: &Unit, tally: &mut Tally) -> Result<()> {
+    let code = u.code.as_deref().unwrap_or(&u.id).trim().to_string();
+    let (short, full) = unit_names(u);
+    let (group, id) = unit(s, &code, (short.clone(), full.clone()), tally)?;
+    let stored = s.read_system("uom", id)?.unwrap_or_default();
+    if stored.get("name").and_then(Value::as_str) == Some(code.as_str()) && short != code {
+        let f = vec![("name".into(), text(&short, 100))];
+        s.update("uom", id, RecordInput::new(f), Condition::default(), false)?;
+        let f = vec![("name".into(), text(&full, 200)), ("baseuomname".into(), text(&short, 100))];
+        s.update("uomschedule", group, RecordInput::new(f), Condition::default(), false)?;
+        tally.updated += 1;
+    }
+    Ok(())
 }
 
 /// The unit with OKEI code `code` (or, for a unit without one, the name),
@@ -454,7 +472,8 @@ fn price_type(s: &mut Session<'_, '_, '_>, node: Uuid, t: &PriceType, tally: &mu
     if let Some(c) = t.currency.as_deref() {
         match currency(s, c, tally)? {
             Some(id) => fields.push(("transactioncurrencyid", reference("transactioncurrency", id))),
-            None => tally.warn(format!("price type '{}': the currency '{c}' is not known; the base currency is used", t.name)),
+            None => tally
+                .warn(format!("price type '{}': the currency '{c}' is not known; the base currency is used", t.name)),
         }
     }
     fields.extend(state(t.deleted, (0, 100_001), (1, 100_002)));
@@ -475,7 +494,11 @@ fn warehouse(s: &mut Session<'_, '_, '_>, node: Uuid, w: &Warehouse, tally: &mut
 }
 
 /// The unit a product is sold in: its base unit from 1C, found or made.
-fn base_unit(s: &mut Session<'_, '_, '_>, b: &relata_commerceml::BaseUnit, tally: &mut Tally) -> Result<Option<(Uuid, Uuid)>> {
+fn base_unit(
+    s: &mut Session<'_, '_, '_>,
+    b: &relata_commerceml::BaseUnit,
+    tally: &mut Tally,
+) -> Result<Option<(Uuid, Uuid)>> {
     let name = b.short_name.clone().or_else(|| b.full_name.clone());
     let code = b.code.clone().or_else(|| name.clone());
     let Some(code) = code.filter(|c| !c.trim().is_empty()) else { return Ok(None) };
@@ -678,7 +701,8 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
         )?;
         match kept.first() {
             Some(k) => {
-                let same = k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
+                let same =
+                    k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
                 let id = k.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");
                 if same {
                     tally.unchanged += 1;
@@ -730,7 +754,9 @@ fn stock(
     // its description arrives.
     let warehouse = match find(s, "relata_warehouse", node, &st.warehouse_id)? {
         Some(w) => id_of(s, "relata_warehouse", &w)?,
-        None => upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0,
+        None => {
+            upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
+        }
     };
     let kept = s.query_system(
         "relata_productstock",
@@ -769,7 +795,11 @@ fn stock(
 
 /// Retires the node's products and families 1C did not touch since
 /// `since` (after a full unload, 3.x's `deactivate`).
-pub(super) fn retire_untouched(s: &mut Session<'_, '_, '_>, node: Uuid, since: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+pub(super) fn retire_untouched(
+    s: &mut Session<'_, '_, '_>,
+    node: Uuid,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
     let rows = s.query_system(
         "product",
         &format!(

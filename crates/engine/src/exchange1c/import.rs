@@ -170,8 +170,7 @@ fn progress_of(s: &mut Session<'_, '_, '_>, log: &crate::session::Fields) -> Res
         log_result(s, log_id, result::FAILED, &why)?;
         return Ok(Answer::Failure(why));
     }
-    let data: Option<Progress> =
-        job.get("data").and_then(Value::as_str).and_then(|d| serde_json::from_str(d).ok());
+    let data: Option<Progress> = job.get("data").and_then(Value::as_str).and_then(|d| serde_json::from_str(d).ok());
     Ok(Answer::Progress(match data {
         Some(p) if p.total > 0 => format!("{}: {} of {} items imported", p.file, p.cursor, p.total),
         Some(p) => format!("{}: the import is queued", p.file),

@@ -14,7 +14,7 @@ use crate::session::Session;
 
 /// The default node's id: the same in every database, so that processes
 /// opening one database together seed one node.
-pub(crate) const DEFAULT_NODE: Uuid = Uuid::from_u128(0x1c0e_7a11_0000_4000_8000_000000000001);
+pub(crate) const DEFAULT_NODE: Uuid = Uuid::from_u128(0x1c0e_7a11_0000_4000_8000_0000_0000_0001);
 
 /// Keeps the default node.
 pub(super) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
@@ -35,9 +35,7 @@ pub(super) fn seed(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()>
                 ("relata_isdefault", Value::Bool(true)),
                 (
                     "description",
-                    Value::String(
-                        "Exchanges with any 1C database whose exchange user no other node names.".into(),
-                    ),
+                    Value::String("Exchanges with any 1C database whose exchange user no other node names.".into()),
                 ),
             ],
         )?;

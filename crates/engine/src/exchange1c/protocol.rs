@@ -100,7 +100,9 @@ fn caller(org: &Org, req: &EndpointRequest) -> Result<(String, std::sync::Arc<Pr
     let token = req.cookie(COOKIE).or_else(|| req.param("sessid")).map(str::to_string);
     let Some(token) = token.filter(|t| !t.is_empty()) else { return sign_in(org, req) };
     let principal = org.authenticate(&token).map_err(|e| match e {
-        EngineError::Unauthorized(why) => EngineError::Unauthorized(format!("{why} Start the exchange again (checkauth).")),
+        EngineError::Unauthorized(why) => {
+            EngineError::Unauthorized(format!("{why} Start the exchange again (checkauth)."))
+        }
         other => other,
     })?;
     if !principal.has(PRIVILEGE) {

@@ -67,8 +67,11 @@ fn filter(node: Uuid, name: &str) -> String {
     format!("_relata_exchangenodeid_value eq {node} and relata_name eq {}", super::catalog::quote(name))
 }
 
-/// The parts kept under `name`, in order: (id, sequence, created on).
-fn parts(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Vec<(Uuid, i64, Option<DateTime<Utc>>)>> {
+/// A kept part: its id, sequence and when it arrived.
+type Part = (Uuid, i64, Option<DateTime<Utc>>);
+
+/// The parts kept under `name`, in order.
+fn parts(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Vec<Part>> {
     let rows = s.query_system(
         "relata_exchangefile",
         &format!(

@@ -1,0 +1,594 @@
+//! The exchange with 1C, driven the way 1C drives it: HTTP Basic sign-in,
+//! the cookie (or `sessid`), `init`, files posted in slices, `import`
+//! repeated while it answers `progress` — with real files exported by 1C
+//! configurations (the CommerceML fixtures), checked through the Web API.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{d, dec, each_server, enc, Srv, ADMIN_EMAIL, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/../commerceml/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// 1C's side of the protocol.
+struct OneC<'a> {
+    srv: &'a Srv,
+    kind: &'static str,
+    user: String,
+    password: String,
+    /// The cookie from checkauth, sent on every later call.
+    cookie: Option<String>,
+    /// Send `sessid` in the query instead of the cookie.
+    by_sessid: Option<String>,
+    /// The exchange node this 1C exchanges through, when it has its own.
+    node: Option<String>,
+}
+
+impl<'a> OneC<'a> {
+    fn admin(srv: &'a Srv) -> Self {
+        Self::new(srv, ADMIN_EMAIL, ADMIN_PASSWORD)
+    }
+
+    fn new(srv: &'a Srv, user: &str, password: &str) -> Self {
+        OneC {
+            srv,
+            kind: "catalog",
+            user: user.into(),
+            password: password.into(),
+            cookie: None,
+            by_sessid: None,
+            node: None,
+        }
+    }
+
+    /// A 1C database of its own: a new exchange user and a node naming
+    /// it, so that tests running side by side on one server do not meet.
+    fn own_node(srv: &'a Srv) -> Self {
+        let user = srv.new_user(&["System Administrator"]);
+        let node = srv.create(
+            "relata_exchangenodes",
+            &json!({"relata_name": format!("1C {}", user.email), "relata_userid@odata.bind": format!("/systemusers({})", user.id)}),
+        );
+        OneC { node: Some(node.to_string()), ..Self::new(srv, &user.email, "User-Passw0rd!") }
+    }
+
+    /// Records of `set` from this node matching `filter`.
+    fn rows(&self, set: &str, filter: &str) -> Vec<Value> {
+        let node = self.node.as_deref().expect("a node of its own");
+        let filter = if filter.is_empty() { String::new() } else { format!(" and {filter}") };
+        self.srv.get(&format!("/{set}?$filter=_relata_exchangenodeid_value eq {node}{filter}")).rows()
+    }
+
+    fn one(&self, set: &str, filter: &str) -> Value {
+        let rows = self.rows(set, filter);
+        assert_eq!(rows.len(), 1, "{set} {filter}: {rows:?}");
+        rows[0].clone()
+    }
+
+    fn product(&self, id: &str) -> Value {
+        self.one("products", &format!("relata_exchangeid eq {}", enc(&format!("'{id}'"))))
+    }
+
+    fn url(&self, query: &str) -> String {
+        let mut url = format!("{}/1c_exchange?type={}&{query}", self.srv.base_url, self.kind);
+        if let Some(s) = &self.by_sessid {
+            url.push_str(&format!("&sessid={s}"));
+        }
+        url
+    }
+
+    /// One call; the answer's lines.
+    fn call(&self, method: reqwest::Method, query: &str, body: Option<Vec<u8>>) -> Vec<String> {
+        let mut rb = self.srv.client.request(method, self.url(query));
+        if let Some(c) = &self.cookie {
+            rb = rb.header("Cookie", c);
+        }
+        if let Some(b) = body {
+            rb = rb.body(b);
+        }
+        let r = rb.send().expect("the exchange call");
+        assert_eq!(r.status().as_u16(), 200, "{query}: 1C reads answers of status 200 only");
+        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert!(ct.starts_with("text/plain"), "{query}: answered as {ct}");
+        let text = r.text().unwrap();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        assert!(
+            matches!(lines.first().map(String::as_str), Some("success" | "progress" | "failure"))
+                || query.contains("mode=init"),
+            "{query}: 1C cannot read the answer {text:?}"
+        );
+        lines
+    }
+
+    fn check_auth(&mut self) -> Vec<String> {
+        let r = self
+            .srv
+            .client
+            .get(self.url("mode=checkauth"))
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .expect("checkauth");
+        assert_eq!(r.status().as_u16(), 200);
+        let lines: Vec<String> = r.text().unwrap().lines().map(str::to_string).collect();
+        if lines[0] == "success" {
+            self.cookie = Some(format!("{}={}", lines[1], lines[2]));
+        }
+        lines
+    }
+
+    fn init(&self, version: &str) -> Vec<String> {
+        self.call(reqwest::Method::GET, &format!("mode=init&version={version}"), None)
+    }
+
+    /// Uploads a file in slices of `slice` bytes, as 1C does with files
+    /// above `file_limit`.
+    fn upload(&self, name: &str, bytes: &[u8], slice: usize) {
+        for part in bytes.chunks(slice.max(1)) {
+            let lines =
+                self.call(reqwest::Method::POST, &format!("mode=file&filename={}", enc(name)), Some(part.to_vec()));
+            assert_eq!(lines[0], "success", "upload of {name}: {lines:?}");
+        }
+    }
+
+    /// `import` repeated while it answers `progress`; the final answer.
+    fn import(&self, name: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut calls = 0;
+        loop {
+            let started = Instant::now();
+            let lines = self.call(reqwest::Method::GET, &format!("mode=import&filename={}", enc(name)), None);
+            // Every call answers quickly: the work is the job's.
+            assert!(started.elapsed() < Duration::from_secs(10), "import of {name} held the call");
+            calls += 1;
+            if lines[0] != "progress" {
+                assert!(calls > 1, "the first import call of {name} answers progress: {lines:?}");
+                return lines;
+            }
+            assert!(Instant::now() < deadline, "import of {name} still in progress after 120 s: {lines:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// checkauth, init, upload and import of each file in order.
+    fn exchange(&mut self, version: &str, files: &[(&str, Vec<u8>)]) -> Vec<Vec<String>> {
+        assert_eq!(self.check_auth()[0], "success");
+        self.init(version);
+        let mut answers = Vec::new();
+        for (name, bytes) in files {
+            self.upload(name, bytes, 64 * 1024);
+            let a = self.import(name);
+            assert_eq!(a[0], "success", "import of {name}: {a:?}");
+            answers.push(a);
+        }
+        answers
+    }
+}
+
+fn one(srv: &Srv, set: &str, query: &str) -> Value {
+    let rows = srv.get(&format!("/{set}?{query}")).rows();
+    assert_eq!(rows.len(), 1, "{set}?{query}: {rows:?}");
+    rows[0].clone()
+}
+
+fn product_by_1c_id(srv: &Srv, id: &str) -> Value {
+    one(srv, "products", &format!("$filter=relata_exchangeid eq {}", enc(&format!("'{id}'"))))
+}
+
+#[test]
+fn checkauth_signs_in_with_basic_and_hands_out_a_cookie_and_a_sessid() {
+    each_server(|srv| {
+        let mut c = OneC::admin(srv);
+        let lines = c.check_auth();
+        assert_eq!(lines[0], "success", "{lines:?}");
+        assert_eq!(lines[1], "relata_1c");
+        assert!(lines[3].starts_with("sessid=") && lines[3].len() > 20, "{lines:?}");
+        let ts: i64 = lines[4].strip_prefix("timestamp=").expect("timestamp line").parse().unwrap();
+        assert!((ts - chrono::Utc::now().timestamp()).abs() < 300, "timestamp {ts}");
+
+        // init answers zip and file_limit first (old clients read two lines).
+        let init = c.init("2.08");
+        assert_eq!(init[0], "zip=yes");
+        let limit: usize = init[1].strip_prefix("file_limit=").expect("file_limit").parse().unwrap();
+        assert!(limit >= 1 << 20, "file_limit {limit}");
+        assert_eq!(init[3], "version=2.08");
+        // Without a version, the two classic lines only.
+        let old = c.call(reqwest::Method::GET, "mode=init", None);
+        assert_eq!(old.len(), 2, "{old:?}");
+
+        // The sessid identifies the caller without the cookie.
+        let sessid = lines[3].strip_prefix("sessid=").unwrap().to_string();
+        let by_sessid = OneC { cookie: None, by_sessid: Some(sessid), ..OneC::admin(srv) };
+        assert_eq!(by_sessid.call(reqwest::Method::GET, "mode=complete", None)[0], "success");
+
+        // Basic on every call, no cookie: signed in each time.
+        let r = srv
+            .client
+            .post(format!("{}/1c_exchange?type=catalog&mode=complete", srv.base_url))
+            .basic_auth(ADMIN_EMAIL, Some(ADMIN_PASSWORD))
+            .send()
+            .unwrap();
+        assert!(r.text().unwrap().starts_with("success"));
+    });
+}
+
+#[test]
+fn refusals_are_failures_1c_can_show() {
+    each_server(|srv| {
+        let mut wrong = OneC::new(srv, ADMIN_EMAIL, "not-the-password");
+        let lines = wrong.check_auth();
+        assert_eq!(lines[0], "failure");
+        assert!(lines[1].contains("password"), "{lines:?}");
+
+        // No Authorization header at all (a proxy stripped it).
+        let r = srv.client.get(format!("{}/1c_exchange?type=catalog&mode=checkauth", srv.base_url)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let text = r.text().unwrap();
+        assert!(text.starts_with("failure\n") && text.contains("Authorization"), "{text}");
+
+        // A user without the exchange privilege.
+        let rep = srv.new_user(&["Salesperson"]);
+        let mut c = OneC::new(srv, &rep.email, "User-Passw0rd!");
+        let lines = c.check_auth();
+        assert_eq!(lines[0], "failure");
+        assert!(lines[1].contains("prvRelataExchangeWith1C"), "{lines:?}");
+
+        // A call without checkauth, or with a cookie that is not a session.
+        let stranger = OneC { cookie: Some("relata_1c=made-up".into()), ..OneC::admin(srv) };
+        let lines = stranger.call(reqwest::Method::GET, "mode=init", None);
+        assert_eq!(lines[0], "failure", "{lines:?}");
+
+        let mut c = OneC::admin(srv);
+        c.check_auth();
+        for (query, expect) in [
+            ("mode=export", "unknown mode"),
+            ("mode=import", "filename"),
+            ("mode=import&filename=never-sent.xml", "was not uploaded"),
+            ("mode=file&filename=..%2F..%2Fetc%2Fpasswd", "'..'"),
+            ("mode=deactivate", "timestamp"),
+        ] {
+            let method = if query.contains("mode=file") { reqwest::Method::POST } else { reqwest::Method::GET };
+            let lines = c.call(method, query, Some(b"<?xml version=\"1.0\"?>".to_vec()));
+            assert_eq!(lines[0], "failure", "{query}: {lines:?}");
+            assert!(lines[1].contains(expect), "{query}: {lines:?}");
+        }
+        let sale = OneC { kind: "sale", ..OneC::admin(srv) };
+        let mut sale = sale;
+        sale.check_auth();
+        let lines = sale.call(reqwest::Method::GET, "mode=query", None);
+        assert_eq!(lines[0], "failure");
+        assert!(lines[1].contains("type=sale"), "{lines:?}");
+        let r = srv.client.get(format!("{}/1c_exchange?type=bogus&mode=init", srv.base_url)).send().unwrap();
+        assert!(r.text().unwrap().starts_with("failure\nunknown exchange type"));
+    });
+}
+
+#[test]
+fn a_ut11_unload_makes_sellable_products_with_prices_and_stock() {
+    each_server(|srv| {
+        let mut c = OneC::own_node(srv);
+        let answers = c.exchange(
+            "2.07",
+            &[
+                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
+                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
+            ],
+        );
+        assert!(answers[0][1].contains("created"), "{:?}", answers[0]);
+
+        // The product, by its 1C Ид, with article, barcode and its group as family.
+        let boots = c.product("bd72d910-55bc-11d9-848a-00112f43529a");
+        assert_eq!(boots["name"], "Женские ботфорты коричневые");
+        assert_eq!(boots["relata_sku"], "Б-130001");
+        assert_eq!(boots["relata_barcode"], "2000018987155");
+        assert_eq!(boots["statecode"], 0, "active: sellable at once");
+        assert_eq!(boots["productstructure"], 1);
+        let family = srv.retrieve("products", boots["_parentproductid_value"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(family["productstructure"], 2, "1C groups are product families");
+        assert!(!family["relata_exchangeid"].is_null());
+        // Its unit: the 1C unit, in a group of its own.
+        let unit = srv.retrieve("uoms", boots["_defaultuomid_value"].as_str().unwrap().parse().unwrap(), "");
+        assert!(!unit["relata_okeicode"].is_null(), "{unit}");
+
+        // A variant is a product of its own, linked to the base product.
+        let variant = c.product("bd72d910-55bc-11d9-848a-00112f43529a#90c55447-d3a8-11e4-9423-e0cb4ed5eed4");
+        assert_eq!(variant["_relata_baseproductid_value"], boots["productid"]);
+        assert_eq!(dec(&variant["quantityonhand"]), d("20"));
+
+        // The price type is a price list in roubles; the variant's price is its item.
+        let list =
+            c.one("pricelevels", &format!("relata_exchangeid eq {}", enc("'bb14a3a4-6b17-11e0-9819-e0cb4ed5eed4'")));
+        assert_eq!(list["name"], "Розничная");
+        let currency = srv.retrieve(
+            "transactioncurrencies",
+            list["_transactioncurrencyid_value"].as_str().unwrap().parse().unwrap(),
+            "",
+        );
+        assert_eq!(currency["isocurrencycode"], "RUB");
+        let item = one(
+            srv,
+            "productpricelevels",
+            &format!(
+                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
+                list["pricelevelid"].as_str().unwrap(),
+                variant["productid"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(dec(&item["amount"]), d("1719"));
+
+        // Stock per warehouse, in a warehouse named as in 1C.
+        let stock = one(
+            srv,
+            "relata_productstocks",
+            &format!("$filter=_relata_productid_value eq {}", variant["productid"].as_str().unwrap()),
+        );
+        assert_eq!(dec(&stock["relata_quantity"]), d("20"));
+        let wh = srv.retrieve(
+            "relata_warehouses",
+            stock["_relata_warehouseid_value"].as_str().unwrap().parse().unwrap(),
+            "",
+        );
+        assert_eq!(wh["relata_exchangeid"], "b6112590-41ba-11dd-ac9d-0015e9b8c48d");
+        assert!(!wh["relata_name"].as_str().unwrap().is_empty());
+
+        // The variant can be sold: an order line prices it from the list.
+        let account = srv.create("accounts", &json!({"name": "ООО Ромашка"}));
+        let order = srv.create(
+            "salesorders",
+            &json!({"name": "Заказ", "customerid_account@odata.bind": format!("/accounts({account})"),
+                    "pricelevelid@odata.bind": format!("/pricelevels({})", list["pricelevelid"].as_str().unwrap())}),
+        );
+        srv.create(
+            "salesorderdetails",
+            &json!({"salesorderid@odata.bind": format!("/salesorders({order})"),
+                    "productid@odata.bind": format!("/products({})", variant["productid"].as_str().unwrap()),
+                    "uomid@odata.bind": format!("/uoms({})", variant["_defaultuomid_value"].as_str().unwrap()),
+                    "quantity": 2}),
+        );
+        let o = srv.retrieve("salesorders", order, "$select=totalamount");
+        assert_eq!(dec(&o["totalamount"]), d("3438"));
+
+        // The same package again changes nothing.
+        let products_before = c.rows("products", "").len();
+        let again = c.exchange(
+            "2.07",
+            &[
+                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
+                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
+            ],
+        );
+        for a in &again {
+            assert!(a[1].contains(" 0 created, 0 updated"), "a repeated import changed records: {a:?}");
+        }
+        assert_eq!(c.rows("products", "").len(), products_before);
+
+        // The exchange is logged on the node.
+        let log = c.rows("relata_exchangelogs", "relata_result eq 2");
+        assert_eq!(log.len(), 4, "{log:?}");
+        let node = srv.retrieve("relata_exchangenodes", c.node.as_deref().unwrap().parse().unwrap(), "");
+        assert!(!node["relata_lastimporton"].is_null());
+    });
+}
+
+#[test]
+fn the_2_04_sample_keeps_each_price_types_currency() {
+    each_server(|srv| {
+        let mut c = OneC::own_node(srv);
+        c.exchange(
+            "2.04",
+            &[
+                ("import.xml", fixture("catalog-2.04-1c-official-sample.xml")),
+                ("offers.xml", fixture("offers-2.04-1c-official-sample.xml")),
+            ],
+        );
+        let wholesale = c.one("pricelevels", &format!("name eq {}", enc("'Оптовая'")));
+        let usd = srv.retrieve(
+            "transactioncurrencies",
+            wholesale["_transactioncurrencyid_value"].as_str().unwrap().parse().unwrap(),
+            "",
+        );
+        assert_eq!(usd["isocurrencycode"], "USD");
+        let table = c.product("05e26d70-01e4-11dc-a411-00055d80a2d1#05e26d76-01e4-11dc-a411-00055d80a2d1");
+        assert_eq!(table["name"], "Стол обеденный");
+        assert_eq!(dec(&table["relata_taxrate"]), d("18"));
+        let price = one(
+            srv,
+            "productpricelevels",
+            &format!(
+                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
+                wholesale["pricelevelid"].as_str().unwrap(),
+                table["productid"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(dec(&price["amount"]), d("5"));
+        assert_eq!(c.rows("pricelevels", "").len(), 4);
+    });
+}
+
+#[test]
+fn split_packages_in_any_order_wait_for_what_they_refer_to() {
+    each_server(|srv| {
+        // Stock and prices first, then goods, then the reference books:
+        // every reference arrives after what refers to it.
+        let mut c = OneC::own_node(srv);
+        c.exchange(
+            "3.1",
+            &[
+                ("rests/rests.xml", fixture("rests-3.1-freesport.xml")),
+                ("prices/prices.xml", fixture("prices-3.1-freesport.xml")),
+                ("goods/goods.xml", fixture("catalog-3.1-goods-freesport.xml")),
+                ("groups/groups.xml", fixture("catalog-3.1-groups-freesport.xml")),
+                ("storages/storages.xml", fixture("catalog-3.1-storages-freesport.xml")),
+                ("priceLists/priceLists.xml", fixture("catalog-3.1-pricelists-freesport.xml")),
+                ("units/units.xml", fixture("catalog-3.1-units-freesport.xml")),
+            ],
+        );
+        let cartridge = c.product("069efcc9-a098-11ed-a325-04421a23d8e8");
+        assert_eq!(cartridge["relata_sku"], "29002");
+        // Its group arrived after it.
+        let family = srv.retrieve(
+            "products",
+            cartridge["_parentproductid_value"].as_str().expect("family set once the groups came").parse().unwrap(),
+            "",
+        );
+        assert_eq!(family["productstructure"], 2);
+        // Its prices arrived before it and before their price lists.
+        let mrc =
+            c.one("pricelevels", &format!("relata_exchangeid eq {}", enc("'37c47a93-e1b8-11ec-a301-04421a23d8e8'")));
+        assert_eq!(mrc["name"], "МРЦ");
+        let item = one(
+            srv,
+            "productpricelevels",
+            &format!(
+                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
+                mrc["pricelevelid"].as_str().unwrap(),
+                cartridge["productid"].as_str().unwrap()
+            ),
+        );
+        assert_eq!(dec(&item["amount"]), d("540"));
+        // Stock arrived first, in warehouses named once their book came.
+        let dumbbell_variant = c.product("018d777d-9094-11ec-a2ff-04421a23d8e8#018d8047-9094-11ec-a2ff-04421a23d8e8");
+        let stock = srv
+            .get(&format!(
+                "/relata_productstocks?$filter=_relata_productid_value eq {}&$expand=relata_warehouseid($select=relata_name)",
+                dumbbell_variant["productid"].as_str().unwrap()
+            ))
+            .rows();
+        let in_sdv =
+            stock.iter().find(|s| s["relata_warehouseid"]["relata_name"] == "1 СДВ склад").expect("named warehouse");
+        assert_eq!(dec(&in_sdv["relata_quantity"]), d("215"));
+        // The bare unit code `796 ` took the unit's name when the units came.
+        let unit = srv.retrieve("uoms", cartridge["_defaultuomid_value"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(unit["name"], "шт");
+        assert_eq!(unit["relata_okeicode"], "796");
+        // Nothing that had a target is left waiting.
+        let waiting = c.rows("relata_exchangependings", "");
+        let known =
+            |id: &str| c.rows("products", &format!("relata_exchangeid eq {}", enc(&format!("'{id}'")))).len() == 1;
+        for w in &waiting {
+            assert!(!known(w["relata_name"].as_str().unwrap()), "{w} waits for something that arrived");
+        }
+    });
+}
+
+#[test]
+fn an_archive_is_unpacked_on_the_first_import() {
+    each_server(|srv| {
+        let mut zip_bytes = Vec::new();
+        {
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("import.xml", opts).unwrap();
+            z.write_all(&fixture("catalog-2.05-ut10-etalon-readyscript.xml")).unwrap();
+            z.start_file("offers.xml", opts).unwrap();
+            z.write_all(&fixture("offers-2.05-ut10-etalon-readyscript.xml")).unwrap();
+            z.finish().unwrap();
+        }
+        let mut c = OneC::own_node(srv);
+        c.check_auth();
+        assert_eq!(c.init("2.05")[0], "zip=yes");
+        c.upload("v8_3B8F_3e.zip", &zip_bytes, 4096);
+        for name in ["import.xml", "offers.xml"] {
+            let a = c.import(name);
+            assert_eq!(a[0], "success", "{name}: {a:?}");
+        }
+        let products = c.rows("products", "productstructure eq 1");
+        assert!(!products.is_empty());
+        let priced: Vec<Value> = products
+            .iter()
+            .flat_map(|p| {
+                srv.get(&format!(
+                    "/productpricelevels?$filter=_productid_value eq {} and amount eq 12356",
+                    p["productid"].as_str().unwrap()
+                ))
+                .rows()
+            })
+            .collect();
+        assert_eq!(priced.len(), 2, "the base offer and its variant are priced 12356.00 руб each");
+        let variant = c.product("421a531a-995e-11e3-9e81-00241d337dcd#fd3fdddb-9964-11e3-9e81-00241d337dcd");
+        assert_eq!(dec(&variant["quantityonhand"]), d("9"));
+        assert!(
+            variant["name"].as_str().unwrap().contains("39"),
+            "named with its characteristics: {}",
+            variant["name"]
+        );
+    });
+}
+
+#[test]
+fn a_broken_file_fails_its_import_and_writes_nothing() {
+    each_server(|srv| {
+        let mut c = OneC::own_node(srv);
+        c.check_auth();
+        c.init("2.07");
+        let whole = fixture("catalog-2.07-ut11-carono.xml");
+        let broken = &whole[..whole.len() / 2];
+        let before = c.rows("products", "").len();
+        c.upload("import0_1.xml", broken, 1 << 20);
+        let a = c.import("import0_1.xml");
+        assert_eq!(a[0], "failure", "{a:?}");
+        assert!(
+            a[1].contains("import0_1.xml") && (a[1].contains("truncated") || a[1].contains("malformed")),
+            "names the file and the problem: {a:?}"
+        );
+        assert_eq!(c.rows("products", "").len(), before, "nothing half-imported");
+        let log = c.one("relata_exchangelogs", "relata_result eq 3");
+        assert!(log["relata_message"].as_str().unwrap().contains("import0_1.xml"));
+
+        // 1C sends it again from its head: the broken copy is replaced.
+        c.upload("import0_1.xml", &whole, 1 << 20);
+        assert_eq!(c.import("import0_1.xml")[0], "success");
+    });
+}
+
+#[test]
+fn deletion_marks_retire_and_each_node_has_its_own_identifiers() {
+    each_server(|srv| {
+        let doc = |deleted: bool| {
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.05" ДатаФормирования="2026-12-01T10:00:00">
+  <Каталог СодержитТолькоИзменения="true">
+    <Ид>cat</Ид><Наименование>Каталог</Наименование>
+    <Товары>
+      <Товар>
+        <Ид>same-id-1</Ид><Наименование>Молоток</Наименование><Артикул>H-1</Артикул>
+        <БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</БазоваяЕдиница>
+        {}
+      </Товар>
+    </Товары>
+  </Каталог>
+</КоммерческаяИнформация>"#,
+                if deleted { "<ПометкаУдаления>true</ПометкаУдаления>" } else { "" }
+            )
+            .into_bytes()
+        };
+        OneC::admin(srv).exchange("2.05", &[("import.xml", doc(false))]);
+        let hammer = product_by_1c_id(srv, "same-id-1");
+        assert_eq!(hammer["statecode"], 0);
+
+        // A second 1C database, as its own node with its own exchange user.
+        let user = srv.new_user(&["System Administrator"]);
+        srv.create(
+            "relata_exchangenodes",
+            &json!({"relata_name": "Second 1C", "relata_userid@odata.bind": format!("/systemusers({})", user.id)}),
+        );
+        OneC::new(srv, &user.email, "User-Passw0rd!").exchange("2.05", &[("import.xml", doc(false))]);
+        let both = srv.get(&format!("/products?$filter=relata_exchangeid eq {}", enc("'same-id-1'"))).rows();
+        assert_eq!(both.len(), 2, "the same Ид from two nodes is two products");
+        assert_ne!(both[0]["_relata_exchangenodeid_value"], both[1]["_relata_exchangenodeid_value"]);
+
+        // A deletion mark from the first node retires its product only.
+        OneC::admin(srv).exchange("2.05", &[("import.xml", doc(true))]);
+        let retired = srv.retrieve("products", hammer["productid"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(retired["statecode"], 1, "retired, not deleted");
+        let other = both.iter().find(|p| p["productid"] != hammer["productid"]).unwrap();
+        let other = srv.retrieve("products", other["productid"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(other["statecode"], 0);
+    });
+}
