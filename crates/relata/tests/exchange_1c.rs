@@ -260,9 +260,9 @@ fn refusals_are_failures_1c_can_show() {
         let sale = OneC { kind: "sale", ..OneC::admin(srv) };
         let mut sale = sale;
         sale.check_auth();
-        let lines = sale.call(reqwest::Method::GET, "mode=query", None);
+        let lines = sale.call(reqwest::Method::GET, "mode=file&filename=orders.xml", None);
         assert_eq!(lines[0], "failure");
-        assert!(lines[1].contains("type=sale"), "{lines:?}");
+        assert!(lines[1].contains("POST"), "{lines:?}");
         let r = srv.client.get(format!("{}/1c_exchange?type=bogus&mode=init", srv.base_url)).send().unwrap();
         assert!(r.text().unwrap().starts_with("failure\nunknown exchange type"));
     });
@@ -410,12 +410,18 @@ fn the_2_04_sample_keeps_each_price_types_currency() {
     });
 }
 
+const PICTURE: &str = "import_files/01/018d777d-9094-11ec-a2ff-04421a23d8e8_0596af08-a7ff-11ef-8f27-fa163e775e1f.jpg";
+
 #[test]
 fn split_packages_in_any_order_wait_for_what_they_refer_to() {
     each_server(|srv| {
         // Stock and prices first, then goods, then the reference books:
         // every reference arrives after what refers to it.
         let mut c = OneC::own_node(srv);
+        // Pictures come before the goods that name them.
+        let picture: Vec<u8> = b"\xFF\xD8\xFF\xE0 a picture of a dumbbell".to_vec();
+        c.check_auth();
+        c.upload(PICTURE, &picture, 1 << 20);
         c.exchange(
             "3.1",
             &[
@@ -466,6 +472,16 @@ fn split_packages_in_any_order_wait_for_what_they_refer_to() {
         let unit = srv.retrieve("uoms", cartridge["_defaultuomid_value"].as_str().unwrap().parse().unwrap(), "");
         assert_eq!(unit["name"], "шт");
         assert_eq!(unit["relata_okeicode"], "796");
+        // The dumbbell's picture is a note on it; the two pictures 1C did
+        // not send are warnings.
+        let dumbbell = c.product("018d777d-9094-11ec-a2ff-04421a23d8e8");
+        let notes = srv
+            .get(&format!("/annotations?$filter=_objectid_value eq {}", dumbbell["productid"].as_str().unwrap()))
+            .rows();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(notes[0]["filename"], PICTURE.rsplit('/').next().unwrap());
+        assert_eq!(notes[0]["filesize"], picture.len());
+        assert_eq!(notes[0]["mimetype"], "image/jpeg");
         // Nothing that had a target is left waiting.
         let waiting = c.rows("relata_exchangependings", "");
         let known =
@@ -590,5 +606,177 @@ fn deletion_marks_retire_and_each_node_has_its_own_identifiers() {
         let other = both.iter().find(|p| p["productid"] != hammer["productid"]).unwrap();
         let other = srv.retrieve("products", other["productid"].as_str().unwrap().parse().unwrap(), "");
         assert_eq!(other["statecode"], 0);
+    });
+}
+
+/// An order of the variant 1C sent, for a company with INN and KPP.
+fn order_for_1c(srv: &Srv, c: &OneC) -> (uuid::Uuid, String) {
+    let variant = c.product("bd72d910-55bc-11d9-848a-00112f43529a#90c55447-d3a8-11e4-9423-e0cb4ed5eed4");
+    let list = c.one("pricelevels", &format!("relata_exchangeid eq {}", enc("'bb14a3a4-6b17-11e0-9819-e0cb4ed5eed4'")));
+    let account = srv.create(
+        "accounts",
+        &json!({"name": "ООО «Ромашка»", "relata_inn": "7701234567", "relata_kpp": "770101001",
+                "emailaddress1": "buy@romashka.test", "address1_city": "Москва"}),
+    );
+    let order = srv.create(
+        "salesorders",
+        &json!({"name": "Заказ для 1С", "customerid_account@odata.bind": format!("/accounts({account})"),
+                "pricelevelid@odata.bind": format!("/pricelevels({})", list["pricelevelid"].as_str().unwrap())}),
+    );
+    srv.create(
+        "salesorderdetails",
+        &json!({"salesorderid@odata.bind": format!("/salesorders({order})"),
+                "productid@odata.bind": format!("/products({})", variant["productid"].as_str().unwrap()),
+                "uomid@odata.bind": format!("/uoms({})", variant["_defaultuomid_value"].as_str().unwrap()),
+                "quantity": 3}),
+    );
+    let number = srv.retrieve("salesorders", order, "$select=ordernumber")["ordernumber"].as_str().unwrap().to_string();
+    (order, number)
+}
+
+/// `sale/query`: the answer, read as 1C reads it.
+fn query_orders(c: &OneC) -> relata_commerceml::Package {
+    let mut rb = c.srv.client.get(c.url("mode=query"));
+    if let Some(cookie) = &c.cookie {
+        rb = rb.header("Cookie", cookie);
+    }
+    let r = rb.send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("application/xml"), "{ct}");
+    let body = r.bytes().unwrap();
+    relata_commerceml::read(&body).unwrap_or_else(|e| panic!("1C cannot read the orders: {e}"))
+}
+
+#[test]
+fn orders_go_to_1c_and_payments_and_shipments_come_back() {
+    each_server(|srv| {
+        let mut c = OneC::own_node(srv);
+        c.exchange(
+            "2.07",
+            &[
+                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
+                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
+            ],
+        );
+        let (order, number) = order_for_1c(srv, &c);
+
+        let mut sale = OneC { kind: "sale", ..OneC::new(srv, &c.user, &c.password) };
+        assert_eq!(sale.check_auth()[0], "success");
+        assert_eq!(sale.init("2.09")[3], "version=2.09");
+        let package = query_orders(&sale);
+        assert_eq!(package.schema_version, "2.09");
+        let doc = package.orders.iter().find(|o| o.id == order.to_string()).expect("the new order is sent");
+        assert_eq!(doc.number, number);
+        assert_eq!(doc.currency, "RUB");
+        assert_eq!(doc.amount, d("5157"));
+        let buyer = doc.buyer().expect("a buyer");
+        assert_eq!(buyer.inn.as_deref(), Some("7701234567"));
+        assert_eq!(buyer.kpp.as_deref(), Some("770101001"));
+        assert!(buyer.contacts.iter().any(|k| k.value == "buy@romashka.test"));
+        let line = &doc.lines[0];
+        assert_eq!(
+            line.id, "bd72d910-55bc-11d9-848a-00112f43529a#90c55447-d3a8-11e4-9423-e0cb4ed5eed4",
+            "the product's 1C Ид"
+        );
+        assert_eq!(line.quantity, d("3"));
+        assert_eq!(line.unit_price, d("1719"));
+        assert!(line.unit.as_ref().and_then(|u| u.code.clone()).is_some(), "the unit's OKEI code");
+
+        // Not confirmed: sent again. Confirmed: not sent again.
+        assert!(query_orders(&sale).orders.iter().any(|o| o.id == order.to_string()));
+        assert_eq!(sale.call(reqwest::Method::GET, "mode=success", None)[0], "success");
+        assert!(!query_orders(&sale).orders.iter().any(|o| o.id == order.to_string()));
+
+        // 1C posts, pays and ships it (a real 1C file, pointed at this
+        // order); its other document names an order Relata never had.
+        let status = String::from_utf8(fixture("orders-2.09-ut11-to-site-argentcrusade.xml"))
+            .unwrap()
+            .replacen("<Ид>142</Ид>", &format!("<Ид>{order}</Ид>"), 1)
+            .replacen("<Номер>142</Номер>", &format!("<Номер>{number}</Номер>"), 1);
+        sale.upload("documents___1.xml", status.as_bytes(), 1 << 20);
+        let a = sale.import("documents___1.xml");
+        assert_eq!(a[0], "success", "{a:?}");
+        assert!(a[1].contains("235"), "the unknown order is reported: {a:?}");
+
+        let o = srv.retrieve("salesorders", order, "");
+        assert!(matches!(o["statecode"].as_i64(), Some(3 | 4)), "shipped → fulfilled: {o}");
+        assert_eq!(o["relata_exchangenumber"], "ТДЦУ-000001");
+        let invoice = one(srv, "invoices", &format!("$filter=_salesorderid_value eq {order}"));
+        assert_eq!(invoice["statecode"], 2, "paid → the invoice is paid: {invoice}");
+        let payment = one(
+            srv,
+            "relata_payments",
+            &format!("$filter=_relata_invoiceid_value eq {}", invoice["invoiceid"].as_str().unwrap()),
+        );
+        assert_eq!(payment["relata_reference"], "ТДЦУ-000001");
+        assert!(payment["relata_paidon"].as_str().unwrap().starts_with("2015-06-29"));
+        let closes = srv.get(&format!("/ordercloses?$filter=_salesorderid_value eq {order}")).rows();
+        assert!(
+            closes.iter().any(|c| c["subject"].as_str().unwrap().contains("ТДЦУ-000003")),
+            "the shipment is on the timeline: {closes:?}"
+        );
+
+        // No ping-pong: changed only by 1C, the order is not sent back.
+        assert!(!query_orders(&sale).orders.iter().any(|o| o.id == order.to_string()));
+        // The same file again changes nothing.
+        sale.upload("documents___1.xml", status.as_bytes(), 1 << 20);
+        assert_eq!(sale.import("documents___1.xml")[0], "success");
+        assert_eq!(
+            srv.get(&format!(
+                "/relata_payments?$filter=_relata_invoiceid_value eq {}",
+                invoice["invoiceid"].as_str().unwrap()
+            ))
+            .rows()
+            .len(),
+            1
+        );
+
+        // 1C's status book, with Bitrix's Latin-C spelling 1C matches.
+        let r = srv.client.get(sale.url("mode=info")).header("Cookie", sale.cookie.clone().unwrap()).send().unwrap();
+        let xml = r.text().unwrap();
+        assert!(xml.contains("<Cтатусы>") && xml.contains("Выполнен"), "{xml}");
+    });
+}
+
+#[test]
+fn the_old_protocol_processes_statuses_on_upload_in_windows_1251() {
+    each_server(|srv| {
+        let mut c = OneC::own_node(srv);
+        c.exchange(
+            "2.07",
+            &[
+                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
+                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
+            ],
+        );
+        let (order, _) = order_for_1c(srv, &c);
+        let mut sale = OneC { kind: "sale", ..OneC::new(srv, &c.user, &c.password) };
+        sale.check_auth();
+        // No version: the old protocol, whose files are processed as they come.
+        assert_eq!(sale.call(reqwest::Method::GET, "mode=init", None).len(), 2);
+        let mut bytes = fixture("orders-2.03-bitrix-raw-cp1251-carono.xml");
+        // The element names are windows-1251; the values replaced are ASCII.
+        let id_tag = encoding_rs::WINDOWS_1251.encode("<Ид>20</Ид>").0.into_owned();
+        let at = bytes.windows(id_tag.len()).position(|w| w == &id_tag[..]).expect("the order's Ид");
+        let new_tag = encoding_rs::WINDOWS_1251.encode(&format!("<Ид>{order}</Ид>")).0.into_owned();
+        bytes.splice(at..at + id_tag.len(), new_tag);
+        sale.upload("orders-1.xml", &bytes, 1 << 20);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let invoices = srv.get(&format!("/invoices?$filter=_salesorderid_value eq {order}")).rows();
+            if invoices.first().is_some_and(|i| i["statecode"] == 2) {
+                let payments = srv
+                    .get(&format!(
+                        "/relata_payments?$filter=_relata_invoiceid_value eq {}",
+                        invoices[0]["invoiceid"].as_str().unwrap()
+                    ))
+                    .rows();
+                assert_eq!(payments[0]["relata_reference"], "ТК000000026");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the status file was not processed: {invoices:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     });
 }

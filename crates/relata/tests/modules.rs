@@ -309,7 +309,8 @@ fn a_module_that_breaks_the_rules_is_refused_when_the_organization_opens() {
 fn module_list_prints_the_modules_and_their_steps_in_running_order() {
     let out = common::run_cli(&["module".to_string(), "list".to_string()]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(text.starts_with("modules: platform, sales\n"), "{text}");
+    assert!(text.starts_with("modules: platform, sales, exchange1c\n"), "{text}");
+    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["/1c_exchange", "exchange1c"]), "{text}");
     let header = text.lines().find(|l| l.starts_with("MESSAGE")).expect("a table header");
     for column in ["ENTITY", "STAGE", "RANK", "MODE", "MODULE", "STEP", "FILTERING"] {
         assert!(header.contains(column), "{header}");
@@ -325,7 +326,7 @@ fn module_list_prints_the_modules_and_their_steps_in_running_order() {
 
     let out = common::run_cli(&["module".to_string(), "list".to_string(), "--json".to_string()]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(doc["modules"], json!(["platform", "sales"]));
+    assert_eq!(doc["modules"], json!(["platform", "sales", "exchange1c"]));
     let steps = doc["steps"].as_array().unwrap();
     let count = text.lines().find_map(|l| l.strip_suffix(" steps")).unwrap().parse::<usize>().unwrap();
     assert_eq!(steps.len(), count);
@@ -353,6 +354,9 @@ fn module_list_prints_the_modules_and_their_steps_in_running_order() {
     let bases = steps.iter().position(|s| s["name"] == "money_bases" && s["message"] == "Create").unwrap();
     let full_name = steps.iter().position(|s| s["name"] == "full_name" && s["message"] == "Create").unwrap();
     assert!(full_name < bases, "full names (rank 10) run before money base amounts (rank 900)");
+    // The modules' own endpoints are listed with their module.
+    let endpoints = doc["endpoints"].as_array().expect("endpoints");
+    assert!(endpoints.iter().any(|e| e["path"] == "/1c_exchange" && e["module"] == "exchange1c"), "{endpoints:?}");
 }
 
 /// Without the sales module there are no sales entities: not in the Web

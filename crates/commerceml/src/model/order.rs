@@ -11,7 +11,7 @@ use crate::value::{lenient_bool, lenient_datetime, parse_decimal};
 
 /// `Документ`: an order (`ХозОперация` = `Заказ товара`) or another
 /// business document 1C may send (payments, shipments).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Order {
     /// `Ид`: the site's stable order id; 1C matches re-sent documents by it.
     pub id: String,
@@ -136,7 +136,7 @@ fn linked(number: Option<String>, date: Option<NaiveDateTime>, flag: Option<bool
 
 /// What a document says about the order's state. `None` means the
 /// document does not say.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusFacts {
     /// `Проведен`: the order is confirmed (posted) in 1C.
     pub posted: Option<bool>,
@@ -173,7 +173,7 @@ impl StatusFacts {
 }
 
 /// The 1C document (payment, shipment) that backs a status fact.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedDocument {
     /// Its number in 1C, when sent.
     pub number: Option<String>,
@@ -182,7 +182,7 @@ pub struct LinkedDocument {
 }
 
 /// `Контрагент`: the buyer (a person or a company).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counterparty {
     /// `Ид`.
     pub id: String,
@@ -217,7 +217,7 @@ pub struct Counterparty {
 }
 
 /// `Контакт`: a phone number or an e-mail address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Contact {
     /// `Тип`: `Почта`, `Электронная почта`, `Телефон рабочий`, `Телефон мобильный`…
     pub kind: String,
@@ -226,7 +226,7 @@ pub struct Contact {
 }
 
 /// `Представитель`: a contact person of the counterparty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Representative {
     /// `Отношение`; written as `Контактное лицо` when empty.
     pub relation: String,
@@ -237,7 +237,7 @@ pub struct Representative {
 }
 
 /// `Товар` line of a document.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderLine {
     /// `Ид`: the product's 1C `Ид` (`product#variant` for a variant) when
     /// known, otherwise the site's own product id (`ORDER_DELIVERY` is
@@ -292,7 +292,7 @@ impl OrderLine {
 }
 
 /// `Скидка`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Discount {
     /// `Наименование`.
     pub name: String,
@@ -305,7 +305,7 @@ pub struct Discount {
 }
 
 /// `Налог` of a document or a line.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tax {
     /// `Наименование`, e.g. `НДС`.
     pub name: String,
@@ -326,7 +326,7 @@ impl Tax {
 
 /// The order state a site reports to 1C, as the document requisites
 /// Bitrix writes (`Метод оплаты`, `Заказ оплачен`, `Статус заказа`…).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SiteStatus {
     /// `Метод оплаты`.
     pub payment_method: Option<String>,

@@ -43,6 +43,8 @@ pub(super) enum Item {
     Warehouse(Warehouse),
     Product(Product),
     Offer(Offer),
+    /// A document 1C sends about an order (its status, payment, shipment).
+    Order(Box<relata_commerceml::Order>),
 }
 
 impl Item {
@@ -55,6 +57,7 @@ impl Item {
             Item::Warehouse(w) => &w.id,
             Item::Product(p) => &p.id,
             Item::Offer(o) => &o.id,
+            Item::Order(o) => &o.id,
         }
     }
 
@@ -67,6 +70,7 @@ impl Item {
             Item::Warehouse(_) => "warehouse",
             Item::Product(_) => "product",
             Item::Offer(_) => "offer",
+            Item::Order(_) => "order",
         }
     }
 }
@@ -91,6 +95,7 @@ pub(super) fn items(package: relata_commerceml::Package) -> Vec<Item> {
     if let Some(offers) = package.offers {
         out.extend(offers.offers.into_iter().map(Item::Offer));
     }
+    out.extend(package.orders.into_iter().map(|o| Item::Order(Box::new(o))));
     out
 }
 
@@ -115,7 +120,7 @@ impl Tally {
         }
     }
 
-    fn warn(&mut self, text: String) {
+    pub fn warn(&mut self, text: String) {
         // The log keeps the first ones; the count says how many there were.
         if self.warnings.len() < 50 {
             self.warnings.push(text);
@@ -282,6 +287,7 @@ pub(super) fn apply(s: &mut Session<'_, '_, '_>, node: Uuid, item: &Item, tally:
         Item::Warehouse(w) => warehouse(s, node, w, tally),
         Item::Product(p) => product(s, node, p, item, tally),
         Item::Offer(o) => offer(s, node, o, item, tally),
+        Item::Order(o) => super::sale::apply_status(s, o, tally),
     }
 }
 
@@ -552,7 +558,67 @@ fn product(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Product, item: &Item, ta
     if p.deleted && outcome != Outcome::Unchanged {
         tally.retired += 1;
     }
-    property_values(s, node, id, &p.property_values, tally)
+    property_values(s, node, id, &p.property_values, tally)?;
+    // A picture that cannot be attached costs a warning, not the product.
+    let mut kept = tally.clone();
+    match s.savepoint(|s| images(s, node, id, &p.images, &mut kept)) {
+        Ok(()) => *tally = kept,
+        Err(e @ EngineError::Store(_)) => return Err(e),
+        Err(e) => tally.warn(format!("the pictures of '{}': {e}", p.name)),
+    }
+    Ok(())
+}
+
+/// A product's pictures: the files 1C uploaded under the paths its
+/// `Картинка` elements name, attached to the product as notes (one per
+/// file name; a changed file replaces the note's content).
+fn images(s: &mut Session<'_, '_, '_>, node: Uuid, product: Uuid, paths: &[String], tally: &mut Tally) -> Result<()> {
+    for path in paths.iter().filter(|p| !p.trim().is_empty()) {
+        let Ok(name) = super::uploads::normalize(path) else {
+            tally.warn(format!("the picture path '{path}' is not a file name"));
+            continue;
+        };
+        let Some(bytes) = super::uploads::read(s, node, &name)? else {
+            tally.warn(format!("the picture '{name}' was not uploaded"));
+            continue;
+        };
+        let file = name.rsplit('/').next().unwrap_or(&name).to_string();
+        let kept = s.query_system(
+            "annotation",
+            &format!(
+                "$select=annotationid,filesize&$filter=_objectid_value eq {product} and filename eq {}",
+                quote(&file)
+            ),
+        )?;
+        let body = vec![("documentbody".to_string(), Value::Bytes(bytes.clone()))];
+        match kept.first() {
+            Some(k) if k.get("filesize").and_then(Value::as_i64) == Some(bytes.len() as i64) => tally.unchanged += 1,
+            Some(k) => {
+                let id = k.get("annotationid").and_then(Value::as_uuid).expect("selected key");
+                s.update("annotation", id, RecordInput::new(body), Condition::default(), false)?;
+                tally.updated += 1;
+            }
+            None => {
+                let mime = match file.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+                    Some("jpg" | "jpeg") => "image/jpeg",
+                    Some("png") => "image/png",
+                    Some("gif") => "image/gif",
+                    Some("webp") => "image/webp",
+                    _ => "application/octet-stream",
+                };
+                let mut fields = body;
+                fields.extend([
+                    ("subject".to_string(), Value::String("Picture from 1C".into())),
+                    ("objectid".to_string(), reference("product", product)),
+                    ("filename".to_string(), text(&file, 255)),
+                    ("mimetype".to_string(), Value::String(mime.into())),
+                ]);
+                s.create("annotation", RecordInput::new(fields))?;
+                tally.created += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A product's property values, as text (a listed value by its text).

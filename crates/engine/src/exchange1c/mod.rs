@@ -1,6 +1,7 @@
 //! Exchange with 1C: Relata plays the site in 1C's standard "exchange
 //! with site" protocol, so a stock 1C configuration pointed at
-//! `/1c_exchange` pushes its catalog, prices and stock with no 1C-side code.
+//! `/1c_exchange` pushes its catalog, prices and stock, takes the orders
+//! and sends back their payments and shipments, with no 1C-side code.
 //!
 //! - `protocol.rs` answers the protocol's calls (HTTP Basic, the cookie
 //!   and `sessid` handshake, `success`/`progress`/`failure` answers).
@@ -11,6 +12,8 @@
 //! - `import.rs` is the background job that imports one file in steps,
 //!   and `catalog.rs` what a step does with each group, unit, property,
 //!   price type, warehouse, product and offer.
+//! - `sale.rs`: orders out (`sale/query`, confirmed by `sale/success`) and
+//!   what 1C sends back about them (paid, shipped, canceled).
 //!
 //! Every write goes through the session's pipeline as the exchange user,
 //! so the sales rules (units in their group, list prices, unique product
@@ -20,6 +23,7 @@ mod catalog;
 mod import;
 mod nodes;
 mod protocol;
+mod sale;
 mod uploads;
 
 use crate::jobs::JobKind;

@@ -8,11 +8,12 @@
 //! hold here too.
 
 use base64::Engine as _;
+use relata_metadata::Value;
 use relata_security::Principal;
 use uuid::Uuid;
 
 use super::import::{import_call, Answer};
-use super::{catalog, nodes, uploads, PRIVILEGE};
+use super::{catalog, nodes, sale, uploads, PRIVILEGE};
 use crate::error::{EngineError, Result};
 use crate::modules::{EndpointRequest, EndpointResponse};
 use crate::org::Org;
@@ -53,13 +54,13 @@ pub(super) fn handle(org: &Org, req: &EndpointRequest) -> EndpointResponse {
     };
     let outcome = match (kind, mode) {
         (_, "init") => init(org, req, &token, &principal),
-        ("catalog", "file") => file(org, req, &principal),
-        ("catalog", "import") => import(org, req, &principal),
+        (_, "file") => file(org, req, &principal, kind == "sale"),
+        (_, "import") => import(org, req, &principal),
         ("catalog", "deactivate") => deactivate(org, req, &principal),
         (_, "complete") => Ok(answer(&["success"])),
-        ("sale", "query" | "success" | "file" | "import" | "info") => {
-            Ok(failure("the exchange of orders (type=sale) is not available in this version of Relata"))
-        }
+        ("sale", "query") => query(org, req, &principal),
+        ("sale", "success") => bookkeeping(org, &principal, sale::confirm).map(|_| answer(&["success"])),
+        ("sale", "info") => Ok(EndpointResponse::new(200, "application/xml; charset=utf-8", sale::info())),
         _ => Ok(failure(&format!("unknown mode '{mode}' for type '{kind}'"))),
     };
     outcome.unwrap_or_else(|e| failure(&e.to_string()))
@@ -138,16 +139,19 @@ fn bookkeeping<R>(
 }
 
 fn init(org: &Org, req: &EndpointRequest, token: &str, principal: &Principal) -> Result<EndpointResponse> {
+    let version = req.param("version").map(|v| if VERSIONS.contains(&v) { v } else { "3.1" });
     bookkeeping(org, principal, |s, node| {
         let before = s.now - chrono::Duration::hours(STALE_AFTER_HOURS);
-        uploads::remove_stale(s, node, before).map(|_| ())
+        uploads::remove_stale(s, node, before)?;
+        // Whether 1C said its version decides how it sends order statuses.
+        let v = version.map_or(Value::Null, |v| Value::String(v.into()));
+        s.system_update("relata_exchangenode", node, [("relata_schemaversion".to_string(), v)].into_iter().collect())
     })?;
     // Room for the request's own overhead under the server's body limit.
     let limit = req.max_body_bytes.saturating_sub(64 * 1024).max(64 * 1024);
     let mut lines = vec!["zip=yes".to_string(), format!("file_limit={limit}")];
-    if let Some(asked) = req.param("version") {
+    if let Some(version) = version {
         lines.push(format!("sessid={token}"));
-        let version = if VERSIONS.contains(&asked) { asked } else { "3.1" };
         lines.push(format!("version={version}"));
     }
     Ok(answer(&lines.iter().map(String::as_str).collect::<Vec<_>>()))
@@ -158,13 +162,39 @@ fn file_name(req: &EndpointRequest) -> Result<String> {
     uploads::normalize(name).map_err(EngineError::Invalid)
 }
 
-fn file(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {
+/// Keeps an uploaded slice. 1C that did not say its version at `init`
+/// (the old sale protocol) sends order statuses expecting them processed
+/// on upload, without an `import`: their import starts here.
+fn file(org: &Org, req: &EndpointRequest, principal: &Principal, sale: bool) -> Result<EndpointResponse> {
     if req.method != "POST" {
         return Ok(failure("a file is uploaded with POST"));
     }
     let name = file_name(req)?;
-    bookkeeping(org, principal, |s, node| uploads::append(s, node, &name, &req.body))?;
+    bookkeeping(org, principal, |s, node| {
+        uploads::append(s, node, &name, &req.body)?;
+        let settings = s.read_system("relata_exchangenode", node)?.unwrap_or_default();
+        let old_protocol = settings.get("relata_schemaversion").is_none_or(Value::is_null);
+        if sale && old_protocol {
+            import_call(s, node, principal.user_id, &name)?;
+        }
+        Ok(())
+    })?;
     Ok(answer(&["success"]))
+}
+
+/// The orders 1C has not confirmed, as CommerceML in its version.
+fn query(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {
+    let (orders, version) = bookkeeping(org, principal, |s, node| {
+        let settings = s.read_system("relata_exchangenode", node)?.unwrap_or_default();
+        let asked = req
+            .param("version")
+            .map(str::to_string)
+            .or_else(|| settings.get("relata_schemaversion").and_then(Value::as_str).map(str::to_string));
+        let version = asked.and_then(|v| v.parse().ok()).unwrap_or(relata_commerceml::SchemaVersion::V2_05);
+        Ok((sale::query(s, node)?, version))
+    })?;
+    let xml = relata_commerceml::write_orders(&orders, version, relata_commerceml::Encoding::Utf8);
+    Ok(EndpointResponse::new(200, "application/xml; charset=utf-8", xml))
 }
 
 fn import(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result<EndpointResponse> {

@@ -67,7 +67,12 @@ fn list(as_json: bool) -> Result<()> {
                 })
             })
             .collect();
-        println!("{:#}", json!({ "modules": modules.names(), "steps": steps, "actions": actions }));
+        let endpoints: Vec<serde_json::Value> =
+            modules.endpoints().iter().map(|e| json!({"path": e.path, "module": e.module})).collect();
+        println!(
+            "{:#}",
+            json!({ "modules": modules.names(), "steps": steps, "actions": actions, "endpoints": endpoints })
+        );
         return Ok(());
     }
     println!("modules: {}", modules.names().join(", "));
@@ -112,5 +117,11 @@ fn list(as_json: bool) -> Result<()> {
         .collect();
     print_table(&["ACTION", "KIND", "BOUND TO", "PRIVILEGE", "MODULE", "PARAMETERS"], &rows);
     println!("\n{} actions", rows.len());
+    let rows: Vec<[String; 2]> =
+        modules.endpoints().iter().map(|e| [e.path.to_string(), e.module.to_string()]).collect();
+    if !rows.is_empty() {
+        println!();
+        print_table(&["ENDPOINT", "MODULE"], &rows);
+    }
     Ok(())
 }
