@@ -599,6 +599,16 @@ fn deletion_marks_retire_and_each_node_has_its_own_identifiers() {
         assert_eq!(both.len(), 2, "the same Ид from two nodes is two products");
         assert_ne!(both[0]["_relata_exchangenodeid_value"], both[1]["_relata_exchangenodeid_value"]);
 
+        // The Ид stays unique within a node, whoever writes: a second
+        // product with it is refused; in another node it is another product.
+        let dup = srv.post(
+            "/products",
+            &json!({"name": "Дубль", "productnumber": format!("dup-{}", common::uid()), "relata_exchangeid": "same-id-1",
+                    "relata_exchangenodeid@odata.bind": format!("/relata_exchangenodes({})", hammer["_relata_exchangenodeid_value"].as_str().unwrap())}),
+        );
+        let why = dup.expect_error(412);
+        assert!(why.contains("same-id-1"), "{why}");
+
         // A deletion mark from the first node retires its product only.
         OneC::admin(srv).exchange("2.05", &[("import.xml", doc(true))]);
         let retired = srv.retrieve("products", hammer["productid"].as_str().unwrap().parse().unwrap(), "");

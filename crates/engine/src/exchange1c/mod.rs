@@ -20,6 +20,7 @@
 //! numbers) hold for what 1C sends as for what a user types.
 
 mod catalog;
+mod identity;
 mod import;
 mod nodes;
 mod protocol;
@@ -27,7 +28,7 @@ mod sale;
 mod uploads;
 
 use crate::jobs::JobKind;
-use crate::modules::{Module, Registry};
+use crate::modules::{Message, Module, Registry, Stage, Step};
 
 /// The privilege the exchange user needs (System Administrator has it).
 pub(crate) const PRIVILEGE: &str = "prvRelataExchangeWith1C";
@@ -54,5 +55,17 @@ impl Module for Exchange1C {
             // An import that fails is reported to 1C, which re-sends the
             // package; retrying it here would only repeat the failure.
             .job(JobKind::new(import::JOB, IMPORT_OPERATION, import::step).attempts(1));
+        for entity in identity::ENTITIES {
+            for message in [Message::Create, Message::Update] {
+                let step = Step::new("unique_exchange_id", message, Stage::PreOperation, identity::unique_exchange_id)
+                    .entity(entity)
+                    .describe("The 1C identifier is unique within its exchange node.");
+                r.step(if message == Message::Update {
+                    step.filtering(&["relata_exchangeid", "relata_exchangenodeid"])
+                } else {
+                    step
+                });
+            }
+        }
     }
 }

@@ -32,8 +32,11 @@ fn money(f: &Fields, k: &str) -> Decimal {
     f.get(k).and_then(Value::as_decimal).unwrap_or_default()
 }
 
+/// Orders in one answer to `query`; the rest follow in the next exchange.
+const MAX_ORDERS: usize = 1000;
+
 /// Orders to send: in the node's states, changed after the last confirmed
-/// export, not last changed by 1C. Returns them with the time to confirm.
+/// export, not last changed by 1C, the oldest change first.
 pub(super) fn query(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<cml::Order>> {
     let settings = s.read_system("relata_exchangenode", node)?.unwrap_or_default();
     let mut filter = Vec::new();
@@ -50,12 +53,16 @@ pub(super) fn query(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<cml::
         filter.push(format!("({any})"));
     }
     let query = if filter.is_empty() {
-        "$orderby=createdon".to_string()
+        "$orderby=modifiedon".to_string()
     } else {
-        format!("$filter={}&$orderby=createdon", filter.join(" and "))
+        format!("$filter={}&$orderby=modifiedon", filter.join(" and "))
     };
     let currency_name = text(&settings, "relata_currencyname");
     let mut out = Vec::new();
+    // Once 1C confirms, the next export starts after this: the time of the
+    // query, or the last order sent when there were more than one answer holds.
+    let mut confirm_to = s.now;
+    let mut out_last_modified = None;
     for order in s.query_system("salesorder", &query)? {
         let modified = order.get("modifiedon").and_then(Value::as_datetime);
         let from_1c = order.get("relata_exchangeimportedon").and_then(Value::as_datetime);
@@ -64,12 +71,17 @@ pub(super) fn query(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<cml::
                 continue;
             }
         }
+        if out.len() == MAX_ORDERS {
+            confirm_to = out_last_modified.unwrap_or(s.now);
+            break;
+        }
         out.push(document(s, &order, currency_name.as_deref())?);
+        out_last_modified = modified;
     }
     s.system_update(
         "relata_exchangenode",
         node,
-        [("relata_exportstartedon".to_string(), Value::DateTime(s.now))].into_iter().collect(),
+        [("relata_exportstartedon".to_string(), Value::DateTime(confirm_to))].into_iter().collect(),
     )?;
     Ok(out)
 }

@@ -69,6 +69,11 @@ pub struct BenchArgs {
     /// (and its discount changed)
     #[arg(long, default_value_t = 30, requires = "sales", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub recalculations: u64,
+    /// Measure the exchange with 1C instead: a generated catalog of this
+    /// many products and its offers (two price types, two warehouses)
+    /// sent as 1C sends them, twice (the second time changes nothing)
+    #[arg(long, value_name = "PRODUCTS", conflicts_with_all = ["security", "sales", "jobs", "url", "raw_limit", "soak"])]
+    pub exchange_1c: Option<u64>,
     /// Also measure the web interface's pages over the accounts made:
     /// size, bytes sent, server time and latency
     #[arg(long, conflicts_with = "sales")]
@@ -123,7 +128,9 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     };
     let backend = if pg.is_some() { "postgres" } else { "sqlite" };
     let database_url = pg.as_ref().map(|p| p.url.clone());
-    let what = if let Some(jobs) = args.jobs {
+    let what = if let Some(products) = args.exchange_1c {
+        format!("exchange with 1C: {products} products")
+    } else if let Some(jobs) = args.jobs {
         format!("{jobs} background jobs queued at once")
     } else if args.sales {
         format!("sales: {} leads, {} recalculations, {} clients", args.leads, args.recalculations, args.concurrency)
@@ -210,6 +217,13 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     let mut server = Server { child: Some(child.spawn_server(&listen)?) };
     let base = format!("http://{listen}");
 
+    if args.exchange_1c.is_some() {
+        let products = super::bench_exchange::products(&args);
+        let runs =
+            runtime.block_on(super::bench_exchange::measure(&mut server, &base, BENCH_EMAIL, &password, products))?;
+        let end = finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));
+        return super::bench_exchange::summarize(backend, products, &runs, &end);
+    }
     if args.sales {
         let results = runtime.block_on(super::bench_sales::measure(&mut server, &base, &token, &args))?;
         let end = finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bench;
+mod bench_exchange;
 mod bench_jobs;
 pub mod bench_raw;
 mod bench_sales;
