@@ -1,12 +1,16 @@
 //! Importing an uploaded file: 1C's `mode=import` starts a background job
 //! and is answered `progress` until the job ends, so no call waits on a
 //! long import (1C repeats the same call; a proxy never times out). The
-//! job works in steps of [`BATCH`] items, one transaction each, keeping
-//! its place and tally in the job's data; every item is an upsert, so a
-//! step run again after a crash changes nothing twice. An item the sales
+//! job works in short steps (at most [`BATCH`] items or [`STEP_TIME`]),
+//! one transaction each, keeping its place and tally in the job's data;
+//! every item is an upsert, so a step run again after a crash changes
+//! nothing twice. An item the sales
 //! rules refuse (a name too long, a unit in the wrong group) is skipped
 //! with a warning in the log rather than failing the package.
 
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use relata_metadata::{EntityRef, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,8 +22,30 @@ use crate::jobs::{state, status, JobContext, JobStep, NewJob};
 use crate::session::{RecordInput, Session};
 
 pub(super) const JOB: &str = "import";
-/// Items per step (per transaction).
+/// A step ends after this many items or this long, whichever comes
+/// first: it holds SQLite's single writer, and other users' saves wait.
 const BATCH: usize = 200;
+const STEP_TIME: std::time::Duration = std::time::Duration::from_millis(40);
+
+/// The last file parsed, by job: a job's steps run one after another,
+/// usually in one process, and parsing a big file for each short step
+/// (inside the step's transaction) would cost more than the items.
+static PARSED: Mutex<Option<(Uuid, Arc<Vec<catalog::Item>>)>> = Mutex::new(None);
+
+fn items_of(s: &mut Session<'_, '_, '_>, job: Uuid, p: &Progress) -> Result<Arc<Vec<catalog::Item>>> {
+    if let Some((id, items)) = PARSED.lock().as_ref() {
+        if *id == job {
+            return Ok(items.clone());
+        }
+    }
+    let bytes = uploads::read(s, p.node, &p.file)?
+        .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
+    let package = relata_commerceml::read(&bytes)
+        .map_err(|e| EngineError::Invalid(format!("'{}' is not a CommerceML document: {e}", p.file)))?;
+    let items = Arc::new(catalog::items(package));
+    *PARSED.lock() = Some((job, items.clone()));
+    Ok(items)
+}
 
 /// `relata_exchangelog.relata_result`.
 pub(super) mod result {
@@ -53,14 +79,15 @@ pub(super) enum Answer {
 pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<JobStep> {
     let mut p: Progress = serde_json::from_value(ctx.data.clone())
         .map_err(|e| EngineError::Invalid(format!("the import job's data is not readable: {e}")))?;
-    let bytes = uploads::read(s, p.node, &p.file)?
-        .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
-    let package = relata_commerceml::read(&bytes)
-        .map_err(|e| EngineError::Invalid(format!("'{}' is not a CommerceML document: {e}", p.file)))?;
-    let items = catalog::items(package);
+    let items = items_of(s, ctx.id, &p)?;
     p.total = items.len();
-    let end = (p.cursor + BATCH).min(items.len());
-    for item in items.get(p.cursor..end).unwrap_or_default() {
+    let started = std::time::Instant::now();
+    let mut end = p.cursor;
+    for item in items.iter().skip(p.cursor).take(BATCH) {
+        if end > p.cursor && started.elapsed() > STEP_TIME {
+            break;
+        }
+        end += 1;
         let node = p.node;
         let mut tally = p.tally.clone();
         match s.savepoint(|s| catalog::apply(s, node, item, &mut tally)) {
@@ -76,6 +103,7 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
         return Ok(JobStep::Continue);
     }
+    *PARSED.lock() = None;
     let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
     uploads::remove(s, p.node, &p.file)?;
