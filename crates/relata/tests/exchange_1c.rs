@@ -272,13 +272,7 @@ fn refusals_are_failures_1c_can_show() {
 fn a_ut11_unload_makes_sellable_products_with_prices_and_stock() {
     each_server(|srv| {
         let mut c = OneC::own_node(srv);
-        let answers = c.exchange(
-            "2.07",
-            &[
-                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
-                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
-            ],
-        );
+        let answers = ut11_catalog(&mut c);
         assert!(answers[0][1].contains("created"), "{:?}", answers[0]);
 
         // The product, by its 1C Ид, with article, barcode and its group as family.
@@ -355,13 +349,7 @@ fn a_ut11_unload_makes_sellable_products_with_prices_and_stock() {
 
         // The same package again changes nothing.
         let products_before = c.rows("products", "").len();
-        let again = c.exchange(
-            "2.07",
-            &[
-                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
-                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
-            ],
-        );
+        let again = ut11_catalog(&mut c);
         for a in &again {
             assert!(a[1].contains(" 0 created, 0 updated"), "a repeated import changed records: {a:?}");
         }
@@ -619,6 +607,17 @@ fn deletion_marks_retire_and_each_node_has_its_own_identifiers() {
     });
 }
 
+/// The УТ 11 catalog and offers, exchanged.
+fn ut11_catalog(c: &mut OneC) -> Vec<Vec<String>> {
+    c.exchange(
+        "2.07",
+        &[
+            ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
+            ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
+        ],
+    )
+}
+
 /// An order of the variant 1C sent, for a company with INN and KPP.
 fn order_for_1c(srv: &Srv, c: &OneC) -> (uuid::Uuid, String) {
     let variant = c.product("bd72d910-55bc-11d9-848a-00112f43529a#90c55447-d3a8-11e4-9423-e0cb4ed5eed4");
@@ -662,13 +661,7 @@ fn query_orders(c: &OneC) -> relata_commerceml::Package {
 fn orders_go_to_1c_and_payments_and_shipments_come_back() {
     each_server(|srv| {
         let mut c = OneC::own_node(srv);
-        c.exchange(
-            "2.07",
-            &[
-                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
-                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
-            ],
-        );
+        ut11_catalog(&mut c);
         let (order, number) = order_for_1c(srv, &c);
 
         let mut sale = OneC { kind: "sale", ..OneC::new(srv, &c.user, &c.password) };
@@ -753,13 +746,7 @@ fn orders_go_to_1c_and_payments_and_shipments_come_back() {
 fn the_old_protocol_processes_statuses_on_upload_in_windows_1251() {
     each_server(|srv| {
         let mut c = OneC::own_node(srv);
-        c.exchange(
-            "2.07",
-            &[
-                ("import0_1.xml", fixture("catalog-2.07-ut11-carono.xml")),
-                ("offers0_1.xml", fixture("offers-2.07-ut11-carono.xml")),
-            ],
-        );
+        ut11_catalog(&mut c);
         let (order, _) = order_for_1c(srv, &c);
         let mut sale = OneC { kind: "sale", ..OneC::new(srv, &c.user, &c.password) };
         sale.check_auth();

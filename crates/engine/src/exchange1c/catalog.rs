@@ -165,17 +165,21 @@ fn text(s: &str, max: usize) -> Value {
     Value::String(s.trim().chars().take(max).collect())
 }
 
+/// Is `row`'s `column` a reference to `id`?
+pub(super) fn refers(row: &Fields, column: &str, id: Uuid) -> bool {
+    row.get(column).and_then(Value::as_uuid) == Some(id)
+}
+
 /// The record of `entity` that 1C calls `exchange_id` in this node.
+///
+/// Lookups in this module filter in SQL on their most selective column
+/// only (here the `Ид`, one row or a few) and pick the rest here: given a
+/// second condition on a column every row of the node shares, a planner
+/// without statistics may walk that column's index instead, and each
+/// lookup would read the whole node.
 fn find(s: &mut Session<'_, '_, '_>, entity: &str, node: Uuid, exchange_id: &str) -> Result<Option<Fields>> {
-    let key = s.entity(entity)?.primary_id().to_string();
-    let rows = s.query_system(
-        entity,
-        &format!(
-            "$filter=_relata_exchangenodeid_value eq {node} and relata_exchangeid eq {}&$orderby={key}",
-            quote(exchange_id)
-        ),
-    )?;
-    Ok(rows.into_iter().next())
+    let rows = s.query_system(entity, &format!("$filter=relata_exchangeid eq {}", quote(exchange_id)))?;
+    Ok(rows.into_iter().find(|r| refers(r, "relata_exchangenodeid", node)))
 }
 
 fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid> {
@@ -232,15 +236,13 @@ fn changes(existing: &Fields, fields: Vec<(&str, Value)>) -> Vec<(String, Value)
 /// Keeps `item` until `awaited` arrives.
 fn wait_for(s: &mut Session<'_, '_, '_>, node: Uuid, awaited: &str, item: &Item, tally: &mut Tally) -> Result<()> {
     let payload = serde_json::to_string(item).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    let kept = s.query_system(
-        "relata_exchangepending",
-        &format!(
-            "$select=relata_payload&$filter=_relata_exchangenodeid_value eq {node} and relata_name eq {} and relata_kind eq {}",
-            quote(awaited),
-            quote(item.kind())
-        ),
-    )?;
-    if !kept.iter().any(|p| p.get("relata_payload").and_then(Value::as_str) == Some(payload.as_str())) {
+    let kept = s.query_system("relata_exchangepending", &format!("$filter=relata_name eq {}", quote(awaited)))?;
+    let same = |p: &Fields| {
+        refers(p, "relata_exchangenodeid", node)
+            && p.get("relata_kind").and_then(Value::as_str) == Some(item.kind())
+            && p.get("relata_payload").and_then(Value::as_str) == Some(payload.as_str())
+    };
+    if !kept.iter().any(same) {
         let fields = vec![
             ("relata_name".to_string(), text(awaited, 200)),
             ("relata_exchangenodeid".to_string(), reference("relata_exchangenode", node)),
@@ -255,14 +257,9 @@ fn wait_for(s: &mut Session<'_, '_, '_>, node: Uuid, awaited: &str, item: &Item,
 
 /// Applies again what waited for `exchange_id`, now that it exists.
 fn resolve_waiting(s: &mut Session<'_, '_, '_>, node: Uuid, exchange_id: &str) -> Result<()> {
-    let waiting = s.query_system(
-        "relata_exchangepending",
-        &format!(
-            "$select=relata_exchangependingid,relata_payload&$filter=_relata_exchangenodeid_value eq {node} and relata_name eq {}",
-            quote(exchange_id)
-        ),
-    )?;
-    for w in waiting {
+    let waiting =
+        s.query_system("relata_exchangepending", &format!("$filter=relata_name eq {}", quote(exchange_id)))?;
+    for w in waiting.into_iter().filter(|w| refers(w, "relata_exchangenodeid", node)) {
         let Some(id) = w.get("relata_exchangependingid").and_then(Value::as_uuid) else { continue };
         s.delete("relata_exchangepending", id, None)?;
         let payload = w.get("relata_payload").and_then(Value::as_str).unwrap_or("");
@@ -583,13 +580,12 @@ fn images(s: &mut Session<'_, '_, '_>, node: Uuid, product: Uuid, paths: &[Strin
             continue;
         };
         let file = name.rsplit('/').next().unwrap_or(&name).to_string();
-        let kept = s.query_system(
+        let notes = s.query_system(
             "annotation",
-            &format!(
-                "$select=annotationid,filesize&$filter=_objectid_value eq {product} and filename eq {}",
-                quote(&file)
-            ),
+            &format!("$select=annotationid,filesize,filename&$filter=_objectid_value eq {product}"),
         )?;
+        let kept: Vec<Fields> =
+            notes.into_iter().filter(|n| n.get("filename").and_then(Value::as_str) == Some(file.as_str())).collect();
         let body = vec![("documentbody".to_string(), Value::Bytes(bytes.clone()))];
         match kept.first() {
             Some(k) if k.get("filesize").and_then(Value::as_i64) == Some(bytes.len() as i64) => tally.unchanged += 1,
@@ -648,13 +644,17 @@ fn property_values(
             .filter(|x| !x.trim().is_empty())
             .map(|x| choices.get(x.trim()).and_then(|c| c.as_str()).unwrap_or(x.trim()).to_string())
             .collect();
-        let kept = s.query_system(
-            "relata_productpropertyvalue",
-            &format!(
-                "$select=relata_productpropertyvalueid,relata_name&$filter=_relata_productid_value eq {product} \
-                 and _relata_productpropertyid_value eq {prop_id}"
-            ),
-        )?;
+        let kept: Vec<Fields> = s
+            .query_system(
+                "relata_productpropertyvalue",
+                &format!(
+                    "$select=relata_productpropertyvalueid,relata_name,relata_productpropertyid\
+                     &$filter=_relata_productid_value eq {product}"
+                ),
+            )?
+            .into_iter()
+            .filter(|v| refers(v, "relata_productpropertyid", prop_id))
+            .collect();
         let kept_id = kept.first().and_then(|k| k.get("relata_productpropertyvalueid")).and_then(Value::as_uuid);
         let kept_text = kept.first().and_then(|k| k.get("relata_name")).and_then(Value::as_str).map(str::to_string);
         match (kept_id, shown.is_empty()) {
@@ -758,13 +758,16 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
         let list_id = id_of(s, "pricelevel", &list)?;
         let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
         let amount = (price.unit_price / factor).round_dp(4);
-        let kept = s.query_system(
-            "productpricelevel",
-            &format!(
-                "$select=productpricelevelid,amount&$filter=_pricelevelid_value eq {list_id} and \
-                 _productid_value eq {product_id} and _uomid_value eq {unit}"
-            ),
-        )?;
+        let kept: Vec<Fields> = s
+            .query_system(
+                "productpricelevel",
+                &format!(
+                    "$select=productpricelevelid,amount,pricelevelid,uomid&$filter=_productid_value eq {product_id}"
+                ),
+            )?
+            .into_iter()
+            .filter(|i| refers(i, "pricelevelid", list_id) && refers(i, "uomid", unit))
+            .collect();
         match kept.first() {
             Some(k) => {
                 let same =
@@ -824,13 +827,17 @@ fn stock(
             upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
         }
     };
-    let kept = s.query_system(
-        "relata_productstock",
-        &format!(
-            "$select=relata_productstockid,relata_quantity&$filter=_relata_productid_value eq {product_id} and \
-             _relata_warehouseid_value eq {warehouse}"
-        ),
-    )?;
+    let kept: Vec<Fields> = s
+        .query_system(
+            "relata_productstock",
+            &format!(
+                "$select=relata_productstockid,relata_quantity,relata_warehouseid\
+                 &$filter=_relata_productid_value eq {product_id}"
+            ),
+        )?
+        .into_iter()
+        .filter(|k| refers(k, "relata_warehouseid", warehouse))
+        .collect();
     match kept.first() {
         Some(k) => {
             let same = k.get("relata_quantity").and_then(Value::as_decimal).map(|a| a.normalize())

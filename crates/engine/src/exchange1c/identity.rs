@@ -22,17 +22,14 @@ pub(super) fn unique_exchange_id(s: &mut Session<'_, '_, '_>, ctx: &mut StepCont
     };
     let id = id.to_string();
     let node = ctx.value("relata_exchangenodeid").and_then(Value::as_uuid);
-    let node_filter = match node {
-        Some(n) => format!("_relata_exchangenodeid_value eq {n}"),
-        None => "_relata_exchangenodeid_value eq null".to_string(),
-    };
     let key = ctx.entity.primary_id().to_string();
     let entity = ctx.entity.name().to_string();
     let others = s.query_system(
         &entity,
-        &format!("$select={key}&$filter=relata_exchangeid eq {} and {node_filter}", quote(&id)),
+        &format!("$select={key},relata_exchangenodeid&$filter=relata_exchangeid eq {}", quote(&id)),
     )?;
-    if others.iter().any(|r| r.get(&key).and_then(Value::as_uuid) != Some(ctx.id)) {
+    let same_node = |r: &&crate::session::Fields| r.get("relata_exchangenodeid").and_then(Value::as_uuid) == node;
+    if others.iter().filter(same_node).any(|r| r.get(&key).and_then(Value::as_uuid) != Some(ctx.id)) {
         return Err(EngineError::Conflict(format!(
             "another {entity} of this exchange node already has the 1C ID '{id}'"
         )));

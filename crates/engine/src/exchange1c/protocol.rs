@@ -147,8 +147,10 @@ fn init(org: &Org, req: &EndpointRequest, token: &str, principal: &Principal) ->
         let v = version.map_or(Value::Null, |v| Value::String(v.into()));
         s.system_update("relata_exchangenode", node, [("relata_schemaversion".to_string(), v)].into_iter().collect())
     })?;
-    // Room for the request's own overhead under the server's body limit.
-    let limit = req.max_body_bytes.saturating_sub(64 * 1024).max(64 * 1024);
+    // Slices of at most 8 MiB: each is one transaction, and a bigger one
+    // would hold SQLite's single writer long enough for other saves to
+    // wait; under the server's body limit, with room for the request.
+    let limit = req.max_body_bytes.saturating_sub(64 * 1024).clamp(64 * 1024, 8 * 1024 * 1024);
     let mut lines = vec!["zip=yes".to_string(), format!("file_limit={limit}")];
     if let Some(version) = version {
         lines.push(format!("sessid={token}"));

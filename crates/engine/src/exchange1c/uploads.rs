@@ -63,10 +63,6 @@ fn node_ref(node: Uuid) -> Value {
     Value::Ref(EntityRef { entity: "relata_exchangenode".into(), id: node })
 }
 
-fn filter(node: Uuid, name: &str) -> String {
-    format!("_relata_exchangenodeid_value eq {node} and relata_name eq {}", super::catalog::quote(name))
-}
-
 /// A kept part: its id, sequence and when it arrived.
 type Part = (Uuid, i64, Option<DateTime<Utc>>);
 
@@ -75,12 +71,14 @@ fn parts(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Vec<Part
     let rows = s.query_system(
         "relata_exchangefile",
         &format!(
-            "$select=relata_exchangefileid,relata_sequence,createdon&$filter={}&$orderby=relata_sequence",
-            filter(node, name)
+            "$select=relata_exchangefileid,relata_sequence,createdon,relata_exchangenodeid\
+             &$filter=relata_name eq {}&$orderby=relata_sequence",
+            super::catalog::quote(name)
         ),
     )?;
     Ok(rows
         .iter()
+        .filter(|r| super::catalog::refers(r, "relata_exchangenodeid", node))
         .filter_map(|r| {
             let id = r.get("relata_exchangefileid")?.as_uuid()?;
             let seq = r.get("relata_sequence").and_then(Value::as_i64).unwrap_or(0);

@@ -160,13 +160,7 @@ pub(super) fn keep_list_price(
     let list = current(existing, changes, "pricelevelid").and_then(Value::as_uuid);
     let unit = current(existing, changes, "defaultuomid").and_then(Value::as_uuid);
     let (true, Some(price), Some(list), Some(unit)) = (touched, price, list, unit) else { return Ok(()) };
-    let found = s.query_system(
-        "productpricelevel",
-        &format!(
-            "$select=productpricelevelid,amount,pricingmethodcode&$filter=_pricelevelid_value eq {list} \
-             and _productid_value eq {product} and _uomid_value eq {unit}"
-        ),
-    )?;
+    let found = super::lines::items_of_product(s, product, list, unit)?;
     match found.first() {
         Some(item) => {
             let id = item.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");

@@ -400,11 +400,22 @@ fn price_list_item(
         let params = vec![("list", name.to_string()), ("product", product_name.to_string())];
         return Err(super::messages::refused(None, "sales.price_list_inactive", params, english));
     }
-    let rows = s.query_system(
-        "productpricelevel",
-        &format!("$filter=_pricelevelid_value eq {list} and _productid_value eq {product} and _uomid_value eq {uom}"),
-    )?;
-    Ok(rows.into_iter().next())
+    Ok(items_of_product(s, product, *list, uom)?.into_iter().next())
+}
+
+/// A product's items in `list` for `uom`. The query filters on the product
+/// alone (a product has a few items) and the rest is picked here: given
+/// all three conditions, SQLite without statistics may walk the unit's or
+/// the list's index, which every item of a large catalog shares.
+pub(super) fn items_of_product(
+    s: &mut Session<'_, '_, '_>,
+    product: Uuid,
+    list: Uuid,
+    uom: Uuid,
+) -> Result<Vec<Fields>> {
+    let rows = s.query_system("productpricelevel", &format!("$filter=_productid_value eq {product}"))?;
+    let is = |r: &Fields, k: &str, id: Uuid| r.get(k).and_then(Value::as_uuid) == Some(id);
+    Ok(rows.into_iter().filter(|r| is(r, "pricelevelid", list) && is(r, "uomid", uom)).collect())
 }
 
 fn unit_price(
@@ -508,13 +519,7 @@ pub(super) fn prepare_price_list_item(
         }
     }
     if let (Some(list), Some(product), Some(uom)) = (list, product, uom) {
-        let dup = s.query_system(
-            "productpricelevel",
-            &format!(
-                "$select=productpricelevelid&$filter=_pricelevelid_value eq {list} and _productid_value eq {product} \
-                 and _uomid_value eq {uom}"
-            ),
-        )?;
+        let dup = items_of_product(s, product, list, uom)?;
         let own = existing.and_then(|e| e.get("productpricelevelid").and_then(Value::as_uuid));
         if dup.iter().any(|d| d.get("productpricelevelid").and_then(Value::as_uuid) != own) {
             return Err(EngineError::Conflict("This price list already has a price for this product and unit.".into()));
