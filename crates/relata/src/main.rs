@@ -81,6 +81,9 @@ enum Command {
     /// System jobs: list, cancel, retry
     #[command(subcommand)]
     Jobs(cli::jobs::JobsCommand),
+    /// Exchange with 1C through a shared folder: import its files, export orders
+    #[command(subcommand)]
+    Exchange(cli::exchange::ExchangeCommand),
     /// Fill the database with a demo company and a year of its sales history
     #[command(long_about = cli::demo::ABOUT)]
     Demo(cli::demo::DemoArgs),
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
         Command::Module(cmd) => cli::module::run(cmd),
         Command::Token(cmd) => cli::token::run(&flags, cmd),
         Command::Jobs(cmd) => cli::jobs::run(&flags, cmd),
+        Command::Exchange(cmd) => cli::exchange::run(&flags, cmd),
         Command::Demo(args) => cli::demo::run(&flags, args),
         Command::Backup(args) => cli::backup::run(&flags, args),
         Command::Bench(args) => cli::bench::run(&flags, args),

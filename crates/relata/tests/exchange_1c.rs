@@ -777,3 +777,65 @@ fn the_old_protocol_processes_statuses_on_upload_in_windows_1251() {
         }
     });
 }
+
+#[test]
+fn a_shared_folder_exchange_runs_through_the_cli() {
+    each_server(|srv| {
+        let c = OneC::own_node(srv);
+        let node = srv.retrieve("relata_exchangenodes", c.node.as_deref().unwrap().parse().unwrap(), "");
+        let node_name = node["relata_name"].as_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let import = dir.path().join("import0_1.xml");
+        let offers = dir.path().join("offers0_1.xml");
+        std::fs::write(&import, fixture("catalog-2.07-ut11-carono.xml")).unwrap();
+        std::fs::write(&offers, fixture("offers-2.07-ut11-carono.xml")).unwrap();
+        let out =
+            srv.cli(&["exchange", "import", import.to_str().unwrap(), offers.to_str().unwrap(), "--node", &node_name]);
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            printed.contains("import0_1.xml: 35 created") && printed.contains("offers0_1.xml: 21 created"),
+            "{printed}"
+        );
+        assert_eq!(c.product("bd72d910-55bc-11d9-848a-00112f43529a")["relata_sku"], "Б-130001");
+        assert_eq!(
+            c.rows("relata_exchangelogs", "relata_result eq 2").len(),
+            2,
+            "the CLI's imports are in the node's log"
+        );
+
+        // A broken file: refused with the reason, nothing written.
+        let broken = dir.path().join("broken.xml");
+        std::fs::write(&broken, b"<?xml version=\"1.0\"?><html></html>").unwrap();
+        let failed = run_cli_raw(srv, &["exchange", "import", broken.to_str().unwrap(), "--node", &node_name]);
+        assert!(!failed.status.success());
+        let err = String::from_utf8_lossy(&failed.stderr);
+        assert!(err.contains("not a CommerceML document"), "{err}");
+
+        // Orders out to a file, then counted as delivered.
+        let (order, _) = order_for_1c(srv, &c);
+        let file = dir.path().join("orders.xml");
+        srv.cli(&[
+            "exchange",
+            "export-orders",
+            "--out",
+            file.to_str().unwrap(),
+            "--node",
+            &node_name,
+            "--version",
+            "3.1",
+        ]);
+        let package = relata_commerceml::read(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(package.schema_version, "3.1");
+        assert!(package.orders.iter().any(|o| o.id == order.to_string()));
+        srv.cli(&["exchange", "export-orders", "--out", file.to_str().unwrap(), "--node", &node_name]);
+        let again = relata_commerceml::read(&std::fs::read(&file).unwrap()).unwrap();
+        assert!(!again.orders.iter().any(|o| o.id == order.to_string()), "delivered orders are not written again");
+    });
+}
+
+/// A CLI run that may fail.
+fn run_cli_raw(srv: &Srv, args: &[&str]) -> std::process::Output {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(srv.store_args());
+    std::process::Command::new(common::relata_bin()).args(&all).output().expect("run relata")
+}

@@ -54,17 +54,18 @@ pub(super) mod result {
     pub const FAILED: i64 = 3;
 }
 
+/// A running import's place, kept in its job's data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Progress {
-    node: Uuid,
-    file: String,
-    log: Uuid,
+pub(super) struct Progress {
+    pub node: Uuid,
+    pub file: String,
+    pub log: Uuid,
     #[serde(default)]
-    cursor: usize,
+    pub cursor: usize,
     #[serde(default)]
-    total: usize,
+    pub total: usize,
     #[serde(default)]
-    tally: Tally,
+    pub tally: Tally,
 }
 
 /// What an import call answers.
@@ -158,15 +159,7 @@ pub(super) fn import_call(s: &mut Session<'_, '_, '_>, node: Uuid, user: Uuid, f
     if uploaded.is_none() {
         return Ok(Answer::Failure(format!("the file '{file}' was not uploaded")));
     }
-    let log = s.create(
-        "relata_exchangelog",
-        RecordInput::new(vec![
-            ("relata_name".into(), Value::String(format!("Import of {file}").chars().take(400).collect())),
-            ("relata_exchangenodeid".into(), Value::Ref(EntityRef { entity: "relata_exchangenode".into(), id: node })),
-            ("relata_filename".into(), Value::String(file.chars().take(400).collect())),
-            ("relata_result".into(), Value::Int(result::IN_PROGRESS)),
-        ]),
-    )?;
+    let log = start_log(s, node, file)?;
     let data = serde_json::to_value(Progress { node, file: file.to_string(), log, ..Progress::default() })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
     let mut job = NewJob::new(format!("exchange1c.{JOB}"), format!("1C import: {file}"), data);
@@ -175,6 +168,24 @@ pub(super) fn import_call(s: &mut Session<'_, '_, '_>, node: Uuid, user: Uuid, f
     let id = s.enqueue(job)?;
     s.system_update("relata_exchangelog", log, [("relata_asyncoperationid".to_string(), Value::Uuid(id))].into())?;
     Ok(Answer::Progress(format!("the import of {file} has started")))
+}
+
+/// A new log entry for an import starting.
+pub(super) fn start_log(s: &mut Session<'_, '_, '_>, node: Uuid, file: &str) -> Result<Uuid> {
+    s.create(
+        "relata_exchangelog",
+        RecordInput::new(vec![
+            ("relata_name".into(), Value::String(format!("Import of {file}").chars().take(400).collect())),
+            ("relata_exchangenodeid".into(), Value::Ref(EntityRef { entity: "relata_exchangenode".into(), id: node })),
+            ("relata_filename".into(), Value::String(file.chars().take(400).collect())),
+            ("relata_result".into(), Value::Int(result::IN_PROGRESS)),
+        ]),
+    )
+}
+
+/// Marks an import failed, with why.
+pub(super) fn fail_log(s: &mut Session<'_, '_, '_>, log: Uuid, why: &str) -> Result<()> {
+    log_result(s, log, result::FAILED, why)
 }
 
 /// How the import a log entry records is going.

@@ -12,6 +12,8 @@
 //! - `import.rs` is the background job that imports one file in steps,
 //!   and `catalog.rs` what a step does with each group, unit, property,
 //!   price type, warehouse, product and offer.
+//! - `folder.rs`: the same without HTTP, for a shared-folder exchange
+//!   (`relata exchange`).
 //! - `sale.rs`: orders out (`sale/query`, confirmed by `sale/success`) and
 //!   what 1C sends back about them (paid, shipped, canceled).
 //!
@@ -20,6 +22,7 @@
 //! numbers) hold for what 1C sends as for what a user types.
 
 mod catalog;
+mod folder;
 mod identity;
 mod import;
 mod nodes;

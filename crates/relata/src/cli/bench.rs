@@ -70,7 +70,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 30, requires = "sales", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub recalculations: u64,
     /// Measure the exchange with 1C instead: a generated catalog of this
-    /// many products and its offers (two price types, two warehouses)
+    /// many products and its offers (four price types, five warehouses)
     /// sent as 1C sends them, twice (the second time changes nothing)
     #[arg(long, value_name = "PRODUCTS", conflicts_with_all = ["security", "sales", "jobs", "url", "raw_limit", "soak"])]
     pub exchange_1c: Option<u64>,

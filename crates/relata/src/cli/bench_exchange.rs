@@ -1,6 +1,6 @@
 //! `relata bench --exchange-1c`: a catalog exchange as 1C runs it, over
 //! HTTP against a fresh server: checkauth, init, the catalog and the
-//! offers (two price types, two warehouses) uploaded in `file_limit`
+//! offers (four price types, five warehouses) uploaded in `file_limit`
 //! slices, then `import` polled as 1C polls it until each file is in.
 //! Prints the time per file, items per second, the slowest `import` call
 //! (what a proxy between 1C and Relata would see) and then a second,
@@ -53,35 +53,48 @@ fn catalog(products: u64) -> Vec<u8> {
     x.into_bytes()
 }
 
-/// The offers: two prices and stock in two warehouses per product.
+/// Price types and warehouses of the generated offers.
+const PRICE_TYPES: [&str; 4] = ["Розничная", "Оптовая", "Дилерская", "Закупочная"];
+const WAREHOUSES: [&str; 5] = ["Основной склад", "Магазин", "Склад Север", "Склад Юг", "Транзит"];
+
+/// The offers: a price of each type and stock in each warehouse per product.
 fn offers(products: u64) -> Vec<u8> {
-    let mut x = String::with_capacity(products as usize * 800);
+    let mut x = String::with_capacity(products as usize * 1600);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     x.push_str("<КоммерческаяИнформация ВерсияСхемы=\"2.07\" ДатаФормирования=\"2026-12-01T10:00:00\">\n");
     x.push_str(
         "<ПакетПредложений СодержитТолькоИзменения=\"false\"><Ид>bench-catalog#</Ид><Наименование>Пакет</Наименование>",
     );
     x.push_str("<ИдКаталога>bench-catalog</ИдКаталога><ТипыЦен>");
-    x.push_str("<ТипЦены><Ид>price-retail</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены>");
-    x.push_str("<ТипЦены><Ид>price-wholesale</Ид><Наименование>Оптовая</Наименование><Валюта>RUB</Валюта></ТипЦены>");
-    x.push_str("</ТипыЦен><Склады><Склад><Ид>store-1</Ид><Наименование>Основной склад</Наименование></Склад>");
-    x.push_str("<Склад><Ид>store-2</Ид><Наименование>Магазин</Наименование></Склад></Склады><Предложения>\n");
+    for (i, name) in PRICE_TYPES.iter().enumerate() {
+        let _ =
+            write!(x, "<ТипЦены><Ид>price-{i}</Ид><Наименование>{name}</Наименование><Валюта>RUB</Валюта></ТипЦены>");
+    }
+    x.push_str("</ТипыЦен><Склады>");
+    for (i, name) in WAREHOUSES.iter().enumerate() {
+        let _ = write!(x, "<Склад><Ид>store-{i}</Ид><Наименование>{name}</Наименование></Склад>");
+    }
+    x.push_str("</Склады><Предложения>\n");
     for p in 0..products {
-        let retail = 100 + p % 900;
-        let _ = writeln!(
+        let _ = write!(
             x,
             "<Предложение><Ид>product-{p}</Ид><Наименование>Товар номер {p}</Наименование>\
-             <БазоваяЕдиница Код=\"796\">шт</БазоваяЕдиница><Цены>\
-             <Цена><ИдТипаЦены>price-retail</ИдТипаЦены><ЦенаЗаЕдиницу>{retail}.50</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица><Коэффициент>1</Коэффициент></Цена>\
-             <Цена><ИдТипаЦены>price-wholesale</ИдТипаЦены><ЦенаЗаЕдиницу>{}.00</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>шт</Единица><Коэффициент>1</Коэффициент></Цена>\
-             </Цены><Количество>{}</Количество>\
-             <Склад ИдСклада=\"store-1\" КоличествоНаСкладе=\"{}\"/><Склад ИдСклада=\"store-2\" КоличествоНаСкладе=\"{}\"/>\
-             </Предложение>",
-            retail - retail / 10,
-            p % 30 + p % 10,
-            p % 30,
-            p % 10,
+             <БазоваяЕдиница Код=\"796\">шт</БазоваяЕдиница><Цены>"
         );
+        for i in 0..PRICE_TYPES.len() as u64 {
+            let price = 100 + (p * 7 + i * 13) % 900;
+            let _ = write!(
+                x,
+                "<Цена><ИдТипаЦены>price-{i}</ИдТипаЦены><ЦенаЗаЕдиницу>{price}.50</ЦенаЗаЕдиницу><Валюта>RUB</Валюта>\
+                 <Единица>шт</Единица><Коэффициент>1</Коэффициент></Цена>"
+            );
+        }
+        let stock: Vec<u64> = (0..WAREHOUSES.len() as u64).map(|w| (p + w * 3) % 17).collect();
+        let _ = write!(x, "</Цены><Количество>{}</Количество>", stock.iter().sum::<u64>());
+        for (w, q) in stock.iter().enumerate() {
+            let _ = write!(x, "<Склад ИдСклада=\"store-{w}\" КоличествоНаСкладе=\"{q}\"/>");
+        }
+        x.push_str("</Предложение>\n");
     }
     x.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>\n");
     x.into_bytes()
@@ -190,7 +203,7 @@ pub(super) async fn measure(
 pub(super) fn summarize(backend: &str, products: u64, runs: &[Vec<FileRun>], end: &ServerEnd) -> Result<()> {
     let items = |name: &str| match name {
         "import.xml" => products + products.div_ceil(PER_GROUP) + 1,
-        _ => products + 4,
+        _ => products + (PRICE_TYPES.len() + WAREHOUSES.len()) as u64,
     };
     let mut out = Vec::new();
     for (i, run) in runs.iter().enumerate() {

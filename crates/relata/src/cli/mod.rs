@@ -11,6 +11,7 @@ mod bench_ui;
 pub mod bu;
 pub mod customize;
 pub mod demo;
+pub mod exchange;
 pub mod jobs;
 pub mod license;
 pub mod module;

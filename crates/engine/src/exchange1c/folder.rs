@@ -1,0 +1,103 @@
+//! The exchange without HTTP, for setups that pass files through a shared
+//! folder: `relata exchange import` and `relata exchange export-orders`
+//! call these. A file is imported as the job would import it, step by
+//! step (each step a transaction), as the system, through a node's
+//! identifiers and log.
+
+use chrono::Utc;
+use relata_metadata::Value;
+use uuid::Uuid;
+
+use super::catalog::quote;
+use super::import::{self, Progress};
+use super::{nodes, sale, uploads};
+use crate::error::{EngineError, Result};
+use crate::jobs::{JobContext, JobStep};
+use crate::org::Org;
+
+/// The node called `name`, or the default node.
+fn node_named(org: &Org, name: Option<&str>) -> Result<Uuid> {
+    let Some(name) = name else { return Ok(nodes::DEFAULT_NODE) };
+    let system = org.system_principal();
+    org.write(&system, |s| {
+        let rows = s.query_system(
+            "relata_exchangenode",
+            &format!("$select=relata_exchangenodeid&$filter=relata_name eq {}", quote(name)),
+        )?;
+        rows.first()
+            .and_then(|r| r.get("relata_exchangenodeid"))
+            .and_then(Value::as_uuid)
+            .ok_or_else(|| EngineError::Invalid(format!("there is no exchange node named '{name}'")))
+    })
+}
+
+impl Org {
+    /// Imports one CommerceML file (catalog, offers, prices, stock or order
+    /// statuses) through the node called `node` (the default node when
+    /// `None`), telling `progress` how many of how many items are done.
+    /// Returns the import's summary, as the node's log keeps it.
+    pub fn exchange_import(
+        &self,
+        node: Option<&str>,
+        name: &str,
+        bytes: &[u8],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<String> {
+        let node = node_named(self, node)?;
+        let name = uploads::normalize(name).map_err(EngineError::Invalid)?;
+        let system = self.system_principal();
+        let log = self.write(&system, |s| {
+            uploads::append(s, node, &name, bytes)?;
+            import::start_log(s, node, &name)
+        })?;
+        let data = Progress { node, file: name.clone(), log, ..Progress::default() };
+        let mut ctx = JobContext {
+            id: Uuid::now_v7(),
+            name: format!("1C import: {name}"),
+            data: serde_json::to_value(&data).map_err(|e| EngineError::Invalid(e.to_string()))?,
+            regarding: None,
+            message_name: None,
+            retry_count: 0,
+            depth: 0,
+            now: Utc::now(),
+            next_run: None,
+        };
+        loop {
+            let step = self.write(&system, |s| {
+                ctx.now = s.now;
+                import::step(s, &mut ctx)
+            });
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    // The failed step wrote nothing; the log says why.
+                    self.write(&system, |s| import::fail_log(s, log, &e.to_string()))?;
+                    return Err(e);
+                }
+            };
+            let p: Progress = serde_json::from_value(ctx.data.clone()).unwrap_or_default();
+            progress(p.cursor, p.total);
+            if let JobStep::Done(summary) = step {
+                return Ok(summary.unwrap_or_default());
+            }
+        }
+    }
+
+    /// The orders the node called `node` has not confirmed, as CommerceML
+    /// in `version`; with `confirm`, they count as delivered (as 1C's
+    /// `success` would).
+    pub fn exchange_export_orders(&self, node: Option<&str>, version: &str, confirm: bool) -> Result<(Vec<u8>, usize)> {
+        let version: relata_commerceml::SchemaVersion =
+            version.parse().map_err(|_| EngineError::Invalid(format!("unknown CommerceML version '{version}'")))?;
+        let node = node_named(self, node)?;
+        let system = self.system_principal();
+        self.write(&system, |s| {
+            let orders = sale::query(s, node)?;
+            if confirm {
+                sale::confirm(s, node)?;
+            }
+            let xml = relata_commerceml::write_orders(&orders, version, relata_commerceml::Encoding::Utf8);
+            Ok((xml, orders.len()))
+        })
+    }
+}
