@@ -63,6 +63,7 @@ impl Org {
             next_run: None,
         };
         loop {
+            import::prepare(self, ctx.id, &ctx.data);
             let step = self.write(&system, |s| {
                 ctx.now = s.now;
                 import::step(s, &mut ctx)

@@ -38,13 +38,36 @@ fn items_of(s: &mut Session<'_, '_, '_>, job: Uuid, p: &Progress) -> Result<Arc<
             return Ok(items.clone());
         }
     }
-    let bytes = uploads::read(s, p.node, &p.file)?
+    let bytes = uploads::read(s, p.node, &p.file)?;
+    parse(job, p, bytes)
+}
+
+fn parse(job: Uuid, p: &Progress, bytes: Option<Vec<u8>>) -> Result<Arc<Vec<catalog::Item>>> {
+    let bytes = bytes
         .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
     let package = relata_commerceml::read(&bytes)
         .map_err(|e| EngineError::Invalid(format!("'{}' is not a CommerceML document: {e}", p.file)))?;
     let items = Arc::new(catalog::items(package));
     *PARSED.lock() = Some((job, items.clone()));
     Ok(items)
+}
+
+/// Before a step: reads and parses the file in a read transaction, so
+/// the step's write transaction finds it parsed (see `JobKind::prepare`).
+pub(super) fn prepare(org: &crate::org::Org, job: Uuid, data: &serde_json::Value) {
+    if PARSED.lock().as_ref().is_some_and(|(id, _)| *id == job) {
+        return;
+    }
+    let Ok(p) = serde_json::from_value::<Progress>(data.clone()) else { return };
+    let system = org.system_principal();
+    let bytes = org.db().read(|tx| {
+        let mut s = Session::new(org, tx, &system, org.schema());
+        uploads::read(&mut s, p.node, &p.file)
+    });
+    // Errors are the step's to report, inside its transaction.
+    if let Ok(bytes) = bytes {
+        let _ = parse(job, &p, bytes);
+    }
 }
 
 /// `relata_exchangelog.relata_result`.

@@ -57,7 +57,7 @@ impl Module for Exchange1C {
             .endpoint("/1c_exchange", protocol::handle)
             // An import that fails is reported to 1C, which re-sends the
             // package; retrying it here would only repeat the failure.
-            .job(JobKind::new(import::JOB, IMPORT_OPERATION, import::step).attempts(1));
+            .job(JobKind::new(import::JOB, IMPORT_OPERATION, import::step).attempts(1).prepare(import::prepare));
         for entity in identity::ENTITIES {
             for message in [Message::Create, Message::Update] {
                 let step = Step::new("unique_exchange_id", message, Stage::PreOperation, identity::unique_exchange_id)

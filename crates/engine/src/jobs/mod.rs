@@ -124,6 +124,11 @@ pub struct JobKind {
     /// (finished, failed, retried, canceled), in the same transaction, so
     /// that a record mirroring the job stays true.
     pub on_state: Option<JobStateFn>,
+    /// Runs before each step, outside its transaction, for slow work that
+    /// writes nothing (parsing a file the step then reads from a cache),
+    /// so that the step holds the database only for its writes. Best
+    /// effort: the step must cope with it not having run.
+    pub prepare: Option<JobPrepareFn>,
     /// Filled in by the registry.
     pub module: &'static str,
 }
@@ -141,9 +146,26 @@ pub struct JobState {
 
 pub type JobStateFn = fn(&mut relata_store::Tx<'_>, &JobState) -> Result<()>;
 
+/// See [`JobKind::prepare`]: the organization, the job's id and its data.
+pub type JobPrepareFn = fn(&crate::org::Org, Uuid, &serde_json::Value);
+
 impl JobKind {
     pub fn new(name: &'static str, operation_type: i32, handler: JobHandler) -> JobKind {
-        JobKind { name, operation_type, handler, max_attempts: 5, user_controllable: true, on_state: None, module: "" }
+        JobKind {
+            name,
+            operation_type,
+            handler,
+            max_attempts: 5,
+            user_controllable: true,
+            on_state: None,
+            prepare: None,
+            module: "",
+        }
+    }
+
+    pub fn prepare(mut self, f: JobPrepareFn) -> JobKind {
+        self.prepare = Some(f);
+        self
     }
 
     pub fn on_state(mut self, f: JobStateFn) -> JobKind {

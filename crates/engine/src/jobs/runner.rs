@@ -325,6 +325,11 @@ impl Runner {
         let org = &self.org;
         let started = Instant::now();
         let hook = org.modules().job_kind(&job.kind).and_then(|k| k.on_state);
+        if let Some(prepare) = org.modules().job_kind(&job.kind).and_then(|k| k.prepare) {
+            let data = serde_json::from_str(&job.data).unwrap_or(serde_json::Value::Null);
+            // A panic here is the step's to meet again, inside its guard.
+            let _ = catch_unwind(AssertUnwindSafe(|| prepare(org, job.id, &data)));
+        }
         org.write_as(job.owner, |s| -> std::result::Result<Finished, StepError> {
             s.job_depth = job.depth;
             let now = s.now;
