@@ -34,6 +34,12 @@ use uuid::Uuid;
 
 use crate::config::{Database, Settings};
 
+/// The log filter of the one-shot commands: warnings, but not the store's
+/// notes on writes and checkpoints that held the shared writer long: they
+/// tell a server's operator about contention, and from a command that ran
+/// once they are noise (its write may just have waited for a busy server).
+pub const CLI_LOG: &str = "warn,relata_store::group=error,relata_store::db=error";
+
 /// Logs go to stderr so that stdout carries only results (ids, tokens).
 /// `RELATA_LOG_FORMAT=json` gives one JSON object per line.
 pub fn init_logging(default_filter: &str) {

@@ -20,7 +20,7 @@ pub enum ModuleCommand {
 }
 
 pub fn run(cmd: ModuleCommand) -> Result<()> {
-    super::init_logging("warn");
+    super::init_logging(super::CLI_LOG);
     match cmd {
         ModuleCommand::List { json } => list(json),
     }

@@ -40,7 +40,7 @@ pub struct CreateArgs {
 }
 
 pub fn run(flags: &Flags, cmd: TokenCommand) -> Result<()> {
-    super::init_logging("warn");
+    super::init_logging(super::CLI_LOG);
     let settings = Settings::load(flags)?;
     match cmd {
         TokenCommand::Create(args) => create(&settings, args),
