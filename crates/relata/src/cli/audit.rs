@@ -59,7 +59,7 @@ pub struct ListArgs {
 }
 
 pub fn run(flags: &Flags, cmd: AuditCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         AuditCommand::List(args) => list(&settings, args),

@@ -19,7 +19,7 @@ pub struct BackupArgs {
 }
 
 pub fn run(flags: &Flags, args: BackupArgs) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     let path = match &settings.database {
         Database::Postgres(_) => bail!(

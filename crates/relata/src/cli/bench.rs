@@ -111,7 +111,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     if let Some(url) = &args.url {
         return run_against(url, &args);
     }

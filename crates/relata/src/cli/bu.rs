@@ -52,7 +52,7 @@ pub enum BuCommand {
 }
 
 pub fn run(flags: &Flags, cmd: BuCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         BuCommand::List => list(&settings),

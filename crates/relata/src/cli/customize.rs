@@ -107,7 +107,7 @@ pub struct AttributeArgs {
 }
 
 pub fn run_entity(flags: &Flags, cmd: EntityCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     let access = if matches!(cmd, EntityCommand::Create(_)) { Access::Create } else { Access::Existing };
     let org = open_admin(&settings, access)?;
@@ -202,7 +202,7 @@ fn parse_options(s: &str) -> Result<Vec<OptionDef>> {
 }
 
 pub fn run_attribute(flags: &Flags, cmd: AttributeCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     let access = if matches!(cmd, AttributeCommand::Add(_)) { Access::Create } else { Access::Existing };
     let org = open_admin(&settings, access)?;

@@ -43,7 +43,7 @@ pub enum ExchangeCommand {
 }
 
 pub fn run(flags: &Flags, cmd: ExchangeCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     let org = open_admin(&settings, Access::Existing)?;
     match cmd {

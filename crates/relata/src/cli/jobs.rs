@@ -38,7 +38,7 @@ pub enum JobsCommand {
 }
 
 pub fn run(flags: &Flags, cmd: JobsCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     let org = open_admin(&settings, Access::Existing)?;
     let admin = org.system_principal();

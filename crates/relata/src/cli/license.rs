@@ -22,7 +22,7 @@ pub enum LicenseCommand {
 }
 
 pub fn run(flags: &Flags, cmd: LicenseCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         LicenseCommand::Report { json } => report(&settings, json),

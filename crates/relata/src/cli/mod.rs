@@ -34,16 +34,31 @@ use uuid::Uuid;
 
 use crate::config::{Database, Settings};
 
-/// The log filter of the one-shot commands: warnings, but not the store's
-/// notes on writes and checkpoints that held the shared writer long: they
-/// tell a server's operator about contention, and from a command that ran
-/// once they are noise (its write may just have waited for a busy server).
-pub const CLI_LOG: &str = "warn,relata_store::group=error,relata_store::db=error";
+/// The store's notes on writes and checkpoints that held the shared
+/// writer long tell a server's operator about contention; from a command
+/// that ran once they are noise (its write may just have waited for a busy
+/// server), so the one-shot commands leave them out unless `RELATA_LOG`
+/// names the store.
+const CLI_QUIET: &str = ",relata_store::group=error,relata_store::db=error";
+
+/// Logging for the one-shot commands: warnings (or what `RELATA_LOG`
+/// says), without the store's contention notes.
+pub fn init_cli_logging() {
+    let mut spec = std::env::var("RELATA_LOG").unwrap_or_else(|_| "warn".to_string());
+    if !spec.contains("relata_store") {
+        spec.push_str(CLI_QUIET);
+    }
+    install_logging(EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn")));
+}
+
+/// Logging for `serve`: `RELATA_LOG`, or `default_filter`.
+pub fn init_logging(default_filter: &str) {
+    install_logging(EnvFilter::try_from_env("RELATA_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter)));
+}
 
 /// Logs go to stderr so that stdout carries only results (ids, tokens).
 /// `RELATA_LOG_FORMAT=json` gives one JSON object per line.
-pub fn init_logging(default_filter: &str) {
-    let filter = EnvFilter::try_from_env("RELATA_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
+fn install_logging(filter: EnvFilter) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if std::env::var("RELATA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         builder.json().try_init()

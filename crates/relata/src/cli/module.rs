@@ -20,7 +20,7 @@ pub enum ModuleCommand {
 }
 
 pub fn run(cmd: ModuleCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     match cmd {
         ModuleCommand::List { json } => list(json),
     }

@@ -127,7 +127,7 @@ pub struct AssignArgs {
 }
 
 pub fn run(flags: &Flags, cmd: RoleCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         RoleCommand::List { business_unit } => list(&settings, business_unit.as_deref()),

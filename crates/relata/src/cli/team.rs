@@ -62,7 +62,7 @@ pub enum TeamCommand {
 }
 
 pub fn run(flags: &Flags, cmd: TeamCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         TeamCommand::List { business_unit } => list(&settings, business_unit.as_deref()),

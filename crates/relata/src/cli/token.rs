@@ -40,7 +40,7 @@ pub struct CreateArgs {
 }
 
 pub fn run(flags: &Flags, cmd: TokenCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         TokenCommand::Create(args) => create(&settings, args),

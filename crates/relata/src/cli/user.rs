@@ -96,7 +96,7 @@ pub struct CreateArgs {
 }
 
 pub fn run(flags: &Flags, cmd: UserCommand) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let settings = Settings::load(flags)?;
     match cmd {
         UserCommand::Create(args) => create(&settings, args),

@@ -176,7 +176,7 @@ impl Ctx {
 }
 
 pub fn run(flags: &Flags, args: DemoArgs) -> Result<()> {
-    super::init_logging(super::CLI_LOG);
+    super::init_cli_logging();
     let mut settings = Settings::load(flags)?;
     if args.password.chars().count() < 8 {
         anyhow::bail!("the demo password must be at least 8 characters long");
