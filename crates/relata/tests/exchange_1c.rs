@@ -176,6 +176,16 @@ fn one(srv: &Srv, set: &str, query: &str) -> Value {
     rows[0].clone()
 }
 
+/// The price of `product` in the price list `list` (one item).
+fn price_of(srv: &Srv, list: &Value, product: &Value) -> rust_decimal::Decimal {
+    let filter = format!(
+        "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
+        list["pricelevelid"].as_str().unwrap(),
+        product["productid"].as_str().unwrap()
+    );
+    dec(&one(srv, "productpricelevels", &filter)["amount"])
+}
+
 fn product_by_1c_id(srv: &Srv, id: &str) -> Value {
     one(srv, "products", &format!("$filter=relata_exchangeid eq {}", enc(&format!("'{id}'"))))
 }
@@ -304,16 +314,7 @@ fn a_ut11_unload_makes_sellable_products_with_prices_and_stock() {
             "",
         );
         assert_eq!(currency["isocurrencycode"], "RUB");
-        let item = one(
-            srv,
-            "productpricelevels",
-            &format!(
-                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
-                list["pricelevelid"].as_str().unwrap(),
-                variant["productid"].as_str().unwrap()
-            ),
-        );
-        assert_eq!(dec(&item["amount"]), d("1719"));
+        assert_eq!(price_of(srv, &list, &variant), d("1719"));
 
         // Stock per warehouse, in a warehouse named as in 1C.
         let stock = one(
@@ -384,16 +385,7 @@ fn the_2_04_sample_keeps_each_price_types_currency() {
         let table = c.product("05e26d70-01e4-11dc-a411-00055d80a2d1#05e26d76-01e4-11dc-a411-00055d80a2d1");
         assert_eq!(table["name"], "Стол обеденный");
         assert_eq!(dec(&table["relata_taxrate"]), d("18"));
-        let price = one(
-            srv,
-            "productpricelevels",
-            &format!(
-                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
-                wholesale["pricelevelid"].as_str().unwrap(),
-                table["productid"].as_str().unwrap()
-            ),
-        );
-        assert_eq!(dec(&price["amount"]), d("5"));
+        assert_eq!(price_of(srv, &wholesale, &table), d("5"));
         assert_eq!(c.rows("pricelevels", "").len(), 4);
     });
 }
@@ -435,16 +427,7 @@ fn split_packages_in_any_order_wait_for_what_they_refer_to() {
         let mrc =
             c.one("pricelevels", &format!("relata_exchangeid eq {}", enc("'37c47a93-e1b8-11ec-a301-04421a23d8e8'")));
         assert_eq!(mrc["name"], "МРЦ");
-        let item = one(
-            srv,
-            "productpricelevels",
-            &format!(
-                "$filter=_pricelevelid_value eq {} and _productid_value eq {}",
-                mrc["pricelevelid"].as_str().unwrap(),
-                cartridge["productid"].as_str().unwrap()
-            ),
-        );
-        assert_eq!(dec(&item["amount"]), d("540"));
+        assert_eq!(price_of(srv, &mrc, &cartridge), d("540"));
         // Stock arrived first, in warehouses named once their book came.
         let dumbbell_variant = c.product("018d777d-9094-11ec-a2ff-04421a23d8e8#018d8047-9094-11ec-a2ff-04421a23d8e8");
         let stock = srv

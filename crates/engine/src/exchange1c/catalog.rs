@@ -187,6 +187,14 @@ fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid>
     record.get(&key).and_then(Value::as_uuid).ok_or_else(|| EngineError::Invalid(format!("{entity} without an id")))
 }
 
+/// A product's `relata_…` child records (its stock, its property values)
+/// whose `key` column refers to `id`; filtered by product in SQL, as
+/// [`find`] explains.
+fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uuid, key: &str, id: Uuid) -> Result<Vec<Fields>> {
+    let rows = s.query_system(entity, &format!("$filter=_relata_productid_value eq {product}"))?;
+    Ok(rows.into_iter().filter(|r| refers(r, key, id)).collect())
+}
+
 /// Creates the record 1C calls `exchange_id`, or updates what changed.
 fn upsert(
     s: &mut Session<'_, '_, '_>,
@@ -644,17 +652,7 @@ fn property_values(
             .filter(|x| !x.trim().is_empty())
             .map(|x| choices.get(x.trim()).and_then(|c| c.as_str()).unwrap_or(x.trim()).to_string())
             .collect();
-        let kept: Vec<Fields> = s
-            .query_system(
-                "relata_productpropertyvalue",
-                &format!(
-                    "$select=relata_productpropertyvalueid,relata_name,relata_productpropertyid\
-                     &$filter=_relata_productid_value eq {product}"
-                ),
-            )?
-            .into_iter()
-            .filter(|v| refers(v, "relata_productpropertyid", prop_id))
-            .collect();
+        let kept = of_product(s, "relata_productpropertyvalue", product, "relata_productpropertyid", prop_id)?;
         let kept_id = kept.first().and_then(|k| k.get("relata_productpropertyvalueid")).and_then(Value::as_uuid);
         let kept_text = kept.first().and_then(|k| k.get("relata_name")).and_then(Value::as_str).map(str::to_string);
         match (kept_id, shown.is_empty()) {
@@ -758,16 +756,7 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
         let list_id = id_of(s, "pricelevel", &list)?;
         let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
         let amount = (price.unit_price / factor).round_dp(4);
-        let kept: Vec<Fields> = s
-            .query_system(
-                "productpricelevel",
-                &format!(
-                    "$select=productpricelevelid,amount,pricelevelid,uomid&$filter=_productid_value eq {product_id}"
-                ),
-            )?
-            .into_iter()
-            .filter(|i| refers(i, "pricelevelid", list_id) && refers(i, "uomid", unit))
-            .collect();
+        let kept = crate::sales::items_of_product(s, product_id, list_id, unit)?;
         match kept.first() {
             Some(k) => {
                 let same =
@@ -827,17 +816,7 @@ fn stock(
             upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
         }
     };
-    let kept: Vec<Fields> = s
-        .query_system(
-            "relata_productstock",
-            &format!(
-                "$select=relata_productstockid,relata_quantity,relata_warehouseid\
-                 &$filter=_relata_productid_value eq {product_id}"
-            ),
-        )?
-        .into_iter()
-        .filter(|k| refers(k, "relata_warehouseid", warehouse))
-        .collect();
+    let kept = of_product(s, "relata_productstock", product_id, "relata_warehouseid", warehouse)?;
     match kept.first() {
         Some(k) => {
             let same = k.get("relata_quantity").and_then(Value::as_decimal).map(|a| a.normalize())

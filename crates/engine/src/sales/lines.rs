@@ -407,7 +407,7 @@ fn price_list_item(
 /// alone (a product has a few items) and the rest is picked here: given
 /// all three conditions, SQLite without statistics may walk the unit's or
 /// the list's index, which every item of a large catalog shares.
-pub(super) fn items_of_product(
+pub(crate) fn items_of_product(
     s: &mut Session<'_, '_, '_>,
     product: Uuid,
     list: Uuid,

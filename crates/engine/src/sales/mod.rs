@@ -23,6 +23,7 @@ mod team;
 mod views;
 
 pub use actions::{CloseRequest, QualifyLead};
+pub(crate) use lines::items_of_product;
 
 /// The sales entities: leads and opportunities, the product catalog and
 /// price lists, quotes, orders and invoices with their lines, and what
