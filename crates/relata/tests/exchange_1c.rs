@@ -331,6 +331,23 @@ fn a_ut11_unload_makes_sellable_products_with_prices_and_stock() {
         assert_eq!(wh["relata_exchangeid"], "b6112590-41ba-11dd-ac9d-0015e9b8c48d");
         assert!(!wh["relata_name"].as_str().unwrap().is_empty());
 
+        // Sales people read stock and warehouses; they do not keep them.
+        let rep = srv.new_user(&["Salesperson"]);
+        let seen = srv.send(srv.req_as(
+            &rep.token,
+            reqwest::Method::GET,
+            &format!(
+                "/relata_productstocks?$filter=_relata_productid_value eq {}",
+                variant["productid"].as_str().unwrap()
+            ),
+        ));
+        assert_eq!(seen.rows().len(), 1);
+        let made = srv.send(
+            srv.req_as(&rep.token, reqwest::Method::POST, "/relata_warehouses")
+                .json(&json!({"relata_name": "Свой склад"})),
+        );
+        made.expect_error(403);
+
         // The variant can be sold: an order line prices it from the list.
         let account = srv.create("accounts", &json!({"name": "ООО Ромашка"}));
         let order = srv.create(

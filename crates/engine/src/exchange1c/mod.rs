@@ -36,6 +36,10 @@ use crate::modules::{Message, Module, Registry, Stage, Step};
 /// The privilege the exchange user needs (System Administrator has it).
 pub(crate) const PRIVILEGE: &str = "prvRelataExchangeWith1C";
 
+/// What the exchange adds to the catalog that sales people read.
+const STOCK: &[&str] =
+    &["relata_warehouse", "relata_productstock", "relata_productproperty", "relata_productpropertyvalue"];
+
 /// Dataverse's `operationtype` for a data import.
 const IMPORT_OPERATION: i32 = 5;
 
@@ -58,6 +62,12 @@ impl Module for Exchange1C {
             // An import that fails is reported to 1C, which re-sends the
             // package; retrying it here would only repeat the failure.
             .job(JobKind::new(import::JOB, IMPORT_OPERATION, import::step).attempts(1).prepare(import::prepare));
+        // Warehouses, stock and product properties are part of the catalog
+        // sales people sell from: they read them; managers keep them.
+        let grant = |rights, depth| crate::roles::Grant { entities: STOCK, rights, depth };
+        r.grant("Salesperson", grant(crate::roles::READ, relata_security::Depth::Organization))
+            .grant("Customer Service Representative", grant(crate::roles::READ, relata_security::Depth::Organization))
+            .grant("Sales Manager", grant(crate::roles::ALL, relata_security::Depth::Organization));
         for entity in identity::ENTITIES {
             for message in [Message::Create, Message::Update] {
                 let step = Step::new("unique_exchange_id", message, Stage::PreOperation, identity::unique_exchange_id)
