@@ -210,3 +210,36 @@ fn ut11_2_09_status_feedback_states_payment_and_shipment() {
     assert_eq!(status.paid.as_ref().and_then(|p| p.number.as_deref()), Some("ТДЦУ-000002"));
     assert_eq!(status.shipped, None, "not shipped yet");
 }
+
+#[test]
+fn a_contragents_package_lists_counterparties_with_their_company_details() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1" ДатаФормирования="2026-12-01T10:00:00">
+  <Контейнер>
+    <Контрагенты>
+      <Контрагент>
+        <Ид>c-1</Ид><Наименование>Ромашка</Наименование>
+        <РеквизитыЮрЛица>
+          <ОфициальноеНаименование>ООО "Ромашка"</ОфициальноеНаименование>
+          <ИНН>7701234567</ИНН><КПП>770101001</КПП>
+          <ЮридическийАдрес><Представление>Москва, ул. Лесная, 1</Представление></ЮридическийАдрес>
+        </РеквизитыЮрЛица>
+        <Контакты><Контакт><Тип>Почта</Тип><Значение>info@romashka.test</Значение></Контакт></Контакты>
+      </Контрагент>
+    </Контрагенты>
+  </Контейнер>
+  <Контрагенты>
+    <Контрагент><Ид>c-2</Ид><Наименование>Петров П.</Наименование><ИНН>500100732259</ИНН></Контрагент>
+  </Контрагенты>
+</КоммерческаяИнформация>"#;
+    let package = relata_commerceml::read(xml.as_bytes()).unwrap();
+    assert!(package.orders.is_empty());
+    let ids: Vec<&str> = package.counterparties.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["c-1", "c-2"]);
+    let c = &package.counterparties[0];
+    assert_eq!(c.official_name.as_deref(), Some("ООО \"Ромашка\""));
+    assert_eq!((c.inn.as_deref(), c.kpp.as_deref()), (Some("7701234567"), Some("770101001")));
+    assert_eq!(c.legal_address.as_deref(), Some("Москва, ул. Лесная, 1"));
+    assert_eq!(c.contacts[0].value, "info@romashka.test");
+    assert_eq!(package.counterparties[1].inn.as_deref(), Some("500100732259"));
+}

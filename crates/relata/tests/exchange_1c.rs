@@ -607,6 +607,55 @@ fn deletion_marks_retire_and_each_node_has_its_own_identifiers() {
     });
 }
 
+#[test]
+fn deactivate_after_a_full_unload_retires_only_what_the_unload_left_out() {
+    each_server(|srv| {
+        let goods = |ids: &[&str]| {
+            let items: String = ids
+                .iter()
+                .map(|id| format!("<Товар><Ид>{id}</Ид><Наименование>Товар {id}</Наименование></Товар>"))
+                .collect();
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="3.1" ДатаФормирования="2026-12-01T10:00:00">
+  <Каталог СодержитТолькоИзменения="false"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>{items}</Товары></Каталог>
+</КоммерческаяИнформация>"#
+            )
+            .into_bytes()
+        };
+        // A full unload as 3.x sends it: checkauth (its timestamp), the
+        // files, then deactivate with that timestamp.
+        let unload = |c: &mut OneC, ids: &[&str]| {
+            let auth = c.check_auth();
+            let ts = auth.iter().find_map(|l| l.strip_prefix("timestamp=")).expect("checkauth's timestamp").to_string();
+            c.init("3.1");
+            c.upload("goods/goods_1.xml", &goods(ids), 64 * 1024);
+            assert_eq!(c.import("goods/goods_1.xml")[0], "success");
+            let a = c.call(reqwest::Method::GET, &format!("mode=deactivate&timestamp={ts}"), None);
+            assert_eq!(a[0], "success", "{a:?}");
+            // Later unloads start in a later second than this one's files.
+            std::thread::sleep(Duration::from_millis(1100));
+            a[1].clone()
+        };
+        let mut c = OneC::own_node(srv);
+        let first = unload(&mut c, &["d-1", "d-2", "d-3"]);
+        assert!(first.starts_with("0 products"), "{first}");
+        // The same unload again changes no product, and none is retired:
+        // unchanged is not untouched.
+        let again = unload(&mut c, &["d-1", "d-2", "d-3"]);
+        assert!(again.starts_with("0 products"), "{again}");
+        for id in ["d-1", "d-2", "d-3"] {
+            assert_eq!(c.product(id)["statecode"], 0, "{id}");
+        }
+        // A product 1C no longer unloads is retired; the rest stay.
+        let third = unload(&mut c, &["d-1", "d-3"]);
+        assert!(third.starts_with("1 products"), "{third}");
+        assert_eq!(c.product("d-2")["statecode"], 1);
+        assert_eq!(c.product("d-1")["statecode"], 0);
+        assert_eq!(c.product("d-3")["statecode"], 0);
+    });
+}
+
 /// The УТ 11 catalog and offers, exchanged.
 fn ut11_catalog(c: &mut OneC) -> Vec<Vec<String>> {
     c.exchange(

@@ -12,10 +12,6 @@
 //! the import uses — and checked, besides, against values copied from the
 //! files by hand. Where a fixture set lacks its goods file, the test writes
 //! one from the offers, as 1C would have sent it first.
-//!
-//! The ignored tests describe what the import does not do yet: retire
-//! variants marked deleted, keep stock below zero, and count the waiting
-//! items it applied.
 
 mod common;
 
@@ -1047,7 +1043,6 @@ fn the_bitrix_module_3_1_set_makes_its_goods_their_variants_and_property_values(
 }
 
 #[test]
-#[ignore = "bug: an offer variant marked ПометкаУдаления=true is made an active product (catalog.rs offer_product/offer apply the mark only with a quantity)"]
 fn variants_1c_marks_deleted_are_retired() {
     each_server(|srv| {
         let set = bitrix_module_set();
@@ -1099,7 +1094,6 @@ fn the_freesport_3_1_split_set_in_1cs_order_applies_what_it_can_and_keeps_the_re
 }
 
 #[test]
-#[ignore = "bug: Tally::resolved is never counted (resolve_waiting applies with a tally of its own), so the answer never says it applied waiting items"]
 fn the_answer_to_the_goods_says_how_many_waiting_offers_they_applied() {
     each_server(|srv| {
         let offers = fixture("offers-2.07-bsp-warehouses-sukhikh.xml");
@@ -1128,7 +1122,6 @@ fn only_offer(file: &[u8], id: &str) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "bug: stock below zero fails the item (quantityonhand has min 0): the stock is not kept, and a good whose waiting rests are negative is not created at all"]
 fn a_negative_stock_figure_is_kept_and_does_not_lose_its_good() {
     each_server(|srv| {
         let rests = only_offer(&fixture("rests-2.09-ut11-gillbeits.xml"), NEGATIVE_STOCK);

@@ -135,7 +135,13 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
         let existing = tx.table_columns(&table)?;
         if existing.is_empty() {
             let mut sql = format!("CREATE TABLE {} (", quote_ident(&table));
-            for (i, col) in plan.order.iter().enumerate() {
+            // Files last: SQLite keeps a row's columns in one run of bytes,
+            // so reading a column stored after a large file walks the
+            // file's whole chain of overflow pages (a list of uploads that
+            // reads only names and dates would read every upload).
+            let (files, rest): (Vec<&String>, Vec<&String>) =
+                plan.order.iter().partition(|c| plan.columns[*c] == Storage::Blob);
+            for (i, col) in rest.into_iter().chain(files).enumerate() {
                 if i > 0 {
                     sql.push_str(", ");
                 }

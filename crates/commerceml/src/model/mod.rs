@@ -34,6 +34,9 @@ pub struct Package {
     pub offers: Option<OfferPackage>,
     /// Every `Документ`, at the root or inside `Контейнер` (3.x).
     pub orders: Vec<Order>,
+    /// `Контрагенты` sent on their own (3.x's `contragents` package), not
+    /// inside a document.
+    pub counterparties: Vec<Counterparty>,
 }
 
 impl Package {

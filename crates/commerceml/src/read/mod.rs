@@ -67,10 +67,12 @@ pub fn read(bytes: &[u8]) -> Result<Package, Error> {
                 }
             }
             DOCUMENT => package.orders.push(order::document(&mut x, &section)?),
+            COUNTERPARTIES => order::counterparties(&mut x, &section, &mut package.counterparties)?,
             CONTAINER => {
                 while let Some(child) = x.next_child(&section)? {
                     match child.name.as_str() {
                         DOCUMENT => package.orders.push(order::document(&mut x, &child)?),
+                        COUNTERPARTIES => order::counterparties(&mut x, &child, &mut package.counterparties)?,
                         _ => x.skip(&child)?,
                     }
                 }

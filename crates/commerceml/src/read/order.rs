@@ -34,14 +34,7 @@ pub(super) fn document(x: &mut Cursor<'_>, element: &Element) -> Result<Order, E
             AMOUNT => order.amount = x.decimal(&c)?.unwrap_or_default(),
             COMMENT => order.comment = x.opt_text(&c)?,
             DELETION_MARK => order.deleted |= flag(x, &c)?,
-            COUNTERPARTIES => {
-                while let Some(p) = x.next_child(&c)? {
-                    match p.name.as_str() {
-                        COUNTERPARTY => order.counterparties.push(counterparty(x, &p)?),
-                        _ => x.skip(&p)?,
-                    }
-                }
-            }
+            COUNTERPARTIES => counterparties(x, &c, &mut order.counterparties)?,
             PRODUCTS => {
                 while let Some(l) = x.next_child(&c)? {
                     match l.name.as_str() {
@@ -60,8 +53,26 @@ pub(super) fn document(x: &mut Cursor<'_>, element: &Element) -> Result<Order, E
     Ok(order)
 }
 
+/// The `Контрагент`s of a `Контрагенты` element.
+pub(super) fn counterparties(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Counterparty>) -> Result<(), Error> {
+    while let Some(p) = x.next_child(element)? {
+        match p.name.as_str() {
+            COUNTERPARTY => out.push(counterparty(x, &p)?),
+            _ => x.skip(&p)?,
+        }
+    }
+    Ok(())
+}
+
 fn counterparty(x: &mut Cursor<'_>, element: &Element) -> Result<Counterparty, Error> {
     let mut party = Counterparty::default();
+    counterparty_fields(x, element, &mut party)?;
+    Ok(party)
+}
+
+/// A counterparty's fields, directly under `Контрагент` or (2.08+, 3.x)
+/// inside `РеквизитыЮрЛица` / `РеквизитыФизЛица`.
+fn counterparty_fields(x: &mut Cursor<'_>, element: &Element, party: &mut Counterparty) -> Result<(), Error> {
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
             ID => party.id = x.text(&c)?,
@@ -104,10 +115,11 @@ fn counterparty(x: &mut Cursor<'_>, element: &Element) -> Result<Counterparty, E
                     }
                 }
             }
+            COMPANY_DETAILS | PERSON_DETAILS => counterparty_fields(x, &c, party)?,
             _ => x.skip(&c)?,
         }
     }
-    Ok(party)
+    Ok(())
 }
 
 /// `Представитель{Отношение, Ид, Наименование}` (1C) or the same fields

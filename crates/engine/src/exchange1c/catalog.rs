@@ -23,6 +23,8 @@
 //! received is kept in `relata_exchangepending` under the awaited `Ид`
 //! and applied again when that arrives.
 
+use std::collections::HashMap;
+
 use relata_commerceml::{Group, Offer, PriceType, Product, Property, Unit, Warehouse};
 use relata_metadata::{EntityRef, Value};
 use rust_decimal::Decimal;
@@ -43,12 +45,14 @@ pub(super) enum Item {
     Warehouse(Warehouse),
     Product(Product),
     Offer(Offer),
+    /// A counterparty: on its own, or the buyer of a document 1C sends.
+    Counterparty(Box<relata_commerceml::Counterparty>),
     /// A document 1C sends about an order (its status, payment, shipment).
     Order(Box<relata_commerceml::Order>),
 }
 
 impl Item {
-    fn id(&self) -> &str {
+    pub fn id(&self) -> &str {
         match self {
             Item::Group(g) => &g.id,
             Item::Property(p) => &p.id,
@@ -57,6 +61,7 @@ impl Item {
             Item::Warehouse(w) => &w.id,
             Item::Product(p) => &p.id,
             Item::Offer(o) => &o.id,
+            Item::Counterparty(c) => &c.id,
             Item::Order(o) => &o.id,
         }
     }
@@ -70,6 +75,7 @@ impl Item {
             Item::Warehouse(_) => "warehouse",
             Item::Product(_) => "product",
             Item::Offer(_) => "offer",
+            Item::Counterparty(_) => "counterparty",
             Item::Order(_) => "order",
         }
     }
@@ -95,6 +101,14 @@ pub(super) fn items(package: relata_commerceml::Package) -> Vec<Item> {
     if let Some(offers) = package.offers {
         out.extend(offers.offers.into_iter().map(Item::Offer));
     }
+    // Counterparties before the documents that name them, each once.
+    let mut seen = std::collections::HashSet::new();
+    let buyers = package.orders.iter().filter_map(|o| o.buyer().cloned());
+    for c in package.counterparties.into_iter().chain(buyers) {
+        if seen.insert(c.id.clone()) {
+            out.push(Item::Counterparty(Box::new(c)));
+        }
+    }
     out.extend(package.orders.into_iter().map(|o| Item::Order(Box::new(o))));
     out
 }
@@ -112,7 +126,7 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    fn counted(&mut self, outcome: Outcome) {
+    pub(super) fn counted(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Updated => self.updated += 1,
@@ -146,7 +160,7 @@ impl Tally {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Outcome {
+pub(super) enum Outcome {
     Created,
     Updated,
     Unchanged,
@@ -157,17 +171,76 @@ pub(super) fn quote(s: &str) -> String {
     relata_query::options::string_literal(s)
 }
 
-fn reference(entity: &str, id: Uuid) -> Value {
+pub(super) fn reference(entity: &str, id: Uuid) -> Value {
     Value::Ref(EntityRef { entity: entity.into(), id })
 }
 
-fn text(s: &str, max: usize) -> Value {
+pub(super) fn text(s: &str, max: usize) -> Value {
     Value::String(s.trim().chars().take(max).collect())
 }
 
 /// Is `row`'s `column` a reference to `id`?
 pub(super) fn refers(row: &Fields, column: &str, id: Uuid) -> bool {
     row.get(column).and_then(Value::as_uuid) == Some(id)
+}
+
+/// What one import step knows: its node, and what its items have looked
+/// up already, so that the price lists, warehouses, properties, families
+/// and units every item names are queried once per step, not per item.
+/// It lives for one step (one transaction); a failed item empties it
+/// (see [`Step::clear`]), so it never holds a record a rollback removed.
+pub(super) struct Step {
+    pub node: Uuid,
+    /// Records by (entity, Ид); `None` when there is none.
+    found: HashMap<(String, String), Option<Fields>>,
+    /// Units by OKEI code: (unit group, unit).
+    units: HashMap<String, (Uuid, Uuid)>,
+    /// Does the node keep items waiting for something (not known yet)?
+    pending: Option<bool>,
+    /// Waiting items this step applied.
+    pub resolved: u64,
+    /// The node's `relata_counterpartymatch`, once read.
+    counterparty_rule: Option<i64>,
+}
+
+impl Step {
+    pub fn new(node: Uuid) -> Self {
+        Step { node, found: HashMap::new(), units: HashMap::new(), pending: None, resolved: 0, counterparty_rule: None }
+    }
+
+    /// Forgets everything looked up (after an item was rolled back).
+    pub fn clear(&mut self) {
+        self.found.clear();
+        self.units.clear();
+        self.pending = None;
+    }
+
+    pub(super) fn forget(&mut self, entity: &str, exchange_id: &str) {
+        self.found.remove(&(entity.to_string(), exchange_id.to_string()));
+    }
+
+    /// How counterparties without a 1C Ид match accounts in this node.
+    pub(super) fn counterparty_rule(&mut self, s: &mut Session<'_, '_, '_>) -> Result<i64> {
+        if let Some(r) = self.counterparty_rule {
+            return Ok(r);
+        }
+        let node = s.read_system("relata_exchangenode", self.node)?.unwrap_or_default();
+        let rule = node.get("relata_counterpartymatch").and_then(Value::as_i64).unwrap_or(1);
+        self.counterparty_rule = Some(rule);
+        Ok(rule)
+    }
+
+    fn has_pending(&mut self, s: &mut Session<'_, '_, '_>) -> Result<bool> {
+        if let Some(p) = self.pending {
+            return Ok(p);
+        }
+        let rows = s.query_system(
+            "relata_exchangepending",
+            &format!("$select=relata_exchangependingid&$top=1&$filter=_relata_exchangenodeid_value eq {}", self.node),
+        )?;
+        self.pending = Some(!rows.is_empty());
+        Ok(!rows.is_empty())
+    }
 }
 
 /// The record of `entity` that 1C calls `exchange_id` in this node.
@@ -177,9 +250,20 @@ pub(super) fn refers(row: &Fields, column: &str, id: Uuid) -> bool {
 /// second condition on a column every row of the node shares, a planner
 /// without statistics may walk that column's index instead, and each
 /// lookup would read the whole node.
-fn find(s: &mut Session<'_, '_, '_>, entity: &str, node: Uuid, exchange_id: &str) -> Result<Option<Fields>> {
+pub(super) fn find(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
+    entity: &str,
+    exchange_id: &str,
+) -> Result<Option<Fields>> {
+    let key = (entity.to_string(), exchange_id.to_string());
+    if let Some(found) = cx.found.get(&key) {
+        return Ok(found.clone());
+    }
     let rows = s.query_system(entity, &format!("$filter=relata_exchangeid eq {}", quote(exchange_id)))?;
-    Ok(rows.into_iter().find(|r| refers(r, "relata_exchangenodeid", node)))
+    let found = rows.into_iter().find(|r| refers(r, "relata_exchangenodeid", cx.node));
+    cx.found.insert(key, found.clone());
+    Ok(found)
 }
 
 fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid> {
@@ -187,38 +271,38 @@ fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid>
     record.get(&key).and_then(Value::as_uuid).ok_or_else(|| EngineError::Invalid(format!("{entity} without an id")))
 }
 
-/// A product's `relata_…` child records (its stock, its property values)
-/// whose `key` column refers to `id`; filtered by product in SQL, as
-/// [`find`] explains.
-fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uuid, key: &str, id: Uuid) -> Result<Vec<Fields>> {
-    let rows = s.query_system(entity, &format!("$filter=_relata_productid_value eq {product}"))?;
-    Ok(rows.into_iter().filter(|r| refers(r, key, id)).collect())
+/// A product's `relata_…` child records (its stock, its property values),
+/// filtered in SQL by product only, as [`find`] explains; the caller picks.
+fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uuid) -> Result<Vec<Fields>> {
+    s.query_system(entity, &format!("$filter=_relata_productid_value eq {product}"))
 }
 
 /// Creates the record 1C calls `exchange_id`, or updates what changed.
 fn upsert(
     s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
     entity: &str,
-    node: Uuid,
     exchange_id: &str,
     fields: Vec<(&str, Value)>,
 ) -> Result<(Uuid, Outcome)> {
-    match find(s, entity, node, exchange_id)? {
+    match find(s, cx, entity, exchange_id)? {
         Some(existing) => {
             let id = id_of(s, entity, &existing)?;
             let changed = changes(&existing, fields);
             if changed.is_empty() {
                 return Ok((id, Outcome::Unchanged));
             }
+            cx.forget(entity, exchange_id);
             s.update(entity, id, RecordInput::new(changed), Condition::default(), false)?;
             Ok((id, Outcome::Updated))
         }
         None => {
             let mut all: Vec<(String, Value)> = fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
             all.push(("relata_exchangeid".into(), Value::String(exchange_id.to_string())));
-            all.push(("relata_exchangenodeid".into(), reference("relata_exchangenode", node)));
+            all.push(("relata_exchangenodeid".into(), reference("relata_exchangenode", cx.node)));
+            cx.forget(entity, exchange_id);
             let id = s.create(entity, RecordInput::new(all))?;
-            resolve_waiting(s, node, exchange_id)?;
+            resolve_waiting(s, cx, exchange_id)?;
             Ok((id, Outcome::Created))
         }
     }
@@ -226,7 +310,7 @@ fn upsert(
 
 /// The fields whose value differs from the stored record. A state change
 /// is kept whole (status with state).
-fn changes(existing: &Fields, fields: Vec<(&str, Value)>) -> Vec<(String, Value)> {
+pub(super) fn changes(existing: &Fields, fields: Vec<(&str, Value)>) -> Vec<(String, Value)> {
     let same = |k: &str, v: &Value| match (existing.get(k), v) {
         (Some(Value::Ref(a)), Value::Ref(b)) => a.id == b.id,
         (Some(Value::Decimal(a)), Value::Decimal(b)) => a.normalize() == b.normalize(),
@@ -242,56 +326,63 @@ fn changes(existing: &Fields, fields: Vec<(&str, Value)>) -> Vec<(String, Value)
 }
 
 /// Keeps `item` until `awaited` arrives.
-fn wait_for(s: &mut Session<'_, '_, '_>, node: Uuid, awaited: &str, item: &Item, tally: &mut Tally) -> Result<()> {
+fn wait_for(s: &mut Session<'_, '_, '_>, cx: &mut Step, awaited: &str, item: &Item, tally: &mut Tally) -> Result<()> {
     let payload = serde_json::to_string(item).map_err(|e| EngineError::Invalid(e.to_string()))?;
     let kept = s.query_system("relata_exchangepending", &format!("$filter=relata_name eq {}", quote(awaited)))?;
     let same = |p: &Fields| {
-        refers(p, "relata_exchangenodeid", node)
+        refers(p, "relata_exchangenodeid", cx.node)
             && p.get("relata_kind").and_then(Value::as_str) == Some(item.kind())
             && p.get("relata_payload").and_then(Value::as_str) == Some(payload.as_str())
     };
     if !kept.iter().any(same) {
         let fields = vec![
             ("relata_name".to_string(), text(awaited, 200)),
-            ("relata_exchangenodeid".to_string(), reference("relata_exchangenode", node)),
+            ("relata_exchangenodeid".to_string(), reference("relata_exchangenode", cx.node)),
             ("relata_kind".to_string(), Value::String(item.kind().into())),
             ("relata_payload".to_string(), Value::String(payload)),
         ];
         s.create("relata_exchangepending", RecordInput::new(fields))?;
+        cx.pending = Some(true);
     }
     tally.waiting += 1;
     Ok(())
 }
 
 /// Applies again what waited for `exchange_id`, now that it exists.
-fn resolve_waiting(s: &mut Session<'_, '_, '_>, node: Uuid, exchange_id: &str) -> Result<()> {
+fn resolve_waiting(s: &mut Session<'_, '_, '_>, cx: &mut Step, exchange_id: &str) -> Result<()> {
+    if !cx.has_pending(s)? {
+        return Ok(());
+    }
     let waiting =
         s.query_system("relata_exchangepending", &format!("$filter=relata_name eq {}", quote(exchange_id)))?;
+    let node = cx.node;
     for w in waiting.into_iter().filter(|w| refers(w, "relata_exchangenodeid", node)) {
         let Some(id) = w.get("relata_exchangependingid").and_then(Value::as_uuid) else { continue };
         s.delete("relata_exchangepending", id, None)?;
         let payload = w.get("relata_payload").and_then(Value::as_str).unwrap_or("");
         let Ok(item) = serde_json::from_str::<Item>(payload) else { continue };
         let mut tally = Tally::default();
-        apply(s, node, &item, &mut tally)?;
+        apply(s, cx, &item, &mut tally)?;
+        cx.resolved += 1;
     }
     Ok(())
 }
 
 /// Applies one item.
-pub(super) fn apply(s: &mut Session<'_, '_, '_>, node: Uuid, item: &Item, tally: &mut Tally) -> Result<()> {
+pub(super) fn apply(s: &mut Session<'_, '_, '_>, cx: &mut Step, item: &Item, tally: &mut Tally) -> Result<()> {
     if item.id().trim().is_empty() {
         tally.warn(format!("a {} without an Ид was skipped", item.kind()));
         return Ok(());
     }
     match item {
-        Item::Group(g) => group(s, node, g, item, tally),
-        Item::Property(p) => property(s, node, p, tally),
-        Item::Unit(u) => described_unit(s, u, tally),
-        Item::PriceType(t) => price_type(s, node, t, tally),
-        Item::Warehouse(w) => warehouse(s, node, w, tally),
-        Item::Product(p) => product(s, node, p, item, tally),
-        Item::Offer(o) => offer(s, node, o, item, tally),
+        Item::Group(g) => group(s, cx, g, item, tally),
+        Item::Property(p) => property(s, cx, p, tally),
+        Item::Unit(u) => described_unit(s, cx, u, tally),
+        Item::PriceType(t) => price_type(s, cx, t, tally),
+        Item::Warehouse(w) => warehouse(s, cx, w, tally),
+        Item::Product(p) => product(s, cx, p, item, tally),
+        Item::Offer(o) => offer(s, cx, o, item, tally),
+        Item::Counterparty(c) => super::parties::counterparty(s, cx, c, tally),
         Item::Order(o) => super::sale::apply_status(s, o, tally),
     }
 }
@@ -325,12 +416,12 @@ fn free_product_number(s: &mut Session<'_, '_, '_>, candidates: &[&str]) -> Resu
     unreachable!("the counter runs until a number is free")
 }
 
-fn group(s: &mut Session<'_, '_, '_>, node: Uuid, g: &Group, item: &Item, tally: &mut Tally) -> Result<()> {
+fn group(s: &mut Session<'_, '_, '_>, cx: &mut Step, g: &Group, item: &Item, tally: &mut Tally) -> Result<()> {
     let parent = match &g.parent_id {
-        Some(p) => match find(s, "product", node, p)? {
+        Some(p) => match find(s, cx, "product", p)? {
             Some(f) => Some(id_of(s, "product", &f)?),
             None => {
-                wait_for(s, node, p, item, tally)?;
+                wait_for(s, cx, p, item, tally)?;
                 None
             }
         },
@@ -341,11 +432,11 @@ fn group(s: &mut Session<'_, '_, '_>, node: Uuid, g: &Group, item: &Item, tally:
     if let Some(p) = parent {
         fields.push(("parentproductid", reference("product", p)));
     }
-    if find(s, "product", node, &g.id)?.is_none() {
+    if find(s, cx, "product", &g.id)?.is_none() {
         let number = free_product_number(s, &[&g.id])?;
         fields.push(("productnumber", Value::String(number)));
     }
-    let (_, outcome) = upsert(s, "product", node, &g.id, fields)?;
+    let (_, outcome) = upsert(s, cx, "product", &g.id, fields)?;
     tally.counted(outcome);
     if g.deleted && outcome != Outcome::Unchanged {
         tally.retired += 1;
@@ -353,7 +444,7 @@ fn group(s: &mut Session<'_, '_, '_>, node: Uuid, g: &Group, item: &Item, tally:
     Ok(())
 }
 
-fn property(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Property, tally: &mut Tally) -> Result<()> {
+fn property(s: &mut Session<'_, '_, '_>, cx: &mut Step, p: &Property, tally: &mut Tally) -> Result<()> {
     let choices: serde_json::Map<String, serde_json::Value> =
         p.choices.iter().filter_map(|c| Some((c.id.clone()?, serde_json::Value::String(c.value.clone())))).collect();
     let fields = vec![
@@ -368,7 +459,7 @@ fn property(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Property, tally: &mut T
             },
         ),
     ];
-    let (_, outcome) = upsert(s, "relata_productproperty", node, &p.id, fields)?;
+    let (_, outcome) = upsert(s, cx, "relata_productproperty", &p.id, fields)?;
     tally.counted(outcome);
     Ok(())
 }
@@ -382,10 +473,10 @@ fn unit_names(u: &Unit) -> (String, String) {
 
 /// A unit 1C describes: made if new; a unit made earlier from a bare
 /// code in a product (`796`) takes its proper name now.
-fn described_unit(s: &mut Session<'_, '_, '_>, u: &Unit, tally: &mut Tally) -> Result<()> {
+fn described_unit(s: &mut Session<'_, '_, '_>, cx: &mut Step, u: &Unit, tally: &mut Tally) -> Result<()> {
     let code = u.code.as_deref().unwrap_or(&u.id).trim().to_string();
     let (short, full) = unit_names(u);
-    let (group, id) = unit(s, &code, (short.clone(), full.clone()), tally)?;
+    let (group, id) = unit(s, cx, &code, (short.clone(), full.clone()), tally)?;
     let stored = s.read_system("uom", id)?.unwrap_or_default();
     if stored.get("name").and_then(Value::as_str) == Some(code.as_str()) && short != code {
         let f = vec![("name".into(), text(&short, 100))];
@@ -399,8 +490,18 @@ fn described_unit(s: &mut Session<'_, '_, '_>, u: &Unit, tally: &mut Tally) -> R
 
 /// The unit with OKEI code `code` (or, for a unit without one, the name),
 /// with a unit group of its own made for it if there is none: (group, unit).
-fn unit(s: &mut Session<'_, '_, '_>, code: &str, names: (String, String), tally: &mut Tally) -> Result<(Uuid, Uuid)> {
+fn unit(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
+    code: &str,
+    names: (String, String),
+    tally: &mut Tally,
+) -> Result<(Uuid, Uuid)> {
     let code = code.trim();
+    if let Some(found) = cx.units.get(code) {
+        tally.unchanged += 1;
+        return Ok(*found);
+    }
     let rows =
         s.query_system("uom", &format!("$select=uomid,uomscheduleid&$filter=relata_okeicode eq {}", quote(code)))?;
     if let Some(r) = rows.first() {
@@ -408,6 +509,7 @@ fn unit(s: &mut Session<'_, '_, '_>, code: &str, names: (String, String), tally:
         let group = r.get("uomscheduleid").and_then(Value::as_uuid);
         if let (Some(g), Some(u)) = (group, unit) {
             tally.unchanged += 1;
+            cx.units.insert(code.to_string(), (g, u));
             return Ok((g, u));
         }
     }
@@ -434,6 +536,7 @@ fn unit(s: &mut Session<'_, '_, '_>, code: &str, names: (String, String), tally:
         false,
     )?;
     tally.created += 1;
+    cx.units.insert(code.to_string(), (group, unit));
     Ok((group, unit))
 }
 
@@ -478,7 +581,7 @@ fn find_currency(s: &mut Session<'_, '_, '_>, iso: &str) -> Result<Option<Uuid>>
     Ok(rows.first().and_then(|r| r.get("transactioncurrencyid")).and_then(Value::as_uuid))
 }
 
-fn price_type(s: &mut Session<'_, '_, '_>, node: Uuid, t: &PriceType, tally: &mut Tally) -> Result<()> {
+fn price_type(s: &mut Session<'_, '_, '_>, cx: &mut Step, t: &PriceType, tally: &mut Tally) -> Result<()> {
     let mut fields = vec![("name", text(&t.name, 100))];
     if let Some(c) = t.currency.as_deref() {
         match currency(s, c, tally)? {
@@ -488,18 +591,18 @@ fn price_type(s: &mut Session<'_, '_, '_>, node: Uuid, t: &PriceType, tally: &mu
         }
     }
     fields.extend(state(t.deleted, (0, 100_001), (1, 100_002)));
-    let (_, outcome) = upsert(s, "pricelevel", node, &t.id, fields)?;
+    let (_, outcome) = upsert(s, cx, "pricelevel", &t.id, fields)?;
     tally.counted(outcome);
     Ok(())
 }
 
-fn warehouse(s: &mut Session<'_, '_, '_>, node: Uuid, w: &Warehouse, tally: &mut Tally) -> Result<()> {
+fn warehouse(s: &mut Session<'_, '_, '_>, cx: &mut Step, w: &Warehouse, tally: &mut Tally) -> Result<()> {
     let mut fields = vec![("relata_name", text(&w.name, 200))];
     if let Some(a) = &w.address {
         fields.push(("relata_address", text(a, 1000)));
     }
     fields.extend(state(w.deleted, (0, 1), (1, 2)));
-    let (_, outcome) = upsert(s, "relata_warehouse", node, &w.id, fields)?;
+    let (_, outcome) = upsert(s, cx, "relata_warehouse", &w.id, fields)?;
     tally.counted(outcome);
     Ok(())
 }
@@ -507,6 +610,7 @@ fn warehouse(s: &mut Session<'_, '_, '_>, node: Uuid, w: &Warehouse, tally: &mut
 /// The unit a product is sold in: its base unit from 1C, found or made.
 fn base_unit(
     s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
     b: &relata_commerceml::BaseUnit,
     tally: &mut Tally,
 ) -> Result<Option<(Uuid, Uuid)>> {
@@ -516,12 +620,12 @@ fn base_unit(
     let short = name.clone().unwrap_or_else(|| code.clone());
     let full = b.full_name.clone().unwrap_or_else(|| short.clone());
     let before = tally.unchanged;
-    let found = unit(s, &code, (short, full), tally)?;
+    let found = unit(s, cx, &code, (short, full), tally)?;
     tally.unchanged = before;
     Ok(Some(found))
 }
 
-fn product(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Product, item: &Item, tally: &mut Tally) -> Result<()> {
+fn product(s: &mut Session<'_, '_, '_>, cx: &mut Step, p: &Product, item: &Item, tally: &mut Tally) -> Result<()> {
     let mut fields = vec![("name", text(&p.name, 100))];
     fields.push(("relata_sku", p.article.as_deref().map_or(Value::Null, |a| text(a, 100))));
     fields.push(("relata_barcode", p.barcode.as_deref().map_or(Value::Null, |b| text(b, 100))));
@@ -533,40 +637,40 @@ fn product(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Product, item: &Item, ta
         fields.push(("relata_taxrate", Value::Decimal(rate)));
     }
     if let Some((group, unit)) = match &p.base_unit {
-        Some(b) => base_unit(s, b, tally)?,
+        Some(b) => base_unit(s, cx, b, tally)?,
         None => None,
     } {
         fields.push(("defaultuomscheduleid", reference("uomschedule", group)));
         fields.push(("defaultuomid", reference("uom", unit)));
     }
     if let Some(g) = p.group_ids.first() {
-        match find(s, "product", node, g)? {
+        match find(s, cx, "product", g)? {
             Some(f) => fields.push(("parentproductid", reference("product", id_of(s, "product", &f)?))),
-            None => wait_for(s, node, g, item, tally)?,
+            None => wait_for(s, cx, g, item, tally)?,
         }
     }
     if p.variant_id().is_some() {
-        match find(s, "product", node, p.product_id())? {
+        match find(s, cx, "product", p.product_id())? {
             Some(f) => fields.push(("relata_baseproductid", reference("product", id_of(s, "product", &f)?))),
             None => tally.warn(format!("variant '{}': its base product '{}' is not known", p.name, p.product_id())),
         }
     }
     fields.extend(state(p.deleted, (0, 1), (1, 2)));
-    let existing = find(s, "product", node, &p.id)?;
+    let existing = find(s, cx, "product", &p.id)?;
     if existing.is_none() {
         let code = p.requisite("Код").unwrap_or("");
         let number = free_product_number(s, &[p.article.as_deref().unwrap_or(""), code, &p.id])?;
         fields.push(("productnumber", Value::String(number)));
     }
-    let (id, outcome) = upsert(s, "product", node, &p.id, fields)?;
+    let (id, outcome) = upsert(s, cx, "product", &p.id, fields)?;
     tally.counted(outcome);
     if p.deleted && outcome != Outcome::Unchanged {
         tally.retired += 1;
     }
-    property_values(s, node, id, &p.property_values, tally)?;
+    property_values(s, cx, id, &p.property_values, tally)?;
     // A picture that cannot be attached costs a warning, not the product.
     let mut kept = tally.clone();
-    match s.savepoint(|s| images(s, node, id, &p.images, &mut kept)) {
+    match s.savepoint(|s| images(s, cx, id, &p.images, &mut kept)) {
         Ok(()) => *tally = kept,
         Err(e @ EngineError::Store(_)) => return Err(e),
         Err(e) => tally.warn(format!("the pictures of '{}': {e}", p.name)),
@@ -577,13 +681,19 @@ fn product(s: &mut Session<'_, '_, '_>, node: Uuid, p: &Product, item: &Item, ta
 /// A product's pictures: the files 1C uploaded under the paths its
 /// `Картинка` elements name, attached to the product as notes (one per
 /// file name; a changed file replaces the note's content).
-fn images(s: &mut Session<'_, '_, '_>, node: Uuid, product: Uuid, paths: &[String], tally: &mut Tally) -> Result<()> {
+fn images(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
+    product: Uuid,
+    paths: &[String],
+    tally: &mut Tally,
+) -> Result<()> {
     for path in paths.iter().filter(|p| !p.trim().is_empty()) {
         let Ok(name) = super::uploads::normalize(path) else {
             tally.warn(format!("the picture path '{path}' is not a file name"));
             continue;
         };
-        let Some(bytes) = super::uploads::read(s, node, &name)? else {
+        let Some(bytes) = super::uploads::read(s, cx.node, &name)? else {
             tally.warn(format!("the picture '{name}' was not uploaded"));
             continue;
         };
@@ -628,13 +738,17 @@ fn images(s: &mut Session<'_, '_, '_>, node: Uuid, product: Uuid, paths: &[Strin
 /// A product's property values, as text (a listed value by its text).
 fn property_values(
     s: &mut Session<'_, '_, '_>,
-    node: Uuid,
+    cx: &mut Step,
     product: Uuid,
     values: &[relata_commerceml::PropertyValue],
     tally: &mut Tally,
 ) -> Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let all = of_product(s, "relata_productpropertyvalue", product)?;
     for v in values {
-        let Some(prop) = find(s, "relata_productproperty", node, &v.property_id)? else {
+        let Some(prop) = find(s, cx, "relata_productproperty", &v.property_id)? else {
             if !v.values.iter().all(|x| x.trim().is_empty()) {
                 tally.warn(format!("a value of the unknown property '{}' was skipped", v.property_id));
             }
@@ -652,7 +766,7 @@ fn property_values(
             .filter(|x| !x.trim().is_empty())
             .map(|x| choices.get(x.trim()).and_then(|c| c.as_str()).unwrap_or(x.trim()).to_string())
             .collect();
-        let kept = of_product(s, "relata_productpropertyvalue", product, "relata_productpropertyid", prop_id)?;
+        let kept: Vec<&Fields> = all.iter().filter(|k| refers(k, "relata_productpropertyid", prop_id)).collect();
         let kept_id = kept.first().and_then(|k| k.get("relata_productpropertyvalueid")).and_then(Value::as_uuid);
         let kept_text = kept.first().and_then(|k| k.get("relata_name")).and_then(Value::as_str).map(str::to_string);
         match (kept_id, shown.is_empty()) {
@@ -682,20 +796,20 @@ fn property_values(
 /// own product, made from the base product when first seen.
 fn offer_product(
     s: &mut Session<'_, '_, '_>,
-    node: Uuid,
+    cx: &mut Step,
     o: &Offer,
     item: &Item,
     tally: &mut Tally,
 ) -> Result<Option<Fields>> {
-    if let Some(p) = find(s, "product", node, &o.id)? {
+    if let Some(p) = find(s, cx, "product", &o.id)? {
         return Ok(Some(p));
     }
     let Some(_) = o.variant_id() else {
-        wait_for(s, node, &o.id, item, tally)?;
+        wait_for(s, cx, &o.id, item, tally)?;
         return Ok(None);
     };
-    let Some(base) = find(s, "product", node, o.product_id())? else {
-        wait_for(s, node, o.product_id(), item, tally)?;
+    let Some(base) = find(s, cx, "product", o.product_id())? else {
+        wait_for(s, cx, o.product_id(), item, tally)?;
         return Ok(None);
     };
     let base_name = base.get("name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -728,25 +842,28 @@ fn offer_product(
     fields.push(("relata_sku", o.article.as_deref().map_or(Value::Null, |a| text(a, 100))));
     fields.push(("relata_barcode", o.barcode.as_deref().map_or(Value::Null, |b| text(b, 100))));
     if let Some((group, unit)) = match &o.base_unit {
-        Some(b) => base_unit(s, b, tally)?,
+        Some(b) => base_unit(s, cx, b, tally)?,
         None => None,
     } {
         fields.push(("defaultuomscheduleid", reference("uomschedule", group)));
         fields.push(("defaultuomid", reference("uom", unit)));
     }
-    let (_, outcome) = upsert(s, "product", node, &o.id, fields)?;
+    let (_, outcome) = upsert(s, cx, "product", &o.id, fields)?;
     tally.counted(outcome);
-    find(s, "product", node, &o.id)
+    find(s, cx, "product", &o.id)
 }
 
-fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally: &mut Tally) -> Result<()> {
-    let Some(product) = offer_product(s, node, o, item, tally)? else { return Ok(()) };
+fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tally: &mut Tally) -> Result<()> {
+    let Some(product) = offer_product(s, cx, o, item, tally)? else { return Ok(()) };
     let product_id = id_of(s, "product", &product)?;
     let unit = product.get("defaultuomid").and_then(Value::as_uuid);
+    // The product's items and stock, read once for all its prices and
+    // warehouses (and kept up to date as they are made).
+    let mut items = if o.prices.is_empty() { Vec::new() } else { crate::sales::price_items(s, product_id)? };
     for price in &o.prices {
-        let Some(list) = find(s, "pricelevel", node, &price.price_type_id)? else {
+        let Some(list) = find(s, cx, "pricelevel", &price.price_type_id)? else {
             let only_this = Offer { prices: vec![price.clone()], stock: vec![], quantity: None, ..o.clone() };
-            wait_for(s, node, &price.price_type_id, &Item::Offer(only_this), tally)?;
+            wait_for(s, cx, &price.price_type_id, &Item::Offer(only_this), tally)?;
             continue;
         };
         let Some(unit) = unit else {
@@ -756,8 +873,7 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
         let list_id = id_of(s, "pricelevel", &list)?;
         let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
         let amount = (price.unit_price / factor).round_dp(4);
-        let kept = crate::sales::items_of_product(s, product_id, list_id, unit)?;
-        match kept.first() {
+        match items.iter().find(|i| crate::sales::is_item_of(i, list_id, unit)) {
             Some(k) => {
                 let same =
                     k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
@@ -778,23 +894,37 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
                     ("pricingmethodcode".into(), Value::Int(1)),
                     ("amount".into(), Value::Decimal(amount)),
                 ];
-                s.create("productpricelevel", RecordInput::new(f))?;
+                let made: Fields = f.iter().cloned().collect();
+                let id = s.create("productpricelevel", RecordInput::new(f))?;
+                items
+                    .push(Fields::from_iter(made.into_iter().chain([("productpricelevelid".into(), Value::Uuid(id))])));
                 tally.created += 1;
             }
         }
     }
+    let mut stocks = if o.stock.is_empty() { Vec::new() } else { of_product(s, "relata_productstock", product_id)? };
     for st in &o.stock {
-        stock(s, node, &product, product_id, st, tally)?;
+        stock(s, cx, &product, product_id, &mut stocks, st, tally)?;
     }
     let total = o.quantity.or_else(|| (!o.stock.is_empty()).then(|| o.stock.iter().map(|x| x.quantity).sum()));
+    let mut f = Vec::new();
     if let Some(total) = total {
-        let mut f = vec![("quantityonhand", Value::Decimal(total))];
-        if o.deleted {
-            f.extend(state(true, (0, 1), (1, 2)));
-        }
-        let changed = changes(&product, f);
-        if !changed.is_empty() {
-            s.update("product", product_id, RecordInput::new(changed), Condition::default(), false)?;
+        // 1C allows stock below zero (shipped before received); a
+        // warehouse keeps its figure, the product's quantity on hand
+        // cannot go below nothing.
+        f.push(("quantityonhand", Value::Decimal(total.max(Decimal::ZERO))));
+    }
+    // A deletion mark retires the product; a variant, which exists only
+    // through its offers, also comes back when the mark is lifted.
+    if o.deleted || o.variant_id().is_some() {
+        f.extend(state(o.deleted, (0, 1), (1, 2)));
+    }
+    let changed = changes(&product, f);
+    if !changed.is_empty() {
+        cx.forget("product", &o.id);
+        s.update("product", product_id, RecordInput::new(changed), Condition::default(), false)?;
+        if o.deleted && product.get("statecode").and_then(Value::as_i64) == Some(0) {
+            tally.retired += 1;
         }
     }
     Ok(())
@@ -802,22 +932,22 @@ fn offer(s: &mut Session<'_, '_, '_>, node: Uuid, o: &Offer, item: &Item, tally:
 
 fn stock(
     s: &mut Session<'_, '_, '_>,
-    node: Uuid,
+    cx: &mut Step,
     product: &Fields,
     product_id: Uuid,
+    stocks: &mut Vec<Fields>,
     st: &relata_commerceml::WarehouseStock,
     tally: &mut Tally,
 ) -> Result<()> {
     // A warehouse not described yet is made under its Ид and named when
     // its description arrives.
-    let warehouse = match find(s, "relata_warehouse", node, &st.warehouse_id)? {
+    let warehouse = match find(s, cx, "relata_warehouse", &st.warehouse_id)? {
         Some(w) => id_of(s, "relata_warehouse", &w)?,
         None => {
-            upsert(s, "relata_warehouse", node, &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
+            upsert(s, cx, "relata_warehouse", &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
         }
     };
-    let kept = of_product(s, "relata_productstock", product_id, "relata_warehouseid", warehouse)?;
-    match kept.first() {
+    match stocks.iter().find(|k| refers(k, "relata_warehouseid", warehouse)) {
         Some(k) => {
             let same = k.get("relata_quantity").and_then(Value::as_decimal).map(|a| a.normalize())
                 == Some(st.quantity.normalize());
@@ -838,30 +968,67 @@ fn stock(
                 ("relata_warehouseid".into(), reference("relata_warehouse", warehouse)),
                 ("relata_quantity".into(), Value::Decimal(st.quantity)),
             ];
-            s.create("relata_productstock", RecordInput::new(f))?;
+            let made: Fields = f.iter().cloned().collect();
+            let id = s.create("relata_productstock", RecordInput::new(f))?;
+            stocks.push(Fields::from_iter(made.into_iter().chain([("relata_productstockid".into(), Value::Uuid(id))])));
             tally.created += 1;
         }
     }
     Ok(())
 }
 
-/// Retires the node's products and families 1C did not touch since
-/// `since` (after a full unload, 3.x's `deactivate`).
+/// The Ид of the families, products and variants a file names: what it
+/// touched, changed or not.
+pub(super) fn seen_ids(items: &[Item]) -> Vec<&str> {
+    items
+        .iter()
+        .filter(|i| matches!(i, Item::Group(_) | Item::Product(_) | Item::Offer(_)))
+        .map(Item::id)
+        .filter(|id| !id.trim().is_empty())
+        .collect()
+}
+
+/// Retires the node's products and families that no file imported since
+/// `since` named (after a full unload, 3.x's `deactivate`). Whether a
+/// record changed does not matter: an unchanged product in the unload is
+/// still in 1C's catalog.
 pub(super) fn retire_untouched(
     s: &mut Session<'_, '_, '_>,
     node: Uuid,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<u64> {
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let logs = s.query_system(
+        "relata_exchangelog",
+        &format!(
+            "$select=relata_seenids&$filter=_relata_exchangenodeid_value eq {node} and createdon ge {since} and relata_result eq {}",
+            super::import::result::SUCCEEDED
+        ),
+    )?;
+    let mut seen = std::collections::HashSet::new();
+    for log in &logs {
+        if let Some(Value::Bytes(b)) = log.get("relata_seenids") {
+            seen.extend(String::from_utf8_lossy(b).lines().map(str::to_string));
+        }
+    }
+    if seen.is_empty() {
+        // Nothing was imported: retiring the whole catalog is never what
+        // an empty exchange means.
+        return Ok(0);
+    }
     let rows = s.query_system(
         "product",
         &format!(
-            "$select=productid&$filter=_relata_exchangenodeid_value eq {node} and statecode eq 0 and modifiedon lt {}",
-            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            "$select=productid,relata_exchangeid&$filter=_relata_exchangenodeid_value eq {node} and statecode eq 0"
         ),
     )?;
     let mut n = 0;
     for r in rows {
         let Some(id) = r.get("productid").and_then(Value::as_uuid) else { continue };
+        let named = r.get("relata_exchangeid").and_then(Value::as_str).is_some_and(|x| seen.contains(x));
+        if named {
+            continue;
+        }
         let f = vec![("statecode".into(), Value::Int(1)), ("statuscode".into(), Value::Int(2))];
         s.update("product", id, RecordInput::new(f), Condition::default(), false)?;
         n += 1;

@@ -10,7 +10,8 @@ use crate::modules::StepContext;
 use crate::session::Session;
 
 /// The entities that carry a 1C identifier.
-pub(super) const ENTITIES: [&str; 4] = ["product", "pricelevel", "relata_warehouse", "relata_productproperty"];
+pub(super) const ENTITIES: [&str; 5] =
+    ["product", "pricelevel", "relata_warehouse", "relata_productproperty", "account"];
 
 pub(super) fn unique_exchange_id(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> {
     let touched = ["relata_exchangeid", "relata_exchangenodeid"].iter().any(|k| ctx.target.contains_key(*k));

@@ -105,23 +105,19 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
         .map_err(|e| EngineError::Invalid(format!("the import job's data is not readable: {e}")))?;
     let items = items_of(s, ctx.id, &p)?;
     p.total = items.len();
-    let started = std::time::Instant::now();
-    let mut end = p.cursor;
-    for item in items.iter().skip(p.cursor).take(BATCH) {
-        if end > p.cursor && started.elapsed() > STEP_TIME {
-            break;
+    let batch: Vec<&catalog::Item> = items.iter().skip(p.cursor).take(BATCH).collect();
+    let mut cx = catalog::Step::new(p.node);
+    let done = match apply_together(s, &mut cx, &batch, &mut p.tally)? {
+        Together::Applied(n) => n,
+        Together::Refused(k) => {
+            cx.clear();
+            cx.resolved = 0;
+            apply_one_by_one(s, &mut cx, &batch[..=k], &mut p.tally)?;
+            k + 1
         }
-        end += 1;
-        let node = p.node;
-        let mut tally = p.tally.clone();
-        match s.savepoint(|s| catalog::apply(s, node, item, &mut tally)) {
-            Ok(()) => p.tally = tally,
-            // The database's own trouble fails the step (and the job says
-            // why); a refusal of one item does not fail the package.
-            Err(e @ EngineError::Store(_)) => return Err(e),
-            Err(e) => p.tally.warnings.push(format!("{}: {e}", describe(item))),
-        }
-    }
+    };
+    let end = p.cursor + done;
+    p.tally.resolved += cx.resolved;
     p.cursor = end;
     if p.cursor < p.total {
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
@@ -130,10 +126,81 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
     *PARSED.lock() = None;
     let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
+    let seen = catalog::seen_ids(&items);
+    if !seen.is_empty() {
+        let f = [("relata_seenids".to_string(), Value::Bytes(seen.join("\n").into_bytes()))];
+        s.system_update("relata_exchangelog", p.log, f.into_iter().collect())?;
+    }
     uploads::remove(s, p.node, &p.file)?;
     uploads::touch_node(s, p.node, "relata_lastimporton")?;
     ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
     Ok(JobStep::Done(Some(summary)))
+}
+
+/// How applying a step's items together went.
+enum Together {
+    /// This many items, all applied.
+    Applied(usize),
+    /// The item at this index was refused; nothing was written.
+    Refused(usize),
+}
+
+/// Applies a step's items in one savepoint, until [`STEP_TIME`] is up.
+/// One savepoint per item would make SQLite copy every page each item
+/// touches into its statement journal once more; refusals are rare, so
+/// when one comes the whole step is undone and redone one by one.
+fn apply_together(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut catalog::Step,
+    batch: &[&catalog::Item],
+    tally: &mut Tally,
+) -> Result<Together> {
+    let started = std::time::Instant::now();
+    let mut done = 0;
+    let mut kept = tally.clone();
+    let outcome = s.savepoint(|s| {
+        for item in batch {
+            if done > 0 && started.elapsed() > STEP_TIME {
+                break;
+            }
+            catalog::apply(s, cx, item, &mut kept)?;
+            done += 1;
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => {
+            *tally = kept;
+            Ok(Together::Applied(done))
+        }
+        // The database's own trouble fails the step (and the job says why).
+        Err(e @ EngineError::Store(_)) => Err(e),
+        Err(_) => Ok(Together::Refused(done)),
+    }
+}
+
+/// Applies items one savepoint each: a refused item is skipped with a
+/// warning in the log and does not fail the package.
+fn apply_one_by_one(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut catalog::Step,
+    batch: &[&catalog::Item],
+    tally: &mut Tally,
+) -> Result<()> {
+    for item in batch {
+        let mut kept = tally.clone();
+        let resolved = cx.resolved;
+        match s.savepoint(|s| catalog::apply(s, cx, item, &mut kept)) {
+            Ok(()) => *tally = kept,
+            Err(e @ EngineError::Store(_)) => return Err(e),
+            Err(e) => {
+                cx.clear();
+                cx.resolved = resolved;
+                tally.warn(format!("{}: {e}", describe(item)));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn describe(item: &catalog::Item) -> String {

@@ -26,6 +26,7 @@ mod folder;
 mod identity;
 mod import;
 mod nodes;
+mod parties;
 mod protocol;
 mod sale;
 mod uploads;

@@ -184,8 +184,14 @@ fn counterparty(s: &mut Session<'_, '_, '_>, customer: &EntityRef) -> Result<Opt
     }
     let is_account = customer.entity == "account";
     let name = if is_account { text(&c, "name") } else { text(&c, "fullname") }.unwrap_or_default();
+    // An account that came from 1C goes back under its 1C Ид, so that 1C
+    // finds its own counterparty rather than making another.
+    let id = match text(&c, "relata_exchangeid") {
+        Some(one_c) if is_account => one_c,
+        _ => customer.id.to_string(),
+    };
     Ok(Some(cml::Counterparty {
-        id: customer.id.to_string(),
+        id,
         name: name.clone(),
         full_name: Some(name.clone()),
         official_name: is_account.then(|| name.clone()),

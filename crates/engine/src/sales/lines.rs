@@ -413,9 +413,19 @@ pub(crate) fn items_of_product(
     list: Uuid,
     uom: Uuid,
 ) -> Result<Vec<Fields>> {
-    let rows = s.query_system("productpricelevel", &format!("$filter=_productid_value eq {product}"))?;
-    let is = |r: &Fields, k: &str, id: Uuid| r.get(k).and_then(Value::as_uuid) == Some(id);
-    Ok(rows.into_iter().filter(|r| is(r, "pricelevelid", list) && is(r, "uomid", uom)).collect())
+    let rows = price_items(s, product)?;
+    Ok(rows.into_iter().filter(|r| is_item_of(r, list, uom)).collect())
+}
+
+/// Every price list item of a product.
+pub(crate) fn price_items(s: &mut Session<'_, '_, '_>, product: Uuid) -> Result<Vec<Fields>> {
+    s.query_system("productpricelevel", &format!("$filter=_productid_value eq {product}"))
+}
+
+/// Is this price list item the one for `list` and `uom`?
+pub(crate) fn is_item_of(item: &Fields, list: Uuid, uom: Uuid) -> bool {
+    let is = |k: &str, id: Uuid| item.get(k).and_then(Value::as_uuid) == Some(id);
+    is("pricelevelid", list) && is("uomid", uom)
 }
 
 fn unit_price(

@@ -23,7 +23,7 @@ mod team;
 mod views;
 
 pub use actions::{CloseRequest, QualifyLead};
-pub(crate) use lines::items_of_product;
+pub(crate) use lines::{is_item_of, price_items};
 
 /// The sales entities: leads and opportunities, the product catalog and
 /// price lists, quotes, orders and invoices with their lines, and what
