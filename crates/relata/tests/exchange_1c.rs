@@ -656,6 +656,89 @@ fn deactivate_after_a_full_unload_retires_only_what_the_unload_left_out() {
     });
 }
 
+/// A 3.x `contragents` package of the given counterparties:
+/// (Ид, name, INN, KPP).
+fn contragents(parties: &[(&str, &str, &str, &str)]) -> Vec<u8> {
+    let items: String = parties
+        .iter()
+        .map(|(id, name, inn, kpp)| {
+            format!(
+                "<Контрагент><Ид>{id}</Ид><Наименование>{name}</Наименование><РеквизитыЮрЛица>\
+                 <ОфициальноеНаименование>{name}</ОфициальноеНаименование><ИНН>{inn}</ИНН><КПП>{kpp}</КПП>\
+                 <ЮридическийАдрес><Представление>Москва, ул. Лесная, 1</Представление></ЮридическийАдрес>\
+                 </РеквизитыЮрЛица><Контакты><Контакт><Тип>Почта</Тип><Значение>buh@{id}.test</Значение></Контакт>\
+                 <Контакт><Тип>Телефон рабочий</Тип><Значение>+7 495 000-00-00</Значение></Контакт></Контакты></Контрагент>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация xmlns="urn:1C.ru:commerceml_3" ВерсияСхемы="3.1" ДатаФормирования="2026-12-01T10:00:00">
+<Контейнер><Контрагенты>{items}</Контрагенты></Контейнер></КоммерческаяИнформация>"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn counterparties_from_1c_find_their_accounts_by_inn_and_kpp_then_name_or_are_created() {
+    each_server(|srv| {
+        let u = common::uid();
+        // INNs no other test uses: ten digits from the unique id.
+        let digits: String = u.chars().filter(char::is_ascii_digit).chain(std::iter::repeat('7')).take(9).collect();
+        let (inn_a, inn_b, inn_c) = (format!("1{digits}"), format!("2{digits}"), format!("3{digits}"));
+        let ours = srv.create(
+            "accounts",
+            &json!({"name": format!("Ромашка наша {u}"), "relata_inn": inn_a, "relata_kpp": "770101001"}),
+        );
+        let namesake = srv.create("accounts", &json!({"name": format!("Лютик {u}")}));
+        let other_inn = srv.create("accounts", &json!({"name": format!("Василёк {u}"), "relata_inn": inn_b}));
+
+        let mut c = OneC::own_node(srv);
+        let file = contragents(&[
+            (&format!("a-{u}"), &format!("ООО Ромашка {u}"), &inn_a, "770101001"),
+            (&format!("b-{u}"), &format!("Лютик {u}"), "", ""),
+            // A namesake with another INN is another company.
+            (&format!("c-{u}"), &format!("Василёк {u}"), &inn_c, ""),
+        ]);
+        let answers = c.exchange("3.1", &[("contragents/contragents_1.xml", file.clone())]);
+        assert!(answers[0][1].contains("1 created, 2 updated"), "{answers:?}");
+
+        // Matched by INN and KPP: tied to 1C, keeps its own name, gains
+        // what it lacked.
+        let a = srv.retrieve("accounts", ours, "");
+        assert_eq!(a["relata_exchangeid"], format!("a-{u}"));
+        assert_eq!(a["name"], format!("Ромашка наша {u}"));
+        assert_eq!(a["emailaddress1"], format!("buh@a-{u}.test"));
+        assert_eq!(a["address1_line1"], "Москва, ул. Лесная, 1");
+        // Matched by name.
+        let b = srv.retrieve("accounts", namesake, "");
+        assert_eq!(b["relata_exchangeid"], format!("b-{u}"));
+        assert_eq!(b["telephone1"], "+7 495 000-00-00");
+        // Not matched (another INN): created, with 1C's details.
+        let untouched = srv.retrieve("accounts", other_inn, "");
+        assert!(untouched["relata_exchangeid"].is_null(), "{untouched}");
+        let made = c.one("accounts", &format!("relata_exchangeid eq {}", enc(&format!("'c-{u}'"))));
+        assert_eq!(made["name"], format!("Василёк {u}"));
+        assert_eq!(made["relata_inn"], inn_c);
+
+        // Sent again: found by their 1C Ид, nothing changes.
+        let again = c.exchange("3.1", &[("contragents/contragents_1.xml", file.clone())]);
+        assert!(again[0][1].contains("0 created, 0 updated, 3 unchanged"), "{again:?}");
+
+        // A node that matches by 1C Ид only makes its own accounts.
+        let mut strict = OneC::own_node(srv);
+        let node = strict.node.clone().unwrap();
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_counterpartymatch": 3})).expect(204);
+        strict.exchange(
+            "3.1",
+            &[("contragents/contragents_1.xml", contragents(&[(&format!("z-{u}"), "Другая", &inn_a, "770101001")]))],
+        );
+        let own = strict.one("accounts", &format!("relata_exchangeid eq {}", enc(&format!("'z-{u}'"))));
+        assert_ne!(own["accountid"].as_str(), Some(ours.to_string().as_str()));
+        assert_eq!(srv.retrieve("accounts", ours, "")["relata_exchangeid"], format!("a-{u}"));
+    });
+}
+
 /// The УТ 11 catalog and offers, exchanged.
 fn ut11_catalog(c: &mut OneC) -> Vec<Vec<String>> {
     c.exchange(

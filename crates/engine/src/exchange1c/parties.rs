@@ -5,10 +5,9 @@
 //! — and then takes the `Ид`, so it is found directly next time. A
 //! counterparty found nowhere is created.
 //!
-//! 1C is the master of what it sends for an account it created (name,
-//! INN, KPP, address, phone, e-mail are brought up to date); an account
-//! the users made and 1C was matched to keeps its name and contacts, and
-//! only gains what it lacks.
+//! 1C is the master of the legal details (INN, KPP, legal address): they
+//! follow 1C on every exchange. The name, e-mail and phone are the CRM
+//! users' once the account exists: 1C fills them only where empty.
 
 use relata_commerceml::Counterparty;
 use relata_metadata::Value;
@@ -21,6 +20,14 @@ use crate::session::{Condition, Fields, RecordInput, Session};
 mod matching {
     pub const INN_THEN_NAME: i64 = 1;
     pub const INN: i64 = 2;
+}
+
+/// The columns 1C keeps up to date on an account tied to it.
+const LEGAL: [&str; 3] = ["relata_inn", "relata_kpp", "address1_line1"];
+
+/// Does the account lack a value 1C has for `column`?
+fn lacks(existing: &Fields, column: &str, value: &Value) -> bool {
+    !value.is_null() && existing.get(column).is_none_or(|old| old.is_null() || old.as_str() == Some(""))
 }
 
 /// The account's columns from what 1C says of the counterparty.
@@ -110,6 +117,8 @@ pub(super) fn counterparty(
     let fields = columns(c);
     if let Some(existing) = find(s, cx, "account", &c.id)? {
         let id = existing.get("accountid").and_then(Value::as_uuid).expect("the key");
+        let fields: Vec<(&str, Value)> =
+            fields.into_iter().filter(|(k, v)| LEGAL.contains(k) || lacks(&existing, k, v)).collect();
         let changed = changes(&existing, fields);
         if changed.is_empty() {
             tally.counted(Outcome::Unchanged);
@@ -132,9 +141,7 @@ pub(super) fn counterparty(
                 .and_then(Value::as_uuid)
                 .ok_or_else(|| EngineError::Invalid("an account without an id".into()))?;
             // Only what the account lacks, and the tie to 1C.
-            let lacking = fields.into_iter().filter(|(k, v)| {
-                !v.is_null() && existing.get(*k).is_none_or(|old| old.is_null() || old.as_str() == Some(""))
-            });
+            let lacking = fields.into_iter().filter(|(k, v)| lacks(&existing, k, v));
             let f: Vec<(String, Value)> = lacking.chain(tie).map(|(k, v)| (k.to_string(), v)).collect();
             cx.forget("account", &c.id);
             s.update("account", id, RecordInput::new(f), Condition::default(), false)?;
