@@ -360,6 +360,33 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         }
     }
 
+    /// Runs `f` as the system, in this transaction: the bookkeeping of an
+    /// operation the user was allowed (a job's log, its files), which the
+    /// user's own rights need not cover.
+    pub(crate) fn as_system<R>(&mut self, f: impl FnOnce(&mut Session<'_, '_, 'c>) -> Result<R>) -> Result<R> {
+        let system = self.org.system_principal();
+        let mut s = Session {
+            org: self.org,
+            tx: &mut *self.tx,
+            principal: &system,
+            schema: self.schema.clone(),
+            now: self.now,
+            changed_schema: None,
+            action: None,
+            job_depth: self.job_depth,
+        };
+        f(&mut s)
+    }
+
+    /// Runs `f` in a savepoint that is always rolled back: what it returns
+    /// stays, what it writes does not (a dry run).
+    pub(crate) fn rolled_back<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        self.tx.savepoint()?;
+        let r = f(self);
+        self.tx.rollback_savepoint()?;
+        r
+    }
+
     /// A global privilege, or the error naming it.
     pub(crate) fn require_global(&self, privilege: &str) -> Result<()> {
         if self.principal.has(privilege) {

@@ -739,6 +739,136 @@ fn counterparties_from_1c_find_their_accounts_by_inn_and_kpp_then_name_or_are_cr
     });
 }
 
+/// A 2.07 package of products (Ид, name), each with a retail price and
+/// stock in one warehouse.
+fn small_package(products: &[(&str, &str)]) -> Vec<u8> {
+    let goods: String = products
+        .iter()
+        .map(|(id, name)| {
+            format!(
+                "<Товар><Ид>{id}</Ид><Наименование>{name}</Наименование>\
+                 <БазоваяЕдиница Код=\"796\" НаименованиеПолное=\"Штука\">шт</БазоваяЕдиница></Товар>"
+            )
+        })
+        .collect();
+    let offers: String = products
+        .iter()
+        .map(|(id, _)| {
+            format!(
+                "<Предложение><Ид>{id}</Ид><Цены><Цена><ИдТипаЦены>retail</ИдТипаЦены><ЦенаЗаЕдиницу>150</ЦенаЗаЕдиницу>\
+                 <Валюта>RUB</Валюта></Цена></Цены><Склад ИдСклада=\"main\" КоличествоНаСкладе=\"4\"/></Предложение>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07" ДатаФормирования="2026-12-01T10:00:00">
+<Каталог СодержитТолькоИзменения="true"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>{goods}</Товары></Каталог>
+<ПакетПредложений СодержитТолькоИзменения="true"><Ид>cat#</Ид><Наименование>Пакет</Наименование>
+<ТипыЦен><ТипЦены><Ид>retail</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен>
+<Склады><Склад><Ид>main</Ид><Наименование>Основной</Наименование></Склад></Склады>
+<Предложения>{offers}</Предложения></ПакетПредложений>
+</КоммерческаяИнформация>"#
+    )
+    .into_bytes()
+}
+
+/// The CSV lines attached to the node's last import, without the header.
+fn results_of_last_import(srv: &Srv, c: &OneC) -> Vec<String> {
+    let node = c.node.as_deref().unwrap();
+    let logs = srv
+        .get(&format!("/relata_exchangelogs?$filter=_relata_exchangenodeid_value eq {node}&$orderby=createdon desc,relata_exchangelogid desc&$top=1"))
+        .rows();
+    let log = logs[0]["relata_exchangelogid"].as_str().unwrap().to_string();
+    let notes = srv.get(&format!("/annotations?$select=documentbody,filename&$filter=_objectid_value eq {log}")).rows();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["filename"], "results.csv");
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.decode(notes[0]["documentbody"].as_str().unwrap()).unwrap();
+    let text = String::from_utf8(body).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    assert_eq!(lines.next().as_deref(), Some("kind,id,name,result,message"));
+    lines.collect()
+}
+
+#[test]
+fn a_dry_run_reports_per_record_what_a_package_would_change_and_writes_nothing() {
+    each_server(|srv| {
+        let u = common::uid();
+        let mut c = OneC::own_node(srv);
+        let node = c.node.clone().unwrap();
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_dryrun": true})).expect(204);
+        let file = small_package(&[(&format!("h-{u}"), "Молоток"), (&format!("s-{u}"), "Пила")]);
+        assert_eq!(c.check_auth()[0], "success");
+        c.init("2.07");
+        c.upload("import0_1.xml", &file, 64 * 1024);
+        // 1C hears a failure, so it keeps its changes for the real exchange.
+        let answer = c.import("import0_1.xml");
+        assert_eq!(answer[0], "failure", "{answer:?}");
+        assert!(answer[1].contains("dry run") && answer[1].contains("created"), "{answer:?}");
+        assert!(c.rows("products", "").is_empty(), "a dry run wrote products");
+        assert!(c.rows("pricelevels", "").is_empty(), "a dry run wrote price lists");
+        let lines = results_of_last_import(srv, &c);
+        assert!(lines.contains(&format!("product,h-{u},Молоток,created,")), "{lines:?}");
+        // The offers see the products the run would have made.
+        assert!(lines.contains(&format!("offer,s-{u},,created,")), "{lines:?}");
+        let log = srv
+            .get(&format!(
+                "/relata_exchangelogs?$filter=_relata_exchangenodeid_value eq {node}&$orderby=createdon desc&$top=1"
+            ))
+            .rows();
+        assert_eq!(log[0]["relata_result"], 5);
+
+        // Switched off, the same package is imported, each record's
+        // result in the log.
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_dryrun": false})).expect(204);
+        c.exchange("2.07", &[("import0_1.xml", file)]);
+        assert_eq!(c.rows("products", "").len(), 2);
+        let lines = results_of_last_import(srv, &c);
+        assert!(lines.contains(&format!("product,s-{u},Пила,created,")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("pricetype,retail,Розничная,created,")), "{lines:?}");
+    });
+}
+
+#[test]
+fn a_nodes_modes_decide_per_kind_what_the_exchange_creates_and_updates() {
+    each_server(|srv| {
+        let u = common::uid();
+        let (hammer, saw) = (format!("h-{u}"), format!("s-{u}"));
+        let mut c = OneC::own_node(srv);
+        let node = c.node.clone().unwrap();
+        c.exchange("2.07", &[("import0_1.xml", small_package(&[(&hammer, "Молоток")]))]);
+
+        // Update only: the known product follows 1C, a new one is not
+        // made (and its offer does not wait for it).
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_productmode": 2})).expect(204);
+        let a =
+            c.exchange("2.07", &[("import0_1.xml", small_package(&[(&hammer, "Молоток большой"), (&saw, "Пила")]))]);
+        assert!(a[0][1].contains("2 skipped by the node's settings"), "{a:?}");
+        assert_eq!(c.product(&hammer)["name"], "Молоток большой");
+        assert!(c.rows("products", &format!("relata_exchangeid eq {}", enc(&format!("'{saw}'")))).is_empty());
+        let lines = results_of_last_import(srv, &c);
+        assert!(lines.contains(&format!("product,{saw},Пила,skipped,")), "{lines:?}");
+
+        // Create only: the new one is made, the known one keeps its name.
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_productmode": 3})).expect(204);
+        c.exchange("2.07", &[("import0_1.xml", small_package(&[(&hammer, "Молоток"), (&saw, "Пила")]))]);
+        assert_eq!(c.product(&hammer)["name"], "Молоток большой");
+        assert_eq!(c.product(&saw)["name"], "Пила");
+
+        // Prices not imported, stock imported.
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_productmode": 1, "relata_pricemode": 4}))
+            .expect(204);
+        let fresh = format!("f-{u}");
+        c.exchange("2.07", &[("import0_1.xml", small_package(&[(&fresh, "Рубанок")]))]);
+        let planer = c.product(&fresh);
+        let id = planer["productid"].as_str().unwrap();
+        assert!(srv.get(&format!("/productpricelevels?$filter=_productid_value eq {id}")).rows().is_empty());
+        assert_eq!(dec(&planer["quantityonhand"]), d("4"));
+        assert_eq!(srv.get(&format!("/relata_productstocks?$filter=_relata_productid_value eq {id}")).rows().len(), 1);
+    });
+}
+
 /// The УТ 11 catalog and offers, exchanged.
 fn ut11_catalog(c: &mut OneC) -> Vec<Vec<String>> {
     c.exchange(
@@ -924,8 +1054,11 @@ fn a_shared_folder_exchange_runs_through_the_cli() {
         let out =
             srv.cli(&["exchange", "import", import.to_str().unwrap(), offers.to_str().unwrap(), "--node", &node_name]);
         let printed = String::from_utf8_lossy(&out.stdout);
+        // 35 records, or 34 when another test on this server already
+        // made the unit (units are shared by all nodes).
         assert!(
-            printed.contains("import0_1.xml: 35 created") && printed.contains("offers0_1.xml: 21 created"),
+            (printed.contains("import0_1.xml: 35 created") || printed.contains("import0_1.xml: 34 created"))
+                && printed.contains("offers0_1.xml: 21 created"),
             "{printed}"
         );
         assert_eq!(c.product("bd72d910-55bc-11d9-848a-00112f43529a")["relata_sku"], "Б-130001");

@@ -66,7 +66,22 @@ impl Item {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// What the item is called, for the log.
+    pub fn name(&self) -> &str {
+        match self {
+            Item::Group(g) => &g.name,
+            Item::Property(p) => &p.name,
+            Item::Unit(u) => u.full_name.as_deref().or(u.short_name.as_deref()).unwrap_or(""),
+            Item::PriceType(t) => &t.name,
+            Item::Warehouse(w) => &w.name,
+            Item::Product(p) => &p.name,
+            Item::Offer(o) => o.name.as_deref().unwrap_or(""),
+            Item::Counterparty(c) => &c.name,
+            Item::Order(o) => &o.number,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
         match self {
             Item::Group(_) => "group",
             Item::Property(_) => "property",
@@ -122,6 +137,10 @@ pub(super) struct Tally {
     pub retired: u64,
     pub waiting: u64,
     pub resolved: u64,
+    /// Records the node's settings kept the exchange from creating or
+    /// updating.
+    #[serde(default)]
+    pub skipped: u64,
     pub warnings: Vec<String>,
 }
 
@@ -146,6 +165,9 @@ impl Tally {
             "{} created, {} updated, {} unchanged, {} retired",
             self.created, self.updated, self.unchanged, self.retired
         );
+        if self.skipped > 0 {
+            s.push_str(&format!(", {} skipped by the node's settings", self.skipped));
+        }
         if self.resolved > 0 {
             s.push_str(&format!(", {} waiting items applied", self.resolved));
         }
@@ -199,13 +221,34 @@ pub(super) struct Step {
     pending: Option<bool>,
     /// Waiting items this step applied.
     pub resolved: u64,
-    /// The node's `relata_counterpartymatch`, once read.
-    counterparty_rule: Option<i64>,
+    /// The node's settings, once read.
+    settings: Option<Fields>,
+}
+
+/// What a node lets the exchange do with one kind of record
+/// (`relata_productmode` and its siblings).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Kind {
+    Products,
+    Prices,
+    Stock,
+    Counterparties,
+}
+
+impl Kind {
+    fn column(self) -> &'static str {
+        match self {
+            Kind::Products => "relata_productmode",
+            Kind::Prices => "relata_pricemode",
+            Kind::Stock => "relata_stockmode",
+            Kind::Counterparties => "relata_counterpartymode",
+        }
+    }
 }
 
 impl Step {
     pub fn new(node: Uuid) -> Self {
-        Step { node, found: HashMap::new(), units: HashMap::new(), pending: None, resolved: 0, counterparty_rule: None }
+        Step { node, found: HashMap::new(), units: HashMap::new(), pending: None, resolved: 0, settings: None }
     }
 
     /// Forgets everything looked up (after an item was rolled back).
@@ -219,15 +262,29 @@ impl Step {
         self.found.remove(&(entity.to_string(), exchange_id.to_string()));
     }
 
+    fn setting(&mut self, s: &mut Session<'_, '_, '_>, column: &str) -> Result<Option<Value>> {
+        if self.settings.is_none() {
+            self.settings = Some(s.read_system("relata_exchangenode", self.node)?.unwrap_or_default());
+        }
+        Ok(self.settings.as_ref().and_then(|f| f.get(column)).cloned())
+    }
+
     /// How counterparties without a 1C Ид match accounts in this node.
     pub(super) fn counterparty_rule(&mut self, s: &mut Session<'_, '_, '_>) -> Result<i64> {
-        if let Some(r) = self.counterparty_rule {
-            return Ok(r);
-        }
-        let node = s.read_system("relata_exchangenode", self.node)?.unwrap_or_default();
-        let rule = node.get("relata_counterpartymatch").and_then(Value::as_i64).unwrap_or(1);
-        self.counterparty_rule = Some(rule);
-        Ok(rule)
+        Ok(self.setting(s, "relata_counterpartymatch")?.and_then(|v| v.as_i64()).unwrap_or(1))
+    }
+
+    /// May the exchange create (`exists` false) or update (`exists` true)
+    /// a record of `kind` in this node? (1 create and update, 2 update
+    /// only, 3 create only, 4 neither.)
+    pub(super) fn allows(&mut self, s: &mut Session<'_, '_, '_>, kind: Kind, exists: bool) -> Result<bool> {
+        let mode = self.setting(s, kind.column())?.and_then(|v| v.as_i64()).unwrap_or(1);
+        Ok(match mode {
+            2 => exists,
+            3 => !exists,
+            4 => false,
+            _ => true,
+        })
     }
 
     fn has_pending(&mut self, s: &mut Session<'_, '_, '_>) -> Result<bool> {
@@ -432,7 +489,12 @@ fn group(s: &mut Session<'_, '_, '_>, cx: &mut Step, g: &Group, item: &Item, tal
     if let Some(p) = parent {
         fields.push(("parentproductid", reference("product", p)));
     }
-    if find(s, cx, "product", &g.id)?.is_none() {
+    let exists = find(s, cx, "product", &g.id)?.is_some();
+    if !cx.allows(s, Kind::Products, exists)? {
+        tally.skipped += 1;
+        return Ok(());
+    }
+    if !exists {
         let number = free_product_number(s, &[&g.id])?;
         fields.push(("productnumber", Value::String(number)));
     }
@@ -657,6 +719,10 @@ fn product(s: &mut Session<'_, '_, '_>, cx: &mut Step, p: &Product, item: &Item,
     }
     fields.extend(state(p.deleted, (0, 1), (1, 2)));
     let existing = find(s, cx, "product", &p.id)?;
+    if !cx.allows(s, Kind::Products, existing.is_some())? {
+        tally.skipped += 1;
+        return Ok(());
+    }
     if existing.is_none() {
         let code = p.requisite("Код").unwrap_or("");
         let number = free_product_number(s, &[p.article.as_deref().unwrap_or(""), code, &p.id])?;
@@ -804,6 +870,11 @@ fn offer_product(
     if let Some(p) = find(s, cx, "product", &o.id)? {
         return Ok(Some(p));
     }
+    // A product the node will not create is not waited for.
+    if !cx.allows(s, Kind::Products, false)? {
+        tally.skipped += 1;
+        return Ok(None);
+    }
     let Some(_) = o.variant_id() else {
         wait_for(s, cx, &o.id, item, tally)?;
         return Ok(None);
@@ -873,7 +944,12 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
         let list_id = id_of(s, "pricelevel", &list)?;
         let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
         let amount = (price.unit_price / factor).round_dp(4);
-        match items.iter().find(|i| crate::sales::is_item_of(i, list_id, unit)) {
+        let kept = items.iter().find(|i| crate::sales::is_item_of(i, list_id, unit));
+        if !cx.allows(s, Kind::Prices, kept.is_some())? {
+            tally.skipped += 1;
+            continue;
+        }
+        match kept {
             Some(k) => {
                 let same =
                     k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
@@ -908,6 +984,7 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
     }
     let total = o.quantity.or_else(|| (!o.stock.is_empty()).then(|| o.stock.iter().map(|x| x.quantity).sum()));
     let mut f = Vec::new();
+    let total = if cx.allows(s, Kind::Stock, true)? { total } else { None };
     if let Some(total) = total {
         // 1C allows stock below zero (shipped before received); a
         // warehouse keeps its figure, the product's quantity on hand
@@ -947,7 +1024,12 @@ fn stock(
             upsert(s, cx, "relata_warehouse", &st.warehouse_id, vec![("relata_name", text(&st.warehouse_id, 200))])?.0
         }
     };
-    match stocks.iter().find(|k| refers(k, "relata_warehouseid", warehouse)) {
+    let kept = stocks.iter().find(|k| refers(k, "relata_warehouseid", warehouse));
+    if !cx.allows(s, Kind::Stock, kept.is_some())? {
+        tally.skipped += 1;
+        return Ok(());
+    }
+    match kept {
         Some(k) => {
             let same = k.get("relata_quantity").and_then(Value::as_decimal).map(|a| a.normalize())
                 == Some(st.quantity.normalize());

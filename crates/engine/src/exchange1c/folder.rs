@@ -35,22 +35,27 @@ impl Org {
     /// Imports one CommerceML file (catalog, offers, prices, stock or order
     /// statuses) through the node called `node` (the default node when
     /// `None`), telling `progress` how many of how many items are done.
-    /// Returns the import's summary, as the node's log keeps it.
+    /// Returns the import's summary, as the node's log keeps it. A dry
+    /// run (asked here or set on the node) writes nothing but the log.
     pub fn exchange_import(
         &self,
         node: Option<&str>,
         name: &str,
         bytes: &[u8],
+        dry_run: bool,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<String> {
         let node = node_named(self, node)?;
         let name = uploads::normalize(name).map_err(EngineError::Invalid)?;
         let system = self.system_principal();
-        let log = self.write(&system, |s| {
+        let (log, dry_run) = self.write(&system, |s| {
             uploads::append(s, node, &name, bytes)?;
-            import::start_log(s, node, &name)
+            let set = s
+                .read_system("relata_exchangenode", node)?
+                .and_then(|n| n.get("relata_dryrun").and_then(Value::as_bool));
+            Ok::<_, EngineError>((import::start_log(s, node, &name)?, dry_run || set.unwrap_or(false)))
         })?;
-        let data = Progress { node, file: name.clone(), log, ..Progress::default() };
+        let data = Progress { node, file: name.clone(), log, dry_run, ..Progress::default() };
         let mut ctx = JobContext {
             id: Uuid::now_v7(),
             name: format!("1C import: {name}"),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::catalog::{self, quote, Tally};
-use super::uploads;
+use super::{results, uploads};
 use crate::error::{EngineError, Result};
 use crate::jobs::{state, status, JobContext, JobStep, NewJob};
 use crate::session::{RecordInput, Session};
@@ -75,7 +75,12 @@ pub(super) mod result {
     pub const IN_PROGRESS: i64 = 1;
     pub const SUCCEEDED: i64 = 2;
     pub const FAILED: i64 = 3;
+    pub const DRY_RUN: i64 = 5;
 }
+
+/// The most items a dry run takes: it runs in one transaction, holding
+/// the writer (SQLite) until it ends.
+const DRY_RUN_LIMIT: usize = 20_000;
 
 /// A running import's place, kept in its job's data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -89,6 +94,9 @@ pub(super) struct Progress {
     pub total: usize,
     #[serde(default)]
     pub tally: Tally,
+    /// Report what the file would change, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// What an import call answers.
@@ -105,25 +113,51 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
         .map_err(|e| EngineError::Invalid(format!("the import job's data is not readable: {e}")))?;
     let items = items_of(s, ctx.id, &p)?;
     p.total = items.len();
-    let batch: Vec<&catalog::Item> = items.iter().skip(p.cursor).take(BATCH).collect();
     let mut cx = catalog::Step::new(p.node);
-    let done = match apply_together(s, &mut cx, &batch, &mut p.tally)? {
-        Together::Applied(n) => n,
-        Together::Refused(k) => {
-            cx.clear();
-            cx.resolved = 0;
-            apply_one_by_one(s, &mut cx, &batch[..=k], &mut p.tally)?;
-            k + 1
+    let mut rows = Vec::new();
+    if p.dry_run {
+        if p.total > DRY_RUN_LIMIT {
+            return Err(EngineError::Invalid(format!(
+                "a dry run takes at most {DRY_RUN_LIMIT} items and '{}' has {}; import it for real, or split it",
+                p.file, p.total
+            )));
         }
-    };
-    let end = p.cursor + done;
+        // The whole file in one savepoint that is rolled back: later
+        // items see what earlier ones would have made.
+        let all: Vec<&catalog::Item> = items.iter().collect();
+        let mut tally = p.tally.clone();
+        s.rolled_back(|s| apply_one_by_one(s, &mut cx, &all, &mut tally, &mut rows))?;
+        p.tally = tally;
+        p.cursor = p.total;
+    } else {
+        let batch: Vec<&catalog::Item> = items.iter().skip(p.cursor).take(BATCH).collect();
+        let done = match apply_together(s, &mut cx, &batch, &mut p.tally, &mut rows)? {
+            Together::Applied(n) => n,
+            Together::Refused(k) => {
+                cx.clear();
+                cx.resolved = 0;
+                rows.clear();
+                apply_one_by_one(s, &mut cx, &batch[..=k], &mut p.tally, &mut rows)?;
+                k + 1
+            }
+        };
+        p.cursor += done;
+    }
     p.tally.resolved += cx.resolved;
-    p.cursor = end;
+    s.as_system(|s| results::append(s, p.node, p.log, &rows))?;
     if p.cursor < p.total {
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
         return Ok(JobStep::Continue);
     }
     *PARSED.lock() = None;
+    s.as_system(|s| results::attach(s, p.node, p.log))?;
+    if p.dry_run {
+        let summary = format!("dry run, nothing was written: {} would give {}", p.file, p.tally.summary());
+        log_result(s, p.log, result::DRY_RUN, &summary)?;
+        uploads::remove(s, p.node, &p.file)?;
+        ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        return Ok(JobStep::Done(Some(summary)));
+    }
     let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
     let seen = catalog::seen_ids(&items);
@@ -154,6 +188,7 @@ fn apply_together(
     cx: &mut catalog::Step,
     batch: &[&catalog::Item],
     tally: &mut Tally,
+    rows: &mut Vec<results::Row>,
 ) -> Result<Together> {
     let started = std::time::Instant::now();
     let mut done = 0;
@@ -163,7 +198,9 @@ fn apply_together(
             if done > 0 && started.elapsed() > STEP_TIME {
                 break;
             }
+            let before = kept.clone();
             catalog::apply(s, cx, item, &mut kept)?;
+            rows.push(results::Row::of(item, &before, &kept));
             done += 1;
         }
         Ok(())
@@ -186,16 +223,21 @@ fn apply_one_by_one(
     cx: &mut catalog::Step,
     batch: &[&catalog::Item],
     tally: &mut Tally,
+    rows: &mut Vec<results::Row>,
 ) -> Result<()> {
     for item in batch {
         let mut kept = tally.clone();
         let resolved = cx.resolved;
         match s.savepoint(|s| catalog::apply(s, cx, item, &mut kept)) {
-            Ok(()) => *tally = kept,
+            Ok(()) => {
+                rows.push(results::Row::of(item, tally, &kept));
+                *tally = kept;
+            }
             Err(e @ EngineError::Store(_)) => return Err(e),
             Err(e) => {
                 cx.clear();
                 cx.resolved = resolved;
+                rows.push(results::Row::error(item, &e.to_string()));
                 tally.warn(format!("{}: {e}", describe(item)));
             }
         }
@@ -204,11 +246,7 @@ fn apply_one_by_one(
 }
 
 fn describe(item: &catalog::Item) -> String {
-    let v = serde_json::to_value(item).unwrap_or_default();
-    let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("item").to_string();
-    let name = v.pointer("/item/name").and_then(|n| n.as_str()).unwrap_or("");
-    let id = v.pointer("/item/id").and_then(|n| n.as_str()).unwrap_or("");
-    format!("{kind} '{name}' ({id})")
+    format!("{} '{}' ({})", item.kind(), item.name(), item.id())
 }
 
 fn log_result(s: &mut Session<'_, '_, '_>, log: Uuid, result: i64, message: &str) -> Result<()> {
@@ -250,7 +288,11 @@ pub(super) fn import_call(s: &mut Session<'_, '_, '_>, node: Uuid, user: Uuid, f
         return Ok(Answer::Failure(format!("the file '{file}' was not uploaded")));
     }
     let log = start_log(s, node, file)?;
-    let data = serde_json::to_value(Progress { node, file: file.to_string(), log, ..Progress::default() })
+    let dry_run = s
+        .read_system("relata_exchangenode", node)?
+        .and_then(|n| n.get("relata_dryrun").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let data = serde_json::to_value(Progress { node, file: file.to_string(), log, dry_run, ..Progress::default() })
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
     let mut job = NewJob::new(format!("exchange1c.{JOB}"), format!("1C import: {file}"), data);
     job.owner = Some(user);
@@ -284,6 +326,9 @@ fn progress_of(s: &mut Session<'_, '_, '_>, log: &crate::session::Fields) -> Res
     match log.get("relata_result").and_then(Value::as_i64) {
         Some(result::SUCCEEDED) => return Ok(Answer::Success(text("relata_message"))),
         Some(result::FAILED) => return Ok(Answer::Failure(text("relata_message"))),
+        // 1C hears a failure, so that it keeps its changes for the real
+        // exchange.
+        Some(result::DRY_RUN) => return Ok(Answer::Failure(text("relata_message"))),
         _ => {}
     }
     let log_id = log.get("relata_exchangelogid").and_then(Value::as_uuid).unwrap_or_default();

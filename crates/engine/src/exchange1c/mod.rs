@@ -28,6 +28,7 @@ mod import;
 mod nodes;
 mod parties;
 mod protocol;
+mod results;
 mod sale;
 mod uploads;
 

@@ -12,7 +12,7 @@
 use relata_commerceml::Counterparty;
 use relata_metadata::Value;
 
-use super::catalog::{changes, find, quote, reference, text, Outcome, Step, Tally};
+use super::catalog::{changes, find, quote, reference, text, Kind, Outcome, Step, Tally};
 use crate::error::{EngineError, Result};
 use crate::session::{Condition, Fields, RecordInput, Session};
 
@@ -116,6 +116,10 @@ pub(super) fn counterparty(
     }
     let fields = columns(c);
     if let Some(existing) = find(s, cx, "account", &c.id)? {
+        if !cx.allows(s, Kind::Counterparties, true)? {
+            tally.skipped += 1;
+            return Ok(());
+        }
         let id = existing.get("accountid").and_then(Value::as_uuid).expect("the key");
         let fields: Vec<(&str, Value)> =
             fields.into_iter().filter(|(k, v)| LEGAL.contains(k) || lacks(&existing, k, v)).collect();
@@ -134,7 +138,12 @@ pub(super) fn counterparty(
         ("relata_exchangeid", Value::String(c.id.trim().to_string())),
         ("relata_exchangenodeid", reference("relata_exchangenode", cx.node)),
     ];
-    match matched(s, c, rule)? {
+    let found = matched(s, c, rule)?;
+    if !cx.allows(s, Kind::Counterparties, found.is_some())? {
+        tally.skipped += 1;
+        return Ok(());
+    }
+    match found {
         Some(existing) => {
             let id = existing
                 .get("accountid")

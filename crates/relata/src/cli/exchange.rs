@@ -24,6 +24,10 @@ pub enum ExchangeCommand {
         /// The exchange node, by name [default: the default node]
         #[arg(long)]
         node: Option<String>,
+        /// Report what each file would change (in the node's log, with a
+        /// result per record) and write nothing; each file is judged alone
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Write the orders 1C has not received yet as CommerceML
     ExportOrders {
@@ -47,7 +51,7 @@ pub fn run(flags: &Flags, cmd: ExchangeCommand) -> Result<()> {
     let settings = Settings::load(flags)?;
     let org = open_admin(&settings, Access::Existing)?;
     match cmd {
-        ExchangeCommand::Import { files, node } => {
+        ExchangeCommand::Import { files, node, dry_run } => {
             for path in files {
                 let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -55,7 +59,7 @@ pub fn run(flags: &Flags, cmd: ExchangeCommand) -> Result<()> {
                 pb.set_style(super::progress_style("{msg} [{bar:40}] {pos}/{len} items ({eta})"));
                 pb.set_message(name.clone());
                 pb.enable_steady_tick(Duration::from_millis(200));
-                let result = org.exchange_import(node.as_deref(), &name, &bytes, &mut |done, total| {
+                let result = org.exchange_import(node.as_deref(), &name, &bytes, dry_run, &mut |done, total| {
                     pb.set_length(total as u64);
                     pb.set_position(done as u64);
                 });
