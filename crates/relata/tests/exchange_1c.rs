@@ -869,6 +869,48 @@ fn a_nodes_modes_decide_per_kind_what_the_exchange_creates_and_updates() {
     });
 }
 
+#[test]
+fn price_types_and_warehouses_mapped_to_existing_records_write_there() {
+    each_server(|srv| {
+        let u = common::uid();
+        let mut c = OneC::own_node(srv);
+        let node = c.node.clone().unwrap();
+        let currency = srv.get("/transactioncurrencies?$select=transactioncurrencyid&$top=1").rows()[0]
+            ["transactioncurrencyid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let list = srv.create(
+            "pricelevels",
+            &json!({"name": format!("Наш розничный {u}"),
+                    "transactioncurrencyid@odata.bind": format!("/transactioncurrencies({currency})")}),
+        );
+        let store = srv.create("relata_warehouses", &json!({"relata_name": format!("Наш склад {u}")}));
+        for (id, bind) in [
+            ("retail", json!({"relata_pricelevelid@odata.bind": format!("/pricelevels({list})")})),
+            ("main", json!({"relata_warehouseid@odata.bind": format!("/relata_warehouses({store})")})),
+        ] {
+            let mut body = json!({"relata_name": id, "relata_exchangeid": id,
+                "relata_exchangenodeid@odata.bind": format!("/relata_exchangenodes({node})")});
+            body.as_object_mut().unwrap().extend(bind.as_object().unwrap().clone());
+            srv.create("relata_exchangemappings", &body);
+        }
+        let hammer = format!("h-{u}");
+        c.exchange("2.07", &[("import0_1.xml", small_package(&[(&hammer, "Молоток")]))]);
+        // No price list or warehouse of the exchange's own.
+        assert!(c.rows("pricelevels", "").is_empty());
+        assert!(c.rows("relata_warehouses", "").is_empty());
+        let product = c.product(&hammer);
+        let mine = srv.retrieve("pricelevels", list, "");
+        assert_eq!(mine["name"], format!("Наш розничный {u}"), "the mapped list keeps its name");
+        assert_eq!(price_of(srv, &mine, &product), d("150"));
+        let id = product["productid"].as_str().unwrap();
+        let stock = srv.get(&format!("/relata_productstocks?$filter=_relata_productid_value eq {id}")).rows();
+        assert_eq!(stock.len(), 1);
+        assert_eq!(stock[0]["_relata_warehouseid_value"], store.to_string());
+    });
+}
+
 /// The УТ 11 catalog and offers, exchanged.
 fn ut11_catalog(c: &mut OneC) -> Vec<Vec<String>> {
     c.exchange(

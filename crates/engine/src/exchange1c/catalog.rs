@@ -223,6 +223,8 @@ pub(super) struct Step {
     pub resolved: u64,
     /// The node's settings, once read.
     settings: Option<Fields>,
+    /// What [`find`] found through a `relata_exchangemapping`.
+    mapped: std::collections::HashSet<(String, String)>,
 }
 
 /// What a node lets the exchange do with one kind of record
@@ -248,12 +250,21 @@ impl Kind {
 
 impl Step {
     pub fn new(node: Uuid) -> Self {
-        Step { node, found: HashMap::new(), units: HashMap::new(), pending: None, resolved: 0, settings: None }
+        Step {
+            node,
+            found: HashMap::new(),
+            units: HashMap::new(),
+            pending: None,
+            resolved: 0,
+            settings: None,
+            mapped: Default::default(),
+        }
     }
 
     /// Forgets everything looked up (after an item was rolled back).
     pub fn clear(&mut self) {
         self.found.clear();
+        self.mapped.clear();
         self.units.clear();
         self.pending = None;
     }
@@ -317,10 +328,36 @@ pub(super) fn find(
     if let Some(found) = cx.found.get(&key) {
         return Ok(found.clone());
     }
-    let rows = s.query_system(entity, &format!("$filter=relata_exchangeid eq {}", quote(exchange_id)))?;
-    let found = rows.into_iter().find(|r| refers(r, "relata_exchangenodeid", cx.node));
+    let found = match mapped(s, cx, entity, exchange_id)? {
+        Some(record) => {
+            cx.mapped.insert(key.clone());
+            Some(record)
+        }
+        None => {
+            let rows = s.query_system(entity, &format!("$filter=relata_exchangeid eq {}", quote(exchange_id)))?;
+            rows.into_iter().find(|r| refers(r, "relata_exchangenodeid", cx.node))
+        }
+    };
     cx.found.insert(key, found.clone());
     Ok(found)
+}
+
+/// The record a `relata_exchangemapping` of this node binds a 1C price
+/// type or warehouse to, if the users made one.
+fn mapped(s: &mut Session<'_, '_, '_>, cx: &Step, entity: &str, exchange_id: &str) -> Result<Option<Fields>> {
+    let column = match entity {
+        "pricelevel" => "relata_pricelevelid",
+        "relata_warehouse" => "relata_warehouseid",
+        _ => return Ok(None),
+    };
+    let rows =
+        s.query_system("relata_exchangemapping", &format!("$filter=relata_exchangeid eq {}", quote(exchange_id)))?;
+    let target =
+        rows.iter().filter(|r| refers(r, "relata_exchangenodeid", cx.node)).find_map(|r| r.get(column)?.as_uuid());
+    match target {
+        Some(id) => s.read_system(entity, id),
+        None => Ok(None),
+    }
 }
 
 fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid> {
@@ -643,7 +680,18 @@ fn find_currency(s: &mut Session<'_, '_, '_>, iso: &str) -> Result<Option<Uuid>>
     Ok(rows.first().and_then(|r| r.get("transactioncurrencyid")).and_then(Value::as_uuid))
 }
 
+/// Is this 1C price type or warehouse bound by a mapping (which keeps the
+/// record's own name and currency)?
+fn is_mapped(s: &mut Session<'_, '_, '_>, cx: &mut Step, entity: &str, exchange_id: &str) -> Result<bool> {
+    find(s, cx, entity, exchange_id)?;
+    Ok(cx.mapped.contains(&(entity.to_string(), exchange_id.to_string())))
+}
+
 fn price_type(s: &mut Session<'_, '_, '_>, cx: &mut Step, t: &PriceType, tally: &mut Tally) -> Result<()> {
+    if is_mapped(s, cx, "pricelevel", &t.id)? {
+        tally.counted(Outcome::Unchanged);
+        return Ok(());
+    }
     let mut fields = vec![("name", text(&t.name, 100))];
     if let Some(c) = t.currency.as_deref() {
         match currency(s, c, tally)? {
@@ -659,6 +707,10 @@ fn price_type(s: &mut Session<'_, '_, '_>, cx: &mut Step, t: &PriceType, tally: 
 }
 
 fn warehouse(s: &mut Session<'_, '_, '_>, cx: &mut Step, w: &Warehouse, tally: &mut Tally) -> Result<()> {
+    if is_mapped(s, cx, "relata_warehouse", &w.id)? {
+        tally.counted(Outcome::Unchanged);
+        return Ok(());
+    }
     let mut fields = vec![("relata_name", text(&w.name, 200))];
     if let Some(a) = &w.address {
         fields.push(("relata_address", text(a, 1000)));
