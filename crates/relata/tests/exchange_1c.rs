@@ -525,6 +525,44 @@ fn an_archive_is_unpacked_on_the_first_import() {
 }
 
 #[test]
+fn a_zip_bomb_and_an_oversized_upload_are_failures_that_write_nothing() {
+    each_server(|srv| {
+        // 64 MiB of zeros deflate to some 64 KiB: a thousand to one.
+        let mut bomb = Vec::new();
+        {
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut bomb));
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("import.xml", opts).unwrap();
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..64 {
+                z.write_all(&zeros).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        let mut c = OneC::own_node(srv);
+        c.check_auth();
+        c.init("2.05");
+        c.upload("bomb.zip", &bomb, 1 << 20);
+        let a = c.call(reqwest::Method::GET, "mode=import&filename=import.xml", None);
+        assert_eq!(a[0], "failure", "{a:?}");
+        assert!(a[1].contains("zip bomb"), "{a:?}");
+        assert!(c.rows("relata_exchangelogs", "").is_empty(), "nothing was started");
+        let node = c.node.as_deref().unwrap();
+        let kept = srv
+            .get(&format!("/relata_exchangefiles?$select=relata_name&$filter=_relata_exchangenodeid_value eq {node}"))
+            .rows();
+        assert!(kept.iter().all(|f| f["relata_name"] == "bomb.zip"), "nothing was unpacked: {kept:?}");
+
+        // A part above the server's body limit (32 MiB) is a failure 1C can
+        // show, not an HTTP error it cannot read.
+        let big = vec![b' '; 33 << 20];
+        let a = c.call(reqwest::Method::POST, "mode=file&filename=big.xml", Some(big));
+        assert_eq!(a[0], "failure", "{a:?}");
+        assert!(a[1].contains("larger than the server accepts"), "{a:?}");
+    });
+}
+
+#[test]
 fn a_broken_file_fails_its_import_and_writes_nothing() {
     each_server(|srv| {
         let mut c = OneC::own_node(srv);

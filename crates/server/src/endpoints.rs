@@ -26,10 +26,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 async fn serve(State(st): State<AppState>, req: Request, handler: EndpointFn) -> Response {
     let (parts, body) = req.into_parts();
     let limit = st.config.max_body_bytes;
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        let text = format!("The request body is larger than the server accepts ({limit} bytes).");
-        return (StatusCode::PAYLOAD_TOO_LARGE, [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
-            .into_response();
+    // An oversized body is not read; the module answers it in its own
+    // protocol (1C, for one, reads only answers with status 200).
+    let (body, body_too_large) = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => (body.to_vec(), false),
+        Err(_) => (Vec::new(), true),
     };
     let query = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -43,7 +44,8 @@ async fn serve(State(st): State<AppState>, req: Request, handler: EndpointFn) ->
         method: parts.method.as_str().to_string(),
         query,
         headers,
-        body: body.to_vec(),
+        body,
+        body_too_large,
         client_address: relata_http::client_address(&parts, st.config.trust_forwarded_for),
         sign_in: st.config.sign_in.clone(),
         max_body_bytes: limit,

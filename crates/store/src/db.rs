@@ -308,7 +308,7 @@ impl Db {
                 let tx = conn
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
                     .map_err(StoreError::from)?;
-                let mut t = Tx { inner: TxInner::Sqlite(&tx) };
+                let mut t = Tx { inner: TxInner::Sqlite(&tx), versions: None };
                 let out = f(&mut t)?;
                 drop(t);
                 tx.commit().map_err(StoreError::from)?;
@@ -321,12 +321,12 @@ impl Db {
                 if !write {
                     // READ COMMITTED gives each statement its own snapshot
                     // anyway, so reads skip BEGIN/COMMIT and their round trips.
-                    let mut t = Tx { inner: TxInner::PostgresAuto { client, statements } };
+                    let mut t = Tx { inner: TxInner::PostgresAuto { client, statements }, versions: None };
                     return f(&mut t);
                 }
                 let out = {
                     let tx = client.build_transaction().start().map_err(StoreError::from)?;
-                    let mut t = Tx { inner: TxInner::Postgres { tx, statements } };
+                    let mut t = Tx { inner: TxInner::Postgres { tx, statements }, versions: None };
                     let out = f(&mut t)?;
                     let TxInner::Postgres { tx, .. } = t.inner else { unreachable!() };
                     tx.commit().map_err(StoreError::from)?;
@@ -364,6 +364,10 @@ pub(crate) enum TxInner<'c> {
 /// One open transaction.
 pub struct Tx<'c> {
     pub(crate) inner: TxInner<'c>,
+    /// SQLite's writer: the last row version handed out in the open
+    /// transaction (`None` until one is asked for), written back to
+    /// `relata_counter` when it commits (see `group.rs`).
+    pub(crate) versions: Option<&'c std::cell::Cell<Option<i64>>>,
 }
 
 impl Tx<'_> {
@@ -451,6 +455,17 @@ impl Tx<'_> {
                 .and_then(|r| r.into_iter().next())
                 .and_then(|v| v.as_i64())
                 .ok_or_else(|| StoreError::Other("the row version sequence is missing".into()));
+        }
+        if let (true, Some(versions)) = (name == "rowversion", self.versions) {
+            // SQLite has one writer, so the open transaction may count in
+            // memory: no UPDATE per row; the count is written back before
+            // COMMIT. A unit rolled back leaves a gap, never a repeat.
+            let last = match versions.get() {
+                Some(v) => v,
+                None => self.counter(name)?,
+            };
+            versions.set(Some(last + 1));
+            return Ok(last + 1);
         }
         let row = self.query_one(
             "UPDATE relata_counter SET value = value + 1 WHERE name = $1 RETURNING value",

@@ -36,6 +36,8 @@ struct State {
     finished_upto: u64,
     /// The most recent group whose commit failed, and why.
     failed: Option<(u64, String)>,
+    /// The open transaction's last row version (see `Tx::next_counter`).
+    versions: std::cell::Cell<Option<i64>>,
 }
 
 impl State {
@@ -43,7 +45,14 @@ impl State {
     fn finish(&mut self) -> Option<String> {
         let group = self.open.take()?;
         let started = std::time::Instant::now();
-        let committed = run(&self.conn, "COMMIT");
+        let committed = match self.versions.take() {
+            Some(v) => self
+                .conn
+                .prepare_cached("UPDATE relata_counter SET value = max(value, ?1) WHERE name = 'rowversion'")
+                .and_then(|mut st| st.execute([v]))
+                .and_then(|_| run(&self.conn, "COMMIT")),
+            None => run(&self.conn, "COMMIT"),
+        };
         if started.elapsed() > SLOW_COMMIT {
             tracing::warn!(ms = started.elapsed().as_millis() as u64, writes = self.jobs_in_group, "slow commit");
         }
@@ -92,6 +101,7 @@ impl Writer {
                 jobs_in_group: 0,
                 finished_upto: 0,
                 failed: None,
+                versions: std::cell::Cell::new(None),
             }),
             committed: Condvar::new(),
             queued: AtomicUsize::new(0),
@@ -108,6 +118,7 @@ impl Writer {
         self.queued.fetch_sub(1, Ordering::SeqCst);
         if st.open.is_none() {
             run(&st.conn, "BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            st.versions.set(None);
             st.last_group += 1;
             st.open = Some(st.last_group);
             st.jobs_in_group = 0;
@@ -121,7 +132,7 @@ impl Writer {
         let started = std::time::Instant::now();
         let result = {
             let mut job = Job { conn: &st.conn, done: false };
-            let mut t = Tx { inner: TxInner::Sqlite(job.conn) };
+            let mut t = Tx { inner: TxInner::Sqlite(job.conn), versions: Some(&st.versions) };
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut t)));
             drop(t);
             match r {
@@ -153,6 +164,7 @@ impl Writer {
         // out of memory): then the group is lost for everyone in it.
         if st.conn.is_autocommit() {
             st.open = None;
+            st.versions.set(None);
             st.failed = Some((group, "the transaction was rolled back by the database".into()));
             st.finished_upto = group;
             self.committed.notify_all();
@@ -203,6 +215,7 @@ impl Writer {
     fn finish_after_panic(&self, mut st: parking_lot::MutexGuard<'_, State>, group: u64) {
         if st.conn.is_autocommit() {
             st.open = None;
+            st.versions.set(None);
             st.failed = Some((group, "the transaction was rolled back by the database".into()));
             st.finished_upto = group;
         } else if self.queued.load(Ordering::SeqCst) == 0 {

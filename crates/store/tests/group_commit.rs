@@ -287,3 +287,61 @@ fn the_wal_starts_over_under_steady_reads_and_writes() {
     let rows = db.read(|tx| tx.query("SELECT COUNT(*) FROM big", &[], &[Storage::BigInt])).unwrap();
     assert_eq!(rows[0][0].as_i64(), Some(30_000));
 }
+
+#[test]
+fn row_versions_never_repeat_across_writers_failed_units_and_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.db");
+    // Two handles on one file: two processes sharing the database.
+    let dbs = [
+        Arc::new(Db::open_sqlite(&path, &DbOptions::default()).unwrap()),
+        Arc::new(Db::open_sqlite(&path, &DbOptions::default()).unwrap()),
+    ];
+    dbs[0]
+        .write(|tx| {
+            tx.batch(
+                "CREATE TABLE stamp (version INTEGER NOT NULL);
+                 CREATE TABLE IF NOT EXISTS relata_counter (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+                 INSERT INTO relata_counter (name, value) VALUES ('rowversion', 0);",
+            )
+        })
+        .unwrap();
+    let threads: Vec<_> = (0..6)
+        .map(|t| {
+            let db = dbs[t % 2].clone();
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    let _ = db.write(|tx| -> Result<(), StoreError> {
+                        for _ in 0..3 {
+                            let v = tx.next_counter("rowversion")?;
+                            tx.execute("INSERT INTO stamp (version) VALUES ($1)", &[Param::bigint(v)])?;
+                        }
+                        // Every fourth unit fails after taking its versions.
+                        if i % 4 == 0 {
+                            return Err(StoreError::Other("refused".into()));
+                        }
+                        Ok(())
+                    });
+                }
+            })
+        })
+        .collect();
+    for h in threads {
+        h.join().unwrap();
+    }
+    let rows = dbs[1]
+        .read(|tx| {
+            tx.query(
+                "SELECT COUNT(*), COUNT(DISTINCT version), MAX(version), \
+                 (SELECT value FROM relata_counter WHERE name = 'rowversion') FROM stamp",
+                &[],
+                &[Storage::BigInt, Storage::BigInt, Storage::BigInt, Storage::BigInt],
+            )
+        })
+        .unwrap();
+    let [count, distinct, max, counter] = [0, 1, 2, 3].map(|i| rows[0][i].as_i64().unwrap());
+    // 112 of each thread's 150 units commit, three stamps each.
+    assert_eq!(count, 6 * 112 * 3, "the committed units' stamps");
+    assert_eq!(distinct, count, "a row version was handed out twice");
+    assert!(counter >= max, "the counter ({counter}) is behind a version in use ({max})");
+}

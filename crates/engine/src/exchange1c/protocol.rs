@@ -45,6 +45,12 @@ pub(super) fn handle(org: &Org, req: &EndpointRequest) -> EndpointResponse {
     if !matches!(kind, "catalog" | "sale") {
         return failure(&format!("unknown exchange type '{kind}': Relata exchanges 'catalog' and 'sale'"));
     }
+    if req.body_too_large {
+        return failure(&format!(
+            "the request is larger than the server accepts ({} bytes): send files in parts no larger than init's file_limit",
+            req.max_body_bytes
+        ));
+    }
     if mode == "checkauth" {
         return check_auth(org, req);
     }

@@ -19,7 +19,10 @@ use crate::session::{RecordInput, Session};
 const PART: usize = 16 * 1024 * 1024;
 /// Limits on an archive's contents: a small archive that unpacks to
 /// gigabytes is refused, not unpacked.
-const MAX_UNPACKED: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
+/// The most an archive may unpack to per byte of its own: CommerceML
+/// compresses some 10 to 30 times; a zip bomb, thousands.
+const MAX_RATIO: u64 = 200;
 const MAX_ENTRIES: usize = 100_000;
 
 /// A file name as 1C sends it, made a safe relative path: backslashes
@@ -98,15 +101,21 @@ pub(super) fn append(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, bytes:
     // An empty upload is still a file (1C may send one).
     let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![bytes] } else { bytes.chunks(PART).collect() };
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let fields = vec![
-            ("relata_name".to_string(), Value::String(name.to_string())),
-            ("relata_exchangenodeid".to_string(), node_ref(node)),
-            ("relata_sequence".to_string(), Value::Int(next + i as i64)),
-            ("relata_size".to_string(), Value::Int(chunk.len() as i64)),
-            ("relata_body".to_string(), Value::Bytes(chunk.to_vec())),
-        ];
-        s.create("relata_exchangefile", RecordInput::new(fields))?;
+        store_part(s, node, name, next + i as i64, chunk.to_vec())?;
     }
+    Ok(())
+}
+
+/// Keeps one part of a file under its sequence number.
+fn store_part(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, sequence: i64, bytes: Vec<u8>) -> Result<()> {
+    let fields = vec![
+        ("relata_name".to_string(), Value::String(name.to_string())),
+        ("relata_exchangenodeid".to_string(), node_ref(node)),
+        ("relata_sequence".to_string(), Value::Int(sequence)),
+        ("relata_size".to_string(), Value::Int(bytes.len() as i64)),
+        ("relata_body".to_string(), Value::Bytes(bytes)),
+    ];
+    s.create("relata_exchangefile", RecordInput::new(fields))?;
     Ok(())
 }
 
@@ -179,22 +188,24 @@ pub(super) fn unpack_archives(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result
         if !is_archive(&bytes) {
             continue;
         }
-        for (entry, content) in unzip(&name, &bytes)? {
-            remove(s, node, &entry)?;
-            append(s, node, &entry, &content)?;
-            unpacked.push(entry);
-        }
+        unpacked.extend(unzip(s, node, &name, &bytes)?);
         remove(s, node, &name)?;
     }
     Ok(unpacked)
 }
 
-fn unzip(name: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+/// Unpacks an archive into files of their own, a part at a time, so
+/// memory holds one part whatever the archive's size; refuses zip bombs
+/// (see [`MAX_RATIO`]) before writing past them.
+fn unzip(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, bytes: &[u8]) -> Result<Vec<String>> {
     let bad = |why: String| EngineError::Invalid(format!("the archive '{name}' cannot be unpacked: {why}"));
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     if archive.len() > MAX_ENTRIES {
         return Err(bad(format!("it holds {} files, more than {MAX_ENTRIES}", archive.len())));
     }
+    // What the archive may unpack to: its own size times the ratio, and
+    // never more than the overall limit.
+    let allowed = (bytes.len() as u64).saturating_mul(MAX_RATIO).min(MAX_UNPACKED);
     let mut out = Vec::new();
     let mut total = 0u64;
     for i in 0..archive.len() {
@@ -203,14 +214,30 @@ fn unzip(name: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
             continue;
         }
         let entry = normalize(file.name()).map_err(bad)?;
-        let mut content = Vec::new();
-        let left = MAX_UNPACKED - total;
-        (&mut file).take(left + 1).read_to_end(&mut content).map_err(|e| bad(format!("'{entry}': {e}")))?;
-        total += content.len() as u64;
-        if total > MAX_UNPACKED {
-            return Err(bad(format!("it unpacks to more than {} GiB", MAX_UNPACKED >> 30)));
+        remove(s, node, &entry)?;
+        let mut sequence = 0;
+        loop {
+            let mut part = Vec::with_capacity(PART.min(1 << 20));
+            (&mut file).take(PART as u64).read_to_end(&mut part).map_err(|e| bad(format!("'{entry}': {e}")))?;
+            total += part.len() as u64;
+            if total > allowed {
+                return Err(bad(if allowed < MAX_UNPACKED {
+                    format!("it unpacks to more than {MAX_RATIO} times its size, as a zip bomb does")
+                } else {
+                    format!("it unpacks to more than {} MiB", MAX_UNPACKED >> 20)
+                }));
+            }
+            if part.is_empty() && sequence > 0 {
+                break;
+            }
+            let last = part.len() < PART;
+            store_part(s, node, &entry, sequence, part)?;
+            sequence += 1;
+            if last {
+                break;
+            }
         }
-        out.push((entry, content));
+        out.push(entry);
     }
     Ok(out)
 }

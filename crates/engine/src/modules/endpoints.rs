@@ -15,7 +15,11 @@ pub struct EndpointRequest {
     pub query: Vec<(String, String)>,
     /// Headers with lower-case names.
     pub headers: Vec<(String, String)>,
+    /// The body; empty when it was larger than [`Self::max_body_bytes`].
     pub body: Vec<u8>,
+    /// The body sent was larger than the server accepts (and was not
+    /// read): the endpoint answers in its own protocol's terms.
+    pub body_too_large: bool,
     /// The client's address, for sign-in throttling.
     pub client_address: String,
     /// The server's sign-in limits, for endpoints that sign users in.
