@@ -1180,13 +1180,16 @@ fn file_names_that_climb_out_of_the_exchange_area_are_refused_however_written() 
         }
         assert!(c.rows("relata_exchangefiles", "").is_empty(), "nothing was kept");
 
-        // An absolute name stays inside the node's uploads: it names what
-        // 1C uploaded under it, never a file of the server.
-        let lines = c.call(reqwest::Method::GET, "mode=import&filename=%2Fetc%2Fhostname", None);
-        assert_eq!(lines[0], "failure", "{lines:?}");
-        assert!(lines[1].contains("was not uploaded"), "{lines:?}");
-        c.upload("/etc/hostname", &fixture("catalog-2.04-moysklad-avdivo.xml"), 1 << 20);
-        assert_eq!(c.import("/etc/hostname")[0], "success");
-        assert_eq!(c.product("137")["name"], "dev test my 137");
+        // An absolute name is refused too: 1C names files relative to its
+        // exchange folder.
+        for name in ["/etc/hostname", "C:\\1C\\import.xml", "D:/import.xml"] {
+            for mode in ["file", "import"] {
+                let method = if mode == "file" { reqwest::Method::POST } else { reqwest::Method::GET };
+                let lines = c.call(method, &format!("mode={mode}&filename={}", enc(name)), Some(body.clone()));
+                assert_eq!(lines[0], "failure", "{mode} {name:?}: {lines:?}");
+                assert!(lines[1].contains("absolute"), "{mode} {name:?}: {lines:?}");
+            }
+        }
+        assert!(c.rows("relata_exchangefiles", "").is_empty(), "nothing was kept");
     });
 }

@@ -130,6 +130,7 @@ impl Writer {
         // only then does the panic continue to the caller.
         let mut panicked = None;
         let started = std::time::Instant::now();
+        let versions_before = st.versions.get();
         let result = {
             let mut job = Job { conn: &st.conn, done: false };
             let mut t = Tx { inner: TxInner::Sqlite(job.conn), versions: Some(&st.versions) };
@@ -150,6 +151,11 @@ impl Writer {
                 }
             }
         };
+        // A unit rolled back wrote no row: its row versions are free again,
+        // as they were when the counter was a row it updated.
+        if result.is_err() {
+            st.versions.set(versions_before);
+        }
         if started.elapsed() > SLOW_UNIT {
             tracing::warn!(ms = started.elapsed().as_millis() as u64, "a write held the writer for long");
         }

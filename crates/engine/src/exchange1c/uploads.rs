@@ -26,20 +26,21 @@ const MAX_RATIO: u64 = 200;
 const MAX_ENTRIES: usize = 100_000;
 
 /// A file name as 1C sends it, made a safe relative path: backslashes
-/// become slashes, a leading slash or a Windows drive goes, and a path
-/// that climbs out (`..`) or carries control characters is refused.
+/// become slashes; a path that climbs out (`..`), an absolute one (a
+/// leading slash or a Windows drive: 1C names files relative to its
+/// exchange folder) or one with control characters is refused.
 pub(super) fn normalize(name: &str) -> std::result::Result<String, String> {
     let name = name.trim().replace('\\', "/");
-    let name = match name.split_once(':') {
-        Some((drive, rest)) if drive.len() == 1 => rest.to_string(),
-        _ => name,
-    };
     let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
     if parts.is_empty() {
         return Err("the file name is empty".into());
     }
     if parts.contains(&"..") {
         return Err(format!("the file name '{name}' leaves the exchange folder ('..')"));
+    }
+    let drive = name.split_once(':').is_some_and(|(d, _)| d.len() == 1);
+    if name.starts_with('/') || drive {
+        return Err(format!("the file name '{name}' is absolute: files are named relative to the exchange folder"));
     }
     if name.chars().any(char::is_control) || name.contains(':') {
         return Err(format!("the file name '{name}' has characters a file name cannot have"));
