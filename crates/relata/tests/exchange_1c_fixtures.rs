@@ -16,147 +16,16 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
 
+use common::onec::OneC;
 use common::{d, dec, each_server, enc, Srv};
 use quick_xml::events::{BytesStart, Event};
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../commerceml/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-// ----- 1C's side of the protocol (as in exchange_1c.rs) ----------------------
-
-struct OneC<'a> {
-    srv: &'a Srv,
-    user: String,
-    password: String,
-    /// The cookie from checkauth, sent on every later call.
-    cookie: Option<String>,
-    /// The exchange node this 1C exchanges through.
-    node: String,
-}
-
-impl<'a> OneC<'a> {
-    /// A 1C database of its own: a new exchange user and a node naming
-    /// it, so that tests running side by side on one server do not meet.
-    fn own_node(srv: &'a Srv) -> Self {
-        let user = srv.new_user(&["System Administrator"]);
-        let node = srv.create(
-            "relata_exchangenodes",
-            &json!({"relata_name": format!("1C {}", user.email), "relata_userid@odata.bind": format!("/systemusers({})", user.id)}),
-        );
-        OneC { srv, user: user.email, password: "User-Passw0rd!".into(), cookie: None, node: node.to_string() }
-    }
-
-    /// Records of `set` from this node matching `filter`.
-    fn rows(&self, set: &str, filter: &str) -> Vec<Value> {
-        let filter = if filter.is_empty() { String::new() } else { format!(" and {filter}") };
-        self.srv.get(&format!("/{set}?$filter=_relata_exchangenodeid_value eq {}{filter}", self.node)).rows()
-    }
-
-    fn one(&self, set: &str, filter: &str) -> Value {
-        let rows = self.rows(set, filter);
-        assert_eq!(rows.len(), 1, "{set} {filter}: {rows:?}");
-        rows[0].clone()
-    }
-
-    fn product(&self, id: &str) -> Value {
-        self.one("products", &format!("relata_exchangeid eq {}", enc(&format!("'{id}'"))))
-    }
-
-    fn url(&self, query: &str) -> String {
-        format!("{}/1c_exchange?type=catalog&{query}", self.srv.base_url)
-    }
-
-    /// One call; the answer's lines.
-    fn call(&self, method: reqwest::Method, query: &str, body: Option<Vec<u8>>) -> Vec<String> {
-        let mut rb = self.srv.client.request(method, self.url(query));
-        if let Some(c) = &self.cookie {
-            rb = rb.header("Cookie", c);
-        }
-        if let Some(b) = body {
-            rb = rb.body(b);
-        }
-        let r = rb.send().expect("the exchange call");
-        assert_eq!(r.status().as_u16(), 200, "{query}: 1C reads answers of status 200 only");
-        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        assert!(ct.starts_with("text/plain"), "{query}: answered as {ct}");
-        let text = r.text().unwrap();
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        assert!(
-            matches!(lines.first().map(String::as_str), Some("success" | "progress" | "failure"))
-                || query.contains("mode=init"),
-            "{query}: 1C cannot read the answer {text:?}"
-        );
-        lines
-    }
-
-    fn check_auth(&mut self) {
-        let r = self
-            .srv
-            .client
-            .get(self.url("mode=checkauth"))
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .expect("checkauth");
-        assert_eq!(r.status().as_u16(), 200);
-        let lines: Vec<String> = r.text().unwrap().lines().map(str::to_string).collect();
-        assert_eq!(lines[0], "success", "{lines:?}");
-        self.cookie = Some(format!("{}={}", lines[1], lines[2]));
-    }
-
-    fn init(&self, version: &str) {
-        let lines = self.call(reqwest::Method::GET, &format!("mode=init&version={version}"), None);
-        assert!(lines[0].starts_with("zip="), "{lines:?}");
-    }
-
-    /// Uploads a file in slices of `slice` bytes, as 1C does with files
-    /// above `file_limit`.
-    fn upload(&self, name: &str, bytes: &[u8], slice: usize) {
-        for part in bytes.chunks(slice.max(1)) {
-            let lines =
-                self.call(reqwest::Method::POST, &format!("mode=file&filename={}", enc(name)), Some(part.to_vec()));
-            assert_eq!(lines[0], "success", "upload of {name}: {lines:?}");
-        }
-    }
-
-    /// `import` repeated while it answers `progress`; the final answer.
-    fn import(&self, name: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut calls = 0;
-        loop {
-            let started = Instant::now();
-            let lines = self.call(reqwest::Method::GET, &format!("mode=import&filename={}", enc(name)), None);
-            // Every call answers quickly: the work is the job's.
-            assert!(started.elapsed() < Duration::from_secs(10), "import of {name} held the call");
-            calls += 1;
-            if lines[0] != "progress" {
-                assert!(calls > 1, "the first import call of {name} answers progress: {lines:?}");
-                return lines;
-            }
-            assert!(Instant::now() < deadline, "import of {name} still in progress after 300 s: {lines:?}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// checkauth, init, then upload (in slices of `slice` bytes) and
-    /// import of each file in order; each import's final answer.
-    fn exchange(&mut self, version: &str, slice: usize, files: &[(&str, &[u8])]) -> Vec<Vec<String>> {
-        self.check_auth();
-        self.init(version);
-        let mut answers = Vec::new();
-        for (name, bytes) in files {
-            self.upload(name, bytes, slice);
-            let a = self.import(name);
-            assert_eq!(a[0], "success", "import of {name}: {a:?}");
-            answers.push(a);
-        }
-        answers
-    }
 }
 
 /// The import's answers say nothing was created or updated.
@@ -787,7 +656,7 @@ fn a_moysklad_2_04_catalog_makes_its_product_in_its_group_with_description_and_p
     each_server(|srv| {
         let file = fixture("catalog-2.04-moysklad-avdivo.xml");
         let mut c = OneC::own_node(srv);
-        let a = c.exchange("2.04", 7 * 1024, &[("import.xml", &file)]);
+        let a = c.exchange_in("2.04", 7 * 1024, &[("import.xml", &file)]);
         // The picture it names was not sent: a warning, not a failure.
         assert!(a[0][1].contains("12345.png"), "{a:?}");
 
@@ -810,7 +679,7 @@ fn a_moysklad_2_04_catalog_makes_its_product_in_its_group_with_description_and_p
         assert_eq!(top["relata_exchangeid"], "syTpZPPtgcmvjte1p11IC0");
 
         // The same file again changes nothing.
-        assert_nothing_changed(&c.exchange("2.04", 7 * 1024, &[("import.xml", &file)]));
+        assert_nothing_changed(&c.exchange_in("2.04", 7 * 1024, &[("import.xml", &file)]));
     });
 }
 
@@ -823,7 +692,7 @@ fn the_ut10_2_05_etalon_pair_gives_the_dress_its_group_properties_prices_and_var
         ];
         let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let mut c = OneC::own_node(srv);
-        c.exchange("2.05", 7 * 1024, &files);
+        c.exchange_in("2.05", 7 * 1024, &files);
 
         let e = Expected::of(&[files[0].1, files[1].1]);
         assert_eq!((e.goods.len(), e.offers.len(), e.groups.len()), (1, 2, 4));
@@ -854,7 +723,7 @@ fn the_ut10_2_05_etalon_pair_gives_the_dress_its_group_properties_prices_and_var
         );
         assert_eq!(unit(srv, "796")["name"], "шт");
 
-        assert_nothing_changed(&c.exchange("2.05", 7 * 1024, &files));
+        assert_nothing_changed(&c.exchange_in("2.05", 7 * 1024, &files));
     });
 }
 
@@ -863,7 +732,7 @@ fn bsp_2_07_offers_before_their_goods_wait_then_price_and_stock_them_per_warehou
     each_server(|srv| {
         let offers = fixture("offers-2.07-bsp-warehouses-sukhikh.xml");
         let mut c = OneC::own_node(srv);
-        let a = c.exchange("2.07", 7 * 1024, &[("offers0_1.xml", &offers)]);
+        let a = c.exchange_in("2.07", 7 * 1024, &[("offers0_1.xml", &offers)]);
         assert!(a[0][1].contains("waiting for data not yet received"), "{a:?}");
 
         // No goods yet: the price type and warehouse are there, the offers wait.
@@ -878,7 +747,7 @@ fn bsp_2_07_offers_before_their_goods_wait_then_price_and_stock_them_per_warehou
         // The goods come (the fixture's import0_1.xml was not kept, so
         // they are written from the offers): what waited applies.
         let goods = goods_for("2.07", &only_offers, "40dd40bf-bfc5-472c-9ccc-60088b94b8f1", &[]);
-        c.exchange("2.07", 7 * 1024, &[("import0_1.xml", &goods)]);
+        c.exchange_in("2.07", 7 * 1024, &[("import0_1.xml", &goods)]);
         let e = Expected::of(&[&offers, &goods]);
         assert_shown(&c, &e);
         assert!(c.rows("relata_exchangependings", "").is_empty(), "nothing waits any more");
@@ -912,7 +781,7 @@ fn the_ut11_2_09_split_set_prices_and_stocks_every_offer_once_its_goods_arrive()
         ];
         let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let mut c = OneC::own_node(srv);
-        c.exchange("2.09", 64 * 1024, &files);
+        c.exchange_in("2.09", 64 * 1024, &files);
         let e = Expected::of(&files.iter().map(|(_, b)| *b).collect::<Vec<_>>());
         assert_eq!((e.offers.len(), e.prices.len(), e.stock.len()), (978, 978, 978));
         assert_eq!((e.groups.len(), e.properties.len()), (97, 1908));
@@ -930,7 +799,7 @@ fn the_ut11_2_09_split_set_prices_and_stocks_every_offer_once_its_goods_arrive()
             e.stock.iter().filter(|(_, q)| q.is_sign_negative()).map(|((o, _), _)| o.clone()).collect();
         assert_eq!(negative, [NEGATIVE_STOCK]);
         let goods = goods_for("2.09", &e, "86bca4ea-eb3a-4beb-b0d6-2090dbef560e", &negative);
-        c.exchange("2.09", 64 * 1024, &[("import___goods.xml", &goods)]);
+        c.exchange_in("2.09", 64 * 1024, &[("import___goods.xml", &goods)]);
         let mut e = e;
         e.add(&goods);
         assert_eq!(e.sold().len(), 977);
@@ -954,7 +823,7 @@ fn a_2_10_classifier_alone_makes_families_price_lists_in_hryvnias_warehouses_and
     each_server(|srv| {
         let file = fixture("catalog-2.10-classifier-turumburum.xml");
         let mut c = OneC::own_node(srv);
-        c.exchange("2.10", 7 * 1024, &[("import.xml", &file)]);
+        c.exchange_in("2.10", 7 * 1024, &[("import.xml", &file)]);
         let e = Expected::of(&[&file]);
         // 33 groups, three of them under one Ид: 31 families, the last
         // description of the shared Ид winning.
@@ -982,7 +851,7 @@ fn a_2_10_classifier_alone_makes_families_price_lists_in_hryvnias_warehouses_and
 
         // Again: nothing is created; only the shared Ид is renamed through
         // its three names once more, and the end state is the same.
-        let again = c.exchange("2.10", 7 * 1024, &[("import.xml", &file)]);
+        let again = c.exchange_in("2.10", 7 * 1024, &[("import.xml", &file)]);
         assert!(again[0][1].contains(": 0 created, 3 updated, "), "{again:?}");
         assert_shown(&c, &e);
     });
@@ -1004,7 +873,7 @@ fn the_bitrix_module_3_1_set_makes_its_goods_their_variants_and_property_values(
         let set = bitrix_module_set();
         let files: Vec<(&str, &[u8])> = set.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let mut c = OneC::own_node(srv);
-        c.exchange("3.1", 64 * 1024, &files);
+        c.exchange_in("3.1", 64 * 1024, &files);
         let e = Expected::of(&files.iter().map(|(_, b)| *b).collect::<Vec<_>>());
         assert_eq!((e.goods.len(), e.offers.len(), e.price_types.len(), e.warehouses.len()), (21, 86, 8, 12));
         assert_eq!(e.properties.len(), 25);
@@ -1038,7 +907,7 @@ fn the_bitrix_module_3_1_set_makes_its_goods_their_variants_and_property_values(
             "Сертифицированная ОС Роса DX Хром 1.0 пользовательская Lic (RL 00610, бессрочная, лицензия + базовая"
         );
 
-        assert_nothing_changed(&c.exchange("3.1", 64 * 1024, &files));
+        assert_nothing_changed(&c.exchange_in("3.1", 64 * 1024, &files));
     });
 }
 
@@ -1048,7 +917,7 @@ fn variants_1c_marks_deleted_are_retired() {
         let set = bitrix_module_set();
         let files: Vec<(&str, &[u8])> = set.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let mut c = OneC::own_node(srv);
-        c.exchange("3.1", 64 * 1024, &files);
+        c.exchange_in("3.1", 64 * 1024, &files);
         let e = Expected::of(&[files[3].1]);
         assert_eq!(e.deleted_offers.len(), 6);
         // offers-3.1-bitrixmod-irpsv.xml marks six of its 86 variants
@@ -1076,7 +945,7 @@ fn the_freesport_3_1_split_set_in_1cs_order_applies_what_it_can_and_keeps_the_re
         ];
         let files: Vec<(&str, &[u8])> = set.iter().map(|(n, b)| (*n, b.as_slice())).collect();
         let mut c = OneC::own_node(srv);
-        c.exchange("3.1", 7 * 1024, &files);
+        c.exchange_in("3.1", 7 * 1024, &files);
         let e = Expected::of(&files.iter().map(|(_, b)| *b).collect::<Vec<_>>());
         assert_eq!((e.goods.len(), e.price_types.len(), e.warehouses.len()), (3, 6, 2));
         // The fixtures were trimmed: most offers name goods not in goods.xml.
@@ -1098,9 +967,9 @@ fn the_answer_to_the_goods_says_how_many_waiting_offers_they_applied() {
     each_server(|srv| {
         let offers = fixture("offers-2.07-bsp-warehouses-sukhikh.xml");
         let mut c = OneC::own_node(srv);
-        c.exchange("2.07", 7 * 1024, &[("offers0_1.xml", &offers)]);
+        c.exchange_in("2.07", 7 * 1024, &[("offers0_1.xml", &offers)]);
         let goods = goods_for("2.07", &Expected::of(&[&offers]), "40dd40bf-bfc5-472c-9ccc-60088b94b8f1", &[]);
-        let a = c.exchange("2.07", 7 * 1024, &[("import0_1.xml", &goods)]);
+        let a = c.exchange_in("2.07", 7 * 1024, &[("import0_1.xml", &goods)]);
         // Three offers waited, one per good.
         assert!(a[0][1].contains(", 3 waiting items applied"), "{a:?}");
     });
@@ -1136,7 +1005,7 @@ fn a_negative_stock_figure_is_kept_and_does_not_lose_its_good() {
         ] {
             let mut c = OneC::own_node(srv);
             let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
-            let answers = c.exchange("2.09", 7 * 1024, &files);
+            let answers = c.exchange_in("2.09", 7 * 1024, &files);
             for a in &answers {
                 assert!(!a[1].contains("warnings"), "{a:?}");
             }

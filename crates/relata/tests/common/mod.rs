@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub mod onec;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
