@@ -93,8 +93,13 @@ pub(crate) struct Event<'a> {
 
 /// Writes one audit row.
 pub(crate) fn write(tx: &mut Tx<'_>, schema: &Schema, now: DateTime<Utc>, ev: Event<'_>) -> Result<()> {
-    let Event { user, action, object, changes, info } = ev;
     let Some(entity) = schema.entity("audit") else { return Ok(()) };
+    crate::session::insert_row(tx, entity, &row(now, ev))
+}
+
+/// The audit row of one event.
+fn row(now: DateTime<Utc>, ev: Event<'_>) -> Fields {
+    let Event { user, action, object, changes, info } = ev;
     let mut fields = Fields::new();
     fields.insert("auditid".into(), Value::Uuid(Uuid::now_v7()));
     fields.insert("createdon".into(), Value::DateTime(now));
@@ -117,7 +122,7 @@ pub(crate) fn write(tx: &mut Tx<'_>, schema: &Schema, now: DateTime<Utc>, ev: Ev
     if let Some(i) = info {
         fields.insert("useradditionalinfo".into(), Value::String(i.chars().take(350).collect()));
     }
-    crate::session::insert_row(tx, entity, &fields)
+    fields
 }
 
 fn object(entity: &Entity, id: Uuid) -> EntityRef {
@@ -132,16 +137,54 @@ impl Session<'_, '_, '_> {
 }
 
 pub(crate) fn created(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, fields: &Fields) -> Result<()> {
-    let changes: Vec<Change> = fields
+    s.audit(AuditAction::Create, Some(&object(entity, id)), &created_changes(entity, fields))
+}
+
+fn created_changes(entity: &Entity, fields: &Fields) -> Vec<Change> {
+    fields
         .iter()
         .filter(|(k, v)| !UNAUDITED.contains(&k.as_str()) && k.as_str() != entity.primary_id() && !v.is_null())
         .map(|(k, v)| Change { name: k.clone(), old: None, new: audit_value(v) })
-        .collect();
-    s.audit(AuditAction::Create, Some(&object(entity, id)), &changes)
+        .collect()
 }
 
-/// An update, split as Dataverse records it: owner changes are an Assign,
-/// state changes a Set State, everything else an Update.
+/// The audit rows of many records created or updated at once
+/// (`CreateMultiple`, `UpdateMultiple`), written in a few statements.
+#[derive(Default)]
+pub(crate) struct Rows(Vec<Fields>);
+
+impl Rows {
+    pub(crate) fn created(&mut self, s: &Session<'_, '_, '_>, entity: &Entity, id: Uuid, fields: &Fields) {
+        self.push(s, AuditAction::Create, &object(entity, id), &created_changes(entity, fields));
+    }
+
+    pub(crate) fn updated(
+        &mut self,
+        s: &Session<'_, '_, '_>,
+        entity: &Entity,
+        id: Uuid,
+        existing: &Fields,
+        changes: &Fields,
+    ) {
+        let obj = object(entity, id);
+        for (action, list) in update_changes(existing, changes) {
+            self.push(s, action, &obj, &list);
+        }
+    }
+
+    fn push(&mut self, s: &Session<'_, '_, '_>, action: AuditAction, object: &EntityRef, changes: &[Change]) {
+        let user = Some(s.principal.user_id).filter(|_| !s.principal.is_team);
+        self.0.push(row(s.now, Event { user, action, object: Some(object), changes, info: None }));
+    }
+
+    pub(crate) fn write(self, s: &mut Session<'_, '_, '_>) -> Result<()> {
+        let Some(entity) = s.schema.entity("audit") else { return Ok(()) };
+        let entity = entity.clone();
+        crate::session::insert_rows(s.tx, &entity, &self.0)
+    }
+}
+
+/// The audit rows of an update (see [`update_changes`]).
 pub(crate) fn updated(
     s: &mut Session<'_, '_, '_>,
     entity: &Entity,
@@ -149,6 +192,16 @@ pub(crate) fn updated(
     existing: &Fields,
     changes: &Fields,
 ) -> Result<()> {
+    let obj = object(entity, id);
+    for (action, list) in update_changes(existing, changes) {
+        s.audit(action, Some(&obj), &list)?;
+    }
+    Ok(())
+}
+
+/// An update, split as Dataverse records it: owner changes are an Assign,
+/// state changes a Set State, everything else an Update.
+fn update_changes(existing: &Fields, changes: &Fields) -> Vec<(AuditAction, Vec<Change>)> {
     let mut update = Vec::new();
     let mut assign = Vec::new();
     let mut state = Vec::new();
@@ -167,14 +220,10 @@ pub(crate) fn updated(
             _ => update.push(c),
         }
     }
-    let obj = object(entity, id);
-    for (action, list) in [(AuditAction::Update, update), (AuditAction::Assign, assign), (AuditAction::SetState, state)]
-    {
-        if !list.is_empty() {
-            s.audit(action, Some(&obj), &list)?;
-        }
-    }
-    Ok(())
+    [(AuditAction::Update, update), (AuditAction::Assign, assign), (AuditAction::SetState, state)]
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .collect()
 }
 
 pub(crate) fn deleted(s: &mut Session<'_, '_, '_>, entity: &Entity, id: Uuid, existing: &Fields) -> Result<()> {

@@ -23,6 +23,7 @@ use crate::modules::{Message, Stage, StepContext};
 use crate::org::Org;
 
 mod cascade;
+mod multiple;
 
 use cascade::Visited;
 
@@ -414,18 +415,23 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     }
 
     /// Lookups the caller sets: Append on the record, AppendTo on each
-    /// target, and each target must be one the caller can see.
+    /// target, and each target must be one the caller can see. False when
+    /// the caller holds every privilege and nothing was looked at (so the
+    /// targets' existence is still to be checked).
     fn check_appends(
         &mut self,
         entity: &Entity,
         id: Uuid,
         record: &Fields,
         lookups: &[(String, EntityRef)],
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let lookups: Vec<&(String, EntityRef)> =
             lookups.iter().filter(|(n, _)| n != "ownerid" && n != "owningbusinessunit").collect();
-        if lookups.is_empty() || self.principal.all_privileges {
-            return Ok(());
+        if self.principal.all_privileges {
+            return Ok(false);
+        }
+        if lookups.is_empty() {
+            return Ok(true);
         }
         if entity.has_privileges() {
             self.require(entity, Right::Append, record, id)?;
@@ -442,7 +448,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 self.require(&target, Right::AppendTo, &rec, r.id)?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The new owner of a record must be able to read records of its kind.
@@ -533,35 +539,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     /// Lookups must point at records that exist (in the right entity).
     /// Those the caller set were checked through its scope already.
     fn check_references(&mut self, fields: &Fields, checked: &[(String, EntityRef)]) -> Result<()> {
-        for (name, value) in fields {
-            let Value::Ref(r) = value else { continue };
-            if checked.iter().any(|(n, c)| n == name && c == r) {
-                continue;
-            }
-            // Set by the engine itself, or the caller's own user record.
-            if name == "owningbusinessunit" || (r.entity == "systemuser" && r.id == self.principal.user_id) {
-                continue;
-            }
-            let target = self.entity(&r.entity)?;
-            if !self.exists(&target, r.id)? {
-                return Err(EngineError::Invalid(format!(
-                    "The record referenced by '{name}' ({} {}) does not exist.",
-                    r.entity, r.id
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn exists(&mut self, entity: &Entity, id: Uuid) -> Result<bool> {
-        let mut b = SqlBuilder::new(self.tx.backend());
-        b.push("SELECT 1 FROM ").ident(entity.table()).push(" WHERE ").ident(entity.primary_id()).push(" = ");
-        b.param(Param::uuid(id));
-        if let Some(d) = &entity.discriminator {
-            b.push(" AND activitytypecode = ");
-            b.param(Param::text(d.clone()));
-        }
-        Ok(!self.tx.query(&b.sql, &b.params, &[Storage::Int])?.is_empty())
+        self.check_references_many(std::iter::once((fields, checked)))
     }
 
     /// Records without an owner of their own (product lines, price list
@@ -682,80 +660,20 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             }
         }
 
-        if entity.is_owned() {
-            let owner = match fields.get("ownerid") {
-                Some(Value::Ref(r)) => r.clone(),
-                _ => EntityRef { entity: "systemuser".into(), id: self.principal.user_id },
-            };
-            let bu = if owner.entity == "systemuser" && owner.id == self.principal.user_id {
-                self.principal.business_unit_id
-            } else {
-                self.business_unit_of(&owner)?
-            };
-            if owner.id != self.principal.user_id {
-                if !self.principal.can(&entity, Right::Assign, Some(owner.id), Some(bu), AccessRights::NONE) {
-                    return Err(missing_privilege(self.principal, &entity, Right::Assign));
-                }
-                self.check_assignee(&entity, &owner)?;
-            }
-            if !self.principal.can(&entity, Right::Create, Some(owner.id), Some(bu), AccessRights::NONE) {
-                return Err(missing_privilege(self.principal, &entity, Right::Create));
-            }
-            fields.insert("ownerid".into(), Value::Ref(owner));
-            fields.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu }));
-        } else if entity.def.ownership == Ownership::Organization
-            && !self.principal.can(&entity, Right::Create, None, None, AccessRights::NONE)
-        {
-            return Err(missing_privilege(self.principal, &entity, Right::Create));
+        self.set_owner(&entity, &mut fields)?;
+        let mut caller_lookups = lookups_in(&fields);
+        if !self.check_appends(&entity, id, &fields, &caller_lookups)? {
+            caller_lookups.clear();
         }
-        let caller_lookups = lookups_in(&fields);
-        self.check_appends(&entity, id, &fields, &caller_lookups)?;
         self.check_parent_write(&entity, &fields)?;
 
-        self.resolve_state(&entity, None, &mut fields)?;
-        for a in entity.attributes() {
-            if !fields.contains_key(&a.name) {
-                if let Some(d) = &a.default {
-                    if let Some(v) = default_value(a.kind, d) {
-                        fields.insert(a.name.clone(), v);
-                    }
-                }
-            }
-        }
+        self.fill_defaults(&entity, &mut fields)?;
         self.run_steps(&[Message::Create], Stage::PreOperation, &entity, id, None, &mut fields, None)?;
-        // System-required columns must have a value; business-required
-        // ("application") ones are a form rule, not enforced by the API,
-        // as in Dataverse.
-        for a in entity.attributes() {
-            if a.required == RequiredLevel::System
-                && a.name != entity.primary_id()
-                && !a.read_only
-                && a.valid_for_create
-                && fields.get(&a.name).is_none_or(Value::is_null)
-            {
-                return Err(EngineError::refused(
-                    Some(&a.name),
-                    "required",
-                    vec![],
-                    format!("'{}' is required to create a record of '{}'.", a.name, entity.name()),
-                ));
-            }
-        }
+        check_required(&entity, &fields)?;
         self.check_references(&fields, &caller_lookups)?;
 
-        let me = Value::Ref(EntityRef { entity: "systemuser".into(), id: self.principal.user_id });
-        fields.insert(entity.primary_id().to_string(), Value::Uuid(id));
-        for (k, v) in [("createdon", Value::DateTime(self.now)), ("modifiedon", Value::DateTime(self.now))] {
-            if entity.attribute(k).is_some() {
-                fields.insert(k.into(), v);
-            }
-        }
-        for k in ["createdby", "modifiedby"] {
-            if entity.attribute(k).is_some() {
-                fields.insert(k.into(), me.clone());
-            }
-        }
-        fields.insert("versionnumber".into(), Value::Int(self.tx.next_counter("rowversion")?));
+        let version = self.tx.next_counter("rowversion")?;
+        self.stamp_created(&entity, id, &mut fields, version);
         self.insert_row(&entity, &fields)?;
         audit::created(self, &entity, id, &fields)?;
         self.inherit_on_create(&entity, id, &fields)?;
@@ -775,6 +693,70 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             self.tx.next_counter("security")?;
         }
         Ok(id)
+    }
+
+    /// The owner (the caller unless named) and its business unit, after
+    /// the privileges to create (and assign) records of `entity`.
+    fn set_owner(&mut self, entity: &Entity, fields: &mut Fields) -> Result<()> {
+        if entity.is_owned() {
+            let owner = match fields.get("ownerid") {
+                Some(Value::Ref(r)) => r.clone(),
+                _ => EntityRef { entity: "systemuser".into(), id: self.principal.user_id },
+            };
+            let bu = if owner.entity == "systemuser" && owner.id == self.principal.user_id {
+                self.principal.business_unit_id
+            } else {
+                self.business_unit_of(&owner)?
+            };
+            if owner.id != self.principal.user_id {
+                if !self.principal.can(entity, Right::Assign, Some(owner.id), Some(bu), AccessRights::NONE) {
+                    return Err(missing_privilege(self.principal, entity, Right::Assign));
+                }
+                self.check_assignee(entity, &owner)?;
+            }
+            if !self.principal.can(entity, Right::Create, Some(owner.id), Some(bu), AccessRights::NONE) {
+                return Err(missing_privilege(self.principal, entity, Right::Create));
+            }
+            fields.insert("ownerid".into(), Value::Ref(owner));
+            fields.insert("owningbusinessunit".into(), Value::Ref(EntityRef { entity: "businessunit".into(), id: bu }));
+        } else if entity.def.ownership == Ownership::Organization
+            && !self.principal.can(entity, Right::Create, None, None, AccessRights::NONE)
+        {
+            return Err(missing_privilege(self.principal, entity, Right::Create));
+        }
+        Ok(())
+    }
+
+    /// State and status, and the columns' defaults, of a new record.
+    fn fill_defaults(&self, entity: &Entity, fields: &mut Fields) -> Result<()> {
+        self.resolve_state(entity, None, fields)?;
+        for a in entity.attributes() {
+            if !fields.contains_key(&a.name) {
+                if let Some(d) = &a.default {
+                    if let Some(v) = default_value(a.kind, d) {
+                        fields.insert(a.name.clone(), v);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The columns the engine sets on every new record.
+    fn stamp_created(&self, entity: &Entity, id: Uuid, fields: &mut Fields, version: i64) {
+        let me = Value::Ref(EntityRef { entity: "systemuser".into(), id: self.principal.user_id });
+        fields.insert(entity.primary_id().to_string(), Value::Uuid(id));
+        for (k, v) in [("createdon", Value::DateTime(self.now)), ("modifiedon", Value::DateTime(self.now))] {
+            if entity.attribute(k).is_some() {
+                fields.insert(k.into(), v);
+            }
+        }
+        for k in ["createdby", "modifiedby"] {
+            if entity.attribute(k).is_some() {
+                fields.insert(k.into(), me.clone());
+            }
+        }
+        fields.insert("versionnumber".into(), Value::Int(version));
     }
 
     /// Creates a record related to `parent` through `nav` and links it.
@@ -918,8 +900,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             self.require(entity, Right::Write, existing, id)?;
         }
         self.check_parent_write(entity, existing)?;
-        let caller_lookups = lookups_in(changes);
-        self.check_appends(entity, id, existing, &caller_lookups)?;
+        let mut caller_lookups = lookups_in(changes);
+        if !self.check_appends(entity, id, existing, &caller_lookups)? {
+            caller_lookups.clear();
+        }
         let current_state =
             existing.get("statecode").and_then(Value::as_i64).zip(existing.get("statuscode").and_then(Value::as_i64));
         self.resolve_state(entity, current_state.or(Some((0, 0))), changes)?;
@@ -968,6 +952,19 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         existing: &Fields,
         changes: &Fields,
     ) -> Result<()> {
+        let next = self.tx.next_counter("rowversion")?;
+        self.write_version(entity, id, existing, changes, next)
+    }
+
+    /// [`Self::write_changes`] with the row version the record gets.
+    pub(crate) fn write_version(
+        &mut self,
+        entity: &Entity,
+        id: Uuid,
+        existing: &Fields,
+        changes: &Fields,
+        next: i64,
+    ) -> Result<()> {
         let version = existing.get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
         let mut b = SqlBuilder::new(self.tx.backend());
         b.push("UPDATE ").ident(entity.table()).push(" SET ");
@@ -993,7 +990,6 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             b.param(Param::uuid(self.principal.user_id));
             b.push(", ");
         }
-        let next = self.tx.next_counter("rowversion")?;
         b.push("versionnumber = ");
         b.param(Param::bigint(next));
         b.push(" WHERE ").ident(entity.primary_id()).push(" = ");
@@ -1247,6 +1243,28 @@ fn check_writable(entity: &Entity) -> Result<()> {
     Ok(())
 }
 
+/// System-required columns must have a value; business-required
+/// ("application") ones are a form rule, not enforced by the API, as in
+/// Dataverse.
+fn check_required(entity: &Entity, fields: &Fields) -> Result<()> {
+    for a in entity.attributes() {
+        if a.required == RequiredLevel::System
+            && a.name != entity.primary_id()
+            && !a.read_only
+            && a.valid_for_create
+            && fields.get(&a.name).is_none_or(Value::is_null)
+        {
+            return Err(EngineError::refused(
+                Some(&a.name),
+                "required",
+                vec![],
+                format!("'{}' is required to create a record of '{}'.", a.name, entity.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The lookup values among fields.
 fn lookups_in(fields: &Fields) -> Vec<(String, EntityRef)> {
     fields.iter().filter_map(|(k, v)| v.as_ref_value().map(|r| (k.clone(), r.clone()))).collect()
@@ -1255,44 +1273,67 @@ fn lookups_in(fields: &Fields) -> Vec<(String, EntityRef)> {
 /// The INSERT of one record's columns (and the companion columns of
 /// polymorphic lookups and activity types).
 pub(crate) fn insert_row(tx: &mut Tx<'_>, entity: &Entity, fields: &Fields) -> Result<()> {
-    let mut b = SqlBuilder::new(tx.backend());
-    b.push("INSERT INTO ").ident(entity.table()).push(" (");
-    let mut params: Vec<Param> = Vec::with_capacity(fields.len() + 2);
-    let mut first = true;
-    let mut col = |b: &mut SqlBuilder, name: &str| {
-        if !first {
-            b.push(", ");
+    insert_rows(tx, entity, std::slice::from_ref(fields))
+}
+
+/// Most parameters one statement binds (SQLite's limit is 32,766).
+const MAX_PARAMS: usize = 30_000;
+
+/// The INSERTs of many records: one statement per run of records that set
+/// the same columns, as many rows per statement as the parameters allow.
+pub(crate) fn insert_rows(tx: &mut Tx<'_>, entity: &Entity, rows: &[Fields]) -> Result<()> {
+    let mut start = 0;
+    while start < rows.len() {
+        let columns = insert_columns(entity, &rows[start]);
+        let per_row = columns.len().max(1);
+        let mut end = start + 1;
+        while end < rows.len() && (end - start + 1) * per_row <= MAX_PARAMS && rows[end].keys().eq(rows[start].keys()) {
+            end += 1;
         }
-        first = false;
-        b.ident(name);
-    };
+        let mut b = SqlBuilder::new(tx.backend());
+        b.push("INSERT INTO ").ident(entity.table()).push(" (");
+        for (i, (name, _)) in columns.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.ident(name);
+        }
+        b.push(") VALUES ");
+        for (r, fields) in rows[start..end].iter().enumerate() {
+            b.push(if r == 0 { "(" } else { ", (" });
+            for (i, p) in insert_columns(entity, fields).into_iter().map(|(_, p)| p).enumerate() {
+                if i > 0 {
+                    b.push(", ");
+                }
+                b.param(p);
+            }
+            b.push(")");
+        }
+        tx.execute(&b.sql, &b.params)?;
+        start = end;
+    }
+    Ok(())
+}
+
+/// The stored columns of a record and their values.
+fn insert_columns(entity: &Entity, fields: &Fields) -> Vec<(String, Param)> {
+    let mut out = Vec::with_capacity(fields.len() + 2);
     for (name, value) in fields {
         let attr = entity.attribute(name).expect("validated attribute");
-        col(&mut b, name);
-        params.push(Param::new(value.clone(), Storage::of(attr)));
+        out.push((name.clone(), Param::new(value.clone(), Storage::of(attr))));
         if attr.is_polymorphic() {
-            col(&mut b, &attr.type_column());
             let t = value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
-            params.push(Param::new(t, Storage::Text));
+            out.push((attr.type_column(), Param::new(t, Storage::Text)));
         }
     }
     if let Some(d) = &entity.discriminator {
         if !fields.contains_key("activitytypecode") {
-            col(&mut b, "activitytypecode");
-            params.push(Param::text(d.clone()));
+            out.push(("activitytypecode".into(), Param::text(d.clone())));
         }
     }
-    b.push(") VALUES (");
-    for (i, p) in params.into_iter().enumerate() {
-        if i > 0 {
-            b.push(", ");
-        }
-        b.param(p);
-    }
-    b.push(")");
-    tx.execute(&b.sql, &b.params)?;
-    Ok(())
+    out
 }
+
 fn default_value(kind: AttrKind, d: &serde_json::Value) -> Option<Value> {
     match kind {
         AttrKind::Boolean => d.as_bool().map(Value::Bool),

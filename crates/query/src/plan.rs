@@ -122,6 +122,8 @@ pub enum Expanded {
 pub enum Restriction {
     /// The primary key equals this id.
     Id(Uuid),
+    /// The primary key is one of these ids.
+    Ids(Vec<Uuid>),
     /// A lookup column points at this id.
     Lookup { attribute: String, id: Uuid },
     /// Linked to this id through an intersect table.
@@ -597,6 +599,19 @@ impl<'s> Ctx<'s> {
             Some(Restriction::Id(id)) => {
                 b.push(" AND ").column(alias, entity.primary_id()).push(" = ");
                 b.param(Param::uuid(*id));
+            }
+            Some(Restriction::Ids(ids)) => {
+                b.push(" AND ").column(alias, entity.primary_id()).push(" IN (");
+                if ids.is_empty() {
+                    b.push("NULL");
+                }
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        b.push(", ");
+                    }
+                    b.param(Param::uuid(*id));
+                }
+                b.push(")");
             }
             Some(Restriction::Lookup { attribute, id }) => {
                 b.push(" AND ").column(alias, attribute).push(" = ");

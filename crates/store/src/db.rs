@@ -478,6 +478,24 @@ impl Tx<'_> {
         }
     }
 
+    /// `n` row versions at once: one round trip on PostgreSQL for a
+    /// whole batch of writes.
+    pub fn next_row_versions(&mut self, n: usize) -> Result<Vec<i64>> {
+        if self.backend() == Backend::Postgres && n > 1 {
+            let rows = self.query(
+                "SELECT nextval('relata_rowversion') FROM generate_series(1, $1)",
+                &[Param::int(n as i64)],
+                &[Storage::BigInt],
+            )?;
+            let versions: Vec<i64> = rows.into_iter().filter_map(|r| r.into_iter().next()?.as_i64()).collect();
+            if versions.len() != n {
+                return Err(StoreError::Other("the row version sequence is missing".into()));
+            }
+            return Ok(versions);
+        }
+        (0..n).map(|_| self.next_counter("rowversion")).collect()
+    }
+
     /// Holds a counter's row until the transaction ends, so that
     /// transactions that take it run one after another (PostgreSQL; a
     /// SQLite write transaction runs alone anyway).

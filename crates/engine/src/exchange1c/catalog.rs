@@ -225,6 +225,13 @@ pub(super) struct Step {
     settings: Option<Fields>,
     /// What [`find`] found through a `relata_exchangemapping`.
     mapped: std::collections::HashSet<(String, String)>,
+    /// Writes held until the end of the step, then made many at a time
+    /// (see [`super::batch`]); `None`: every write is made at once.
+    pub deferred: Option<super::batch::Deferred>,
+    /// Products' price list items and stock, by product, read for the
+    /// whole step at once and kept up to date as they are made.
+    pub items: HashMap<Uuid, Vec<Fields>>,
+    pub stocks: HashMap<Uuid, Vec<Fields>>,
 }
 
 /// What a node lets the exchange do with one kind of record
@@ -258,15 +265,44 @@ impl Step {
             resolved: 0,
             settings: None,
             mapped: Default::default(),
+            deferred: None,
+            items: HashMap::new(),
+            stocks: HashMap::new(),
         }
     }
 
-    /// Forgets everything looked up (after an item was rolled back).
+    /// Forgets everything looked up and every write held (after a
+    /// rollback).
     pub fn clear(&mut self) {
         self.found.clear();
         self.mapped.clear();
         self.units.clear();
         self.pending = None;
+        self.items.clear();
+        self.stocks.clear();
+        if let Some(d) = &mut self.deferred {
+            *d = Default::default();
+        }
+    }
+
+    /// Records what a lookup found (a batch read ahead of the items).
+    pub(super) fn remember(&mut self, entity: &str, exchange_id: &str, found: Option<Fields>) {
+        self.found.entry((entity.to_string(), exchange_id.to_string())).or_insert(found);
+    }
+
+    /// A product changed by a held write: later items see the change.
+    fn changed(&mut self, entity: &str, exchange_id: &str, changes: &[(String, Value)]) {
+        let key = (entity.to_string(), exchange_id.to_string());
+        match (&self.deferred, self.found.get_mut(&key)) {
+            (Some(_), Some(Some(record))) => {
+                for (k, v) in changes {
+                    record.insert(k.clone(), v.clone());
+                }
+            }
+            _ => {
+                self.found.remove(&key);
+            }
+        }
     }
 
     pub(super) fn forget(&mut self, entity: &str, exchange_id: &str) {
@@ -367,7 +403,7 @@ fn id_of(s: &Session<'_, '_, '_>, entity: &str, record: &Fields) -> Result<Uuid>
 
 /// A product's `relata_…` child records (its stock, its property values),
 /// filtered in SQL by product only, as [`find`] explains; the caller picks.
-fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uuid) -> Result<Vec<Fields>> {
+pub(super) fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uuid) -> Result<Vec<Fields>> {
     s.query_system(entity, &format!("$filter=_relata_productid_value eq {product}"))
 }
 
@@ -982,7 +1018,7 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
     let unit = product.get("defaultuomid").and_then(Value::as_uuid);
     // The product's items and stock, read once for all its prices and
     // warehouses (and kept up to date as they are made).
-    let mut items = if o.prices.is_empty() { Vec::new() } else { crate::sales::price_items(s, product_id)? };
+    let mut items = if o.prices.is_empty() { Vec::new() } else { super::batch::price_items(s, cx, product_id)? };
     for price in &o.prices {
         let Some(list) = find(s, cx, "pricelevel", &price.price_type_id)? else {
             let only_this = Offer { prices: vec![price.clone()], stock: vec![], quantity: None, ..o.clone() };
@@ -1010,7 +1046,10 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
                     tally.unchanged += 1;
                 } else {
                     let f = vec![("amount".into(), Value::Decimal(amount))];
-                    s.update("productpricelevel", id, RecordInput::new(f), Condition::default(), false)?;
+                    super::batch::update(s, cx, "productpricelevel", id, f)?;
+                    if let Some(k) = items.iter_mut().find(|i| refers(i, "productpricelevelid", id)) {
+                        k.insert("amount".into(), Value::Decimal(amount));
+                    }
                     tally.updated += 1;
                 }
             }
@@ -1023,16 +1062,22 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
                     ("amount".into(), Value::Decimal(amount)),
                 ];
                 let made: Fields = f.iter().cloned().collect();
-                let id = s.create("productpricelevel", RecordInput::new(f))?;
+                let id = super::batch::create(s, cx, "productpricelevel", f)?;
                 items
                     .push(Fields::from_iter(made.into_iter().chain([("productpricelevelid".into(), Value::Uuid(id))])));
                 tally.created += 1;
             }
         }
     }
-    let mut stocks = if o.stock.is_empty() { Vec::new() } else { of_product(s, "relata_productstock", product_id)? };
+    if !o.prices.is_empty() {
+        cx.items.insert(product_id, items);
+    }
+    let mut stocks = if o.stock.is_empty() { Vec::new() } else { super::batch::stocks(s, cx, product_id)? };
     for st in &o.stock {
         stock(s, cx, &product, product_id, &mut stocks, st, tally)?;
+    }
+    if !o.stock.is_empty() {
+        cx.stocks.insert(product_id, stocks);
     }
     let total = o.quantity.or_else(|| (!o.stock.is_empty()).then(|| o.stock.iter().map(|x| x.quantity).sum()));
     let mut f = Vec::new();
@@ -1050,8 +1095,8 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
     }
     let changed = changes(&product, f);
     if !changed.is_empty() {
-        cx.forget("product", &o.id);
-        s.update("product", product_id, RecordInput::new(changed), Condition::default(), false)?;
+        cx.changed("product", &o.id, &changed);
+        super::batch::update(s, cx, "product", product_id, changed)?;
         if o.deleted && product.get("statecode").and_then(Value::as_i64) == Some(0) {
             tally.retired += 1;
         }
@@ -1090,7 +1135,10 @@ fn stock(
             } else {
                 let id = k.get("relata_productstockid").and_then(Value::as_uuid).expect("selected key");
                 let f = vec![("relata_quantity".into(), Value::Decimal(st.quantity))];
-                s.update("relata_productstock", id, RecordInput::new(f), Condition::default(), false)?;
+                super::batch::update(s, cx, "relata_productstock", id, f)?;
+                if let Some(k) = stocks.iter_mut().find(|k| refers(k, "relata_productstockid", id)) {
+                    k.insert("relata_quantity".into(), Value::Decimal(st.quantity));
+                }
                 tally.updated += 1;
             }
         }
@@ -1103,7 +1151,7 @@ fn stock(
                 ("relata_quantity".into(), Value::Decimal(st.quantity)),
             ];
             let made: Fields = f.iter().cloned().collect();
-            let id = s.create("relata_productstock", RecordInput::new(f))?;
+            let id = super::batch::create(s, cx, "relata_productstock", f)?;
             stocks.push(Fields::from_iter(made.into_iter().chain([("relata_productstockid".into(), Value::Uuid(id))])));
             tally.created += 1;
         }

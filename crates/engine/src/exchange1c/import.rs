@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::catalog::{self, quote, Tally};
-use super::{results, uploads};
+use super::{batch, results, uploads};
 use crate::error::{EngineError, Result};
 use crate::jobs::{state, status, JobContext, JobStep, NewJob};
 use crate::session::{RecordInput, Session};
@@ -192,8 +192,11 @@ fn apply_together(
 ) -> Result<Together> {
     let started = std::time::Instant::now();
     let mut done = 0;
+    let mut flushing = false;
     let mut kept = tally.clone();
+    cx.deferred = Some(Default::default());
     let outcome = s.savepoint(|s| {
+        batch::read_ahead(s, cx, batch)?;
         for item in batch {
             if done > 0 && started.elapsed() > STEP_TIME {
                 break;
@@ -203,8 +206,10 @@ fn apply_together(
             rows.push(results::Row::of(item, &before, &kept));
             done += 1;
         }
-        Ok(())
+        flushing = true;
+        batch::flush(s, cx)
     });
+    cx.deferred = None;
     match outcome {
         Ok(()) => {
             *tally = kept;
@@ -212,6 +217,8 @@ fn apply_together(
         }
         // The database's own trouble fails the step (and the job says why).
         Err(e @ EngineError::Store(_)) => Err(e),
+        // Held writes refused at the end: any of the items may be the one.
+        Err(_) if flushing => Ok(Together::Refused(done.saturating_sub(1))),
         Err(_) => Ok(Together::Refused(done)),
     }
 }

@@ -21,6 +21,7 @@
 //! so the sales rules (units in their group, list prices, unique product
 //! numbers) hold for what 1C sends as for what a user types.
 
+mod batch;
 mod catalog;
 mod folder;
 mod identity;

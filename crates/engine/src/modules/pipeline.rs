@@ -145,6 +145,12 @@ impl StepContext<'_> {
 /// API (create, update, delete, associate), never with SQL on entity tables.
 pub type Handler = fn(&mut Session<'_, '_, '_>, &mut StepContext<'_>) -> Result<()>;
 
+/// A step's code for many records at once (Dataverse's `CreateMultiple`
+/// and `UpdateMultiple`): it reads what the records share once instead of
+/// once per record. It must decide exactly what [`Handler`] decides for
+/// each record, including conflicts between the records it is given.
+pub type BatchHandler = fn(&mut Session<'_, '_, '_>, &mut [&mut StepContext<'_>]) -> Result<()>;
+
 /// A registered step.
 #[derive(Clone)]
 pub struct Step {
@@ -162,6 +168,8 @@ pub struct Step {
     /// Update only: run only when one of these columns is in the changes.
     pub filtering_attributes: &'static [&'static str],
     pub handler: Handler,
+    /// The same rule over many records, when the step has one.
+    pub batch: Option<BatchHandler>,
     /// Filled in by the registry.
     pub module: &'static str,
 }
@@ -184,8 +192,15 @@ impl Step {
             rank: DEFAULT_RANK,
             filtering_attributes: &[],
             handler,
+            batch: None,
             module: "",
         }
+    }
+
+    /// Gives the step a handler for many records at once.
+    pub fn batch(mut self, handler: BatchHandler) -> Step {
+        self.batch = Some(handler);
+        self
     }
 
     pub fn entity(mut self, entity: &'static str) -> Step {
@@ -288,6 +303,50 @@ impl Pipeline {
             match step.mode {
                 Mode::Synchronous => (step.handler)(s, ctx)?,
                 Mode::Asynchronous => crate::jobs::enqueue_step(s, step, ctx)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Self::run`] over many records of one entity, step by step: each
+    /// step sees every record before the next step runs, through its batch
+    /// handler when it has one. `messages[i]` are the messages of `ctxs[i]`.
+    pub(crate) fn run_many(
+        &self,
+        s: &mut Session<'_, '_, '_>,
+        messages: &[Vec<Message>],
+        stage: Stage,
+        ctxs: &mut [StepContext<'_>],
+    ) -> Result<()> {
+        for step in &self.steps {
+            if step.stage != stage {
+                continue;
+            }
+            let mut chosen: Vec<&mut StepContext<'_>> = ctxs
+                .iter_mut()
+                .zip(messages)
+                .filter(|(c, m)| m.contains(&step.message) && step.applies(c.entity.name(), c.target))
+                .map(|(c, _)| {
+                    c.message = step.message;
+                    c.stage = stage;
+                    c
+                })
+                .collect();
+            if chosen.is_empty() {
+                continue;
+            }
+            match (step.mode, step.batch) {
+                (Mode::Synchronous, Some(batch)) => batch(s, &mut chosen)?,
+                (Mode::Synchronous, None) => {
+                    for c in chosen {
+                        (step.handler)(s, c)?;
+                    }
+                }
+                (Mode::Asynchronous, _) => {
+                    for c in chosen {
+                        crate::jobs::enqueue_step(s, step, c)?;
+                    }
+                }
             }
         }
         Ok(())

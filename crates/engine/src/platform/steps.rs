@@ -2,6 +2,8 @@
 //! entity has, whether it is an activity) where possible, and for the
 //! security records (users, teams, roles, business units) by entity.
 
+use std::collections::HashMap;
+
 use relata_metadata::{AttrKind, Entity, EntityRef, Value, MONEY_SCALE};
 use relata_store::{Param, Storage};
 use rust_decimal::Decimal;
@@ -32,6 +34,7 @@ pub(super) fn register(r: &mut Registry) {
         r.step(if message == Update { step.filtering(&["firstname", "lastname"]) } else { step });
         r.step(
             Step::new("money_bases", message, PreOperation, money_bases_step)
+                .batch(money_bases_batch)
                 .rank(LATE)
                 .describe("Transaction currency, exchange rate and the base-currency twin of every money column."),
         );
@@ -136,6 +139,15 @@ fn full_name_step(_: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Resul
 
 fn money_bases_step(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     money_bases(s, c.entity, c.pre_image, c.target)
+}
+
+/// Each currency's rate is read once for the batch.
+fn money_bases_batch(s: &mut Session<'_, '_, '_>, batch: &mut [&mut StepContext<'_>]) -> Result<()> {
+    let mut rates = HashMap::new();
+    for c in batch.iter_mut() {
+        money_bases_with(s, c.entity, c.pre_image, c.target, &mut rates)?;
+    }
+    Ok(())
 }
 
 fn durations_step(_: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
@@ -361,6 +373,17 @@ pub(crate) fn money_bases(
     existing: Option<&Fields>,
     changes: &mut Fields,
 ) -> Result<()> {
+    money_bases_with(s, entity, existing, changes, &mut HashMap::new())
+}
+
+/// [`money_bases`] with the exchange rates read so far.
+fn money_bases_with(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    existing: Option<&Fields>,
+    changes: &mut Fields,
+    rates: &mut HashMap<Uuid, Decimal>,
+) -> Result<()> {
     if entity.attribute("transactioncurrencyid").is_none() {
         return Ok(());
     }
@@ -379,16 +402,14 @@ pub(crate) fn money_bases(
         return Ok(());
     };
     let rate = if existing.is_none() || currency_changed {
-        let row = s.tx.query_one(
-            "SELECT exchangerate FROM transactioncurrency WHERE transactioncurrencyid = $1",
-            &[Param::uuid(currency)],
-            &[s.schema
-                .entity("transactioncurrency")
-                .and_then(|c| c.attribute("exchangerate"))
-                .map(Storage::of)
-                .unwrap_or(Storage::Decimal(12))],
-        )?;
-        let rate = row.and_then(|r| r[0].as_decimal()).filter(|r| !r.is_zero()).unwrap_or(Decimal::ONE);
+        let rate = match rates.get(&currency) {
+            Some(r) => *r,
+            None => {
+                let r = exchange_rate(s, currency)?;
+                rates.insert(currency, r);
+                r
+            }
+        };
         if entity.attribute("exchangerate").is_some() {
             changes.insert("exchangerate".into(), Value::Decimal(rate));
         }
@@ -412,6 +433,20 @@ pub(crate) fn money_bases(
         changes.insert(base.clone(), base_value);
     }
     Ok(())
+}
+
+/// A currency's exchange rate to the base currency (1 when unset).
+fn exchange_rate(s: &mut Session<'_, '_, '_>, currency: Uuid) -> Result<Decimal> {
+    let row = s.tx.query_one(
+        "SELECT exchangerate FROM transactioncurrency WHERE transactioncurrencyid = $1",
+        &[Param::uuid(currency)],
+        &[s.schema
+            .entity("transactioncurrency")
+            .and_then(|c| c.attribute("exchangerate"))
+            .map(Storage::of)
+            .unwrap_or(Storage::Decimal(12))],
+    )?;
+    Ok(row.and_then(|r| r[0].as_decimal()).filter(|r| !r.is_zero()).unwrap_or(Decimal::ONE))
 }
 
 /// Activities: scheduled duration follows the scheduled start and end.

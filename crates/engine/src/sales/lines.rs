@@ -1,6 +1,8 @@
 //! Product lines of the priced documents and the catalog they are priced
 //! from: units, products, price list items and discount lists.
 
+use std::collections::HashMap;
+
 use relata_metadata::{Entity, EntityRef, Value};
 use relata_pricing as pricing;
 use rust_decimal::Decimal;
@@ -374,6 +376,11 @@ fn check_unit(
         Some(d) => d.read(s, "uom", uom)?,
         None => s.read_system("uom", uom)?,
     };
+    unit_in_group(unit.as_ref(), product, product_name, uom)
+}
+
+/// A product is sold in the units of its unit group.
+fn unit_in_group(unit: Option<&Fields>, product: &Fields, product_name: &str, uom: Uuid) -> Result<()> {
     let unit = unit.ok_or_else(|| invalid(format!("The unit {uom} does not exist.")))?;
     let group = product.get("defaultuomscheduleid").and_then(Value::as_uuid);
     if group.is_some() && unit.get("uomscheduleid").and_then(Value::as_uuid) != group {
@@ -543,6 +550,79 @@ pub(super) fn prepare_price_list_item(
     Ok(())
 }
 
+/// [`prepare_price_list_item`] over a batch: the price lists, products,
+/// units and existing items the batch names are read once, and two items
+/// of the batch for the same price list, product and unit conflict as an
+/// item and a stored one do.
+pub(super) fn prepare_price_list_items(
+    s: &mut Session<'_, '_, '_>,
+    batch: &mut [&mut crate::modules::StepContext<'_>],
+) -> Result<()> {
+    let ids = |batch: &[&mut crate::modules::StepContext<'_>], column: &str, only_new: bool| -> Vec<Uuid> {
+        let mut v: Vec<Uuid> = batch
+            .iter()
+            .filter(|c| !only_new || c.target.contains_key("productid"))
+            .filter_map(|c| current(c.pre_image, c.target, column).and_then(Value::as_uuid))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let lists = s.read_system_many("pricelevel", &ids(batch, "pricelevelid", false))?;
+    let products = s.read_system_many("product", &ids(batch, "productid", true))?;
+    let units = s.read_system_many("uom", &ids(batch, "uomid", true))?;
+    let of_products: Vec<String> = ids(batch, "productid", false).iter().map(Uuid::to_string).collect();
+    // (price list, product, unit) → the item that has it.
+    let mut taken: HashMap<(Uuid, Uuid, Uuid), Uuid> = HashMap::new();
+    for item in s.query_system_in("productpricelevel", "productid", &of_products)? {
+        let key = |k: &str| item.get(k).and_then(Value::as_uuid);
+        if let (Some(l), Some(p), Some(u), Some(id)) =
+            (key("pricelevelid"), key("productid"), key("uomid"), key("productpricelevelid"))
+        {
+            taken.insert((l, p, u), id);
+        }
+    }
+    for c in batch.iter_mut() {
+        let (existing, changes) = (c.pre_image, &mut *c.target);
+        let list = current(existing, changes, "pricelevelid").and_then(Value::as_uuid);
+        let product = current(existing, changes, "productid").and_then(Value::as_uuid);
+        let uom = current(existing, changes, "uomid").and_then(Value::as_uuid);
+        if let Some(currency) =
+            list.and_then(|l| lists.get(&l)).and_then(|pl| pl.get("transactioncurrencyid")).and_then(Value::as_uuid)
+        {
+            changes.insert("transactioncurrencyid".into(), reference("transactioncurrency", currency));
+        }
+        if let Some(prod) = product.filter(|_| changes.contains_key("productid")).and_then(|p| products.get(&p)) {
+            if let Some(n) = prod.get("productnumber").filter(|v| !v.is_null()) {
+                changes.insert("productnumber".into(), n.clone());
+            }
+            if let Some(unit) = uom {
+                let name = prod.get("name").and_then(Value::as_str).unwrap_or("");
+                unit_in_group(units.get(&unit), prod, name, unit)?;
+            }
+        }
+        if let (Some(list), Some(product), Some(uom)) = (list, product, uom) {
+            let own = existing.and_then(|e| e.get("productpricelevelid").and_then(Value::as_uuid)).unwrap_or(c.id);
+            match taken.get(&(list, product, uom)) {
+                Some(other) if *other != own => {
+                    return Err(EngineError::Conflict(
+                        "This price list already has a price for this product and unit.".into(),
+                    ))
+                }
+                _ => {
+                    taken.insert((list, product, uom), own);
+                }
+            }
+        }
+        let method = current(existing, changes, "pricingmethodcode").and_then(Value::as_i64).unwrap_or(1);
+        let needs = if method == 1 { "amount" } else { "percentage" };
+        if current(existing, changes, needs).is_none_or(Value::is_null) {
+            return Err(invalid(format!("This pricing method needs the {needs} of the price list item ({needs}).")));
+        }
+    }
+    Ok(())
+}
+
 /// Units, unit groups and products: the rules that keep the catalog usable.
 pub(super) fn prepare_catalog(
     s: &mut Session<'_, '_, '_>,
@@ -591,9 +671,11 @@ pub(super) fn prepare_catalog(
                     return Err(EngineError::Conflict(format!("A product with the number '{number}' already exists.")));
                 }
             }
+            // A stored pair was checked when it was written.
+            let units_changed = changes.contains_key("defaultuomscheduleid") || changes.contains_key("defaultuomid");
             let group = current(existing, changes, "defaultuomscheduleid").and_then(Value::as_uuid);
             let unit = current(existing, changes, "defaultuomid").and_then(Value::as_uuid);
-            if let (Some(group), Some(unit)) = (group, unit) {
+            if let (true, Some(group), Some(unit)) = (units_changed, group, unit) {
                 let u = s.read_system("uom", unit)?;
                 if u.and_then(|u| u.get("uomscheduleid").and_then(Value::as_uuid)) != Some(group) {
                     return Err(invalid("The default unit must belong to the product's unit group."));

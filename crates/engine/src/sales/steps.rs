@@ -70,6 +70,7 @@ pub(super) fn register(r: &mut Registry) {
         }
         r.step(
             Step::new("price_list_item", message, PreOperation, price_list_item)
+                .batch(lines::prepare_price_list_items)
                 .entity("productpricelevel")
                 .describe("A price list item's unit belongs to its product's unit group; amounts are checked."),
         );

@@ -1,0 +1,179 @@
+//! Offers in bulk: a step reads the products, price list items and stock
+//! its offers name in a few queries ([`read_ahead`]), holds the writes
+//! its items decide ([`create`], [`update`]) and makes them at the end
+//! ([`flush`]) with `CreateMultiple` and `UpdateMultiple`, which run the
+//! same rules as one record at a time. A refusal at the end undoes the
+//! step, which is then redone one item at a time with every write made at
+//! once, so the log still names the item that was refused.
+
+use std::collections::HashMap;
+
+use relata_metadata::Value;
+use uuid::Uuid;
+
+use super::catalog::{self, refers, Item};
+use crate::error::Result;
+use crate::session::{Condition, Fields, RecordInput, Session};
+
+/// Writes held for the end of a step.
+#[derive(Default)]
+pub(super) struct Deferred {
+    /// New records, in the order decided.
+    creates: Vec<(&'static str, Vec<(String, Value)>)>,
+    /// Changes by record; a second change of a record adds to the first.
+    updates: Vec<(&'static str, Uuid, Vec<(String, Value)>)>,
+    updated: HashMap<Uuid, usize>,
+}
+
+/// Creates a record, or holds its creation; its id either way.
+pub(super) fn create(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut catalog::Step,
+    entity: &'static str,
+    mut fields: Vec<(String, Value)>,
+) -> Result<Uuid> {
+    let Some(d) = &mut cx.deferred else { return s.create(entity, RecordInput::new(fields)) };
+    let id = Uuid::now_v7();
+    fields.push((s.entity(entity)?.primary_id().to_string(), Value::Uuid(id)));
+    d.creates.push((entity, fields));
+    Ok(id)
+}
+
+/// Changes a record, or holds the change.
+pub(super) fn update(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut catalog::Step,
+    entity: &'static str,
+    id: Uuid,
+    fields: Vec<(String, Value)>,
+) -> Result<()> {
+    let Some(d) = &mut cx.deferred else {
+        s.update(entity, id, RecordInput::new(fields), Condition::default(), false)?;
+        return Ok(());
+    };
+    // A record created in this step gets the change in its creation.
+    if let Some((_, made)) = d
+        .creates
+        .iter_mut()
+        .rev()
+        .find(|(e, f)| *e == entity && f.iter().any(|(_, v)| matches!(v, Value::Uuid(u) if *u == id)))
+    {
+        for (k, v) in fields {
+            made.retain(|(n, _)| *n != k);
+            made.push((k, v));
+        }
+        return Ok(());
+    }
+    match d.updated.get(&id) {
+        Some(&i) => {
+            let held = &mut d.updates[i].2;
+            for (k, v) in fields {
+                held.retain(|(n, _)| *n != k);
+                held.push((k, v));
+            }
+        }
+        None => {
+            d.updated.insert(id, d.updates.len());
+            d.updates.push((entity, id, fields));
+        }
+    }
+    Ok(())
+}
+
+/// Makes the held writes: per entity, the creations then the changes.
+pub(super) fn flush(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step) -> Result<()> {
+    let Some(d) = cx.deferred.take() else { return Ok(()) };
+    let result = (|| {
+        let mut creates: Vec<(&'static str, Vec<RecordInput>)> = Vec::new();
+        for (entity, fields) in d.creates {
+            match creates.iter_mut().find(|(e, _)| *e == entity) {
+                Some((_, list)) => list.push(RecordInput::new(fields)),
+                None => creates.push((entity, vec![RecordInput::new(fields)])),
+            }
+        }
+        for (entity, list) in creates {
+            s.create_multiple(entity, list)?;
+        }
+        let mut updates: Vec<(&'static str, Vec<(Uuid, RecordInput)>)> = Vec::new();
+        for (entity, id, fields) in d.updates {
+            match updates.iter_mut().find(|(e, _)| *e == entity) {
+                Some((_, list)) => list.push((id, RecordInput::new(fields))),
+                None => updates.push((entity, vec![(id, RecordInput::new(fields))])),
+            }
+        }
+        for (entity, list) in updates {
+            s.update_multiple(entity, list)?;
+        }
+        Ok(())
+    })();
+    cx.deferred = Some(Deferred::default());
+    result
+}
+
+/// Reads at once what the step's offers will look up one by one: their
+/// products (and variants' base products) by Ид, and those products'
+/// price list items and stock.
+pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, items: &[&Item]) -> Result<()> {
+    let mut wanted: Vec<String> = Vec::new();
+    for item in items {
+        if let Item::Offer(o) = item {
+            wanted.push(o.id.clone());
+            wanted.push(o.product_id().to_string());
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    wanted.sort();
+    wanted.dedup();
+    let node = cx.node;
+    let mut by_id: HashMap<String, Fields> = HashMap::new();
+    for row in s.query_system_in("product", "relata_exchangeid", &wanted)? {
+        if !refers(&row, "relata_exchangenodeid", node) {
+            continue;
+        }
+        if let Some(key) = row.get("relata_exchangeid").and_then(Value::as_str).map(str::to_string) {
+            by_id.insert(key, row);
+        }
+    }
+    let products: Vec<Uuid> = by_id.values().filter_map(|p| p.get("productid").and_then(Value::as_uuid)).collect();
+    for id in &wanted {
+        cx.remember("product", id, by_id.remove(id));
+    }
+    let keys: Vec<String> = products.iter().map(Uuid::to_string).collect();
+    let mut items: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
+    for row in s.query_system_in("productpricelevel", "productid", &keys)? {
+        if let Some(list) = row.get("productid").and_then(Value::as_uuid).and_then(|p| items.get_mut(&p)) {
+            list.push(row);
+        }
+    }
+    let mut stocks: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
+    for row in s.query_system_in("relata_productstock", "relata_productid", &keys)? {
+        if let Some(list) = row.get("relata_productid").and_then(Value::as_uuid).and_then(|p| stocks.get_mut(&p)) {
+            list.push(row);
+        }
+    }
+    for (p, list) in items {
+        cx.items.entry(p).or_insert(list);
+    }
+    for (p, list) in stocks {
+        cx.stocks.entry(p).or_insert(list);
+    }
+    Ok(())
+}
+
+/// A product's price list items: read ahead, or read now.
+pub(super) fn price_items(s: &mut Session<'_, '_, '_>, cx: &catalog::Step, product: Uuid) -> Result<Vec<Fields>> {
+    match cx.items.get(&product) {
+        Some(items) => Ok(items.clone()),
+        None => crate::sales::price_items(s, product),
+    }
+}
+
+/// A product's stock records: read ahead, or read now.
+pub(super) fn stocks(s: &mut Session<'_, '_, '_>, cx: &catalog::Step, product: Uuid) -> Result<Vec<Fields>> {
+    match cx.stocks.get(&product) {
+        Some(stocks) => Ok(stocks.clone()),
+        None => catalog::of_product(s, "relata_productstock", product),
+    }
+}

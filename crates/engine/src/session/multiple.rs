@@ -1,0 +1,407 @@
+//! Many records of one entity in one operation: Dataverse's
+//! `CreateMultiple` and `UpdateMultiple`. The same pipeline as for one
+//! record (validation, steps, privileges, references, versions, audit),
+//! stage by stage over the whole batch, so that what the records share is
+//! read once and the writes go out a few statements at a time. All or
+//! nothing: the first refused record fails the operation.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use relata_metadata::{Entity, EntityRef, Value};
+use relata_query::ast::QueryOptions;
+use relata_query::Restriction;
+use relata_security::Right;
+use relata_store::{Param, SqlBuilder, Storage};
+use uuid::Uuid;
+
+use super::{check_required, check_writable, insert_rows, lookups_in, not_found, update_messages, SECURITY_ENTITIES};
+use crate::audit;
+use crate::error::{EngineError, Result};
+use crate::modules::{Message, Stage, StepContext};
+use crate::session::{Fields, RecordInput, Session};
+
+/// Ids per `IN (…)` list when records are read or checked by id.
+const IDS_PER_QUERY: usize = 500;
+
+impl Session<'_, '_, '_> {
+    /// Creates many records of one entity; returns their ids in order.
+    /// Deep inserts, links and the security tables go record by record.
+    pub fn create_multiple(&mut self, entity_name: &str, inputs: Vec<RecordInput>) -> Result<Vec<Uuid>> {
+        let entity = self.entity(entity_name)?;
+        if entity.def.is_intersect || entity.name() == "activitypointer" {
+            return Err(EngineError::Invalid(format!("records of '{}' cannot be created directly", entity.name())));
+        }
+        check_writable(&entity)?;
+        if SECURITY_ENTITIES.contains(&entity.name())
+            || inputs.iter().any(|i| !i.nested.is_empty() || !i.links.is_empty())
+        {
+            return inputs.into_iter().map(|i| self.create(entity_name, i)).collect();
+        }
+        let mut ids = Vec::with_capacity(inputs.len());
+        let mut records = Vec::with_capacity(inputs.len());
+        let mut seen = HashSet::new();
+        for input in inputs {
+            let mut fields = self.validate_input(&entity, input.fields, true)?;
+            let id = match fields.remove(entity.primary_id()) {
+                Some(Value::Uuid(u)) => u,
+                Some(Value::Null) | None => Uuid::now_v7(),
+                Some(_) => return Err(EngineError::Invalid("the primary key must be a GUID".into())),
+            };
+            if !seen.insert(id) {
+                return Err(EngineError::Invalid(format!("The id {id} is given to two records.")));
+            }
+            ids.push(id);
+            records.push(fields);
+        }
+        let messages = vec![vec![Message::Create]; ids.len()];
+        self.run_steps_many(&messages, Stage::PreValidation, &entity, &ids, &mut records, None)?;
+        for fields in records.iter_mut() {
+            self.set_owner(&entity, fields)?;
+        }
+        let mut caller_lookups: Vec<_> = records.iter().map(lookups_in).collect();
+        if !self.check_appends_many(&entity, &ids, &records, &caller_lookups)? {
+            caller_lookups.iter_mut().for_each(Vec::clear);
+        }
+        self.check_parent_write_many(&entity, &records)?;
+        for fields in records.iter_mut() {
+            self.fill_defaults(&entity, fields)?;
+        }
+        self.run_steps_many(&messages, Stage::PreOperation, &entity, &ids, &mut records, None)?;
+        for fields in &records {
+            check_required(&entity, fields)?;
+        }
+        self.check_references_many(records.iter().zip(caller_lookups.iter().map(Vec::as_slice)))?;
+
+        let versions = self.tx.next_row_versions(ids.len())?;
+        for ((id, fields), version) in ids.iter().zip(records.iter_mut()).zip(versions) {
+            self.stamp_created(&entity, *id, fields, version);
+        }
+        insert_rows(self.tx, &entity, &records)?;
+        let mut trail = audit::Rows::default();
+        for (id, fields) in ids.iter().zip(&records) {
+            trail.created(self, &entity, *id, fields);
+        }
+        trail.write(self)?;
+        for (id, fields) in ids.iter().zip(&records) {
+            self.inherit_on_create(&entity, *id, fields)?;
+        }
+        self.run_steps_many(&messages, Stage::PostOperation, &entity, &ids, &mut records, None)?;
+        Ok(ids)
+    }
+
+    /// Updates many records of one entity (columns only). Changes of
+    /// owner or of a lookup that passes shares down, and the security
+    /// tables, go record by record.
+    pub fn update_multiple(&mut self, entity_name: &str, updates: Vec<(Uuid, RecordInput)>) -> Result<()> {
+        let entity = self.entity(entity_name)?;
+        if entity.def.is_intersect || entity.name() == "activitypointer" {
+            return Err(EngineError::Invalid(format!("records of '{}' cannot be updated directly", entity.name())));
+        }
+        check_writable(&entity)?;
+        let mut ids = Vec::with_capacity(updates.len());
+        let mut changes = Vec::with_capacity(updates.len());
+        let mut seen = HashSet::new();
+        for (id, input) in updates {
+            if !input.nested.is_empty() || !input.links.is_empty() {
+                return Err(EngineError::Invalid(
+                    "UpdateMultiple takes columns only; update related records separately".into(),
+                ));
+            }
+            if !seen.insert(id) {
+                return Err(EngineError::Invalid(format!("The record {id} is given twice.")));
+            }
+            let mut fields = input.fields;
+            fields.retain(|(n, v)| !(n == entity.primary_id() && v.as_uuid() == Some(id)));
+            changes.push(self.validate_input(&entity, fields, false)?);
+            ids.push(id);
+        }
+        let one_by_one = SECURITY_ENTITIES.contains(&entity.name())
+            || changes.iter().any(|c| c.contains_key("ownerid") || Session::share_parent_changed(&entity, c));
+        if one_by_one {
+            for (id, mut c) in ids.into_iter().zip(changes) {
+                let existing = self.load(&entity, id)?.ok_or_else(|| not_found(entity.name(), id))?;
+                self.update_fields(&entity, id, &existing, &mut c)?;
+            }
+            return Ok(());
+        }
+        let existing = self.load_many(&entity, &ids)?;
+        let messages: Vec<Vec<Message>> = existing.iter().zip(&changes).map(|(e, c)| update_messages(e, c)).collect();
+        self.run_steps_many(&messages, Stage::PreValidation, &entity, &ids, &mut changes, Some(&existing))?;
+        for (id, old) in ids.iter().zip(&existing) {
+            self.require(&entity, Right::Write, old, *id)?;
+        }
+        self.check_parent_write_many(&entity, &existing)?;
+        let mut caller_lookups: Vec<_> = changes.iter().map(lookups_in).collect();
+        if !self.check_appends_many(&entity, &ids, &existing, &caller_lookups)? {
+            caller_lookups.iter_mut().for_each(Vec::clear);
+        }
+        for (old, c) in existing.iter().zip(changes.iter_mut()) {
+            let state = old.get("statecode").and_then(Value::as_i64).zip(old.get("statuscode").and_then(Value::as_i64));
+            self.resolve_state(&entity, state.or(Some((0, 0))), c)?;
+        }
+        let messages: Vec<Vec<Message>> = existing.iter().zip(&changes).map(|(e, c)| update_messages(e, c)).collect();
+        self.run_steps_many(&messages, Stage::PreOperation, &entity, &ids, &mut changes, Some(&existing))?;
+        self.check_references_many(changes.iter().zip(caller_lookups.iter().map(Vec::as_slice)))?;
+
+        // Only records that change are written and see PostOperation.
+        let (mut kept_ids, mut kept_changes, mut kept_existing) = (Vec::new(), Vec::new(), Vec::new());
+        for ((id, mut c), old) in ids.into_iter().zip(changes).zip(existing) {
+            c.retain(|k, v| old.get(k) != Some(v) || k == "statecode");
+            if !c.is_empty() {
+                kept_ids.push(id);
+                kept_changes.push(c);
+                kept_existing.push(old);
+            }
+        }
+        let versions = self.tx.next_row_versions(kept_ids.len())?;
+        let mut trail = audit::Rows::default();
+        for (((id, c), old), version) in kept_ids.iter().zip(&kept_changes).zip(&kept_existing).zip(versions) {
+            self.write_version(&entity, *id, old, c, version)?;
+            trail.updated(self, &entity, *id, old, c);
+        }
+        trail.write(self)?;
+        let messages: Vec<Vec<Message>> =
+            kept_existing.iter().zip(&kept_changes).map(|(e, c)| update_messages(e, c)).collect();
+        self.run_steps_many(
+            &messages,
+            Stage::PostOperation,
+            &entity,
+            &kept_ids,
+            &mut kept_changes,
+            Some(&kept_existing),
+        )?;
+        Ok(())
+    }
+
+    /// Records whose `column` is one of `values`, outside the caller's
+    /// scope (the engine's own reads for a batch): a few queries however
+    /// many values.
+    pub(crate) fn query_system_in(&mut self, entity: &str, column: &str, values: &[String]) -> Result<Vec<Fields>> {
+        let mut out = Vec::new();
+        let mut values: Vec<&String> = values.iter().collect();
+        values.sort();
+        values.dedup();
+        for chunk in values.chunks(IDS_PER_QUERY) {
+            let list: Vec<String> = chunk.iter().map(|v| relata_query::options::string_literal(v)).collect();
+            out.extend(self.query_system(
+                entity,
+                &format!(
+                    "$filter=Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{}])",
+                    list.join(",")
+                ),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// Records by id, outside the caller's scope; absent ids are left out.
+    pub(crate) fn read_system_many(&mut self, entity: &str, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
+        let key = self.entity(entity)?.primary_id().to_string();
+        let values: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = self.query_system_in(entity, &key, &values)?;
+        Ok(rows.into_iter().filter_map(|r| Some((r.get(&key)?.as_uuid()?, r))).collect())
+    }
+
+    /// The steps of `stage` over a batch (see [`crate::modules::Pipeline::run_many`]).
+    fn run_steps_many(
+        &mut self,
+        messages: &[Vec<Message>],
+        stage: Stage,
+        entity: &Entity,
+        ids: &[Uuid],
+        targets: &mut [Fields],
+        pre_images: Option<&[Fields]>,
+    ) -> Result<()> {
+        let org = self.org;
+        let mut ctxs: Vec<StepContext<'_>> = targets
+            .iter_mut()
+            .enumerate()
+            .map(|(i, target)| StepContext {
+                message: messages[i][0],
+                stage,
+                entity,
+                id: ids[i],
+                pre_image: pre_images.map(|p| &p[i]),
+                target,
+                related: None,
+            })
+            .collect();
+        org.modules().pipeline().run_many(self, messages, stage, &mut ctxs)
+    }
+
+    /// [`Session::load`] of many records, in the order of `ids`; a record
+    /// missing or out of reach is the error.
+    pub(crate) fn load_many(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<Vec<Fields>> {
+        self.check_readable(entity)?;
+        let mut by_id = HashMap::with_capacity(ids.len());
+        let name = entity.name().to_string();
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let restriction = Restriction::Ids(chunk.to_vec());
+            let page = self.with_ctx_locking(true, |ctx, tx| {
+                let ent = ctx.schema.entity(&name).expect("entity exists");
+                Ok(ctx.query(tx, ent, &QueryOptions::default(), Some(chunk.len()), Some(&restriction))?)
+            })?;
+            for r in page.records {
+                let fields: Fields = r.values.into_iter().collect();
+                if let Some(id) = fields.get(entity.primary_id()).and_then(Value::as_uuid) {
+                    by_id.insert(id, fields);
+                }
+            }
+        }
+        ids.iter().map(|id| by_id.remove(id).ok_or_else(|| not_found(entity.name(), *id))).collect()
+    }
+
+    /// [`Session::check_appends`] over a batch: Append on each record,
+    /// and each target looked up and checked for AppendTo once.
+    fn check_appends_many(
+        &mut self,
+        entity: &Entity,
+        ids: &[Uuid],
+        records: &[Fields],
+        lookups: &[Vec<(String, EntityRef)>],
+    ) -> Result<bool> {
+        if self.principal.all_privileges {
+            return Ok(false);
+        }
+        let set = |(n, _): &&(String, EntityRef)| n != "ownerid" && n != "owningbusinessunit";
+        let mut targets: BTreeMap<String, BTreeMap<Uuid, String>> = BTreeMap::new();
+        for ((id, record), lookups) in ids.iter().zip(records).zip(lookups) {
+            let mut named = lookups.iter().filter(set).peekable();
+            if named.peek().is_some() && entity.has_privileges() {
+                self.require(entity, Right::Append, record, *id)?;
+            }
+            for (name, r) in named {
+                targets.entry(r.entity.clone()).or_default().entry(r.id).or_insert_with(|| name.clone());
+            }
+        }
+        for (target_name, wanted) in targets {
+            let target = self.entity(&target_name)?;
+            let ids: Vec<Uuid> = wanted.keys().copied().collect();
+            let visible = self.visible_owners(&target, &ids)?;
+            for (id, name) in &wanted {
+                let Some(rec) = visible.get(id) else {
+                    return Err(EngineError::Invalid(format!(
+                        "The record referenced by '{name}' ({target_name} {id}) does not exist."
+                    )));
+                };
+                if target.has_privileges() {
+                    self.require(&target, Right::AppendTo, rec, *id)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// [`Session::check_parent_write`] over a batch: each parent once.
+    fn check_parent_write_many(&mut self, entity: &Entity, records: &[Fields]) -> Result<()> {
+        if self.principal.all_privileges {
+            return Ok(());
+        }
+        let schema = self.schema.clone();
+        let Some((attr, parent)) = relata_query::plan::parent_lookup(&schema, entity) else { return Ok(()) };
+        if parent.name() == "activitypointer" {
+            return Ok(());
+        }
+        let mut parents: Vec<Uuid> =
+            records.iter().filter_map(|r| r.get(&attr.name).and_then(Value::as_uuid)).collect();
+        parents.sort();
+        parents.dedup();
+        for chunk in parents.chunks(IDS_PER_QUERY) {
+            let loaded = self.load_many(parent, chunk).map_err(|e| match e {
+                EngineError::NotFound(_) => EngineError::Invalid(format!(
+                    "The record referenced by '{}' ({}) does not exist.",
+                    attr.name,
+                    parent.name()
+                )),
+                other => other,
+            })?;
+            for (id, rec) in chunk.iter().zip(&loaded) {
+                self.require(parent, Right::Write, rec, *id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Session::visible_owner`] of many records: those the caller can
+    /// see, by id.
+    fn visible_owners(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
+        let mut select = vec![entity.primary_id().to_string()];
+        if entity.is_owned() {
+            select.push("_ownerid_value".into());
+            select.push("_owningbusinessunit_value".into());
+        }
+        let opts = QueryOptions { select: Some(select), ..Default::default() };
+        let name = entity.name().to_string();
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let restriction = Restriction::Ids(chunk.to_vec());
+            let page = self.with_ctx(|ctx, tx| {
+                let ent = ctx.schema.entity(&name).expect("entity exists");
+                Ok(ctx.query(tx, ent, &opts, Some(chunk.len()), Some(&restriction))?)
+            })?;
+            for r in page.records {
+                let fields: Fields = r.values.into_iter().collect();
+                if let Some(id) = fields.get(entity.primary_id()).and_then(Value::as_uuid) {
+                    out.insert(id, fields);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lookups must point at records that exist (in the right entity):
+    /// one query per target entity for the whole batch. Those the caller
+    /// set and [`Session::check_appends`] saw are skipped.
+    pub(super) fn check_references_many<'f>(
+        &mut self,
+        records: impl Iterator<Item = (&'f Fields, &'f [(String, EntityRef)])>,
+    ) -> Result<()> {
+        // Target entity → id → the first column naming it.
+        let mut wanted: BTreeMap<String, BTreeMap<Uuid, String>> = BTreeMap::new();
+        for (fields, checked) in records {
+            for (name, value) in fields {
+                let Value::Ref(r) = value else { continue };
+                if checked.iter().any(|(n, c)| n == name && c == r) {
+                    continue;
+                }
+                // Set by the engine itself, or the caller's own user record.
+                if name == "owningbusinessunit" || (r.entity == "systemuser" && r.id == self.principal.user_id) {
+                    continue;
+                }
+                wanted.entry(r.entity.clone()).or_default().entry(r.id).or_insert_with(|| name.clone());
+            }
+        }
+        for (entity_name, targets) in wanted {
+            let target = self.entity(&entity_name)?;
+            let all: Vec<Uuid> = targets.keys().copied().collect();
+            let mut found = HashSet::with_capacity(all.len());
+            for chunk in all.chunks(IDS_PER_QUERY) {
+                let mut b = SqlBuilder::new(self.tx.backend());
+                b.push("SELECT ").ident(target.primary_id()).push(" FROM ").ident(target.table());
+                b.push(" WHERE ").ident(target.primary_id()).push(" IN (");
+                for (i, id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(", ");
+                    }
+                    b.param(Param::uuid(*id));
+                }
+                b.push(")");
+                if let Some(d) = &target.discriminator {
+                    b.push(" AND activitytypecode = ");
+                    b.param(Param::text(d.clone()));
+                }
+                for row in self.tx.query(&b.sql, &b.params, &[Storage::Uuid])? {
+                    if let Some(id) = row.first().and_then(Value::as_uuid) {
+                        found.insert(id);
+                    }
+                }
+            }
+            if let Some((id, name)) = targets.iter().find(|(id, _)| !found.contains(id)) {
+                return Err(EngineError::Invalid(format!(
+                    "The record referenced by '{name}' ({entity_name} {id}) does not exist."
+                )));
+            }
+        }
+        Ok(())
+    }
+}
