@@ -15,13 +15,16 @@ use super::catalog::{self, refers, Item};
 use crate::error::Result;
 use crate::session::{Condition, Fields, RecordInput, Session};
 
+/// Columns and their values, as a record input takes them.
+type Columns = Vec<(String, Value)>;
+
 /// Writes held for the end of a step.
 #[derive(Default)]
 pub(super) struct Deferred {
     /// New records, in the order decided.
-    creates: Vec<(&'static str, Vec<(String, Value)>)>,
+    creates: Vec<(&'static str, Columns)>,
     /// Changes by record; a second change of a record adds to the first.
-    updates: Vec<(&'static str, Uuid, Vec<(String, Value)>)>,
+    updates: Vec<(&'static str, Uuid, Columns)>,
     updated: HashMap<Uuid, usize>,
 }
 
