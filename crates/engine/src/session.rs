@@ -1277,7 +1277,7 @@ pub(crate) fn insert_row(tx: &mut Tx<'_>, entity: &Entity, fields: &Fields) -> R
 }
 
 /// Most parameters one statement binds (SQLite's limit is 32,766).
-const MAX_PARAMS: usize = 30_000;
+pub(crate) const MAX_PARAMS: usize = 30_000;
 
 /// The INSERTs of many records: one statement per run of records that set
 /// the same columns, as many rows per statement as the parameters allow.

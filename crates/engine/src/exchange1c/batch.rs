@@ -23,6 +23,11 @@ type Columns = Vec<(String, Value)>;
 pub(super) struct Deferred {
     /// New records, in the order decided.
     creates: Vec<(&'static str, Columns)>,
+    /// Records held for creation, by (entity, Ид): a lookup of one makes
+    /// the held writes first (see [`catalog::find`]).
+    pub held: std::collections::HashSet<(String, String)>,
+    /// Product numbers known to be taken or free, read ahead.
+    pub numbers: HashMap<String, bool>,
     /// Changes by record; a second change of a record adds to the first.
     updates: Vec<(&'static str, Uuid, Columns)>,
     updated: HashMap<Uuid, usize>,
@@ -85,7 +90,8 @@ pub(super) fn update(
 
 /// Makes the held writes: per entity, the creations then the changes.
 pub(super) fn flush(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step) -> Result<()> {
-    let Some(d) = cx.deferred.take() else { return Ok(()) };
+    let Some(mut d) = cx.deferred.take() else { return Ok(()) };
+    let numbers = std::mem::take(&mut d.numbers);
     let result = (|| {
         let mut creates: Vec<(&'static str, Vec<RecordInput>)> = Vec::new();
         for (entity, fields) in d.creates {
@@ -109,7 +115,8 @@ pub(super) fn flush(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step) -> Resu
         }
         Ok(())
     })();
-    cx.deferred = Some(Deferred::default());
+    // What is known of product numbers stays true once the writes are made.
+    cx.deferred = Some(Deferred { numbers, ..Deferred::default() });
     result
 }
 
@@ -118,12 +125,23 @@ pub(super) fn flush(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step) -> Resu
 /// price list items and stock.
 pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, items: &[&Item]) -> Result<()> {
     let mut wanted: Vec<String> = Vec::new();
+    let mut numbers: Vec<String> = Vec::new();
     for item in items {
-        if let Item::Offer(o) = item {
-            wanted.push(o.id.clone());
-            wanted.push(o.product_id().to_string());
+        match item {
+            Item::Offer(o) => {
+                wanted.push(o.id.clone());
+                wanted.push(o.product_id().to_string());
+            }
+            Item::Product(p) => {
+                wanted.push(p.id.clone());
+                wanted.push(p.product_id().to_string());
+                let code = p.requisite("Код").unwrap_or("");
+                numbers.extend(catalog::number_candidates(&[p.article.as_deref().unwrap_or(""), code, &p.id]));
+            }
+            _ => {}
         }
     }
+    read_numbers(s, cx, &numbers)?;
     if wanted.is_empty() {
         return Ok(());
     }
@@ -150,6 +168,15 @@ pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, it
             list.push(row);
         }
     }
+    let mut values: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
+    for row in s.query_system_in("relata_productpropertyvalue", "relata_productid", &keys)? {
+        if let Some(list) = row.get("relata_productid").and_then(Value::as_uuid).and_then(|p| values.get_mut(&p)) {
+            list.push(row);
+        }
+    }
+    for (p, list) in values {
+        cx.values.entry(p).or_insert(list);
+    }
     let mut stocks: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
     for row in s.query_system_in("relata_productstock", "relata_productid", &keys)? {
         if let Some(list) = row.get("relata_productid").and_then(Value::as_uuid).and_then(|p| stocks.get_mut(&p)) {
@@ -161,6 +188,24 @@ pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, it
     }
     for (p, list) in stocks {
         cx.stocks.entry(p).or_insert(list);
+    }
+    Ok(())
+}
+
+/// Which of the product numbers new products may take are taken.
+fn read_numbers(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, numbers: &[String]) -> Result<()> {
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let taken: std::collections::HashSet<String> = s
+        .query_system_in("product", "productnumber", numbers)?
+        .into_iter()
+        .filter_map(|p| p.get("productnumber").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    if let Some(d) = &mut cx.deferred {
+        for n in numbers {
+            d.numbers.entry(n.clone()).or_insert_with(|| taken.contains(n));
+        }
     }
     Ok(())
 }

@@ -232,6 +232,9 @@ pub(super) struct Step {
     /// whole step at once and kept up to date as they are made.
     pub items: HashMap<Uuid, Vec<Fields>>,
     pub stocks: HashMap<Uuid, Vec<Fields>>,
+    /// Products' property values, likewise; a product made in this step
+    /// has none.
+    pub values: HashMap<Uuid, Vec<Fields>>,
 }
 
 /// What a node lets the exchange do with one kind of record
@@ -268,6 +271,7 @@ impl Step {
             deferred: None,
             items: HashMap::new(),
             stocks: HashMap::new(),
+            values: HashMap::new(),
         }
     }
 
@@ -280,6 +284,7 @@ impl Step {
         self.pending = None;
         self.items.clear();
         self.stocks.clear();
+        self.values.clear();
         if let Some(d) = &mut self.deferred {
             *d = Default::default();
         }
@@ -361,6 +366,12 @@ pub(super) fn find(
     exchange_id: &str,
 ) -> Result<Option<Fields>> {
     let key = (entity.to_string(), exchange_id.to_string());
+    if cx.deferred.as_ref().is_some_and(|d| d.held.contains(&key)) {
+        // A record held for creation is read as stored, with what the
+        // rules filled in: the held writes are made first.
+        super::batch::flush(s, cx)?;
+        cx.found.remove(&key);
+    }
     if let Some(found) = cx.found.get(&key) {
         return Ok(found.clone());
     }
@@ -408,13 +419,15 @@ pub(super) fn of_product(s: &mut Session<'_, '_, '_>, entity: &str, product: Uui
 }
 
 /// Creates the record 1C calls `exchange_id`, or updates what changed.
+/// Products are held for the end of the step when the step holds writes.
 fn upsert(
     s: &mut Session<'_, '_, '_>,
     cx: &mut Step,
-    entity: &str,
+    entity: &'static str,
     exchange_id: &str,
     fields: Vec<(&str, Value)>,
 ) -> Result<(Uuid, Outcome)> {
+    let hold = entity == "product" && cx.deferred.is_some();
     match find(s, cx, entity, exchange_id)? {
         Some(existing) => {
             let id = id_of(s, entity, &existing)?;
@@ -422,8 +435,13 @@ fn upsert(
             if changed.is_empty() {
                 return Ok((id, Outcome::Unchanged));
             }
-            cx.forget(entity, exchange_id);
-            s.update(entity, id, RecordInput::new(changed), Condition::default(), false)?;
+            if hold {
+                cx.changed(entity, exchange_id, &changed);
+                super::batch::update(s, cx, entity, id, changed)?;
+            } else {
+                cx.forget(entity, exchange_id);
+                s.update(entity, id, RecordInput::new(changed), Condition::default(), false)?;
+            }
             Ok((id, Outcome::Updated))
         }
         None => {
@@ -431,7 +449,17 @@ fn upsert(
             all.push(("relata_exchangeid".into(), Value::String(exchange_id.to_string())));
             all.push(("relata_exchangenodeid".into(), reference("relata_exchangenode", cx.node)));
             cx.forget(entity, exchange_id);
-            let id = s.create(entity, RecordInput::new(all))?;
+            let id = if hold {
+                let id = super::batch::create(s, cx, entity, all)?;
+                if let Some(d) = &mut cx.deferred {
+                    d.held.insert((entity.to_string(), exchange_id.to_string()));
+                }
+                // A new product has no property values yet.
+                cx.values.insert(id, Vec::new());
+                id
+            } else {
+                s.create(entity, RecordInput::new(all))?
+            };
             resolve_waiting(s, cx, exchange_id)?;
             Ok((id, Outcome::Created))
         }
@@ -524,26 +552,42 @@ fn state(deleted: bool, active: (i64, i64), retired: (i64, i64)) -> [(&'static s
 
 /// A product number no other product has: the first free of the given
 /// candidates, else the last with a counter.
-fn free_product_number(s: &mut Session<'_, '_, '_>, candidates: &[&str]) -> Result<String> {
+fn free_product_number(s: &mut Session<'_, '_, '_>, cx: &mut Step, candidates: &[&str]) -> Result<String> {
     let taken = |s: &mut Session<'_, '_, '_>, n: &str| -> Result<bool> {
+        if let Some(known) = cx.deferred.as_ref().and_then(|d| d.numbers.get(n)) {
+            return Ok(*known);
+        }
         let rows = s.query_system("product", &format!("$select=productid&$filter=productnumber eq {}", quote(n)))?;
         Ok(!rows.is_empty())
     };
-    let candidates: Vec<String> =
-        candidates.iter().map(|c| c.trim().chars().take(90).collect::<String>()).filter(|c| !c.is_empty()).collect();
+    let candidates = number_candidates(candidates);
+    let mut chosen = None;
     for c in &candidates {
         if !taken(s, c)? {
-            return Ok(c.clone());
+            chosen = Some(c.clone());
+            break;
         }
     }
-    let last = candidates.last().cloned().unwrap_or_else(|| "1C".into());
-    for n in 2.. {
-        let c = format!("{last}-{n}");
-        if !taken(s, &c)? {
-            return Ok(c);
+    if chosen.is_none() {
+        let last = candidates.last().cloned().unwrap_or_else(|| "1C".into());
+        for n in 2.. {
+            let c = format!("{last}-{n}");
+            if !taken(s, &c)? {
+                chosen = Some(c);
+                break;
+            }
         }
     }
-    unreachable!("the counter runs until a number is free")
+    let chosen = chosen.expect("the counter runs until a number is free");
+    if let Some(d) = &mut cx.deferred {
+        d.numbers.insert(chosen.clone(), true);
+    }
+    Ok(chosen)
+}
+
+/// The numbers a new product may take, in order of preference.
+pub(super) fn number_candidates(candidates: &[&str]) -> Vec<String> {
+    candidates.iter().map(|c| c.trim().chars().take(90).collect::<String>()).filter(|c| !c.is_empty()).collect()
 }
 
 fn group(s: &mut Session<'_, '_, '_>, cx: &mut Step, g: &Group, item: &Item, tally: &mut Tally) -> Result<()> {
@@ -568,7 +612,7 @@ fn group(s: &mut Session<'_, '_, '_>, cx: &mut Step, g: &Group, item: &Item, tal
         return Ok(());
     }
     if !exists {
-        let number = free_product_number(s, &[&g.id])?;
+        let number = free_product_number(s, cx, &[&g.id])?;
         fields.push(("productnumber", Value::String(number)));
     }
     let (_, outcome) = upsert(s, cx, "product", &g.id, fields)?;
@@ -813,7 +857,7 @@ fn product(s: &mut Session<'_, '_, '_>, cx: &mut Step, p: &Product, item: &Item,
     }
     if existing.is_none() {
         let code = p.requisite("Код").unwrap_or("");
-        let number = free_product_number(s, &[p.article.as_deref().unwrap_or(""), code, &p.id])?;
+        let number = free_product_number(s, cx, &[p.article.as_deref().unwrap_or(""), code, &p.id])?;
         fields.push(("productnumber", Value::String(number)));
     }
     let (id, outcome) = upsert(s, cx, "product", &p.id, fields)?;
@@ -823,6 +867,9 @@ fn product(s: &mut Session<'_, '_, '_>, cx: &mut Step, p: &Product, item: &Item,
     }
     property_values(s, cx, id, &p.property_values, tally)?;
     // A picture that cannot be attached costs a warning, not the product.
+    if p.images.iter().all(|i| i.trim().is_empty()) {
+        return Ok(());
+    }
     let mut kept = tally.clone();
     match s.savepoint(|s| images(s, cx, id, &p.images, &mut kept)) {
         Ok(()) => *tally = kept,
@@ -900,7 +947,10 @@ fn property_values(
     if values.is_empty() {
         return Ok(());
     }
-    let all = of_product(s, "relata_productpropertyvalue", product)?;
+    let all = match cx.values.get(&product) {
+        Some(v) => v.clone(),
+        None => of_product(s, "relata_productpropertyvalue", product)?,
+    };
     for v in values {
         let Some(prop) = find(s, cx, "relata_productproperty", &v.property_id)? else {
             if !v.values.iter().all(|x| x.trim().is_empty()) {
@@ -929,7 +979,7 @@ fn property_values(
                 let joined = shown.join(", ");
                 if kept_text.as_deref() != Some(joined.as_str()) {
                     let f = vec![("relata_name".into(), text(&joined, 1000))];
-                    s.update("relata_productpropertyvalue", id, RecordInput::new(f), Condition::default(), false)?;
+                    super::batch::update(s, cx, "relata_productpropertyvalue", id, f)?;
                 }
             }
             (None, false) => {
@@ -938,7 +988,7 @@ fn property_values(
                     ("relata_productid".into(), reference("product", product)),
                     ("relata_productpropertyid".into(), reference("relata_productproperty", prop_id)),
                 ];
-                s.create("relata_productpropertyvalue", RecordInput::new(f))?;
+                super::batch::create(s, cx, "relata_productpropertyvalue", f)?;
             }
             (None, true) => {}
         }
@@ -995,7 +1045,7 @@ fn offer_product(
             }
         }
     }
-    let number = free_product_number(s, &[o.article.as_deref().unwrap_or(""), &o.id])?;
+    let number = free_product_number(s, cx, &[o.article.as_deref().unwrap_or(""), &o.id])?;
     fields.push(("productnumber", Value::String(number)));
     fields.push(("name", text(&variant.name, 100)));
     fields.push(("relata_sku", o.article.as_deref().map_or(Value::Null, |a| text(a, 100))));

@@ -74,6 +74,7 @@ impl Module for Exchange1C {
         for entity in identity::ENTITIES {
             for message in [Message::Create, Message::Update] {
                 let step = Step::new("unique_exchange_id", message, Stage::PreOperation, identity::unique_exchange_id)
+                    .batch(identity::unique_exchange_ids)
                     .entity(entity)
                     .describe("The 1C identifier is unique within its exchange node.");
                 r.step(if message == Message::Update {

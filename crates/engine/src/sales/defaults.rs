@@ -110,8 +110,27 @@ fn default_unit(s: &mut Session<'_, '_, '_>) -> Result<Option<(Uuid, Uuid)>> {
 /// A new product without a unit group gets the default one and its base
 /// unit; one without a default price list gets the organization's.
 pub(super) fn new_product(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> Result<()> {
+    new_product_with(s, fields, &mut ProductDefaults::default())
+}
+
+/// The defaults of new products, read once for a batch.
+#[derive(Default)]
+pub(super) struct ProductDefaults {
+    unit: Option<Option<(Uuid, Uuid)>>,
+    list: Option<Option<Uuid>>,
+}
+
+/// [`new_product`] with the defaults read so far.
+pub(super) fn new_product_with(
+    s: &mut Session<'_, '_, '_>,
+    fields: &mut Fields,
+    known: &mut ProductDefaults,
+) -> Result<()> {
     if fields.get("defaultuomscheduleid").is_none_or(Value::is_null) {
-        if let Some((group, unit)) = default_unit(s)? {
+        if known.unit.is_none() {
+            known.unit = Some(default_unit(s)?);
+        }
+        if let Some(Some((group, unit))) = known.unit {
             fields.insert("defaultuomscheduleid".into(), reference("uomschedule", group));
             if fields.get("defaultuomid").is_none_or(Value::is_null) {
                 fields.insert("defaultuomid".into(), reference("uom", unit));
@@ -119,7 +138,10 @@ pub(super) fn new_product(s: &mut Session<'_, '_, '_>, fields: &mut Fields) -> R
         }
     }
     if fields.get("pricelevelid").is_none_or(Value::is_null) {
-        if let Some(list) = default_price_list(s)? {
+        if known.list.is_none() {
+            known.list = Some(default_price_list(s)?);
+        }
+        if let Some(Some(list)) = known.list {
             fields.insert("pricelevelid".into(), reference("pricelevel", list));
         }
     }

@@ -658,33 +658,95 @@ pub(super) fn prepare_catalog(
         }
         "product" => {
             let number = current(existing, changes, "productnumber").and_then(Value::as_str).map(str::to_string);
-            if let Some(number) = number.filter(|_| changes.contains_key("productnumber")) {
-                let found = s.query_system(
-                    "product",
-                    &format!(
-                        "$select=productid&$filter=productnumber eq {}",
-                        relata_query::options::string_literal(&number)
-                    ),
-                )?;
-                let own = existing.and_then(|e| e.get("productid").and_then(Value::as_uuid));
-                if found.iter().any(|f| f.get("productid").and_then(Value::as_uuid) != own) {
-                    return Err(EngineError::Conflict(format!("A product with the number '{number}' already exists.")));
-                }
-            }
-            // A stored pair was checked when it was written.
-            let units_changed = changes.contains_key("defaultuomscheduleid") || changes.contains_key("defaultuomid");
-            let group = current(existing, changes, "defaultuomscheduleid").and_then(Value::as_uuid);
-            let unit = current(existing, changes, "defaultuomid").and_then(Value::as_uuid);
-            if let (true, Some(group), Some(unit)) = (units_changed, group, unit) {
-                let u = s.read_system("uom", unit)?;
-                if u.and_then(|u| u.get("uomscheduleid").and_then(Value::as_uuid)) != Some(group) {
-                    return Err(invalid("The default unit must belong to the product's unit group."));
-                }
-            }
-            Ok(())
+            let numbers: Vec<String> = number.into_iter().filter(|_| changes.contains_key("productnumber")).collect();
+            let mut known =
+                ProductsKnown::read(s, &numbers, &units_to_check(existing, changes).into_iter().collect::<Vec<_>>())?;
+            let own = existing.and_then(|e| e.get("productid").and_then(Value::as_uuid)).unwrap_or_else(Uuid::nil);
+            product_rules(existing, changes, own, &mut known)
         }
         _ => Ok(()),
     }
+}
+
+/// What the product rules look up: which products hold which numbers,
+/// and the units named.
+pub(super) struct ProductsKnown {
+    numbers: HashMap<String, Vec<Uuid>>,
+    units: HashMap<Uuid, Fields>,
+}
+
+impl ProductsKnown {
+    fn read(s: &mut Session<'_, '_, '_>, numbers: &[String], units: &[Uuid]) -> Result<ProductsKnown> {
+        let mut holders: HashMap<String, Vec<Uuid>> = HashMap::new();
+        if !numbers.is_empty() {
+            for p in s.query_system_in("product", "productnumber", numbers)? {
+                if let (Some(n), Some(id)) =
+                    (p.get("productnumber").and_then(Value::as_str), p.get("productid").and_then(Value::as_uuid))
+                {
+                    holders.entry(n.to_string()).or_default().push(id);
+                }
+            }
+        }
+        Ok(ProductsKnown { numbers: holders, units: s.read_system_many("uom", units)? })
+    }
+}
+
+/// The unit a product's write must check: a stored pair was checked when
+/// it was written.
+fn units_to_check(existing: Option<&Fields>, changes: &Fields) -> Option<Uuid> {
+    let units_changed = changes.contains_key("defaultuomscheduleid") || changes.contains_key("defaultuomid");
+    let group = current(existing, changes, "defaultuomscheduleid").and_then(Value::as_uuid);
+    units_changed
+        .then(|| current(existing, changes, "defaultuomid").and_then(Value::as_uuid))
+        .flatten()
+        .filter(|_| group.is_some())
+}
+
+/// Product numbers are unique; the default unit belongs to the unit group.
+/// `own` is the product's id; a number taken here is taken for the rest
+/// of a batch.
+fn product_rules(existing: Option<&Fields>, changes: &Fields, own: Uuid, known: &mut ProductsKnown) -> Result<()> {
+    let number = current(existing, changes, "productnumber").and_then(Value::as_str).map(str::to_string);
+    if let Some(number) = number.filter(|_| changes.contains_key("productnumber")) {
+        let holders = known.numbers.entry(number.clone()).or_default();
+        if holders.iter().any(|h| *h != own) {
+            return Err(EngineError::Conflict(format!("A product with the number '{number}' already exists.")));
+        }
+        holders.push(own);
+    }
+    if let Some(unit) = units_to_check(existing, changes) {
+        let group = current(existing, changes, "defaultuomscheduleid").and_then(Value::as_uuid);
+        if known.units.get(&unit).and_then(|u| u.get("uomscheduleid").and_then(Value::as_uuid)) != group {
+            return Err(invalid("The default unit must belong to the product's unit group."));
+        }
+    }
+    Ok(())
+}
+
+/// [`prepare_catalog`] over a batch: for products, the numbers and units
+/// the batch names are read once.
+pub(super) fn prepare_catalog_many(
+    s: &mut Session<'_, '_, '_>,
+    batch: &mut [&mut crate::modules::StepContext<'_>],
+) -> Result<()> {
+    if batch.iter().any(|c| c.entity.name() != "product") {
+        for c in batch.iter_mut() {
+            prepare_catalog(s, c.entity, c.pre_image, c.target)?;
+        }
+        return Ok(());
+    }
+    let numbers: Vec<String> = batch
+        .iter()
+        .filter(|c| c.target.contains_key("productnumber"))
+        .filter_map(|c| c.target.get("productnumber").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let units: Vec<Uuid> = batch.iter().filter_map(|c| units_to_check(c.pre_image, c.target)).collect();
+    let mut known = ProductsKnown::read(s, &numbers, &units)?;
+    for c in batch.iter_mut() {
+        let own = c.pre_image.and_then(|e| e.get("productid").and_then(Value::as_uuid)).unwrap_or(c.id);
+        product_rules(c.pre_image, c.target, own, &mut known)?;
+    }
+    Ok(())
 }
 
 /// A new unit group gets its base unit, named by `baseuomname`.

@@ -56,6 +56,7 @@ pub(super) fn register(r: &mut Registry) {
     }
     r.step(
         Step::new("product_defaults", Create, PreOperation, product_defaults)
+            .batch(product_defaults_many)
             .entity("product")
             .rank(DEFAULTS)
             .describe("A new product gets the default unit group, unit and price list."),
@@ -64,6 +65,7 @@ pub(super) fn register(r: &mut Registry) {
         for entity in ["uomschedule", "uom", "product"] {
             r.step(
                 Step::new("catalog", message, PreOperation, catalog)
+                    .batch(lines::prepare_catalog_many)
                     .entity(entity)
                     .describe("Unit groups, units and products are kept consistent."),
             );
@@ -174,6 +176,14 @@ fn document_changed(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Res
 
 fn product_defaults(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     defaults::new_product(s, c.target)
+}
+
+fn product_defaults_many(s: &mut Session<'_, '_, '_>, batch: &mut [&mut StepContext<'_>]) -> Result<()> {
+    let mut known = defaults::ProductDefaults::default();
+    for c in batch.iter_mut() {
+        defaults::new_product_with(s, c.target, &mut known)?;
+    }
+    Ok(())
 }
 
 fn catalog(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {

@@ -11,7 +11,7 @@ use relata_metadata::{Entity, EntityRef, Value};
 use relata_query::ast::QueryOptions;
 use relata_query::Restriction;
 use relata_security::Right;
-use relata_store::{Param, SqlBuilder, Storage};
+use relata_store::{Backend, Param, SqlBuilder, Storage};
 use uuid::Uuid;
 
 use super::{check_required, check_writable, insert_rows, lookups_in, not_found, update_messages, SECURITY_ENTITIES};
@@ -154,9 +154,9 @@ impl Session<'_, '_, '_> {
             }
         }
         let versions = self.tx.next_row_versions(kept_ids.len())?;
+        self.write_versions(&entity, &kept_ids, &kept_existing, &kept_changes, &versions)?;
         let mut trail = audit::Rows::default();
-        for (((id, c), old), version) in kept_ids.iter().zip(&kept_changes).zip(&kept_existing).zip(versions) {
-            self.write_version(&entity, *id, old, c, version)?;
+        for ((id, c), old) in kept_ids.iter().zip(&kept_changes).zip(&kept_existing) {
             trail.updated(self, &entity, *id, old, c);
         }
         trail.write(self)?;
@@ -170,6 +170,101 @@ impl Session<'_, '_, '_> {
             &mut kept_changes,
             Some(&kept_existing),
         )?;
+        Ok(())
+    }
+
+    /// The UPDATEs of a batch, each guarded by the version read. SQLite
+    /// runs in the process, so one statement per record costs little; on
+    /// PostgreSQL the records that change the same columns go in one
+    /// `UPDATE … FROM (VALUES …)`, a round trip for hundreds of records.
+    fn write_versions(
+        &mut self,
+        entity: &Entity,
+        ids: &[Uuid],
+        existing: &[Fields],
+        changes: &[Fields],
+        versions: &[i64],
+    ) -> Result<()> {
+        if self.tx.backend() == Backend::Sqlite {
+            for (((id, old), c), version) in ids.iter().zip(existing).zip(changes).zip(versions) {
+                self.write_version(entity, *id, old, c, *version)?;
+            }
+            return Ok(());
+        }
+        let written = |c: &Fields| -> Vec<String> {
+            c.keys().filter(|k| !matches!(k.as_str(), "modifiedon" | "modifiedby" | "versionnumber")).cloned().collect()
+        };
+        let mut groups: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            groups.entry(written(c)).or_default().push(i);
+        }
+        for (columns, rows) in groups {
+            let mut stored: Vec<(String, Storage, Option<String>)> = Vec::new();
+            for name in &columns {
+                let attr = entity.attribute(name).expect("validated attribute");
+                stored.push((name.clone(), Storage::of(attr), attr.is_polymorphic().then(|| attr.type_column())));
+            }
+            let per_row = 3 + stored.iter().map(|(_, _, t)| 1 + t.is_some() as usize).sum::<usize>();
+            for chunk in rows.chunks((super::MAX_PARAMS / per_row).max(1)) {
+                let mut b = SqlBuilder::new(self.tx.backend());
+                b.push("UPDATE ").ident(entity.table()).push(" AS t SET ");
+                let mut v = 0;
+                for (name, _, type_column) in &stored {
+                    b.ident(name).push(&format!(" = v.c{v}, "));
+                    v += 1;
+                    if let Some(t) = type_column {
+                        b.ident(t).push(&format!(" = v.c{v}, "));
+                        v += 1;
+                    }
+                }
+                if entity.attribute("modifiedon").is_some() {
+                    b.push("modifiedon = ");
+                    b.param(Param::new(Value::DateTime(self.now), Storage::Timestamp));
+                    b.push(", modifiedby = ");
+                    b.param(Param::uuid(self.principal.user_id));
+                    b.push(", ");
+                }
+                b.push("versionnumber = v.nv FROM (VALUES ");
+                let cast = |b: &mut SqlBuilder, p: Param| {
+                    let ty = p.storage.sql_type(Backend::Postgres);
+                    b.param(p);
+                    b.push("::").push(&ty);
+                };
+                for (r, &i) in chunk.iter().enumerate() {
+                    b.push(if r == 0 { "(" } else { ", (" });
+                    cast(&mut b, Param::uuid(ids[i]));
+                    b.push(", ");
+                    let old = existing[i].get("versionnumber").and_then(Value::as_i64).unwrap_or(0);
+                    cast(&mut b, Param::bigint(old));
+                    b.push(", ");
+                    cast(&mut b, Param::bigint(versions[i]));
+                    for (name, storage, type_column) in &stored {
+                        let value = changes[i].get(name).cloned().unwrap_or(Value::Null);
+                        b.push(", ");
+                        if type_column.is_some() {
+                            let t =
+                                value.as_ref_value().map(|r| Value::String(r.entity.clone())).unwrap_or(Value::Null);
+                            cast(&mut b, Param::new(value, *storage));
+                            b.push(", ");
+                            cast(&mut b, Param::new(t, Storage::Text));
+                        } else {
+                            cast(&mut b, Param::new(value, *storage));
+                        }
+                    }
+                    b.push(")");
+                }
+                b.push(") AS v(id, ov, nv");
+                for i in 0..v {
+                    b.push(&format!(", c{i}"));
+                }
+                b.push(") WHERE t.").ident(entity.primary_id()).push(" = v.id AND t.versionnumber = v.ov");
+                if self.tx.execute(&b.sql, &b.params)? != chunk.len() as u64 {
+                    return Err(EngineError::PreconditionFailed(
+                        "A record was changed by someone else; read it again.".into(),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
