@@ -553,12 +553,32 @@ impl<'s> Ctx<'s> {
                     b.push(if name == "In" { "1=0" } else { "1=1" });
                     return Ok(());
                 }
-                b.push(&col.sql).push(if name == "In" { " IN (" } else { " NOT IN (" });
+                // Text compares as `eq` does: without regard to case, through
+                // the same folded index (PostgreSQL; SQLite's NOCASE
+                // columns fold ASCII themselves).
+                let pg = self.backend == relata_store::Backend::Postgres;
+                let non_ascii = values.iter().any(|v| matches!(v, Literal::String(s) if !s.is_ascii()));
+                let fold = match (storage == Storage::Text && attr.kind != AttrKind::MultiSelectPicklist, pg) {
+                    (true, true) => Some(("lower(", ") COLLATE \"C\"")),
+                    (true, false) if non_ascii => Some(("relata_fold(", ")")),
+                    _ => None,
+                };
+                match fold {
+                    Some((open, close)) => b.push(open).push(&col.sql).push(close),
+                    None => b.push(&col.sql),
+                };
+                b.push(if name == "In" { " IN (" } else { " NOT IN (" });
                 for (i, v) in values.iter().enumerate() {
                     if i > 0 {
                         b.push(", ");
                     }
+                    if let Some((open, _)) = fold {
+                        b.push(open);
+                    }
                     b.param(Param::new(coerce(attr, v)?, storage));
+                    if fold.is_some() {
+                        b.push(")");
+                    }
                 }
                 b.push(")");
                 Ok(())

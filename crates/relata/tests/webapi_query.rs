@@ -185,6 +185,15 @@ fn dataverse_query_functions() {
                 format!("Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['{tag} A','{tag} D'])"),
                 names(&tag, &["A", "D"]),
             ),
+            // Text is matched without regard to case, as `eq` matches it.
+            (
+                format!(
+                    "Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['{}','{}'])",
+                    format!("{tag} A").to_lowercase(),
+                    format!("{tag} D").to_uppercase()
+                ),
+                names(&tag, &["A", "D"]),
+            ),
             (
                 format!("{base} and Microsoft.Dynamics.CRM.NotIn(PropertyName='numberofemployees',PropertyValues=['10','20'])"),
                 names(&tag, &["C", "D", "E"]),
