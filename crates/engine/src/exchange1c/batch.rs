@@ -135,13 +135,10 @@ pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, it
             Item::Product(p) => {
                 wanted.push(p.id.clone());
                 wanted.push(p.product_id().to_string());
-                let code = p.requisite("Код").unwrap_or("");
-                numbers.extend(catalog::number_candidates(&[p.article.as_deref().unwrap_or(""), code, &p.id]));
             }
             _ => {}
         }
     }
-    read_numbers(s, cx, &numbers)?;
     if wanted.is_empty() {
         return Ok(());
     }
@@ -157,6 +154,16 @@ pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, it
             by_id.insert(key, row);
         }
     }
+    // New products take a number: which of theirs are free is read once.
+    for item in items {
+        if let Item::Product(p) = item {
+            if !by_id.contains_key(&p.id) {
+                let code = p.requisite("Код").unwrap_or("");
+                numbers.extend(catalog::number_candidates(&[p.article.as_deref().unwrap_or(""), code, &p.id]));
+            }
+        }
+    }
+    read_numbers(s, cx, &numbers)?;
     let products: Vec<Uuid> = by_id.values().filter_map(|p| p.get("productid").and_then(Value::as_uuid)).collect();
     for id in &wanted {
         cx.remember("product", id, by_id.remove(id));
