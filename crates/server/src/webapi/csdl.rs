@@ -94,6 +94,7 @@ pub fn csdl(schema: &Schema, catalog: &[relata_engine::modules::Action]) -> Stri
     }
     x.push_str(r#"<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>"#);
     x.push_str(r#"<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>"#);
+    x.push_str(super::multiple::CSDL);
     x.push_str(SECURITY_TYPES);
     x.push_str(super::catalog::QUERY_TYPES);
     x.push_str(&catalog_types);

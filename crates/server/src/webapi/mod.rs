@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod csdl;
 pub mod json;
 pub mod metadata;
+mod multiple;
 
 use std::collections::HashMap;
 
@@ -243,6 +244,9 @@ pub fn execute_in(s: &mut Session<'_, '_, '_>, req: &ApiRequest) -> Result<ApiRe
             Method::POST => create(s, req, &entity, &prefer),
             _ => Err(ApiError::method_not_allowed(format!("{} is not supported on an entity set.", req.method))),
         },
+        (None, 2) if segs[1].key.is_none() && multiple::names(&segs[1].name).is_some() => {
+            multiple::handle(s, req, &entity, &segs[1].name)
+        }
         (None, 2) if segs[1].name == "$count" && segs[1].key.is_none() && req.method == Method::GET => {
             let opts = parse_query_options(&req.query)?;
             let n = s.count(entity.name(), &opts, None)?;
