@@ -276,12 +276,20 @@ impl Session<'_, '_, '_> {
         let mut values: Vec<&String> = values.iter().collect();
         values.sort();
         values.dedup();
+        // Ordered by the column filtered on (then the key), so that the
+        // planner reads the column's index for the listed values and sorts
+        // what it found, rather than walking the whole table in key order
+        // looking for them.
+        let order = match self.entity(entity)?.attribute(column) {
+            Some(a) if a.kind.is_lookup() => format!("_{column}_value"),
+            _ => column.to_string(),
+        };
         for chunk in values.chunks(IDS_PER_QUERY) {
             let list: Vec<String> = chunk.iter().map(|v| relata_query::options::string_literal(v)).collect();
             out.extend(self.query_system(
                 entity,
                 &format!(
-                    "$filter=Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{}])",
+                    "$filter=Microsoft.Dynamics.CRM.In(PropertyName='{column}',PropertyValues=[{}])&$orderby={order}",
                     list.join(",")
                 ),
             )?);
