@@ -983,13 +983,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
                 b.push(", ");
             }
         }
-        if entity.attribute("modifiedon").is_some() {
-            b.push("modifiedon = ");
-            b.param(Param::new(Value::DateTime(self.now), Storage::Timestamp));
-            b.push(", modifiedby = ");
-            b.param(Param::uuid(self.principal.user_id));
-            b.push(", ");
-        }
+        self.push_modified(entity, &mut b);
         b.push("versionnumber = ");
         b.param(Param::bigint(next));
         b.push(" WHERE ").ident(entity.primary_id()).push(" = ");
@@ -1002,6 +996,18 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
             ));
         }
         Ok(())
+    }
+
+    /// `modifiedon = …, modifiedby = …, ` of an UPDATE, for entities that
+    /// keep them.
+    pub(crate) fn push_modified(&self, entity: &Entity, b: &mut SqlBuilder) {
+        if entity.attribute("modifiedon").is_some() {
+            b.push("modifiedon = ");
+            b.param(Param::new(Value::DateTime(self.now), Storage::Timestamp));
+            b.push(", modifiedby = ");
+            b.param(Param::uuid(self.principal.user_id));
+            b.push(", ");
+        }
     }
 
     /// Deletes a record after the cascades its relationships define.

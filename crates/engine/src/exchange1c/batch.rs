@@ -168,35 +168,34 @@ pub(super) fn read_ahead(s: &mut Session<'_, '_, '_>, cx: &mut catalog::Step, it
     for id in &wanted {
         cx.remember("product", id, by_id.remove(id));
     }
-    let keys: Vec<String> = products.iter().map(Uuid::to_string).collect();
-    let mut items: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
-    for row in s.query_system_in("productpricelevel", "productid", &keys)? {
-        if let Some(list) = row.get("productid").and_then(Value::as_uuid).and_then(|p| items.get_mut(&p)) {
-            list.push(row);
+    for (entity, column, into) in [
+        ("productpricelevel", "productid", &mut cx.items),
+        ("relata_productpropertyvalue", "relata_productid", &mut cx.values),
+        ("relata_productstock", "relata_productid", &mut cx.stocks),
+    ] {
+        for (product, rows) in by_product(s, entity, column, &products)? {
+            into.entry(product).or_insert(rows);
         }
-    }
-    let mut values: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
-    for row in s.query_system_in("relata_productpropertyvalue", "relata_productid", &keys)? {
-        if let Some(list) = row.get("relata_productid").and_then(Value::as_uuid).and_then(|p| values.get_mut(&p)) {
-            list.push(row);
-        }
-    }
-    for (p, list) in values {
-        cx.values.entry(p).or_insert(list);
-    }
-    let mut stocks: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
-    for row in s.query_system_in("relata_productstock", "relata_productid", &keys)? {
-        if let Some(list) = row.get("relata_productid").and_then(Value::as_uuid).and_then(|p| stocks.get_mut(&p)) {
-            list.push(row);
-        }
-    }
-    for (p, list) in items {
-        cx.items.entry(p).or_insert(list);
-    }
-    for (p, list) in stocks {
-        cx.stocks.entry(p).or_insert(list);
     }
     Ok(())
+}
+
+/// The records of `entity` whose `column` names one of `products`, by
+/// product (an empty list for a product that has none).
+fn by_product(
+    s: &mut Session<'_, '_, '_>,
+    entity: &str,
+    column: &str,
+    products: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Fields>>> {
+    let keys: Vec<String> = products.iter().map(Uuid::to_string).collect();
+    let mut out: HashMap<Uuid, Vec<Fields>> = products.iter().map(|p| (*p, Vec::new())).collect();
+    for row in s.query_system_in(entity, column, &keys)? {
+        if let Some(list) = row.get(column).and_then(Value::as_uuid).and_then(|p| out.get_mut(&p)) {
+            list.push(row);
+        }
+    }
+    Ok(out)
 }
 
 /// Which of the product numbers new products may take are taken.

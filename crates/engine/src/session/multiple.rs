@@ -217,13 +217,7 @@ impl Session<'_, '_, '_> {
                         v += 1;
                     }
                 }
-                if entity.attribute("modifiedon").is_some() {
-                    b.push("modifiedon = ");
-                    b.param(Param::new(Value::DateTime(self.now), Storage::Timestamp));
-                    b.push(", modifiedby = ");
-                    b.param(Param::uuid(self.principal.user_id));
-                    b.push(", ");
-                }
+                self.push_modified(entity, &mut b);
                 b.push("versionnumber = v.nv FROM (VALUES ");
                 let cast = |b: &mut SqlBuilder, p: Param| {
                     let ty = p.storage.sql_type(Backend::Postgres);
