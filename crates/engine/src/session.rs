@@ -542,28 +542,10 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         self.check_references_many(std::iter::once((fields, checked)))
     }
 
-    /// Records without an owner of their own (product lines, price list
-    /// items, payments) are written through their parent: writing one is
-    /// writing the parent, which the caller must see and may write.
-    /// Activity parties are written with their activity.
+    /// The parent of a record written through it (see
+    /// [`Session::check_parent_write_many`]).
     fn check_parent_write(&mut self, entity: &Entity, record: &Fields) -> Result<()> {
-        if self.principal.all_privileges {
-            return Ok(());
-        }
-        let schema = self.schema.clone();
-        let Some((attr, parent)) = relata_query::plan::parent_lookup(&schema, entity) else { return Ok(()) };
-        if parent.name() == "activitypointer" {
-            return Ok(());
-        }
-        let Some(id) = record.get(&attr.name).and_then(Value::as_uuid) else { return Ok(()) };
-        let rec = self.load(parent, id)?.ok_or_else(|| {
-            EngineError::Invalid(format!(
-                "The record referenced by '{}' ({} {id}) does not exist.",
-                attr.name,
-                parent.name()
-            ))
-        })?;
-        self.require(parent, Right::Write, &rec, id)
+        self.check_parent_write_many(entity, std::slice::from_ref(record))
     }
 
     /// The business unit a principal (user or team) belongs to.

@@ -329,6 +329,12 @@ impl Session<'_, '_, '_> {
     /// [`Session::load`] of many records, in the order of `ids`; a record
     /// missing or out of reach is the error.
     pub(crate) fn load_many(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<Vec<Fields>> {
+        let mut by_id = self.load_found(entity, ids)?;
+        ids.iter().map(|id| by_id.remove(id).ok_or_else(|| not_found(entity.name(), *id))).collect()
+    }
+
+    /// [`Session::load`] of many records: those found, by id.
+    fn load_found(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
         self.check_readable(entity)?;
         let mut by_id = HashMap::with_capacity(ids.len());
         let name = entity.name().to_string();
@@ -345,7 +351,7 @@ impl Session<'_, '_, '_> {
                 }
             }
         }
-        ids.iter().map(|id| by_id.remove(id).ok_or_else(|| not_found(entity.name(), *id))).collect()
+        Ok(by_id)
     }
 
     /// [`Session::check_appends`] over a batch: Append on each record,
@@ -389,8 +395,12 @@ impl Session<'_, '_, '_> {
         Ok(true)
     }
 
-    /// [`Session::check_parent_write`] over a batch: each parent once.
-    fn check_parent_write_many(&mut self, entity: &Entity, records: &[Fields]) -> Result<()> {
+    /// Records without an owner of their own (product lines, price list
+    /// items, payments) are written through their parent: writing one is
+    /// writing the parent, which the caller must see and may write. Each
+    /// parent of the batch is read once. Activity parties are written with
+    /// their activity.
+    pub(super) fn check_parent_write_many(&mut self, entity: &Entity, records: &[Fields]) -> Result<()> {
         if self.principal.all_privileges {
             return Ok(());
         }
@@ -403,18 +413,19 @@ impl Session<'_, '_, '_> {
             records.iter().filter_map(|r| r.get(&attr.name).and_then(Value::as_uuid)).collect();
         parents.sort();
         parents.dedup();
-        for chunk in parents.chunks(IDS_PER_QUERY) {
-            let loaded = self.load_many(parent, chunk).map_err(|e| match e {
-                EngineError::NotFound(_) => EngineError::Invalid(format!(
-                    "The record referenced by '{}' ({}) does not exist.",
+        if parents.is_empty() {
+            return Ok(());
+        }
+        let loaded = self.load_found(parent, &parents)?;
+        for id in &parents {
+            let Some(rec) = loaded.get(id) else {
+                return Err(EngineError::Invalid(format!(
+                    "The record referenced by '{}' ({} {id}) does not exist.",
                     attr.name,
                     parent.name()
-                )),
-                other => other,
-            })?;
-            for (id, rec) in chunk.iter().zip(&loaded) {
-                self.require(parent, Right::Write, rec, *id)?;
-            }
+                )));
+            };
+            self.require(parent, Right::Write, rec, *id)?;
         }
         Ok(())
     }
