@@ -400,18 +400,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     /// Owner and business unit of a record the caller can see, without
     /// locking it; None when it does not exist or is out of reach.
     pub(crate) fn visible_owner(&mut self, entity: &Entity, id: Uuid) -> Result<Option<Fields>> {
-        let mut select = vec![entity.primary_id().to_string()];
-        if entity.is_owned() {
-            select.push("_ownerid_value".into());
-            select.push("_owningbusinessunit_value".into());
-        }
-        let opts = QueryOptions { select: Some(select), ..Default::default() };
-        let e = entity.name().to_string();
-        let mut page = self.with_ctx(|ctx, tx| {
-            let ent = ctx.schema.entity(&e).expect("entity exists");
-            Ok(ctx.query(tx, ent, &opts, Some(1), Some(&Restriction::Id(id)))?)
-        })?;
-        Ok(page.records.pop().map(|r| r.values.into_iter().collect()))
+        Ok(self.visible_owners(entity, &[id])?.remove(&id))
     }
 
     /// Lookups the caller sets: Append on the record, AppendTo on each

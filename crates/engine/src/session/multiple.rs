@@ -336,22 +336,7 @@ impl Session<'_, '_, '_> {
     /// [`Session::load`] of many records: those found, by id.
     fn load_found(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
         self.check_readable(entity)?;
-        let mut by_id = HashMap::with_capacity(ids.len());
-        let name = entity.name().to_string();
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let restriction = Restriction::Ids(chunk.to_vec());
-            let page = self.with_ctx_locking(true, |ctx, tx| {
-                let ent = ctx.schema.entity(&name).expect("entity exists");
-                Ok(ctx.query(tx, ent, &QueryOptions::default(), Some(chunk.len()), Some(&restriction))?)
-            })?;
-            for r in page.records {
-                let fields: Fields = r.values.into_iter().collect();
-                if let Some(id) = fields.get(entity.primary_id()).and_then(Value::as_uuid) {
-                    by_id.insert(id, fields);
-                }
-            }
-        }
-        Ok(by_id)
+        self.by_ids(entity, ids, &QueryOptions::default(), true)
     }
 
     /// [`Session::check_appends`] over a batch: Append on each record,
@@ -432,20 +417,32 @@ impl Session<'_, '_, '_> {
 
     /// [`Session::visible_owner`] of many records: those the caller can
     /// see, by id.
-    fn visible_owners(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
+    pub(super) fn visible_owners(&mut self, entity: &Entity, ids: &[Uuid]) -> Result<HashMap<Uuid, Fields>> {
         let mut select = vec![entity.primary_id().to_string()];
         if entity.is_owned() {
             select.push("_ownerid_value".into());
             select.push("_owningbusinessunit_value".into());
         }
-        let opts = QueryOptions { select: Some(select), ..Default::default() };
+        self.by_ids(entity, ids, &QueryOptions { select: Some(select), ..Default::default() }, false)
+    }
+
+    /// Records of `entity` among `ids` that the caller can see, by id,
+    /// read `IDS_PER_QUERY` at a time (locked with `lock`, see
+    /// [`Session::with_ctx_locking`]).
+    fn by_ids(
+        &mut self,
+        entity: &Entity,
+        ids: &[Uuid],
+        opts: &QueryOptions,
+        lock: bool,
+    ) -> Result<HashMap<Uuid, Fields>> {
         let name = entity.name().to_string();
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let restriction = Restriction::Ids(chunk.to_vec());
-            let page = self.with_ctx(|ctx, tx| {
+            let page = self.with_ctx_locking(lock, |ctx, tx| {
                 let ent = ctx.schema.entity(&name).expect("entity exists");
-                Ok(ctx.query(tx, ent, &opts, Some(chunk.len()), Some(&restriction))?)
+                Ok(ctx.query(tx, ent, opts, Some(chunk.len()), Some(&restriction))?)
             })?;
             for r in page.records {
                 let fields: Fields = r.values.into_iter().collect();
