@@ -25,6 +25,12 @@ pub enum Error {
         /// Where the first bad byte is, when known.
         offset: usize,
     },
+    /// The document could not be read from where it is kept.
+    #[error("the document could not be read: {message}")]
+    Read {
+        /// What the reader said.
+        message: String,
+    },
     /// The text is not well-formed XML.
     #[error("malformed XML at line {line}: {message}")]
     Xml {

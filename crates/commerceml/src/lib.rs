@@ -39,6 +39,6 @@ pub use model::{
     OfferPackage, Order, OrderLine, Package, Price, PriceTax, PriceType, Product, Property, PropertyChoice,
     PropertyValue, Representative, Requisite, SiteStatus, StatusFacts, Tax, TaxRate, Unit, Warehouse, WarehouseStock,
 };
-pub use read::read;
+pub use read::{entries, read, Entries, Entry};
 pub use version::{SchemaVersion, UnknownVersion};
 pub use write::{write_orders, write_orders_at};

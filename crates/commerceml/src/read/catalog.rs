@@ -1,17 +1,19 @@
 //! `Классификатор`, `Каталог` and `ПакетПредложений`.
 
+use std::io::Read;
+
 use super::xml::{Cursor, Element};
 use super::{
     base_unit, characteristics, child_name, deleted_attr, flag, only_changes_attr, presentation, requisites, tax_rates,
 };
 use crate::model::{
-    Catalog, Classifier, Group, Offer, OfferPackage, Price, PriceTax, PriceType, Product, Property, PropertyChoice,
-    PropertyValue, Unit, Warehouse, WarehouseStock,
+    Classifier, Group, Offer, Price, PriceTax, PriceType, Product, Property, PropertyChoice, PropertyValue, Unit,
+    Warehouse, WarehouseStock,
 };
 use crate::names::*;
 use crate::Error;
 
-pub(super) fn classifier(x: &mut Cursor<'_>, element: &Element) -> Result<Classifier, Error> {
+pub(super) fn classifier<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Classifier, Error> {
     let mut classifier = Classifier { only_changes: only_changes_attr(element), ..Classifier::default() };
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -45,7 +47,7 @@ pub(super) fn classifier(x: &mut Cursor<'_>, element: &Element) -> Result<Classi
 
 /// `Группы`: the subtree flattened parent-first. Top-level entries of the
 /// result have no parent; the caller links them to its own group.
-fn groups(x: &mut Cursor<'_>, element: &Element) -> Result<Vec<Group>, Error> {
+fn groups<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Vec<Group>, Error> {
     let mut out = Vec::new();
     while let Some(g) = x.next_child(element)? {
         if g.name != GROUP {
@@ -74,7 +76,7 @@ fn groups(x: &mut Cursor<'_>, element: &Element) -> Result<Vec<Group>, Error> {
     Ok(out)
 }
 
-fn property(x: &mut Cursor<'_>, element: &Element) -> Result<Property, Error> {
+fn property<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Property, Error> {
     let mut property = Property { deleted: deleted_attr(element), ..Property::default() };
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -110,7 +112,7 @@ fn property(x: &mut Cursor<'_>, element: &Element) -> Result<Property, Error> {
     Ok(property)
 }
 
-fn unit(x: &mut Cursor<'_>, element: &Element) -> Result<Unit, Error> {
+fn unit<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Unit, Error> {
     let mut unit = Unit::default();
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -126,7 +128,11 @@ fn unit(x: &mut Cursor<'_>, element: &Element) -> Result<Unit, Error> {
     Ok(unit)
 }
 
-fn price_types(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<PriceType>) -> Result<(), Error> {
+pub(super) fn price_types<R: Read>(
+    x: &mut Cursor<R>,
+    element: &Element,
+    out: &mut Vec<PriceType>,
+) -> Result<(), Error> {
     while let Some(t) = x.next_child(element)? {
         if t.name != PRICE_TYPE {
             x.skip(&t)?;
@@ -148,7 +154,7 @@ fn price_types(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<PriceType>) 
     Ok(())
 }
 
-fn price_tax(x: &mut Cursor<'_>, element: &Element) -> Result<PriceTax, Error> {
+fn price_tax<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<PriceTax, Error> {
     let mut tax = PriceTax::default();
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -161,7 +167,7 @@ fn price_tax(x: &mut Cursor<'_>, element: &Element) -> Result<PriceTax, Error> {
     Ok(tax)
 }
 
-fn warehouses(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Warehouse>) -> Result<(), Error> {
+pub(super) fn warehouses<R: Read>(x: &mut Cursor<R>, element: &Element, out: &mut Vec<Warehouse>) -> Result<(), Error> {
     while let Some(w) = x.next_child(element)? {
         if w.name != WAREHOUSE {
             x.skip(&w)?;
@@ -182,29 +188,7 @@ fn warehouses(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Warehouse>) -
     Ok(())
 }
 
-pub(super) fn catalog(x: &mut Cursor<'_>, element: &Element) -> Result<Catalog, Error> {
-    let mut catalog = Catalog { only_changes: only_changes_attr(element), ..Catalog::default() };
-    while let Some(c) = x.next_child(element)? {
-        match c.name.as_str() {
-            ID => catalog.id = x.text(&c)?,
-            CLASSIFIER_ID => catalog.classifier_id = x.opt_text(&c)?,
-            NAME => catalog.name = x.text(&c)?,
-            ONLY_CHANGES => catalog.only_changes |= flag(x, &c)?,
-            PRODUCTS => {
-                while let Some(p) = x.next_child(&c)? {
-                    match p.name.as_str() {
-                        PRODUCT => catalog.products.push(product(x, &p)?),
-                        _ => x.skip(&p)?,
-                    }
-                }
-            }
-            _ => x.skip(&c)?,
-        }
-    }
-    Ok(catalog)
-}
-
-fn product(x: &mut Cursor<'_>, element: &Element) -> Result<Product, Error> {
+pub(super) fn product<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Product, Error> {
     let mut product = Product { deleted: deleted_attr(element), ..Product::default() };
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -238,7 +222,7 @@ fn product(x: &mut Cursor<'_>, element: &Element) -> Result<Product, Error> {
     Ok(product)
 }
 
-fn property_values(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<PropertyValue>) -> Result<(), Error> {
+fn property_values<R: Read>(x: &mut Cursor<R>, element: &Element, out: &mut Vec<PropertyValue>) -> Result<(), Error> {
     while let Some(v) = x.next_child(element)? {
         if v.name != PROPERTY_VALUE {
             x.skip(&v)?;
@@ -257,32 +241,7 @@ fn property_values(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Property
     Ok(())
 }
 
-pub(super) fn offer_package(x: &mut Cursor<'_>, element: &Element) -> Result<OfferPackage, Error> {
-    let mut package = OfferPackage { only_changes: only_changes_attr(element), ..OfferPackage::default() };
-    while let Some(c) = x.next_child(element)? {
-        match c.name.as_str() {
-            ID => package.id = x.text(&c)?,
-            NAME => package.name = x.text(&c)?,
-            CATALOG_ID => package.catalog_id = x.opt_text(&c)?,
-            CLASSIFIER_ID => package.classifier_id = x.opt_text(&c)?,
-            ONLY_CHANGES => package.only_changes |= flag(x, &c)?,
-            PRICE_TYPES => price_types(x, &c, &mut package.price_types)?,
-            WAREHOUSES => warehouses(x, &c, &mut package.warehouses)?,
-            OFFERS => {
-                while let Some(o) = x.next_child(&c)? {
-                    match o.name.as_str() {
-                        OFFER => package.offers.push(offer(x, &o)?),
-                        _ => x.skip(&o)?,
-                    }
-                }
-            }
-            _ => x.skip(&c)?,
-        }
-    }
-    Ok(package)
-}
-
-fn offer(x: &mut Cursor<'_>, element: &Element) -> Result<Offer, Error> {
+pub(super) fn offer<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Offer, Error> {
     let mut offer = Offer { deleted: deleted_attr(element), ..Offer::default() };
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
@@ -321,7 +280,7 @@ fn offer(x: &mut Cursor<'_>, element: &Element) -> Result<Offer, Error> {
     Ok(offer)
 }
 
-fn price(x: &mut Cursor<'_>, element: &Element) -> Result<Price, Error> {
+fn price<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Price, Error> {
     let mut price = Price::default();
     let mut unit_price = None;
     while let Some(c) = x.next_child(element)? {
@@ -341,7 +300,7 @@ fn price(x: &mut Cursor<'_>, element: &Element) -> Result<Price, Error> {
 
 /// 2.09+/3.x: `Остатки/Остаток/Склад{Ид, Количество}`, or
 /// `Остаток/Количество` for a total without warehouses.
-fn rests(x: &mut Cursor<'_>, element: &Element, offer: &mut Offer) -> Result<(), Error> {
+fn rests<R: Read>(x: &mut Cursor<R>, element: &Element, offer: &mut Offer) -> Result<(), Error> {
     while let Some(rest) = x.next_child(element)? {
         if rest.name != REST {
             x.skip(&rest)?;

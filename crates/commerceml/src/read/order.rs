@@ -1,5 +1,7 @@
 //! `Документ`: orders and order status documents.
 
+use std::io::Read;
+
 use chrono::NaiveTime;
 use rust_decimal::Decimal;
 
@@ -10,7 +12,7 @@ use crate::names::*;
 use crate::value::{lenient_date, lenient_datetime, lenient_time};
 use crate::Error;
 
-pub(super) fn document(x: &mut Cursor<'_>, element: &Element) -> Result<Order, Error> {
+pub(super) fn document<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Order, Error> {
     let mut order = Order::default();
     let mut date = None;
     let mut time = None;
@@ -54,7 +56,11 @@ pub(super) fn document(x: &mut Cursor<'_>, element: &Element) -> Result<Order, E
 }
 
 /// The `Контрагент`s of a `Контрагенты` element.
-pub(super) fn counterparties(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Counterparty>) -> Result<(), Error> {
+pub(super) fn counterparties<R: Read>(
+    x: &mut Cursor<R>,
+    element: &Element,
+    out: &mut Vec<Counterparty>,
+) -> Result<(), Error> {
     while let Some(p) = x.next_child(element)? {
         match p.name.as_str() {
             COUNTERPARTY => out.push(counterparty(x, &p)?),
@@ -64,7 +70,7 @@ pub(super) fn counterparties(x: &mut Cursor<'_>, element: &Element, out: &mut Ve
     Ok(())
 }
 
-fn counterparty(x: &mut Cursor<'_>, element: &Element) -> Result<Counterparty, Error> {
+fn counterparty<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Counterparty, Error> {
     let mut party = Counterparty::default();
     counterparty_fields(x, element, &mut party)?;
     Ok(party)
@@ -72,7 +78,7 @@ fn counterparty(x: &mut Cursor<'_>, element: &Element) -> Result<Counterparty, E
 
 /// A counterparty's fields, directly under `Контрагент` or (2.08+, 3.x)
 /// inside `РеквизитыЮрЛица` / `РеквизитыФизЛица`.
-fn counterparty_fields(x: &mut Cursor<'_>, element: &Element, party: &mut Counterparty) -> Result<(), Error> {
+fn counterparty_fields<R: Read>(x: &mut Cursor<R>, element: &Element, party: &mut Counterparty) -> Result<(), Error> {
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
             ID => party.id = x.text(&c)?,
@@ -124,13 +130,17 @@ fn counterparty_fields(x: &mut Cursor<'_>, element: &Element, party: &mut Counte
 
 /// `Представитель{Отношение, Ид, Наименование}` (1C) or the same fields
 /// wrapped in a `Контрагент` (Bitrix).
-fn representative(x: &mut Cursor<'_>, element: &Element) -> Result<Representative, Error> {
+fn representative<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<Representative, Error> {
     let mut person = Representative::default();
     representative_fields(x, element, &mut person)?;
     Ok(person)
 }
 
-fn representative_fields(x: &mut Cursor<'_>, element: &Element, person: &mut Representative) -> Result<(), Error> {
+fn representative_fields<R: Read>(
+    x: &mut Cursor<R>,
+    element: &Element,
+    person: &mut Representative,
+) -> Result<(), Error> {
     while let Some(c) = x.next_child(element)? {
         match c.name.as_str() {
             RELATION => person.relation = x.text(&c)?,
@@ -143,7 +153,7 @@ fn representative_fields(x: &mut Cursor<'_>, element: &Element, person: &mut Rep
     Ok(())
 }
 
-fn line(x: &mut Cursor<'_>, element: &Element) -> Result<OrderLine, Error> {
+fn line<R: Read>(x: &mut Cursor<R>, element: &Element) -> Result<OrderLine, Error> {
     let mut line = OrderLine::default();
     let mut unit_price = None;
     let mut price = None;
@@ -171,7 +181,7 @@ fn line(x: &mut Cursor<'_>, element: &Element) -> Result<OrderLine, Error> {
     Ok(line)
 }
 
-fn discounts(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Discount>) -> Result<(), Error> {
+fn discounts<R: Read>(x: &mut Cursor<R>, element: &Element, out: &mut Vec<Discount>) -> Result<(), Error> {
     while let Some(d) = x.next_child(element)? {
         if d.name != DISCOUNT {
             x.skip(&d)?;
@@ -192,7 +202,7 @@ fn discounts(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Discount>) -> 
     Ok(())
 }
 
-fn taxes(x: &mut Cursor<'_>, element: &Element, out: &mut Vec<Tax>) -> Result<(), Error> {
+fn taxes<R: Read>(x: &mut Cursor<R>, element: &Element, out: &mut Vec<Tax>) -> Result<(), Error> {
     while let Some(t) = x.next_child(element)? {
         if t.name != TAX {
             x.skip(&t)?;

@@ -1,12 +1,17 @@
 //! A pull cursor over quick-xml events that hands out elements by local
 //! name, so readers ignore namespaces and prefixes, and that turns every
-//! parser complaint into an [`Error`] carrying a line number.
+//! parser complaint into an [`Error`] carrying a line number. It reads
+//! through [`Text`], a piece at a time: memory does not grow with the
+//! document.
+
+use std::io::Read;
 
 use quick_xml::errors::SyntaxError;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use rust_decimal::Decimal;
 
+use crate::decode::Text;
 use crate::names;
 use crate::value::parse_decimal;
 use crate::Error;
@@ -20,7 +25,8 @@ pub(crate) struct Element {
     attributes: Vec<(String, String)>,
     /// `<a/>`: there is nothing inside to read.
     empty: bool,
-    position: u64,
+    /// The line its start tag ends on.
+    line: usize,
 }
 
 impl Element {
@@ -34,26 +40,40 @@ impl Element {
 /// (group trees), so a hostile document must not nest without bound.
 const MAX_DEPTH: usize = 200;
 
-pub(crate) struct Cursor<'a> {
-    reader: Reader<&'a [u8]>,
-    text: &'a str,
+/// What the cursor makes of one parser event.
+enum Ev {
+    Start(Element),
+    Empty(Element),
+    End,
+    /// Text or CDATA, unescaped; `None` when only whitespace.
+    Text(Option<String>),
+    Eof,
+    Other,
+}
+
+pub(crate) struct Cursor<R: Read> {
+    reader: Reader<Text<R>>,
+    buf: Vec<u8>,
     /// Local names of the open elements, innermost last.
     open: Vec<String>,
 }
 
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-        Cursor { reader: Reader::from_str(text), text, open: Vec::new() }
+impl<R: Read> Cursor<R> {
+    pub(crate) fn new(text: Text<R>) -> Self {
+        Cursor { reader: Reader::from_reader(text), buf: Vec::new(), open: Vec::new() }
+    }
+
+    /// How many bytes of the document have been read.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.reader.get_ref().bytes_read()
     }
 
     /// The document element.
     pub(crate) fn root(&mut self) -> Result<Element, Error> {
         loop {
             match self.event()? {
-                Event::Start(e) => return self.opened(&e, false),
-                Event::Empty(e) => return self.opened(&e, true),
-                Event::Eof => return Err(self.truncated()),
+                Ev::Start(e) | Ev::Empty(e) => return Ok(e),
+                Ev::Eof => return Err(self.truncated()),
                 _ => {}
             }
         }
@@ -80,24 +100,15 @@ impl<'a> Cursor<'a> {
         }
         loop {
             match self.event()? {
-                Event::Start(e) => return self.opened(&e, false).map(Some),
-                Event::Empty(e) => return self.opened(&e, true).map(Some),
-                Event::End(_) => {
-                    self.open.pop();
-                    return Ok(None);
-                }
-                Event::Text(t) => {
+                Ev::Start(e) | Ev::Empty(e) => return Ok(Some(e)),
+                Ev::End => return Ok(None),
+                Ev::Text(Some(t)) => {
                     if let Some(text) = text.as_deref_mut() {
-                        text.push_str(t.unescape().map_err(|e| self.xml_error(e))?.trim());
+                        text.push_str(t.trim());
                     }
                 }
-                Event::CData(t) => {
-                    if let Some(text) = text.as_deref_mut() {
-                        text.push_str(String::from_utf8_lossy(&t).trim());
-                    }
-                }
-                Event::Eof => return Err(self.truncated()),
-                _ => {}
+                Ev::Eof => return Err(self.truncated()),
+                Ev::Text(None) | Ev::Other => {}
             }
         }
     }
@@ -111,22 +122,21 @@ impl<'a> Cursor<'a> {
         let mut depth = 0usize;
         loop {
             match self.event()? {
-                Event::Text(t) if depth == 0 => {
-                    out.push_str(&t.unescape().map_err(|e| self.xml_error(e))?);
+                Ev::Text(Some(t)) if depth == 0 => {
+                    if out.is_empty() {
+                        out = t;
+                    } else {
+                        out.push_str(&t);
+                    }
                 }
-                Event::CData(t) if depth == 0 => out.push_str(&String::from_utf8_lossy(&t)),
-                Event::Start(e) => {
-                    self.open.push(local_name(e.local_name().as_ref()));
-                    depth += 1;
-                }
-                Event::End(_) => {
-                    self.open.pop();
+                Ev::Start(_) => depth += 1,
+                Ev::End => {
                     if depth == 0 {
                         break;
                     }
                     depth -= 1;
                 }
-                Event::Eof => return Err(self.truncated()),
+                Ev::Eof => return Err(self.truncated()),
                 _ => {}
             }
         }
@@ -157,7 +167,7 @@ impl<'a> Cursor<'a> {
         parse_decimal(text).map(Some).ok_or_else(|| Error::BadDecimal {
             element: what.to_owned(),
             value: text.to_owned(),
-            line: self.line_at(element.position),
+            line: element.line,
         })
     }
 
@@ -169,26 +179,43 @@ impl<'a> Cursor<'a> {
         let mut depth = 0usize;
         loop {
             match self.event()? {
-                Event::Start(e) => {
-                    self.open.push(local_name(e.local_name().as_ref()));
-                    depth += 1;
-                }
-                Event::End(_) => {
-                    self.open.pop();
+                Ev::Start(_) => depth += 1,
+                Ev::End => {
                     if depth == 0 {
                         return Ok(());
                     }
                     depth -= 1;
                 }
-                Event::Eof => return Err(self.truncated()),
+                Ev::Eof => return Err(self.truncated()),
                 _ => {}
             }
         }
     }
 
-    fn event(&mut self) -> Result<Event<'a>, Error> {
-        match self.reader.read_event() {
-            Ok(event) => Ok(event),
+    /// The next parser event, made owned so the buffer can be reused; the
+    /// stack of open elements follows starts and ends.
+    fn event(&mut self) -> Result<Ev, Error> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let event = match self.reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => self.opened(&e, false).map(Ev::Start),
+            Ok(Event::Empty(e)) => self.opened(&e, true).map(Ev::Empty),
+            Ok(Event::End(_)) => {
+                self.open.pop();
+                Ok(Ev::End)
+            }
+            Ok(Event::Text(t)) => {
+                if t.iter().all(u8::is_ascii_whitespace) {
+                    Ok(Ev::Text(None))
+                } else {
+                    t.unescape().map(|t| Ev::Text(Some(t.into_owned()))).map_err(|e| self.xml_error(e))
+                }
+            }
+            Ok(Event::CData(t)) => Ok(Ev::Text(Some(String::from_utf8_lossy(&t).into_owned()))),
+            Ok(Event::Eof) => Ok(Ev::Eof),
+            Ok(_) => Ok(Ev::Other),
+            // Decoding stopped: the reason was kept by the text reader.
+            Err(quick_xml::Error::Io(_)) => Err(self.reader.get_mut().failure()),
             // The parser ran out of input inside markup: the file was cut.
             Err(quick_xml::Error::Syntax(
                 SyntaxError::UnclosedTag
@@ -198,11 +225,13 @@ impl<'a> Cursor<'a> {
                 | SyntaxError::UnclosedPIOrXmlDecl,
             )) => Err(self.truncated()),
             Err(e) => Err(self.xml_error(e)),
-        }
+        };
+        self.buf = buf;
+        event
     }
 
     fn opened(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Element, Error> {
-        let position = self.reader.buffer_position();
+        let line = self.line();
         let name = local_name(e.local_name().as_ref());
         let mut attributes = Vec::new();
         for attribute in e.attributes() {
@@ -212,30 +241,27 @@ impl<'a> Cursor<'a> {
         }
         if !empty {
             if self.open.len() >= MAX_DEPTH {
-                return Err(Error::Xml {
-                    line: self.line_at(position),
-                    message: format!("elements nested deeper than {MAX_DEPTH} levels"),
-                });
+                return Err(Error::Xml { line, message: format!("elements nested deeper than {MAX_DEPTH} levels") });
             }
             self.open.push(name.clone());
         }
-        Ok(Element { name, attributes, empty, position })
+        Ok(Element { name, attributes, empty, line })
     }
 
     fn truncated(&self) -> Error {
         Error::Truncated {
             element: self.open.last().cloned().unwrap_or_else(|| names::ROOT.to_owned()),
-            line: self.line_at(self.text.len() as u64),
+            line: self.line(),
         }
     }
 
     fn xml_error(&self, error: quick_xml::Error) -> Error {
-        Error::Xml { line: self.line_at(self.reader.buffer_position()), message: error.to_string() }
+        Error::Xml { line: self.line(), message: error.to_string() }
     }
 
-    fn line_at(&self, position: u64) -> usize {
-        let end = usize::try_from(position).unwrap_or(usize::MAX).min(self.text.len());
-        1 + self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count()
+    /// The line the parser has reached.
+    fn line(&self) -> usize {
+        1 + self.reader.get_ref().lines()
     }
 }
 
