@@ -34,7 +34,7 @@ pub use audit::AuditAction;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use customize::{can_be_secured, NewAttribute, NewEntity};
 pub use error::{Detail, EngineError, ErrorMessage, Result};
-pub use exchange1c::Exchange1C;
+pub use exchange1c::{Exchange1C, ImportProgress};
 pub use limits::Lease;
 pub use org::{Org, OrgConfig, OrgIds, TokenInfo};
 pub use platform::Platform;

@@ -96,36 +96,48 @@ impl Item {
     }
 }
 
-/// The items of a package, references before what refers to them.
-pub(super) fn items(package: relata_commerceml::Package) -> Vec<Item> {
-    let mut out = Vec::new();
-    if let Some(c) = package.classifier {
-        out.extend(c.groups.into_iter().map(Item::Group));
-        out.extend(c.properties.into_iter().map(Item::Property));
-        out.extend(c.units.into_iter().map(Item::Unit));
-        out.extend(c.price_types.into_iter().map(Item::PriceType));
-        out.extend(c.warehouses.into_iter().map(Item::Warehouse));
-    }
-    if let Some(offers) = &package.offers {
-        out.extend(offers.price_types.iter().cloned().map(Item::PriceType));
-        out.extend(offers.warehouses.iter().cloned().map(Item::Warehouse));
-    }
-    if let Some(c) = package.catalog {
-        out.extend(c.products.into_iter().map(Item::Product));
-    }
-    if let Some(offers) = package.offers {
-        out.extend(offers.offers.into_iter().map(Item::Offer));
-    }
-    // Counterparties before the documents that name them, each once.
-    let mut seen = std::collections::HashSet::new();
-    let buyers = package.orders.iter().filter_map(|o| o.buyer().cloned());
-    for c in package.counterparties.into_iter().chain(buyers) {
-        if seen.insert(c.id.clone()) {
-            out.push(Item::Counterparty(Box::new(c)));
+/// The items an entry of a file gives, in the file's order: a
+/// classifier's groups, properties, units, price types and warehouses; an
+/// offer package's price types and warehouses (before its offers); a
+/// product or an offer; a document, after its buyer. Each counterparty
+/// comes once per file (`parties` keeps the ones given).
+pub(super) fn items_of(
+    entry: relata_commerceml::Entry,
+    parties: &mut std::collections::HashSet<String>,
+    out: &mut std::collections::VecDeque<Item>,
+) {
+    use relata_commerceml::Entry;
+    match entry {
+        Entry::Classifier(c) => {
+            let c = *c;
+            out.extend(c.groups.into_iter().map(Item::Group));
+            out.extend(c.properties.into_iter().map(Item::Property));
+            out.extend(c.units.into_iter().map(Item::Unit));
+            out.extend(c.price_types.into_iter().map(Item::PriceType));
+            out.extend(c.warehouses.into_iter().map(Item::Warehouse));
+        }
+        Entry::Catalog(_) => {}
+        Entry::Product(p) => out.push_back(Item::Product(*p)),
+        Entry::Offers(o) => {
+            let o = *o;
+            out.extend(o.price_types.into_iter().map(Item::PriceType));
+            out.extend(o.warehouses.into_iter().map(Item::Warehouse));
+        }
+        Entry::Offer(o) => out.push_back(Item::Offer(*o)),
+        Entry::Counterparty(c) => {
+            if parties.insert(c.id.clone()) {
+                out.push_back(Item::Counterparty(c));
+            }
+        }
+        Entry::Order(o) => {
+            // The buyer before the document that names it.
+            if let Some(buyer) = o.buyer().filter(|b| !parties.contains(&b.id)) {
+                parties.insert(buyer.id.clone());
+                out.push_back(Item::Counterparty(Box::new(buyer.clone())));
+            }
+            out.push_back(Item::Order(o));
         }
     }
-    out.extend(package.orders.into_iter().map(|o| Item::Order(Box::new(o))));
-    out
 }
 
 /// What an import did, kept in the job's data between steps.
@@ -1209,15 +1221,13 @@ fn stock(
     Ok(())
 }
 
-/// The Ид of the families, products and variants a file names: what it
-/// touched, changed or not.
-pub(super) fn seen_ids(items: &[Item]) -> Vec<&str> {
-    items
-        .iter()
-        .filter(|i| matches!(i, Item::Group(_) | Item::Product(_) | Item::Offer(_)))
-        .map(Item::id)
-        .filter(|id| !id.trim().is_empty())
-        .collect()
+/// The Ид of a family, product or variant an item names: what a file
+/// touched, changed or not (see [`retire_untouched`]).
+pub(super) fn seen_id(item: &Item) -> Option<&str> {
+    match item {
+        Item::Group(_) | Item::Product(_) | Item::Offer(_) => Some(item.id()).filter(|id| !id.trim().is_empty()),
+        _ => None,
+    }
 }
 
 /// Retires the node's products and families that no file imported since

@@ -4,7 +4,6 @@
 //! step (each step a transaction), as the system, through a node's
 //! identifiers and log.
 
-use chrono::Utc;
 use relata_metadata::Value;
 use uuid::Uuid;
 
@@ -12,7 +11,7 @@ use super::catalog::quote;
 use super::import::{self, Progress};
 use super::{nodes, sale, uploads};
 use crate::error::{EngineError, Result};
-use crate::jobs::{JobContext, JobStep};
+use crate::jobs::JobStep;
 use crate::org::Org;
 
 /// The node called `name`, or the default node.
@@ -31,42 +30,43 @@ fn node_named(org: &Org, name: Option<&str>) -> Result<Uuid> {
     })
 }
 
+/// How a folder import is going.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportProgress {
+    /// Bytes of the file read, of `size`.
+    pub read: u64,
+    pub size: u64,
+    /// Items imported.
+    pub items: usize,
+}
+
 impl Org {
     /// Imports one CommerceML file (catalog, offers, prices, stock or order
     /// statuses) through the node called `node` (the default node when
-    /// `None`), telling `progress` how many of how many items are done.
+    /// `None`), read from `file` a part at a time, telling `progress` how
+    /// many bytes of how many are read and how many items are imported.
     /// Returns the import's summary, as the node's log keeps it. A dry
     /// run (asked here or set on the node) writes nothing but the log.
     pub fn exchange_import(
         &self,
         node: Option<&str>,
         name: &str,
-        bytes: &[u8],
+        file: &mut dyn std::io::Read,
         dry_run: bool,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<String> {
         let node = node_named(self, node)?;
         let name = uploads::normalize(name).map_err(EngineError::Invalid)?;
         let system = self.system_principal();
         let (log, dry_run) = self.write(&system, |s| {
-            uploads::append(s, node, &name, bytes)?;
+            uploads::store(s, node, &name, file)?;
             let set = s
                 .read_system("relata_exchangenode", node)?
                 .and_then(|n| n.get("relata_dryrun").and_then(Value::as_bool));
             Ok::<_, EngineError>((import::start_log(s, node, &name)?, dry_run || set.unwrap_or(false)))
         })?;
         let data = Progress { node, file: name.clone(), log, dry_run, ..Progress::default() };
-        let mut ctx = JobContext {
-            id: Uuid::now_v7(),
-            name: format!("1C import: {name}"),
-            data: serde_json::to_value(&data).map_err(|e| EngineError::Invalid(e.to_string()))?,
-            regarding: None,
-            message_name: None,
-            retry_count: 0,
-            depth: 0,
-            now: Utc::now(),
-            next_run: None,
-        };
+        let mut ctx = import::job_context(&name, &data)?;
         loop {
             import::prepare(self, ctx.id, &ctx.data);
             let step = self.write(&system, |s| {
@@ -82,7 +82,7 @@ impl Org {
                 }
             };
             let p: Progress = serde_json::from_value(ctx.data.clone()).unwrap_or_default();
-            progress(p.cursor, p.total);
+            progress(ImportProgress { read: p.read, size: p.size, items: p.cursor });
             if let JobStep::Done(summary) = step {
                 return Ok(summary.unwrap_or_default());
             }

@@ -8,7 +8,9 @@
 //! rules refuse (a name too long, a unit in the wrong group) is skipped
 //! with a warning in the log rather than failing the package.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufReader, Seek};
 
 use parking_lot::Mutex;
 use relata_metadata::{EntityRef, Value};
@@ -27,46 +29,135 @@ pub(super) const JOB: &str = "import";
 const BATCH: usize = 200;
 const STEP_TIME: std::time::Duration = std::time::Duration::from_millis(40);
 
-/// The last file parsed, by job: a job's steps run one after another,
-/// usually in one process, and parsing a big file for each short step
-/// (inside the step's transaction) would cost more than the items.
-static PARSED: Mutex<Option<(Uuid, Arc<Vec<catalog::Item>>)>> = Mutex::new(None);
+/// An import's file being read: its parts copied to a temporary file and
+/// parsed as a stream, a step's worth of items ahead. Memory holds those
+/// items, whatever the file's size.
+struct Reading {
+    job: Uuid,
+    entries: relata_commerceml::Entries<BufReader<File>>,
+    /// Items read and not yet applied; the first is item number `at`.
+    ahead: VecDeque<catalog::Item>,
+    at: usize,
+    /// Counterparties already given, each once per file.
+    parties: HashSet<String>,
+    /// The Ид of the families, products and variants passed so far.
+    seen: Vec<String>,
+    ended: bool,
+    size: u64,
+}
 
-fn items_of(s: &mut Session<'_, '_, '_>, job: Uuid, p: &Progress) -> Result<Arc<Vec<catalog::Item>>> {
-    if let Some((id, items)) = PARSED.lock().as_ref() {
-        if *id == job {
-            return Ok(items.clone());
+/// The files being read, by job. A job's steps run one after another,
+/// usually in one process; reading the file from its start for each step
+/// would cost more than the items. A few are kept, for imports running
+/// side by side.
+static READING: Mutex<Vec<Reading>> = Mutex::new(Vec::new());
+const KEPT_READINGS: usize = 4;
+
+impl Reading {
+    /// Copies the file's parts out of the database and starts reading.
+    fn open(s: &mut Session<'_, '_, '_>, job: Uuid, p: &Progress) -> Result<Reading> {
+        let spill = |e: std::io::Error| EngineError::Invalid(format!("'{}' could not be read: {e}", p.file));
+        let mut file = tempfile::tempfile().map_err(spill)?;
+        let size = uploads::copy_to(s, p.node, &p.file, &mut file)?
+            .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
+        file.rewind().map_err(spill)?;
+        let entries = relata_commerceml::entries(BufReader::new(file)).map_err(|e| unreadable(&p.file, e))?;
+        Ok(Reading {
+            job,
+            entries,
+            ahead: VecDeque::new(),
+            at: 0,
+            parties: HashSet::new(),
+            seen: Vec::new(),
+            ended: false,
+            size,
+        })
+    }
+
+    /// The reading of job `job` at item `cursor`: the one kept if it has
+    /// not gone past it, else the file read anew.
+    fn at(s: &mut Session<'_, '_, '_>, job: Uuid, p: &Progress) -> Result<Reading> {
+        let kept = {
+            let mut kept = READING.lock();
+            kept.iter().position(|r| r.job == job).map(|i| kept.remove(i))
+        };
+        let mut reading = match kept {
+            Some(r) if r.at <= p.cursor => r,
+            // A step that was not committed: its items come again.
+            _ => Reading::open(s, job, p)?,
+        };
+        while reading.at < p.cursor {
+            reading.fill(1, &p.file)?;
+            if reading.ahead.is_empty() {
+                break;
+            }
+            reading.consume(1);
+        }
+        Ok(reading)
+    }
+
+    /// Reads until `n` items are ahead or the file ends.
+    fn fill(&mut self, n: usize, file: &str) -> Result<()> {
+        while self.ahead.len() < n && !self.ended {
+            match self.entries.next() {
+                None => self.ended = true,
+                Some(Err(e)) => return Err(unreadable(file, e)),
+                Some(Ok(entry)) => catalog::items_of(entry, &mut self.parties, &mut self.ahead),
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `n` items are applied.
+    fn consume(&mut self, n: usize) {
+        for item in self.ahead.drain(..n.min(self.ahead.len())) {
+            self.seen.extend(catalog::seen_id(&item).map(str::to_owned));
+            self.at += 1;
         }
     }
-    let bytes = uploads::read(s, p.node, &p.file)?;
-    parse(job, p, bytes)
-}
 
-fn parse(job: Uuid, p: &Progress, bytes: Option<Vec<u8>>) -> Result<Arc<Vec<catalog::Item>>> {
-    let bytes = bytes
-        .ok_or_else(|| EngineError::Invalid(format!("the file '{}' was removed before it was imported", p.file)))?;
-    let package = relata_commerceml::read(&bytes)
-        .map_err(|e| EngineError::Invalid(format!("'{}' is not a CommerceML document: {e}", p.file)))?;
-    let items = Arc::new(catalog::items(package));
-    *PARSED.lock() = Some((job, items.clone()));
-    Ok(items)
-}
-
-/// Before a step: reads and parses the file in a read transaction, so
-/// the step's write transaction finds it parsed (see `JobKind::prepare`).
-pub(super) fn prepare(org: &crate::org::Org, job: Uuid, data: &serde_json::Value) {
-    if PARSED.lock().as_ref().is_some_and(|(id, _)| *id == job) {
-        return;
+    fn finished(&self) -> bool {
+        self.ended && self.ahead.is_empty()
     }
+
+    /// Keeps the reading for the job's next step.
+    fn keep(self) {
+        let mut kept = READING.lock();
+        if kept.len() >= KEPT_READINGS {
+            kept.remove(0);
+        }
+        kept.push(self);
+    }
+}
+
+fn unreadable(file: &str, e: relata_commerceml::Error) -> EngineError {
+    EngineError::Invalid(format!("'{file}' is not a CommerceML document: {e}"))
+}
+
+/// How many items a step wants read ahead.
+fn wanted(p: &Progress) -> usize {
+    if p.dry_run {
+        DRY_RUN_LIMIT + 1
+    } else {
+        BATCH
+    }
+}
+
+/// Before a step: copies and parses the step's items in a read
+/// transaction, so the step's write transaction finds them read (see
+/// `JobKind::prepare`).
+pub(super) fn prepare(org: &crate::org::Org, job: Uuid, data: &serde_json::Value) {
     let Ok(p) = serde_json::from_value::<Progress>(data.clone()) else { return };
     let system = org.system_principal();
-    let bytes = org.db().read(|tx| {
+    let reading = org.db().read(|tx| {
         let mut s = Session::new(org, tx, &system, org.schema());
-        uploads::read(&mut s, p.node, &p.file)
+        let mut reading = Reading::at(&mut s, job, &p)?;
+        reading.fill(wanted(&p), &p.file)?;
+        Ok::<_, EngineError>(reading)
     });
     // Errors are the step's to report, inside its transaction.
-    if let Ok(bytes) = bytes {
-        let _ = parse(job, &p, bytes);
+    if let Ok(reading) = reading {
+        reading.keep();
     }
 }
 
@@ -90,8 +181,14 @@ pub(super) struct Progress {
     pub log: Uuid,
     #[serde(default)]
     pub cursor: usize,
+    /// The items, once the whole file is read.
     #[serde(default)]
     pub total: usize,
+    /// Bytes of the file read so far, and its size.
+    #[serde(default)]
+    pub read: u64,
+    #[serde(default)]
+    pub size: u64,
     #[serde(default)]
     pub tally: Tally,
     /// Report what the file would change, write nothing.
@@ -111,26 +208,27 @@ pub(super) enum Answer {
 pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<JobStep> {
     let mut p: Progress = serde_json::from_value(ctx.data.clone())
         .map_err(|e| EngineError::Invalid(format!("the import job's data is not readable: {e}")))?;
-    let items = items_of(s, ctx.id, &p)?;
-    p.total = items.len();
+    let mut reading = Reading::at(s, ctx.id, &p)?;
+    reading.fill(wanted(&p), &p.file)?;
     let mut cx = catalog::Step::new(p.node);
     let mut rows = Vec::new();
     if p.dry_run {
-        if p.total > DRY_RUN_LIMIT {
+        if reading.ahead.len() > DRY_RUN_LIMIT {
             return Err(EngineError::Invalid(format!(
-                "a dry run takes at most {DRY_RUN_LIMIT} items and '{}' has {}; import it for real, or split it",
-                p.file, p.total
+                "a dry run takes at most {DRY_RUN_LIMIT} items and '{}' has more; import it for real, or split it",
+                p.file
             )));
         }
         // The whole file in one savepoint that is rolled back: later
         // items see what earlier ones would have made.
-        let all: Vec<&catalog::Item> = items.iter().collect();
+        let all: Vec<&catalog::Item> = reading.ahead.iter().collect();
         let mut tally = p.tally.clone();
         s.rolled_back(|s| apply_one_by_one(s, &mut cx, &all, &mut tally, &mut rows))?;
         p.tally = tally;
-        p.cursor = p.total;
+        let n = reading.ahead.len();
+        reading.consume(n);
     } else {
-        let batch: Vec<&catalog::Item> = items.iter().skip(p.cursor).take(BATCH).collect();
+        let batch: Vec<&catalog::Item> = reading.ahead.iter().take(BATCH).collect();
         let done = match apply_together(s, &mut cx, &batch, &mut p.tally, &mut rows)? {
             Together::Applied(n) => n,
             Together::Refused(k) => {
@@ -141,15 +239,21 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
                 k + 1
             }
         };
-        p.cursor += done;
+        reading.consume(done);
     }
+    p.cursor = reading.at;
+    p.read = reading.entries.bytes_read();
+    p.size = reading.size;
     p.tally.resolved += cx.resolved;
     s.as_system(|s| results::append(s, p.node, p.log, &rows))?;
-    if p.cursor < p.total {
+    if !reading.finished() {
+        // Read the next step's items now, outside its transaction, when no
+        // `prepare` runs before it (the folder import).
+        reading.keep();
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
         return Ok(JobStep::Continue);
     }
-    *PARSED.lock() = None;
+    p.total = p.cursor;
     s.as_system(|s| results::attach(s, p.node, p.log))?;
     if p.dry_run {
         let summary = format!("dry run, nothing was written: {} would give {}", p.file, p.tally.summary());
@@ -160,15 +264,30 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
     }
     let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
-    let seen = catalog::seen_ids(&items);
-    if !seen.is_empty() {
-        let f = [("relata_seenids".to_string(), Value::Bytes(seen.join("\n").into_bytes()))];
+    if !reading.seen.is_empty() {
+        let f = [("relata_seenids".to_string(), Value::Bytes(reading.seen.join("\n").into_bytes()))];
         s.system_update("relata_exchangelog", p.log, f.into_iter().collect())?;
     }
     uploads::remove(s, p.node, &p.file)?;
     uploads::touch_node(s, p.node, "relata_lastimporton")?;
     ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
     Ok(JobStep::Done(Some(summary)))
+}
+
+/// The context of an import run in this process, step by step, rather
+/// than by the job runner (the folder import).
+pub(super) fn job_context(file: &str, p: &Progress) -> Result<JobContext> {
+    Ok(JobContext {
+        id: Uuid::now_v7(),
+        name: format!("1C import: {file}"),
+        data: serde_json::to_value(p).map_err(|e| EngineError::Invalid(e.to_string()))?,
+        regarding: None,
+        message_name: None,
+        retry_count: 0,
+        depth: 0,
+        now: chrono::Utc::now(),
+        next_run: None,
+    })
 }
 
 /// How applying a step's items together went.
@@ -355,8 +474,152 @@ fn progress_of(s: &mut Session<'_, '_, '_>, log: &crate::session::Fields) -> Res
     }
     let data: Option<Progress> = job.get("data").and_then(Value::as_str).and_then(|d| serde_json::from_str(d).ok());
     Ok(Answer::Progress(match data {
-        Some(p) if p.total > 0 => format!("{}: {} of {} items imported", p.file, p.cursor, p.total),
+        Some(p) if p.size > 0 => {
+            let percent = (p.read.min(p.size) * 100) / p.size;
+            format!("{}: {} items imported, {percent}% of the file read", p.file, p.cursor)
+        }
         Some(p) => format!("{}: the import is queued", p.file),
         None => "the import is queued".into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use relata_store::{Db, DbOptions};
+
+    use super::*;
+    use crate::exchange1c::nodes::DEFAULT_NODE;
+    use crate::org::{Org, OrgConfig};
+
+    /// `n` goods with a price and stock each.
+    fn package(n: usize) -> Vec<u8> {
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><КоммерческаяИнформация ВерсияСхемы=\"2.07\">\
+             <Каталог><Ид>c</Ид><Наименование>Каталог</Наименование><Товары>",
+        );
+        for i in 0..n {
+            xml.push_str(&format!(
+                "<Товар><Ид>g{i}</Ид><Наименование>Товар {i}</Наименование>\
+                 <БазоваяЕдиница Код=\"796\" НаименованиеПолное=\"Штука\">шт</БазоваяЕдиница></Товар>"
+            ));
+        }
+        xml.push_str(
+            "</Товары></Каталог><ПакетПредложений><Ид>c#</Ид><Наименование>Пакет</Наименование>\
+             <ТипыЦен><ТипЦены><Ид>retail</Ид><Наименование>Розничная</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен>\
+             <Склады><Склад><Ид>main</Ид><Наименование>Основной</Наименование></Склад></Склады><Предложения>",
+        );
+        for i in 0..n {
+            xml.push_str(&format!(
+                "<Предложение><Ид>g{i}</Ид><Цены><Цена><ИдТипаЦены>retail</ИдТипаЦены><ЦенаЗаЕдиницу>{}</ЦенаЗаЕдиницу>\
+                 </Цена></Цены><Склад ИдСклада=\"main\" КоличествоНаСкладе=\"3\"/></Предложение>",
+                100 + i
+            ));
+        }
+        xml.push_str("</Предложения></ПакетПредложений></КоммерческаяИнформация>");
+        xml.into_bytes()
+    }
+
+    /// Runs `f` on a fresh organization on SQLite, then on PostgreSQL when
+    /// `RELATA_TEST_POSTGRES_URL` names one.
+    fn each_database(f: impl Fn(&Org)) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open_sqlite(&dir.path().join("relata.db"), &DbOptions::default()).expect("database");
+        f(&Org::open(db, &OrgConfig::default()).expect("org"));
+        let Ok(base) = std::env::var("RELATA_TEST_POSTGRES_URL") else { return };
+        let admin = Db::open_postgres(&base, &DbOptions::default()).expect("PostgreSQL is set but unreachable");
+        let schema = format!("relata_import_{}", Uuid::new_v4().simple());
+        admin.write(|tx| tx.batch(&format!("CREATE SCHEMA {schema}"))).expect("schema");
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let db = Db::open_postgres(&url, &DbOptions::default()).expect("PostgreSQL schema");
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f(&Org::open(db, &OrgConfig::default()).expect("org"))
+        }));
+        let _ = admin.write(|tx| tx.batch(&format!("DROP SCHEMA {schema} CASCADE")));
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    fn forget(job: Uuid) {
+        READING.lock().retain(|r| r.job != job);
+    }
+
+    #[test]
+    fn an_import_resumes_where_its_committed_steps_left_it() {
+        let goods = 1_000;
+        each_database(|org| {
+            let system = org.system_principal();
+            let bytes = package(goods);
+            let log = org
+                .write(&system, |s| {
+                    uploads::store(s, DEFAULT_NODE, "import.xml", &mut bytes.as_slice())?;
+                    start_log(s, DEFAULT_NODE, "import.xml")
+                })
+                .unwrap();
+            let start = Progress { node: DEFAULT_NODE, file: "import.xml".into(), log, ..Progress::default() };
+            let mut ctx = job_context("import.xml", &start).unwrap();
+            let progress = |ctx: &JobContext| serde_json::from_value::<Progress>(ctx.data.clone()).unwrap();
+
+            // A committed step, then one whose transaction is rolled back
+            // after it ran: the reading kept is past the committed place.
+            prepare(org, ctx.id, &ctx.data);
+            assert!(matches!(org.write(&system, |s| step(s, &mut ctx)).unwrap(), JobStep::Continue));
+            let first = progress(&ctx);
+            assert!(first.cursor > 0 && first.read > 0 && first.read < first.size, "{first:?}");
+            let mut lost = JobContext { data: ctx.data.clone(), ..job_context("import.xml", &first).unwrap() };
+            lost.id = ctx.id;
+            let rolled_back: Result<()> = org.write(&system, |s| {
+                step(s, &mut lost)?;
+                Err(EngineError::Invalid("the server stopped before the commit".into()))
+            });
+            assert!(rolled_back.is_err());
+            assert!(progress(&lost).cursor > first.cursor, "the lost step got further");
+
+            // Then steps with and without the reading kept, as after a
+            // restart, until the end.
+            let mut steps = 0;
+            loop {
+                steps += 1;
+                if steps % 3 == 0 {
+                    forget(ctx.id);
+                }
+                if steps % 2 == 0 {
+                    prepare(org, ctx.id, &ctx.data);
+                }
+                if let JobStep::Done(summary) = org.write(&system, |s| step(s, &mut ctx)).unwrap() {
+                    let summary = summary.unwrap_or_default();
+                    // Each good, its price and its stock once; the price
+                    // list, the warehouse and the unit.
+                    assert!(
+                        summary.contains(&format!("{} created, 0 updated, 0 unchanged", 3 * goods + 3)),
+                        "{summary}"
+                    );
+                    break;
+                }
+                assert!(steps < 1_000, "the import ends");
+            }
+            let done = progress(&ctx);
+            assert_eq!(done.total, 2 * goods + 2, "price type, warehouse, goods and offers: {done:?}");
+            assert_eq!((done.read, done.size), (bytes.len() as u64, bytes.len() as u64));
+            let (products, prices, seen) = org
+                .write(&system, |s| {
+                    let products = s.query_system(
+                        "product",
+                        &format!("$select=productid&$filter=_relata_exchangenodeid_value eq {DEFAULT_NODE}"),
+                    )?;
+                    let prices = s.query_system("productpricelevel", "$select=amount")?;
+                    let log = s.read_system("relata_exchangelog", log)?.unwrap_or_default();
+                    let seen = match log.get("relata_seenids") {
+                        Some(Value::Bytes(b)) => String::from_utf8_lossy(b).lines().count(),
+                        _ => 0,
+                    };
+                    Ok::<_, EngineError>((products.len(), prices.len(), seen))
+                })
+                .unwrap();
+            assert_eq!(products, goods, "each good once");
+            assert_eq!(prices, goods, "each good priced once");
+            assert_eq!(seen, 2 * goods, "every good and offer the file named");
+        });
+    }
 }

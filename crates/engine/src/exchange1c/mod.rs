@@ -33,6 +33,8 @@ mod results;
 mod sale;
 mod uploads;
 
+pub use folder::ImportProgress;
+
 use crate::jobs::JobKind;
 use crate::modules::{Message, Module, Registry, Stage, Step};
 

@@ -6,7 +6,7 @@
 //! (an XML head or an archive signature) replaces what was kept under that
 //! name: 1C is re-sending it.
 
-use std::io::Read;
+use std::io::{Read, Seek, Write};
 
 use chrono::{DateTime, Utc};
 use relata_metadata::{EntityRef, Value};
@@ -120,20 +120,61 @@ fn store_part(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, sequence: i64
     Ok(())
 }
 
-/// A kept file whole, or None if nothing was uploaded under `name`.
+/// Keeps a whole file read from `file`, replacing what was kept under
+/// `name`, a part at a time. Returns its size.
+pub(super) fn store(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, file: &mut dyn Read) -> Result<u64> {
+    remove(s, node, name)?;
+    let mut size = 0;
+    for sequence in 0.. {
+        let mut part = Vec::new();
+        file.take(PART as u64)
+            .read_to_end(&mut part)
+            .map_err(|e| EngineError::Invalid(format!("'{name}' could not be read: {e}")))?;
+        size += part.len() as u64;
+        let last = part.len() < PART;
+        if !(part.is_empty() && sequence > 0) {
+            store_part(s, node, name, sequence, part)?;
+        }
+        if last {
+            break;
+        }
+    }
+    Ok(size)
+}
+
+/// A kept file whole, or None if nothing was uploaded under `name`. For
+/// small files; see [`copy_to`] for the ones of any size.
 pub(super) fn read(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    Ok(copy_to(s, node, name, &mut out)?.map(|_| out))
+}
+
+/// Writes a kept file to `out`, a part at a time so that memory holds one
+/// part. Returns its size, or None if nothing was uploaded under `name`.
+pub(super) fn copy_to(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, out: &mut dyn Write) -> Result<Option<u64>> {
     let kept = parts(s, node, name)?;
     if kept.is_empty() {
         return Ok(None);
     }
-    let mut out = Vec::new();
+    let mut size = 0;
     for (id, _, _) in kept {
         let part = s.read_system("relata_exchangefile", id)?;
         if let Some(Value::Bytes(b)) = part.as_ref().and_then(|p| p.get("relata_body")) {
-            out.extend_from_slice(b);
+            out.write_all(b).map_err(|e| EngineError::Invalid(format!("'{name}' could not be copied: {e}")))?;
+            size += b.len() as u64;
         }
     }
-    Ok(Some(out))
+    Ok(Some(size))
+}
+
+/// The first part of a kept file (up to [`PART`] bytes): enough to tell
+/// what it is.
+fn head(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str) -> Result<Option<Vec<u8>>> {
+    let Some((id, _, _)) = parts(s, node, name)?.into_iter().next() else { return Ok(None) };
+    Ok(match s.read_system("relata_exchangefile", id)?.and_then(|mut p| p.remove("relata_body")) {
+        Some(Value::Bytes(b)) => Some(b),
+        _ => Some(Vec::new()),
+    })
 }
 
 /// When the last part of `name` arrived, if it is kept.
@@ -185,11 +226,16 @@ pub(super) fn remove_stale(s: &mut Session<'_, '_, '_>, node: Uuid, before: Date
 pub(super) fn unpack_archives(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Vec<String>> {
     let mut unpacked = Vec::new();
     for name in names(s, node)? {
-        let Some(bytes) = read(s, node, &name)? else { continue };
-        if !is_archive(&bytes) {
+        if !head(s, node, &name)?.is_some_and(|h| is_archive(&h)) {
             continue;
         }
-        unpacked.extend(unzip(s, node, &name, &bytes)?);
+        // The archive goes to a temporary file, read from there: memory
+        // holds a part, not the archive.
+        let spill = |e: std::io::Error| EngineError::Invalid(format!("the archive '{name}' cannot be unpacked: {e}"));
+        let mut file = tempfile::tempfile().map_err(spill)?;
+        let size = copy_to(s, node, &name, &mut file)?.unwrap_or(0);
+        file.rewind().map_err(spill)?;
+        unpacked.extend(unzip(s, node, &name, std::io::BufReader::new(file), size)?);
         remove(s, node, &name)?;
     }
     Ok(unpacked)
@@ -198,15 +244,21 @@ pub(super) fn unpack_archives(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result
 /// Unpacks an archive into files of their own, a part at a time, so
 /// memory holds one part whatever the archive's size; refuses zip bombs
 /// (see [`MAX_RATIO`]) before writing past them.
-fn unzip(s: &mut Session<'_, '_, '_>, node: Uuid, name: &str, bytes: &[u8]) -> Result<Vec<String>> {
+fn unzip(
+    s: &mut Session<'_, '_, '_>,
+    node: Uuid,
+    name: &str,
+    archive: impl Read + Seek,
+    size: u64,
+) -> Result<Vec<String>> {
     let bad = |why: String| EngineError::Invalid(format!("the archive '{name}' cannot be unpacked: {why}"));
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(archive).map_err(|e| bad(e.to_string()))?;
     if archive.len() > MAX_ENTRIES {
         return Err(bad(format!("it holds {} files, more than {MAX_ENTRIES}", archive.len())));
     }
     // What the archive may unpack to: its own size times the ratio, and
     // never more than the overall limit.
-    let allowed = (bytes.len() as u64).saturating_mul(MAX_RATIO).min(MAX_UNPACKED);
+    let allowed = size.saturating_mul(MAX_RATIO).min(MAX_UNPACKED);
     let mut out = Vec::new();
     let mut total = 0u64;
     for i in 0..archive.len() {

@@ -53,15 +53,16 @@ pub fn run(flags: &Flags, cmd: ExchangeCommand) -> Result<()> {
     match cmd {
         ExchangeCommand::Import { files, node, dry_run } => {
             for path in files {
-                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let mut file = std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let pb = ProgressBar::new(0);
-                pb.set_style(super::progress_style("{msg} [{bar:40}] {pos}/{len} items ({eta})"));
+                pb.set_style(super::progress_style("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})"));
                 pb.set_message(name.clone());
                 pb.enable_steady_tick(Duration::from_millis(200));
-                let result = org.exchange_import(node.as_deref(), &name, &bytes, dry_run, &mut |done, total| {
-                    pb.set_length(total as u64);
-                    pb.set_position(done as u64);
+                let result = org.exchange_import(node.as_deref(), &name, &mut file, dry_run, &mut |p| {
+                    pb.set_length(p.size);
+                    pb.set_position(p.read);
+                    pb.set_message(format!("{name}: {} items", p.items));
                 });
                 pb.finish_and_clear();
                 let summary = result.with_context(|| format!("{} was not imported", path.display()))?;
