@@ -716,6 +716,56 @@ fn a_dry_run_reports_per_record_what_a_package_would_change_and_writes_nothing()
 }
 
 #[test]
+fn a_price_per_pack_prices_the_pack_and_the_piece() {
+    each_server(|srv| {
+        let u = common::uid();
+        let mut c = OneC::own_node(srv);
+        let file = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07">
+<Каталог><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>
+<Товар><Ид>nails-{u}</Ид><Наименование>Гвозди</Наименование><БазоваяЕдиница Код="796" НаименованиеПолное="Штука">шт</БазоваяЕдиница></Товар>
+</Товары></Каталог>
+<ПакетПредложений><Ид>cat#</Ид><Наименование>Пакет</Наименование>
+<ТипыЦен><ТипЦены><Ид>wholesale-{u}</Ид><Наименование>Опт {u}</Наименование><Валюта>RUB</Валюта></ТипЦены></ТипыЦен>
+<Предложения><Предложение><Ид>nails-{u}</Ид><Цены><Цена><ИдТипаЦены>wholesale-{u}</ИдТипаЦены>
+<ЦенаЗаЕдиницу>1250</ЦенаЗаЕдиницу><Валюта>RUB</Валюта><Единица>упак</Единица><Коэффициент>10</Коэффициент></Цена></Цены>
+</Предложение></Предложения></ПакетПредложений>
+</КоммерческаяИнформация>"#
+        )
+        .into_bytes();
+        c.exchange("2.07", &[("import0_1.xml", file.clone())]);
+        let product = c.product(&format!("nails-{u}"));
+        let items = srv
+            .get(&format!("/productpricelevels?$filter=_productid_value eq {}", product["productid"].as_str().unwrap()))
+            .rows();
+        let unit_of = |item: &Value| srv.retrieve("uoms", item["_uomid_value"].as_str().unwrap().parse().unwrap(), "");
+        let mut prices: Vec<(String, rust_decimal::Decimal, rust_decimal::Decimal)> = items
+            .iter()
+            .map(|i| {
+                let unit = unit_of(i);
+                (unit["name"].as_str().unwrap().to_string(), dec(&unit["quantity"]).normalize(), dec(&i["amount"]))
+            })
+            .collect();
+        prices.sort();
+        assert_eq!(
+            prices,
+            vec![("упак (10 шт)".to_string(), d("10"), d("1250")), ("шт".to_string(), d("1"), d("125"))],
+            "the pack at its price, the piece at a tenth"
+        );
+        let pack = unit_of(items.iter().find(|i| dec(&i["amount"]) == d("1250")).unwrap());
+        assert_eq!(
+            pack["_uomscheduleid_value"], product["_defaultuomscheduleid_value"],
+            "the pack is in the product's unit group"
+        );
+
+        // Again: nothing new, not even the unit.
+        let answers = c.exchange("2.07", &[("import0_1.xml", file)]);
+        assert!(answers.last().unwrap()[1].contains("0 created, 0 updated"), "{answers:?}");
+    });
+}
+
+#[test]
 fn a_nodes_modes_decide_per_kind_what_the_exchange_creates_and_updates() {
     each_server(|srv| {
         let u = common::uid();

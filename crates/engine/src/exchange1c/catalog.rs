@@ -1074,6 +1074,109 @@ fn offer_product(
     find(s, cx, "product", &o.id)
 }
 
+/// The price of `product` in `unit` on a list, made or brought up to
+/// date; `items` are the product's price list items, kept current.
+fn price_item(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
+    items: &mut Vec<Fields>,
+    (list_id, product_id, unit): (Uuid, Uuid, Uuid),
+    amount: Decimal,
+    tally: &mut Tally,
+) -> Result<()> {
+    let kept = items.iter().find(|i| crate::sales::is_item_of(i, list_id, unit));
+    if !cx.allows(s, Kind::Prices, kept.is_some())? {
+        tally.skipped += 1;
+        return Ok(());
+    }
+    match kept {
+        Some(k) => {
+            let same = k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
+            let id = k.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");
+            if same {
+                tally.unchanged += 1;
+            } else {
+                let f = vec![("amount".into(), Value::Decimal(amount))];
+                super::batch::update(s, cx, "productpricelevel", id, f)?;
+                if let Some(k) = items.iter_mut().find(|i| refers(i, "productpricelevelid", id)) {
+                    k.insert("amount".into(), Value::Decimal(amount));
+                }
+                tally.updated += 1;
+            }
+        }
+        None => {
+            let f = vec![
+                ("pricelevelid".into(), reference("pricelevel", list_id)),
+                ("productid".into(), reference("product", product_id)),
+                ("uomid".into(), reference("uom", unit)),
+                ("pricingmethodcode".into(), Value::Int(1)),
+                ("amount".into(), Value::Decimal(amount)),
+            ];
+            let made: Fields = f.iter().cloned().collect();
+            let id = super::batch::create(s, cx, "productpricelevel", f)?;
+            items.push(Fields::from_iter(made.into_iter().chain([("productpricelevelid".into(), Value::Uuid(id))])));
+            tally.created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The unit a price is quoted in when it is a pack of `factor` of the
+/// product's unit (`Единица` other than the product's, `Коэффициент` not
+/// 1): a unit of the product's unit group named after both, e.g.
+/// `упак (10 шт)`, made the first time. `None` for a price in the
+/// product's own unit.
+fn pack_unit(
+    s: &mut Session<'_, '_, '_>,
+    cx: &mut Step,
+    product: &Fields,
+    unit: Uuid,
+    price: &relata_commerceml::Price,
+    factor: Decimal,
+    tally: &mut Tally,
+) -> Result<Option<Uuid>> {
+    let Some(quoted) = price.unit.as_deref().map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
+    if factor == Decimal::ONE || factor.is_sign_negative() {
+        return Ok(None);
+    }
+    let Some(group) = product.get("defaultuomscheduleid").and_then(Value::as_uuid) else { return Ok(None) };
+    let own = s.read_system("uom", unit)?.unwrap_or_default();
+    let own_name = own.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let own_code = own.get("relata_okeicode").and_then(Value::as_str).unwrap_or("");
+    if quoted == own_name || quoted == own_code {
+        return Ok(None);
+    }
+    let name: String = format!("{quoted} ({} {own_name})", factor.normalize()).chars().take(100).collect();
+    let key = format!("{group}/{name}");
+    if let Some((_, pack)) = cx.units.get(&key) {
+        return Ok(Some(*pack));
+    }
+    let rows = s.query_system(
+        "uom",
+        &format!("$select=uomid&$filter=_uomscheduleid_value eq {group} and name eq {}", quote(&name)),
+    )?;
+    let pack = match rows.first().and_then(|r| r.get("uomid")).and_then(Value::as_uuid) {
+        Some(pack) => pack,
+        None => {
+            // Quantities count the group's base unit, which the product's
+            // own unit may be a multiple of.
+            let own_quantity = own.get("quantity").and_then(Value::as_decimal).unwrap_or(Decimal::ONE);
+            let pack = s.create(
+                "uom",
+                RecordInput::new(vec![
+                    ("name".into(), Value::String(name)),
+                    ("uomscheduleid".into(), reference("uomschedule", group)),
+                    ("quantity".into(), Value::Decimal(factor * own_quantity)),
+                ]),
+            )?;
+            tally.created += 1;
+            pack
+        }
+    };
+    cx.units.insert(key, (group, pack));
+    Ok(Some(pack))
+}
+
 fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tally: &mut Tally) -> Result<()> {
     let Some(product) = offer_product(s, cx, o, item, tally)? else { return Ok(()) };
     let product_id = id_of(s, "product", &product)?;
@@ -1092,43 +1195,13 @@ fn offer(s: &mut Session<'_, '_, '_>, cx: &mut Step, o: &Offer, item: &Item, tal
             break;
         };
         let list_id = id_of(s, "pricelevel", &list)?;
+        // A price for a pack of `factor` base units: the base unit's price
+        // is derived from it, and the pack keeps its own.
         let factor = price.factor.filter(|f| !f.is_zero()).unwrap_or(Decimal::ONE);
         let amount = (price.unit_price / factor).round_dp(4);
-        let kept = items.iter().find(|i| crate::sales::is_item_of(i, list_id, unit));
-        if !cx.allows(s, Kind::Prices, kept.is_some())? {
-            tally.skipped += 1;
-            continue;
-        }
-        match kept {
-            Some(k) => {
-                let same =
-                    k.get("amount").and_then(Value::as_decimal).map(|a| a.normalize()) == Some(amount.normalize());
-                let id = k.get("productpricelevelid").and_then(Value::as_uuid).expect("selected key");
-                if same {
-                    tally.unchanged += 1;
-                } else {
-                    let f = vec![("amount".into(), Value::Decimal(amount))];
-                    super::batch::update(s, cx, "productpricelevel", id, f)?;
-                    if let Some(k) = items.iter_mut().find(|i| refers(i, "productpricelevelid", id)) {
-                        k.insert("amount".into(), Value::Decimal(amount));
-                    }
-                    tally.updated += 1;
-                }
-            }
-            None => {
-                let f = vec![
-                    ("pricelevelid".into(), reference("pricelevel", list_id)),
-                    ("productid".into(), reference("product", product_id)),
-                    ("uomid".into(), reference("uom", unit)),
-                    ("pricingmethodcode".into(), Value::Int(1)),
-                    ("amount".into(), Value::Decimal(amount)),
-                ];
-                let made: Fields = f.iter().cloned().collect();
-                let id = super::batch::create(s, cx, "productpricelevel", f)?;
-                items
-                    .push(Fields::from_iter(made.into_iter().chain([("productpricelevelid".into(), Value::Uuid(id))])));
-                tally.created += 1;
-            }
+        price_item(s, cx, &mut items, (list_id, product_id, unit), amount, tally)?;
+        if let Some(pack) = pack_unit(s, cx, &product, unit, price, factor, tally)? {
+            price_item(s, cx, &mut items, (list_id, product_id, pack), price.unit_price.round_dp(4), tally)?;
         }
     }
     if !o.prices.is_empty() {
