@@ -541,6 +541,59 @@ fn deactivate_after_a_full_unload_retires_only_what_the_unload_left_out() {
     });
 }
 
+#[test]
+fn a_full_2_x_catalog_retires_what_it_leaves_out() {
+    each_server(|srv| {
+        let u = common::uid();
+        let catalog = |full: bool, ids: &[&str]| {
+            let items: String = ids
+                .iter()
+                .map(|id| format!("<Товар><Ид>{id}-{u}</Ид><Наименование>Товар {id}</Наименование></Товар>"))
+                .collect();
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<КоммерческаяИнформация ВерсияСхемы="2.07">
+  <Каталог СодержитТолькоИзменения="{}"><Ид>cat</Ид><Наименование>Каталог</Наименование><Товары>{items}</Товары></Каталог>
+</КоммерческаяИнформация>"#,
+                !full
+            )
+            .into_bytes()
+        };
+        let state = |c: &OneC, id: &str| c.product(&format!("{id}-{u}"))["statecode"].as_i64().unwrap();
+        let mut c = OneC::own_node(srv);
+        let node = c.node.clone().unwrap();
+        // The whole catalog, as two full files of one exchange (a node
+        // unloading two catalogs): neither retires the other's goods.
+        let answers = c.exchange(
+            "2.07",
+            &[("import0_1.xml", catalog(true, &["a", "b"])), ("import1_1.xml", catalog(true, &["c"]))],
+        );
+        assert!(answers.iter().all(|a| a[0] == "success"), "{answers:?}");
+        for id in ["a", "b", "c"] {
+            assert_eq!(state(&c, id), 0, "{id}");
+        }
+        // Changes only: what is not in the file stays.
+        std::thread::sleep(Duration::from_millis(1100));
+        c.exchange("2.07", &[("import0_1.xml", catalog(false, &["a"]))]);
+        assert_eq!((state(&c, "b"), state(&c, "c")), (0, 0));
+        // A later full unload without b and c retires them; its answer says so.
+        std::thread::sleep(Duration::from_millis(1100));
+        let answers = c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a"]))]);
+        assert!(answers.last().unwrap()[1].contains("2 retired"), "{answers:?}");
+        assert_eq!((state(&c, "a"), state(&c, "b"), state(&c, "c")), (0, 1, 1));
+        // 1C sends b again: it is back on sale.
+        std::thread::sleep(Duration::from_millis(1100));
+        c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a", "b"]))]);
+        assert_eq!((state(&c, "a"), state(&c, "b"), state(&c, "c")), (0, 0, 1));
+        // A node told not to retire keeps what a full unload leaves out.
+        srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_retiremissing": false})).expect(204);
+        std::thread::sleep(Duration::from_millis(1100));
+        let answers = c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a"]))]);
+        assert!(answers.last().unwrap()[1].contains("0 retired"), "{answers:?}");
+        assert_eq!(state(&c, "b"), 0);
+    });
+}
+
 /// A 3.x `contragents` package of the given counterparties:
 /// (Ид, name, INN, KPP).
 fn contragents(parties: &[(&str, &str, &str, &str)]) -> Vec<u8> {

@@ -1304,13 +1304,17 @@ pub(super) fn seen_id(item: &Item) -> Option<&str> {
 }
 
 /// Retires the node's products and families that no file imported since
-/// `since` named (after a full unload, 3.x's `deactivate`). Whether a
+/// `since` named, nor `also_named` (after a full unload: 3.x's
+/// `deactivate`, or a full 2.x catalog file); families only with
+/// `families` (a file without a classifier says nothing of them). Whether a
 /// record changed does not matter: an unchanged product in the unload is
 /// still in 1C's catalog.
 pub(super) fn retire_untouched(
     s: &mut Session<'_, '_, '_>,
     node: Uuid,
     since: chrono::DateTime<chrono::Utc>,
+    also_named: &[String],
+    families: bool,
 ) -> Result<u64> {
     let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let logs = s.query_system(
@@ -1320,7 +1324,7 @@ pub(super) fn retire_untouched(
             super::import::result::SUCCEEDED
         ),
     )?;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<String> = also_named.iter().cloned().collect();
     for log in &logs {
         if let Some(Value::Bytes(b)) = log.get("relata_seenids") {
             seen.extend(String::from_utf8_lossy(b).lines().map(str::to_string));
@@ -1334,7 +1338,8 @@ pub(super) fn retire_untouched(
     let rows = s.query_system(
         "product",
         &format!(
-            "$select=productid,relata_exchangeid&$filter=_relata_exchangenodeid_value eq {node} and statecode eq 0"
+            "$select=productid,relata_exchangeid&$filter=_relata_exchangenodeid_value eq {node} and statecode eq 0{}",
+            if families { "" } else { " and (productstructure ne 2 or productstructure eq null)" }
         ),
     )?;
     let mut n = 0;

@@ -44,6 +44,10 @@ struct Reading {
     seen: Vec<String>,
     ended: bool,
     size: u64,
+    /// A 2.x catalog not marked as changes only: the file is all of it.
+    full_catalog: bool,
+    /// The file holds groups (a classifier), so it is all of them too.
+    has_groups: bool,
 }
 
 /// The files being read, by job. A job's steps run one after another,
@@ -71,6 +75,8 @@ impl Reading {
             seen: Vec::new(),
             ended: false,
             size,
+            full_catalog: false,
+            has_groups: false,
         })
     }
 
@@ -102,7 +108,13 @@ impl Reading {
             match self.entries.next() {
                 None => self.ended = true,
                 Some(Err(e)) => return Err(unreadable(file, e)),
-                Some(Ok(entry)) => catalog::items_of(entry, &mut self.parties, &mut self.ahead),
+                Some(Ok(entry)) => {
+                    if let relata_commerceml::Entry::Catalog(c) = &entry {
+                        // 3.x sends parts and says "full" with deactivate.
+                        self.full_catalog |= !c.only_changes && self.entries.schema_version().starts_with('2');
+                    }
+                    catalog::items_of(entry, &mut self.parties, &mut self.ahead)
+                }
             }
         }
         Ok(())
@@ -111,6 +123,7 @@ impl Reading {
     /// The first `n` items are applied.
     fn consume(&mut self, n: usize) {
         for item in self.ahead.drain(..n.min(self.ahead.len())) {
+            self.has_groups |= matches!(item, catalog::Item::Group(_));
             self.seen.extend(catalog::seen_id(&item).map(str::to_owned));
             self.at += 1;
         }
@@ -191,6 +204,10 @@ pub(super) struct Progress {
     pub size: u64,
     #[serde(default)]
     pub tally: Tally,
+    /// When the exchange that uploaded the file started (1C's `init`);
+    /// `None` for a file imported on its own.
+    #[serde(default)]
+    pub session_start: Option<chrono::DateTime<chrono::Utc>>,
     /// Report what the file would change, write nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -262,6 +279,9 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
         return Ok(JobStep::Done(Some(summary)));
     }
+    if reading.full_catalog {
+        p.tally.retired += retire_missing(s, &p, &reading.seen, reading.has_groups)?;
+    }
     let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
     if !reading.seen.is_empty() {
@@ -272,6 +292,22 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
     uploads::touch_node(s, p.node, "relata_lastimporton")?;
     ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
     Ok(JobStep::Done(Some(summary)))
+}
+
+/// After a full 2.x catalog file: retires the node's products and
+/// families that neither it nor the files imported since the exchange's
+/// `init` named, if the node says so. Files of the same exchange count,
+/// so that a node unloading several catalogs, one full file each, keeps
+/// the ones imported before (those after bring theirs back).
+fn retire_missing(s: &mut Session<'_, '_, '_>, p: &Progress, named: &[String], families: bool) -> Result<u64> {
+    let node = s.read_system("relata_exchangenode", p.node)?.unwrap_or_default();
+    if node.get("relata_retiremissing").and_then(Value::as_bool) == Some(false) {
+        return Ok(0);
+    }
+    let log = s.read_system("relata_exchangelog", p.log)?.unwrap_or_default();
+    let this_file = log.get("createdon").and_then(Value::as_datetime).unwrap_or(s.now);
+    let since = p.session_start.filter(|start| *start <= this_file).unwrap_or(this_file);
+    catalog::retire_untouched(s, p.node, since, named, families)
 }
 
 /// The context of an import run in this process, step by step, rather
@@ -416,12 +452,11 @@ pub(super) fn import_call(s: &mut Session<'_, '_, '_>, node: Uuid, user: Uuid, f
         return Ok(Answer::Failure(format!("the file '{file}' was not uploaded")));
     }
     let log = start_log(s, node, file)?;
-    let dry_run = s
-        .read_system("relata_exchangenode", node)?
-        .and_then(|n| n.get("relata_dryrun").and_then(Value::as_bool))
-        .unwrap_or(false);
-    let data = serde_json::to_value(Progress { node, file: file.to_string(), log, dry_run, ..Progress::default() })
-        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let settings = s.read_system("relata_exchangenode", node)?.unwrap_or_default();
+    let dry_run = settings.get("relata_dryrun").and_then(Value::as_bool).unwrap_or(false);
+    let session_start = settings.get("relata_catalogstartedon").and_then(Value::as_datetime);
+    let progress = Progress { node, file: file.to_string(), log, dry_run, session_start, ..Progress::default() };
+    let data = serde_json::to_value(progress).map_err(|e| EngineError::Invalid(e.to_string()))?;
     let mut job = NewJob::new(format!("exchange1c.{JOB}"), format!("1C import: {file}"), data);
     job.owner = Some(user);
     job.regarding = Some(EntityRef { entity: "relata_exchangenode".into(), id: node });

@@ -151,7 +151,12 @@ fn init(org: &Org, req: &EndpointRequest, token: &str, principal: &Principal) ->
         uploads::remove_stale(s, node, before)?;
         // Whether 1C said its version decides how it sends order statuses.
         let v = version.map_or(Value::Null, |v| Value::String(v.into()));
-        s.system_update("relata_exchangenode", node, [("relata_schemaversion".to_string(), v)].into_iter().collect())
+        let mut changes: crate::session::Fields = [("relata_schemaversion".to_string(), v)].into_iter().collect();
+        // A full unload of 2.x counts what the files since then named.
+        if req.param("type") == Some("catalog") {
+            changes.insert("relata_catalogstartedon".into(), Value::DateTime(s.now));
+        }
+        s.system_update("relata_exchangenode", node, changes)
     })?;
     // Slices of at most 8 MiB: each is one transaction, and a bigger one
     // would hold SQLite's single writer long enough for other saves to
@@ -223,7 +228,7 @@ fn deactivate(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result
         .ok_or_else(|| EngineError::Invalid("deactivate needs the timestamp checkauth gave".into()))?;
     let retired = org.write(principal, |s| {
         let node = nodes::node_of(s, principal.user_id)?;
-        catalog::retire_untouched(s, node, since)
+        catalog::retire_untouched(s, node, since, &[], true)
     })?;
     Ok(answer(&["success", &format!("{retired} products not in the full unload were retired")]))
 }
