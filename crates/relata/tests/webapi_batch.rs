@@ -160,6 +160,30 @@ fn content_id_references_inside_a_change_set() {
 }
 
 #[test]
+fn a_content_id_reference_outside_a_change_set_fails_that_request_only() {
+    each_server(|srv| {
+        let name = format!("Kept {}", uid());
+        let parts = vec![
+            Part::ChangeSet(vec![BatchReq::new(
+                "POST",
+                format!("{}/accounts", srv.api),
+                Some(json!({ "name": name })),
+            )
+            .id("1")]),
+            Part::Req(BatchReq::new("GET", "$1?$select=name", None)),
+        ];
+        let (status, parts, text) = send_batch(srv, &parts, None);
+        // The change set before it committed: the batch answers for both.
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(parts.len(), 2, "{text}");
+        assert_eq!(parts[0].status, 204, "{text}");
+        assert_eq!(parts[1].status, 400, "{text}");
+        assert!(text.contains("only a request of the same change set"), "{text}");
+        assert_eq!(count_named(srv, &name), 1);
+    });
+}
+
+#[test]
 fn batch_stops_at_first_error_unless_continue_on_error() {
     each_server(|srv| {
         let tag = uid();

@@ -262,8 +262,17 @@ pub fn handle(org: &Org, principal: &Principal, req: &ApiRequest) -> Result<ApiR
         out.extend_from_slice(format!("--{batch_boundary}\r\n").as_bytes());
         let failed = match item {
             Item::Request { content_id, mut req } => {
-                req.path = resolve_path(&req.path, &HashMap::new(), &req.base)?;
-                let resp = execute(org, principal, &req).unwrap_or_else(|e| error_response(&e));
+                // An answer of its own, like any failed request: change sets
+                // before it have committed, and the batch says so.
+                let resp = if req.path.starts_with('$') {
+                    error_response(&ApiError::bad_request(format!(
+                        "The URL '{}' refers to a Content-ID, which only a request of the same change set can do.",
+                        req.path
+                    )))
+                } else {
+                    req.path = resolve_path(&req.path, &HashMap::new(), &req.base)?;
+                    execute(org, principal, &req).unwrap_or_else(|e| error_response(&e))
+                };
                 render_part(&mut out, content_id.as_deref(), &resp);
                 resp.status.is_client_error() || resp.status.is_server_error()
             }
