@@ -542,7 +542,7 @@ fn deactivate_after_a_full_unload_retires_only_what_the_unload_left_out() {
 }
 
 #[test]
-fn a_full_2_x_catalog_retires_what_it_leaves_out() {
+fn a_full_2_x_catalog_retires_what_it_leaves_out_when_the_exchange_ends() {
     each_server(|srv| {
         let u = common::uid();
         let catalog = |full: bool, ids: &[&str]| {
@@ -559,38 +559,54 @@ fn a_full_2_x_catalog_retires_what_it_leaves_out() {
             )
             .into_bytes()
         };
-        let state = |c: &OneC, id: &str| c.product(&format!("{id}-{u}"))["statecode"].as_i64().unwrap();
         let mut c = OneC::own_node(srv);
         let node = c.node.clone().unwrap();
-        // The whole catalog, as two full files of one exchange (a node
-        // unloading two catalogs): neither retires the other's goods.
+        let states = |c: &OneC, ids: &[&str]| -> Vec<i64> {
+            ids.iter().map(|id| c.product(&format!("{id}-{u}"))["statecode"].as_i64().unwrap()).collect()
+        };
+        // Exchanges start in a later second than the last one's files.
+        let next = || std::thread::sleep(Duration::from_millis(1100));
+
+        // A catalog in two full files of one exchange: neither retires the
+        // other's goods, then or when the next exchange (changes only)
+        // ends this one.
         let answers = c.exchange(
             "2.07",
             &[("import0_1.xml", catalog(true, &["a", "b"])), ("import1_1.xml", catalog(true, &["c"]))],
         );
         assert!(answers.iter().all(|a| a[0] == "success"), "{answers:?}");
-        for id in ["a", "b", "c"] {
-            assert_eq!(state(&c, id), 0, "{id}");
-        }
-        // Changes only: what is not in the file stays.
-        std::thread::sleep(Duration::from_millis(1100));
+        assert!(answers[0][1].contains("retired when the exchange ends"), "{answers:?}");
+        next();
         c.exchange("2.07", &[("import0_1.xml", catalog(false, &["a"]))]);
-        assert_eq!((state(&c, "b"), state(&c, "c")), (0, 0));
-        // A later full unload without b and c retires them; its answer says so.
-        std::thread::sleep(Duration::from_millis(1100));
-        let answers = c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a"]))]);
-        assert!(answers.last().unwrap()[1].contains("2 retired"), "{answers:?}");
-        assert_eq!((state(&c, "a"), state(&c, "b"), state(&c, "c")), (0, 1, 1));
-        // 1C sends b again: it is back on sale.
-        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(states(&c, &["a", "b", "c"]), [0, 0, 0]);
+
+        // A full unload without b and c: they stay on sale while the
+        // exchange runs, and are retired once 1C moves on to orders.
+        next();
+        c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a"]))]);
+        assert_eq!(states(&c, &["a", "b", "c"]), [0, 0, 0]);
+        let mut sale = OneC { kind: "sale", ..OneC::new(srv, &c.user, &c.password) };
+        sale.check_auth();
+        sale.init("2.07");
+        assert_eq!(states(&c, &["a", "b", "c"]), [0, 1, 1]);
+        let ended = c.rows("relata_exchangelogs", "relata_name eq 'Full unload ended'");
+        let messages: Vec<&str> = ended.iter().filter_map(|l| l["relata_message"].as_str()).collect();
+        assert!(messages.contains(&"2 products the last full unload left out were retired"), "{messages:?}");
+        assert!(ended.iter().all(|l| l["relata_result"] == 2), "{ended:?}");
+
+        // 1C sends b again: it is back on sale at once.
+        next();
         c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a", "b"]))]);
-        assert_eq!((state(&c, "a"), state(&c, "b"), state(&c, "c")), (0, 0, 1));
+        assert_eq!(states(&c, &["a", "b", "c"]), [0, 0, 1]);
+
         // A node told not to retire keeps what a full unload leaves out.
         srv.patch(&format!("/relata_exchangenodes({node})"), &json!({"relata_retiremissing": false})).expect(204);
-        std::thread::sleep(Duration::from_millis(1100));
+        next();
         let answers = c.exchange("2.07", &[("import0_1.xml", catalog(true, &["a"]))]);
-        assert!(answers.last().unwrap()[1].contains("0 retired"), "{answers:?}");
-        assert_eq!(state(&c, "b"), 0);
+        assert!(!answers[0][1].contains("retired when"), "{answers:?}");
+        next();
+        c.exchange("2.07", &[("import0_1.xml", catalog(false, &["a"]))]);
+        assert_eq!(states(&c, &["a", "b"]), [0, 0]);
     });
 }
 

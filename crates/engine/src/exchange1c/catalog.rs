@@ -1304,16 +1304,15 @@ pub(super) fn seen_id(item: &Item) -> Option<&str> {
 }
 
 /// Retires the node's products and families that no file imported since
-/// `since` named, nor `also_named` (after a full unload: 3.x's
-/// `deactivate`, or a full 2.x catalog file); families only with
-/// `families` (a file without a classifier says nothing of them). Whether a
+/// `since` named (after a full unload: 3.x's `deactivate`, or the end of
+/// an exchange with a full 2.x catalog file); families only with
+/// `families`. Whether a
 /// record changed does not matter: an unchanged product in the unload is
 /// still in 1C's catalog.
 pub(super) fn retire_untouched(
     s: &mut Session<'_, '_, '_>,
     node: Uuid,
     since: chrono::DateTime<chrono::Utc>,
-    also_named: &[String],
     families: bool,
 ) -> Result<u64> {
     let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -1324,7 +1323,7 @@ pub(super) fn retire_untouched(
             super::import::result::SUCCEEDED
         ),
     )?;
-    let mut seen: std::collections::HashSet<String> = also_named.iter().cloned().collect();
+    let mut seen = std::collections::HashSet::new();
     for log in &logs {
         if let Some(Value::Bytes(b)) = log.get("relata_seenids") {
             seen.extend(String::from_utf8_lossy(b).lines().map(str::to_string));

@@ -89,6 +89,15 @@ impl Org {
         }
     }
 
+    /// Ends a folder exchange of the node called `node`: what a full 2.x
+    /// catalog file among the files imported left out is retired (see
+    /// the node's `relata_retiremissing`). Returns how many products were,
+    /// `None` when no full unload was imported.
+    pub fn exchange_settle(&self, node: Option<&str>) -> Result<Option<u64>> {
+        let node = node_named(self, node)?;
+        self.write(&self.system_principal(), |s| import::settle(s, node))
+    }
+
     /// The orders the node called `node` has not confirmed, as CommerceML
     /// in `version`; with `confirm`, they count as delivered (as 1C's
     /// `success` would).

@@ -46,8 +46,6 @@ struct Reading {
     size: u64,
     /// A 2.x catalog not marked as changes only: the file is all of it.
     full_catalog: bool,
-    /// The file holds groups (a classifier), so it is all of them too.
-    has_groups: bool,
 }
 
 /// The files being read, by job. A job's steps run one after another,
@@ -76,7 +74,6 @@ impl Reading {
             ended: false,
             size,
             full_catalog: false,
-            has_groups: false,
         })
     }
 
@@ -123,7 +120,6 @@ impl Reading {
     /// The first `n` items are applied.
     fn consume(&mut self, n: usize) {
         for item in self.ahead.drain(..n.min(self.ahead.len())) {
-            self.has_groups |= matches!(item, catalog::Item::Group(_));
             self.seen.extend(catalog::seen_id(&item).map(str::to_owned));
             self.at += 1;
         }
@@ -279,10 +275,11 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
         ctx.data = serde_json::to_value(&p).map_err(|e| EngineError::Invalid(e.to_string()))?;
         return Ok(JobStep::Done(Some(summary)));
     }
-    if reading.full_catalog {
-        p.tally.retired += retire_missing(s, &p, &reading.seen, reading.has_groups)?;
+    let pending = reading.full_catalog && retire_pending(s, &p)?;
+    let mut summary = format!("{}: {}", p.file, p.tally.summary());
+    if pending {
+        summary.push_str("; what the full unload left out is retired when the exchange ends");
     }
-    let summary = format!("{}: {}", p.file, p.tally.summary());
     log_result(s, p.log, result::SUCCEEDED, &summary)?;
     if !reading.seen.is_empty() {
         let f = [("relata_seenids".to_string(), Value::Bytes(reading.seen.join("\n").into_bytes()))];
@@ -294,20 +291,49 @@ pub(super) fn step(s: &mut Session<'_, '_, '_>, ctx: &mut JobContext) -> Result<
     Ok(JobStep::Done(Some(summary)))
 }
 
-/// After a full 2.x catalog file: retires the node's products and
-/// families that neither it nor the files imported since the exchange's
-/// `init` named, if the node says so. Files of the same exchange count,
-/// so that a node unloading several catalogs, one full file each, keeps
-/// the ones imported before (those after bring theirs back).
-fn retire_missing(s: &mut Session<'_, '_, '_>, p: &Progress, named: &[String], families: bool) -> Result<u64> {
+/// After a full 2.x catalog file: notes on the node that what the
+/// exchange's files do not name is to be retired once the exchange ends
+/// (see [`settle`]), if the node says so. Not at once: 2.x has no
+/// end-of-exchange call, and a catalog in several full files would
+/// retire each other's products until the last arrived.
+fn retire_pending(s: &mut Session<'_, '_, '_>, p: &Progress) -> Result<bool> {
     let node = s.read_system("relata_exchangenode", p.node)?.unwrap_or_default();
     if node.get("relata_retiremissing").and_then(Value::as_bool) == Some(false) {
-        return Ok(0);
+        return Ok(false);
     }
     let log = s.read_system("relata_exchangelog", p.log)?.unwrap_or_default();
     let this_file = log.get("createdon").and_then(Value::as_datetime).unwrap_or(s.now);
     let since = p.session_start.filter(|start| *start <= this_file).unwrap_or(this_file);
-    catalog::retire_untouched(s, p.node, since, named, families)
+    let pending = node.get("relata_retirependingsince").and_then(Value::as_datetime);
+    if pending.is_none_or(|earlier| since < earlier) {
+        let f = [("relata_retirependingsince".to_string(), Value::DateTime(since))];
+        s.system_update("relata_exchangenode", p.node, f.into_iter().collect())?;
+    }
+    Ok(true)
+}
+
+/// Ends a full 2.x unload whose exchange is over: retires the node's
+/// products (not families: a file without a classifier says nothing of
+/// them) that no file imported since it started named, and logs what it
+/// retired.
+/// Returns how many were retired, `None` when no unload was pending.
+pub(super) fn settle(s: &mut Session<'_, '_, '_>, node: Uuid) -> Result<Option<u64>> {
+    let settings = s.read_system("relata_exchangenode", node)?.unwrap_or_default();
+    let Some(since) = settings.get("relata_retirependingsince").and_then(Value::as_datetime) else {
+        return Ok(None);
+    };
+    let retired = catalog::retire_untouched(s, node, since, false)?;
+    let f = [("relata_retirependingsince".to_string(), Value::Null)];
+    s.system_update("relata_exchangenode", node, f.into_iter().collect())?;
+    if retired == 0 {
+        return Ok(Some(0));
+    }
+    let log = start_log(s, node, "")?;
+    let message = format!("{retired} products the last full unload left out were retired");
+    let f = [("relata_name".to_string(), Value::String("Full unload ended".into()))];
+    s.system_update("relata_exchangelog", log, f.into_iter().collect())?;
+    log_result(s, log, result::SUCCEEDED, &message)?;
+    Ok(Some(retired))
 }
 
 /// The context of an import run in this process, step by step, rather

@@ -147,6 +147,8 @@ fn bookkeeping<R>(
 fn init(org: &Org, req: &EndpointRequest, token: &str, principal: &Principal) -> Result<EndpointResponse> {
     let version = req.param("version").map(|v| if VERSIONS.contains(&v) { v } else { "3.1" });
     bookkeeping(org, principal, |s, node| {
+        // A new exchange, of either kind, means the last one has ended.
+        super::import::settle(s, node)?;
         let before = s.now - chrono::Duration::hours(STALE_AFTER_HOURS);
         uploads::remove_stale(s, node, before)?;
         // Whether 1C said its version decides how it sends order statuses.
@@ -228,7 +230,7 @@ fn deactivate(org: &Org, req: &EndpointRequest, principal: &Principal) -> Result
         .ok_or_else(|| EngineError::Invalid("deactivate needs the timestamp checkauth gave".into()))?;
     let retired = org.write(principal, |s| {
         let node = nodes::node_of(s, principal.user_id)?;
-        catalog::retire_untouched(s, node, since, &[], true)
+        catalog::retire_untouched(s, node, since, true)
     })?;
     Ok(answer(&["success", &format!("{retired} products not in the full unload were retired")]))
 }

@@ -68,6 +68,9 @@ pub fn run(flags: &Flags, cmd: ExchangeCommand) -> Result<()> {
                 let summary = result.with_context(|| format!("{} was not imported", path.display()))?;
                 println!("{summary}");
             }
+            if let Some(retired) = org.exchange_settle(node.as_deref())? {
+                println!("{retired} products the full unload left out were retired");
+            }
             Ok(())
         }
         ExchangeCommand::ExportOrders { out, version, node, keep } => {
