@@ -232,3 +232,21 @@ fn role_grid_in_chromium() {
         );
     });
 }
+
+#[test]
+fn a_new_record_form_starts_at_the_columns_defaults() {
+    each_server(|srv| {
+        let html = srv.page_as(&srv.token, "/ui/relata_exchangenodes/new").text();
+        // A flag whose default is true starts ticked, so saving the form
+        // as it is keeps the default.
+        let retire = html.split("id=\"f-relata_retiremissing\"").nth(1).expect("the flag is on the form");
+        assert!(retire[..retire.find('>').unwrap()].contains("checked"), "{retire:.200}");
+        let dry = html.split("id=\"f-relata_dryrun\"").nth(1).expect("the dry run flag is on the form");
+        assert!(!dry[..dry.find('>').unwrap()].contains("checked"));
+        // A choice starts at its default option.
+        let mode = html.split("id=\"f-relata_productmode\"").nth(1).expect("the product mode is on the form");
+        let mode = &mode[..mode.find("</select>").unwrap()];
+        assert!(mode.contains("<option value=\"1\" selected>"), "{mode}");
+        assert!(!mode.contains("<option value=\"\" selected>"));
+    });
+}

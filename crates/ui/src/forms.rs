@@ -117,6 +117,16 @@ fn party_lists(schema: &relata_metadata::Schema, entity: &Entity) -> Vec<Attribu
         .collect()
 }
 
+/// The column's default as a form control holds it, for choices and flags.
+fn default_raw(a: &AttributeDef) -> Option<String> {
+    let default = a.default.as_ref()?;
+    match a.kind {
+        AttrKind::Picklist => default.as_i64().map(|v| v.to_string()),
+        AttrKind::Boolean => default.as_bool().map(|b| if b { "1".to_string() } else { String::new() }),
+        _ => None,
+    }
+}
+
 pub(super) fn input_kind(a: &AttributeDef) -> &'static str {
     match a.kind {
         AttrKind::Lookup | AttrKind::Customer | AttrKind::Owner => "lookup",
@@ -412,7 +422,10 @@ pub(super) async fn new_form(
                 if a.name == "transactioncurrencyid" && !q.contains_key(&a.name) {
                     return (format!("transactioncurrency:{base}"), base_name.clone());
                 }
-                let raw = q.get(&a.name).cloned().unwrap_or_default();
+                // A choice or a flag starts at the column's default, as
+                // the engine would set it: a blank choice looks unset, and
+                // an unticked box would save `false` over a `true` default.
+                let raw = q.get(&a.name).cloned().or_else(|| default_raw(a)).unwrap_or_default();
                 match a.kind.is_lookup() {
                     true => match parse_ref(a, &raw) {
                         Some(r) => (raw, names.get(&r.id).cloned().unwrap_or_default()),
