@@ -32,41 +32,7 @@ use xml::{Cursor, Element};
 /// are matched without their namespace, so 2.x, `commerceml_2`,
 /// `commerceml_210` and `commerceml_3` documents read alike.
 pub fn read(bytes: &[u8]) -> Result<Package, Error> {
-    let mut entries = entries(bytes)?;
-    let mut package = Package {
-        schema_version: entries.schema_version().to_owned(),
-        generated_at: entries.generated_at(),
-        ..Package::default()
-    };
-    for entry in &mut entries {
-        match entry? {
-            Entry::Classifier(classifier) => match &mut package.classifier {
-                None => package.classifier = Some(*classifier),
-                Some(first) => {
-                    first.groups.extend(classifier.groups);
-                    first.properties.extend(classifier.properties);
-                    first.units.extend(classifier.units);
-                    first.price_types.extend(classifier.price_types);
-                    first.warehouses.extend(classifier.warehouses);
-                }
-            },
-            Entry::Catalog(catalog) => {
-                package.catalog.get_or_insert(*catalog);
-            }
-            Entry::Product(product) => package.catalog.get_or_insert_with(Catalog::default).products.push(*product),
-            Entry::Offers(offers) => match &mut package.offers {
-                None => package.offers = Some(*offers),
-                Some(first) => {
-                    first.price_types.extend(offers.price_types);
-                    first.warehouses.extend(offers.warehouses);
-                }
-            },
-            Entry::Offer(offer) => package.offers.get_or_insert_with(OfferPackage::default).offers.push(*offer),
-            Entry::Order(order) => package.orders.push(*order),
-            Entry::Counterparty(party) => package.counterparties.push(*party),
-        }
-    }
-    Ok(package)
+    entries(bytes)?.into_package()
 }
 
 /// One piece of a document, in document order.
@@ -147,6 +113,44 @@ impl<R: Read> Entries<R> {
     /// How many bytes of the input have been read so far.
     pub fn bytes_read(&self) -> u64 {
         self.x.bytes_read()
+    }
+
+    /// The rest of the document as one [`Package`], as [`read`] gives it.
+    pub fn into_package(mut self) -> Result<Package, Error> {
+        let mut package = Package {
+            schema_version: std::mem::take(&mut self.schema_version),
+            generated_at: self.generated_at,
+            ..Package::default()
+        };
+        for entry in self {
+            match entry? {
+                Entry::Classifier(classifier) => match &mut package.classifier {
+                    None => package.classifier = Some(*classifier),
+                    Some(first) => {
+                        first.groups.extend(classifier.groups);
+                        first.properties.extend(classifier.properties);
+                        first.units.extend(classifier.units);
+                        first.price_types.extend(classifier.price_types);
+                        first.warehouses.extend(classifier.warehouses);
+                    }
+                },
+                Entry::Catalog(catalog) => {
+                    package.catalog.get_or_insert(*catalog);
+                }
+                Entry::Product(product) => package.catalog.get_or_insert_with(Catalog::default).products.push(*product),
+                Entry::Offers(offers) => match &mut package.offers {
+                    None => package.offers = Some(*offers),
+                    Some(first) => {
+                        first.price_types.extend(offers.price_types);
+                        first.warehouses.extend(offers.warehouses);
+                    }
+                },
+                Entry::Offer(offer) => package.offers.get_or_insert_with(OfferPackage::default).offers.push(*offer),
+                Entry::Order(order) => package.orders.push(*order),
+                Entry::Counterparty(party) => package.counterparties.push(*party),
+            }
+        }
+        Ok(package)
     }
 
     fn advance(&mut self) -> Result<Option<Entry>, Error> {
