@@ -30,6 +30,10 @@ pub enum EngineError {
     Throttled(String, u64),
     #[error("{0}")]
     Store(StoreError),
+    /// A service outside the database (a mail server, a webhook's URL)
+    /// could not be reached or asked to try later: a job retries.
+    #[error("{0}")]
+    Unavailable(String),
     /// Bad input whose meaning is known: the column it is about and a
     /// message key with parameters, so an interface places the message at
     /// its field and says it in the user's language ([`EngineError::message_in`]).
@@ -99,6 +103,7 @@ impl EngineError {
             EngineError::Conflict(_) => 0x8004_0237,
             EngineError::Throttled(..) => 0x8007_2322,
             EngineError::Store(_) => 0x8004_0216,
+            EngineError::Unavailable(_) => 0x8004_0216,
             EngineError::Refused { .. } => 0x8004_0203,
         }
     }

@@ -32,6 +32,26 @@ pub struct OrgConfig {
     /// The time the organization works by (the system clock; tests move a
     /// [`crate::ManualClock`]).
     pub clock: Arc<dyn Clock>,
+    /// The organization's mail servers (`RELATA_SMTP_URL`, `RELATA_IMAP_URL`).
+    pub mail: MailSettings,
+}
+
+/// The organization's mail servers, as configured for the server process.
+/// Users' own mailboxes may name others (`mailbox` records).
+#[derive(Debug, Clone, Default)]
+pub struct MailSettings {
+    /// Where mail goes out: `smtp://user:pass@host:587?tls=required`.
+    pub smtp_url: Option<String>,
+    /// The organization's mailbox, polled for incoming mail.
+    pub imap_url: Option<String>,
+    /// The organization mailbox's address, and the sender of mail whose
+    /// sending user has no address of their own.
+    pub from_address: Option<String>,
+    /// A PEM file's text: certificate authorities trusted beside the
+    /// public ones (a company's own CA).
+    pub trusted_ca_pem: Option<Vec<u8>>,
+    /// How often mailboxes are polled, in minutes (5 when 0).
+    pub poll_minutes: u32,
 }
 
 impl Default for OrgConfig {
@@ -41,6 +61,7 @@ impl Default for OrgConfig {
             base_currency: "USD".into(),
             modules: crate::modules::standard(),
             clock: Arc::new(SystemClock),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -69,6 +90,7 @@ pub struct Org {
     clock: Arc<dyn Clock>,
     /// Wakes the job runner when a job is enqueued in this process.
     jobs_wakeup: (Mutex<u64>, Condvar),
+    mail: MailSettings,
     pub ids: OrgIds,
 }
 
@@ -168,8 +190,14 @@ impl Org {
             modules,
             clock: config.clock.clone(),
             jobs_wakeup: (Mutex::new(0), Condvar::new()),
+            mail: config.mail.clone(),
             ids,
         })
+    }
+
+    /// The organization's mail servers.
+    pub fn mail(&self) -> &MailSettings {
+        &self.mail
     }
 
     /// Now, by the organization's clock.

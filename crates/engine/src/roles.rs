@@ -33,8 +33,8 @@ const CUSTOMERS: &[&str] = &["account", "contact", "activitypointer", "annotatio
 const SERVICE: &[&str] = &["account", "contact", "activitypointer", "annotation"];
 /// What every user's interface reads: system views, form layouts, user settings.
 const INTERFACE: &[&str] = &["savedquery", "systemform", "usersettings"];
-/// Every user keeps personal views of their own.
-const PERSONAL: &[&str] = &["userquery"];
+/// Every user keeps personal views and notifications of their own.
+const PERSONAL: &[&str] = &["userquery", "appnotification"];
 /// Every user follows, cancels, retries and removes the system jobs that
 /// run as them (their asynchronous steps, their bulk deletes).
 const OWN_JOBS: &[&str] = &["asyncoperation", "bulkdeleteoperation", "bulkdeletefailure"];

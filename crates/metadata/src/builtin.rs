@@ -26,6 +26,7 @@ const FILES: &[(&str, &str)] = &[
     ("activities.toml", include_str!("../schema/activities.toml")),
     ("customization.toml", include_str!("../schema/customization.toml")),
     ("jobs.toml", include_str!("../schema/jobs.toml")),
+    ("notifications.toml", include_str!("../schema/notifications.toml")),
 ];
 
 #[derive(Deserialize)]

@@ -40,6 +40,50 @@ struct FileConfig {
     job_lease_seconds: Option<u64>,
     organization_name: Option<String>,
     base_currency: Option<String>,
+    mail: Option<FileMail>,
+}
+
+/// `[mail]` of the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    smtp_url: Option<String>,
+    imap_url: Option<String>,
+    from_address: Option<String>,
+    trusted_ca_file: Option<PathBuf>,
+    poll_minutes: Option<u32>,
+}
+
+/// The organization's mail servers (`[mail]`, `RELATA_SMTP_URL`…).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailConfig {
+    pub smtp_url: Option<String>,
+    pub imap_url: Option<String>,
+    pub from_address: Option<String>,
+    pub trusted_ca_file: Option<PathBuf>,
+    pub poll_minutes: u32,
+}
+
+impl MailConfig {
+    /// What the organization is given: the CA file read.
+    pub fn settings(&self) -> Result<relata_engine::MailSettings> {
+        let trusted_ca_pem = match &self.trusted_ca_file {
+            Some(path) => Some(
+                std::fs::read(path).with_context(|| format!("cannot read the trusted CA file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        if let Some(pem) = &trusted_ca_pem {
+            relata_mail::TrustedRoots::with_pem(pem.clone()).map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(relata_engine::MailSettings {
+            smtp_url: self.smtp_url.clone(),
+            imap_url: self.imap_url.clone(),
+            from_address: self.from_address.clone(),
+            trusted_ca_pem,
+            poll_minutes: self.poll_minutes,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +129,7 @@ pub struct Settings {
     pub job_lease_seconds: u64,
     pub organization_name: String,
     pub base_currency: String,
+    pub mail: MailConfig,
     /// The TOML file that was read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -191,6 +236,31 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         env("RELATA_ORGANIZATION_NAME").or(file.organization_name).unwrap_or(defaults.organization_name);
     let base_currency = env("RELATA_BASE_CURRENCY").or(file.base_currency).unwrap_or(defaults.base_currency);
 
+    let file_mail = file.mail.unwrap_or_default();
+    let mail = MailConfig {
+        smtp_url: env("RELATA_SMTP_URL").or(file_mail.smtp_url).filter(|u| !u.trim().is_empty()),
+        imap_url: env("RELATA_IMAP_URL").or(file_mail.imap_url).filter(|u| !u.trim().is_empty()),
+        from_address: env("RELATA_MAIL_FROM").or(file_mail.from_address).filter(|u| !u.trim().is_empty()),
+        trusted_ca_file: env("RELATA_MAIL_CA_FILE")
+            .map(PathBuf::from)
+            .or_else(|| file_mail.trusted_ca_file.map(|f| if f.is_absolute() { f } else { file_base.join(f) })),
+        poll_minutes: number("RELATA_MAIL_POLL_MINUTES", file_mail.poll_minutes.map(u64::from), 5)?.clamp(1, 1440)
+            as u32,
+    };
+    for (what, url, protocol) in [
+        ("the SMTP URL", &mail.smtp_url, relata_mail::Protocol::Smtp),
+        ("the IMAP URL", &mail.imap_url, relata_mail::Protocol::Imap),
+    ] {
+        if let Some(url) = url {
+            let parsed = relata_mail::ServerUrl::parse(url).map_err(|e| anyhow!("{what}: {e}"))?;
+            if parsed.protocol != protocol {
+                bail!(
+                    "{what} {parsed} is not an {} URL",
+                    if protocol == relata_mail::Protocol::Smtp { "SMTP" } else { "IMAP" }
+                );
+            }
+        }
+    }
     if listen.trim().is_empty() {
         bail!("the listen address is empty");
     }
@@ -217,6 +287,7 @@ pub fn resolve(flags: &Flags, env: &dyn Fn(&str) -> Option<String>) -> Result<Se
         metrics_token,
         organization_name,
         base_currency,
+        mail,
         config_file,
     })
 }

@@ -105,8 +105,10 @@ fn echo(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The standard modules but email, whose mailbox poll runs every minute
+/// and would be counted with the jobs below.
 fn modules() -> Vec<Arc<dyn Module>> {
-    let mut m = modules::standard();
+    let mut m: Vec<Arc<dyn Module>> = modules::standard().into_iter().filter(|m| m.name() != "email").collect();
     m.push(Arc::new(JobProbe));
     m
 }
@@ -251,7 +253,9 @@ fn users_cancel_retry_and_delete_jobs_through_the_web_api_and_the_cli() {
         e.srv.patch(&path, &json!({"statecode": 3, "statuscode": 32})).expect(204);
         assert_eq!(state(&e.job(id)), (3, 32));
         e.clock.advance(Duration::hours(2));
-        assert_eq!(e.runner.run_due(10).unwrap().steps(), 1, "a canceled job does not run (the statistics check does)");
+        let r = e.runner.run_due(10).unwrap();
+        let failed = e.srv.get("asyncoperations?$select=name,message").expect(200).rows();
+        assert_eq!(r.steps(), 1, "a canceled job does not run (the statistics check does): {r:?} {failed:?}");
         e.srv.patch(&path, &json!({"statecode": 3})).expect_error(400);
         e.srv.patch(&path, &json!({"statecode": 0})).expect(204);
         assert_eq!(state(&e.job(id)), (0, 0));

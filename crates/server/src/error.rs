@@ -69,6 +69,7 @@ impl From<EngineError> for ApiError {
                 e.retry_after = Some(retry);
                 e
             }
+            EngineError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "0x80040216", m),
             EngineError::Store(s) => {
                 tracing::error!(error = %s, "database error");
                 if s.is_busy() {

@@ -349,6 +349,8 @@ pub(super) fn job_context(file: &str, p: &Progress) -> Result<JobContext> {
         depth: 0,
         now: chrono::Utc::now(),
         next_run: None,
+        effect: None,
+        last_attempt: true,
     })
 }
 

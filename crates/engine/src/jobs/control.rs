@@ -113,7 +113,7 @@ fn change(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> 
             Some(Value::DateTime(t)) if statecode != state::COMPLETED => Some(*t),
             _ => None,
         };
-        f(s.tx, &super::JobState { job: id, statecode, statuscode, due, now })?;
+        f(s.tx, &super::JobState { job: id, statecode, statuscode, due, now, message: None })?;
     }
     Ok(())
 }

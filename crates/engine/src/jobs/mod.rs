@@ -83,6 +83,14 @@ pub enum JobStep {
     /// another process). Long work is cut into such steps so that no
     /// transaction holds the database for long.
     Continue,
+    /// Not done, for a reason that may pass (a server that did not
+    /// answer): the step's writes are kept and the job runs again after a
+    /// back-off while attempts remain, and fails with this reason after
+    /// the last ([`JobContext::last_attempt`] tells the step which it is).
+    Retry(String),
+    /// Failed for good, for this reason, keeping the step's writes (a
+    /// record that says why it failed).
+    Failed(String),
 }
 
 /// What a job's step is given.
@@ -103,6 +111,10 @@ pub struct JobContext {
     pub now: DateTime<Utc>,
     /// For a recurring job, when it runs next if this step is its last.
     pub next_run: Option<DateTime<Utc>>,
+    /// What the kind's [`JobKind::effect`] answered before this step.
+    pub effect: Option<serde_json::Value>,
+    /// Whether a [`JobStep::Retry`] of this step would fail the job.
+    pub last_attempt: bool,
 }
 
 /// A job's code: one step of work in one transaction, as the job's owner.
@@ -129,12 +141,19 @@ pub struct JobKind {
     /// so that the step holds the database only for its writes. Best
     /// effort: the step must cope with it not having run.
     pub prepare: Option<JobPrepareFn>,
+    /// Work with an effect outside the database (sending a message), done
+    /// before each step outside its transaction, so that a slow server
+    /// never holds the database; its answer reaches the step in
+    /// [`JobContext::effect`], which records it. A process that stops
+    /// between the two runs the job again, effect included: such a job is
+    /// at least once, and says so.
+    pub effect: Option<JobEffectFn>,
     /// Filled in by the registry.
     pub module: &'static str,
 }
 
 /// A job's new state, as [`JobKind::on_state`] is told it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JobState {
     pub job: Uuid,
     pub statecode: i64,
@@ -142,12 +161,17 @@ pub struct JobState {
     /// When it runs next, if it waits.
     pub due: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    /// The job's message (why it failed, when it did).
+    pub message: Option<String>,
 }
 
 pub type JobStateFn = fn(&mut relata_store::Tx<'_>, &JobState) -> Result<()>;
 
 /// See [`JobKind::prepare`]: the organization, the job's id and its data.
 pub type JobPrepareFn = fn(&crate::org::Org, Uuid, &serde_json::Value);
+
+/// See [`JobKind::effect`]: the organization, the job's owner and its data.
+pub type JobEffectFn = fn(&crate::org::Org, Uuid, &serde_json::Value) -> serde_json::Value;
 
 impl JobKind {
     pub fn new(name: &'static str, operation_type: i32, handler: JobHandler) -> JobKind {
@@ -159,12 +183,18 @@ impl JobKind {
             user_controllable: true,
             on_state: None,
             prepare: None,
+            effect: None,
             module: "",
         }
     }
 
     pub fn prepare(mut self, f: JobPrepareFn) -> JobKind {
         self.prepare = Some(f);
+        self
+    }
+
+    pub fn effect(mut self, f: JobEffectFn) -> JobKind {
+        self.effect = Some(f);
         self
     }
 

@@ -34,6 +34,8 @@ use super::recurrence::Rule;
 use super::{state, status, JobContext, JobState, JobStateFn, JobStep};
 use crate::error::{EngineError, Result};
 use crate::org::Org;
+use crate::platform::notifications::Notification;
+use crate::session::Session;
 
 /// How a process runs jobs.
 #[derive(Debug, Clone)]
@@ -121,7 +123,7 @@ impl From<EngineError> for StepError {
     fn from(e: EngineError) -> Self {
         // The database's own trouble may pass; a refusal of the job's
         // input or rights will not, and is reported at once.
-        let retry = matches!(e, EngineError::Store(_));
+        let retry = matches!(e, EngineError::Store(_) | EngineError::Unavailable(_));
         StepError::Failed { message: e.to_string(), retry }
     }
 }
@@ -130,6 +132,8 @@ enum Finished {
     Succeeded,
     Continued,
     Canceled,
+    Retried,
+    Failed,
 }
 
 pub struct Runner {
@@ -220,6 +224,8 @@ impl Runner {
                 Ok(Finished::Succeeded) => report.succeeded += 1,
                 Ok(Finished::Continued) => report.continued += 1,
                 Ok(Finished::Canceled) => report.canceled += 1,
+                Ok(Finished::Retried) => report.retried += 1,
+                Ok(Finished::Failed) => report.failed += 1,
                 Err(StepError::Lost) => {
                     tracing::warn!(job = %job.id, "another process took the job over before this one finished");
                     report.lost += 1;
@@ -330,6 +336,15 @@ impl Runner {
             // A panic here is the step's to meet again, inside its guard.
             let _ = catch_unwind(AssertUnwindSafe(|| prepare(org, job.id, &data)));
         }
+        // An outside effect runs before the transaction that records it, so
+        // that a slow server never holds the database.
+        let effect = org.modules().job_kind(&job.kind).and_then(|k| k.effect).map(|effect| {
+            let data = serde_json::from_str(&job.data).unwrap_or(serde_json::Value::Null);
+            catch_unwind(AssertUnwindSafe(|| effect(org, job.owner, &data))).unwrap_or_else(|_| {
+                tracing::error!(job = %job.id, kind = %job.kind, "a job's effect panicked");
+                serde_json::json!({"error": "the job's effect stopped unexpectedly", "transient": true})
+            })
+        });
         org.write_as(job.owner, |s| -> std::result::Result<Finished, StepError> {
             s.job_depth = job.depth;
             let now = s.now;
@@ -366,6 +381,8 @@ impl Runner {
                 depth: job.depth,
                 now,
                 next_run: next_occurrence(job, now),
+                effect: effect.clone(),
+                last_attempt: retry_count + 1 >= kind.max_attempts,
             };
             let step = match catch_unwind(AssertUnwindSafe(|| (kind.handler)(s, &mut ctx))) {
                 Ok(Ok(step)) => step,
@@ -384,7 +401,38 @@ impl Runner {
                 }
             };
             let data = ctx.data.to_string();
+            let max = kind.max_attempts;
             let outcome = match step {
+                JobStep::Retry(why) if retry_count + 1 < max => Outcome {
+                    state: (state::SUSPENDED, status::WAITING),
+                    message: Some(format!("{}: {why} (attempt {} of {max}; retrying)", job.name, retry_count + 1)),
+                    data: Some(data),
+                    due: Some(now + backoff(retry_count + 1)),
+                    completed: false,
+                    seconds: started.elapsed().as_secs_f64(),
+                },
+                JobStep::Retry(why) | JobStep::Failed(why) => match next_occurrence(job, now) {
+                    // A recurring job fails this run, not its schedule.
+                    Some(next) => Outcome {
+                        state: (state::SUSPENDED, status::WAITING),
+                        message: Some(format!(
+                            "{}: {why} (the last run failed; it runs again at its next occurrence)",
+                            job.name
+                        )),
+                        data: Some(data),
+                        due: Some(next),
+                        completed: true,
+                        seconds: started.elapsed().as_secs_f64(),
+                    },
+                    None => Outcome {
+                        state: (state::COMPLETED, status::FAILED),
+                        message: Some(format!("{}: {why}", job.name)),
+                        data: Some(data),
+                        due: None,
+                        completed: true,
+                        seconds: started.elapsed().as_secs_f64(),
+                    },
+                },
                 JobStep::Continue => Outcome {
                     state: (state::READY, status::WAITING_FOR_RESOURCES),
                     message: None,
@@ -413,8 +461,27 @@ impl Runner {
                 },
             };
             let continued = outcome.state.0 == state::READY;
+            let retried = outcome.state.0 == state::SUSPENDED && !outcome.completed;
+            let failed = outcome.state.1 == status::FAILED;
+            let told = failed.then(|| outcome.message.clone()).flatten();
             finish(s.tx, job, now, outcome, hook)?;
-            Ok(if continued { Finished::Continued } else { Finished::Succeeded })
+            if let Some(message) = told {
+                tell_owner(s, job, &message)?;
+            }
+            if retried {
+                s.tx.execute(
+                    "UPDATE asyncoperation SET retrycount = retrycount + 1 WHERE asyncoperationid = $1",
+                    &[Param::uuid(job.id)],
+                )?;
+                return Ok(Finished::Retried);
+            }
+            Ok(if continued {
+                Finished::Continued
+            } else if failed {
+                Finished::Failed
+            } else {
+                Finished::Succeeded
+            })
         })
     }
 
@@ -426,7 +493,9 @@ impl Runner {
         let kind = self.org.modules().job_kind(&job.kind);
         let max = kind.map(|k| k.max_attempts).unwrap_or(1);
         let hook = kind.and_then(|k| k.on_state);
-        self.org.db().write(|tx| -> Result<Option<bool>> {
+        let system = self.org.ids.system_user;
+        self.org.write_as(system, |s| -> Result<Option<bool>> {
+            let tx = &mut *s.tx;
             let row = tx.query_one(
                 "SELECT retrycount, statuscode FROM asyncoperation
                  WHERE asyncoperationid = $1 AND relata_leaseid = $2 AND statecode = 2",
@@ -469,7 +538,12 @@ impl Runner {
                     seconds: 0.0,
                 }
             };
+            let told = (outcome.state.1 == status::FAILED).then(|| outcome.message.clone()).flatten();
             finish(tx, job, now, outcome, hook)?;
+            if let Some(message) = told {
+                tell_owner(s, job, &message)?;
+            }
+            let tx = &mut *s.tx;
             if will_retry {
                 tx.execute(
                     "UPDATE asyncoperation SET retrycount = retrycount + 1 WHERE asyncoperationid = $1",
@@ -518,8 +592,24 @@ fn next_occurrence(job: &Claimed, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 }
 
 /// Writes a job's state after a step and gives up the lease.
+/// A job that failed for good tells its owner.
+fn tell_owner(s: &mut Session<'_, '_, '_>, job: &Claimed, message: &str) -> Result<()> {
+    let mut n = Notification::new(job.owner, format!("System job failed: {}", job.name));
+    n.icon = crate::platform::notifications::icon::FAILURE;
+    n.body = Some(message.to_string());
+    n.regarding = Some(EntityRef { entity: "asyncoperation".into(), id: job.id });
+    s.notify(n).map(|_| ())
+}
+
 fn finish(tx: &mut Tx<'_>, job: &Claimed, now: DateTime<Utc>, o: Outcome, hook: Option<JobStateFn>) -> Result<()> {
-    let tell = JobState { job: job.id, statecode: o.state.0, statuscode: o.state.1, due: o.due, now };
+    let tell = JobState {
+        job: job.id,
+        statecode: o.state.0,
+        statuscode: o.state.1,
+        due: o.due,
+        now,
+        message: o.message.clone(),
+    };
     let version = tx.next_counter("rowversion")?;
     let n = tx.execute(
         "UPDATE asyncoperation SET statecode = $1, statuscode = $2, message = COALESCE($3, message),

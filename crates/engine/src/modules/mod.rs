@@ -538,13 +538,49 @@ impl Modules {
     /// id derives from its kind and name), keeping its pattern current.
     pub(crate) fn schedule_recurring(&self, tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
         const RECURRING_NAMESPACE: Uuid = Uuid::from_u128(0x2b0e_61c4_93a7_4f0d_8c55_1e9a_70d3_b6f2);
+        // A module no longer registered leaves its schedules behind: they
+        // wait, canceled, until it comes back, instead of failing each time.
+        let stored = tx.query(
+            "SELECT asyncoperationid, relata_jobtype FROM asyncoperation
+             WHERE recurrencepattern IS NOT NULL AND statecode IN (0, 1)",
+            &[],
+            &[Storage::Uuid, Storage::Text],
+        )?;
+        for row in stored {
+            let (Some(id), Some(kind)) = (row[0].as_uuid(), row[1].as_str()) else { continue };
+            if self.job_kind(kind).is_none() {
+                tx.execute(
+                    "UPDATE asyncoperation SET statecode = 3, statuscode = 32,
+                        message = 'Canceled: no module registers this kind of job any more.'
+                     WHERE asyncoperationid = $1",
+                    &[Param::uuid(id)],
+                )?;
+            }
+        }
         for job in &self.recurring {
             let id = Uuid::new_v5(&RECURRING_NAMESPACE, format!("{}/{}", job.kind, job.name).as_bytes());
             let stored = tx.query_one(
-                "SELECT recurrencepattern FROM asyncoperation WHERE asyncoperationid = $1",
+                "SELECT recurrencepattern, statecode, statuscode FROM asyncoperation WHERE asyncoperationid = $1",
                 &[Param::uuid(id)],
-                &[Storage::Text],
+                &[Storage::Text, Storage::Int, Storage::Int],
             )?;
+            // Canceled when its module was away: scheduled again from now.
+            if let Some(row) = &stored {
+                if row[1].as_i64() == Some(crate::jobs::state::COMPLETED)
+                    && row[2].as_i64() == Some(crate::jobs::status::CANCELED)
+                {
+                    tx.execute(
+                        "UPDATE asyncoperation SET statecode = $1, statuscode = $2, postponeuntil = $3, message = NULL
+                         WHERE asyncoperationid = $4",
+                        &[
+                            Param::int(crate::jobs::state::SUSPENDED),
+                            Param::int(crate::jobs::status::WAITING),
+                            Param::new(Value::DateTime(chrono::Utc::now()), Storage::Timestamp),
+                            Param::uuid(id),
+                        ],
+                    )?;
+                }
+            }
             match stored {
                 Some(row) if row[0].as_str() == Some(job.pattern) => {}
                 Some(_) => {
@@ -656,7 +692,12 @@ fn sync_table(
 
 /// The modules of the standard build, in registration order.
 pub fn standard() -> Vec<Arc<dyn Module>> {
-    vec![Arc::new(crate::platform::Platform), Arc::new(crate::sales::Sales), Arc::new(crate::exchange1c::Exchange1C)]
+    vec![
+        Arc::new(crate::platform::Platform),
+        Arc::new(crate::sales::Sales),
+        Arc::new(crate::exchange1c::Exchange1C),
+        Arc::new(crate::email::Email),
+    ]
 }
 
 impl Session<'_, '_, '_> {

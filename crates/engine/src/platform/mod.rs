@@ -6,6 +6,7 @@
 
 mod bulkdelete;
 mod lifecycle;
+pub mod notifications;
 mod security;
 mod steps;
 
@@ -46,6 +47,16 @@ impl Module for Platform {
                 );
             }
         }
+        for message in [Message::Create, Message::Update] {
+            let step = Step::new("notification_expiry", message, Stage::PreOperation, notifications::expiry)
+                .entity("appnotification")
+                .describe("A notification expires its time to live after it was created.");
+            r.step(if message == Message::Update { step.filtering(&["ttlinseconds"]) } else { step });
+        }
+        r.step(
+            Step::new("assigned_notification", Message::Assign, Stage::PostOperation, notifications::assigned)
+                .describe("A record assigned to someone else tells them in a notification."),
+        );
         security::register(r);
         r.action(bulkdelete::action());
         r.job(bulkdelete::kind());

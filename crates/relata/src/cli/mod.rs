@@ -89,6 +89,7 @@ fn org_on(settings: &Settings, db: Db) -> Result<Org> {
     let config = OrgConfig {
         organization_name: settings.organization_name.clone(),
         base_currency: settings.base_currency.clone(),
+        mail: settings.mail.settings()?,
         ..OrgConfig::default()
     };
     Org::open(db, &config).with_context(|| format!("cannot set up the database at {}", settings.database))

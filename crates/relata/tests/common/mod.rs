@@ -13,6 +13,7 @@
 
 #![allow(dead_code)]
 
+pub mod mail;
 pub mod onec;
 
 use std::io::Write as _;
