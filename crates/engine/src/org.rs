@@ -91,6 +91,9 @@ pub struct Org {
     /// Wakes the job runner when a job is enqueued in this process.
     jobs_wakeup: (Mutex<u64>, Condvar),
     mail: MailSettings,
+    /// What modules keep for the organization between requests (their
+    /// caches), by key; each checks its entry against the database.
+    module_state: Mutex<HashMap<&'static str, Arc<dyn std::any::Any + Send + Sync>>>,
     pub ids: OrgIds,
 }
 
@@ -191,8 +194,19 @@ impl Org {
             clock: config.clock.clone(),
             jobs_wakeup: (Mutex::new(0), Condvar::new()),
             mail: config.mail.clone(),
+            module_state: Mutex::new(HashMap::new()),
             ids,
         })
+    }
+
+    /// A module's state kept under `key` (see [`Org::keep`]).
+    pub fn kept<T: std::any::Any + Send + Sync>(&self, key: &'static str) -> Option<Arc<T>> {
+        self.module_state.lock().get(key).cloned().and_then(|v| v.downcast::<T>().ok())
+    }
+
+    /// Keeps a module's state (a cache it validates itself) under `key`.
+    pub fn keep<T: std::any::Any + Send + Sync>(&self, key: &'static str, value: Arc<T>) {
+        self.module_state.lock().insert(key, value);
     }
 
     /// The organization's mail servers.
@@ -393,7 +407,7 @@ impl Org {
 
     /// A user's principal as of this transaction; a disabled user (or one
     /// in a disabled business unit) is refused.
-    fn principal_in(&self, tx: &mut Tx<'_>, user: Uuid) -> Result<Arc<Principal>> {
+    pub(crate) fn principal_in(&self, tx: &mut Tx<'_>, user: Uuid) -> Result<Arc<Principal>> {
         if user == self.ids.system_user {
             return Ok(Arc::new(self.system_principal()));
         }

@@ -379,6 +379,27 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         f(&mut s)
     }
 
+    /// Runs `f` as `user` (loaded in this transaction), in this
+    /// transaction: a real-time workflow that runs as its owner.
+    pub(crate) fn as_user<R>(
+        &mut self,
+        user: Uuid,
+        f: impl FnOnce(&mut Session<'_, '_, 'c>) -> Result<R>,
+    ) -> Result<R> {
+        let principal = self.org.principal_in(self.tx, user)?;
+        let mut s = Session {
+            org: self.org,
+            tx: &mut *self.tx,
+            principal: &principal,
+            schema: self.schema.clone(),
+            now: self.now,
+            changed_schema: None,
+            action: None,
+            job_depth: self.job_depth,
+        };
+        f(&mut s)
+    }
+
     /// Runs `f` in a savepoint that is always rolled back: what it returns
     /// stays, what it writes does not (a dry run).
     pub(crate) fn rolled_back<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {

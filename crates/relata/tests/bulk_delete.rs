@@ -50,7 +50,8 @@ fn env(backend: &'static str) -> Env {
     let clock = ManualClock::new();
     // Without the email module's mailbox poll, so that the counts below
     // are the platform's jobs and the bulk deletes alone.
-    let mut list: Vec<Arc<dyn Module>> = modules::standard().into_iter().filter(|m| m.name() != "email").collect();
+    let mut list: Vec<Arc<dyn Module>> =
+        modules::standard().into_iter().filter(|m| !matches!(m.name(), "email" | "processes")).collect();
     list.push(Arc::new(Guard));
     let (srv, org) = start_org(backend, OrgConfig { modules: list, clock: clock.clone(), ..OrgConfig::default() });
     let runner = Runner::new(org.clone(), RunnerConfig { host: "bulk".into(), ..RunnerConfig::default() });

@@ -108,7 +108,8 @@ fn echo(s: &mut Session<'_, '_, '_>, c: &mut StepContext<'_>) -> Result<()> {
 /// The standard modules but email, whose mailbox poll runs every minute
 /// and would be counted with the jobs below.
 fn modules() -> Vec<Arc<dyn Module>> {
-    let mut m: Vec<Arc<dyn Module>> = modules::standard().into_iter().filter(|m| m.name() != "email").collect();
+    let mut m: Vec<Arc<dyn Module>> =
+        modules::standard().into_iter().filter(|m| !matches!(m.name(), "email" | "processes")).collect();
     m.push(Arc::new(JobProbe));
     m
 }

@@ -309,7 +309,7 @@ fn a_module_that_breaks_the_rules_is_refused_when_the_organization_opens() {
 fn module_list_prints_the_modules_and_their_steps_in_running_order() {
     let out = common::run_cli(&["module".to_string(), "list".to_string()]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(text.starts_with("modules: platform, sales, exchange1c, email\n"), "{text}");
+    assert!(text.starts_with("modules: platform, sales, exchange1c, email, processes\n"), "{text}");
     assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["/1c_exchange", "exchange1c"]), "{text}");
     let header = text.lines().find(|l| l.starts_with("MESSAGE")).expect("a table header");
     for column in ["ENTITY", "STAGE", "RANK", "MODE", "MODULE", "STEP", "FILTERING"] {
@@ -326,7 +326,7 @@ fn module_list_prints_the_modules_and_their_steps_in_running_order() {
 
     let out = common::run_cli(&["module".to_string(), "list".to_string(), "--json".to_string()]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(doc["modules"], json!(["platform", "sales", "exchange1c", "email"]));
+    assert_eq!(doc["modules"], json!(["platform", "sales", "exchange1c", "email", "processes"]));
     let steps = doc["steps"].as_array().unwrap();
     let count = text.lines().find_map(|l| l.strip_suffix(" steps")).unwrap().parse::<usize>().unwrap();
     assert_eq!(steps.len(), count);

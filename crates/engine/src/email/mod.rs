@@ -19,7 +19,7 @@
 
 mod address;
 mod receive;
-mod send;
+pub(crate) mod send;
 mod template;
 
 use relata_security::{Depth, Right};
@@ -28,7 +28,9 @@ use crate::jobs::{operation, JobKind, RecurringJob};
 use crate::modules::{Action, Binding, Message, Module, ParamType as T, Registry, Stage, Step};
 use crate::roles::Grant;
 
+pub(crate) use send::queue;
 pub use template::Filled;
+pub(crate) use template::{fill, record_context, render_check};
 
 /// The email module.
 pub struct Email;

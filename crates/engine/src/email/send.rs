@@ -37,7 +37,7 @@ pub(super) mod status {
 }
 
 /// `activityparty.participationtypemask` of an email's parties.
-pub(super) mod party {
+pub(crate) mod party {
     pub const FROM: i64 = 1;
     pub const TO: i64 = 2;
     pub const CC: i64 = 3;
@@ -141,7 +141,7 @@ pub(super) fn send_email_now(s: &mut Session<'_, '_, '_>, req: &ActionRequest<'_
 
 /// Checks an email the caller may change and queues it to be sent (or,
 /// with `issue` false, marks it as sent elsewhere). Returns its subject.
-pub(super) fn queue(s: &mut Session<'_, '_, '_>, id: Uuid, issue: bool, token: Option<String>) -> Result<String> {
+pub(crate) fn queue(s: &mut Session<'_, '_, '_>, id: Uuid, issue: bool, token: Option<String>) -> Result<String> {
     let entity = s.entity("email")?;
     let email =
         s.load(&entity, id)?.ok_or_else(|| EngineError::not_found(format!("email With Id = {id} Does Not Exist")))?;

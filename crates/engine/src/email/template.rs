@@ -43,7 +43,7 @@ fn error_of(what: &str, e: &minijinja::Error) -> EngineError {
 
 /// Whether a subject and body compile (for interfaces that check before
 /// saving).
-pub fn render_check(subject: &str, body: &str) -> Result<()> {
+pub(crate) fn render_check(subject: &str, body: &str) -> Result<()> {
     let mut env = environment();
     env.add_template_owned("subject", subject.to_string()).map_err(|e| error_of("subject", &e))?;
     env.add_template_owned("body", body.to_string()).map_err(|e| error_of("body", &e))?;
@@ -115,7 +115,7 @@ fn json_of(s: &Session<'_, '_, '_>, entity: &str, name: &str, v: &Value, russian
 /// A record the caller may read, as a template sees it: its columns, and
 /// its lookups as the related records (to `depth` levels) with their
 /// `name`.
-fn record_context(s: &mut Session<'_, '_, '_>, r: &EntityRef, depth: u8, russian: bool) -> Result<Json> {
+pub(crate) fn record_context(s: &mut Session<'_, '_, '_>, r: &EntityRef, depth: u8, russian: bool) -> Result<Json> {
     let Ok(entity) = s.entity(&r.entity) else { return Ok(Json::Null) };
     let fields: Fields = match s.load(&entity, r.id) {
         Ok(Some(f)) => f,

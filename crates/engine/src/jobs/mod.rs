@@ -91,6 +91,13 @@ pub enum JobStep {
     /// Failed for good, for this reason, keeping the step's writes (a
     /// record that says why it failed).
     Failed(String),
+    /// Stopped on purpose before its end (a workflow's "stop as
+    /// canceled"), keeping the step's writes.
+    Canceled(String),
+    /// Not done: waits, durably, until this time (a workflow's wait step),
+    /// with the progress in [`JobContext::data`] saved; any process may
+    /// take it up then.
+    WaitUntil(DateTime<Utc>),
 }
 
 /// What a job's step is given.

@@ -128,6 +128,12 @@ impl From<EngineError> for StepError {
     }
 }
 
+/// What a step asked for, as far as counting it goes.
+enum StepKind {
+    Wait,
+    Other,
+}
+
 enum Finished {
     Succeeded,
     Continued,
@@ -402,6 +408,7 @@ impl Runner {
             };
             let data = ctx.data.to_string();
             let max = kind.max_attempts;
+            let step_kind = if matches!(step, JobStep::WaitUntil(_)) { StepKind::Wait } else { StepKind::Other };
             let outcome = match step {
                 JobStep::Retry(why) if retry_count + 1 < max => Outcome {
                     state: (state::SUSPENDED, status::WAITING),
@@ -433,6 +440,22 @@ impl Runner {
                         seconds: started.elapsed().as_secs_f64(),
                     },
                 },
+                JobStep::Canceled(why) => Outcome {
+                    state: (state::COMPLETED, status::CANCELED),
+                    message: Some(format!("{}: {why}", job.name)),
+                    data: Some(data),
+                    due: None,
+                    completed: true,
+                    seconds: started.elapsed().as_secs_f64(),
+                },
+                JobStep::WaitUntil(at) => Outcome {
+                    state: (state::SUSPENDED, status::WAITING),
+                    message: None,
+                    data: Some(data),
+                    due: Some(at.max(now)),
+                    completed: false,
+                    seconds: started.elapsed().as_secs_f64(),
+                },
                 JobStep::Continue => Outcome {
                     state: (state::READY, status::WAITING_FOR_RESOURCES),
                     message: None,
@@ -461,7 +484,8 @@ impl Runner {
                 },
             };
             let continued = outcome.state.0 == state::READY;
-            let retried = outcome.state.0 == state::SUSPENDED && !outcome.completed;
+            let waits = matches!(step_kind, StepKind::Wait);
+            let retried = outcome.state.0 == state::SUSPENDED && !outcome.completed && !waits;
             let failed = outcome.state.1 == status::FAILED;
             let told = failed.then(|| outcome.message.clone()).flatten();
             finish(s.tx, job, now, outcome, hook)?;
@@ -475,7 +499,7 @@ impl Runner {
                 )?;
                 return Ok(Finished::Retried);
             }
-            Ok(if continued {
+            Ok(if continued || waits {
                 Finished::Continued
             } else if failed {
                 Finished::Failed

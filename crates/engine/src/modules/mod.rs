@@ -697,6 +697,7 @@ pub fn standard() -> Vec<Arc<dyn Module>> {
         Arc::new(crate::sales::Sales),
         Arc::new(crate::exchange1c::Exchange1C),
         Arc::new(crate::email::Email),
+        Arc::new(crate::processes::Processes),
     ]
 }
 

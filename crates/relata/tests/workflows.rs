@@ -1,0 +1,362 @@
+//! Workflows end to end, on SQLite and PostgreSQL: "an opportunity reaches
+//! Propose → a task for its owner and an email to the customer from a
+//! template", once per change, the email arriving at a real SMTP server;
+//! real-time workflows refusing a change; durable waits across a restart;
+//! the run's log; on-demand runs; runaway loops stopped; bad definitions
+//! refused by name; versions that never break runs in flight.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use common::mail::SmtpSink;
+use common::{backends, open_org, start_org, uid, Srv};
+use relata_engine::jobs::{Runner, RunnerConfig};
+use relata_engine::{Clock, MailSettings, ManualClock, OrgConfig};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+struct Env {
+    srv: Srv,
+    clock: Arc<ManualClock>,
+    runner: Runner,
+    config: OrgConfig,
+}
+
+fn env(backend: &'static str, smtp: Option<String>) -> Env {
+    let clock = ManualClock::new();
+    let mail = MailSettings { smtp_url: smtp, from_address: Some("crm@relata.test".into()), ..MailSettings::default() };
+    let config = OrgConfig { clock: clock.clone(), mail, ..OrgConfig::default() };
+    let (srv, org) = start_org(backend, config.clone());
+    let runner = Runner::new(org, RunnerConfig { host: "wf-test".into(), ..RunnerConfig::default() });
+    runner.run_due(20).unwrap();
+    Env { srv, clock, runner, config }
+}
+
+impl Env {
+    fn run(&self) {
+        self.runner.run_due(100).unwrap();
+    }
+
+    /// An activated workflow of `entity` with these columns and definition.
+    fn workflow(&self, entity: &str, columns: Value, definition: Value) -> Uuid {
+        let mut body = json!({
+            "name": format!("wf {}", uid()),
+            "category": 0,
+            "primaryentity": entity,
+            "scope": 4,
+            "clientdata": definition.to_string(),
+        });
+        for (k, v) in columns.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let id = self.srv.create("workflows", &body);
+        self.srv.patch(&format!("workflows({id})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+        id
+    }
+
+    fn tasks_regarding(&self, id: Uuid) -> Vec<Value> {
+        self.srv.get(&format!("tasks?$filter=_regardingobjectid_value eq {id}&$orderby=createdon")).expect(200).rows()
+    }
+
+    fn runs_of(&self, workflow_name: &str) -> Vec<Value> {
+        let q = format!("asyncoperations?$filter=relata_jobtype eq 'processes.workflow' and name eq '{workflow_name}'");
+        self.srv.get(&q).expect(200).rows()
+    }
+}
+
+fn name_of(srv: &Srv, workflow: Uuid) -> String {
+    srv.retrieve("workflows", workflow, "$select=name")["name"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_opportunity_at_propose_gets_a_task_and_the_customer_an_email_once_per_change() {
+    for backend in backends() {
+        let sink = SmtpSink::start();
+        let e = env(backend, Some(sink.url()));
+        let srv = &e.srv;
+        let template = srv.create(
+            "templates",
+            &json!({
+                "title": "Proposal",
+                "templatetypecode": "opportunity",
+                "subject": "Our proposal: {{ record.name }}",
+                "body": "<p>Dear {{ record.parentcontactid.firstname }}, our proposal for {{ record.name }} is ready.</p>",
+            }),
+        );
+        let definition = json!({
+            "condition": { "field": "salesstage", "op": "eq", "value": 2 },
+            "steps": [
+                { "type": "create", "name": "Task for the owner", "entity": "task", "values": {
+                    "subject": { "template": "Send the contract for {{ record.name }}" },
+                    "regardingobjectid": { "record": true },
+                    "ownerid": { "field": "ownerid" },
+                    "scheduledend": { "now": { "days": 2 } } } },
+                { "type": "sendemail", "name": "Email the customer", "template": template.to_string(),
+                  "to": [ { "field": "parentcontactid" } ] },
+            ],
+        });
+        let wf = e.workflow("opportunity", json!({ "triggeronupdateattributelist": "salesstage" }), definition);
+        let contact = srv.create(
+            "contacts",
+            &json!({ "firstname": "Ivan", "lastname": "Petrov", "emailaddress1": "ivan@client.test" }),
+        );
+        let opp = srv.create(
+            "opportunities",
+            &json!({ "name": "CRM rollout", "parentcontactid@odata.bind": format!("/contacts({contact})") }),
+        );
+        e.run();
+        assert!(e.tasks_regarding(opp).is_empty(), "{backend}: created, not at Propose");
+
+        srv.patch(&format!("opportunities({opp})"), &json!({ "salesstage": 1 })).expect(204);
+        e.run();
+        assert!(e.tasks_regarding(opp).is_empty(), "{backend}: Develop does not meet the condition");
+
+        srv.patch(&format!("opportunities({opp})"), &json!({ "salesstage": 2 })).expect(204);
+        e.run();
+        let tasks = e.tasks_regarding(opp);
+        assert_eq!(tasks.len(), 1, "{backend}: {tasks:?}");
+        assert_eq!(tasks[0]["subject"], "Send the contract for CRM rollout", "{backend}");
+        assert_eq!(tasks[0]["_ownerid_value"], srv.admin_id().to_string(), "{backend}");
+        let due = chrono::DateTime::parse_from_rfc3339(tasks[0]["scheduledend"].as_str().unwrap()).unwrap();
+        assert!(
+            (due.with_timezone(&chrono::Utc) - (e.clock.now() + Duration::days(2))).num_minutes().abs() <= 1,
+            "{backend}"
+        );
+        // The email is queued by the workflow's job and sent by its own.
+        e.run();
+        let got = sink.wait_for(1, StdDuration::from_secs(10));
+        let raw = String::from_utf8_lossy(&got[0].data).replace("=\r\n", "");
+        assert_eq!(got[0].rcpt_tos, vec!["ivan@client.test"], "{backend}");
+        assert!(raw.contains("Subject: Our proposal: CRM rollout CRM:"), "{backend}: {raw}");
+        assert!(raw.contains("Dear Ivan, our proposal for CRM rollout is ready."), "{backend}: {raw}");
+
+        // The same value again, and another column: no second run.
+        srv.patch(&format!("opportunities({opp})"), &json!({ "salesstage": 2, "description": "again" })).expect(204);
+        e.run();
+        assert_eq!(e.tasks_regarding(opp).len(), 1, "{backend}: once per change");
+        e.run();
+        std::thread::sleep(StdDuration::from_millis(300));
+        assert_eq!(sink.messages().len(), 1, "{backend}");
+
+        // The run's log: each step, its inputs and its result.
+        let runs = e.runs_of(&name_of(srv, wf));
+        let done: Vec<&Value> = runs.iter().filter(|r| r["statuscode"] == 30).collect();
+        assert_eq!(done.len(), 2, "{backend}: two changes of salesstage ran it, one met the condition: {runs:?}");
+        let ran = runs
+            .iter()
+            .find(|r| {
+                let id = r["asyncoperationid"].as_str().unwrap();
+                !srv.get(&format!("workflowlogs?$filter=_asyncoperationid_value eq {id}")).expect(200).rows().is_empty()
+            })
+            .expect("a run with a log");
+        let id = ran["asyncoperationid"].as_str().unwrap();
+        let log = srv
+            .get(&format!("workflowlogs?$filter=_asyncoperationid_value eq {id}&$orderby=relata_stepindex"))
+            .expect(200)
+            .rows();
+        let steps: Vec<(&str, i64)> =
+            log.iter().map(|l| (l["stepname"].as_str().unwrap(), l["status"].as_i64().unwrap())).collect();
+        assert_eq!(steps, [("Task for the owner", 2), ("Email the customer", 2)], "{backend}");
+        assert!(log[0]["relata_outputs"].as_str().unwrap().contains("\"task\""), "{backend}: {}", log[0]);
+        assert!(log[1]["relata_inputs"].as_str().unwrap().contains(&template.to_string()), "{backend}");
+    }
+}
+
+#[test]
+fn a_real_time_workflow_refuses_a_change_with_its_message_and_fills_in_values() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        e.workflow(
+            "account",
+            json!({ "mode": 1, "triggeroncreate": true, "triggeronupdateattributelist": "name,relata_inn" }),
+            json!({ "steps": [
+                { "type": "if", "condition": { "all": [ { "field": "relata_inn", "op": "null" }, { "field": "name", "op": "contains", "value": "LLC" } ] },
+                  "then": [ { "type": "stop", "status": "canceled", "message": "An LLC cannot be saved without its INN ({{ record.name }})." } ],
+                  "else": [ { "type": "update", "values": { "description": { "template": "Checked: {{ record.name }}" } } } ] },
+            ] }),
+        );
+        let err = srv.post("accounts", &json!({ "name": "Horns LLC" })).expect_error(400);
+        assert_eq!(err, "An LLC cannot be saved without its INN (Horns LLC).", "{backend}");
+        assert!(
+            srv.get("accounts?$filter=name eq 'Horns LLC'").expect(200).rows().is_empty(),
+            "{backend}: nothing saved"
+        );
+        let ok = srv.create("accounts", &json!({ "name": "Hooves LLC", "relata_inn": "7707083893" }));
+        let a = srv.retrieve("accounts", ok, "$select=description");
+        assert_eq!(a["description"], "Checked: Hooves LLC", "{backend}: the real-time update is in the same change");
+        let err = srv.patch(&format!("accounts({ok})"), &json!({ "relata_inn": null })).expect_error(400);
+        assert!(err.contains("without its INN"), "{backend}: {err}");
+        assert_eq!(srv.retrieve("accounts", ok, "$select=relata_inn")["relata_inn"], "7707083893", "{backend}");
+    }
+}
+
+#[test]
+fn a_wait_survives_a_restart_and_a_new_version_never_breaks_a_run_in_flight() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let definition = |subject: &str| {
+            json!({ "steps": [
+                { "type": "wait", "for": { "hours": 2 } },
+                { "type": "create", "entity": "task", "values": { "subject": subject, "regardingobjectid": { "record": true } } },
+            ] })
+        };
+        let wf = e.workflow("account", json!({ "triggeroncreate": true }), definition("Call after two hours"));
+        let acc = srv.create("accounts", &json!({ "name": "Patient" }));
+        e.run();
+        let runs = e.runs_of(&name_of(srv, wf));
+        assert_eq!(runs.len(), 1, "{backend}");
+        assert_eq!(
+            (runs[0]["statecode"].as_i64(), runs[0]["statuscode"].as_i64()),
+            (Some(1), Some(10)),
+            "{backend}: waiting"
+        );
+        assert!(e.tasks_regarding(acc).is_empty(), "{backend}");
+
+        // A new version while the run waits: the run keeps its own.
+        srv.patch(&format!("workflows({wf})"), &json!({ "description": "edited" })).expect_error(400);
+        srv.patch(&format!("workflows({wf})"), &json!({ "statecode": 0, "statuscode": 1 })).expect(204);
+        srv.patch(&format!("workflows({wf})"), &json!({ "clientdata": definition("Version two").to_string() }))
+            .expect(204);
+        srv.patch(&format!("workflows({wf})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+        assert_eq!(srv.retrieve("workflows", wf, "$select=relata_version")["relata_version"], 2, "{backend}");
+
+        // A restart: another process on the same database takes the job up.
+        // (The first runner is not used again: it stands for the stopped process.)
+        let org = open_org(srv, &e.config);
+        let runner = Runner::new(org, RunnerConfig { host: "wf-test-2".into(), ..RunnerConfig::default() });
+        e.clock.advance(Duration::minutes(90));
+        runner.run_due(100).unwrap();
+        assert!(e.tasks_regarding(acc).is_empty(), "{backend}: not before the two hours");
+        e.clock.advance(Duration::minutes(31));
+        runner.run_due(100).unwrap();
+        let tasks = e.tasks_regarding(acc);
+        assert_eq!(tasks.len(), 1, "{backend}");
+        assert_eq!(tasks[0]["subject"], "Call after two hours", "{backend}: the version the run started with");
+        let runs = e.runs_of(&name_of(srv, wf));
+        assert_eq!(runs[0]["statuscode"], 30, "{backend}: {runs:?}");
+
+        let later = srv.create("accounts", &json!({ "name": "Later" }));
+        e.clock.advance(Duration::hours(3));
+        runner.run_due(100).unwrap();
+        e.clock.advance(Duration::hours(3));
+        runner.run_due(100).unwrap();
+        assert_eq!(e.tasks_regarding(later)[0]["subject"], "Version two", "{backend}");
+    }
+}
+
+#[test]
+fn a_workflow_that_triggers_itself_is_stopped_at_the_depth_limit_and_says_so() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let wf = e.workflow(
+            "account",
+            json!({ "triggeronupdateattributelist": "fax" }),
+            json!({ "steps": [ { "type": "update", "values": { "fax": { "template": "{{ record.fax }}+" } } } ] }),
+        );
+        let acc = srv.create("accounts", &json!({ "name": "Echo" }));
+        srv.patch(&format!("accounts({acc})"), &json!({ "fax": "1" })).expect(204);
+        for _ in 0..20 {
+            e.run();
+        }
+        let fax = srv.retrieve("accounts", acc, "$select=fax")["fax"].as_str().unwrap().to_string();
+        assert_eq!(fax, "1+++++++", "{backend}: seven runs changed it, the eighth could not start a ninth");
+        let runs = e.runs_of(&name_of(srv, wf));
+        let failed: Vec<&Value> = runs.iter().filter(|r| r["statuscode"] == 31).collect();
+        assert_eq!(failed.len(), 1, "{backend}: {runs:?}");
+        assert!(failed[0]["message"].as_str().unwrap().contains("above the limit of 8"), "{backend}: {}", failed[0]);
+
+        // Real-time: refused at once, nothing saved.
+        e.workflow(
+            "contact",
+            json!({ "mode": 1, "triggeronupdateattributelist": "fax" }),
+            json!({ "steps": [ { "type": "update", "values": { "fax": { "template": "{{ record.fax }}+" } } } ] }),
+        );
+        let c = srv.create("contacts", &json!({ "lastname": "Loop" }));
+        let err = srv.patch(&format!("contacts({c})"), &json!({ "fax": "1" })).expect_error(400);
+        assert!(err.contains("above the limit of 8"), "{backend}: {err}");
+        assert!(srv.retrieve("contacts", c, "$select=fax")["fax"].is_null(), "{backend}");
+    }
+}
+
+#[test]
+fn an_on_demand_workflow_runs_on_a_record_and_bad_definitions_are_named() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let wf = e.workflow(
+            "account",
+            json!({ "ondemand": true }),
+            json!({ "steps": [
+                { "type": "notify", "to": { "field": "ownerid" }, "title": { "template": "Look at {{ record.name }}" }, "priority": "high" },
+                { "type": "setstate", "statecode": 1, "statuscode": 2 },
+            ] }),
+        );
+        let acc = srv.create("accounts", &json!({ "name": "Dormant" }));
+        let out = srv
+            .post(&format!("workflows({wf})/Microsoft.Dynamics.CRM.ExecuteWorkflow"), &json!({ "EntityId": acc }))
+            .expect(200)
+            .json();
+        let job: Uuid = out["Id"].as_str().unwrap().parse().unwrap();
+        e.run();
+        assert_eq!(srv.retrieve("asyncoperations", job, "")["statuscode"], 30, "{backend}");
+        assert_eq!(srv.retrieve("accounts", acc, "$select=statecode")["statecode"], 1, "{backend}: deactivated");
+        // The admin owns both: a notification to oneself is still made by a workflow.
+        let notes = srv.get("appnotifications?$filter=title eq 'Look at Dormant'").expect(200).rows();
+        assert_eq!(notes.len(), 1, "{backend}");
+        assert_eq!(notes[0]["priority"], 200000001, "{backend}");
+
+        // Not on demand, not activated, no such record.
+        let auto = e.workflow("account", json!({ "triggeroncreate": true }), json!({ "steps": [] }));
+        let err = srv
+            .post(&format!("workflows({auto})/Microsoft.Dynamics.CRM.ExecuteWorkflow"), &json!({ "EntityId": acc }))
+            .expect_error(400);
+        assert!(err.contains("not available to run on demand"), "{backend}: {err}");
+        srv.post(
+            &format!("workflows({wf})/Microsoft.Dynamics.CRM.ExecuteWorkflow"),
+            &json!({ "EntityId": Uuid::new_v4() }),
+        )
+        .expect_error(404);
+
+        // Bad definitions are refused where they are wrong.
+        for (def, says) in [
+            (json!({ "steps": [ { "type": "teleport" } ] }), "steps[0]: unknown step type 'teleport'"),
+            (json!({ "steps": [ { "type": "create", "entity": "nosuch" } ] }), "steps[0]: there is no entity 'nosuch'"),
+            (
+                json!({ "steps": [ { "type": "update", "values": { "nosuchcolumn": 1 } } ] }),
+                "steps[0]: account has no column 'nosuchcolumn'",
+            ),
+            (
+                json!({ "condition": { "field": "name", "op": "resembles", "value": 1 }, "steps": [] }),
+                "unknown operator 'resembles'",
+            ),
+            (
+                json!({ "steps": [ { "type": "if", "condition": { "field": "primarycontactid.nosuch" }, "then": [] } ] }),
+                "contact has no column 'nosuch'",
+            ),
+            (json!({ "steps": [ { "type": "wait", "for": { "weeks": 1 } } ] }), "not 'weeks'"),
+            (json!({ "stepz": [] }), "unknown key 'stepz'"),
+        ] {
+            let body =
+                json!({ "name": "bad", "category": 0, "primaryentity": "account", "clientdata": def.to_string() });
+            let err = srv.post("workflows", &body).expect_error(400);
+            assert!(err.contains(says), "{backend}: {def} → {err}");
+        }
+        let err = srv
+            .post(
+                "workflows",
+                &json!({ "name": "bad", "category": 0, "primaryentity": "account", "clientdata": "{not json" }),
+            )
+            .expect_error(400);
+        assert!(err.contains("not JSON"), "{backend}: {err}");
+        let rt_wait = json!({ "name": "bad", "category": 0, "primaryentity": "account", "mode": 1,
+            "clientdata": json!({ "steps": [ { "type": "wait", "for": { "hours": 1 } } ] }).to_string() });
+        let err = srv.post("workflows", &rt_wait).expect_error(400);
+        assert!(err.contains("a real-time workflow cannot wait"), "{backend}: {err}");
+    }
+}
