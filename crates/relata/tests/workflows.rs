@@ -360,3 +360,163 @@ fn an_on_demand_workflow_runs_on_a_record_and_bad_definitions_are_named() {
         assert!(err.contains("a real-time workflow cannot wait"), "{backend}: {err}");
     }
 }
+
+#[test]
+fn a_business_rule_constrains_every_write_and_leaves_when_deactivated() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let rule = srv.create(
+            "workflows",
+            &json!({
+                "name": "Legal entities",
+                "category": 2,
+                "primaryentity": "account",
+                "clientdata": json!({
+                    "condition": { "field": "name", "op": "contains", "value": "LLC" },
+                    "then": [
+                        { "type": "required", "field": "relata_inn" },
+                        { "type": "setvalue", "field": "description", "value": { "template": "Legal entity {{ record.name }}" } },
+                        { "type": "hide", "field": "fax" },
+                    ],
+                    "else": [ { "type": "setdefault", "field": "telephone1", "value": "none given" } ],
+                }).to_string(),
+            }),
+        );
+        let limit = srv.create(
+            "workflows",
+            &json!({
+                "name": "Credit limit",
+                "category": 2,
+                "primaryentity": "account",
+                "clientdata": json!({
+                    "condition": { "field": "creditlimit", "op": "gt", "value": 1000000 },
+                    "then": [ { "type": "error", "field": "creditlimit", "message": "A credit limit above a million needs the CFO." } ],
+                }).to_string(),
+            }),
+        );
+        // Not active yet: nothing applies.
+        srv.create("accounts", &json!({ "name": "Early LLC" }));
+        for id in [rule, limit] {
+            srv.patch(&format!("workflows({id})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+        }
+        let err = srv.post("accounts", &json!({ "name": "Horns LLC" })).expect_error(400);
+        assert_eq!(err, "INN is required (business rule 'Legal entities').", "{backend}");
+        let ok = srv.create("accounts", &json!({ "name": "Hooves LLC", "relata_inn": "7707083893" }));
+        let a = srv.retrieve("accounts", ok, "$select=description,telephone1");
+        assert_eq!(a["description"], "Legal entity Hooves LLC", "{backend}");
+        assert!(a["telephone1"].is_null(), "{backend}: the else branch does not run");
+        let plain = srv.create("accounts", &json!({ "name": "Jane Doe" }));
+        assert_eq!(srv.retrieve("accounts", plain, "$select=telephone1")["telephone1"], "none given", "{backend}");
+        // An update is judged on the record as it would be.
+        let err = srv.patch(&format!("accounts({plain})"), &json!({ "name": "Jane Doe LLC" })).expect_error(400);
+        assert!(err.contains("INN is required"), "{backend}: {err}");
+        let err = srv.patch(&format!("accounts({ok})"), &json!({ "creditlimit": 2000000 })).expect_error(400);
+        assert_eq!(err, "A credit limit above a million needs the CFO.", "{backend}");
+        // Bulk writes obey them too, all or nothing.
+        let bulk = srv
+            .post(
+                "accounts/Microsoft.Dynamics.CRM.CreateMultiple",
+                &json!({ "Targets": [
+                    { "@odata.type": "Microsoft.Dynamics.CRM.account", "name": "Bulk One" },
+                    { "@odata.type": "Microsoft.Dynamics.CRM.account", "name": "Bulk LLC" },
+                ] }),
+            )
+            .expect_error(400);
+        assert!(bulk.contains("INN is required"), "{backend}: {bulk}");
+        assert!(srv.get("accounts?$filter=name eq 'Bulk One'").expect(200).rows().is_empty(), "{backend}");
+        // Bad rules are refused where they are wrong.
+        let bad = srv
+            .post(
+                "workflows",
+                &json!({ "name": "bad", "category": 2, "primaryentity": "account",
+                    "clientdata": json!({ "then": [ { "type": "required", "field": "nosuch" } ] }).to_string() }),
+            )
+            .expect_error(400);
+        assert!(bad.contains("then[0]: account has no column 'nosuch'"), "{backend}: {bad}");
+        // Deactivated: the rule no longer applies.
+        srv.patch(&format!("workflows({rule})"), &json!({ "statecode": 0, "statuscode": 1 })).expect(204);
+        srv.create("accounts", &json!({ "name": "Free LLC" }));
+    }
+}
+
+#[test]
+fn a_process_flow_checks_the_stage_it_leaves_and_keeps_the_time_in_each() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        // The sales process is a business process flow like any other.
+        let process = srv.get("workflows?$filter=category eq 4 and primaryentity eq 'opportunity'").expect(200).rows();
+        assert_eq!(process.len(), 1, "{backend}");
+        let process = process[0]["workflowid"].as_str().unwrap().to_string();
+        let stages = srv
+            .get(&format!("processstages?$filter=_processid_value eq {process}&$orderby=relata_stageorder"))
+            .expect(200)
+            .rows();
+        let stage = |i: usize| stages[i]["processstageid"].as_str().unwrap().to_string();
+        srv.patch(
+            &format!("processstages({})", stage(0)),
+            &json!({ "relata_requiredfields": "budgetamount, description" }),
+        )
+        .expect(204);
+
+        let opp = srv.create("opportunities", &json!({ "name": "Flow deal" }));
+        let instances = srv
+            .get(&format!("businessprocessflowinstances?$filter=_relata_regardingid_value eq {opp}"))
+            .expect(200)
+            .rows();
+        assert_eq!(instances.len(), 1, "{backend}");
+        let instance = instances[0]["businessprocessflowinstanceid"].as_str().unwrap().to_string();
+        assert_eq!(instances[0]["_activestageid_value"], stage(0), "{backend}: at the first stage");
+        let bind = |i: usize| json!({ "activestageid@odata.bind": format!("/processstages({})", stage(i)) });
+
+        // Forward with the required steps empty: refused, by name; the
+        // opportunity's own stage change is held to the same rule.
+        let err = srv.patch(&format!("businessprocessflowinstances({instance})"), &bind(1)).expect_error(400);
+        assert!(
+            err.contains("Fill in Budget Amount, Description before moving on from the stage 'Qualify'"),
+            "{backend}: {err}"
+        );
+        let err = srv.patch(&format!("opportunities({opp})"), &json!({ "salesstage": 1 })).expect_error(400);
+        assert!(err.contains("before moving on from the stage 'Qualify'"), "{backend}: {err}");
+        // A skip is refused too.
+        srv.patch(&format!("opportunities({opp})"), &json!({ "budgetamount": 5000, "description": "needs CRM" }))
+            .expect(204);
+        let err = srv.patch(&format!("businessprocessflowinstances({instance})"), &bind(2)).expect_error(400);
+        assert!(err.contains("one stage at a time: the next stage is 'Develop'"), "{backend}: {err}");
+
+        e.clock.advance(Duration::hours(1));
+        srv.patch(&format!("businessprocessflowinstances({instance})"), &bind(1)).expect(204);
+        let o = srv.retrieve("opportunities", opp, "$select=salesstage,stageid");
+        assert_eq!(o["salesstage"], 1, "{backend}: the opportunity moved with its flow");
+        let i = srv.retrieve("businessprocessflowinstances", instance.parse().unwrap(), "");
+        assert_eq!(i["traversedpath"], format!("{},{}", stage(0), stage(1)), "{backend}");
+
+        // The opportunity moving itself moves the flow.
+        e.clock.advance(Duration::minutes(30));
+        srv.patch(&format!("opportunities({opp})"), &json!({ "salesstage": 2 })).expect(204);
+        let i = srv.retrieve("businessprocessflowinstances", instance.parse().unwrap(), "");
+        assert_eq!(i["_activestageid_value"], stage(2), "{backend}");
+        // Back is free.
+        srv.patch(&format!("businessprocessflowinstances({instance})"), &bind(1)).expect(204);
+
+        let times = srv
+            .get(&format!("relata_stagetimes?$filter=_relata_instanceid_value eq {instance}&$orderby=relata_enteredon"))
+            .expect(200)
+            .rows();
+        let stays: Vec<(String, Option<i64>)> = times
+            .iter()
+            .map(|t| (t["relata_name"].as_str().unwrap().to_string(), t["relata_seconds"].as_i64()))
+            .collect();
+        assert_eq!(
+            stays,
+            [
+                ("Qualify".to_string(), Some(3600)),
+                ("Develop".to_string(), Some(1800)),
+                ("Propose".to_string(), Some(0)),
+                ("Develop".to_string(), None)
+            ],
+            "{backend}"
+        );
+    }
+}

@@ -19,7 +19,11 @@
 
 mod definition;
 mod eval;
+mod flows;
+mod rules;
 mod run;
+
+pub use rules::BusinessRule;
 
 use relata_metadata::{Schema, Value};
 use relata_security::{Depth, Right};
@@ -72,21 +76,58 @@ impl Module for Processes {
         }
         for message in [Message::Create, Message::Update] {
             r.step(
+                Step::new("business_rules", message, Stage::PreOperation, rules::apply)
+                    .rank(30)
+                    .describe("The entity's business rules set values and defaults and refuse what they require."),
+            );
+        }
+        for message in [Message::Create, Message::Update] {
+            r.step(
                 Step::new("workflow_definition", message, Stage::PreOperation, check_workflow)
                     .entity("workflow")
                     .describe("A workflow's definition is checked when saved; an activated one is deactivated before it is edited."),
             );
         }
+        r.step(
+            Step::new("process_flow_start", Message::Create, Stage::PostOperation, flows::start)
+                .rank(RANK - 10)
+                .describe("A new record of a business process flow's first entity starts at its first stage."),
+        )
+        .step(
+            Step::new("process_flow_move", Message::Update, Stage::PreOperation, flows::check_move)
+                .entity("businessprocessflowinstance")
+                .describe(
+                    "A flow moves one stage forward once the stage it leaves has its required columns, or back freely.",
+                ),
+        )
+        .step(
+            Step::new("process_flow_moved", Message::Update, Stage::PostOperation, flows::moved)
+                .entity("businessprocessflowinstance")
+                .filtering(&["activestageid"])
+                .describe("Time in each stage is kept; a record that keeps its own stage moves with its flow."),
+        )
+        .step(
+            Step::new("process_flow_follow", Message::Update, Stage::PostOperation, flows::follow)
+                .filtering(&["stageid"])
+                .describe("A record that moves its own stage moves its flow, through the same checks."),
+        );
         for message in [Message::Create, Message::Update, Message::Delete] {
-            r.step(
-                Step::new("workflow_changed", message, Stage::PostOperation, changed)
-                    .entity("workflow")
-                    .describe("Every process reloads the activated workflows after one changes."),
-            );
+            for entity in ["workflow", "processstage"] {
+                r.step(
+                    Step::new("process_changed", message, Stage::PostOperation, changed)
+                        .entity(entity)
+                        .describe("Every server process reloads the activated processes after one changes."),
+                );
+            }
         }
         const OWN: &[Right] = &[Right::Read, Right::Delete];
+        const WALK: &[Right] = &[Right::Read, Right::Write, Right::Append, Right::AppendTo];
         for role in ["Salesperson", "Sales Manager", "Customer Service Representative", "Customer Service Manager"] {
-            r.grant(role, Grant { entities: &["workflowlog"], rights: OWN, depth: Depth::User });
+            let depth = if role.ends_with("Manager") { Depth::ParentChild } else { Depth::User };
+            r.grant(role, Grant { entities: &["workflowlog"], rights: OWN, depth: Depth::User }).grant(
+                role,
+                Grant { entities: &["businessprocessflowinstance", "relata_stagetime"], rights: WALK, depth },
+            );
         }
     }
 }
@@ -103,7 +144,7 @@ fn changed(s: &mut Session<'_, '_, '_>, _: &mut StepContext<'_>) -> Result<()> {
 /// activation raises its version; an activated one is not edited.
 fn check_workflow(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Result<()> {
     let category = ctx.value("category").and_then(Value::as_i64);
-    if category != Some(WORKFLOW) {
+    if category != Some(WORKFLOW) && category != Some(rules::BUSINESS_RULE) {
         return Ok(());
     }
     let state = ctx.value("statecode").and_then(Value::as_i64).unwrap_or(0);
@@ -132,15 +173,22 @@ fn check_workflow(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Res
         _ => None,
     };
     let activating = state == 1 && !was_active;
+    let checked = |def: &serde_json::Value| {
+        if category == Some(rules::BUSINESS_RULE) {
+            rules::check(&s.schema, &entity, def)
+        } else {
+            definition::check(&s.schema, &entity, def, real_time)
+        }
+    };
     match (&parsed, activating) {
-        (Some(def), _) => definition::check(&s.schema, &entity, def, real_time)
+        (Some(def), _) => checked(def)
             .map_err(|e| EngineError::refused(Some("clientdata"), "processes.definition", vec![], e.to_string()))?,
         (None, true) => {
             return Err(EngineError::refused(
                 Some("clientdata"),
                 "processes.empty",
                 vec![],
-                "A workflow without steps cannot be activated.",
+                "A process without a definition cannot be activated.",
             ))
         }
         (None, false) => {}

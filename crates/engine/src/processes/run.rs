@@ -20,7 +20,7 @@ use crate::platform::notifications::{icon, priority, Notification};
 use crate::session::{Condition, Fields, RecordInput, Session};
 
 pub(super) const RUN_JOB: &str = "processes.workflow";
-const COUNTER: &str = "workflows";
+pub(super) const COUNTER: &str = "workflows";
 /// Real-time workflows started by real-time workflows' writes, nested.
 const MAX_DEPTH: u32 = 8;
 /// How often a wait for a condition looks again.
