@@ -21,7 +21,7 @@ use relata_metadata::{Schema, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::definition::{check_path, OPS};
+use super::definition::check_path;
 use super::eval::{self, Subject};
 use crate::error::{EngineError, Result};
 use crate::modules::StepContext;
@@ -123,7 +123,6 @@ pub(super) fn check(schema: &Schema, entity: &str, def: &Json) -> Result<()> {
             }
         }
     }
-    let _ = OPS;
     Ok(())
 }
 
@@ -162,11 +161,9 @@ pub(super) fn apply(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> R
                         ctx.target.insert(field, v);
                     }
                 }
-                "setdefault" if ctx.is_create() => {
-                    if merged.get(&field).is_none_or(Value::is_null) {
-                        let v = eval::value_of(s, &subject, a.get("value").unwrap_or(&Json::Null), attr.as_ref())?;
-                        ctx.target.insert(field, v);
-                    }
+                "setdefault" if ctx.is_create() && merged.get(&field).is_none_or(Value::is_null) => {
+                    let v = eval::value_of(s, &subject, a.get("value").unwrap_or(&Json::Null), attr.as_ref())?;
+                    ctx.target.insert(field, v);
                 }
                 "required" => {
                     let empty = match merged.get(&field) {
