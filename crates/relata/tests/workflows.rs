@@ -520,3 +520,146 @@ fn a_process_flow_checks_the_stage_it_leaves_and_keeps_the_time_in_each() {
         );
     }
 }
+
+/// A local stand-in for a remote HTTP API (a webhook receiver, an SMS
+/// gateway): it keeps each request and answers the statuses it was told
+/// for a path, in turn, then 200.
+struct Stub {
+    port: u16,
+    seen: Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>, String)>>>,
+}
+
+fn stub(answers: Vec<(&'static str, Vec<u16>)>) -> Stub {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answers = Arc::new(std::sync::Mutex::new(answers));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.trim().split_once(':') {
+                    headers.push((k.trim().to_lowercase(), v.trim().to_string()));
+                }
+            }
+            let len = headers.iter().find(|h| h.0 == "content-length").and_then(|h| h.1.parse().ok()).unwrap_or(0);
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            let status = {
+                let mut a = answers.lock().unwrap();
+                a.iter_mut()
+                    .find(|(p, _)| path.starts_with(*p))
+                    .and_then(|(_, list)| (!list.is_empty()).then(|| list.remove(0)))
+                    .unwrap_or(200)
+            };
+            kept.lock().unwrap().push((path, headers, String::from_utf8_lossy(&body).to_string()));
+            let mut out = conn;
+            let _ = write!(out, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    Stub { port, seen }
+}
+
+impl Stub {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn requests(&self, path: &str) -> Vec<(Vec<(String, String)>, Value)> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p == path)
+            .map(|(_, h, b)| (h.clone(), serde_json::from_str(b).unwrap_or(Value::Null)))
+            .collect()
+    }
+}
+
+#[test]
+fn webhooks_and_message_channels_call_out_with_retries() {
+    for backend in backends() {
+        let remote = stub(vec![("/hook", vec![503]), ("/gone", vec![404])]);
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let channel = srv.create(
+            "relata_messagechannels",
+            &json!({
+                "relata_name": "SMS",
+                "relata_url": remote.url("/send"),
+                "relata_token": "t0ken",
+                "relata_tokey": "phone",
+                "relata_textkey": "message",
+                "relata_extra": "{\"sender\": \"Relata\"}",
+            }),
+        );
+        e.workflow(
+            "contact",
+            json!({ "triggeroncreate": true }),
+            json!({ "steps": [
+                { "type": "webhook", "url": remote.url("/hook"), "headers": { "X-Signature": "s1" } },
+                { "type": "sendmessage", "channel": channel.to_string(), "to": { "field": "mobilephone" }, "text": "Welcome, {{ record.firstname }}!" },
+            ] }),
+        );
+        let ivan = srv
+            .create("contacts", &json!({ "firstname": "Ivan", "lastname": "Petrov", "mobilephone": "+79001234567" }));
+        e.run();
+        let sms = remote.requests("/send");
+        assert_eq!(sms.len(), 1, "{backend}");
+        assert_eq!(
+            sms[0].1,
+            json!({ "sender": "Relata", "phone": "+79001234567", "message": "Welcome, Ivan!" }),
+            "{backend}"
+        );
+        assert!(sms[0].0.contains(&("authorization".into(), "Bearer t0ken".into())), "{backend}: {:?}", sms[0].0);
+
+        // The webhook's receiver was down once: retried after the back-off.
+        assert_eq!(remote.requests("/hook").len(), 1, "{backend}");
+        let hooks = srv
+            .get("asyncoperations?$filter=relata_jobtype eq 'processes.http' and startswith(name,'Webhook')")
+            .expect(200)
+            .rows();
+        assert_eq!(hooks[0]["statuscode"], 10, "{backend}: waiting to retry: {}", hooks[0]);
+        assert!(hooks[0]["message"].as_str().unwrap().contains("answered 503"), "{backend}");
+        e.clock.advance(relata_engine::jobs::backoff(1) + Duration::seconds(1));
+        e.run();
+        let calls = remote.requests("/hook");
+        assert_eq!(calls.len(), 2, "{backend}");
+        assert_eq!(calls[1].1["id"], ivan.to_string(), "{backend}");
+        assert_eq!(calls[1].1["record"]["firstname"], "Ivan", "{backend}");
+        assert!(calls[1].0.contains(&("x-signature".into(), "s1".into())), "{backend}");
+        let hook = srv.retrieve("asyncoperations", hooks[0]["asyncoperationid"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(hook["statuscode"], 30, "{backend}: {hook}");
+
+        // A 404 is not retried: the job fails and says what the server said.
+        e.workflow(
+            "account",
+            json!({ "triggeroncreate": true }),
+            json!({ "steps": [ { "type": "webhook", "url": remote.url("/gone") } ] }),
+        );
+        srv.create("accounts", &json!({ "name": "Nowhere" }));
+        e.run();
+        let failed = srv
+            .get("asyncoperations?$filter=relata_jobtype eq 'processes.http' and statuscode eq 31")
+            .expect(200)
+            .rows();
+        assert_eq!(failed.len(), 1, "{backend}");
+        assert!(failed[0]["message"].as_str().unwrap().contains("answered 404"), "{backend}: {}", failed[0]);
+        let bad = json!({ "name": "bad", "category": 0, "primaryentity": "account",
+            "clientdata": json!({ "steps": [ { "type": "webhook", "url": "ftp://x" } ] }).to_string() });
+        let err = srv.post("workflows", &bad).expect_error(400);
+        assert!(err.contains("not an http:// or https:// URL"), "{backend}: {err}");
+    }
+}

@@ -49,8 +49,21 @@ pub(super) const OPS: &[&str] = &[
     "changed",
 ];
 
-pub(super) const STEP_TYPES: &[&str] =
-    &["create", "update", "assign", "setstate", "sendemail", "notify", "if", "wait", "childworkflow", "action", "stop"];
+pub(super) const STEP_TYPES: &[&str] = &[
+    "create",
+    "update",
+    "assign",
+    "setstate",
+    "sendemail",
+    "notify",
+    "if",
+    "wait",
+    "childworkflow",
+    "action",
+    "webhook",
+    "sendmessage",
+    "stop",
+];
 
 /// One instruction of a compiled workflow.
 #[derive(Debug, Clone)]
@@ -211,6 +224,27 @@ fn check_steps(schema: &Schema, entity: &str, steps: &[Json], at: &str, real_tim
                 if real_time {
                     return Err(bad("a real-time workflow cannot start a child workflow".into()));
                 }
+            }
+            "webhook" => {
+                let url = step.get("url").and_then(Json::as_str).ok_or_else(|| bad("'url' is required".into()))?;
+                super::outbound::check_url(url).map_err(|e| bad(e.to_string()))?;
+                if real_time {
+                    return Err(
+                        bad("a real-time workflow cannot call a webhook; make it a background workflow".into()),
+                    );
+                }
+                if let Some(h) = step.get("headers") {
+                    if !h.as_object().is_some_and(|h| h.values().all(Json::is_string)) {
+                        return Err(bad("'headers' is an object of texts".into()));
+                    }
+                }
+            }
+            "sendmessage" => {
+                if step.get("channel").and_then(Json::as_str).and_then(|t| t.parse::<uuid::Uuid>().ok()).is_none() {
+                    return Err(bad("'channel' must be the id of a message channel".into()));
+                }
+                check_value_spec(schema, entity, step.get("to"), &format!("{here}.to"))?;
+                check_value_spec(schema, entity, step.get("text"), &format!("{here}.text"))?;
             }
             "action" if step.get("name").and_then(Json::as_str).is_none_or(str::is_empty) => {
                 return Err(bad("'name' must name an action of the catalog".into()));

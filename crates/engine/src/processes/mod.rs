@@ -20,6 +20,7 @@
 mod definition;
 mod eval;
 mod flows;
+mod outbound;
 mod rules;
 mod run;
 
@@ -58,6 +59,11 @@ impl Module for Processes {
         r.schema("processes.toml", include_str!("schema.toml"))
             .seed(seed)
             .job(JobKind::new("workflow", operation::WORKFLOW, run::job).attempts(3))
+            .job(
+                JobKind::new("http", operation::SYSTEM_EVENT, outbound::step)
+                    .attempts(outbound::ATTEMPTS)
+                    .effect(outbound::effect),
+            )
             .action(
                 Action::new("ExecuteWorkflow", run::execute_workflow)
                     .describe("Runs an activated on-demand workflow on a record, as a system job.")

@@ -548,6 +548,38 @@ impl Run {
                     ActionResponse::Empty => Json::Null,
                 })
             }
+            "webhook" => {
+                let url = step["url"].as_str().unwrap_or_default();
+                let headers = step.get("headers").and_then(Json::as_object).cloned().unwrap_or_default();
+                let body = json!({
+                    "workflow": self.workflow,
+                    "entity": self.subject.record.entity,
+                    "id": self.subject.record.id,
+                    "record": super::outbound::record_json(&self.subject.fields),
+                });
+                let name = format!("Webhook of {}", self.workflow);
+                let job = super::outbound::enqueue(s, name, url, headers, body, Some(self.subject.record.clone()))?;
+                Ok(json!({ "job": job }))
+            }
+            "sendmessage" => {
+                let channel: Uuid =
+                    step["channel"].as_str().and_then(|t| t.parse().ok()).ok_or_else(|| invalid("no channel"))?;
+                let to = match eval::value_of(s, &self.subject, step.get("to").unwrap_or(&Json::Null), None)? {
+                    Value::String(t) if !t.trim().is_empty() => t,
+                    Value::Int(i) => i.to_string(),
+                    _ => return Err(invalid("the message's recipient is empty")),
+                };
+                let text = match step.get("text") {
+                    Some(Json::String(t)) => eval::render(s, &self.subject, t)?,
+                    Some(spec) => match eval::value_of(s, &self.subject, spec, None)? {
+                        Value::String(t) => t,
+                        _ => String::new(),
+                    },
+                    None => String::new(),
+                };
+                let job = super::outbound::message(s, channel, &to, &text, self.subject.record.clone())?;
+                Ok(json!({ "job": job }))
+            }
             other => Err(invalid(format!("unknown step type '{other}'"))),
         }
     }
