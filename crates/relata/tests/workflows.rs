@@ -663,3 +663,66 @@ fn webhooks_and_message_channels_call_out_with_retries() {
         assert!(err.contains("not an http:// or https:// URL"), "{backend}: {err}");
     }
 }
+
+#[test]
+fn a_scheduled_workflow_runs_for_the_records_that_meet_its_condition_each_time() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let first = e.clock.now() + Duration::hours(1);
+        let wf = e.workflow(
+            "account",
+            json!({ "relata_schedule": "FREQ=DAILY", "relata_schedulestart": first.to_rfc3339() }),
+            json!({
+                "condition": { "field": "creditlimit", "op": "gt", "value": 100 },
+                "steps": [ { "type": "update", "values": { "description": { "template": "Reviewed {{ record.description }}" } } } ],
+            }),
+        );
+        let big = srv.create("accounts", &json!({ "name": "Big", "creditlimit": 500, "description": "x" }));
+        let small = srv.create("accounts", &json!({ "name": "Small", "creditlimit": 50, "description": "x" }));
+        e.run();
+        assert_eq!(srv.retrieve("accounts", big, "$select=description")["description"], "x", "{backend}: not yet");
+        e.clock.advance(Duration::hours(1));
+        e.run();
+        assert_eq!(srv.retrieve("accounts", big, "$select=description")["description"], "Reviewed x", "{backend}");
+        assert_eq!(srv.retrieve("accounts", small, "$select=description")["description"], "x", "{backend}");
+        e.clock.advance(Duration::hours(24));
+        e.run();
+        assert_eq!(
+            srv.retrieve("accounts", big, "$select=description")["description"],
+            "Reviewed Reviewed x",
+            "{backend}: the next day"
+        );
+        let jobs = srv
+            .get(&format!(
+                "asyncoperations?$filter=relata_jobtype eq 'processes.schedule' and relata_regardingid eq {wf}"
+            ))
+            .expect(200)
+            .rows();
+        assert_eq!(jobs.len(), 1, "{backend}");
+        assert!(
+            jobs[0]["message"].as_str().unwrap().contains("2 records looked at, 1 runs started"),
+            "{backend}: {}",
+            jobs[0]
+        );
+
+        srv.patch(&format!("workflows({wf})"), &json!({ "statecode": 0, "statuscode": 1 })).expect(204);
+        let job = srv.retrieve("asyncoperations", jobs[0]["asyncoperationid"].as_str().unwrap().parse().unwrap(), "");
+        assert_eq!(
+            (job["statecode"].as_i64(), job["statuscode"].as_i64()),
+            (Some(3), Some(32)),
+            "{backend}: canceled with it"
+        );
+        e.clock.advance(Duration::hours(24));
+        e.run();
+        assert_eq!(
+            srv.retrieve("accounts", big, "$select=description")["description"],
+            "Reviewed Reviewed x",
+            "{backend}"
+        );
+
+        let err =
+            srv.patch(&format!("workflows({wf})"), &json!({ "relata_schedule": "FREQ=YEARLY" })).expect_error(400);
+        assert!(err.contains("FREQ=YEARLY is not supported"), "{backend}: {err}");
+    }
+}

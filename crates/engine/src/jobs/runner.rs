@@ -615,7 +615,6 @@ fn next_occurrence(job: &Claimed, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(rule.next_after(job.recurrence_start.unwrap_or(now), now))
 }
 
-/// Writes a job's state after a step and gives up the lease.
 /// A job that failed for good tells its owner.
 fn tell_owner(s: &mut Session<'_, '_, '_>, job: &Claimed, message: &str) -> Result<()> {
     let mut n = Notification::new(job.owner, format!("System job failed: {}", job.name));
@@ -625,6 +624,7 @@ fn tell_owner(s: &mut Session<'_, '_, '_>, job: &Claimed, message: &str) -> Resu
     s.notify(n).map(|_| ())
 }
 
+/// Writes a job's state after a step and gives up the lease.
 fn finish(tx: &mut Tx<'_>, job: &Claimed, now: DateTime<Utc>, o: Outcome, hook: Option<JobStateFn>) -> Result<()> {
     let tell = JobState {
         job: job.id,

@@ -23,6 +23,7 @@ mod flows;
 mod outbound;
 mod rules;
 mod run;
+mod schedule;
 
 pub use rules::BusinessRule;
 
@@ -59,6 +60,7 @@ impl Module for Processes {
         r.schema("processes.toml", include_str!("schema.toml"))
             .seed(seed)
             .job(JobKind::new("workflow", operation::WORKFLOW, run::job).attempts(3))
+            .job(JobKind::new("schedule", operation::WORKFLOW, schedule::tick).attempts(3))
             .job(
                 JobKind::new("http", operation::SYSTEM_EVENT, outbound::step)
                     .attempts(outbound::ATTEMPTS)
@@ -93,6 +95,16 @@ impl Module for Processes {
                     .entity("workflow")
                     .describe("A workflow's definition is checked when saved; an activated one is deactivated before it is edited."),
             );
+        }
+        for message in [Message::Create, Message::Update] {
+            let step = Step::new("workflow_schedule", message, Stage::PostOperation, schedule::keep)
+                .entity("workflow")
+                .describe("A scheduled workflow keeps a recurring system job while it is activated.");
+            r.step(if message == Message::Update {
+                step.filtering(&["statecode", "relata_schedule", "relata_schedulestart"])
+            } else {
+                step
+            });
         }
         r.step(
             Step::new("process_flow_start", Message::Create, Stage::PostOperation, flows::start)
@@ -178,6 +190,9 @@ fn check_workflow(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> Res
         })?),
         _ => None,
     };
+    if let Some(pattern) = ctx.value("relata_schedule").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
+        schedule::check(pattern)?;
+    }
     let activating = state == 1 && !was_active;
     let checked = |def: &serde_json::Value| {
         if category == Some(rules::BUSINESS_RULE) {
