@@ -446,3 +446,53 @@ fn a_reply_in_the_mailbox_is_filed_on_its_thread_once() {
         assert_eq!(imap.count(), 5, "{backend}: messages stay on the server");
     }
 }
+
+#[test]
+fn a_user_s_own_mailbox_sends_through_its_server_and_files_what_it_receives_as_theirs() {
+    for backend in backends() {
+        let company = SmtpSink::start();
+        let own_smtp = SmtpSink::start();
+        let own_imap = ImapServer::start();
+        let e = env(backend, Some(company.url()), None);
+        let srv = &e.srv;
+        let anna = srv.new_user(&["Salesperson"]);
+        let as_anna = |method: reqwest::Method, path: &str, body: &Value| {
+            srv.send(srv.req_as(&anna.token, method, path).json(body))
+        };
+        let mailbox = as_anna(
+            reqwest::Method::POST,
+            "mailboxes",
+            &json!({ "name": "Anna's mail", "emailaddress": anna.email, "relata_incomingurl": own_imap.url(), "relata_outgoingurl": own_smtp.url() }),
+        );
+        assert_eq!(mailbox.status, 204, "{backend}: {}", mailbox.text());
+        let bad = as_anna(reqwest::Method::POST, "mailboxes", &json!({ "name": "x", "emailaddress": "x@y.test", "relata_incomingurl": own_smtp.url() }));
+        assert!(bad.text().contains("is not an IMAP (imap://, imaps://) URL"), "{backend}: {}", bad.text());
+
+        let ivan = srv.create("contacts", &json!({ "firstname": "Ivan", "lastname": "Petrov", "emailaddress1": "ivan@client.test" }));
+        srv.patch(&format!("contacts({ivan})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) })).expect(204);
+        let draft = as_anna(
+            reqwest::Method::POST,
+            "emails",
+            &json!({ "subject": "From Anna", "description": "Hello", "email_activity_parties": [
+                { "partyid_contact@odata.bind": format!("/contacts({ivan})"), "participationtypemask": 2 } ] }),
+        );
+        assert_eq!(draft.status, 204, "{backend}: {}", draft.text());
+        let email = common::id_from_url(&draft.header("OData-EntityId").unwrap());
+        let sent = as_anna(reqwest::Method::POST, "SendEmail", &json!({ "EmailId": email, "IssueSend": true }));
+        assert_eq!(sent.status, 200, "{backend}: {}", sent.text());
+        e.run();
+        let got = own_smtp.wait_for(1, StdDuration::from_secs(10));
+        assert_eq!(got[0].mail_from, anna.email, "{backend}");
+        assert!(company.messages().is_empty(), "{backend}: not through the company's server");
+
+        let message_id = e.email(email)["messageid"].as_str().unwrap().to_string();
+        own_imap.append(&reply(&message_id, "ivan@client.test", "Re: From Anna"));
+        e.poll();
+        let got = received(srv);
+        assert_eq!(got.len(), 1, "{backend}");
+        assert_eq!(got[0]["_ownerid_value"], anna.id.to_string(), "{backend}: her mailbox, her email");
+        assert_eq!(got[0]["_parentactivityid_value"], email.to_string(), "{backend}");
+        let seen = srv.send(srv.req_as(&anna.token, reqwest::Method::GET, "emails?$filter=directioncode eq false"));
+        assert_eq!(seen.rows().len(), 1, "{backend}: she reads it");
+    }
+}
