@@ -257,20 +257,31 @@ pub(super) fn check_move(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>)
         .position(|st| st.id == to)
         .ok_or_else(|| refuse(format!("That stage is not a stage of '{}'.", flow.name)))?;
     if next > at {
-        if next != at + 1 {
+        // A record that keeps its own stage (an opportunity whose sales
+        // stage was set) may jump: the flow follows it, and every stage it
+        // passes must be complete. Moving the flow itself goes one by one.
+        let followed = record_of(s, &regarding, &flow.stages[next])?
+            .map(|r| s.read_system(&r.entity, r.id))
+            .transpose()?
+            .flatten()
+            .and_then(|f| f.get("stageid").and_then(Value::as_uuid))
+            == Some(to);
+        if next != at + 1 && !followed {
             return Err(refuse(format!(
                 "'{}' moves one stage at a time: the next stage is '{}'.",
                 flow.name,
                 flow.stages[at + 1].name
             )));
         }
-        let gaps = missing(s, &regarding, &flow.stages[at])?;
-        if !gaps.is_empty() {
-            return Err(refuse(format!(
-                "Fill in {} before moving on from the stage '{}'.",
-                gaps.join(", "),
-                flow.stages[at].name
-            )));
+        for passed in &flow.stages[at..next] {
+            let gaps = missing(s, &regarding, passed)?;
+            if !gaps.is_empty() {
+                return Err(refuse(format!(
+                    "Fill in {} before moving on from the stage '{}'.",
+                    gaps.join(", "),
+                    passed.name
+                )));
+            }
         }
         if record_of(s, &regarding, &flow.stages[next])?.is_none() {
             return Err(refuse(format!(
