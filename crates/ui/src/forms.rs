@@ -313,6 +313,7 @@ fn form_page(
     version: Option<i64>,
     sections: Vec<FormSection>,
     alert: Option<String>,
+    panel: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let sh = shell(s, lang, token, Some(entity.name()))?;
@@ -321,6 +322,7 @@ fn form_page(
         context! { ..shell_context(&sh), ..context! {
             title => title, set => &entity.def.entity_set, plural => entity.def.plural_label.text(lang.lcid()),
             action => action, cancel => cancel, version => version, alert => alert, q_global => "",
+            panel => panel.map(minijinja::Value::from_safe_string),
             sections => minijinja::Value::from(minijinja::value::Serde(&sections)),
             t => super::strings(lang),
         }},
@@ -371,6 +373,7 @@ pub(super) async fn edit_form(
             Some(rec.version),
             fields,
             None,
+            None,
             StatusCode::OK,
         )
     })
@@ -389,6 +392,11 @@ pub(super) async fn new_form(
         if !may_create(s, &entity) {
             return Err(EngineError::forbidden(text(lang, "forbidden").to_string()).into());
         }
+        // A screen's own additions to its entity's form (an email's
+        // template and signature): values to start with, shown as if given.
+        let extra = super::email::compose(s, &entity, &q, lang, true)?;
+        let mut q = q;
+        q.extend(extra.prefill);
         // `?parentcustomerid=account:<id>` (a subgrid's New) or `?name=…` prefill the form.
         let refs: Vec<relata_metadata::EntityRef> = entity
             .attributes()
@@ -440,7 +448,8 @@ pub(super) async fn new_form(
         let title = text(lang, "new_record").replace("{entity}", entity.def.label.text(lang.lcid()));
         let list = format!("/ui/{}", entity.def.entity_set);
         let (action, cancel) = new_action(&list, q.get("back").map(String::as_str));
-        form_page(s, lang, token, &entity, title, action, cancel, None, fields, None, StatusCode::OK)
+        let status = if extra.problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        form_page(s, lang, token, &entity, title, action, cancel, None, fields, extra.problem, extra.panel, status)
     })
     .await
 }
@@ -557,7 +566,7 @@ fn read_form(
 const LOOKUP_TEXT: &str = "__text";
 
 /// `entity:id` as a reference, if the entity is one of the lookup's targets.
-fn parse_ref(a: &AttributeDef, raw: &str) -> Option<relata_metadata::EntityRef> {
+pub(super) fn parse_ref(a: &AttributeDef, raw: &str) -> Option<relata_metadata::EntityRef> {
     let (entity, id) = raw.split_once(':')?;
     let id = Uuid::parse_str(id).ok()?;
     a.targets.iter().any(|t| t.entity == entity).then(|| relata_metadata::EntityRef { entity: entity.into(), id })
@@ -710,6 +719,7 @@ pub(super) async fn save(
                     version,
                     fields,
                     Some(alert),
+                    None,
                     status,
                 )
             };
@@ -799,6 +809,15 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
         let again =
             |s: &mut Session<'_, '_, '_>, errors: &HashMap<String, String>, alert: String, status: StatusCode| {
                 let fields = fields_of(s, &entity, true, &|a| posted_value(&form, a), errors, lang)?;
+                // The screen's additions again, for what was posted (not prefilled).
+                let opened: HashMap<String, String> = form
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "csrf" && !k.ends_with(LOOKUP_TEXT))
+                    .filter(|(k, _)| entity.attribute(k).is_some_and(|a| a.kind.is_lookup()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain(back.iter().map(|b| ("back".to_string(), b.clone())))
+                    .collect();
+                let extra = super::email::compose(s, &entity, &opened, lang, false)?;
                 form_page(
                     s,
                     lang,
@@ -810,6 +829,7 @@ pub(super) async fn create(State(st): State<AppState>, Path(set): Path<String>, 
                     None,
                     fields,
                     Some(alert),
+                    extra.panel,
                     status,
                 )
             };

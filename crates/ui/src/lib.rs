@@ -9,17 +9,20 @@
 //! of modules from what they declare.
 //!
 //! Invariant: knows the engine and HTML, not the Web API's JSON shapes;
-//! names no module's entity.
+//! names no module's entity — but for `email.rs`, the new email form's
+//! template chooser and signature, which says why.
 
 mod board;
 mod bulk;
 mod calendar;
 mod customizer;
 mod dashboards;
+mod email;
 mod forms;
 mod i18n;
 mod layout;
 mod list;
+mod notifications;
 mod pages;
 mod record;
 mod settings;
@@ -98,6 +101,7 @@ fn routes() -> Router<AppState> {
         .merge(zone::routes())
         .merge(customizer::routes())
         .merge(setup::routes())
+        .merge(notifications::routes())
 }
 
 /// Every screen module's interface text (see `i18n`).
@@ -112,6 +116,8 @@ const TEXT_TABLES: &[&[i18n::Text]] = &[
     zone::TEXT,
     customizer::TEXT,
     setup::TEXT,
+    notifications::TEXT,
+    email::TEXT,
 ];
 
 /// The shared templates; screen modules bring their own.
@@ -142,6 +148,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         zone::TEMPLATES,
         customizer::TEMPLATES,
         setup::TEMPLATES,
+        notifications::TEMPLATES,
+        email::TEMPLATES,
     ];
     for (name, source) in modules.iter().flat_map(|m| m.iter()) {
         env.add_template(name, source).expect("built-in templates parse");
@@ -181,6 +189,8 @@ const STYLES: &str = concat!(
     include_str!("templates/record.css"),
     include_str!("templates/zone.css"),
     include_str!("templates/customizer.css"),
+    include_str!("templates/notifications.css"),
+    include_str!("templates/email.css"),
 );
 
 async fn stylesheet() -> Response {

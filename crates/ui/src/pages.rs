@@ -85,6 +85,8 @@ pub(super) struct Shell {
     tools: Vec<(String, &'static str)>,
     pub user_name: String,
     pub csrf: String,
+    /// The bell's count of unread notifications; `None` hides the bell.
+    unread: Option<i64>,
 }
 
 pub(super) fn shell(
@@ -160,7 +162,8 @@ pub(super) fn shell(
     if admin {
         tools.push(("/ui/settings".into(), text(lang, "set_title")));
     }
-    Ok(Shell { lang, areas, tools, user_name, csrf: csrf_for(token) })
+    let unread = super::notifications::unread(s)?;
+    Ok(Shell { lang, areas, tools, user_name, csrf: csrf_for(token), unread })
 }
 
 pub(super) fn shell_context(sh: &Shell) -> minijinja::Value {
@@ -171,6 +174,8 @@ pub(super) fn shell_context(sh: &Shell) -> minijinja::Value {
         tools => &sh.tools,
         user_name => &sh.user_name,
         csrf => &sh.csrf,
+        unread => sh.unread,
+        bell_label => sh.unread.map(|n| text(sh.lang, "ntf_bell").replace("{n}", &n.to_string())),
     }
 }
 
