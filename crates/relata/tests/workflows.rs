@@ -726,3 +726,37 @@ fn a_scheduled_workflow_runs_for_the_records_that_meet_its_condition_each_time()
         assert!(err.contains("FREQ=YEARLY is not supported"), "{backend}: {err}");
     }
 }
+
+#[test]
+fn scope_says_whose_records_start_a_workflow_and_an_assignment_is_a_trigger() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let anna = srv.new_user(&["Salesperson"]);
+        // User scope: the admin's own accounts only.
+        let mine = e.workflow(
+            "account",
+            json!({ "scope": 1, "triggeroncreate": true }),
+            json!({ "steps": [ { "type": "create", "entity": "task", "values": { "subject": "mine", "regardingobjectid": { "record": true } } } ] }),
+        );
+        let own = srv.create("accounts", &json!({ "name": "Admin's" }));
+        let hers = srv.send(srv.req_as(&anna.token, reqwest::Method::POST, "accounts").json(&json!({ "name": "Anna's" })));
+        let hers = common::id_from_url(&hers.header("OData-EntityId").unwrap());
+        e.run();
+        assert_eq!(e.tasks_regarding(own).len(), 1, "{backend}");
+        assert!(e.tasks_regarding(hers).is_empty(), "{backend}: out of the User scope");
+        srv.patch(&format!("workflows({mine})"), &json!({ "statecode": 0, "statuscode": 1 })).expect(204);
+
+        // An assignment: the new owner is told by the workflow.
+        e.workflow(
+            "account",
+            json!({ "triggeronupdateattributelist": "ownerid" }),
+            json!({ "steps": [ { "type": "notify", "to": { "field": "ownerid" }, "title": { "template": "Yours now: {{ record.name }}" } } ] }),
+        );
+        srv.patch(&format!("accounts({own})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) })).expect(204);
+        e.run();
+        let told = srv.send(srv.req_as(&anna.token, reqwest::Method::GET, "appnotifications?$select=title&$orderby=title"));
+        let titles: Vec<String> = told.rows().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
+        assert_eq!(titles, ["Account assigned to you: Admin's", "Yours now: Admin's"], "{backend}: the platform's and the workflow's");
+    }
+}
