@@ -366,10 +366,19 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
     /// user's own rights need not cover.
     pub(crate) fn as_system<R>(&mut self, f: impl FnOnce(&mut Session<'_, '_, 'c>) -> Result<R>) -> Result<R> {
         let system = self.org.system_principal();
+        self.as_principal(&system, f)
+    }
+
+    /// Runs `f` as `principal`, in this transaction.
+    fn as_principal<R>(
+        &mut self,
+        principal: &Principal,
+        f: impl FnOnce(&mut Session<'_, '_, 'c>) -> Result<R>,
+    ) -> Result<R> {
         let mut s = Session {
             org: self.org,
             tx: &mut *self.tx,
-            principal: &system,
+            principal,
             schema: self.schema.clone(),
             now: self.now,
             changed_schema: None,
@@ -387,17 +396,7 @@ impl<'o, 't, 'c> Session<'o, 't, 'c> {
         f: impl FnOnce(&mut Session<'_, '_, 'c>) -> Result<R>,
     ) -> Result<R> {
         let principal = self.org.principal_in(self.tx, user)?;
-        let mut s = Session {
-            org: self.org,
-            tx: &mut *self.tx,
-            principal: &principal,
-            schema: self.schema.clone(),
-            now: self.now,
-            changed_schema: None,
-            action: None,
-            job_depth: self.job_depth,
-        };
-        f(&mut s)
+        self.as_principal(&principal, f)
     }
 
     /// Runs `f` in a savepoint that is always rolled back: what it returns

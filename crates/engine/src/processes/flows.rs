@@ -40,19 +40,12 @@ pub(super) struct Flow {
     pub stages: Vec<Stage>,
 }
 
-struct Cache {
-    version: i64,
-    flows: Arc<Vec<Flow>>,
-}
-
 /// The activated flows with their stages in order.
 pub(super) fn active(s: &mut Session<'_, '_, '_>) -> Result<Arc<Vec<Flow>>> {
-    let version = s.tx.counter(super::run::COUNTER)?;
-    if let Some(c) = s.org.kept::<Cache>("processes.flows") {
-        if c.version == version {
-            return Ok(c.flows.clone());
-        }
-    }
+    super::cached(s, "processes.flows", load)
+}
+
+fn load(s: &mut Session<'_, '_, '_>) -> Result<Vec<Flow>> {
     let rows = s.query_system("workflow", &format!("$filter=category eq {FLOW} and statecode eq 1"))?;
     let mut flows = Vec::new();
     for r in rows {
@@ -90,8 +83,6 @@ pub(super) fn active(s: &mut Session<'_, '_, '_>) -> Result<Arc<Vec<Flow>>> {
         let name = r.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
         flows.push(Flow { id, name, stages });
     }
-    let flows = Arc::new(flows);
-    s.org.keep("processes.flows", Arc::new(Cache { version, flows: flows.clone() }));
     Ok(flows)
 }
 

@@ -27,6 +27,8 @@ mod schedule;
 
 pub use rules::BusinessRule;
 
+use std::sync::Arc;
+
 use relata_metadata::{Schema, Value};
 use relata_security::{Depth, Right};
 use relata_store::Tx;
@@ -148,6 +150,29 @@ impl Module for Processes {
             );
         }
     }
+}
+
+/// A value read from the processes, kept for the organization until a
+/// workflow or a stage changes (the `workflows` counter moves).
+struct Kept<T> {
+    version: i64,
+    value: Arc<T>,
+}
+
+pub(super) fn cached<T: Send + Sync + 'static>(
+    s: &mut Session<'_, '_, '_>,
+    key: &'static str,
+    load: impl FnOnce(&mut Session<'_, '_, '_>) -> Result<T>,
+) -> Result<Arc<T>> {
+    let version = s.tx.counter(run::COUNTER)?;
+    if let Some(k) = s.org.kept::<Kept<T>>(key) {
+        if k.version == version {
+            return Ok(k.value.clone());
+        }
+    }
+    let value = Arc::new(load(s)?);
+    s.org.keep(key, Arc::new(Kept { version, value: value.clone() }));
+    Ok(value)
 }
 
 fn seed(tx: &mut Tx<'_>, _: &Schema, _: &OrgIds) -> Result<()> {

@@ -46,34 +46,22 @@ pub struct BusinessRule {
     pub definition: Json,
 }
 
-struct Cache {
-    version: i64,
-    rules: Arc<Vec<BusinessRule>>,
-}
-
 /// The activated business rules, read again only after a process changed.
 pub(super) fn active(s: &mut Session<'_, '_, '_>) -> Result<Arc<Vec<BusinessRule>>> {
-    let version = s.tx.counter(super::run::COUNTER)?;
-    if let Some(c) = s.org.kept::<Cache>("processes.rules") {
-        if c.version == version {
-            return Ok(c.rules.clone());
-        }
-    }
-    let rows = s.query_system("workflow", &format!("$filter=category eq {BUSINESS_RULE} and statecode eq 1"))?;
-    let rules: Vec<BusinessRule> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(BusinessRule {
-                id: r.get("workflowid")?.as_uuid()?,
-                name: r.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                entity: r.get("primaryentity").and_then(Value::as_str)?.to_string(),
-                definition: serde_json::from_str(r.get("clientdata").and_then(Value::as_str)?).ok()?,
+    super::cached(s, "processes.rules", |s| {
+        let rows = s.query_system("workflow", &format!("$filter=category eq {BUSINESS_RULE} and statecode eq 1"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some(BusinessRule {
+                    id: r.get("workflowid")?.as_uuid()?,
+                    name: r.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    entity: r.get("primaryentity").and_then(Value::as_str)?.to_string(),
+                    definition: serde_json::from_str(r.get("clientdata").and_then(Value::as_str)?).ok()?,
+                })
             })
-        })
-        .collect();
-    let rules = Arc::new(rules);
-    s.org.keep("processes.rules", Arc::new(Cache { version, rules: rules.clone() }));
-    Ok(rules)
+            .collect())
+    })
 }
 
 /// What is wrong with a rule's definition, named where it is.

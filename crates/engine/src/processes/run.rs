@@ -57,11 +57,6 @@ pub(super) struct Active {
     pub definition: Json,
 }
 
-struct Cache {
-    version: i64,
-    active: Arc<Vec<Active>>,
-}
-
 /// The counter every change of a workflow moves, so that every process
 /// reloads its list of active workflows.
 pub(super) fn seed_counter(tx: &mut relata_store::Tx<'_>) -> Result<()> {
@@ -107,21 +102,15 @@ fn parse_active(row: &Fields) -> Option<Active> {
 /// The activated workflows (category Workflow), read again only when a
 /// workflow changed since.
 pub(super) fn active(s: &mut Session<'_, '_, '_>) -> Result<Arc<Vec<Active>>> {
-    let version = s.tx.counter(COUNTER)?;
-    if let Some(c) = s.org.kept::<Cache>("processes.active") {
-        if c.version == version {
-            return Ok(c.active.clone());
+    super::cached(s, "processes.workflows", |s| {
+        let rows = s.query_system("workflow", "$filter=category eq 0 and statecode eq 1 and type eq 1")?;
+        let mut list: Vec<Active> = rows.iter().filter_map(parse_active).collect();
+        for w in list.iter_mut().filter(|w| w.owner_unit.is_none()) {
+            w.owner_unit =
+                s.read_system("systemuser", w.owner)?.and_then(|u| u.get("businessunitid").and_then(Value::as_uuid));
         }
-    }
-    let rows = s.query_system("workflow", "$filter=category eq 0 and statecode eq 1 and type eq 1")?;
-    let mut list: Vec<Active> = rows.iter().filter_map(parse_active).collect();
-    for w in list.iter_mut().filter(|w| w.owner_unit.is_none()) {
-        w.owner_unit =
-            s.read_system("systemuser", w.owner)?.and_then(|u| u.get("businessunitid").and_then(Value::as_uuid));
-    }
-    let active = Arc::new(list);
-    s.org.keep("processes.active", Arc::new(Cache { version, active: active.clone() }));
-    Ok(active)
+        Ok(list)
+    })
 }
 
 /// Is the record in the workflow's scope (whose records start it)?
