@@ -374,6 +374,38 @@ mod tests {
     }
 
     #[test]
+    fn mail_servers_come_from_the_environment_or_the_file_and_bad_urls_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write_config(
+            dir.path(),
+            "[mail]\nsmtp_url = \"smtps://crm:secret@mail.example.com\"\nimap_url = \"imaps://crm:secret@mail.example.com/INBOX\"\npoll_minutes = 10\n",
+        );
+        let flags = Flags { config: Some(file.clone()), data_dir: Some(dir.path().into()), ..Default::default() };
+        let s = resolve(&flags, &env_of(&[])).unwrap();
+        assert_eq!(s.mail.smtp_url.as_deref(), Some("smtps://crm:secret@mail.example.com"));
+        assert_eq!(s.mail.poll_minutes, 10);
+        let s = resolve(
+            &flags,
+            &env_of(&[("RELATA_SMTP_URL", "smtp://127.0.0.1:2525"), ("RELATA_MAIL_FROM", "crm@x.test")]),
+        )
+        .unwrap();
+        assert_eq!(s.mail.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"), "the environment over the file");
+        assert_eq!(s.mail.from_address.as_deref(), Some("crm@x.test"));
+        for (key, value, says) in [
+            ("RELATA_SMTP_URL", "http://u:secret@h", "the SMTP URL"),
+            ("RELATA_SMTP_URL", "imap://h", "is not an SMTP URL"),
+            ("RELATA_IMAP_URL", "smtp://h", "is not an IMAP URL"),
+            ("RELATA_SMTP_URL", "smtp://u:secret@h?tls=maybe", "tls must be"),
+        ] {
+            let e = resolve(&flags, &env_of(&[(key, value)])).unwrap_err().to_string();
+            assert!(e.contains(says), "{value}: {e}");
+            assert!(!e.contains("secret"), "{value}: the password is masked: {e}");
+        }
+        let missing = MailConfig { trusted_ca_file: Some(dir.path().join("nope.pem")), ..MailConfig::default() };
+        assert!(missing.settings().unwrap_err().to_string().contains("cannot read the trusted CA file"));
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_given() {
         let dir = tempfile::tempdir().unwrap();
         let flags = Flags { data_dir: Some(dir.path().into()), ..Default::default() };

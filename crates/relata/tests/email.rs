@@ -465,11 +465,19 @@ fn a_user_s_own_mailbox_sends_through_its_server_and_files_what_it_receives_as_t
             &json!({ "name": "Anna's mail", "emailaddress": anna.email, "relata_incomingurl": own_imap.url(), "relata_outgoingurl": own_smtp.url() }),
         );
         assert_eq!(mailbox.status, 204, "{backend}: {}", mailbox.text());
-        let bad = as_anna(reqwest::Method::POST, "mailboxes", &json!({ "name": "x", "emailaddress": "x@y.test", "relata_incomingurl": own_smtp.url() }));
+        let bad = as_anna(
+            reqwest::Method::POST,
+            "mailboxes",
+            &json!({ "name": "x", "emailaddress": "x@y.test", "relata_incomingurl": own_smtp.url() }),
+        );
         assert!(bad.text().contains("is not an IMAP (imap://, imaps://) URL"), "{backend}: {}", bad.text());
 
-        let ivan = srv.create("contacts", &json!({ "firstname": "Ivan", "lastname": "Petrov", "emailaddress1": "ivan@client.test" }));
-        srv.patch(&format!("contacts({ivan})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) })).expect(204);
+        let ivan = srv.create(
+            "contacts",
+            &json!({ "firstname": "Ivan", "lastname": "Petrov", "emailaddress1": "ivan@client.test" }),
+        );
+        srv.patch(&format!("contacts({ivan})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) }))
+            .expect(204);
         let draft = as_anna(
             reqwest::Method::POST,
             "emails",
@@ -494,5 +502,40 @@ fn a_user_s_own_mailbox_sends_through_its_server_and_files_what_it_receives_as_t
         assert_eq!(got[0]["_parentactivityid_value"], email.to_string(), "{backend}");
         let seen = srv.send(srv.req_as(&anna.token, reqwest::Method::GET, "emails?$filter=directioncode eq false"));
         assert_eq!(seen.rows().len(), 1, "{backend}: she reads it");
+    }
+}
+
+#[test]
+fn relata_serve_sends_through_the_smtp_server_its_environment_names() {
+    for backend in backends() {
+        let sink = SmtpSink::start_with(SmtpOptions {
+            auth: Some(("crm".into(), "p@ss word".into())),
+            ..SmtpOptions::default()
+        });
+        let url = sink.url();
+        let srv = common::start_nodes(
+            backend,
+            1,
+            &[("RELATA_SMTP_URL", url.as_str()), ("RELATA_MAIL_FROM", "crm@relata.test")],
+        )
+        .remove(0);
+        let ivan = srv.create(
+            "contacts",
+            &json!({ "firstname": "Ivan", "lastname": "Petrov", "emailaddress1": "ivan@client.test" }),
+        );
+        let email = srv.create(
+            "emails",
+            &json!({ "subject": "From the server", "description": "Hello", "email_activity_parties": [
+                { "partyid_contact@odata.bind": format!("/contacts({ivan})"), "participationtypemask": 2 } ] }),
+        );
+        srv.post("SendEmail", &json!({ "EmailId": email, "IssueSend": true })).expect(200);
+        // The server's own job runner sends it.
+        let got = sink.wait_for(1, StdDuration::from_secs(30));
+        assert!(text(&got[0].data).contains("Subject: From the server CRM:"), "{backend}");
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+        while status(&srv.retrieve("emails", email, "$select=statecode,statuscode")) != (1, 3) {
+            assert!(std::time::Instant::now() < deadline, "{backend}: the email was not marked Sent");
+            std::thread::sleep(StdDuration::from_millis(100));
+        }
     }
 }
