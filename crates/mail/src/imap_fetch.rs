@@ -141,7 +141,7 @@ fn tls(server: &ServerUrl, roots: &TrustedRoots, tcp: TcpStream) -> Result<Box<d
     while stream.conn.is_handshaking() {
         stream.conn.complete_io(&mut stream.sock).map_err(|e| {
             let text = format!("{server}: TLS handshake: {e}");
-            if e.kind() == std::io::ErrorKind::InvalidData {
+            if e.kind() == std::io::ErrorKind::InvalidData || crate::outgoing::tls_refused(&e) {
                 MailError::Config(text)
             } else {
                 MailError::Transient(text)

@@ -204,13 +204,31 @@ impl Smtp {
             let text = format!("{}: {e}", self.server);
             if e.is_permanent() {
                 MailError::Refused(text)
-            } else if e.is_tls() || e.is_client() {
+            } else if e.is_tls() || e.is_client() || tls_refused(&e) {
                 MailError::Config(text)
             } else {
                 MailError::Transient(text)
             }
         })
     }
+}
+
+/// Whether a connection failed because TLS refused the server (an untrusted
+/// or mismatched certificate): a matter of configuration, not of waiting.
+pub(crate) fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut at: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = at {
+        let rustls = err.downcast_ref::<rustls::Error>().or_else(|| {
+            err.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+        });
+        if matches!(rustls, Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)) {
+            return true;
+        }
+        at = err.source();
+    }
+    false
 }
 
 /// The PEM blocks of a file, each on its own (lettre reads one at a time).

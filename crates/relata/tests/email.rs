@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use common::mail::{ImapServer, SmtpOptions, SmtpSink};
+use common::mail::{ImapServer, SmtpOptions, SmtpSink, SmtpTls};
 use common::{backends, start_org, uid, Srv};
 use relata_engine::jobs::{backoff, Runner, RunnerConfig};
 use relata_engine::{MailSettings, ManualClock, OrgConfig};
@@ -23,12 +23,17 @@ struct Env {
 }
 
 fn env(backend: &'static str, smtp: Option<String>, imap: Option<String>) -> Env {
+    env_trusting(backend, smtp, imap, None)
+}
+
+/// [`env`] trusting a test CA besides the public ones.
+fn env_trusting(backend: &'static str, smtp: Option<String>, imap: Option<String>, ca: Option<Vec<u8>>) -> Env {
     let clock = ManualClock::new();
     let mail = MailSettings {
         smtp_url: smtp,
         imap_url: imap,
         from_address: Some("crm@relata.test".into()),
-        trusted_ca_pem: None,
+        trusted_ca_pem: ca,
         poll_minutes: 1,
     };
     let (srv, org) = start_org(backend, OrgConfig { clock: clock.clone(), mail, ..OrgConfig::default() });
@@ -536,6 +541,50 @@ fn relata_serve_sends_through_the_smtp_server_its_environment_names() {
         while status(&srv.retrieve("emails", email, "$select=statecode,statuscode")) != (1, 3) {
             assert!(std::time::Instant::now() < deadline, "{backend}: the email was not marked Sent");
             std::thread::sleep(StdDuration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn mail_goes_over_starttls_and_tls_trusting_the_company_ca_and_an_unknown_certificate_is_refused() {
+    for backend in backends() {
+        for tls in [SmtpTls::StartTls, SmtpTls::Implicit] {
+            let sink = SmtpSink::start_with(SmtpOptions {
+                tls,
+                auth: Some(("crm".into(), "s3cret".into())),
+                ..SmtpOptions::default()
+            });
+            let imap = ImapServer::start_tls();
+            let ca = std::fs::read(sink.ca_pem().unwrap()).unwrap();
+            let mut both = ca.clone();
+            both.extend(std::fs::read(imap.ca_pem().unwrap()).unwrap());
+            let e = env_trusting(backend, Some(sink.url()), Some(imap.url()), Some(both));
+            let ivan = e.contact("Ivan", "Petrov", Some("ivan@client.test"));
+            let email = e.draft("Over TLS", &[ivan], &[]);
+            e.send(email);
+            e.run();
+            sink.wait_for(1, StdDuration::from_secs(10));
+            assert_eq!(status(&e.email(email)), (1, 3), "{backend} {tls:?}");
+            let message_id = e.email(email)["messageid"].as_str().unwrap().to_string();
+            imap.append(&reply(&message_id, "ivan@client.test", "Re: Over TLS"));
+            e.poll();
+            assert_eq!(received(&e.srv).len(), 1, "{backend} {tls:?}: read over imaps");
+
+            // Without the company CA the certificate is not trusted: the
+            // email fails with the reason, the mailbox says why.
+            let strict = env(backend, Some(sink.url()), Some(imap.url()));
+            let ivan = strict.contact("Ivan", "Petrov", Some("ivan@client.test"));
+            let email = strict.draft("Untrusted", &[ivan], &[]);
+            strict.send(email);
+            strict.run();
+            let failed = strict.email(email);
+            assert_eq!(status(&failed), (0, 8), "{backend} {tls:?}: {failed}");
+            let why = failed["relata_failurereason"].as_str().unwrap().to_lowercase();
+            assert!(why.contains("certificate") || why.contains("tls"), "{backend} {tls:?}: {why}");
+            strict.poll();
+            let mailbox = strict.srv.get("mailboxes?$filter=relata_isdefault eq true").expect(200).rows();
+            let error = mailbox[0]["relata_lasterror"].as_str().unwrap_or_default().to_lowercase();
+            assert!(error.contains("certificate") || error.contains("tls"), "{backend} {tls:?}: {error}");
         }
     }
 }

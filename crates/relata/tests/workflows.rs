@@ -526,8 +526,11 @@ fn a_process_flow_checks_the_stage_it_leaves_and_keeps_the_time_in_each() {
 /// for a path, in turn, then 200.
 struct Stub {
     port: u16,
-    seen: Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>, String)>>>,
+    seen: Arc<std::sync::Mutex<Vec<Request>>>,
 }
+
+/// A request the stub was sent: its path, headers (lower-case names) and body.
+type Request = (String, Vec<(String, String)>, String);
 
 fn stub(answers: Vec<(&'static str, Vec<u16>)>) -> Stub {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -740,7 +743,8 @@ fn scope_says_whose_records_start_a_workflow_and_an_assignment_is_a_trigger() {
             json!({ "steps": [ { "type": "create", "entity": "task", "values": { "subject": "mine", "regardingobjectid": { "record": true } } } ] }),
         );
         let own = srv.create("accounts", &json!({ "name": "Admin's" }));
-        let hers = srv.send(srv.req_as(&anna.token, reqwest::Method::POST, "accounts").json(&json!({ "name": "Anna's" })));
+        let hers =
+            srv.send(srv.req_as(&anna.token, reqwest::Method::POST, "accounts").json(&json!({ "name": "Anna's" })));
         let hers = common::id_from_url(&hers.header("OData-EntityId").unwrap());
         e.run();
         assert_eq!(e.tasks_regarding(own).len(), 1, "{backend}");
@@ -753,10 +757,67 @@ fn scope_says_whose_records_start_a_workflow_and_an_assignment_is_a_trigger() {
             json!({ "triggeronupdateattributelist": "ownerid" }),
             json!({ "steps": [ { "type": "notify", "to": { "field": "ownerid" }, "title": { "template": "Yours now: {{ record.name }}" } } ] }),
         );
-        srv.patch(&format!("accounts({own})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) })).expect(204);
+        srv.patch(&format!("accounts({own})"), &json!({ "ownerid@odata.bind": format!("/systemusers({})", anna.id) }))
+            .expect(204);
         e.run();
-        let told = srv.send(srv.req_as(&anna.token, reqwest::Method::GET, "appnotifications?$select=title&$orderby=title"));
+        let told =
+            srv.send(srv.req_as(&anna.token, reqwest::Method::GET, "appnotifications?$select=title&$orderby=title"));
         let titles: Vec<String> = told.rows().iter().map(|n| n["title"].as_str().unwrap().to_string()).collect();
-        assert_eq!(titles, ["Account assigned to you: Admin's", "Yours now: Admin's"], "{backend}: the platform's and the workflow's");
+        assert_eq!(
+            titles,
+            ["Account assigned to you: Admin's", "Yours now: Admin's"],
+            "{backend}: the platform's and the workflow's"
+        );
+    }
+}
+
+#[test]
+fn a_process_flow_spans_a_lead_and_the_opportunity_made_from_it() {
+    for backend in backends() {
+        let e = env(backend, None);
+        let srv = &e.srv;
+        let flow = srv.create(
+            "workflows",
+            &json!({ "name": "Lead to deal", "category": 4, "primaryentity": "lead", "clientdata": "{}" }),
+        );
+        let stage = |name: &str, entity: &str, order: i64, required: &str| {
+            srv.create(
+                "processstages",
+                &json!({
+                    "stagename": name,
+                    "primaryentitytypecode": entity,
+                    "relata_stageorder": order,
+                    "relata_requiredfields": required,
+                    "processid@odata.bind": format!("/workflows({flow})"),
+                }),
+            )
+        };
+        let qualify = stage("Qualify", "lead", 0, "companyname");
+        let develop = stage("Develop", "opportunity", 1, "budgetamount");
+        srv.patch(&format!("workflows({flow})"), &json!({ "statecode": 1, "statuscode": 2 })).expect(204);
+
+        let lead = srv.create("leads", &json!({ "subject": "Interested", "lastname": "Sidorov" }));
+        let rows = srv
+            .get(&format!("businessprocessflowinstances?$filter=_relata_regardingid_value eq {lead} and _processid_value eq {flow}"))
+            .expect(200)
+            .rows();
+        assert_eq!(rows.len(), 1, "{backend}");
+        assert_eq!(rows[0]["_activestageid_value"], qualify.to_string(), "{backend}");
+        let instance = rows[0]["businessprocessflowinstanceid"].as_str().unwrap().to_string();
+        let to_develop = json!({ "activestageid@odata.bind": format!("/processstages({develop})") });
+        let err = srv.patch(&format!("businessprocessflowinstances({instance})"), &to_develop).expect_error(400);
+        assert!(err.contains("Fill in Company Name"), "{backend}: {err}");
+        srv.patch(&format!("leads({lead})"), &json!({ "companyname": "Sidorov & Co" })).expect(204);
+        let err = srv.patch(&format!("businessprocessflowinstances({instance})"), &to_develop).expect_error(400);
+        assert!(err.contains("Create the opportunity of the stage 'Develop' first"), "{backend}: {err}");
+        srv.create(
+            "opportunities",
+            &json!({ "name": "Sidorov deal", "originatingleadid@odata.bind": format!("/leads({lead})") }),
+        );
+        srv.patch(&format!("businessprocessflowinstances({instance})"), &to_develop).expect(204);
+        // Finishing needs the last stage's columns, on the opportunity.
+        let finish = json!({ "statecode": 1, "statuscode": 2 });
+        let err = srv.patch(&format!("businessprocessflowinstances({instance})"), &finish).expect_error(400);
+        assert!(err.contains("Fill in Budget Amount to finish the stage 'Develop'"), "{backend}: {err}");
     }
 }

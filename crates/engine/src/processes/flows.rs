@@ -96,7 +96,10 @@ pub(super) fn start(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> R
         return Ok(());
     }
     let flows = active(s)?;
-    for flow in flows.iter().filter(|f| f.stages[0].entity == entity) {
+    // A record that names its own process (an opportunity's `processid`)
+    // walks that one only.
+    let own = ctx.value("processid").and_then(Value::as_uuid);
+    for flow in flows.iter().filter(|f| f.stages[0].entity == entity && own.is_none_or(|p| p == f.id)) {
         let record = EntityRef { entity: entity.clone(), id: ctx.id };
         let first = &flow.stages[0];
         let owner = ctx.value("ownerid").cloned().filter(|o| matches!(o, Value::Ref(_)));
@@ -306,9 +309,11 @@ pub(super) fn moved(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> R
     if let Some(record) = record_of(s, &regarding, &stage)? {
         let keeps_stage = s.schema.entity(&record.entity).is_some_and(|e| e.attribute("stageid").is_some());
         if keeps_stage {
-            let current =
-                s.read_system(&record.entity, record.id)?.and_then(|f| f.get("stageid").and_then(Value::as_uuid));
-            if current != Some(to) {
+            let fields = s.read_system(&record.entity, record.id)?.unwrap_or_default();
+            let current = fields.get("stageid").and_then(Value::as_uuid);
+            // Only the record's own process moves its own stage.
+            let own = fields.get("processid").and_then(Value::as_uuid);
+            if current != Some(to) && own.is_none_or(|p| p == flow.id) {
                 let input = RecordInput::new(vec![("stageid".into(), Value::Uuid(to))]);
                 s.update(&record.entity, record.id, input, Condition::default(), false)?;
             }
@@ -324,9 +329,16 @@ pub(super) fn follow(s: &mut Session<'_, '_, '_>, ctx: &mut StepContext<'_>) -> 
     if ctx.pre_image.and_then(|p| p.get("stageid")).and_then(Value::as_uuid) == Some(to) {
         return Ok(());
     }
+    let own = match ctx.value("processid").and_then(Value::as_uuid) {
+        Some(p) => format!(" and _processid_value eq {p}"),
+        None => String::new(),
+    };
     let instances = s.query_system(
         "businessprocessflowinstance",
-        &format!("$select=businessprocessflowinstanceid,activestageid&$filter=_relata_regardingid_value eq {} and statecode eq 0", ctx.id),
+        &format!(
+            "$select=businessprocessflowinstanceid,activestageid&$filter=_relata_regardingid_value eq {} and statecode eq 0{own}",
+            ctx.id
+        ),
     )?;
     for i in instances {
         let Some(id) = i.get("businessprocessflowinstanceid").and_then(Value::as_uuid) else { continue };
