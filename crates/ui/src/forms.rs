@@ -317,6 +317,8 @@ fn form_page(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let sh = shell(s, lang, token, Some(entity.name()))?;
+    // The entity's business rules, which the form applies as the user types.
+    let rules = super::processes::form_rules(s, entity, version.is_none())?;
     let mut r = render(
         "edit.html",
         context! { ..shell_context(&sh), ..context! {
@@ -325,6 +327,7 @@ fn form_page(
             panel => panel.map(minijinja::Value::from_safe_string),
             sections => minijinja::Value::from(minijinja::value::Serde(&sections)),
             t => super::strings(lang),
+            rules => rules.map(minijinja::Value::from_safe_string),
         }},
     );
     *r.status_mut() = status;
@@ -501,22 +504,31 @@ pub(super) async fn posted(req: Request) -> Result<(axum::http::HeaderMap, HashM
 pub(super) async fn posted_multi(
     req: Request,
 ) -> Result<(axum::http::HeaderMap, HashMap<String, String>, Vec<String>), Response> {
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response());
-    };
+    let (headers, pairs) = posted_pairs(req).await?;
     // Checkboxes post a hidden empty value first and "1" when checked: the last value wins.
     let mut form = HashMap::new();
     let mut ids = Vec::new();
-    for (k, v) in form_urlencoded::parse(&bytes).into_owned() {
+    for (k, v) in pairs {
         if k == "ids" {
             ids.push(v);
         } else {
             form.insert(k, v);
         }
     }
+    Ok((headers, form, ids))
+}
+
+/// Every name and value of the posted form in order (repeated names
+/// too), after its CSRF value was checked.
+pub(super) async fn posted_pairs(req: Request) -> Result<(axum::http::HeaderMap, Vec<(String, String)>), Response> {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response());
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
+    let csrf = pairs.iter().rev().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
     let token = super::cookie(&parts.headers, super::SESSION_COOKIE);
-    let ok = token.as_deref().is_some_and(|t| form.get("csrf").is_some_and(|c| same(c, &csrf_for(t))));
+    let ok = token.as_deref().is_some_and(|t| csrf.is_some_and(|c| same(c, &csrf_for(t))));
     if !ok {
         let lang = super::language(&parts.headers, None, None);
         let mut r = redirect("/signin");
@@ -528,7 +540,7 @@ pub(super) async fn posted_multi(
         }
         return Err(r);
     }
-    Ok((parts.headers, form, ids))
+    Ok((parts.headers, pairs))
 }
 
 /// Field values of a posted form, and the messages of those that are not valid.

@@ -10,7 +10,8 @@
 //!
 //! Invariant: knows the engine and HTML, not the Web API's JSON shapes;
 //! names no module's entity — but for `email.rs`, the new email form's
-//! template chooser and signature, which says why.
+//! template chooser and signature, and `processes.rs`, the processes
+//! module's designer and its parts of record pages, which say why.
 
 mod board;
 mod bulk;
@@ -24,6 +25,7 @@ mod layout;
 mod list;
 mod notifications;
 mod pages;
+mod processes;
 mod record;
 mod settings;
 mod setup;
@@ -102,6 +104,7 @@ fn routes() -> Router<AppState> {
         .merge(customizer::routes())
         .merge(setup::routes())
         .merge(notifications::routes())
+        .merge(processes::routes())
 }
 
 /// Every screen module's interface text (see `i18n`).
@@ -118,6 +121,7 @@ const TEXT_TABLES: &[&[i18n::Text]] = &[
     setup::TEXT,
     notifications::TEXT,
     email::TEXT,
+    processes::TEXT,
 ];
 
 /// The shared templates; screen modules bring their own.
@@ -150,6 +154,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         setup::TEMPLATES,
         notifications::TEMPLATES,
         email::TEMPLATES,
+        processes::TEMPLATES,
     ];
     for (name, source) in modules.iter().flat_map(|m| m.iter()) {
         env.add_template(name, source).expect("built-in templates parse");
@@ -191,6 +196,7 @@ const STYLES: &str = concat!(
     include_str!("templates/customizer.css"),
     include_str!("templates/notifications.css"),
     include_str!("templates/email.css"),
+    include_str!("templates/processes.css"),
 );
 
 async fn stylesheet() -> Response {

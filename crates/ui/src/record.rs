@@ -349,6 +349,7 @@ pub(super) async fn record(
             "organization" => Some(("/ui/settings/organization/logo".to_string(), text(lang, "set_logo"))),
             _ => None,
         };
+        let process = super::processes::panel(s, &entity, &rec, lang, &q)?;
         let grids = subgrids(s, &entity, id, lang)?;
         let timeline = timeline::entries(s, &entity, id, lang)?;
         let may_note = timeline::may_add(s, "annotation");
@@ -369,6 +370,7 @@ pub(super) async fn record(
                 done => q.get("done"), problem => q.get("problem"), more => more,
                 note_subject => q.get("note_subject"), note_text => q.get("note_text"),
                 max_mb => MAX_ATTACHMENT / (1024 * 1024),
+                process => (!process.is_empty()).then(|| minijinja::Value::from(minijinja::value::Serde(&process))),
             }},
         ))
     })

@@ -156,6 +156,7 @@ fn screens(s: &Session<'_, '_, '_>, lang: Lang) -> Vec<Link> {
     add(s.principal.has("prvReadAuditSummary"), "/ui/settings/audit", "set_audit");
     add(readable(s, "asyncoperation"), "/ui/asyncoperations", "set_jobs");
     add(s.principal.has("prvCreateEntity") || s.principal.has("prvCreateAttribute"), "/ui/customize", "set_customize");
+    add(super::processes::may_design(s), "/ui/processes", "pr_title");
     add(true, "/ui/preferences", "set_preferences");
     out
 }
