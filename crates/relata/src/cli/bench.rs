@@ -6,7 +6,15 @@
 //! units, and retrieve and list run once as System Administrator (no
 //! security predicate) and once as the Salespersons.
 //!
-//! `--sales` measures the sales engine instead (`bench_sales.rs`).
+//! `--sales` measures the sales engine instead (`bench_sales.rs`),
+//! `--workflows` the cost of workflows and their background runs
+//! (`bench_workflows.rs`), `--emails` email sent end to end to a local SMTP
+//! server (`bench_email.rs`).
+
+#[path = "bench_email.rs"]
+mod bench_email;
+#[path = "bench_workflows.rs"]
+mod bench_workflows;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -42,7 +50,7 @@ pub struct BenchArgs {
     /// Accounts to create in the first phase
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub accounts: u64,
-    /// Concurrent clients
+    /// Concurrent clients [with --workflows or --emails: 4]
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub concurrency: u64,
     /// Duration of each timed phase (retrieve, update, list), in seconds
@@ -82,9 +90,27 @@ pub struct BenchArgs {
     /// once and report jobs per second and the delay from due to start
     #[arg(long, value_name = "N", conflicts_with_all = ["sales", "security", "ui"], value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub jobs: Option<u64>,
-    /// With --jobs: job worker threads [default: 1 on SQLite, 2 on PostgreSQL]
-    #[arg(long, requires = "jobs", value_parser = clap::value_parser!(u64).range(1..=64))]
+    /// With --jobs: job worker threads [default: 1 on SQLite, 2 on
+    /// PostgreSQL]; with --workflows or --emails: the server's job workers
+    /// [default: RELATA_JOB_WORKERS, or 1]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub job_workers: Option<u64>,
+    /// Measure workflows instead: N accounts [default: 1000] created with no
+    /// workflow, with 3 real-time workflows, and with 100 (97 background,
+    /// started by every create: 97 × N runs), then the server's job runner
+    /// working through the runs; what the runs did is checked
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000",
+          conflicts_with_all = ["security", "sales", "jobs", "exchange_1c", "ui", "url", "raw_limit", "soak", "emails"],
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub workflows: Option<u64>,
+    /// Measure email instead: N emails [default: 10000] to contacts queued
+    /// with SendEmail and sent by the server's job runner to a local SMTP
+    /// server (tests/mail/smtp_sink.py: python3 with aiosmtpd) until all
+    /// are Sent
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "10000",
+          conflicts_with_all = ["security", "sales", "jobs", "exchange_1c", "ui", "url", "raw_limit", "soak"],
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub emails: Option<u64>,
     /// Also run the same load, first, against the raw limit: a minimal
     /// server writing and reading a 30-column account table in SQLite with
     /// no validation, security or audit; then print Relata's share of it
@@ -115,6 +141,9 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
     if let Some(url) = &args.url {
         return run_against(url, &args);
     }
+    if args.job_workers.is_some() && args.jobs.is_none() && args.workflows.is_none() && args.emails.is_none() {
+        bail!("--job-workers goes with --jobs, --workflows or --emails");
+    }
     let settings = Settings::load(flags)?;
     let exe = std::env::current_exe().context("cannot find the relata executable")?;
 
@@ -132,6 +161,10 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
         format!("exchange with 1C: {products} products")
     } else if let Some(jobs) = args.jobs {
         format!("{jobs} background jobs queued at once")
+    } else if let Some(n) = args.workflows {
+        format!("workflows: {n} account creates per phase, {} clients", background_clients(&args))
+    } else if let Some(n) = args.emails {
+        format!("emails: {n} sent to a local SMTP server, {} clients", background_clients(&args))
     } else if args.sales {
         format!("sales: {} leads, {} recalculations, {} clients", args.leads, args.recalculations, args.concurrency)
     } else {
@@ -203,6 +236,31 @@ pub fn run(flags: &Flags, args: BenchArgs) -> Result<()> {
 
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    if args.workflows.is_some() || args.emails.is_some() {
+        // The server runs jobs as `relata serve` does, with this many workers.
+        let workers = args.job_workers.unwrap_or(settings.job_workers.max(1));
+        let clients = background_clients(&args);
+        let mut env = vec![("RELATA_JOB_WORKERS", workers.to_string())];
+        let mut sink = match args.emails {
+            Some(_) => Some(bench_email::Sink::start(&data_dir)?),
+            None => None,
+        };
+        if let Some(sink) = &sink {
+            env.push(("RELATA_SMTP_URL", sink.url()));
+        }
+        let listen = format!("127.0.0.1:{}", free_port()?);
+        let mut server = Server { child: Some(child.spawn_server_with(&listen, &env)?) };
+        let base = format!("http://{listen}");
+        if let (Some(n), Some(sink)) = (args.emails, sink.as_mut()) {
+            let results = runtime.block_on(bench_email::measure(&mut server, sink, &base, &token, n, clients))?;
+            let end = finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));
+            return bench_email::summarize(backend, workers, &results, &end);
+        }
+        let n = args.workflows.unwrap_or(1);
+        let results = runtime.block_on(bench_workflows::measure(&mut server, &base, &token, n, clients))?;
+        let end = finish(&mut server, pg.as_ref(), &data_dir.join("relata.db"));
+        return bench_workflows::summarize(backend, workers, &bench_settings, &results, &end);
+    }
     let raw = if args.raw_limit {
         if pg.is_some() {
             eprintln!("bench: the raw limit runs on SQLite whatever the database measured");
@@ -289,6 +347,17 @@ fn run_against(url: &str, args: &BenchArgs) -> Result<()> {
     let results = runtime.block_on(measure(&mut server, &bench, args))?;
     println!("{}", json!({ "url": url, "phases": results.iter().map(Phase::json).collect::<Vec<_>>() }));
     failures(&results)
+}
+
+/// Clients of the workflow and email benches: `--concurrency` when given,
+/// else a few.
+fn background_clients(args: &BenchArgs) -> usize {
+    let given = std::env::args().any(|a| a == "--concurrency" || a.starts_with("--concurrency="));
+    if given {
+        args.concurrency as usize
+    } else {
+        4
+    }
 }
 
 fn failures(results: &[Phase]) -> Result<()> {
@@ -440,8 +509,16 @@ impl ChildCli {
     }
 
     fn spawn_server(&self, listen: &str) -> Result<Child> {
-        self.command(&["serve", "--listen", listen])
-            .stdin(Stdio::null())
+        self.spawn_server_with(listen, &[])
+    }
+
+    /// The server with these environment variables set.
+    fn spawn_server_with(&self, listen: &str, env: &[(&str, String)]) -> Result<Child> {
+        let mut cmd = self.command(&["serve", "--listen", listen]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
