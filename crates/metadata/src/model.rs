@@ -508,6 +508,10 @@ pub struct EntityDef {
     /// absent: not searched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<i32>,
+    /// Indexes over several columns, in order, for the queries that filter
+    /// on all of them (a job runner's due jobs by state and time).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Vec<String>>,
 }
 
 fn one() -> i32 {

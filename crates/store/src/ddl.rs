@@ -118,6 +118,13 @@ pub fn sync_schema(tx: &mut Tx<'_>, schema: &Schema) -> Result<()> {
                 }
             }
         }
+        for cols in &e.def.indexes {
+            let name = index_name(&table, &cols.join("_"));
+            if !plan.indexes.iter().any(|i| i.name == name) {
+                let lowered = vec![false; cols.len()];
+                plan.indexes.push(IndexPlan { name, columns: cols.clone(), unique: false, lowered });
+            }
+        }
         if e.def.is_intersect {
             let cols: Vec<String> =
                 e.attributes().iter().filter(|a| a.name != e.primary_id()).map(|a| a.name.clone()).take(2).collect();

@@ -295,7 +295,9 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// May the user design processes: create `workflow` records.
 pub(super) fn may_design(s: &Session<'_, '_, '_>) -> bool {
-    s.schema.entity("workflow").is_some_and(|e| super::forms::may_create(s, e))
+    // The designer is the processes module's screen: without the module,
+    // `workflow` has none of the columns it edits.
+    s.schema.entity("workflow").is_some_and(|e| e.attribute("clientdata").is_some() && super::forms::may_create(s, e))
 }
 
 fn gate(s: &Session<'_, '_, '_>, lang: Lang) -> Result<(), PageError> {

@@ -494,6 +494,7 @@ fn entity_from_json(v: &Json) -> Result<EntityDef, ApiError> {
         transitions: Vec::new(),
         areas: Vec::new(),
         search: None,
+        indexes: Vec::new(),
     })
 }
 

@@ -303,7 +303,9 @@ pub(crate) fn panel(
     q: &HashMap<String, String>,
 ) -> Result<RecordPanel, PageError> {
     let mut out = RecordPanel { bars: stage_bars(s, entity, rec, lang)?, ..RecordPanel::default() };
-    if readable(s, "workflow") && entity.name() != "workflow" {
+    // Without the processes module, `workflow` has no triggers to offer.
+    let on_demand = s.schema.entity("workflow").is_some_and(|w| w.attribute("ondemand").is_some());
+    if on_demand && readable(s, "workflow") && entity.name() != "workflow" {
         let q = format!(
             "$select=name&$filter=category eq 0 and statecode eq 1 and ondemand eq true and primaryentity eq {}&$orderby=name",
             relata_query::options::string_literal(entity.name())
