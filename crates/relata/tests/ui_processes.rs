@@ -619,6 +619,20 @@ fn run_workflow_from_the_record_starts_a_job() {
         );
         let page = e.page(&format!("/ui/asyncoperations/{job}"));
         assert!(page.contains("data-testid=\"log-row\""), "[{backend}] the run's log");
+        // From a list selection: a run per ticked record, in one go.
+        let more: Vec<Uuid> =
+            ["North Co", "South Co"].iter().map(|n| srv.create("accounts", &json!({ "name": n }))).collect();
+        let list = e.page("/ui/accounts");
+        assert!(list.contains(&format!("value=\"workflow:{wf}\"")), "[{backend}] offered in the list's actions");
+        let mut bulk = vec![("action", format!("workflow:{wf}")), ("back", "/ui/accounts".to_string())];
+        bulk.extend(more.iter().map(|id| ("ids", id.to_string())));
+        let r = e.post("/ui/accounts/bulk", &bulk);
+        assert_eq!(r.status, 303, "[{backend}] {}", r.text());
+        e.run_jobs();
+        for (id, name) in more.iter().zip(["North Co", "South Co"]) {
+            let d = srv.retrieve("accounts", *id, "$select=description")["description"].clone();
+            assert_eq!(d, format!("Reviewed: {name}"), "[{backend}]");
+        }
         // A workflow that is not on demand is refused on the page, not with a 500.
         let other = srv.create(
             "workflows",

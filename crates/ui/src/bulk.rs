@@ -25,21 +25,30 @@ const MAX_BULK: usize = 500;
 /// The most rows one export writes.
 const MAX_EXPORT: usize = 100_000;
 
-/// The bulk actions the user may run on this entity: (key, label).
-pub(super) fn bulk_actions(s: &Session<'_, '_, '_>, entity: &Entity, lang: Lang) -> Vec<(&'static str, &'static str)> {
+/// The bulk actions the user may run on this entity: (key, label); an
+/// activated on-demand workflow of the entity is `workflow:<id>`.
+pub(super) fn bulk_actions(
+    s: &mut Session<'_, '_, '_>,
+    entity: &Entity,
+    lang: Lang,
+) -> Result<Vec<(String, String)>, PageError> {
     let may = |r: Right| entity.has_privileges() && s.principal.depth(entity, r) > Depth::None;
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |key: &str, label: &str| out.push((key.to_string(), label.to_string()));
     if entity.is_owned() && may(Right::Assign) {
-        out.push(("assign", text(lang, "bulk_assign")));
+        add("assign", text(lang, "bulk_assign"));
     }
     if has_active_inactive(entity) && may(Right::Write) {
-        out.push(("activate", text(lang, "bulk_activate")));
-        out.push(("deactivate", text(lang, "bulk_deactivate")));
+        add("activate", text(lang, "bulk_activate"));
+        add("deactivate", text(lang, "bulk_deactivate"));
     }
     if may(Right::Delete) {
-        out.push(("delete", text(lang, "bulk_delete")));
+        add("delete", text(lang, "bulk_delete"));
     }
-    out
+    for (id, name) in super::processes::on_record::on_demand(s, entity)? {
+        out.push((format!("workflow:{id}"), text(lang, "bulk_run_workflow").replace("{name}", &name)));
+    }
+    Ok(out)
 }
 
 /// Entities whose states are simply Active (0) and Inactive (1); the
@@ -81,7 +90,7 @@ pub(super) async fn bulk(State(st): State<AppState>, Path(set): Path<String>, re
     signed_in(&st, &headers, &here, None, true, move |s, lang, _token| {
         let entity = readable_entity(s, &set, lang)?;
         let action = form.get("action").map(String::as_str).unwrap_or("");
-        let allowed = bulk_actions(s, &entity, lang);
+        let allowed = bulk_actions(s, &entity, lang)?;
         if !allowed.iter().any(|(k, _)| *k == action) {
             return Err(EngineError::forbidden(text(lang, "bulk_not_allowed").to_string()).into());
         }
@@ -105,6 +114,10 @@ pub(super) async fn bulk(State(st): State<AppState>, Path(set): Path<String>, re
         };
         for id in &ids {
             let result = match action {
+                run if run.starts_with("workflow:") => {
+                    let workflow = Uuid::parse_str(&run["workflow:".len()..]).unwrap_or_default();
+                    super::processes::on_record::execute(s, workflow, *id).map(|_| ())
+                }
                 "assign" => s
                     .update(
                         entity.name(),

@@ -180,6 +180,7 @@ pub const TEXT: &[Text] = &[
     ("unsaved", "You have unsaved changes.", "Есть несохранённые изменения."),
     ("no", "No", "Нет"),
     ("bulk_assign", "Assign", "Назначить"),
+    ("bulk_run_workflow", "Run workflow: {name}", "Запустить процесс: {name}"),
     ("bulk_activate", "Activate", "Активировать"),
     ("bulk_deactivate", "Deactivate", "Деактивировать"),
     ("bulk_delete", "Delete", "Удалить"),

@@ -542,7 +542,7 @@ pub(super) async fn list(
         let current_view = choices.iter().find(|c| c.current).cloned();
         let title = entity.def.plural_label.text(lcid).to_string();
         let may_export = s.principal.has("prvExportToExcel");
-        let bulk = super::bulk::bulk_actions(s, &entity, lang);
+        let bulk = super::bulk::bulk_actions(s, &entity, lang)?;
         let owners = if bulk.iter().any(|b| b.0 == "assign") { super::bulk::assignees(s)? } else { Vec::new() };
         let hidden: Vec<(String, String)> = {
             let mut h = Vec::new();

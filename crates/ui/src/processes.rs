@@ -18,7 +18,7 @@
 //! scroll position.
 
 mod design;
-mod on_record;
+pub(crate) mod on_record;
 mod view;
 
 use std::collections::HashMap;

@@ -303,18 +303,7 @@ pub(crate) fn panel(
     q: &HashMap<String, String>,
 ) -> Result<RecordPanel, PageError> {
     let mut out = RecordPanel { bars: stage_bars(s, entity, rec, lang)?, ..RecordPanel::default() };
-    // Without the processes module, `workflow` has no triggers to offer.
-    let on_demand = s.schema.entity("workflow").is_some_and(|w| w.attribute("ondemand").is_some());
-    if on_demand && readable(s, "workflow") && entity.name() != "workflow" {
-        let q = format!(
-            "$select=name&$filter=category eq 0 and statecode eq 1 and ondemand eq true and primaryentity eq {}&$orderby=name",
-            relata_query::options::string_literal(entity.name())
-        );
-        out.runs = query(s, "workflow", &q, 100)?
-            .iter()
-            .map(|r| (r.id.to_string(), r.get("name").and_then(Value::as_str).unwrap_or("").to_string()))
-            .collect();
-    }
+    out.runs = on_demand(s, entity)?.into_iter().map(|(id, name)| (id.to_string(), name)).collect();
     if entity.name() == "workflow" && super::may_design(s) {
         let category = rec.get("category").and_then(Value::as_i64);
         if matches!(category, Some(0 | 2 | 4)) {
@@ -401,6 +390,38 @@ pub(crate) async fn move_stage(
     .await
 }
 
+/// The activated on-demand workflows of an entity the user may read:
+/// (id, name), for a record page's or a list's Run workflow.
+pub(crate) fn on_demand(s: &mut Session<'_, '_, '_>, entity: &Entity) -> Result<Vec<(Uuid, String)>, PageError> {
+    let offered = s.schema.entity("workflow").is_some_and(|w| w.attribute("ondemand").is_some());
+    if !offered || !readable(s, "workflow") || entity.name() == "workflow" {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "$select=name&$filter=category eq 0 and statecode eq 1 and ondemand eq true and primaryentity eq {}&$orderby=name",
+        relata_query::options::string_literal(entity.name())
+    );
+    Ok(query(s, "workflow", &q, 100)?
+        .iter()
+        .map(|r| (r.id, r.get("name").and_then(Value::as_str).unwrap_or("").to_string()))
+        .collect())
+}
+
+/// `ExecuteWorkflow` of `workflow` on one record: the started job.
+pub(crate) fn execute(
+    s: &mut Session<'_, '_, '_>,
+    workflow: Uuid,
+    record: Uuid,
+) -> relata_engine::Result<Option<Uuid>> {
+    let mut params = serde_json::Map::new();
+    params.insert("EntityId".into(), json!(record.to_string()));
+    let target = Some(EntityRef { entity: "workflow".into(), id: workflow });
+    Ok(match s.execute_action("ExecuteWorkflow", target, params, &NoRecord)? {
+        ActionResponse::Properties(p) => p.get("Id").and_then(Json::as_str).and_then(|j| Uuid::parse_str(j).ok()),
+        _ => None,
+    })
+}
+
 /// Record parameters are not given to `ExecuteWorkflow`.
 struct NoRecord;
 
@@ -430,17 +451,9 @@ pub(crate) async fn run_workflow(
         let Some(workflow) = form.get("workflow").and_then(|w| Uuid::parse_str(w).ok()) else {
             return Ok(redirect(&page));
         };
-        let mut params = serde_json::Map::new();
-        params.insert("EntityId".into(), json!(id.to_string()));
-        let target = Some(EntityRef { entity: "workflow".into(), id: workflow });
-        match s.execute_action("ExecuteWorkflow", target, params, &NoRecord) {
-            Ok(ActionResponse::Properties(p)) => {
-                match p.get("Id").and_then(Json::as_str).and_then(|j| Uuid::parse_str(j).ok()) {
-                    Some(job) => Ok(redirect(&format!("{page}?job={job}"))),
-                    None => Ok(redirect(&page)),
-                }
-            }
-            Ok(_) => Ok(redirect(&page)),
+        match execute(s, workflow, id) {
+            Ok(Some(job)) => Ok(redirect(&format!("{page}?job={job}"))),
+            Ok(None) => Ok(redirect(&page)),
             Err(e) => Err(refused(e, &page, lang)),
         }
     })
