@@ -29,7 +29,8 @@ use serde_json::Value as Json;
 
 use crate::error::{EngineError, Result};
 
-pub(super) const OPS: &[&str] = &[
+/// The operators of a condition, in the order a designer offers them.
+pub const OPS: &[&str] = &[
     "eq",
     "ne",
     "gt",

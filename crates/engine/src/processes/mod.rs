@@ -18,6 +18,8 @@
 //! never broken by a new version.
 
 mod definition;
+
+pub use definition::OPS as CONDITION_OPERATORS;
 mod eval;
 mod flows;
 mod outbound;

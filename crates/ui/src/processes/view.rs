@@ -15,26 +15,8 @@ use super::{column_at, entity_label, query, readable, Model};
 use crate::i18n::{text, Lang};
 use crate::pages::PageError;
 
-/// The operators of a condition row, in the order offered.
-const OPS: &[&str] = &[
-    "eq",
-    "ne",
-    "gt",
-    "ge",
-    "lt",
-    "le",
-    "null",
-    "notnull",
-    "contains",
-    "notcontains",
-    "beginswith",
-    "endswith",
-    "in",
-    "notin",
-    "olderthan",
-    "newerthan",
-    "changed",
-];
+/// The operators of a condition row: the engine's, in its order.
+const OPS: &[&str] = relata_engine::CONDITION_OPERATORS;
 
 /// Entities that are the processes' own machinery, not something to design for.
 const INTERNAL: &[&str] = &[
