@@ -74,6 +74,9 @@ pub(crate) fn sync_privileges(tx: &mut Tx<'_>, schema: &Schema, system_administr
     let known: HashSet<Uuid> = cat.iter().map(|p| p.id).collect();
     for stale in existing.difference(&known) {
         tx.execute("DELETE FROM roleprivileges WHERE privilegeid = $1", &[Param::uuid(*stale)])?;
+        // Should the entity come back (its module enabled again), the
+        // standard roles are given its privileges again.
+        tx.execute("DELETE FROM relata_roleseed WHERE privilegeid = $1", &[Param::uuid(*stale)])?;
         tx.execute("DELETE FROM privilege WHERE privilegeid = $1", &[Param::uuid(*stale)])?;
         added = true;
     }
@@ -121,6 +124,72 @@ pub(crate) fn set_role_privileges(tx: &mut Tx<'_>, role: Uuid, privileges: &[(St
         }
     }
     tx.next_counter("security")?;
+    Ok(())
+}
+
+/// Gives an existing standard role the privileges in `wanted` it was never
+/// given, and remembers them in `relata_roleseed`, so that what a newer
+/// version or a newly enabled module adds reaches the roles of existing
+/// databases while a privilege an administrator took away stays away.
+/// Privileges of custom entities are the administrators' to grant. A role
+/// from before the record was kept gains only privileges on entities it
+/// holds nothing of: entities that are new to it.
+pub(crate) fn seed_new_privileges(
+    tx: &mut Tx<'_>,
+    schema: &Schema,
+    role: Uuid,
+    wanted: &[(String, Depth)],
+) -> Result<()> {
+    let ids = |rows: Vec<Vec<Value>>| -> HashSet<Uuid> { rows.into_iter().filter_map(|r| r[0].as_uuid()).collect() };
+    let seeded = ids(tx.query(
+        "SELECT privilegeid FROM relata_roleseed WHERE roleid = $1",
+        &[Param::uuid(role)],
+        &[Storage::Uuid],
+    )?);
+    let fresh: Vec<(Uuid, Depth)> = wanted
+        .iter()
+        .filter(|(_, depth)| *depth > Depth::None)
+        .map(|(name, depth)| (privilege_id(name), *depth))
+        .filter(|(id, _)| !seeded.contains(id))
+        .collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let defs: HashMap<Uuid, PrivilegeDef> = catalog(schema).into_iter().map(|p| (p.id, p)).collect();
+    let held: HashMap<Uuid, Depth> = tx
+        .query(
+            "SELECT privilegeid, privilegedepthmask FROM roleprivileges WHERE roleid = $1",
+            &[Param::uuid(role)],
+            &[Storage::Uuid, Storage::Int],
+        )?
+        .into_iter()
+        .filter_map(|r| Some((r[0].as_uuid()?, Depth::from_mask(r[1].as_i64().unwrap_or(0)))))
+        .collect();
+    let adopting = seeded.is_empty();
+    let held_entities: HashSet<&str> = held.keys().filter_map(|id| defs.get(id)?.entity.as_deref()).collect();
+    let mut granted = false;
+    for (id, depth) in &fresh {
+        let Some(def) = defs.get(id) else { continue };
+        let entity = def.entity.as_deref();
+        let custom = entity.and_then(|e| schema.entity(e)).is_some_and(|e| e.def.is_custom);
+        let new_to_role = entity.is_some_and(|e| !held_entities.contains(e));
+        let below = held.get(id).is_none_or(|d| d < depth);
+        if !custom && (!adopting || new_to_role) && below {
+            upsert_grant(tx, role, *id, *depth)?;
+            granted = true;
+        }
+    }
+    for chunk in fresh.chunks(200) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let params: Vec<Param> = chunk.iter().flat_map(|(id, _)| [Param::uuid(role), Param::uuid(*id)]).collect();
+        tx.execute(
+            &format!("INSERT INTO relata_roleseed (roleid, privilegeid) VALUES {}", values.join(", ")),
+            &params,
+        )?;
+    }
+    if granted {
+        tx.next_counter("security")?;
+    }
     Ok(())
 }
 

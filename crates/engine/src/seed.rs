@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::error::{EngineError, Result};
 use crate::modules::Modules;
 use crate::org::{OrgConfig, OrgIds};
-use crate::privileges::{set_role_privileges, sync_privileges, upgrade_legacy_grants};
+use crate::privileges::{seed_new_privileges, set_role_privileges, sync_privileges, upgrade_legacy_grants};
 use crate::roles::{STANDARD_ROLES, SYSTEM_ADMINISTRATOR};
 
 /// ISO code → (name, symbol, precision) for the currencies a new
@@ -252,15 +252,19 @@ fn default_teams(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds) -> Result<()> {
 }
 
 /// Creates the standard roles that do not exist yet (by name, in the root
-/// business unit); existing ones are left as administrators edited them.
+/// business unit). Existing ones keep the administrators' edits and gain
+/// only what a newer version or a newly enabled module adds to them.
 fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules) -> Result<()> {
+    tx.execute("DELETE FROM relata_roleseed WHERE roleid NOT IN (SELECT roleid FROM role)", &[])?;
     for role in STANDARD_ROLES {
+        let wanted = role.privileges(schema, &modules.grants_for(role.name));
         let exists = tx.query_one(
             "SELECT roleid FROM role WHERE name = $1 AND businessunitid = $2",
             &[Param::text(role.name), Param::uuid(ids.root_business_unit)],
             &[Storage::Uuid],
         )?;
-        if exists.is_some() {
+        if let Some(id) = exists.and_then(|r| r[0].as_uuid()) {
+            seed_new_privileges(tx, schema, id, &wanted)?;
             continue;
         }
         let id = Uuid::now_v7();
@@ -275,7 +279,8 @@ fn seed_roles(tx: &mut Tx<'_>, schema: &Schema, ids: &OrgIds, modules: &Modules)
                 ("businessunitid", r("businessunit", ids.root_business_unit)),
             ],
         )?;
-        set_role_privileges(tx, id, &role.privileges(schema, &modules.grants_for(role.name)))?;
+        set_role_privileges(tx, id, &wanted)?;
+        seed_new_privileges(tx, schema, id, &wanted)?;
     }
     Ok(())
 }

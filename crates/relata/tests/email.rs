@@ -346,6 +346,45 @@ fn a_template_fills_in_the_record_and_its_related_records() {
             )
             .expect_error(400);
         assert!(err.contains("written for contact records"), "{backend}: {err}");
+
+        // InstantiateTemplate: the same email, not saved, for the caller to
+        // address and send.
+        let emails_before = srv.get("emails?$select=activityid").rows().len();
+        let made = srv
+            .post("InstantiateTemplate", &json!({ "TemplateId": template, "ObjectType": "contact", "ObjectId": ivan }))
+            .expect(200)
+            .json();
+        assert!(made["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#Collection(Microsoft.Dynamics.CRM.crmbaseentity)"));
+        let drafts = made["value"].as_array().unwrap();
+        assert_eq!(drafts.len(), 1, "{backend}: {made}");
+        assert_eq!(drafts[0]["@odata.type"], "#Microsoft.Dynamics.CRM.email", "{backend}");
+        assert_eq!(drafts[0]["subject"], "Offer for Ivan Petrov", "{backend}");
+        assert_eq!(drafts[0]["description"], body, "{backend}");
+        assert_eq!(drafts[0]["_templateid_value"], template.to_string(), "{backend}");
+        assert_eq!(srv.get("emails?$select=activityid").rows().len(), emails_before, "{backend}: nothing is saved");
+        for (params, says) in [
+            (
+                json!({ "TemplateId": template, "ObjectType": "account", "ObjectId": account }),
+                "written for contact records",
+            ),
+            (json!({ "TemplateId": template, "ObjectType": "planet", "ObjectId": ivan }), "'planet' is not an entity"),
+            (json!({ "TemplateId": template, "ObjectType": "contact" }), "ObjectId"),
+            (json!({ "TemplateId": Uuid::now_v7(), "ObjectType": "contact", "ObjectId": ivan }), "Does Not Exist"),
+        ] {
+            let r = srv.post("InstantiateTemplate", &params);
+            assert!(matches!(r.status, 400 | 404), "{backend}: {params} answered {}", r.status);
+            assert!(r.text().contains(says), "{backend}: {params}: {}", r.text());
+        }
+        // A user who cannot make emails is told so.
+        let reader = srv.new_user(&["Read Only"]);
+        let r = srv.send(srv.req_as(&reader.token, reqwest::Method::POST, "InstantiateTemplate").json(&json!({
+            "TemplateId": template, "ObjectType": "contact", "ObjectId": ivan
+        })));
+        assert_eq!(r.status, 403, "{backend}: {}", r.text());
+        assert!(r.text().contains("prvCreateActivity"), "{backend}: {}", r.text());
     }
 }
 

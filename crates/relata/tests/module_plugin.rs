@@ -10,11 +10,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{backends, start_with_modules, uid, Srv};
-use relata_engine::modules::{self, Action, ActionRequest, ActionResponse, Binding, Message, Module, ParamType};
+use common::{backends, enc, open_org, start_with_modules, uid, Srv};
+use relata_engine::modules::{self, Action, ActionRequest, ActionResponse, Binding, Grant, Message, Module, ParamType};
 use relata_engine::modules::{Registry, Stage, Step, StepContext};
 use relata_engine::{Condition, EngineError, RecordInput, Result, Session};
 use relata_metadata::Value;
+use relata_security::{Depth, RIGHTS};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -109,6 +110,7 @@ impl Module for Helpdesk {
 
     fn register(&self, r: &mut Registry) {
         r.schema("helpdesk.toml", SCHEMA)
+            .grant("Salesperson", Grant { entities: &["hd_ticket"], rights: &RIGHTS, depth: Depth::User })
             .step(
                 Step::new("default_priority", Message::Create, Stage::PreOperation, default_priority)
                     .entity("hd_ticket")
@@ -280,5 +282,104 @@ fn a_module_s_pages_work_in_chromium() {
             &[("RELATA_TICKET_ID", id.to_string()), ("RELATA_TICKET_TITLE", title)],
         );
         assert_eq!(state(&srv, id), (2, 3), "{backend}: resolved in the browser");
+    }
+}
+
+/// Executes one statement on the server's database, as an older version
+/// or an administrator with a SQL console would.
+fn execute_sql(srv: &Srv, sql: &str) {
+    match &srv.database_url {
+        Some(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            c.batch_execute(sql).unwrap();
+        }
+        None => {
+            let c = rusqlite::Connection::open(srv.data_dir.join("relata.db")).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+            c.execute_batch(sql).unwrap();
+        }
+    }
+}
+
+/// The names of the privileges a role holds, sorted.
+fn role_privileges(srv: &Srv, role: Uuid) -> Vec<String> {
+    let v = srv.get(&format!("/RetrieveRolePrivilegesRole(RoleId=@r)?@r={role}")).expect(200).json();
+    let mut names: Vec<String> =
+        v["RolePrivileges"].as_array().unwrap().iter().map(|p| p["PrivilegeName"].as_str().unwrap().into()).collect();
+    names.sort();
+    names
+}
+
+/// A standard role gains what a module enabled later (or a newer version)
+/// adds to it, once: what an administrator took away stays away, and a
+/// database from before the role's grants were recorded gains the
+/// privileges on entities new to the role.
+#[test]
+fn standard_roles_gain_what_a_new_module_adds_and_keep_what_administrators_took_away() {
+    for backend in backends() {
+        let mut list = modules::standard();
+        list.push(Arc::new(Helpdesk));
+        let config = relata_engine::OrgConfig { modules: list, ..relata_engine::OrgConfig::default() };
+        let srv = start_with_modules(backend, config.modules.clone());
+        // The user is made by the CLI, which opens the database without the
+        // help desk: its entity and privileges are gone until it opens again
+        // with the module, as a server that enables a module would.
+        let seller = srv.new_user(&["Salesperson"]);
+        let role = srv.get(&format!("/roles?$select=roleid&$filter={}", enc("name eq 'Salesperson'"))).rows()[0]
+            ["roleid"]
+            .as_str()
+            .unwrap()
+            .parse::<Uuid>()
+            .unwrap();
+        assert!(!role_privileges(&srv, role).iter().any(|p| p.ends_with("hd_Ticket")), "{backend}");
+        drop(open_org(&srv, &config));
+        let held = role_privileges(&srv, role);
+        for p in ["prvCreatehd_Ticket", "prvReadhd_Ticket", "prvWritehd_Ticket", "prvDeletehd_Ticket"] {
+            assert!(held.contains(&p.to_string()), "{backend}: the module's grant reached the role: {p} in {held:?}");
+        }
+        let ticket = json!({ "hd_title": format!("Screen flickers {}", uid()) });
+        let as_seller = |method: reqwest::Method, path: &str, body: Option<&serde_json::Value>| {
+            let rb = srv.req_as(&seller.token, method, path);
+            srv.send(match body {
+                Some(b) => rb.json(b),
+                None => rb,
+            })
+        };
+        as_seller(reqwest::Method::POST, "hd_tickets", Some(&ticket)).expect(204);
+
+        // The administrator takes creating tickets away; opening again does
+        // not give it back.
+        let create = srv
+            .get(&format!("/privileges?$select=privilegeid&$filter={}", enc("name eq 'prvCreatehd_Ticket'")))
+            .rows()[0]["privilegeid"]
+            .clone();
+        srv.post(
+            &format!("/roles({role})/Microsoft.Dynamics.CRM.RemovePrivilegeRole"),
+            &json!({ "Privilege": { "privilegeid": create } }),
+        )
+        .expect(204);
+        drop(open_org(&srv, &config));
+        let held = role_privileges(&srv, role);
+        assert!(!held.contains(&"prvCreatehd_Ticket".to_string()), "{backend}: {held:?}");
+        assert!(held.contains(&"prvReadhd_Ticket".to_string()), "{backend}: {held:?}");
+        let m = as_seller(reqwest::Method::POST, "hd_tickets", Some(&ticket)).expect_error(403);
+        assert!(m.contains("prvCreatehd_Ticket"), "{backend}: {m}");
+
+        // A database from before the grants were recorded, whose roles never
+        // had notifications: the roles gain them, and nothing else comes back.
+        execute_sql(
+            &srv,
+            "DELETE FROM relata_roleseed;
+             DELETE FROM roleprivileges WHERE privilegeid IN
+                 (SELECT privilegeid FROM privilege WHERE name LIKE 'prv%AppNotification')",
+        );
+        assert!(!role_privileges(&srv, role).iter().any(|p| p.ends_with("AppNotification")), "{backend}");
+        drop(open_org(&srv, &config));
+        let held = role_privileges(&srv, role);
+        for p in ["prvCreateAppNotification", "prvReadAppNotification", "prvWriteAppNotification"] {
+            assert!(held.contains(&p.to_string()), "{backend}: {p} in {held:?}");
+        }
+        assert!(!held.contains(&"prvCreatehd_Ticket".to_string()), "{backend}: {held:?}");
+        as_seller(reqwest::Method::GET, "appnotifications?$select=title", None).expect(200);
     }
 }

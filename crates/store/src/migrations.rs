@@ -98,6 +98,20 @@ const MIGRATIONS: &[Migration] = &[
             )
         },
     },
+    Migration {
+        version: 4,
+        name: "privileges given to the standard roles",
+        sql: |b| {
+            let u = uuid_type(b);
+            format!(
+                "CREATE TABLE relata_roleseed (
+                     roleid {u} NOT NULL,
+                     privilegeid {u} NOT NULL,
+                     PRIMARY KEY (roleid, privilegeid)
+                 );"
+            )
+        },
+    },
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many ran.

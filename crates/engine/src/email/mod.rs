@@ -84,6 +84,14 @@ impl Module for Email {
                     .returns_entity("email"),
             )
             .action(
+                Action::new("InstantiateTemplate", template::instantiate)
+                    .describe("Fills a template in for a record: the email it makes, not saved.")
+                    .param("TemplateId", T::Guid)
+                    .param("ObjectType", T::String)
+                    .param("ObjectId", T::Guid)
+                    .returns_records(),
+            )
+            .action(
                 Action::new("SendEmailNow", send::send_email_now)
                     .bound(Binding::Entity("email"))
                     .label("Send", "Отправить")

@@ -9,13 +9,13 @@
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use relata_metadata::{AttrKind, EntityRef, Value};
-use relata_security::Right;
+use relata_security::{Depth, Right};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
 use crate::error::{EngineError, Result};
 use crate::modules::{ActionRequest, ActionResponse, StepContext};
-use crate::session::{Fields, Session};
+use crate::session::{missing_privilege, Fields, Session};
 
 /// Work budget of one render (minijinja's fuel).
 const FUEL: u64 = 5_000_000;
@@ -201,15 +201,21 @@ impl Session<'_, '_, '_> {
     }
 }
 
+/// The record a template is filled in for: an entity's name and an id, in
+/// two parameters.
+fn record_param(s: &Session<'_, '_, '_>, req: &ActionRequest<'_>, kind: &str, id: &str) -> Result<EntityRef> {
+    let record = EntityRef { entity: req.string(kind).unwrap_or_default().to_string(), id: req.guid(id)? };
+    match s.schema.entity(&record.entity) {
+        Some(_) => Ok(record),
+        None => Err(invalid(format!("{kind} '{}' is not an entity.", record.entity))),
+    }
+}
+
 /// `SendEmailFromTemplate`: the email of `Target` (its parties) with the
 /// template's subject and body for the regarding record, created and sent.
 pub(super) fn send_from_template(s: &mut Session<'_, '_, '_>, req: &ActionRequest<'_>) -> Result<ActionResponse> {
     let template = req.guid("TemplateId")?;
-    let regarding =
-        EntityRef { entity: req.string("RegardingType").unwrap_or_default().to_string(), id: req.guid("RegardingId")? };
-    if s.schema.entity(&regarding.entity).is_none() {
-        return Err(invalid(format!("RegardingType '{}' is not an entity.", regarding.entity)));
-    }
+    let regarding = record_param(s, req, "RegardingType", "RegardingId")?;
     let filled = fill(s, template, Some(&regarding))?;
     let mut input = req.record("Target", "email")?;
     input.fields.retain(|(k, _)| !matches!(k.as_str(), "subject" | "description" | "regardingobjectid" | "templateid"));
@@ -220,4 +226,23 @@ pub(super) fn send_from_template(s: &mut Session<'_, '_, '_>, req: &ActionReques
     let id = s.create("email", input)?;
     super::send::queue(s, id, true, None)?;
     Ok(ActionResponse::Record(EntityRef { entity: "email".into(), id }))
+}
+
+/// `InstantiateTemplate`: the email a template makes for a record, not
+/// saved, for the caller to address, edit and send. Like Dataverse, the
+/// caller needs to be able to create emails and to read the template and
+/// the record.
+pub(super) fn instantiate(s: &mut Session<'_, '_, '_>, req: &ActionRequest<'_>) -> Result<ActionResponse> {
+    let template = req.guid("TemplateId")?;
+    let object = record_param(s, req, "ObjectType", "ObjectId")?;
+    let email = s.entity("email")?;
+    if s.principal.depth(&email, Right::Create) == Depth::None {
+        return Err(missing_privilege(s.principal, &email, Right::Create));
+    }
+    let filled = fill(s, template, Some(&object))?;
+    let mut record = Map::new();
+    record.insert("subject".into(), Json::String(filled.subject.chars().take(800).collect()));
+    record.insert("description".into(), Json::String(filled.body));
+    record.insert("_templateid_value".into(), Json::String(template.to_string()));
+    Ok(ActionResponse::Drafts(vec![("email".into(), record)]))
 }

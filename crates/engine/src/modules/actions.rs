@@ -180,8 +180,10 @@ pub enum Returns {
     Properties(Vec<Parameter>),
     /// One record of the entity (`GenerateQuoteFromOpportunity`).
     Entity(&'static str),
-    /// References to records of any entity (`QualifyLead`).
-    EntityReferences,
+    /// Records of any entity, `Collection(crmbaseentity)`: references to
+    /// records made (`QualifyLead`) or records not saved, with their values
+    /// (`InstantiateTemplate`).
+    Records,
 }
 
 /// An operation's code: runs in the caller's transaction, as the caller.
@@ -194,6 +196,9 @@ pub enum ActionResponse {
     Properties(Map<String, Json>),
     Record(EntityRef),
     References(Vec<EntityRef>),
+    /// Records made but not saved, by entity, with their values in the Web
+    /// API's form (`InstantiateTemplate`).
+    Drafts(Vec<(String, Map<String, Json>)>),
 }
 
 impl ActionResponse {
@@ -319,9 +324,10 @@ impl Action {
         self
     }
 
-    /// Answers with references to records of any entity.
-    pub fn returns_references(mut self) -> Action {
-        self.returns = Returns::EntityReferences;
+    /// Answers with records of any entity: references to records made, or
+    /// records not saved.
+    pub fn returns_records(mut self) -> Action {
+        self.returns = Returns::Records;
         self
     }
 

@@ -23,7 +23,8 @@ use uuid::Uuid;
 use crate::error::{EngineError, Result};
 use crate::jobs::{JobKind, RecurringJob};
 use crate::org::OrgIds;
-use crate::roles::Grant;
+/// What a module adds to a standard role ([`Registry::grant`]).
+pub use crate::roles::Grant;
 use crate::session::Session;
 use crate::setup::FirstRun;
 use crate::views::SystemView;

@@ -534,6 +534,12 @@ impl Run {
                     ActionResponse::References(r) => {
                         json!(r.iter().map(|r| json!({"entity": r.entity, "id": r.id})).collect::<Vec<_>>())
                     }
+                    ActionResponse::Drafts(d) => {
+                        json!(d
+                            .into_iter()
+                            .map(|(entity, values)| json!({"entity": entity, "values": values}))
+                            .collect::<Vec<_>>())
+                    }
                     ActionResponse::Empty => Json::Null,
                 })
             }

@@ -180,7 +180,7 @@ pub(crate) fn register(r: &mut Registry) {
             )
             .optional("SourceCampaignId", T::EntityReference)
             .optional("ProcessInstanceId", T::EntityReference)
-            .returns_references()
+            .returns_records()
             .command(
                 Command::on("lead", "qualify", "Qualify", "Квалифицировать")
                     .asks(&["CreateAccount", "CreateContact", "CreateOpportunity", "LinkExisting"])

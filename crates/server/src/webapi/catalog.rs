@@ -88,24 +88,36 @@ pub fn invoke(
             super::retrieve(s, &plain, &e, r.id, &Prefer::default())
         }
         ActionResponse::References(refs) => {
-            let value: Vec<Json> = refs
-                .iter()
-                .map(|r| {
-                    let mut m = Map::new();
-                    m.insert("@odata.type".into(), Json::String(format!("#{NAMESPACE}{}", r.entity)));
-                    m.insert(format!("{}id", r.entity), Json::String(r.id.to_string()));
-                    Json::Object(m)
-                })
-                .collect();
-            Ok(ApiResponse::json(
-                StatusCode::OK,
-                &json!({
-                    "@odata.context": format!("{}/$metadata#Collection({NAMESPACE}crmbaseentity)", req.base),
-                    "value": value,
-                }),
-            ))
+            let records = refs.iter().map(|r| {
+                let mut m = Map::new();
+                m.insert(format!("{}id", r.entity), Json::String(r.id.to_string()));
+                (r.entity.as_str(), m)
+            });
+            Ok(records_response(req, records))
+        }
+        ActionResponse::Drafts(drafts) => {
+            Ok(records_response(req, drafts.iter().map(|(e, m)| (e.as_str(), m.clone()))))
         }
     }
+}
+
+/// A `Collection(crmbaseentity)` answer: each record typed by its entity.
+fn records_response<'a>(req: &ApiRequest, records: impl Iterator<Item = (&'a str, Map<String, Json>)>) -> ApiResponse {
+    let value: Vec<Json> = records
+        .map(|(entity, values)| {
+            let mut m = Map::new();
+            m.insert("@odata.type".into(), Json::String(format!("#{NAMESPACE}{entity}")));
+            m.extend(values);
+            Json::Object(m)
+        })
+        .collect();
+    ApiResponse::json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/$metadata#Collection({NAMESPACE}crmbaseentity)", req.base),
+            "value": value,
+        }),
+    )
 }
 
 /// A function's parameters from `Name(P1=literal,P2=@alias)`, with alias
@@ -242,7 +254,7 @@ pub fn csdl(actions: &[Action]) -> (String, String) {
             Returns::Entity(e) => {
                 let _ = write!(types, r#"<ReturnType Type="mscrm.{e}"/>"#);
             }
-            Returns::EntityReferences => types.push_str(r#"<ReturnType Type="Collection(mscrm.crmbaseentity)"/>"#),
+            Returns::Records => types.push_str(r#"<ReturnType Type="Collection(mscrm.crmbaseentity)"/>"#),
         }
         let _ = write!(types, "</{element}>");
         if !bound && first {
