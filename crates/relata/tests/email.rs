@@ -549,6 +549,64 @@ fn a_user_s_own_mailbox_sends_through_its_server_and_files_what_it_receives_as_t
     }
 }
 
+/// A shared mailbox is a mailbox a team owns: what it receives is the
+/// team's, read by its members and by nobody else of their role.
+#[test]
+fn a_team_s_shared_mailbox_files_what_it_receives_for_the_team() {
+    for backend in backends() {
+        let shared = ImapServer::start();
+        let e = env(backend, None, None);
+        let srv = &e.srv;
+        let (anna, boris, carl) =
+            (srv.new_user(&["Salesperson"]), srv.new_user(&["Salesperson"]), srv.new_user(&["Salesperson"]));
+        let team = srv.create("teams", &json!({ "name": format!("Support desk {}", uid()) }));
+        let members: Vec<Value> = [&anna, &boris]
+            .iter()
+            .map(|u| json!({ "@odata.type": "Microsoft.Dynamics.CRM.systemuser", "ownerid": u.id }))
+            .collect();
+        srv.post(&format!("/teams({team})/Microsoft.Dynamics.CRM.AddMembersTeam"), &json!({ "Members": members }))
+            .expect(204);
+        let salesperson = srv.get("roles?$select=roleid&$filter=name eq 'Salesperson'").rows()[0]["roleid"].clone();
+        srv.post(
+            &format!("/teams({team})/teamroles_association/$ref"),
+            &json!({ "@odata.id": format!("{}/roles({})", srv.api, salesperson.as_str().unwrap()) }),
+        )
+        .expect(204);
+        srv.create(
+            "mailboxes",
+            &json!({
+                "name": "support@",
+                "emailaddress": "support@relata.test",
+                "relata_incomingurl": shared.url(),
+                "ownerid@odata.bind": format!("/teams({team})"),
+            }),
+        );
+        let message_id = format!("help-{}@client.test", uid());
+        shared.append(
+            format!(
+                "From: Olga <olga@client.test>\r\nTo: support@relata.test\r\nSubject: The printer is jammed\r\n\
+                 Message-ID: <{message_id}>\r\n\r\nPlease help.\r\n"
+            )
+            .as_bytes(),
+        );
+        e.poll();
+        let got = received(srv);
+        assert_eq!(got.len(), 1, "{backend}: {got:?}");
+        assert_eq!(got[0]["_ownerid_value"], team.to_string(), "{backend}: the team's mailbox, the team's email");
+        assert_eq!(got[0]["subject"], "The printer is jammed", "{backend}");
+        let read_as = |token: &str| {
+            srv.send(srv.req_as(token, reqwest::Method::GET, "emails?$select=subject&$filter=directioncode eq false"))
+                .expect(200)
+                .rows()
+                .len()
+        };
+        assert_eq!((read_as(&anna.token), read_as(&boris.token)), (1, 1), "{backend}: the members read it");
+        assert_eq!(read_as(&carl.token), 0, "{backend}: a Salesperson outside the team does not");
+        e.poll();
+        assert_eq!(received(srv).len(), 1, "{backend}: filed once");
+    }
+}
+
 #[test]
 fn relata_serve_sends_through_the_smtp_server_its_environment_names() {
     for backend in backends() {
