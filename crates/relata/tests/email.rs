@@ -291,10 +291,10 @@ fn a_template_fills_in_the_record_and_its_related_records() {
                 "templatetypecode": "contact",
                 "languagecode": 1033,
                 "subject": "Offer for {{ record.fullname }}",
-                "body": "<p>Dear {{ record.firstname }} of {{ record.parentcustomerid.name }}, {{ record.missing.value }}</p><p>{{ user.fullname }}</p>",
+                "body": "<p>Dear {{ record.firstname }} of {{ record.parentcustomerid.name }} ({{ record.parentcustomerid.telephone1 }}), {{ record.missing.value }}</p><p>{{ user.fullname }}</p>",
             }),
         );
-        let account = srv.create("accounts", &json!({ "name": "Acme <Ltd> & Sons" }));
+        let account = srv.create("accounts", &json!({ "name": "Acme <Ltd> & Sons", "telephone1": "+7 495 000-00-00" }));
         let ivan = srv.create(
             "contacts",
             &json!({
@@ -328,7 +328,10 @@ fn a_template_fills_in_the_record_and_its_related_records() {
         assert_eq!(email["_regardingobjectid_value"], ivan.to_string(), "{backend}");
         assert_eq!(status(&email), (1, 6), "{backend}");
         let body = email["description"].as_str().unwrap();
-        assert_eq!(body, "<p>Dear Ivan of Acme &lt;Ltd&gt; &amp; Sons, </p><p>Test Admin</p>", "{backend}");
+        assert_eq!(
+            body, "<p>Dear Ivan of Acme &lt;Ltd&gt; &amp; Sons (+7 495 000-00-00), </p><p>Test Admin</p>",
+            "{backend}"
+        );
         e.run();
         let got = sink.wait_for(1, StdDuration::from_secs(10));
         assert!(text(&got[0].data).contains("Subject: Offer for Ivan Petrov CRM:"), "{backend}");

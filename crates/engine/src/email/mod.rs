@@ -30,7 +30,7 @@ use crate::roles::Grant;
 
 pub(crate) use send::queue;
 pub use template::Filled;
-pub(crate) use template::{fill, record_context, render_check};
+pub(crate) use template::{fill, record_context, render_check, Reads};
 
 /// The email module.
 pub struct Email;

@@ -7,6 +7,8 @@
 //! nothing. A template is checked when it is saved, and rendering has a
 //! work budget, so no template can stall the server.
 
+use std::collections::HashSet;
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use relata_metadata::{AttrKind, EntityRef, Value};
 use relata_security::{Depth, Right};
@@ -112,10 +114,45 @@ fn json_of(s: &Session<'_, '_, '_>, entity: &str, name: &str, v: &Value, russian
     }
 }
 
-/// A record the caller may read, as a template sees it: its columns, and
-/// its lookups as the related records (to `depth` levels) with their
-/// `name`.
-pub(crate) fn record_context(s: &mut Session<'_, '_, '_>, r: &EntityRef, depth: u8, russian: bool) -> Result<Json> {
+/// The placeholders templates read, as dotted paths
+/// (`record.parentcustomerid.name`), so that filling them in loads only the
+/// related records they name. A path that stops at a record (`record` used
+/// whole, as a loop over it does) reads all of it.
+pub(crate) struct Reads(HashSet<String>);
+
+impl Reads {
+    pub(crate) fn of(templates: &[&minijinja::Template<'_, '_>]) -> Reads {
+        Reads(templates.iter().flat_map(|t| t.undeclared_variables(true)).collect())
+    }
+
+    /// Is `path`, something in it, or the record around it read?
+    fn touches(&self, path: &str) -> bool {
+        self.0.iter().any(|w| w == path || within(w, path) || within(path, w))
+    }
+
+    /// Is more of `path` read than its name?
+    fn beyond_name(&self, path: &str) -> bool {
+        let name = format!("{path}.name");
+        self.0.iter().any(|w| w == path || within(path, w) || (within(w, path) && *w != name))
+    }
+}
+
+/// Is `inner` a path inside `outer` (`record.x.y` inside `record.x`)?
+fn within(inner: &str, outer: &str) -> bool {
+    inner.len() > outer.len() && inner.starts_with(outer) && inner.as_bytes()[outer.len()] == b'.'
+}
+
+/// A record the caller may read, as a template at `path` sees it: its
+/// columns, and the lookups `reads` names as the related records (to
+/// `depth` levels) with their `name`.
+pub(crate) fn record_context(
+    s: &mut Session<'_, '_, '_>,
+    r: &EntityRef,
+    depth: u8,
+    russian: bool,
+    path: &str,
+    reads: &Reads,
+) -> Result<Json> {
     let Ok(entity) = s.entity(&r.entity) else { return Ok(Json::Null) };
     let fields: Fields = match s.load(&entity, r.id) {
         Ok(Some(f)) => f,
@@ -125,19 +162,20 @@ pub(crate) fn record_context(s: &mut Session<'_, '_, '_>, r: &EntityRef, depth: 
     let mut map = Map::new();
     for (name, v) in &fields {
         let json = match v {
-            Value::Ref(target) if depth > 0 => {
-                let mut related = record_context(s, target, depth - 1, russian)?;
+            Value::Ref(target) => {
+                let here = format!("{path}.{name}");
+                if !reads.touches(&here) {
+                    continue;
+                }
+                let mut related = match depth > 0 && reads.beyond_name(&here) {
+                    true => record_context(s, target, depth - 1, russian, &here, reads)?,
+                    false => Json::Object(Map::new()),
+                };
                 if let Json::Object(m) = &mut related {
                     let name = s.lookup_names(&[target])?.remove(&target.id).unwrap_or_default();
                     m.insert("name".into(), Json::String(name));
                 }
                 related
-            }
-            Value::Ref(target) => {
-                let name = s.lookup_names(&[target])?.remove(&target.id).unwrap_or_default();
-                let mut m = Map::new();
-                m.insert("name".into(), Json::String(name));
-                Json::Object(m)
             }
             other => json_of(s, entity.name(), name, other, russian),
         };
@@ -168,27 +206,30 @@ pub(crate) fn fill(s: &mut Session<'_, '_, '_>, id: Uuid, regarding: Option<&Ent
         }
     }
     let russian = template.get("languagecode").and_then(Value::as_i64) == Some(1049);
+    let mut env = environment();
+    env.add_template_owned("subject", text("subject")).map_err(|e| error_of("subject", &e))?;
+    env.add_template_owned("body", text("body")).map_err(|e| error_of("body", &e))?;
+    let compiled = |name: &str| env.get_template(name).map_err(|e| error_of(name, &e));
+    let reads = Reads::of(&[&compiled("subject")?, &compiled("body")?]);
     let mut context = Map::new();
     if let Some(r) = regarding {
-        let record = record_context(s, r, 2, russian)?;
+        let record = record_context(s, r, 2, russian, "record", &reads)?;
         if record.is_null() {
             return Err(EngineError::not_found(format!("{} With Id = {} Does Not Exist", r.entity, r.id)));
         }
         context.insert("record".into(), record);
     }
-    let me = EntityRef { entity: "systemuser".into(), id: s.principal.user_id };
-    context.insert("user".into(), record_context(s, &me, 1, russian)?);
-    let org = EntityRef { entity: "organization".into(), id: s.org.ids.organization };
-    context.insert("organization".into(), record_context(s, &org, 0, russian)?);
-    let mut env = environment();
-    env.add_template_owned("subject", text("subject")).map_err(|e| error_of("subject", &e))?;
-    env.add_template_owned("body", text("body")).map_err(|e| error_of("body", &e))?;
+    if reads.touches("user") {
+        let me = EntityRef { entity: "systemuser".into(), id: s.principal.user_id };
+        context.insert("user".into(), record_context(s, &me, 1, russian, "user", &reads)?);
+    }
+    if reads.touches("organization") {
+        let org = EntityRef { entity: "organization".into(), id: s.org.ids.organization };
+        context.insert("organization".into(), record_context(s, &org, 0, russian, "organization", &reads)?);
+    }
     let context = Json::Object(context);
     let ctx = minijinja::Value::from(minijinja::value::Serde(&context));
-    let render = |name: &str| -> Result<String> {
-        let t = env.get_template(name).map_err(|e| error_of(name, &e))?;
-        t.render(&ctx).map_err(|e| error_of(name, &e))
-    };
+    let render = |name: &str| -> Result<String> { compiled(name)?.render(&ctx).map_err(|e| error_of(name, &e)) };
     let subject = render("subject")?.replace(['\r', '\n'], " ").trim().to_string();
     Ok(Filled { subject, body: render("body")? })
 }

@@ -263,18 +263,20 @@ pub(super) fn render(s: &mut Session<'_, '_, '_>, subject: &Subject, text: &str)
     if !text.contains("{{") && !text.contains("{%") {
         return Ok(text.to_string());
     }
-    let record = s.as_system(|s| crate::email::record_context(s, &subject.record, 1, false))?;
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_fuel(Some(1_000_000));
+    let cannot = |e: minijinja::Error| invalid(format!("the text '{text}' cannot be filled in: {e}"));
+    let template = env.template_from_str(text).map_err(cannot)?;
+    let reads = crate::email::Reads::of(&[&template]);
+    let record = s.as_system(|s| crate::email::record_context(s, &subject.record, 1, false, "record", &reads))?;
     let record = if record.is_null() {
         serde_json::to_value(fields_as_text(&subject.fields)).unwrap_or_default()
     } else {
         record
     };
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    env.set_fuel(Some(1_000_000));
     let ctx = serde_json::json!({ "record": record });
-    env.render_str(text, minijinja::Value::from(minijinja::value::Serde(&ctx)))
-        .map_err(|e| invalid(format!("the text '{text}' cannot be filled in: {e}")))
+    template.render(minijinja::Value::from(minijinja::value::Serde(&ctx))).map_err(cannot)
 }
 
 /// A deleted record's values as text, for placeholders.
