@@ -43,7 +43,7 @@ pub use org::{MailSettings, Org, OrgConfig, OrgIds, TokenInfo};
 pub use platform::notifications::{self, Notification};
 pub use platform::Platform;
 pub use privileges::{PrivilegeGrant, RolePrivilege};
-pub use processes::{BusinessRule, Processes, CONDITION_OPERATORS};
+pub use processes::{stage_entity, stage_required_columns, BusinessRule, Processes, CONDITION_OPERATORS};
 pub use roles::{STANDARD_ROLES, SYSTEM_ADMINISTRATOR, SYSTEM_CUSTOMIZER};
 pub use sales::{CloseRequest, QualifyLead, Sales};
 pub use seed::currency_codes;

@@ -523,20 +523,8 @@ fn load(s: &mut Session<'_, '_, '_>, id: Uuid, lang: Lang) -> Result<Stored, Pag
                 .map(|st| design::Stage {
                     id: st.id.to_string(),
                     name: st.get("stagename").and_then(Value::as_str).unwrap_or("").to_string(),
-                    entity: st
-                        .get("primaryentitytypecode")
-                        .and_then(Value::as_str)
-                        .filter(|e| !e.is_empty())
-                        .unwrap_or(&entity)
-                        .to_string(),
-                    required: st
-                        .get("relata_requiredfields")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .split(',')
-                        .map(|c| c.trim().to_lowercase())
-                        .filter(|c| !c.is_empty())
-                        .collect(),
+                    entity: relata_engine::stage_entity(st.get("primaryentitytypecode"), &entity),
+                    required: relata_engine::stage_required_columns(st.get("relata_requiredfields")),
                 })
                 .collect();
             Model::Flow(Flow { name: str_of("name"), entity, description: str_of("description"), stages })

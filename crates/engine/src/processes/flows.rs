@@ -25,6 +25,19 @@ use crate::session::{Condition, Fields, RecordInput, Session};
 /// `workflow.category` of a business process flow.
 pub(super) const FLOW: i64 = 4;
 
+/// The entity a `processstage` is on: the one it names
+/// (`primaryentitytypecode`), or its flow's.
+pub fn stage_entity(named: Option<&Value>, flow_entity: &str) -> String {
+    named.and_then(Value::as_str).filter(|e| !e.is_empty()).unwrap_or(flow_entity).to_string()
+}
+
+/// The columns a `processstage` needs filled before its flow moves on
+/// (`relata_requiredfields`, comma-separated logical names).
+pub fn stage_required_columns(listed: Option<&Value>) -> Vec<String> {
+    let listed = listed.and_then(Value::as_str).unwrap_or("");
+    listed.split(',').map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect()
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct Stage {
     pub id: Uuid,
@@ -61,19 +74,8 @@ fn load(s: &mut Session<'_, '_, '_>) -> Result<Vec<Flow>> {
                 Some(Stage {
                     id: st.get("processstageid")?.as_uuid()?,
                     name: st.get("stagename").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    entity: st
-                        .get("primaryentitytypecode")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| entity.clone()),
-                    required: st
-                        .get("relata_requiredfields")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .split(',')
-                        .map(|c| c.trim().to_lowercase())
-                        .filter(|c| !c.is_empty())
-                        .collect(),
+                    entity: stage_entity(st.get("primaryentitytypecode"), &entity),
+                    required: stage_required_columns(st.get("relata_requiredfields")),
                 })
             })
             .collect::<Vec<_>>();

@@ -27,6 +27,7 @@ mod rules;
 mod run;
 mod schedule;
 
+pub use flows::{stage_entity, stage_required_columns};
 pub use rules::BusinessRule;
 
 use std::sync::Arc;

@@ -185,20 +185,8 @@ fn stage_bars(
         let at = stages.iter().position(|st| Some(st.id) == active).unwrap_or(0);
         let mut shown = Vec::new();
         for (i, st) in stages.iter().enumerate() {
-            let stage_entity = st
-                .get("primaryentitytypecode")
-                .and_then(Value::as_str)
-                .filter(|e| !e.is_empty())
-                .unwrap_or(entity.name())
-                .to_string();
-            let columns: Vec<String> = st
-                .get("relata_requiredfields")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .split(',')
-                .map(|c| c.trim().to_lowercase())
-                .filter(|c| !c.is_empty())
-                .collect();
+            let stage_entity = relata_engine::stage_entity(st.get("primaryentitytypecode"), entity.name());
+            let columns = relata_engine::stage_required_columns(st.get("relata_requiredfields"));
             let values = if columns.is_empty() { None } else { stage_record(s, rec, entity, &stage_entity, &columns) };
             let e = s.schema.entity(&stage_entity).cloned();
             let required = columns
